@@ -1,0 +1,63 @@
+//! The `sharedbox` binary: parses arguments, resolves the configuration, runs one command,
+//! and maps the outcome to the documented exit codes (0 ok, 1 error, 2 changes, 3 apply
+//! failed with rollback incomplete).
+
+mod args;
+mod commands;
+mod config;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::config::ConfigError;
+use crate::output::{ExitStatus, print_diagnostics, print_error};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    output::install_diagnostic_renderer();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitStatus::Failure.into();
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(status) => status.into(),
+        Err(error) => {
+            print_error(&error);
+            ExitStatus::Failure.into()
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    if let Command::Schema = cli.command {
+        print!("{}", sharedbox_policy::schema_json());
+        return Ok(ExitStatus::Success);
+    }
+    let config = match config::resolve(
+        cli.config.as_deref(),
+        cli.policies.as_deref(),
+        cli.tenant.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(ConfigError::Located(diagnostic)) => {
+            print_diagnostics(&[diagnostic]);
+            anyhow::bail!("the configuration is invalid");
+        }
+        Err(ConfigError::Failure(f)) => return Err(f.into()),
+    };
+    match cli.command {
+        Command::Validate => commands::validate(&config),
+        Command::Plan(args) => commands::plan(&config, &args).await,
+        Command::Apply(args) => commands::apply(&config, &args).await,
+        Command::Schema => unreachable!("handled above"),
+    }
+}

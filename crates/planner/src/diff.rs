@@ -1,0 +1,878 @@
+//! The pure planning step: `(policy set, snapshot) -> Plan`.
+//!
+//! Rules (design.md §2, §4):
+//! - a field that is absent from the policy is never diffed;
+//! - a list that is present is authoritative: live entries not listed are revoked;
+//! - built-in and inherited entries (`NT AUTHORITY\SELF`, inherited ACEs, deny ACEs,
+//!   folder `Default`/`Anonymous`) are never touched;
+//! - both sides are compared as identities ([`PrincipalId`]), never as spellings;
+//! - a live principal that resolves to nothing is orphaned and revoked when its list is managed.
+
+use std::collections::BTreeMap;
+
+use sharedbox_policy::{
+    Client, Diagnostic, Ensure, Located, MailboxPolicy, Notifications, PolicySet, PrincipalRef,
+    SmtpAuth,
+};
+use sharedbox_tenant::{
+    ClientSetting, ClientSwitch, Directory, LivePrincipal, Mailbox, MailboxSetting, Operation,
+    OrganizationSetting, Principal, PrincipalId, PrincipalList, Snapshot,
+};
+
+use crate::plan::{Action, Change, ListDiff, MailboxAction, MailboxPlan, Plan, Wave};
+
+/// What to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Plan only these mailboxes (and no tenant settings). Empty = everything.
+    pub targets: Vec<String>,
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the plan could not be made: {} error(s)", .0.len())]
+pub struct PlanError(pub Vec<Diagnostic>);
+
+/// Computes the plan that makes `snapshot` match `policies`.
+///
+/// # Errors
+/// Every policy principal that the tenant does not know (with its file:line:column), every
+/// live principal that cannot be told apart from another, and unknown `--target`s.
+pub fn plan(
+    policies: &PolicySet,
+    snapshot: &Snapshot,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let mut errors = Vec::new();
+    for target in &options.targets {
+        if policies.mailbox(target).is_none() {
+            errors.push(
+                Diagnostic::error(
+                    "plan::unknown-target",
+                    format!("`--target {target}` names no managed mailbox"),
+                    None,
+                )
+                .with_hint("a target is the `mailbox` address of a SharedMailbox policy"),
+            );
+        }
+    }
+    let mut plan = Plan {
+        tenant: snapshot.tenant.clone(),
+        ..Plan::default()
+    };
+    if policies.mailboxes.is_empty() && policies.tenant_settings.is_none() {
+        plan.warnings.push(
+            Diagnostic::warning("plan::empty-policy-set", "no policies found: nothing is managed and nothing will be changed", None)
+                .with_hint("an empty policy set never revokes anything; add SharedMailbox documents to manage mailboxes"),
+        );
+    }
+    for policy in &policies.mailboxes {
+        if !options.targets.is_empty()
+            && !options
+                .targets
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&policy.address))
+        {
+            continue;
+        }
+        let mut planner = MailboxPlanner {
+            directory: &snapshot.directory,
+            errors: &mut errors,
+            warnings: &mut plan.warnings,
+        };
+        match planner.plan_mailbox(policy, snapshot.mailbox(&policy.address)) {
+            Some(m) if !m.changes.is_empty() => plan.mailboxes.push(m),
+            _ => plan.unchanged.push(policy.address.value.clone()),
+        }
+    }
+    if options.targets.is_empty()
+        && let Some(settings) = &policies.tenant_settings
+        && let Some(desired) = &settings.send_from_alias_enabled
+    {
+        let live = snapshot.organization.send_from_alias_enabled;
+        if live != desired.value {
+            plan.organization.push(Change {
+                field: "sendFromAliasEnabled",
+                action: Action::Update,
+                wave: Wave::Properties,
+                operation: Operation::SetOrganization {
+                    setting: OrganizationSetting::SendFromAliasEnabled(desired.value),
+                },
+                before: Some(live.to_string()),
+                after: Some(desired.value.to_string()),
+                inverse: Some(Operation::SetOrganization {
+                    setting: OrganizationSetting::SendFromAliasEnabled(live),
+                }),
+                note: None,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(PlanError(errors))
+    }
+}
+
+struct MailboxPlanner<'a> {
+    directory: &'a Directory,
+    errors: &'a mut Vec<Diagnostic>,
+    warnings: &'a mut Vec<Diagnostic>,
+}
+
+/// The key two principals are compared by.
+fn key(principal: &Principal) -> String {
+    match principal {
+        Principal::Recipient { id, .. } => id.0.clone(),
+        Principal::Orphaned { raw } => format!("orphan:{}", raw.trim().to_ascii_lowercase()),
+    }
+}
+
+fn note_for(principal: &Principal) -> Option<String> {
+    matches!(principal, Principal::Orphaned { .. })
+        .then(|| "orphaned: the principal no longer exists in the directory".to_owned())
+}
+
+impl MailboxPlanner<'_> {
+    /// Plans one mailbox; `None` when it is not to exist and does not.
+    fn plan_mailbox(
+        &mut self,
+        policy: &MailboxPolicy,
+        live: Option<&Mailbox>,
+    ) -> Option<MailboxPlan> {
+        let address = policy.address.value.clone();
+        let mut out = MailboxPlan {
+            address: address.clone(),
+            action: MailboxAction::Update,
+            changes: Vec::new(),
+            lists: Vec::new(),
+        };
+        let created;
+        let live = match (policy.ensure, live) {
+            (Ensure::Absent, None) => return None,
+            (Ensure::Absent, Some(_)) => {
+                out.action = MailboxAction::Delete;
+                out.changes.push(Change {
+                    field: "lifecycle.ensure",
+                    action: Action::Delete,
+                    wave: Wave::Revocations,
+                    operation: Operation::RemoveMailbox { mailbox: address.clone() },
+                    before: Some("present".into()),
+                    after: Some("absent".into()),
+                    inverse: None,
+                    note: Some("Exchange keeps a deleted mailbox soft-deleted for 30 days; sharedbox does not recreate it on rollback".into()),
+                });
+                return Some(out);
+            }
+            (Ensure::Present, Some(live)) => live,
+            (Ensure::Present, None) => {
+                let display_name = policy.display_name.as_ref().map_or_else(
+                    || address.split('@').next().unwrap_or(&address).to_owned(),
+                    |d| d.value.clone(),
+                );
+                out.action = MailboxAction::Create;
+                out.changes.push(Change {
+                    field: "displayName",
+                    action: Action::Add,
+                    wave: Wave::Create,
+                    operation: Operation::CreateMailbox {
+                        mailbox: address.clone(),
+                        display_name: display_name.clone(),
+                    },
+                    before: None,
+                    after: Some(quote(&display_name)),
+                    inverse: Some(Operation::RemoveMailbox {
+                        mailbox: address.clone(),
+                    }),
+                    note: None,
+                });
+                created = Mailbox::new_shared(&address, &display_name);
+                &created
+            }
+        };
+
+        self.scalars(policy, live, &mut out);
+        self.moderation(policy, live, &mut out);
+        if let Some(desired) = &policy.send_as {
+            let rows: Vec<&str> = live
+                .recipient_permissions
+                .iter()
+                .filter(|r| {
+                    !r.is_inherited
+                        && r.access_control_type.eq_ignore_ascii_case("Allow")
+                        && has_right(&r.access_rights, "SendAs")
+                })
+                .map(|r| r.trustee.as_str())
+                .collect();
+            self.principal_list(
+                policy,
+                "sendAs",
+                desired,
+                &rows,
+                &mut out,
+                |p| Operation::GrantSendAs {
+                    mailbox: address.clone(),
+                    principal: p,
+                },
+                |p| Operation::RevokeSendAs {
+                    mailbox: address.clone(),
+                    principal: p,
+                },
+                Wave::Grants,
+            );
+        }
+        if let Some(desired) = &policy.send_on_behalf {
+            let rows: Vec<&str> = live
+                .grant_send_on_behalf_to
+                .iter()
+                .map(String::as_str)
+                .collect();
+            self.list_member(
+                policy,
+                "sendOnBehalf",
+                PrincipalList::SendOnBehalf,
+                desired,
+                &rows,
+                &mut out,
+                Wave::Grants,
+            );
+        }
+        self.full_access(policy, live, &mut out);
+        self.sent_items_readers(policy, live, &mut out);
+        self.clients(policy, live, &mut out);
+        Some(out)
+    }
+
+    fn scalars(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
+        let mailbox = &policy.address.value;
+        let set = |setting: MailboxSetting| Operation::SetMailbox {
+            mailbox: mailbox.clone(),
+            setting,
+        };
+        if let Some(desired) = &policy.display_name
+            && out.action != MailboxAction::Create
+            && desired.value != live.display_name
+        {
+            out.changes.push(update(
+                "displayName",
+                set(MailboxSetting::DisplayName(desired.value.clone())),
+                set(MailboxSetting::DisplayName(live.display_name.clone())),
+                quote(&live.display_name),
+                quote(&desired.value),
+            ));
+        }
+        for (field, desired, current, make) in [
+            (
+                "hiddenFromAddressLists",
+                &policy.hidden_from_address_lists,
+                live.hidden_from_address_lists_enabled,
+                MailboxSetting::HiddenFromAddressLists as fn(bool) -> MailboxSetting,
+            ),
+            (
+                "sentItems.copyForSendAs",
+                &policy.copy_for_send_as,
+                live.message_copy_for_sent_as_enabled,
+                MailboxSetting::CopyForSendAs,
+            ),
+            (
+                "sentItems.copyForSendOnBehalf",
+                &policy.copy_for_send_on_behalf,
+                live.message_copy_for_send_on_behalf_enabled,
+                MailboxSetting::CopyForSendOnBehalf,
+            ),
+        ] {
+            if let Some(desired) = desired
+                && desired.value != current
+            {
+                out.changes.push(update(
+                    field,
+                    set(make(desired.value)),
+                    set(make(current)),
+                    current.to_string(),
+                    desired.value.to_string(),
+                ));
+            }
+        }
+    }
+
+    fn moderation(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
+        let mailbox = &policy.address.value;
+        // Moderators and bypass senders are added before moderation is switched on
+        // (Exchange refuses a moderated mailbox without moderators) and removed last.
+        if let Some(desired) = &policy.moderators {
+            let rows: Vec<&str> = live.moderated_by.iter().map(String::as_str).collect();
+            self.list_member(
+                policy,
+                "moderation.moderators",
+                PrincipalList::Moderators,
+                desired,
+                &rows,
+                out,
+                Wave::Properties,
+            );
+        }
+        if let Some(desired) = &policy.moderation_bypass {
+            let rows: Vec<&str> = live
+                .bypass_moderation_from_senders_or_members
+                .iter()
+                .map(String::as_str)
+                .collect();
+            self.list_member(
+                policy,
+                "moderation.bypass",
+                PrincipalList::ModerationBypass,
+                desired,
+                &rows,
+                out,
+                Wave::Properties,
+            );
+        }
+        let set = |setting: MailboxSetting| Operation::SetMailbox {
+            mailbox: mailbox.clone(),
+            setting,
+        };
+        if let Some(desired) = &policy.moderation_enabled
+            && desired.value != live.moderation_enabled
+        {
+            out.changes.push(update(
+                "moderation.enabled",
+                set(MailboxSetting::ModerationEnabled(desired.value)),
+                set(MailboxSetting::ModerationEnabled(live.moderation_enabled)),
+                live.moderation_enabled.to_string(),
+                desired.value.to_string(),
+            ));
+        }
+        if let Some(desired) = &policy.moderation_notifications {
+            let want = desired.value.as_exchange();
+            if !live
+                .send_moderation_notifications
+                .eq_ignore_ascii_case(want)
+            {
+                out.changes.push(update(
+                    "moderation.notifications",
+                    set(MailboxSetting::ModerationNotifications(want.to_owned())),
+                    set(MailboxSetting::ModerationNotifications(
+                        live.send_moderation_notifications.clone(),
+                    )),
+                    live.send_moderation_notifications.to_lowercase(),
+                    notifications_label(desired.value).to_owned(),
+                ));
+            }
+        }
+    }
+
+    fn clients(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
+        let mailbox = &policy.address.value;
+        for (client, desired) in &policy.clients {
+            let switch = client_switch(*client);
+            let current = live.cas_mailbox.get(switch);
+            if current != Some(desired.value) {
+                let set = |enabled: bool| Operation::SetClient {
+                    mailbox: mailbox.clone(),
+                    setting: ClientSetting::Switch { switch, enabled },
+                };
+                out.changes.push(Change {
+                    field: client_field(*client),
+                    action: Action::Update,
+                    wave: Wave::Properties,
+                    operation: set(desired.value),
+                    before: Some(
+                        current.map_or_else(|| "(not reported)".to_owned(), |c| c.to_string()),
+                    ),
+                    after: Some(desired.value.to_string()),
+                    inverse: current.map(set),
+                    note: None,
+                });
+            }
+        }
+        if let Some(desired) = &policy.smtp_auth {
+            let want = match desired.value {
+                SmtpAuth::Enabled => Some(false),
+                SmtpAuth::Disabled => Some(true),
+                SmtpAuth::Inherit => None,
+            };
+            let current = live.cas_mailbox.smtp_client_authentication_disabled;
+            if current != want {
+                let set = |v: Option<bool>| Operation::SetClient {
+                    mailbox: mailbox.clone(),
+                    setting: ClientSetting::SmtpClientAuthenticationDisabled(v),
+                };
+                out.changes.push(update(
+                    "clients.smtpAuth",
+                    set(want),
+                    set(current),
+                    smtp_label(current).into(),
+                    smtp_label(want).into(),
+                ));
+            }
+        }
+    }
+
+    fn full_access(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
+        let Some(desired) = &policy.full_access else {
+            return;
+        };
+        let mailbox = &policy.address.value;
+        let mut live_grants: BTreeMap<String, (Principal, Option<bool>)> = BTreeMap::new();
+        for row in live
+            .mailbox_permissions
+            .iter()
+            .filter(|r| !r.is_inherited && !r.deny && has_right(&r.access_rights, "FullAccess"))
+        {
+            if let Some(p) = self.live_principal(policy, "fullAccess", &row.user) {
+                live_grants.insert(key(&p), (p, row.auto_mapping));
+            }
+        }
+        let mut wanted: BTreeMap<String, (Principal, Option<bool>)> = BTreeMap::new();
+        for grant in &desired.value {
+            if let Some(p) = self.policy_principal(policy, &grant.principal)
+                && wanted
+                    .insert(key(&p), (p, grant.auto_mapping.as_ref().map(|a| a.value)))
+                    .is_some()
+            {
+                self.same_recipient_twice("fullAccess", &grant.principal);
+            }
+        }
+        let label = |p: &Principal, auto: Option<bool>| match auto {
+            Some(a) => format!("{} (autoMapping: {a})", p.label()),
+            None => p.label(),
+        };
+        let before: Vec<String> = live_grants.values().map(|(p, a)| label(p, *a)).collect();
+        let mut after = Vec::new();
+        for (k, (p, auto)) in &wanted {
+            let grant = |auto_mapping: bool| Operation::GrantFullAccess {
+                mailbox: mailbox.clone(),
+                principal: p.clone(),
+                auto_mapping,
+            };
+            let revoke = Operation::RevokeFullAccess {
+                mailbox: mailbox.clone(),
+                principal: p.clone(),
+            };
+            match live_grants.get(k) {
+                None => {
+                    after.push(label(p, *auto));
+                    out.changes.push(Change {
+                        field: "fullAccess",
+                        action: Action::Add,
+                        wave: Wave::Grants,
+                        operation: grant(auto.unwrap_or(true)),
+                        before: None,
+                        after: Some(label(p, *auto)),
+                        inverse: Some(revoke),
+                        note: None,
+                    });
+                }
+                Some((_, Some(current))) if auto.is_some_and(|a| a != *current) => {
+                    let wanted_auto = auto.unwrap_or(true);
+                    after.push(label(p, Some(wanted_auto)));
+                    let note = Some("autoMapping can only be set when access is granted: revoked and granted again".to_owned());
+                    out.changes.push(Change {
+                        field: "fullAccess",
+                        action: Action::Update,
+                        wave: Wave::Grants,
+                        operation: revoke.clone(),
+                        before: Some(label(p, Some(*current))),
+                        after: None,
+                        inverse: Some(grant(*current)),
+                        note: note.clone(),
+                    });
+                    out.changes.push(Change {
+                        field: "fullAccess",
+                        action: Action::Update,
+                        wave: Wave::Grants,
+                        operation: grant(wanted_auto),
+                        before: None,
+                        after: Some(label(p, Some(wanted_auto))),
+                        inverse: Some(revoke),
+                        note,
+                    });
+                }
+                Some((_, current)) => after.push(label(p, *current)),
+            }
+        }
+        for (k, (p, auto)) in &live_grants {
+            if !wanted.contains_key(k) {
+                out.changes.push(Change {
+                    field: "fullAccess",
+                    action: Action::Remove,
+                    wave: Wave::Revocations,
+                    operation: Operation::RevokeFullAccess {
+                        mailbox: mailbox.clone(),
+                        principal: p.clone(),
+                    },
+                    before: Some(label(p, *auto)),
+                    after: None,
+                    inverse: (!matches!(p, Principal::Orphaned { .. })).then(|| {
+                        Operation::GrantFullAccess {
+                            mailbox: mailbox.clone(),
+                            principal: p.clone(),
+                            auto_mapping: auto.unwrap_or(true),
+                        }
+                    }),
+                    note: note_for(p),
+                });
+            }
+        }
+        push_list(out, "fullAccess", None, before, after);
+    }
+
+    fn sent_items_readers(
+        &mut self,
+        policy: &MailboxPolicy,
+        live: &Mailbox,
+        out: &mut MailboxPlan,
+    ) {
+        let Some(desired) = &policy.sent_items_readers else {
+            return;
+        };
+        let mailbox = &policy.address.value;
+        let folder = &live.sent_items.name;
+        let mut live_rows: BTreeMap<String, (Principal, String)> = BTreeMap::new();
+        for row in &live.sent_items.permissions {
+            if let Some(p) = self.live_principal(policy, "sentItemsReaders", &row.user) {
+                live_rows.insert(key(&p), (p, row.access_rights.join(",")));
+            }
+        }
+        let mut wanted: BTreeMap<String, (Principal, String)> = BTreeMap::new();
+        for reader in &desired.value {
+            if let Some(p) = self.policy_principal(policy, &reader.principal)
+                && wanted
+                    .insert(key(&p), (p, reader.access.value.as_str().to_owned()))
+                    .is_some()
+            {
+                self.same_recipient_twice("sentItemsReaders", &reader.principal);
+            }
+        }
+        let label = |p: &Principal, access: &str| format!("{}: {access}", p.label());
+        let before: Vec<String> = live_rows.values().map(|(p, a)| label(p, a)).collect();
+        let after: Vec<String> = wanted.values().map(|(p, a)| label(p, a)).collect();
+        for (k, (p, access)) in &wanted {
+            let add = Operation::AddSentItemsPermission {
+                mailbox: mailbox.clone(),
+                principal: p.clone(),
+                access: access.clone(),
+            };
+            let remove = Operation::RemoveSentItemsPermission {
+                mailbox: mailbox.clone(),
+                principal: p.clone(),
+            };
+            match live_rows.get(k) {
+                None => out.changes.push(Change {
+                    field: "sentItemsReaders",
+                    action: Action::Add,
+                    wave: Wave::Grants,
+                    operation: add,
+                    before: None,
+                    after: Some(label(p, access)),
+                    inverse: Some(remove),
+                    note: None,
+                }),
+                Some((_, current)) if !current.eq_ignore_ascii_case(access) => {
+                    let set = |access: &str| Operation::SetSentItemsPermission {
+                        mailbox: mailbox.clone(),
+                        principal: p.clone(),
+                        access: access.to_owned(),
+                    };
+                    out.changes.push(Change {
+                        field: "sentItemsReaders",
+                        action: Action::Update,
+                        wave: Wave::Grants,
+                        operation: set(access),
+                        before: Some(label(p, current)),
+                        after: Some(label(p, access)),
+                        inverse: Some(set(current)),
+                        note: None,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        for (k, (p, access)) in &live_rows {
+            if !wanted.contains_key(k) {
+                out.changes.push(Change {
+                    field: "sentItemsReaders",
+                    action: Action::Remove,
+                    wave: Wave::Revocations,
+                    operation: Operation::RemoveSentItemsPermission {
+                        mailbox: mailbox.clone(),
+                        principal: p.clone(),
+                    },
+                    before: Some(label(p, access)),
+                    after: None,
+                    inverse: (!matches!(p, Principal::Orphaned { .. })).then(|| {
+                        Operation::AddSentItemsPermission {
+                            mailbox: mailbox.clone(),
+                            principal: p.clone(),
+                            access: access.clone(),
+                        }
+                    }),
+                    note: note_for(p),
+                });
+            }
+        }
+        push_list(out, "sentItemsReaders", Some(folder.clone()), before, after);
+    }
+
+    /// A multi-valued `Set-Mailbox` property (`GrantSendOnBehalfTo`, `ModeratedBy`, ...).
+    #[allow(clippy::too_many_arguments)]
+    fn list_member(
+        &mut self,
+        policy: &MailboxPolicy,
+        field: &'static str,
+        list: PrincipalList,
+        desired: &Located<Vec<PrincipalRef>>,
+        rows: &[&str],
+        out: &mut MailboxPlan,
+        add_wave: Wave,
+    ) {
+        let mailbox = policy.address.value.clone();
+        let m2 = mailbox.clone();
+        self.principal_list(
+            policy,
+            field,
+            desired,
+            rows,
+            out,
+            |principal| Operation::AddToList {
+                mailbox: mailbox.clone(),
+                list,
+                principal,
+            },
+            |principal| Operation::RemoveFromList {
+                mailbox: m2.clone(),
+                list,
+                principal,
+            },
+            add_wave,
+        );
+    }
+
+    /// A plain set of principals: add what is missing, revoke what is not listed.
+    #[allow(clippy::too_many_arguments)]
+    fn principal_list(
+        &mut self,
+        policy: &MailboxPolicy,
+        field: &'static str,
+        desired: &Located<Vec<PrincipalRef>>,
+        rows: &[&str],
+        out: &mut MailboxPlan,
+        grant: impl Fn(Principal) -> Operation,
+        revoke: impl Fn(Principal) -> Operation,
+        add_wave: Wave,
+    ) {
+        let mut live: BTreeMap<String, Principal> = BTreeMap::new();
+        for row in rows {
+            if let Some(p) = self.live_principal(policy, field, row) {
+                live.insert(key(&p), p);
+            }
+        }
+        let mut wanted: BTreeMap<String, Principal> = BTreeMap::new();
+        for principal in &desired.value {
+            if let Some(p) = self.policy_principal(policy, principal)
+                && wanted.insert(key(&p), p).is_some()
+            {
+                self.same_recipient_twice(field, principal);
+            }
+        }
+        for (k, p) in &wanted {
+            if !live.contains_key(k) {
+                out.changes.push(Change {
+                    field,
+                    action: Action::Add,
+                    wave: add_wave,
+                    operation: grant(p.clone()),
+                    before: None,
+                    after: Some(p.label()),
+                    inverse: Some(revoke(p.clone())),
+                    note: None,
+                });
+            }
+        }
+        for (k, p) in &live {
+            if !wanted.contains_key(k) {
+                out.changes.push(Change {
+                    field,
+                    action: Action::Remove,
+                    wave: Wave::Revocations,
+                    operation: revoke(p.clone()),
+                    before: Some(p.label()),
+                    after: None,
+                    inverse: (!matches!(p, Principal::Orphaned { .. })).then(|| grant(p.clone())),
+                    note: note_for(p),
+                });
+            }
+        }
+        push_list(
+            out,
+            field,
+            None,
+            live.values().map(Principal::label).collect(),
+            wanted.values().map(Principal::label).collect(),
+        );
+    }
+
+    /// Warns that two spellings in one list name the same recipient (the later entry wins).
+    fn same_recipient_twice(&mut self, field: &str, principal: &PrincipalRef) {
+        self.warnings.push(
+            Diagnostic::warning(
+                "plan::same-recipient-twice",
+                format!(
+                    "`{}` names a recipient that `{field}` already lists under another address",
+                    principal.value
+                ),
+                Some(principal.origin.clone()),
+            )
+            .with_label("same recipient")
+            .with_hint("list each user or group once; the later entry wins"),
+        );
+    }
+
+    /// Resolves a principal named in a policy; an unknown one is an error at its position.
+    fn policy_principal(
+        &mut self,
+        policy: &MailboxPolicy,
+        principal: &PrincipalRef,
+    ) -> Option<Principal> {
+        match self.directory.resolve_policy(&principal.value) {
+            Some(recipient) => Some(Principal::Recipient {
+                id: PrincipalId::of(recipient),
+                address: recipient.primary_smtp_address.to_ascii_lowercase(),
+            }),
+            None => {
+                self.errors.push(
+                    Diagnostic::error("plan::unknown-principal", format!("`{}` is not a recipient of the tenant", principal.value), Some(principal.origin.clone()))
+                        .with_label(format!("unknown principal for `{}`", policy.address.value))
+                        .with_hint("no user, group or mailbox has this SMTP address, UPN or object id; check the spelling, or whether it was deleted"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Resolves a principal as Exchange returned it; built-ins are skipped.
+    fn live_principal(
+        &mut self,
+        policy: &MailboxPolicy,
+        field: &str,
+        raw: &str,
+    ) -> Option<Principal> {
+        match self.directory.resolve_live(raw) {
+            LivePrincipal::BuiltIn => None,
+            LivePrincipal::Recipient(r) => Some(Principal::Recipient {
+                id: PrincipalId::of(r),
+                address: r.primary_smtp_address.to_ascii_lowercase(),
+            }),
+            LivePrincipal::Orphaned => Some(Principal::Orphaned {
+                raw: raw.to_owned(),
+            }),
+            LivePrincipal::Ambiguous(candidates) => {
+                let names: Vec<String> = candidates
+                    .iter()
+                    .map(|r| format!("`{}`", r.primary_smtp_address))
+                    .collect();
+                self.errors.push(
+                    Diagnostic::error(
+                        "plan::ambiguous-principal",
+                        format!("`{field}` of `{}` has an entry `{raw}` that matches {}", policy.address.value, names.join(" and ")),
+                        Some(policy.address.origin.clone()),
+                    )
+                    .with_label("cannot plan this mailbox")
+                    .with_hint("Exchange shows this entry by display name, which several recipients share; give them distinct display names"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn push_list(
+    out: &mut MailboxPlan,
+    field: &'static str,
+    qualifier: Option<String>,
+    mut before: Vec<String>,
+    mut after: Vec<String>,
+) {
+    before.sort();
+    after.sort();
+    if before != after {
+        out.lists.push(ListDiff {
+            field,
+            qualifier,
+            before,
+            after,
+        });
+    }
+}
+
+fn update(
+    field: &'static str,
+    operation: Operation,
+    inverse: Operation,
+    before: String,
+    after: String,
+) -> Change {
+    Change {
+        field,
+        action: Action::Update,
+        wave: Wave::Properties,
+        operation,
+        before: Some(before),
+        after: Some(after),
+        inverse: Some(inverse),
+        note: None,
+    }
+}
+
+fn has_right(rights: &[String], right: &str) -> bool {
+    rights.iter().any(|r| r.eq_ignore_ascii_case(right))
+}
+
+fn quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn smtp_label(value: Option<bool>) -> &'static str {
+    match value {
+        Some(false) => "enabled",
+        Some(true) => "disabled",
+        None => "inherit",
+    }
+}
+
+fn notifications_label(value: Notifications) -> &'static str {
+    match value {
+        Notifications::Always => "always",
+        Notifications::Internal => "internal",
+        Notifications::Never => "never",
+    }
+}
+
+/// The tenant switch behind a policy client.
+pub fn client_switch(client: Client) -> ClientSwitch {
+    match client {
+        Client::Owa => ClientSwitch::Owa,
+        Client::Outlook => ClientSwitch::Outlook,
+        Client::NewOutlook => ClientSwitch::NewOutlook,
+        Client::MacOutlook => ClientSwitch::MacOutlook,
+        Client::Mobile => ClientSwitch::Mobile,
+        Client::ActiveSync => ClientSwitch::ActiveSync,
+        Client::Ews => ClientSwitch::Ews,
+        Client::Imap => ClientSwitch::Imap,
+        Client::Pop => ClientSwitch::Pop,
+    }
+}
+
+fn client_field(client: Client) -> &'static str {
+    match client {
+        Client::Owa => "clients.owa",
+        Client::Outlook => "clients.outlook",
+        Client::NewOutlook => "clients.newOutlook",
+        Client::MacOutlook => "clients.macOutlook",
+        Client::Mobile => "clients.mobile",
+        Client::ActiveSync => "clients.activeSync",
+        Client::Ews => "clients.ews",
+        Client::Imap => "clients.imap",
+        Client::Pop => "clients.pop",
+    }
+}

@@ -1,0 +1,171 @@
+//! The plan: what will change, in which order, and how to undo each step.
+
+use serde::Serialize;
+use sharedbox_policy::Diagnostic;
+use sharedbox_tenant::Operation;
+
+/// The order in which changes are applied. A later wave starts only when the earlier ones
+/// have succeeded; revocations come last so that nobody loses access before the new
+/// access is in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wave {
+    /// `New-Mailbox`.
+    Create,
+    /// Single-valued properties, client switches, moderation settings.
+    Properties,
+    /// New grants and changed folder rights.
+    Grants,
+    /// Revocations and deletions.
+    Revocations,
+}
+
+/// What a change does, for counting and rendering (`+`, `~`, `-`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Creates a mailbox or adds a grant or member.
+    Add,
+    /// Changes a value.
+    Update,
+    /// Revokes a grant or removes a member.
+    Remove,
+    /// Deletes a mailbox.
+    Delete,
+}
+
+/// One step of a plan: one operation with the values it changes and its undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The policy field it concerns, e.g. `sentItems.copyForSendAs` or `sendAs`.
+    pub field: &'static str,
+    /// What it does.
+    pub action: Action,
+    /// When it runs.
+    pub wave: Wave,
+    /// The write.
+    pub operation: Operation,
+    /// The value before, as shown to people.
+    pub before: Option<String>,
+    /// The value after, as shown to people.
+    pub after: Option<String>,
+    /// The write that undoes it, when there is one.
+    pub inverse: Option<Operation>,
+    /// A remark for the reviewer (orphaned principal, autoMapping caveat, ...).
+    pub note: Option<String>,
+}
+
+/// A list field's members before and after, for a readable diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListDiff {
+    /// The policy field, e.g. `sendAs`.
+    pub field: &'static str,
+    /// A qualifier shown after the field, e.g. the localised Sent Items folder name.
+    pub qualifier: Option<String>,
+    /// Members now, sorted, as shown to people.
+    pub before: Vec<String>,
+    /// Members after the plan, sorted.
+    pub after: Vec<String>,
+}
+
+/// What happens to a mailbox as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailboxAction {
+    /// It is created, then configured.
+    Create,
+    /// It exists and is changed in place.
+    Update,
+    /// It is deleted.
+    Delete,
+}
+
+/// The changes to one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MailboxPlan {
+    /// Primary SMTP address.
+    pub address: String,
+    /// Create, update or delete.
+    pub action: MailboxAction,
+    /// The steps, in the order they are shown.
+    pub changes: Vec<Change>,
+    /// The list fields that change, with their members before and after.
+    pub lists: Vec<ListDiff>,
+}
+
+/// Counts of a plan, as in `Plan: 1 to create, 4 to change, 2 to revoke.`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Mailboxes to create.
+    pub create: usize,
+    /// Settings changed and grants added on existing mailboxes and the tenant.
+    pub change: usize,
+    /// Grants revoked and members removed.
+    pub revoke: usize,
+    /// Mailboxes to delete.
+    pub destroy: usize,
+}
+
+/// Everything `apply` would do, ordered and explained.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The tenant the plan was made against.
+    pub tenant: String,
+    /// Per-mailbox changes, ordered by address; mailboxes without changes are left out.
+    pub mailboxes: Vec<MailboxPlan>,
+    /// Organisation-wide changes.
+    pub organization: Vec<Change>,
+    /// Things a reviewer should know that do not stop the plan.
+    pub warnings: Vec<Diagnostic>,
+    /// Mailboxes that are managed and already in the desired state.
+    pub unchanged: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.mailboxes.is_empty() && self.organization.is_empty()
+    }
+
+    /// The counts shown in the summary line.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for mailbox in &self.mailboxes {
+            match mailbox.action {
+                MailboxAction::Create => summary.create += 1,
+                MailboxAction::Delete => summary.destroy += 1,
+                MailboxAction::Update => {
+                    for change in &mailbox.changes {
+                        match change.action {
+                            Action::Remove => summary.revoke += 1,
+                            Action::Delete => summary.destroy += 1,
+                            Action::Add | Action::Update => summary.change += 1,
+                        }
+                    }
+                }
+            }
+        }
+        summary.change += self.organization.len();
+        summary
+    }
+
+    /// Every change in execution order: by wave, then mailbox, then the order within the mailbox.
+    pub fn ordered_changes(&self) -> Vec<&Change> {
+        let mut all: Vec<&Change> = self
+            .organization
+            .iter()
+            .chain(self.mailboxes.iter().flat_map(|m| m.changes.iter()))
+            .collect();
+        all.sort_by_key(|c| c.wave);
+        all
+    }
+
+    /// How many revocations the plan holds (what `--max-removals` limits).
+    pub fn revocations(&self) -> usize {
+        self.mailboxes
+            .iter()
+            .flat_map(|m| &m.changes)
+            .filter(|c| c.operation.is_revocation())
+            .count()
+    }
+}

@@ -1,0 +1,184 @@
+//! Human rendering of a plan, in the terraform style: one block per mailbox, `+`/`~`/`-`,
+//! list fields as readable diffs (unchanged members shown as context), and a summary line.
+
+use std::fmt::Write;
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan};
+
+/// How to render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// ANSI colours (only on a terminal, never with `NO_COLOR`).
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn add(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn update(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn remove(self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+/// The summary line: `Plan: 1 to create, 4 to change, 2 to revoke.` (with `, N to destroy` when any).
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    let mut line = format!(
+        "Plan: {} to create, {} to change, {} to revoke",
+        s.create, s.change, s.revoke
+    );
+    if s.destroy > 0 {
+        let _ = write!(line, ", {} to destroy", s.destroy);
+    }
+    line.push('.');
+    line
+}
+
+/// Renders the whole plan as text.
+pub fn render_text(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n\nThe tenant `{}` matches the policies ({} managed mailbox{}). sharedbox will change nothing.",
+            style.bold("No changes."),
+            plan.tenant,
+            plan.unchanged.len(),
+            if plan.unchanged.len() == 1 { "" } else { "es" }
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "sharedbox will perform the following actions on `{}`:",
+        plan.tenant
+    );
+    let _ = writeln!(
+        out,
+        "(symbols: {} create/add, {} change, {} revoke/delete)",
+        style.add("+"),
+        style.update("~"),
+        style.remove("-")
+    );
+    for mailbox in &plan.mailboxes {
+        out.push('\n');
+        render_mailbox(&mut out, mailbox, style);
+    }
+    if !plan.organization.is_empty() {
+        let _ = writeln!(out, "\n  # tenant settings will be updated");
+        let _ = writeln!(out, "  {} tenant settings {{", style.update("~"));
+        let width = plan
+            .organization
+            .iter()
+            .map(|c| c.field.len())
+            .max()
+            .unwrap_or(0);
+        for change in &plan.organization {
+            render_scalar(&mut out, change, width, style);
+        }
+        let _ = writeln!(out, "    }}");
+    }
+    let _ = writeln!(out, "\n{}", style.bold(&summary_line(plan)));
+    out
+}
+
+fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Style) {
+    let (verb, symbol) = match mailbox.action {
+        MailboxAction::Create => ("will be created", style.add("+")),
+        MailboxAction::Update => ("will be updated in place", style.update("~")),
+        MailboxAction::Delete => ("will be DELETED", style.remove("-")),
+    };
+    let _ = writeln!(out, "  # {} {verb}", style.bold(&mailbox.address));
+    let _ = writeln!(out, "  {symbol} shared mailbox \"{}\" {{", mailbox.address);
+    let scalars: Vec<&Change> = mailbox
+        .changes
+        .iter()
+        .filter(|c| !mailbox.lists.iter().any(|l| l.field == c.field))
+        .collect();
+    let width = scalars.iter().map(|c| c.field.len()).max().unwrap_or(0);
+    for change in &scalars {
+        render_scalar(out, change, width, style);
+    }
+    for list in &mailbox.lists {
+        let title = match &list.qualifier {
+            Some(q) => format!("{} (folder \"{q}\")", list.field),
+            None => list.field.to_owned(),
+        };
+        let _ = writeln!(out, "      {} {title} = [", style.update("~"));
+        let before = list
+            .before
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+        let after = list
+            .after
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+        let diff = TextDiff::from_lines(&before, &after);
+        for change in diff.iter_all_changes() {
+            let line = change.value().trim_end();
+            match change.tag() {
+                ChangeTag::Equal => {
+                    let _ = writeln!(out, "            {line}");
+                }
+                ChangeTag::Insert => {
+                    let _ = writeln!(out, "          {} {line}", style.add("+"));
+                }
+                ChangeTag::Delete => {
+                    let _ = writeln!(out, "          {} {line}", style.remove("-"));
+                }
+            }
+        }
+        let _ = writeln!(out, "        ]");
+    }
+    let mut notes: Vec<&str> = mailbox
+        .changes
+        .iter()
+        .filter_map(|c| c.note.as_deref())
+        .collect();
+    notes.dedup();
+    for note in notes {
+        let _ = writeln!(out, "      # note: {note}");
+    }
+    let _ = writeln!(out, "    }}");
+}
+
+fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) {
+    let field = format!("{:width$}", change.field);
+    let _ = match (change.action, &change.before, &change.after) {
+        (Action::Add, _, Some(after)) => {
+            writeln!(out, "      {} {field} = {after}", style.add("+"))
+        }
+        (Action::Delete, Some(before), Some(after)) => {
+            writeln!(
+                out,
+                "      {} {field} = {before} -> {after}",
+                style.remove("-")
+            )
+        }
+        (_, Some(before), Some(after)) => writeln!(
+            out,
+            "      {} {field} = {before} -> {after}",
+            style.update("~")
+        ),
+        (_, Some(before), None) => writeln!(out, "      {} {field} = {before}", style.remove("-")),
+        (_, None, _) => writeln!(out, "      {} {field}", style.update("~")),
+    };
+}

@@ -1,0 +1,163 @@
+//! Diagnostics that point into policy files and render like compiler errors.
+
+use std::fmt;
+
+use crate::source::Origin;
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Worth a look; does not fail anything.
+    Warning,
+    /// The policy set cannot be used.
+    Error,
+}
+
+/// One problem in the policies, with where it is and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// How serious it is.
+    pub severity: Severity,
+    /// A stable machine-readable code, e.g. `policy::unknown-field`.
+    pub code: &'static str,
+    /// What is wrong, lower-case, literals in backticks.
+    pub message: String,
+    /// Where (absent for problems that belong to no file, like an empty policy folder).
+    pub origin: Option<Origin>,
+    /// The text of the label under the span.
+    pub label: Option<String>,
+    /// What the user can do.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `origin`.
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        origin: Option<Origin>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            origin,
+            label: None,
+            hint: None,
+        }
+    }
+
+    /// A warning at `origin`.
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        origin: Option<Origin>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, origin)
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a label under the span.
+    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+impl miette::Diagnostic for Diagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Info => miette::Severity::Advice,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Error => miette::Severity::Error,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.hint
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.origin.as_ref().map(|o| o as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let origin = self.origin.as_ref()?;
+        let label = self.label.clone().unwrap_or_else(|| "here".to_owned());
+        Some(Box::new(std::iter::once(miette::LabeledSpan::new(
+            Some(label),
+            origin.offset,
+            origin.len.max(1).min(
+                origin
+                    .source
+                    .text
+                    .len()
+                    .saturating_sub(origin.offset)
+                    .max(1),
+            ),
+        ))))
+    }
+}
+
+impl miette::SourceCode for Origin {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let contents =
+            self.source
+                .text
+                .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.source.path.display().to_string(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
+    }
+}
+
+/// Every diagnostic of a failed load, errors first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} error(s) in the policies", self.errors().count())]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// The errors among the diagnostics.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.is_error())
+    }
+}

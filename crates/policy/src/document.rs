@@ -1,0 +1,366 @@
+//! The policy documents as written in YAML (`apiVersion: sharedbox/v1`).
+//!
+//! One struct, [`RawDocument`], holds the fields of every `kind`, so that a document is
+//! parsed in one pass with the position of every value. Which fields a kind allows is
+//! checked afterwards ([`allowed_fields`]); the JSON Schema is split per kind the same way.
+
+use std::borrow::Cow;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// A value together with its position in the YAML source.
+#[derive(Debug, Clone)]
+pub struct Sp<T>(pub serde_saphyr::Spanned<T>);
+
+impl<T> Sp<T> {
+    /// The value.
+    pub fn value(&self) -> &T {
+        &self.0.value
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_saphyr::Spanned::<T>::deserialize(deserializer).map(Sp)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// The kind of a policy document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum Kind {
+    /// One shared mailbox, keyed by its primary SMTP address.
+    SharedMailbox,
+    /// Organisation-wide settings.
+    TenantSettings,
+    /// Values applied to every `SharedMailbox` that does not set them itself.
+    Defaults,
+}
+
+impl Kind {
+    /// The kind's name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SharedMailbox => "SharedMailbox",
+            Kind::TenantSettings => "TenantSettings",
+            Kind::Defaults => "Defaults",
+        }
+    }
+}
+
+/// A sharedbox policy document: a `SharedMailbox`, `TenantSettings` or `Defaults`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawDocument {
+    /// Always `sharedbox/v1`.
+    pub api_version: Sp<String>,
+    /// `SharedMailbox`, `TenantSettings` or `Defaults`.
+    pub kind: Sp<Kind>,
+    /// Primary SMTP address of the shared mailbox; the key that identifies it.
+    #[serde(default)]
+    pub mailbox: Option<Sp<String>>,
+    /// Display name; managed when present, and used when the mailbox is created.
+    #[serde(default)]
+    pub display_name: Option<Sp<String>>,
+    /// Hide the mailbox from the address lists (`HiddenFromAddressListsEnabled`).
+    #[serde(default)]
+    pub hidden_from_address_lists: Option<Sp<bool>>,
+    /// Server-side copies of sent mail in the shared mailbox's own Sent Items.
+    #[serde(default)]
+    pub sent_items: Option<Sp<SentItems>>,
+    /// Who may send as the mailbox (`Add-RecipientPermission -AccessRights SendAs`).
+    /// Authoritative when present: trustees not listed are revoked; `[]` revokes all.
+    #[serde(default)]
+    pub send_as: Option<Sp<Vec<Sp<String>>>>,
+    /// Who may send on behalf of the mailbox (`GrantSendOnBehalfTo`). Authoritative when present.
+    #[serde(default)]
+    pub send_on_behalf: Option<Sp<Vec<Sp<String>>>>,
+    /// Who may open the whole mailbox (`Add-MailboxPermission -AccessRights FullAccess`).
+    /// Authoritative when present.
+    #[serde(default)]
+    pub full_access: Option<Sp<Vec<FullAccessEntry>>>,
+    /// Who may read the (localised) Sent Items folder without full access
+    /// (`Add-MailboxFolderPermission`). Authoritative when present.
+    #[serde(default)]
+    pub sent_items_readers: Option<Sp<Vec<ReaderEntry>>>,
+    /// Which clients and protocols may open the mailbox (`Set-CASMailbox`).
+    #[serde(default)]
+    pub clients: Option<Sp<Clients>>,
+    /// Approval of incoming mail before delivery.
+    #[serde(default)]
+    pub moderation: Option<Sp<Moderation>>,
+    /// Creation and deletion rules.
+    #[serde(default)]
+    pub lifecycle: Option<Sp<Lifecycle>>,
+    /// `TenantSettings` only: let users send from proxy (alias) addresses (`SendFromAliasEnabled`).
+    #[serde(default)]
+    pub send_from_alias_enabled: Option<Sp<bool>>,
+}
+
+/// Server-side sent-items copy flags.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SentItems {
+    /// Copy mail sent **as** the mailbox into its Sent Items (`MessageCopyForSentAsEnabled`).
+    #[serde(default)]
+    pub copy_for_send_as: Option<Sp<bool>>,
+    /// Copy mail sent **on behalf of** the mailbox into its Sent Items
+    /// (`MessageCopyForSendOnBehalfEnabled`).
+    #[serde(default)]
+    pub copy_for_send_on_behalf: Option<Sp<bool>>,
+}
+
+/// One FullAccess grant.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FullAccessEntry {
+    /// A user or mail-enabled security group: SMTP address, UPN or Entra object id.
+    pub principal: Sp<String>,
+    /// Whether Outlook opens the mailbox automatically. Exchange applies it only when the
+    /// grant is made and never reports it back; absent = Exchange's default (`true`).
+    #[serde(default)]
+    pub auto_mapping: Option<Sp<bool>>,
+}
+
+/// One reader of the Sent Items folder.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReaderEntry {
+    /// A user or mail-enabled security group: SMTP address, UPN or Entra object id.
+    pub principal: Sp<String>,
+    /// The folder role.
+    pub access: Sp<FolderAccess>,
+}
+
+/// A folder permission role that Exchange knows for mail folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum FolderAccess {
+    /// Every right, including changing permissions.
+    Owner,
+    /// Create, read, edit and delete all items; create subfolders.
+    PublishingEditor,
+    /// Create, read, edit and delete all items.
+    Editor,
+    /// Create and read items, edit and delete own items; create subfolders.
+    PublishingAuthor,
+    /// Create and read items, edit and delete own items.
+    Author,
+    /// Create and read items, delete own items.
+    NonEditingAuthor,
+    /// Read items.
+    Reviewer,
+    /// Create items.
+    Contributor,
+}
+
+impl FolderAccess {
+    /// The role as Exchange spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderAccess::Owner => "Owner",
+            FolderAccess::PublishingEditor => "PublishingEditor",
+            FolderAccess::Editor => "Editor",
+            FolderAccess::PublishingAuthor => "PublishingAuthor",
+            FolderAccess::Author => "Author",
+            FolderAccess::NonEditingAuthor => "NonEditingAuthor",
+            FolderAccess::Reviewer => "Reviewer",
+            FolderAccess::Contributor => "Contributor",
+        }
+    }
+}
+
+/// Client switches (`Set-CASMailbox`). Absent switches are not managed.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Clients {
+    /// Outlook on the web (`OWAEnabled`).
+    #[serde(default)]
+    pub owa: Option<Sp<bool>>,
+    /// Classic Outlook for Windows over MAPI (`MAPIEnabled`).
+    #[serde(default)]
+    pub outlook: Option<Sp<bool>>,
+    /// New Outlook for Windows (`OneWinNativeOutlookEnabled`).
+    #[serde(default)]
+    pub new_outlook: Option<Sp<bool>>,
+    /// Outlook for Mac (`MacOutlookEnabled`).
+    #[serde(default)]
+    pub mac_outlook: Option<Sp<bool>>,
+    /// Outlook for iOS and Android (`OutlookMobileEnabled`).
+    #[serde(default)]
+    pub mobile: Option<Sp<bool>>,
+    /// Exchange ActiveSync, the native phone mail apps (`ActiveSyncEnabled`).
+    #[serde(default)]
+    pub active_sync: Option<Sp<bool>>,
+    /// Exchange Web Services, used by many third-party apps (`EwsEnabled`).
+    #[serde(default)]
+    pub ews: Option<Sp<bool>>,
+    /// IMAP (`ImapEnabled`). IMAP clients make no server-side sent copy.
+    #[serde(default)]
+    pub imap: Option<Sp<bool>>,
+    /// POP (`PopEnabled`).
+    #[serde(default)]
+    pub pop: Option<Sp<bool>>,
+    /// Authenticated SMTP submission (`SmtpClientAuthenticationDisabled`): `enabled`,
+    /// `disabled`, or `inherit` to follow the tenant-wide setting.
+    #[serde(default)]
+    pub smtp_auth: Option<Sp<SmtpAuth>>,
+}
+
+/// Tri-state SMTP AUTH.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpAuth {
+    /// `SmtpClientAuthenticationDisabled: false`.
+    Enabled,
+    /// `SmtpClientAuthenticationDisabled: true`.
+    Disabled,
+    /// `SmtpClientAuthenticationDisabled: null`: the tenant's transport setting applies.
+    Inherit,
+}
+
+/// Moderation: messages to the mailbox wait for a moderator's approval.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Moderation {
+    /// `ModerationEnabled`.
+    #[serde(default)]
+    pub enabled: Option<Sp<bool>>,
+    /// Who approves (`ModeratedBy`). Authoritative when present.
+    #[serde(default)]
+    pub moderators: Option<Sp<Vec<Sp<String>>>>,
+    /// Whose mail skips moderation (`BypassModerationFromSendersOrMembers`). Authoritative when present.
+    #[serde(default)]
+    pub bypass: Option<Sp<Vec<Sp<String>>>>,
+    /// Who is told when a message is rejected (`SendModerationNotifications`).
+    #[serde(default)]
+    pub notifications: Option<Sp<Notifications>>,
+}
+
+/// `SendModerationNotifications`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Notifications {
+    /// Every sender.
+    Always,
+    /// Senders inside the organisation.
+    Internal,
+    /// Nobody.
+    Never,
+}
+
+impl Notifications {
+    /// The value as Exchange spells it.
+    pub fn as_exchange(self) -> &'static str {
+        match self {
+            Notifications::Always => "Always",
+            Notifications::Internal => "Internal",
+            Notifications::Never => "Never",
+        }
+    }
+}
+
+/// Creation and deletion rules.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Lifecycle {
+    /// Fail any plan that would delete this mailbox.
+    #[serde(default)]
+    pub prevent_destroy: Option<Sp<bool>>,
+    /// `present` (default) creates the mailbox when missing; `absent` deletes it, and only
+    /// with `--allow-destroy`.
+    #[serde(default)]
+    pub ensure: Option<Sp<Ensure>>,
+}
+
+/// Whether the mailbox should exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Ensure {
+    /// The mailbox exists (created when missing).
+    Present,
+    /// The mailbox is deleted.
+    Absent,
+}
+
+/// The top-level fields each kind allows besides `apiVersion` and `kind`.
+pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
+    const MAILBOX_FIELDS: &[&str] = &[
+        "mailbox",
+        "displayName",
+        "hiddenFromAddressLists",
+        "sentItems",
+        "sendAs",
+        "sendOnBehalf",
+        "fullAccess",
+        "sentItemsReaders",
+        "clients",
+        "moderation",
+        "lifecycle",
+    ];
+    match kind {
+        Kind::SharedMailbox => MAILBOX_FIELDS,
+        Kind::Defaults => &MAILBOX_FIELDS[2..],
+        Kind::TenantSettings => &["sendFromAliasEnabled"],
+    }
+}
+
+/// The JSON Schema (draft-07) of a policy document, one branch per kind.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let union = generator.into_root_schema_for::<RawDocument>();
+    let mut union = serde_json::to_value(union).expect("a schema serialises");
+    let properties = union["properties"].take();
+    let definitions = union["definitions"].take();
+    let branches: Vec<serde_json::Value> = [
+        Kind::SharedMailbox,
+        Kind::TenantSettings,
+        Kind::Defaults,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let mut props = serde_json::Map::new();
+        props.insert(
+            "apiVersion".into(),
+            serde_json::json!({"const": "sharedbox/v1", "description": "Always `sharedbox/v1`."}),
+        );
+        props.insert("kind".into(), serde_json::json!({"const": kind.as_str()}));
+        for field in allowed_fields(kind) {
+            props.insert((*field).to_owned(), properties[*field].clone());
+        }
+        let mut required = vec!["apiVersion", "kind"];
+        if kind == Kind::SharedMailbox {
+            required.push("mailbox");
+        }
+        serde_json::json!({
+            "title": kind.as_str(),
+            "type": "object",
+            "properties": props,
+            "required": required,
+            "additionalProperties": false,
+        })
+    })
+    .collect();
+    serde_json::json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://sharedbox.dev/schemas/v1/policy.schema.json",
+        "title": "sharedbox policy document",
+        "description": "A sharedbox/v1 policy document: SharedMailbox, TenantSettings or Defaults.",
+        "oneOf": branches,
+        "definitions": definitions,
+    })
+}

@@ -1,0 +1,27 @@
+//! Desired state: sharedbox policy documents, from YAML to a validated [`PolicySet`].
+//!
+//! - [`document`]: the documents as written (serde, JSON Schema);
+//! - [`load`]: reading a folder strictly, with every error located (file:line:column);
+//! - [`model`]: the validated set the planner consumes, with `Defaults` merged in;
+//! - [`diagnostic`] and [`source`]: located values and compiler-style diagnostics.
+//!
+//! Nothing here touches the network.
+
+pub mod diagnostic;
+pub mod document;
+pub mod load;
+pub mod model;
+pub mod source;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use load::{load_dir, load_sources, parse_yaml};
+pub use model::*;
+pub use source::{Located, Origin, Source};
+
+/// The JSON Schema (draft-07) of policy documents, pretty-printed with a trailing newline.
+pub fn schema_json() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&document::json_schema()).expect("a schema serialises");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,659 @@
+//! Loading a policy folder: read every `*.yaml`/`*.yml` recursively, parse strictly, check
+//! the rules that span documents and files, merge `Defaults`, and return a [`PolicySet`]
+//! or every diagnostic found (not only the first).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::document::{self, Ensure, Kind, RawDocument, Sp};
+use crate::model::*;
+use crate::source::{Located, Origin, Source};
+
+/// Reads and validates every policy file under `dir`.
+///
+/// # Errors
+/// Every problem found, each with file, line and column where it has one.
+pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
+    let mut files = Vec::new();
+    collect_files(dir, &mut files).map_err(|e| {
+        Diagnostics(vec![
+            Diagnostic::error(
+                "policy::io",
+                format!("cannot read policy folder `{}`: {e}", dir.display()),
+                None,
+            )
+            .with_hint("check the `policies` path in `sharedbox.yaml`"),
+        ])
+    })?;
+    files.sort();
+    let mut sources = Vec::with_capacity(files.len());
+    let mut diagnostics = Vec::new();
+    for path in files {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push(Source::new(path, text)),
+            Err(e) => diagnostics.push(Diagnostic::error(
+                "policy::io",
+                format!("cannot read `{}`: {e}", path.display()),
+                None,
+            )),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(Diagnostics(diagnostics));
+    }
+    load_sources(sources)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            collect_files(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Parses and validates policy sources (already read from disk or built in memory).
+///
+/// # Errors
+/// Every problem found.
+pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics> {
+    let mut diagnostics = Vec::new();
+    let mut documents = Vec::new();
+    for source in &sources {
+        match parse_source(source) {
+            Ok(docs) => documents.extend(docs.into_iter().map(|d| (Arc::clone(source), d))),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    let mut builder = Builder::default();
+    for (source, doc) in &documents {
+        builder.add(source, doc, &mut diagnostics);
+    }
+    let set = builder.finish(sources, &mut diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.sort_by_key(|d| !d.is_error());
+        return Err(Diagnostics(diagnostics));
+    }
+    Ok(set)
+}
+
+fn parse_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { strict_booleans: true }
+}
+
+/// Parses one YAML document strictly (unknown fields, duplicate keys and YAML 1.1 booleans
+/// rejected) into `T`, with a located diagnostic on error. Used for `sharedbox.yaml` too.
+///
+/// # Errors
+/// The first parse error, at its file:line:column.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(source: &Arc<Source>) -> Result<T, Diagnostic> {
+    serde_saphyr::from_str_with_options::<T>(&source.text, parse_options())
+        .map_err(|e| parse_error(source, &e))
+}
+
+/// Parses every document of one file.
+fn parse_source(source: &Arc<Source>) -> Result<Vec<RawDocument>, Diagnostic> {
+    serde_saphyr::from_multiple_with_options::<RawDocument>(&source.text, parse_options())
+        .map_err(|e| parse_error(source, &e))
+}
+
+/// Turns a parser error into a diagnostic with a readable message and a hint.
+fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic {
+    let origin = error.location().map(|l| Origin::from_location(source, &l));
+    let raw = error.without_snippet().to_string();
+    let message = match raw.rfind(" at line ") {
+        Some(i) => raw[..i].to_owned(),
+        None => raw,
+    };
+    let snippet = origin
+        .as_ref()
+        .map(|o| o.snippet().to_owned())
+        .unwrap_or_default();
+    if message.starts_with("invalid boolean") {
+        return Diagnostic::error("policy::invalid-boolean", format!("`{snippet}` is not a boolean"), origin)
+            .with_label("expected `true` or `false`")
+            .with_hint("write `true` or `false`; YAML 1.1 spellings such as `yes`, `no`, `on` and `off` are rejected");
+    }
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return Diagnostic::error(
+            "policy::duplicate-key",
+            format!("duplicate key `{key}`"),
+            origin,
+        )
+        .with_label("second occurrence")
+        .with_hint("a key may appear once per mapping; remove one of them");
+    }
+    if message.starts_with("unknown field") {
+        return Diagnostic::error("policy::unknown-field", backtick_expected(&message), origin)
+            .with_label("unknown field")
+            .with_hint("check the spelling; `sharedbox schema` prints every field");
+    }
+    if message.starts_with("unknown variant") {
+        return Diagnostic::error(
+            "policy::invalid-value",
+            backtick_expected(&message).replace("unknown variant", "unknown value"),
+            origin,
+        )
+        .with_label("not allowed here");
+    }
+    if message.starts_with("missing field") {
+        return Diagnostic::error("policy::missing-field", message, origin)
+            .with_label("in this mapping");
+    }
+    Diagnostic::error("policy::syntax", message, origin).with_hint("the file must be valid YAML")
+}
+
+/// `..., expected one of a, b` -> `..., expected one of `a`, `b``.
+fn backtick_expected(message: &str) -> String {
+    match message.split_once("expected one of ") {
+        Some((head, list)) => {
+            let items: Vec<String> = list
+                .split(", ")
+                .map(|i| format!("`{}`", i.trim_matches('`')))
+                .collect();
+            format!("{head}expected one of {}", items.join(", "))
+        }
+        None => message.to_owned(),
+    }
+}
+
+fn origin<T>(source: &Arc<Source>, sp: &Sp<T>) -> Origin {
+    Origin::from_location(source, &sp.0.referenced)
+}
+
+fn located<T: Clone>(source: &Arc<Source>, sp: &Sp<T>) -> Located<T> {
+    Located::new(sp.value().clone(), origin(source, sp))
+}
+
+/// The mailbox-shaped fields of a `SharedMailbox` or `Defaults` document, located.
+#[derive(Debug, Clone, Default)]
+struct Layer {
+    display_name: Option<Located<String>>,
+    hidden_from_address_lists: Option<Located<bool>>,
+    copy_for_send_as: Option<Located<bool>>,
+    copy_for_send_on_behalf: Option<Located<bool>>,
+    send_as: Option<PrincipalSet>,
+    send_on_behalf: Option<PrincipalSet>,
+    full_access: Option<Located<Vec<FullAccessGrant>>>,
+    sent_items_readers: Option<Located<Vec<ReaderGrant>>>,
+    clients: Vec<(Client, Located<bool>)>,
+    smtp_auth: Option<Located<SmtpAuth>>,
+    moderation_enabled: Option<Located<bool>>,
+    moderators: Option<PrincipalSet>,
+    moderation_bypass: Option<PrincipalSet>,
+    moderation_notifications: Option<Located<Notifications>>,
+    prevent_destroy: Option<Located<bool>>,
+    ensure: Option<Located<Ensure>>,
+}
+
+impl Layer {
+    fn from_document(
+        source: &Arc<Source>,
+        doc: &RawDocument,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Layer {
+        let principals = |sp: &Sp<Vec<Sp<String>>>,
+                          diagnostics: &mut Vec<Diagnostic>|
+         -> PrincipalSet {
+            let list: Vec<PrincipalRef> = sp.value().iter().map(|p| located(source, p)).collect();
+            check_principals(list.iter(), diagnostics);
+            Located::new(list, origin(source, sp))
+        };
+        let mut layer = Layer {
+            display_name: doc.display_name.as_ref().map(|v| located(source, v)),
+            hidden_from_address_lists: doc
+                .hidden_from_address_lists
+                .as_ref()
+                .map(|v| located(source, v)),
+            ..Layer::default()
+        };
+        if let Some(sent) = &doc.sent_items {
+            layer.copy_for_send_as = sent
+                .value()
+                .copy_for_send_as
+                .as_ref()
+                .map(|v| located(source, v));
+            layer.copy_for_send_on_behalf = sent
+                .value()
+                .copy_for_send_on_behalf
+                .as_ref()
+                .map(|v| located(source, v));
+        }
+        layer.send_as = doc.send_as.as_ref().map(|v| principals(v, diagnostics));
+        layer.send_on_behalf = doc
+            .send_on_behalf
+            .as_ref()
+            .map(|v| principals(v, diagnostics));
+        if let Some(full) = &doc.full_access {
+            let grants: Vec<FullAccessGrant> = full
+                .value()
+                .iter()
+                .map(|g| FullAccessGrant {
+                    principal: located(source, &g.principal),
+                    auto_mapping: g.auto_mapping.as_ref().map(|v| located(source, v)),
+                })
+                .collect();
+            check_principals(grants.iter().map(|g| &g.principal), diagnostics);
+            layer.full_access = Some(Located::new(grants, origin(source, full)));
+        }
+        if let Some(readers) = &doc.sent_items_readers {
+            let grants: Vec<ReaderGrant> = readers
+                .value()
+                .iter()
+                .map(|g| ReaderGrant {
+                    principal: located(source, &g.principal),
+                    access: located(source, &g.access),
+                })
+                .collect();
+            check_principals(grants.iter().map(|g| &g.principal), diagnostics);
+            layer.sent_items_readers = Some(Located::new(grants, origin(source, readers)));
+        }
+        if let Some(clients) = &doc.clients {
+            let c = clients.value();
+            for (client, value) in [
+                (Client::Owa, &c.owa),
+                (Client::Outlook, &c.outlook),
+                (Client::NewOutlook, &c.new_outlook),
+                (Client::MacOutlook, &c.mac_outlook),
+                (Client::Mobile, &c.mobile),
+                (Client::ActiveSync, &c.active_sync),
+                (Client::Ews, &c.ews),
+                (Client::Imap, &c.imap),
+                (Client::Pop, &c.pop),
+            ] {
+                if let Some(v) = value {
+                    layer.clients.push((client, located(source, v)));
+                }
+            }
+            layer.smtp_auth = c.smtp_auth.as_ref().map(|v| located(source, v));
+        }
+        if let Some(moderation) = &doc.moderation {
+            let m = moderation.value();
+            layer.moderation_enabled = m.enabled.as_ref().map(|v| located(source, v));
+            layer.moderators = m.moderators.as_ref().map(|v| principals(v, diagnostics));
+            layer.moderation_bypass = m.bypass.as_ref().map(|v| principals(v, diagnostics));
+            layer.moderation_notifications = m.notifications.as_ref().map(|v| located(source, v));
+        }
+        if let Some(lifecycle) = &doc.lifecycle {
+            let l = lifecycle.value();
+            layer.prevent_destroy = l.prevent_destroy.as_ref().map(|v| located(source, v));
+            layer.ensure = l.ensure.as_ref().map(|v| located(source, v));
+        }
+        layer
+    }
+
+    /// This layer with the gaps filled from `defaults` (field by field; lists replace).
+    fn over(self, defaults: &Layer) -> Layer {
+        fn pick<T: Clone>(own: Option<T>, default: &Option<T>) -> Option<T> {
+            own.or_else(|| default.clone())
+        }
+        let mut clients = self.clients.clone();
+        for (client, value) in &defaults.clients {
+            if !clients.iter().any(|(c, _)| c == client) {
+                clients.push((*client, value.clone()));
+            }
+        }
+        clients.sort_by_key(|(c, _)| *c);
+        Layer {
+            display_name: pick(self.display_name, &defaults.display_name),
+            hidden_from_address_lists: pick(
+                self.hidden_from_address_lists,
+                &defaults.hidden_from_address_lists,
+            ),
+            copy_for_send_as: pick(self.copy_for_send_as, &defaults.copy_for_send_as),
+            copy_for_send_on_behalf: pick(
+                self.copy_for_send_on_behalf,
+                &defaults.copy_for_send_on_behalf,
+            ),
+            send_as: pick(self.send_as, &defaults.send_as),
+            send_on_behalf: pick(self.send_on_behalf, &defaults.send_on_behalf),
+            full_access: pick(self.full_access, &defaults.full_access),
+            sent_items_readers: pick(self.sent_items_readers, &defaults.sent_items_readers),
+            clients,
+            smtp_auth: pick(self.smtp_auth, &defaults.smtp_auth),
+            moderation_enabled: pick(self.moderation_enabled, &defaults.moderation_enabled),
+            moderators: pick(self.moderators, &defaults.moderators),
+            moderation_bypass: pick(self.moderation_bypass, &defaults.moderation_bypass),
+            moderation_notifications: pick(
+                self.moderation_notifications,
+                &defaults.moderation_notifications,
+            ),
+            prevent_destroy: pick(self.prevent_destroy, &defaults.prevent_destroy),
+            ensure: self.ensure,
+        }
+    }
+}
+
+/// Checks principal syntax and duplicates within one list.
+fn check_principals<'a>(
+    list: impl Iterator<Item = &'a PrincipalRef>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut seen: Vec<&PrincipalRef> = Vec::new();
+    for principal in list {
+        if !is_address(principal) && !is_guid(principal) {
+            diagnostics.push(
+                Diagnostic::error("policy::invalid-principal", format!("`{}` is not an email address, UPN or object id", principal.value), Some(principal.origin.clone()))
+                    .with_label("malformed principal")
+                    .with_hint("name users and groups by SMTP address (`alice@contoso.com`), UPN, or Entra object id (a GUID)"),
+            );
+            continue;
+        }
+        if let Some(first) = seen
+            .iter()
+            .find(|p| p.value.eq_ignore_ascii_case(&principal.value))
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::duplicate-principal",
+                    format!("`{}` is listed twice", principal.value),
+                    Some(principal.origin.clone()),
+                )
+                .with_label("second entry")
+                .with_hint(format!(
+                    "remove one of the entries; the first is at {}",
+                    first.origin
+                )),
+            );
+        }
+        seen.push(principal);
+    }
+}
+
+/// Whether `s` looks like an email address: one `@`, a local part, and a dotted domain.
+pub fn is_address(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
+}
+
+/// Whether `s` is a GUID (`8-4-4-4-12` hexadecimal digits).
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[derive(Default)]
+struct Builder {
+    mailboxes: Vec<(Located<String>, Layer)>,
+    first_mailbox: HashMap<String, Origin>,
+    defaults: Option<(Origin, Layer)>,
+    tenant: Option<(Origin, TenantSettings)>,
+}
+
+impl Builder {
+    fn add(&mut self, source: &Arc<Source>, doc: &RawDocument, diagnostics: &mut Vec<Diagnostic>) {
+        let kind = *doc.kind.value();
+        let kind_origin = origin(source, &doc.kind);
+        if doc.api_version.value() != "sharedbox/v1" {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::api-version",
+                    format!("unsupported `apiVersion` `{}`", doc.api_version.value()),
+                    Some(origin(source, &doc.api_version)),
+                )
+                .with_label("unsupported")
+                .with_hint("this version of sharedbox reads `apiVersion: sharedbox/v1`"),
+            );
+            return;
+        }
+        for (field, present) in present_fields(source, doc) {
+            if !document::allowed_fields(kind).contains(&field) {
+                diagnostics.push(
+                    Diagnostic::error("policy::field-not-allowed", format!("`{field}` is not allowed in a `{}` document", kind.as_str()), Some(present))
+                        .with_label("not allowed here")
+                        .with_hint(match (kind, field) {
+                            (Kind::Defaults, "mailbox" | "displayName") => "defaults apply to every mailbox; set this in the mailbox's own document".to_owned(),
+                            (_, "sendFromAliasEnabled") => "`sendFromAliasEnabled` belongs in a `TenantSettings` document".to_owned(),
+                            _ => format!("a `{}` document allows: {}", kind.as_str(), document::allowed_fields(kind).iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")),
+                        }),
+                );
+            }
+        }
+        match kind {
+            Kind::SharedMailbox => {
+                let Some(address) = &doc.mailbox else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::missing-field",
+                            "a `SharedMailbox` document needs `mailbox`",
+                            Some(kind_origin),
+                        )
+                        .with_label("in this document")
+                        .with_hint("add `mailbox: <primary SMTP address>`"),
+                    );
+                    return;
+                };
+                let address = located(source, address).map(|a| a.trim().to_ascii_lowercase());
+                if !is_address(&address) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::invalid-address",
+                            format!("`{}` is not an email address", address.value),
+                            Some(address.origin.clone()),
+                        )
+                        .with_label("malformed address")
+                        .with_hint(
+                            "`mailbox` is the primary SMTP address, e.g. `support@contoso.com`",
+                        ),
+                    );
+                    return;
+                }
+                if let Some(first) = self.first_mailbox.get(&address.value) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::duplicate-mailbox",
+                            format!("mailbox `{}` is declared twice", address.value),
+                            Some(address.origin.clone()),
+                        )
+                        .with_label("second declaration")
+                        .with_hint(format!(
+                            "the first declaration is at {first}; keep one document per mailbox"
+                        )),
+                    );
+                    return;
+                }
+                self.first_mailbox
+                    .insert(address.value.clone(), address.origin.clone());
+                let layer = Layer::from_document(source, doc, diagnostics);
+                self.mailboxes.push((address, layer));
+            }
+            Kind::Defaults => {
+                if let Some((first, _)) = &self.defaults {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::duplicate-defaults",
+                            "a second `Defaults` document",
+                            Some(kind_origin),
+                        )
+                        .with_label("second `Defaults`")
+                        .with_hint(format!("the first is at {first}; merge them into one")),
+                    );
+                    return;
+                }
+                let layer = Layer::from_document(source, doc, diagnostics);
+                if let Some(ensure) = &layer.ensure {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::field-not-allowed",
+                            "`lifecycle.ensure` is not allowed in `Defaults`",
+                            Some(ensure.origin.clone()),
+                        )
+                        .with_label("not allowed here")
+                        .with_hint("whether a mailbox should exist is decided per mailbox"),
+                    );
+                }
+                self.defaults = Some((kind_origin, layer));
+            }
+            Kind::TenantSettings => {
+                if let Some((first, _)) = &self.tenant {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::duplicate-tenant-settings",
+                            "a second `TenantSettings` document",
+                            Some(kind_origin),
+                        )
+                        .with_label("second `TenantSettings`")
+                        .with_hint(format!("the first is at {first}; merge them into one")),
+                    );
+                    return;
+                }
+                let settings = TenantSettings {
+                    send_from_alias_enabled: doc
+                        .send_from_alias_enabled
+                        .as_ref()
+                        .map(|v| located(source, v)),
+                };
+                self.tenant = Some((kind_origin, settings));
+            }
+        }
+    }
+
+    fn finish(self, sources: Vec<Arc<Source>>, diagnostics: &mut Vec<Diagnostic>) -> PolicySet {
+        let defaults = self.defaults.map(|(_, layer)| layer).unwrap_or_default();
+        let mut mailboxes: Vec<MailboxPolicy> = self
+            .mailboxes
+            .into_iter()
+            .map(|(address, layer)| {
+                let l = layer.over(&defaults);
+                let policy = MailboxPolicy {
+                    address,
+                    display_name: l.display_name,
+                    hidden_from_address_lists: l.hidden_from_address_lists,
+                    copy_for_send_as: l.copy_for_send_as,
+                    copy_for_send_on_behalf: l.copy_for_send_on_behalf,
+                    send_as: l.send_as,
+                    send_on_behalf: l.send_on_behalf,
+                    full_access: l.full_access,
+                    sent_items_readers: l.sent_items_readers,
+                    clients: l.clients,
+                    smtp_auth: l.smtp_auth,
+                    moderation_enabled: l.moderation_enabled,
+                    moderators: l.moderators,
+                    moderation_bypass: l.moderation_bypass,
+                    moderation_notifications: l.moderation_notifications,
+                    prevent_destroy: l.prevent_destroy.as_ref().is_some_and(|p| p.value),
+                    ensure: l.ensure.as_ref().map_or(Ensure::Present, |e| e.value),
+                };
+                check_mailbox(
+                    &policy,
+                    l.ensure.as_ref(),
+                    l.prevent_destroy.as_ref(),
+                    diagnostics,
+                );
+                policy
+            })
+            .collect();
+        mailboxes.sort_by(|a, b| a.address.value.cmp(&b.address.value));
+        PolicySet {
+            mailboxes,
+            tenant_settings: self.tenant.map(|(_, t)| t),
+            sources,
+        }
+    }
+}
+
+/// Rules on the merged mailbox policy.
+fn check_mailbox(
+    policy: &MailboxPolicy,
+    ensure: Option<&Located<Ensure>>,
+    prevent_destroy: Option<&Located<bool>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if let Some(enabled) = &policy.moderation_enabled
+        && enabled.value
+        && policy.moderators.as_ref().is_none_or(|m| m.is_empty())
+    {
+        let at = policy
+            .moderators
+            .as_ref()
+            .map_or(&enabled.origin, |m| &m.origin);
+        diagnostics.push(
+            Diagnostic::error("policy::moderation-without-moderators", format!("moderation of `{}` is enabled with no moderators", policy.address.value), Some(at.clone()))
+                .with_label("no moderators")
+                .with_hint("Exchange needs at least one moderator for a moderated mailbox; list them under `moderation.moderators`"),
+        );
+    }
+    if let (Some(ensure), Some(prevent)) = (ensure, prevent_destroy)
+        && ensure.value == Ensure::Absent
+        && prevent.value
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "policy::prevent-destroy",
+                format!(
+                    "`{}` has `ensure: absent` and `preventDestroy: true`",
+                    policy.address.value
+                ),
+                Some(ensure.origin.clone()),
+            )
+            .with_label("would delete a protected mailbox")
+            .with_hint(format!(
+                "remove `preventDestroy` (at {}) to allow the deletion, or keep the mailbox",
+                prevent.origin
+            )),
+        );
+    }
+}
+
+/// The top-level fields a document sets, with their positions.
+fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str, Origin)> {
+    let mut out = Vec::new();
+    macro_rules! field {
+        ($name:literal, $value:expr) => {
+            if let Some(v) = &$value {
+                out.push(($name, origin(source, v)));
+            }
+        };
+    }
+    field!("mailbox", doc.mailbox);
+    field!("displayName", doc.display_name);
+    field!("hiddenFromAddressLists", doc.hidden_from_address_lists);
+    field!("sentItems", doc.sent_items);
+    field!("sendAs", doc.send_as);
+    field!("sendOnBehalf", doc.send_on_behalf);
+    field!("fullAccess", doc.full_access);
+    field!("sentItemsReaders", doc.sent_items_readers);
+    field!("clients", doc.clients);
+    field!("moderation", doc.moderation);
+    field!("lifecycle", doc.lifecycle);
+    field!("sendFromAliasEnabled", doc.send_from_alias_enabled);
+    out
+}

@@ -1,0 +1,533 @@
+//! The file backend: a tenant snapshot in one YAML file that reads and writes like Exchange.
+//!
+//! It is the embedded default (the demo runs on it) and the reference behaviour for tests.
+//! Every write re-reads the file, applies one [`Operation`] the way Exchange would, and
+//! replaces the file atomically (temporary file, fsync, rename, fsync of the directory), so a
+//! crash never leaves a half-written tenant and a change made by someone else between two
+//! steps is seen.
+//!
+//! Principals are stored the way Exchange returns them: UPNs (or group Names) in permission
+//! rows, Names in `GrantSendOnBehalfTo`/`ModeratedBy`, display names in folder permissions.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{Directory, LivePrincipal, PrincipalId};
+use crate::model::{
+    FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
+    RecipientPermission, Snapshot,
+};
+use crate::operation::{
+    ClientSetting, MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList,
+};
+use crate::{ReadScope, Tenant, TenantError};
+
+/// The on-disk format of a file tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantFile {
+    /// `Get-OrganizationConfig`.
+    pub organization: OrganizationConfig,
+    /// Users, groups and other recipients that are not shared mailboxes.
+    #[serde(default)]
+    pub recipients: Vec<Recipient>,
+    /// The shared mailboxes with their full state.
+    #[serde(default)]
+    pub mailboxes: Vec<Mailbox>,
+}
+
+impl TenantFile {
+    /// Parses a tenant file's text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<TenantFile, TenantError> {
+        serde_saphyr::from_str(text).map_err(|e| TenantError::InvalidFile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The directory of every recipient and shared mailbox.
+    pub fn directory(&self) -> Directory {
+        Directory::new(
+            self.recipients
+                .iter()
+                .cloned()
+                .chain(self.mailboxes.iter().map(Mailbox::recipient)),
+        )
+    }
+
+    /// The snapshot a read of `scope` returns.
+    pub fn snapshot(&self, scope: &ReadScope) -> Snapshot {
+        Snapshot {
+            tenant: self.organization.name.clone(),
+            organization: self.organization.clone(),
+            directory: self.directory(),
+            mailboxes: self
+                .mailboxes
+                .iter()
+                .filter(|m| scope.mailboxes.iter().any(|a| m.has_address(a)))
+                .cloned()
+                .collect(),
+            all_shared_mailboxes: self
+                .mailboxes
+                .iter()
+                .map(|m| m.primary_smtp_address.clone())
+                .collect(),
+        }
+    }
+
+    /// Applies one operation the way Exchange would.
+    pub fn apply(&mut self, operation: &Operation) -> Result<(), TenantError> {
+        let directory = self.directory();
+        match operation {
+            Operation::CreateMailbox {
+                mailbox,
+                display_name,
+            } => {
+                if directory.resolve_policy(mailbox).is_some() {
+                    return Err(TenantError::MailboxExists(mailbox.clone()));
+                }
+                self.mailboxes
+                    .push(new_shared_mailbox(mailbox, display_name));
+                Ok(())
+            }
+            Operation::RemoveMailbox { mailbox } => {
+                let index = self.index_of(mailbox)?;
+                self.mailboxes.remove(index);
+                Ok(())
+            }
+            Operation::SetOrganization { setting } => {
+                match setting {
+                    OrganizationSetting::SendFromAliasEnabled(value) => {
+                        self.organization.send_from_alias_enabled = *value
+                    }
+                }
+                Ok(())
+            }
+            other => {
+                let address = other
+                    .mailbox()
+                    .expect("every other operation names a mailbox");
+                let index = self.index_of(address)?;
+                apply_to_mailbox(&mut self.mailboxes[index], other, &directory)
+            }
+        }
+    }
+
+    fn index_of(&self, address: &str) -> Result<usize, TenantError> {
+        self.mailboxes
+            .iter()
+            .position(|m| m.has_address(address))
+            .ok_or_else(|| TenantError::MailboxNotFound(address.to_owned()))
+    }
+}
+
+/// A new shared mailbox with the identifiers Exchange would give it.
+fn new_shared_mailbox(address: &str, display_name: &str) -> Mailbox {
+    let object_id = stable_guid(&format!("object:{address}"));
+    let mut mailbox = Mailbox::new_shared(address, display_name);
+    mailbox.external_directory_object_id = Some(object_id.clone());
+    mailbox.guid = stable_guid(&format!("guid:{address}"));
+    mailbox.name = object_id;
+    mailbox.sent_items.folder_id = format!(
+        "LgAAAA{}",
+        stable_guid(&format!("folder:{address}")).replace('-', "")
+    );
+    mailbox
+}
+
+/// A GUID-shaped string derived from `seed`, so that files stay reproducible.
+fn stable_guid(seed: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut parts = [0u64; 2];
+    for (i, part) in parts.iter_mut().enumerate() {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (i, seed).hash(&mut hasher);
+        *part = hasher.finish();
+    }
+    let hex = format!("{:016x}{:016x}", parts[0], parts[1]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn resolve<'a>(
+    directory: &'a Directory,
+    principal: &Principal,
+) -> Result<Option<&'a Recipient>, TenantError> {
+    match principal {
+        Principal::Recipient { id, address } => directory
+            .get(id)
+            .map(Some)
+            .ok_or_else(|| TenantError::PrincipalNotFound(address.clone())),
+        Principal::Orphaned { .. } => Ok(None),
+    }
+}
+
+/// Whether the live string `entry` denotes `principal`.
+fn is_same(directory: &Directory, entry: &str, principal: &Principal) -> bool {
+    match principal {
+        Principal::Recipient { id, .. } => {
+            matches!(directory.resolve_live(entry), LivePrincipal::Recipient(r) if PrincipalId::of(r) == *id)
+        }
+        Principal::Orphaned { raw } => entry.trim().eq_ignore_ascii_case(raw.trim()),
+    }
+}
+
+fn require_security_principal(recipient: &Recipient, right: &str) -> Result<(), TenantError> {
+    if recipient.is_security_principal() {
+        return Ok(());
+    }
+    Err(TenantError::Rejected {
+        message: format!(
+            "`{}` is a {} and cannot hold {right}",
+            recipient.primary_smtp_address, recipient.recipient_type_details
+        ),
+        hint: Some("use a user or a mail-enabled security group".to_owned()),
+    })
+}
+
+/// How Exchange writes a principal into a permission row: UPN for users, Name otherwise.
+fn acl_form(recipient: &Recipient) -> String {
+    recipient
+        .user_principal_name
+        .clone()
+        .unwrap_or_else(|| recipient.name.clone())
+}
+
+fn apply_to_mailbox(
+    mailbox: &mut Mailbox,
+    operation: &Operation,
+    directory: &Directory,
+) -> Result<(), TenantError> {
+    match operation {
+        Operation::SetMailbox { setting, .. } => {
+            match setting {
+                MailboxSetting::DisplayName(v) => mailbox.display_name = v.clone(),
+                MailboxSetting::HiddenFromAddressLists(v) => {
+                    mailbox.hidden_from_address_lists_enabled = *v
+                }
+                MailboxSetting::CopyForSendAs(v) => mailbox.message_copy_for_sent_as_enabled = *v,
+                MailboxSetting::CopyForSendOnBehalf(v) => {
+                    mailbox.message_copy_for_send_on_behalf_enabled = *v
+                }
+                MailboxSetting::ModerationEnabled(v) => {
+                    if *v && mailbox.moderated_by.is_empty() {
+                        return Err(no_moderator(mailbox));
+                    }
+                    mailbox.moderation_enabled = *v
+                }
+                MailboxSetting::ModerationNotifications(v) => {
+                    if !["Always", "Internal", "Never"].contains(&v.as_str()) {
+                        return Err(TenantError::Rejected {
+                            message: format!(
+                                "`{v}` is not a valid value for `SendModerationNotifications`"
+                            ),
+                            hint: Some("use `Always`, `Internal` or `Never`".to_owned()),
+                        });
+                    }
+                    mailbox.send_moderation_notifications = v.clone()
+                }
+            }
+            Ok(())
+        }
+        Operation::AddToList {
+            list, principal, ..
+        } => {
+            let recipient = resolve(directory, principal)?
+                .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            let entries = list_mut(mailbox, *list);
+            if !entries.iter().any(|e| is_same(directory, e, principal)) {
+                entries.push(recipient.name.clone());
+            }
+            Ok(())
+        }
+        Operation::RemoveFromList {
+            list, principal, ..
+        } => {
+            list_mut(mailbox, *list).retain(|e| !is_same(directory, e, principal));
+            if *list == PrincipalList::Moderators
+                && mailbox.moderation_enabled
+                && mailbox.moderated_by.is_empty()
+            {
+                return Err(no_moderator(mailbox));
+            }
+            Ok(())
+        }
+        Operation::GrantSendAs { principal, .. } => {
+            let recipient = resolve(directory, principal)?
+                .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            require_security_principal(recipient, "Send As")?;
+            let exists = mailbox.recipient_permissions.iter().any(|row| {
+                !row.is_inherited
+                    && row.access_control_type == "Allow"
+                    && has_right(&row.access_rights, "SendAs")
+                    && is_same(directory, &row.trustee, principal)
+            });
+            if !exists {
+                mailbox.recipient_permissions.push(RecipientPermission {
+                    trustee: acl_form(recipient),
+                    access_rights: vec!["SendAs".to_owned()],
+                    is_inherited: false,
+                    access_control_type: "Allow".to_owned(),
+                });
+            }
+            Ok(())
+        }
+        Operation::RevokeSendAs { principal, .. } => {
+            for row in &mut mailbox.recipient_permissions {
+                if !row.is_inherited
+                    && row.access_control_type == "Allow"
+                    && is_same(directory, &row.trustee, principal)
+                {
+                    row.access_rights
+                        .retain(|r| !r.eq_ignore_ascii_case("SendAs"));
+                }
+            }
+            mailbox
+                .recipient_permissions
+                .retain(|row| !row.access_rights.is_empty());
+            Ok(())
+        }
+        Operation::GrantFullAccess {
+            principal,
+            auto_mapping,
+            ..
+        } => {
+            let recipient = resolve(directory, principal)?
+                .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            require_security_principal(recipient, "Full Access")?;
+            let existing = mailbox.mailbox_permissions.iter_mut().find(|row| {
+                !row.is_inherited && !row.deny && is_same(directory, &row.user, principal)
+            });
+            match existing {
+                Some(row) if has_right(&row.access_rights, "FullAccess") => {}
+                Some(row) => {
+                    row.access_rights.insert(0, "FullAccess".to_owned());
+                    row.auto_mapping = Some(*auto_mapping);
+                }
+                None => mailbox.mailbox_permissions.push(MailboxPermission {
+                    user: acl_form(recipient),
+                    access_rights: vec!["FullAccess".to_owned()],
+                    is_inherited: false,
+                    deny: false,
+                    auto_mapping: Some(*auto_mapping),
+                }),
+            }
+            Ok(())
+        }
+        Operation::RevokeFullAccess { principal, .. } => {
+            for row in &mut mailbox.mailbox_permissions {
+                if !row.is_inherited && !row.deny && is_same(directory, &row.user, principal) {
+                    row.access_rights
+                        .retain(|r| !r.eq_ignore_ascii_case("FullAccess"));
+                }
+            }
+            mailbox
+                .mailbox_permissions
+                .retain(|row| !row.access_rights.is_empty());
+            Ok(())
+        }
+        Operation::AddSentItemsPermission {
+            principal, access, ..
+        } => {
+            let recipient = resolve(directory, principal)?
+                .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            require_security_principal(recipient, "folder permissions")?;
+            let folder = &mut mailbox.sent_items;
+            match folder
+                .permissions
+                .iter()
+                .find(|row| is_same(directory, &row.user, principal))
+            {
+                Some(row)
+                    if row.access_rights.len() == 1
+                        && row.access_rights[0].eq_ignore_ascii_case(access) =>
+                {
+                    Ok(())
+                }
+                Some(_) => Err(TenantError::Rejected {
+                    message: format!(
+                        "an existing permission entry was found for user `{}` on folder `{}`",
+                        recipient.display_name, folder.name
+                    ),
+                    hint: Some("use `Set-MailboxFolderPermission` to change it".to_owned()),
+                }),
+                None => {
+                    folder.permissions.push(FolderPermission {
+                        user: recipient.display_name.clone(),
+                        access_rights: vec![access.clone()],
+                    });
+                    Ok(())
+                }
+            }
+        }
+        Operation::SetSentItemsPermission {
+            principal, access, ..
+        } => {
+            let folder = &mut mailbox.sent_items;
+            let name = folder.name.clone();
+            let row = folder
+                .permissions
+                .iter_mut()
+                .find(|row| is_same(directory, &row.user, principal))
+                .ok_or_else(|| TenantError::Rejected {
+                    message: format!(
+                        "there is no existing permission entry for `{}` on folder `{name}`",
+                        principal.label()
+                    ),
+                    hint: Some("use `Add-MailboxFolderPermission` to add one".to_owned()),
+                })?;
+            row.access_rights = vec![access.clone()];
+            Ok(())
+        }
+        Operation::RemoveSentItemsPermission { principal, .. } => {
+            mailbox
+                .sent_items
+                .permissions
+                .retain(|row| !is_same(directory, &row.user, principal));
+            Ok(())
+        }
+        Operation::SetClient { setting, .. } => {
+            match setting {
+                ClientSetting::Switch { switch, enabled } => {
+                    *mailbox.cas_mailbox.get_mut(*switch) = Some(*enabled)
+                }
+                ClientSetting::SmtpClientAuthenticationDisabled(v) => {
+                    mailbox.cas_mailbox.smtp_client_authentication_disabled = *v
+                }
+            }
+            Ok(())
+        }
+        Operation::CreateMailbox { .. }
+        | Operation::RemoveMailbox { .. }
+        | Operation::SetOrganization { .. } => {
+            unreachable!("handled by TenantFile::apply")
+        }
+    }
+}
+
+fn no_moderator(mailbox: &Mailbox) -> TenantError {
+    TenantError::Rejected {
+        message: format!(
+            "moderation of `{}` needs at least one moderator in `ModeratedBy`",
+            mailbox.primary_smtp_address
+        ),
+        hint: Some(
+            "add a moderator before enabling moderation, or disable moderation first".to_owned(),
+        ),
+    }
+}
+
+fn has_right(rights: &[String], right: &str) -> bool {
+    rights.iter().any(|r| r.eq_ignore_ascii_case(right))
+}
+
+fn list_mut(mailbox: &mut Mailbox, list: PrincipalList) -> &mut Vec<String> {
+    match list {
+        PrincipalList::SendOnBehalf => &mut mailbox.grant_send_on_behalf_to,
+        PrincipalList::Moderators => &mut mailbox.moderated_by,
+        PrincipalList::ModerationBypass => &mut mailbox.bypass_moderation_from_senders_or_members,
+    }
+}
+
+/// A tenant kept in one YAML file.
+#[derive(Debug)]
+pub struct FileTenant {
+    path: PathBuf,
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+impl FileTenant {
+    /// Opens the tenant file at `path`, checking that it exists and parses.
+    pub fn open(path: impl Into<PathBuf>) -> Result<FileTenant, TenantError> {
+        let tenant = FileTenant {
+            path: path.into(),
+            write_lock: tokio::sync::Mutex::new(()),
+        };
+        tenant.load()?;
+        Ok(tenant)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads and parses the file.
+    pub fn load(&self) -> Result<TenantFile, TenantError> {
+        let text = std::fs::read_to_string(&self.path).map_err(|source| TenantError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        TenantFile::parse(&text, &self.path)
+    }
+
+    /// Replaces the file atomically with `contents`.
+    pub fn save(&self, contents: &TenantFile) -> Result<(), TenantError> {
+        let text = serde_saphyr::to_string(contents).map_err(|e| TenantError::InvalidFile {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        write_atomically(&self.path, text.as_bytes()).map_err(|source| TenantError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Writes `bytes` to `path` so that readers see the old or the new contents, never a mix:
+/// a temporary file in the same directory, fsync, rename over `path`, fsync of the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)?;
+        if let Ok(dir) = std::fs::File::open(dir) {
+            dir.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[async_trait::async_trait]
+impl Tenant for FileTenant {
+    fn name(&self) -> String {
+        match self.load() {
+            Ok(file) if !file.organization.name.is_empty() => file.organization.name,
+            _ => self.path.display().to_string(),
+        }
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Snapshot, TenantError> {
+        Ok(self.load()?.snapshot(scope))
+    }
+
+    async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {
+        let _guard = self.write_lock.lock().await;
+        let mut contents = self.load()?;
+        contents.apply(operation)?;
+        self.save(&contents)
+    }
+}

@@ -1,0 +1,401 @@
+//! The live-state model: what a tenant looks like to sharedbox.
+//!
+//! The shapes follow what the Exchange Online cmdlets return (`Get-Mailbox`,
+//! `Get-CASMailbox`, `Get-MailboxPermission`, `Get-RecipientPermission`,
+//! `Get-MailboxFolderStatistics`, `Get-MailboxFolderPermission`,
+//! `Get-OrganizationConfig`), so that every backend can fill them without
+//! interpretation. Principals stay the raw strings Exchange returns (UPNs, Names,
+//! GUIDs, display names, SIDs); the [`crate::Directory`] turns them into identities.
+//!
+//! The same types are the on-disk format of the file backend (`tenant.yaml`).
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a plan needs to know about the tenant, read in one go.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// The tenant this snapshot was read from (e.g. `contoso.onmicrosoft.com`).
+    pub tenant: String,
+    /// Organisation-wide settings.
+    pub organization: OrganizationConfig,
+    /// Every recipient of the tenant, for principal resolution.
+    pub directory: crate::Directory,
+    /// The shared mailboxes that were asked for (and exist), with full state.
+    pub mailboxes: Vec<Mailbox>,
+    /// Primary SMTP addresses of every shared mailbox in the tenant, managed or not.
+    pub all_shared_mailboxes: Vec<String>,
+}
+
+impl Snapshot {
+    /// The shared mailbox whose primary SMTP address (or any SMTP proxy address) is `address`.
+    pub fn mailbox(&self, address: &str) -> Option<&Mailbox> {
+        self.mailboxes.iter().find(|m| m.has_address(address))
+    }
+}
+
+/// `Get-OrganizationConfig`, the part sharedbox manages or needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrganizationConfig {
+    /// The organisation's name, its initial `onmicrosoft.com` domain.
+    pub name: String,
+    /// `SendFromAliasEnabled`: users may send from proxy addresses.
+    #[serde(default)]
+    pub send_from_alias_enabled: bool,
+    /// The accepted domains of the tenant.
+    #[serde(default)]
+    pub accepted_domains: Vec<String>,
+}
+
+/// A recipient as `Get-Recipient` returns it: a user, a group, a contact or a mailbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Recipient {
+    /// `ExternalDirectoryObjectId`: the Entra object id; absent for Exchange-only objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_directory_object_id: Option<String>,
+    /// `Guid`: the Exchange object GUID.
+    pub guid: String,
+    /// `Name`: for objects created since about 2022 the Entra object id, older ones an alias-like name.
+    pub name: String,
+    /// `DisplayName`.
+    pub display_name: String,
+    /// `PrimarySmtpAddress`.
+    pub primary_smtp_address: String,
+    /// `UserPrincipalName`, for users and mailboxes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_principal_name: Option<String>,
+    /// `EmailAddresses`: proxy addresses with prefixes (`SMTP:` primary, `smtp:` secondary, `SIP:`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_addresses: Vec<String>,
+    /// The on-premises or cloud security identifier, as permission rows show it when unresolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// `RecipientTypeDetails`, e.g. `UserMailbox`, `SharedMailbox`, `MailUniversalSecurityGroup`.
+    pub recipient_type_details: String,
+}
+
+impl Recipient {
+    /// Whether this recipient is a group of any kind.
+    pub fn is_group(&self) -> bool {
+        self.recipient_type_details.contains("Group")
+    }
+
+    /// Whether Exchange can use this recipient in a permission ACE (a user, a mailbox or a
+    /// mail-enabled security group; distribution groups and Microsoft 365 groups cannot hold rights).
+    pub fn is_security_principal(&self) -> bool {
+        !self.is_group() || self.recipient_type_details == "MailUniversalSecurityGroup"
+    }
+
+    /// Every SMTP address of this recipient, primary first, lower-cased.
+    pub fn smtp_addresses(&self) -> Vec<String> {
+        let mut all = vec![self.primary_smtp_address.to_ascii_lowercase()];
+        for proxy in &self.email_addresses {
+            if let Some((prefix, address)) = proxy.split_once(':')
+                && prefix.eq_ignore_ascii_case("smtp")
+            {
+                let address = address.to_ascii_lowercase();
+                if !all.contains(&address) {
+                    all.push(address);
+                }
+            }
+        }
+        all
+    }
+}
+
+/// A shared mailbox with every property sharedbox manages (`Get-Mailbox` and friends).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Mailbox {
+    /// `ExternalDirectoryObjectId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_directory_object_id: Option<String>,
+    /// `Guid`.
+    pub guid: String,
+    /// `Name`.
+    pub name: String,
+    /// `Alias`.
+    pub alias: String,
+    /// `DisplayName`.
+    pub display_name: String,
+    /// `PrimarySmtpAddress`.
+    pub primary_smtp_address: String,
+    /// `UserPrincipalName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_principal_name: Option<String>,
+    /// `EmailAddresses` with prefixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_addresses: Vec<String>,
+    /// The mailbox language (`Get-MailboxRegionalConfiguration`), which localises folder names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// `HiddenFromAddressListsEnabled`.
+    #[serde(default)]
+    pub hidden_from_address_lists_enabled: bool,
+    /// `MessageCopyForSentAsEnabled`.
+    #[serde(default)]
+    pub message_copy_for_sent_as_enabled: bool,
+    /// `MessageCopyForSendOnBehalfEnabled`.
+    #[serde(default)]
+    pub message_copy_for_send_on_behalf_enabled: bool,
+    /// `GrantSendOnBehalfTo`: recipient Names (often GUIDs).
+    #[serde(default)]
+    pub grant_send_on_behalf_to: Vec<String>,
+    /// `ModerationEnabled`.
+    #[serde(default)]
+    pub moderation_enabled: bool,
+    /// `ModeratedBy`: recipient Names.
+    #[serde(default)]
+    pub moderated_by: Vec<String>,
+    /// `BypassModerationFromSendersOrMembers`: recipient Names.
+    #[serde(default)]
+    pub bypass_moderation_from_senders_or_members: Vec<String>,
+    /// `SendModerationNotifications`: `Always`, `Internal` or `Never`.
+    #[serde(default = "default_notifications")]
+    pub send_moderation_notifications: String,
+    /// `Get-MailboxPermission` rows.
+    #[serde(default)]
+    pub mailbox_permissions: Vec<MailboxPermission>,
+    /// `Get-RecipientPermission` rows.
+    #[serde(default)]
+    pub recipient_permissions: Vec<RecipientPermission>,
+    /// The Sent Items folder (`Get-MailboxFolderStatistics -FolderScope SentItems`) and its permissions.
+    #[serde(default)]
+    pub sent_items: SentItemsFolder,
+    /// `Get-CASMailbox`.
+    #[serde(default)]
+    pub cas_mailbox: CasMailbox,
+}
+
+fn default_notifications() -> String {
+    "Always".to_owned()
+}
+
+impl Mailbox {
+    /// A shared mailbox as `New-Mailbox -Shared` creates it: Exchange defaults everywhere,
+    /// the built-in `NT AUTHORITY\SELF` rows, an English Sent Items folder. Identifiers
+    /// (`guid`, `name`, object id) are left for the backend to fill.
+    pub fn new_shared(address: &str, display_name: &str) -> Mailbox {
+        Mailbox {
+            alias: address.split('@').next().unwrap_or(address).to_owned(),
+            display_name: display_name.to_owned(),
+            primary_smtp_address: address.to_owned(),
+            user_principal_name: Some(address.to_owned()),
+            email_addresses: vec![format!("SMTP:{address}")],
+            send_moderation_notifications: default_notifications(),
+            mailbox_permissions: vec![MailboxPermission {
+                user: "NT AUTHORITY\\SELF".to_owned(),
+                access_rights: vec!["FullAccess".to_owned(), "ReadPermission".to_owned()],
+                ..MailboxPermission::default()
+            }],
+            recipient_permissions: vec![RecipientPermission {
+                trustee: "NT AUTHORITY\\SELF".to_owned(),
+                access_rights: vec!["SendAs".to_owned()],
+                is_inherited: false,
+                access_control_type: default_allow(),
+            }],
+            ..Mailbox::default()
+        }
+    }
+
+    /// Whether `address` is the primary or a secondary SMTP address of this mailbox.
+    pub fn has_address(&self, address: &str) -> bool {
+        self.recipient()
+            .smtp_addresses()
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(address))
+    }
+
+    /// The mailbox as a recipient of the directory.
+    pub fn recipient(&self) -> Recipient {
+        Recipient {
+            external_directory_object_id: self.external_directory_object_id.clone(),
+            guid: self.guid.clone(),
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            primary_smtp_address: self.primary_smtp_address.clone(),
+            user_principal_name: self.user_principal_name.clone(),
+            email_addresses: self.email_addresses.clone(),
+            sid: None,
+            recipient_type_details: "SharedMailbox".to_owned(),
+        }
+    }
+}
+
+/// One `Get-MailboxPermission` row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MailboxPermission {
+    /// `User`: a UPN, a group Name, `NT AUTHORITY\SELF`, or a SID when orphaned.
+    pub user: String,
+    /// `AccessRights`, e.g. `FullAccess`, `ReadPermission`.
+    pub access_rights: Vec<String>,
+    /// `IsInherited`.
+    #[serde(default)]
+    pub is_inherited: bool,
+    /// `Deny`.
+    #[serde(default)]
+    pub deny: bool,
+    /// AutoMapping as granted. Exchange never returns it (write-once); only the file backend knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_mapping: Option<bool>,
+}
+
+/// One `Get-RecipientPermission` row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecipientPermission {
+    /// `Trustee`: a UPN, a group Name, `NT AUTHORITY\SELF`, or a SID when orphaned.
+    pub trustee: String,
+    /// `AccessRights`, e.g. `SendAs`.
+    pub access_rights: Vec<String>,
+    /// `IsInherited`.
+    #[serde(default)]
+    pub is_inherited: bool,
+    /// `AccessControlType`: `Allow` or `Deny`.
+    #[serde(default = "default_allow")]
+    pub access_control_type: String,
+}
+
+fn default_allow() -> String {
+    "Allow".to_owned()
+}
+
+/// The Sent Items folder of a mailbox, found by `FolderType == SentItems`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SentItemsFolder {
+    /// The localised folder name (`Sent Items`, `Gesendete Elemente`, ...).
+    pub name: String,
+    /// `FolderId`, usable as `mailbox:FolderId`.
+    #[serde(default)]
+    pub folder_id: String,
+    /// `Get-MailboxFolderPermission` rows, `Default` and `Anonymous` included.
+    #[serde(default)]
+    pub permissions: Vec<FolderPermission>,
+}
+
+impl Default for SentItemsFolder {
+    fn default() -> Self {
+        SentItemsFolder {
+            name: "Sent Items".to_owned(),
+            folder_id: String::new(),
+            permissions: vec![
+                FolderPermission {
+                    user: "Default".to_owned(),
+                    access_rights: vec!["None".to_owned()],
+                },
+                FolderPermission {
+                    user: "Anonymous".to_owned(),
+                    access_rights: vec!["None".to_owned()],
+                },
+            ],
+        }
+    }
+}
+
+/// One `Get-MailboxFolderPermission` row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FolderPermission {
+    /// `User`: the display name, `Default`, `Anonymous`, or `NT:S-1-5-...` when orphaned.
+    pub user: String,
+    /// `AccessRights`: a role such as `Reviewer`, or individual rights.
+    pub access_rights: Vec<String>,
+}
+
+/// `Get-CASMailbox`: which clients and protocols may open the mailbox.
+///
+/// Every switch is optional because Exchange sometimes returns blanks; `None` means
+/// "not reported" and never equals a desired value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CasMailbox {
+    /// `OWAEnabled`.
+    #[serde(rename = "owaEnabled", default = "on")]
+    pub owa_enabled: Option<bool>,
+    /// `MAPIEnabled` (classic Outlook for Windows).
+    #[serde(rename = "mapiEnabled", default = "on")]
+    pub mapi_enabled: Option<bool>,
+    /// `OneWinNativeOutlookEnabled` (new Outlook for Windows).
+    #[serde(default = "on")]
+    pub one_win_native_outlook_enabled: Option<bool>,
+    /// `MacOutlookEnabled`.
+    #[serde(default = "on")]
+    pub mac_outlook_enabled: Option<bool>,
+    /// `OutlookMobileEnabled`.
+    #[serde(default = "on")]
+    pub outlook_mobile_enabled: Option<bool>,
+    /// `ActiveSyncEnabled`.
+    #[serde(default = "on")]
+    pub active_sync_enabled: Option<bool>,
+    /// `EwsEnabled`.
+    #[serde(default = "on")]
+    pub ews_enabled: Option<bool>,
+    /// `ImapEnabled`.
+    #[serde(default = "on")]
+    pub imap_enabled: Option<bool>,
+    /// `PopEnabled`.
+    #[serde(default = "on")]
+    pub pop_enabled: Option<bool>,
+    /// `SmtpClientAuthenticationDisabled`: `None` follows the tenant setting.
+    #[serde(default)]
+    pub smtp_client_authentication_disabled: Option<bool>,
+}
+
+fn on() -> Option<bool> {
+    Some(true)
+}
+
+impl Default for CasMailbox {
+    /// What Exchange gives a new mailbox: every client allowed, SMTP AUTH from the tenant setting.
+    fn default() -> Self {
+        CasMailbox {
+            owa_enabled: on(),
+            mapi_enabled: on(),
+            one_win_native_outlook_enabled: on(),
+            mac_outlook_enabled: on(),
+            outlook_mobile_enabled: on(),
+            active_sync_enabled: on(),
+            ews_enabled: on(),
+            imap_enabled: on(),
+            pop_enabled: on(),
+            smtp_client_authentication_disabled: None,
+        }
+    }
+}
+
+impl CasMailbox {
+    /// The value of one client switch.
+    pub fn get(&self, switch: crate::ClientSwitch) -> Option<bool> {
+        use crate::ClientSwitch::*;
+        match switch {
+            Owa => self.owa_enabled,
+            Outlook => self.mapi_enabled,
+            NewOutlook => self.one_win_native_outlook_enabled,
+            MacOutlook => self.mac_outlook_enabled,
+            Mobile => self.outlook_mobile_enabled,
+            ActiveSync => self.active_sync_enabled,
+            Ews => self.ews_enabled,
+            Imap => self.imap_enabled,
+            Pop => self.pop_enabled,
+        }
+    }
+
+    /// A mutable reference to one client switch.
+    pub fn get_mut(&mut self, switch: crate::ClientSwitch) -> &mut Option<bool> {
+        use crate::ClientSwitch::*;
+        match switch {
+            Owa => &mut self.owa_enabled,
+            Outlook => &mut self.mapi_enabled,
+            NewOutlook => &mut self.one_win_native_outlook_enabled,
+            MacOutlook => &mut self.mac_outlook_enabled,
+            Mobile => &mut self.outlook_mobile_enabled,
+            ActiveSync => &mut self.active_sync_enabled,
+            Ews => &mut self.ews_enabled,
+            Imap => &mut self.imap_enabled,
+            Pop => &mut self.pop_enabled,
+        }
+    }
+}
