@@ -326,35 +326,32 @@ pub fn json_schema() -> serde_json::Value {
     let mut union = serde_json::to_value(union).expect("a schema serialises");
     let properties = union["properties"].take();
     let definitions = union["definitions"].take();
-    let branches: Vec<serde_json::Value> = [
-        Kind::SharedMailbox,
-        Kind::TenantSettings,
-        Kind::Defaults,
-    ]
-    .into_iter()
-    .map(|kind| {
-        let mut props = serde_json::Map::new();
-        props.insert(
+    let branches: Vec<serde_json::Value> =
+        [Kind::SharedMailbox, Kind::TenantSettings, Kind::Defaults]
+            .into_iter()
+            .map(|kind| {
+                let mut props = serde_json::Map::new();
+                props.insert(
             "apiVersion".into(),
             serde_json::json!({"const": "sharedbox/v1", "description": "Always `sharedbox/v1`."}),
         );
-        props.insert("kind".into(), serde_json::json!({"const": kind.as_str()}));
-        for field in allowed_fields(kind) {
-            props.insert((*field).to_owned(), properties[*field].clone());
-        }
-        let mut required = vec!["apiVersion", "kind"];
-        if kind == Kind::SharedMailbox {
-            required.push("mailbox");
-        }
-        serde_json::json!({
-            "title": kind.as_str(),
-            "type": "object",
-            "properties": props,
-            "required": required,
-            "additionalProperties": false,
-        })
-    })
-    .collect();
+                props.insert("kind".into(), serde_json::json!({"const": kind.as_str()}));
+                for field in allowed_fields(kind) {
+                    props.insert((*field).to_owned(), properties[*field].clone());
+                }
+                let mut required = vec!["apiVersion", "kind"];
+                if kind == Kind::SharedMailbox {
+                    required.push("mailbox");
+                }
+                serde_json::json!({
+                    "title": kind.as_str(),
+                    "type": "object",
+                    "properties": props,
+                    "required": required,
+                    "additionalProperties": false,
+                })
+            })
+            .collect();
     serde_json::json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://sharedbox.dev/schemas/v1/policy.schema.json",

@@ -1,0 +1,161 @@
+//! Helpers for the end-to-end tests: a workspace in a temp dir with `sharedbox.yaml`, a
+//! tenant file and policies, and a runner for the real `sharedbox` binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use sharedbox_tenant::file::TenantFile;
+
+/// The fixture tenant shared by the tests.
+pub const TENANT: &str = include_str!("../fixtures/tenant.yaml");
+
+/// A temporary sharedbox project.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Project {
+    /// A project with the fixture tenant and no policies.
+    pub fn new() -> Project {
+        Project::with_tenant(TENANT)
+    }
+
+    /// A project with `tenant` as its tenant file.
+    pub fn with_tenant(tenant: &str) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+        std::fs::write(dir.path().join("tenant.yaml"), tenant).unwrap();
+        std::fs::write(
+            dir.path().join("sharedbox.yaml"),
+            "policies: policies/\ntenant:\n  backend: file\n  path: tenant.yaml\nstateDir: .sharedbox/\n",
+        )
+        .unwrap();
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a policy file (relative to `policies/`).
+    pub fn policy(&self, name: &str, text: &str) -> &Project {
+        let path = self.path().join("policies").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    /// Runs `sharedbox` with `args` in the project folder, with no terminal and no colour.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = Command::cargo_bin("sharedbox")
+            .unwrap()
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SHAREDBOX_CONFIG")
+            .args(args)
+            .output()
+            .expect("sharedbox runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The tenant file's text.
+    pub fn tenant_text(&self) -> String {
+        std::fs::read_to_string(self.path().join("tenant.yaml")).unwrap()
+    }
+
+    /// The tenant file, parsed.
+    pub fn tenant(&self) -> TenantFile {
+        TenantFile::parse(&self.tenant_text(), &PathBuf::from("tenant.yaml")).unwrap()
+    }
+}
+
+/// The mailbox `address` of a tenant file.
+pub fn mailbox<'a>(tenant: &'a TenantFile, address: &str) -> &'a sharedbox_tenant::Mailbox {
+    tenant
+        .mailboxes
+        .iter()
+        .find(|m| m.primary_smtp_address == address)
+        .unwrap_or_else(|| panic!("mailbox {address} exists"))
+}
+
+/// The identities (primary SMTP) behind a list of live principal strings; orphans as `orphan:<raw>`.
+pub fn identities(
+    tenant: &TenantFile,
+    raw: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Vec<String> {
+    let directory = tenant.directory();
+    let mut out: Vec<String> = raw
+        .into_iter()
+        .filter_map(|r| match directory.resolve_live(r.as_ref()) {
+            sharedbox_tenant::LivePrincipal::BuiltIn => None,
+            sharedbox_tenant::LivePrincipal::Recipient(rec) => {
+                Some(rec.primary_smtp_address.clone())
+            }
+            _ => Some(format!("orphan:{}", r.as_ref())),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Who holds SendAs on a mailbox (non-inherited, allow).
+pub fn send_as(tenant: &TenantFile, address: &str) -> Vec<String> {
+    let m = mailbox(tenant, address);
+    identities(
+        tenant,
+        m.recipient_permissions
+            .iter()
+            .filter(|r| !r.is_inherited && r.access_rights.iter().any(|a| a == "SendAs"))
+            .map(|r| &r.trustee),
+    )
+}
+
+/// Who holds FullAccess on a mailbox (non-inherited, allow).
+pub fn full_access(tenant: &TenantFile, address: &str) -> Vec<String> {
+    let m = mailbox(tenant, address);
+    identities(
+        tenant,
+        m.mailbox_permissions
+            .iter()
+            .filter(|r| {
+                !r.is_inherited && !r.deny && r.access_rights.iter().any(|a| a == "FullAccess")
+            })
+            .map(|r| &r.user),
+    )
+}
+
+/// The Sent Items readers of a mailbox as `address: Role`.
+pub fn readers(tenant: &TenantFile, address: &str) -> Vec<String> {
+    let m = mailbox(tenant, address);
+    let directory = tenant.directory();
+    let mut out: Vec<String> = m
+        .sent_items
+        .permissions
+        .iter()
+        .filter_map(|p| match directory.resolve_live(&p.user) {
+            sharedbox_tenant::LivePrincipal::BuiltIn => None,
+            sharedbox_tenant::LivePrincipal::Recipient(r) => Some(format!(
+                "{}: {}",
+                r.primary_smtp_address,
+                p.access_rights.join(",")
+            )),
+            _ => Some(format!("orphan:{}: {}", p.user, p.access_rights.join(","))),
+        })
+        .collect();
+    out.sort();
+    out
+}
