@@ -876,3 +876,184 @@ fn client_field(client: Client) -> &'static str {
         Client::Pop => "clients.pop",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use sharedbox_policy::Source;
+    use sharedbox_tenant::ReadScope;
+    use sharedbox_tenant::file::TenantFile;
+
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+
+    const POLICIES: &str = "apiVersion: sharedbox/v1
+kind: SharedMailbox
+mailbox: support@fabrikam.com
+displayName: Support Team
+hiddenFromAddressLists: true
+sentItems: {copyForSendAs: true, copyForSendOnBehalf: true}
+sendAs: [clara@fabrikam.com]
+sendOnBehalf: [david@fabrikam.com]
+fullAccess: [{principal: helpdesk@fabrikam.com, autoMapping: false}]
+sentItemsReaders: [{principal: clara@fabrikam.com, access: Editor}, {principal: ben@fabrikam.com, access: Reviewer}]
+clients: {owa: false, imap: false, pop: false, smtpAuth: enabled}
+moderation: {enabled: true, moderators: [david@fabrikam.com], bypass: [anna@fabrikam.com], notifications: never}
+---
+apiVersion: sharedbox/v1
+kind: SharedMailbox
+mailbox: buchhaltung@fabrikam.com
+sendAs: []
+fullAccess: []
+sentItemsReaders: []
+---
+apiVersion: sharedbox/v1
+kind: TenantSettings
+sendFromAliasEnabled: true
+";
+
+    fn setup() -> (TenantFile, PolicySet, Snapshot) {
+        let file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        let policies =
+            sharedbox_policy::load_sources(vec![Source::new("p.yaml", POLICIES)]).unwrap();
+        let scope = ReadScope {
+            mailboxes: policies
+                .mailboxes
+                .iter()
+                .map(|m| m.address.value.clone())
+                .collect(),
+        };
+        let snapshot = file.snapshot(&scope);
+        (file, policies, snapshot)
+    }
+
+    #[test]
+    fn waves_put_revocations_last_and_moderators_before_moderation() {
+        let (_, policies, snapshot) = setup();
+        let plan = plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
+        let ordered = plan.ordered_changes();
+        let waves: Vec<Wave> = ordered.iter().map(|c| c.wave).collect();
+        let mut sorted = waves.clone();
+        sorted.sort();
+        assert_eq!(waves, sorted, "changes run wave by wave");
+        let last_grant = ordered
+            .iter()
+            .rposition(|c| !c.operation.is_revocation())
+            .unwrap();
+        let first_revocation = ordered
+            .iter()
+            .position(|c| c.operation.is_revocation())
+            .unwrap();
+        assert!(
+            last_grant < first_revocation,
+            "every revocation comes after every grant"
+        );
+        let moderator = ordered
+            .iter()
+            .position(|c| c.field == "moderation.moderators")
+            .unwrap();
+        let enable = ordered
+            .iter()
+            .position(|c| c.field == "moderation.enabled")
+            .unwrap();
+        assert!(moderator < enable);
+    }
+
+    #[test]
+    fn inverses_in_reverse_order_restore_the_tenant_exactly() {
+        let (original, policies, snapshot) = setup();
+        let plan = plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
+        let mut file = original.clone();
+        let mut undo = Vec::new();
+        for change in plan.ordered_changes() {
+            file.apply(&change.operation).unwrap();
+            undo.push(change);
+        }
+        // The plan reaches the desired state.
+        let scope = ReadScope {
+            mailboxes: policies
+                .mailboxes
+                .iter()
+                .map(|m| m.address.value.clone())
+                .collect(),
+        };
+        assert!(plan_is_empty(&policies, &file.snapshot(&scope)));
+        // Undo everything that can be undone (orphans cannot be re-granted: they resolve to nothing).
+        for change in undo.iter().rev() {
+            if let Some(inverse) = &change.inverse {
+                file.apply(inverse).unwrap();
+            }
+        }
+        let restored = file.snapshot(&scope);
+        let expected = original.snapshot(&scope);
+        for address in ["support@fabrikam.com", "buchhaltung@fabrikam.com"] {
+            let mut want = expected.mailbox(address).unwrap().clone();
+            let got = restored.mailbox(address).unwrap().clone();
+            // The orphaned SID rows were revoked for good; everything else is back.
+            want.mailbox_permissions
+                .retain(|p| !p.user.starts_with("S-1-5-21"));
+            want.sent_items
+                .permissions
+                .retain(|p| !p.user.starts_with("NT:"));
+            let key = |m: &Mailbox| {
+                let mut m = m.clone();
+                m.mailbox_permissions
+                    .iter_mut()
+                    .for_each(|p| p.auto_mapping = None);
+                m.mailbox_permissions.sort_by(|a, b| a.user.cmp(&b.user));
+                m.recipient_permissions
+                    .sort_by(|a, b| a.trustee.cmp(&b.trustee));
+                m.sent_items.permissions.sort_by(|a, b| a.user.cmp(&b.user));
+                m.grant_send_on_behalf_to.sort();
+                m
+            };
+            assert_eq!(key(&got), key(&want), "{address} restored");
+        }
+        assert_eq!(restored.organization, expected.organization);
+    }
+
+    fn plan_is_empty(policies: &PolicySet, snapshot: &Snapshot) -> bool {
+        plan(policies, snapshot, &PlanOptions::default())
+            .unwrap()
+            .is_empty()
+    }
+
+    #[test]
+    fn an_unreported_client_switch_is_set_explicitly() {
+        let (_, policies, mut snapshot) = setup();
+        snapshot.mailboxes[0].cas_mailbox.owa_enabled = None;
+        let plan = plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
+        let owa = plan
+            .mailboxes
+            .iter()
+            .flat_map(|m| &m.changes)
+            .find(|c| c.field == "clients.owa")
+            .unwrap();
+        assert_eq!(owa.before.as_deref(), Some("(not reported)"));
+        assert_eq!(owa.inverse, None, "no known value to restore");
+    }
+
+    #[test]
+    fn an_ambiguous_live_entry_fails_only_with_a_clear_error() {
+        let (mut file, policies, _) = setup();
+        let mut twin = file.recipients[2].clone();
+        twin.external_directory_object_id = Some("99999999-0000-4000-8000-000000000003".into());
+        twin.guid = "99999999-0000-4000-8000-000000000004".into();
+        twin.name = "clara2".into();
+        twin.primary_smtp_address = "clara.diaz@fabrikam.com".into();
+        twin.user_principal_name = None;
+        file.recipients.push(twin);
+        let scope = ReadScope {
+            mailboxes: vec!["support@fabrikam.com".into()],
+        };
+        let err = plan(&policies, &file.snapshot(&scope), &PlanOptions::default()).unwrap_err();
+        assert!(
+            err.0.iter().any(
+                |d| d.code == "plan::ambiguous-principal" && d.message.contains("`Clara Diaz`")
+            ),
+            "{err:?}"
+        );
+    }
+}
