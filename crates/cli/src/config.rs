@@ -61,7 +61,7 @@ pub struct RunConfig {
 pub enum ConfigError {
     /// The configuration file has an error at a position.
     #[error("{0}")]
-    Located(Diagnostic),
+    Located(Box<Diagnostic>),
     /// Anything else.
     #[error(transparent)]
     Failure(#[from] Failure),

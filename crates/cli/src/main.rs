@@ -49,7 +49,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     ) {
         Ok(c) => c,
         Err(ConfigError::Located(diagnostic)) => {
-            print_diagnostics(&[diagnostic]);
+            print_diagnostics(&[*diagnostic]);
             anyhow::bail!("the configuration is invalid");
         }
         Err(ConfigError::Failure(f)) => return Err(f.into()),

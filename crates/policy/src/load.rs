@@ -77,7 +77,7 @@ pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics>
     for source in &sources {
         match parse_source(source) {
             Ok(docs) => documents.extend(docs.into_iter().map(|d| (Arc::clone(source), d))),
-            Err(d) => diagnostics.push(d),
+            Err(d) => diagnostics.push(*d),
         }
     }
     let mut builder = Builder::default();
@@ -101,15 +101,15 @@ fn parse_options() -> serde_saphyr::Options {
 ///
 /// # Errors
 /// The first parse error, at its file:line:column.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(source: &Arc<Source>) -> Result<T, Diagnostic> {
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(source: &Arc<Source>) -> Result<T, Box<Diagnostic>> {
     serde_saphyr::from_str_with_options::<T>(&source.text, parse_options())
-        .map_err(|e| parse_error(source, &e))
+        .map_err(|e| Box::new(parse_error(source, &e)))
 }
 
 /// Parses every document of one file.
-fn parse_source(source: &Arc<Source>) -> Result<Vec<RawDocument>, Diagnostic> {
+fn parse_source(source: &Arc<Source>) -> Result<Vec<RawDocument>, Box<Diagnostic>> {
     serde_saphyr::from_multiple_with_options::<RawDocument>(&source.text, parse_options())
-        .map_err(|e| parse_error(source, &e))
+        .map_err(|e| Box::new(parse_error(source, &e)))
 }
 
 /// Turns a parser error into a diagnostic with a readable message and a hint.
