@@ -31,15 +31,41 @@ pub enum Command {
     Validate,
     /// Read the live tenant and print what `apply` would change.
     Plan(PlanArgs),
-    /// Plan, confirm, and make the tenant match the policies.
+    /// Print a saved plan.
+    Show {
+        /// The plan file written by `plan --out`.
+        plan_file: PathBuf,
+    },
+    /// Make the tenant match the policies (plan, confirm, apply), or apply a saved plan.
     Apply(ApplyArgs),
+    /// Undo a journaled run (finished, failed or crashed).
+    Rollback(RollbackArgs),
+    /// List journaled runs, or show one.
+    Runs {
+        /// `show RUN_ID` prints the steps of one run.
+        #[command(subcommand)]
+        action: Option<RunsAction>,
+    },
     /// Print the JSON Schema (draft-07) of policy documents.
     Schema,
+}
+
+/// `runs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RunsAction {
+    /// Print every step of one run and what happened to it.
+    Show {
+        /// The run id, as `sharedbox runs` lists it.
+        run_id: String,
+    },
 }
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// Also save the plan to this file, for `apply FILE` (valid for 24 hours).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -51,9 +77,14 @@ pub struct PlanArgs {
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `plan --out`: applied exactly, if it is still valid.
+    pub plan_file: Option<PathBuf>,
     /// Apply without asking for confirmation (needed when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Keep the completed steps when a step fails, instead of undoing them.
+    #[arg(long)]
+    pub no_rollback: bool,
     /// Refuse plans that revoke more than this many grants.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub max_removals: usize,
@@ -63,4 +94,42 @@ pub struct ApplyArgs {
     /// Apply only this mailbox (repeatable). Not for routine use.
     #[arg(long = "target", value_name = "MAILBOX")]
     pub targets: Vec<String>,
+    /// How long to wait for another apply or rollback of the tenant to finish (e.g. `30s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// How long to re-read changed objects until Exchange shows the changes.
+    #[arg(long, value_name = "DURATION", default_value = "3m", value_parser = parse_duration)]
+    pub verify_timeout: std::time::Duration,
+}
+
+/// Arguments of `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The run to undo, as `sharedbox runs` lists it.
+    pub run_id: String,
+    /// Roll back without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How long to wait for another apply or rollback of the tenant to finish.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+}
+
+/// `90`, `90s`, `5m`, `1h` -> a duration.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; use e.g. `30s`, `5m` or `1h`"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "m" => value * 60,
+        "h" => value * 3600,
+        _ => return Err(format!("`{text}` has an unknown unit; use `s`, `m` or `h`")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }

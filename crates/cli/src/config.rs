@@ -52,7 +52,6 @@ pub struct RunConfig {
     /// The tenant, when one is configured.
     pub tenant: Option<TenantSpec>,
     /// Where journals and locks go.
-    #[allow(dead_code)]
     pub state_dir: PathBuf,
 }
 

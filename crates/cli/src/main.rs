@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, RunsAction};
 use crate::config::ConfigError;
 use crate::output::{ExitStatus, print_diagnostics, print_error};
 
@@ -38,9 +38,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    if let Command::Schema = cli.command {
-        print!("{}", sharedbox_policy::schema_json());
-        return Ok(ExitStatus::Success);
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", sharedbox_policy::schema_json());
+            return Ok(ExitStatus::Success);
+        }
+        Command::Show { plan_file } => return commands::show(plan_file),
+        _ => {}
     }
     let config = match config::resolve(
         cli.config.as_deref(),
@@ -58,6 +62,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate => commands::validate(&config),
         Command::Plan(args) => commands::plan(&config, &args).await,
         Command::Apply(args) => commands::apply(&config, &args).await,
-        Command::Schema => unreachable!("handled above"),
+        Command::Rollback(args) => commands::rollback(&config, &args).await,
+        Command::Runs { action: None } => commands::runs(&config),
+        Command::Runs {
+            action: Some(RunsAction::Show { run_id }),
+        } => commands::runs_show(&config, &run_id),
+        Command::Schema | Command::Show { .. } => unreachable!("handled above"),
     }
 }

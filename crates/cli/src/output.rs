@@ -16,7 +16,6 @@ pub enum ExitStatus {
     /// 2: changes or drift present (with `--detailed-exitcode`).
     Changes,
     /// 3: apply failed and rollback is incomplete: a human must look.
-    #[allow(dead_code)]
     RollbackIncomplete,
 }
 

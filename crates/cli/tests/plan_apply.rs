@@ -103,7 +103,7 @@ fn every_field_is_planned_and_applied() {
     assert!(
         apply
             .stderr
-            .contains("verified: the tenant matches the policies"),
+            .contains("verified: the tenant shows all 31 changes"),
         "{}",
         apply.stderr
     );
@@ -490,36 +490,43 @@ fn deletion_needs_allow_destroy() {
 }
 
 #[test]
-fn a_failed_step_stops_before_later_waves() {
-    // SendAs for a distribution group is refused by Exchange. The properties wave has run,
-    // the revocation of Ben's SendAs (last wave) must not have.
+fn a_failed_step_stops_before_later_waves_and_is_rolled_back() {
+    // SendAs for a distribution group is refused by Exchange. The properties wave has run and
+    // is undone; the revocation of Ben's SendAs (last wave) never runs.
     let project = Project::new();
+    let before = project.tenant();
     project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nsendAs: [anna@fabrikam.com, all-staff@fabrikam.com]\n"));
     let run = project.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
-        run.stderr
-            .contains("Add-RecipientPermission on support@fabrikam.com (sendAs) failed"),
+        run.stdout.contains(
+            "Apply failed at step 2: Add-RecipientPermission support@fabrikam.com (sendAs)"
+        ),
         "{}",
-        run.stderr
+        run.stdout
     );
-    assert!(run.stderr.contains("cannot hold Send As"), "{}", run.stderr);
+    assert!(run.stdout.contains("cannot hold Send As"), "{}", run.stdout);
     assert!(
-        run.stderr
-            .contains("hint: use a user or a mail-enabled security group"),
+        run.stdout.contains(
+            "Rolled back: 1 reverted, 1 without change to undo, 0 that cannot be undone."
+        ),
         "{}",
-        run.stderr
+        run.stdout
     );
+    assert_eq!(project.tenant(), before, "the tenant is exactly as before");
+
+    let run = project.run(&["apply", "--auto-approve", "--no-rollback"]);
+    assert_eq!(run.code, 1);
     assert!(
         run.stdout
-            .contains("Apply stopped: 1 of 3 changes applied, 1 not run."),
+            .contains("Kept 1 applied change (`--no-rollback`); 1 not run."),
         "{}",
         run.stdout
     );
     let tenant = project.tenant();
     assert!(
         mailbox(&tenant, "support@fabrikam.com").message_copy_for_sent_as_enabled,
-        "the properties wave ran"
+        "the properties wave stays"
     );
     assert_eq!(
         send_as(&tenant, "support@fabrikam.com"),

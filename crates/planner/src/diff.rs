@@ -92,7 +92,7 @@ pub fn plan(
         let live = snapshot.organization.send_from_alias_enabled;
         if live != desired.value {
             plan.organization.push(Change {
-                field: "sendFromAliasEnabled",
+                field: "sendFromAliasEnabled".into(),
                 action: Action::Update,
                 wave: Wave::Properties,
                 operation: Operation::SetOrganization {
@@ -153,7 +153,7 @@ impl MailboxPlanner<'_> {
             (Ensure::Absent, Some(_)) => {
                 out.action = MailboxAction::Delete;
                 out.changes.push(Change {
-                    field: "lifecycle.ensure",
+                    field: "lifecycle.ensure".into(),
                     action: Action::Delete,
                     wave: Wave::Revocations,
                     operation: Operation::RemoveMailbox { mailbox: address.clone() },
@@ -172,7 +172,7 @@ impl MailboxPlanner<'_> {
                 );
                 out.action = MailboxAction::Create;
                 out.changes.push(Change {
-                    field: "displayName",
+                    field: "displayName".into(),
                     action: Action::Add,
                     wave: Wave::Create,
                     operation: Operation::CreateMailbox {
@@ -372,7 +372,7 @@ impl MailboxPlanner<'_> {
                     setting: ClientSetting::Switch { switch, enabled },
                 };
                 out.changes.push(Change {
-                    field: client_field(*client),
+                    field: client_field(*client).into(),
                     action: Action::Update,
                     wave: Wave::Properties,
                     operation: set(desired.value),
@@ -453,7 +453,7 @@ impl MailboxPlanner<'_> {
                 None => {
                     after.push(label(p, *auto));
                     out.changes.push(Change {
-                        field: "fullAccess",
+                        field: "fullAccess".into(),
                         action: Action::Add,
                         wave: Wave::Grants,
                         operation: grant(auto.unwrap_or(true)),
@@ -468,7 +468,7 @@ impl MailboxPlanner<'_> {
                     after.push(label(p, Some(wanted_auto)));
                     let note = Some("autoMapping can only be set when access is granted: revoked and granted again".to_owned());
                     out.changes.push(Change {
-                        field: "fullAccess",
+                        field: "fullAccess".into(),
                         action: Action::Update,
                         wave: Wave::Grants,
                         operation: revoke.clone(),
@@ -478,7 +478,7 @@ impl MailboxPlanner<'_> {
                         note: note.clone(),
                     });
                     out.changes.push(Change {
-                        field: "fullAccess",
+                        field: "fullAccess".into(),
                         action: Action::Update,
                         wave: Wave::Grants,
                         operation: grant(wanted_auto),
@@ -494,7 +494,7 @@ impl MailboxPlanner<'_> {
         for (k, (p, auto)) in &live_grants {
             if !wanted.contains_key(k) {
                 out.changes.push(Change {
-                    field: "fullAccess",
+                    field: "fullAccess".into(),
                     action: Action::Remove,
                     wave: Wave::Revocations,
                     operation: Operation::RevokeFullAccess {
@@ -559,7 +559,7 @@ impl MailboxPlanner<'_> {
             };
             match live_rows.get(k) {
                 None => out.changes.push(Change {
-                    field: "sentItemsReaders",
+                    field: "sentItemsReaders".into(),
                     action: Action::Add,
                     wave: Wave::Grants,
                     operation: add,
@@ -575,7 +575,7 @@ impl MailboxPlanner<'_> {
                         access: access.to_owned(),
                     };
                     out.changes.push(Change {
-                        field: "sentItemsReaders",
+                        field: "sentItemsReaders".into(),
                         action: Action::Update,
                         wave: Wave::Grants,
                         operation: set(access),
@@ -591,7 +591,7 @@ impl MailboxPlanner<'_> {
         for (k, (p, access)) in &live_rows {
             if !wanted.contains_key(k) {
                 out.changes.push(Change {
-                    field: "sentItemsReaders",
+                    field: "sentItemsReaders".into(),
                     action: Action::Remove,
                     wave: Wave::Revocations,
                     operation: Operation::RemoveSentItemsPermission {
@@ -678,7 +678,7 @@ impl MailboxPlanner<'_> {
         for (k, p) in &wanted {
             if !live.contains_key(k) {
                 out.changes.push(Change {
-                    field,
+                    field: field.into(),
                     action: Action::Add,
                     wave: add_wave,
                     operation: grant(p.clone()),
@@ -692,7 +692,7 @@ impl MailboxPlanner<'_> {
         for (k, p) in &live {
             if !wanted.contains_key(k) {
                 out.changes.push(Change {
-                    field,
+                    field: field.into(),
                     action: Action::Remove,
                     wave: Wave::Revocations,
                     operation: revoke(p.clone()),
@@ -797,7 +797,7 @@ fn push_list(
     after.sort();
     if before != after {
         out.lists.push(ListDiff {
-            field,
+            field: field.into(),
             qualifier,
             before,
             after,
@@ -813,7 +813,7 @@ fn update(
     after: String,
 ) -> Change {
     Change {
-        field,
+        field: field.into(),
         action: Action::Update,
         wave: Wave::Properties,
         operation,

@@ -1,13 +1,13 @@
 //! The plan: what will change, in which order, and how to undo each step.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sharedbox_policy::Diagnostic;
 use sharedbox_tenant::Operation;
 
 /// The order in which changes are applied. A later wave starts only when the earlier ones
 /// have succeeded; revocations come last so that nobody loses access before the new
 /// access is in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Wave {
     /// `New-Mailbox`.
@@ -21,7 +21,7 @@ pub enum Wave {
 }
 
 /// What a change does, for counting and rendering (`+`, `~`, `-`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Creates a mailbox or adds a grant or member.
@@ -35,10 +35,10 @@ pub enum Action {
 }
 
 /// One step of a plan: one operation with the values it changes and its undo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// The policy field it concerns, e.g. `sentItems.copyForSendAs` or `sendAs`.
-    pub field: &'static str,
+    pub field: String,
     /// What it does.
     pub action: Action,
     /// When it runs.
@@ -56,10 +56,10 @@ pub struct Change {
 }
 
 /// A list field's members before and after, for a readable diff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListDiff {
     /// The policy field, e.g. `sendAs`.
-    pub field: &'static str,
+    pub field: String,
     /// A qualifier shown after the field, e.g. the localised Sent Items folder name.
     pub qualifier: Option<String>,
     /// Members now, sorted, as shown to people.
@@ -69,7 +69,7 @@ pub struct ListDiff {
 }
 
 /// What happens to a mailbox as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MailboxAction {
     /// It is created, then configured.
@@ -81,7 +81,7 @@ pub enum MailboxAction {
 }
 
 /// The changes to one mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailboxPlan {
     /// Primary SMTP address.
     pub address: String,
@@ -94,7 +94,7 @@ pub struct MailboxPlan {
 }
 
 /// Counts of a plan, as in `Plan: 1 to create, 4 to change, 2 to revoke.`
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Mailboxes to create.
     pub create: usize,

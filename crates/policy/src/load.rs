@@ -101,7 +101,9 @@ fn parse_options() -> serde_saphyr::Options {
 ///
 /// # Errors
 /// The first parse error, at its file:line:column.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(source: &Arc<Source>) -> Result<T, Box<Diagnostic>> {
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    source: &Arc<Source>,
+) -> Result<T, Box<Diagnostic>> {
     serde_saphyr::from_str_with_options::<T>(&source.text, parse_options())
         .map_err(|e| Box::new(parse_error(source, &e)))
 }

@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::directory::{Directory, LivePrincipal, PrincipalId};
+use crate::directory::Directory;
 use crate::model::{
     FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
     RecipientPermission, Snapshot,
 };
+use crate::observe::denotes;
 use crate::operation::{
     ClientSetting, MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList,
 };
@@ -36,6 +37,24 @@ pub struct TenantFile {
     /// The shared mailboxes with their full state.
     #[serde(default)]
     pub mailboxes: Vec<Mailbox>,
+    /// Faults to simulate (for tests and demonstrations of rollback); absent normally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<Simulation>,
+}
+
+/// Faults the file backend simulates, so that failure handling can be tried without a tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Simulation {
+    /// Refuse the write with this 1-based number (counted over all writes to the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_on_write: Option<u32>,
+    /// Wait this long before each write, like a slow tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_delay_ms: Option<u64>,
+    /// Writes received so far.
+    #[serde(default)]
+    pub writes: u32,
 }
 
 impl TenantFile {
@@ -170,16 +189,6 @@ fn resolve<'a>(
     }
 }
 
-/// Whether the live string `entry` denotes `principal`.
-fn is_same(directory: &Directory, entry: &str, principal: &Principal) -> bool {
-    match principal {
-        Principal::Recipient { id, .. } => {
-            matches!(directory.resolve_live(entry), LivePrincipal::Recipient(r) if PrincipalId::of(r) == *id)
-        }
-        Principal::Orphaned { raw } => entry.trim().eq_ignore_ascii_case(raw.trim()),
-    }
-}
-
 fn require_security_principal(recipient: &Recipient, right: &str) -> Result<(), TenantError> {
     if recipient.is_security_principal() {
         return Ok(());
@@ -243,7 +252,7 @@ fn apply_to_mailbox(
             let recipient = resolve(directory, principal)?
                 .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
             let entries = list_mut(mailbox, *list);
-            if !entries.iter().any(|e| is_same(directory, e, principal)) {
+            if !entries.iter().any(|e| denotes(directory, e, principal)) {
                 entries.push(recipient.name.clone());
             }
             Ok(())
@@ -251,7 +260,7 @@ fn apply_to_mailbox(
         Operation::RemoveFromList {
             list, principal, ..
         } => {
-            list_mut(mailbox, *list).retain(|e| !is_same(directory, e, principal));
+            list_mut(mailbox, *list).retain(|e| !denotes(directory, e, principal));
             if *list == PrincipalList::Moderators
                 && mailbox.moderation_enabled
                 && mailbox.moderated_by.is_empty()
@@ -268,7 +277,7 @@ fn apply_to_mailbox(
                 !row.is_inherited
                     && row.access_control_type == "Allow"
                     && has_right(&row.access_rights, "SendAs")
-                    && is_same(directory, &row.trustee, principal)
+                    && denotes(directory, &row.trustee, principal)
             });
             if !exists {
                 mailbox.recipient_permissions.push(RecipientPermission {
@@ -284,7 +293,7 @@ fn apply_to_mailbox(
             for row in &mut mailbox.recipient_permissions {
                 if !row.is_inherited
                     && row.access_control_type == "Allow"
-                    && is_same(directory, &row.trustee, principal)
+                    && denotes(directory, &row.trustee, principal)
                 {
                     row.access_rights
                         .retain(|r| !r.eq_ignore_ascii_case("SendAs"));
@@ -304,7 +313,7 @@ fn apply_to_mailbox(
                 .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
             require_security_principal(recipient, "Full Access")?;
             let existing = mailbox.mailbox_permissions.iter_mut().find(|row| {
-                !row.is_inherited && !row.deny && is_same(directory, &row.user, principal)
+                !row.is_inherited && !row.deny && denotes(directory, &row.user, principal)
             });
             match existing {
                 Some(row) if has_right(&row.access_rights, "FullAccess") => {}
@@ -324,7 +333,7 @@ fn apply_to_mailbox(
         }
         Operation::RevokeFullAccess { principal, .. } => {
             for row in &mut mailbox.mailbox_permissions {
-                if !row.is_inherited && !row.deny && is_same(directory, &row.user, principal) {
+                if !row.is_inherited && !row.deny && denotes(directory, &row.user, principal) {
                     row.access_rights
                         .retain(|r| !r.eq_ignore_ascii_case("FullAccess"));
                 }
@@ -344,7 +353,7 @@ fn apply_to_mailbox(
             match folder
                 .permissions
                 .iter()
-                .find(|row| is_same(directory, &row.user, principal))
+                .find(|row| denotes(directory, &row.user, principal))
             {
                 Some(row)
                     if row.access_rights.len() == 1
@@ -376,7 +385,7 @@ fn apply_to_mailbox(
             let row = folder
                 .permissions
                 .iter_mut()
-                .find(|row| is_same(directory, &row.user, principal))
+                .find(|row| denotes(directory, &row.user, principal))
                 .ok_or_else(|| TenantError::Rejected {
                     message: format!(
                         "there is no existing permission entry for `{}` on folder `{name}`",
@@ -391,7 +400,7 @@ fn apply_to_mailbox(
             mailbox
                 .sent_items
                 .permissions
-                .retain(|row| !is_same(directory, &row.user, principal));
+                .retain(|row| !denotes(directory, &row.user, principal));
             Ok(())
         }
         Operation::SetClient { setting, .. } => {
@@ -527,6 +536,22 @@ impl Tenant for FileTenant {
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {
         let _guard = self.write_lock.lock().await;
         let mut contents = self.load()?;
+        if let Some(simulation) = &mut contents.simulation {
+            if let Some(ms) = simulation.write_delay_ms {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            simulation.writes += 1;
+            if simulation.fail_on_write == Some(simulation.writes) {
+                let number = simulation.writes;
+                self.save(&contents)?;
+                return Err(TenantError::Rejected {
+                    message: format!(
+                        "simulated failure of write {number} (`simulation.failOnWrite` in the tenant file)"
+                    ),
+                    hint: None,
+                });
+            }
+        }
         contents.apply(operation)?;
         self.save(&contents)
     }
@@ -535,6 +560,7 @@ impl Tenant for FileTenant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PrincipalId;
 
     const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
 

@@ -10,12 +10,17 @@
 pub mod directory;
 pub mod file;
 pub mod model;
+pub mod observe;
 pub mod operation;
 
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use model::{
     CasMailbox, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
     RecipientPermission, SentItemsFolder, Snapshot,
+};
+pub use observe::{
+    Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, observe, sha256,
+    target,
 };
 pub use operation::{
     ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,

@@ -1,0 +1,483 @@
+//! The run journal: `stateDir/runs/<run-id>.jsonl`, append-only, one JSON record a line.
+//!
+//! # Guarantees
+//! - The intent of a write, with the before-image of what it touches, is on disk (fsynced)
+//!   before the write is sent; its outcome is fsynced right after.
+//! - A journal cut short by a crash (a truncated last line) still reads: the damaged line is
+//!   skipped and reported, every complete record before it is kept.
+//! - Journals are created with mode 0600: they name every principal that was changed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sharedbox_tenant::{Observation, Operation};
+
+/// Whether a run applied a plan or rolled one back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// `sharedbox apply`.
+    Apply,
+    /// `sharedbox rollback RUN_ID`.
+    Rollback,
+}
+
+/// Who started a run, from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The OS user.
+    pub user: String,
+    /// The host name.
+    pub host: String,
+    /// The process id.
+    pub pid: u32,
+    /// The CI system and run, when in one.
+    pub ci: Option<String>,
+}
+
+impl Actor {
+    /// The actor of this process, from the environment.
+    pub fn current() -> Actor {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let host = env("HOSTNAME")
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        let ci = if env("GITHUB_ACTIONS").is_some() {
+            Some(format!(
+                "github-actions {} run {}",
+                env("GITHUB_REPOSITORY").unwrap_or_default(),
+                env("GITHUB_RUN_ID").unwrap_or_default()
+            ))
+        } else if env("TF_BUILD").is_some() {
+            Some(format!(
+                "azure-pipelines build {}",
+                env("BUILD_BUILDID").unwrap_or_default()
+            ))
+        } else if env("GITLAB_CI").is_some() {
+            Some(format!(
+                "gitlab-ci job {}",
+                env("CI_JOB_ID").unwrap_or_default()
+            ))
+        } else {
+            env("CI").map(|_| "ci".to_owned())
+        };
+        Actor {
+            user: env("USER")
+                .or_else(|| env("USERNAME"))
+                .unwrap_or_else(|| "unknown".to_owned()),
+            host,
+            pid: std::process::id(),
+            ci,
+        }
+    }
+}
+
+/// How a step's undo went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UndoStatus {
+    /// The step's change was reverted.
+    Reverted,
+    /// Nothing to undo: the value is as it was before the step.
+    Skipped,
+    /// The value is neither what the step set nor what was there before: someone else
+    /// changed it; left alone.
+    Conflict,
+    /// The step cannot be undone (an orphaned grant, a deleted mailbox, a value that was not
+    /// reported); left alone.
+    Irreversible,
+    /// The undo write failed.
+    Failed,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every step succeeded.
+    Succeeded,
+    /// A step failed and every completed step was undone.
+    RolledBack,
+    /// A step failed and the completed steps were kept (`--no-rollback`).
+    Failed,
+    /// A step failed and the rollback could not undo everything: a human must look.
+    RollbackIncomplete,
+    /// A rollback run that undid what it could and found no conflicts.
+    Restored,
+}
+
+/// One journal record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Record {
+    /// The first record of a run.
+    Start {
+        /// The run id.
+        run_id: String,
+        /// Apply or rollback.
+        kind: RunKind,
+        /// The tenant.
+        tenant: String,
+        /// RFC 3339 time.
+        at: String,
+        /// Who and where.
+        actor: Actor,
+        /// The saved plan applied, if one was.
+        plan_id: Option<String>,
+        /// The run rolled back, for rollback runs.
+        rollback_of: Option<String>,
+        /// Number of planned steps.
+        steps: usize,
+    },
+    /// A write is about to be sent.
+    Intent {
+        /// 1-based step number.
+        step: usize,
+        /// The policy field.
+        field: String,
+        /// The write.
+        operation: Operation,
+        /// The write that undoes it, if any.
+        inverse: Option<Operation>,
+        /// What the write touches, before it.
+        before: Observation,
+        /// What it touches, after it.
+        expected: Observation,
+    },
+    /// The write's result.
+    Outcome {
+        /// The step.
+        step: usize,
+        /// Whether it succeeded.
+        ok: bool,
+        /// The error, when it failed.
+        error: Option<String>,
+    },
+    /// An undo is about to be sent (or was decided against).
+    Undo {
+        /// The step being undone (its number in the run being rolled back).
+        step: usize,
+        /// What was decided.
+        status: UndoStatus,
+        /// The undo write, when one is sent.
+        operation: Option<Operation>,
+        /// Why, for skipped, conflicting, irreversible or failed undos.
+        detail: Option<String>,
+    },
+    /// The last record of a finished run.
+    End {
+        /// How it ended.
+        outcome: RunOutcome,
+        /// RFC 3339 time.
+        at: String,
+    },
+}
+
+/// Errors of journal I/O.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The journal could not be written or read.
+    #[error("journal `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// No run with this id.
+    #[error("no run `{0}` in the journal folder")]
+    NotFound(String),
+}
+
+/// An open journal, written record by record.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Creates `runs/<run_id>.jsonl` under `state_dir`.
+    pub fn create(state_dir: &Path, run_id: &str) -> Result<Journal, JournalError> {
+        let dir = state_dir.join("runs");
+        let path = dir.join(format!("{run_id}.jsonl"));
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let mut options = OpenOptions::new();
+        options.create_new(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(io)?;
+        Ok(Journal { path, file })
+    }
+
+    /// Opens an existing journal to append to it (the rollback of a crashed run).
+    pub fn append_to(path: &Path) -> Result<Journal, JournalError> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| JournalError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Journal {
+            path: path.to_owned(),
+            file,
+        })
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record and fsyncs it.
+    pub fn write(&mut self, record: &Record) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(record).expect("journal records serialise");
+        line.push('\n');
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(line.as_bytes()).map_err(io)?;
+        self.file.sync_data().map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// A journal as read back.
+#[derive(Debug, Clone, Default)]
+pub struct RunLog {
+    /// The run id (the file name).
+    pub run_id: String,
+    /// Every complete record, in order.
+    pub records: Vec<Record>,
+    /// Lines that could not be read (a crash cut the last one short).
+    pub damaged_lines: usize,
+}
+
+impl RunLog {
+    /// Reads `path`, skipping damaged lines.
+    pub fn read(path: &Path) -> Result<RunLog, JournalError> {
+        let file = File::open(path).map_err(|source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut log = RunLog {
+            run_id: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            ..RunLog::default()
+        };
+        for line in BufReader::new(file).split(b'\n') {
+            let line = line.map_err(|source| JournalError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Record>(&line) {
+                Ok(record) => log.records.push(record),
+                Err(_) => log.damaged_lines += 1,
+            }
+        }
+        Ok(log)
+    }
+
+    /// Reads the run `run_id` from `state_dir`.
+    pub fn find(state_dir: &Path, run_id: &str) -> Result<RunLog, JournalError> {
+        let path = run_path(state_dir, run_id);
+        if !path.exists() || run_id.contains(['/', '\\']) {
+            return Err(JournalError::NotFound(run_id.to_owned()));
+        }
+        RunLog::read(&path)
+    }
+
+    /// Every run under `state_dir`, oldest first.
+    pub fn all(state_dir: &Path) -> Result<Vec<RunLog>, JournalError> {
+        let dir = state_dir.join("runs");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(JournalError::Io { path: dir, source }),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| RunLog::read(p)).collect()
+    }
+
+    /// The start record.
+    pub fn start(&self) -> Option<&Record> {
+        self.records
+            .iter()
+            .find(|r| matches!(r, Record::Start { .. }))
+    }
+
+    /// The outcome, `None` for a run that did not finish (crashed or still running).
+    pub fn outcome(&self) -> Option<RunOutcome> {
+        self.records.iter().rev().find_map(|r| match r {
+            Record::End { outcome, .. } => Some(*outcome),
+            _ => None,
+        })
+    }
+
+    /// The steps with an intent, with whether their write succeeded (`None`: unknown, the
+    /// run stopped between intent and outcome).
+    pub fn steps(&self) -> Vec<JournaledStep> {
+        let mut steps: Vec<JournaledStep> = Vec::new();
+        for record in &self.records {
+            match record {
+                Record::Intent {
+                    step,
+                    field,
+                    operation,
+                    inverse,
+                    before,
+                    expected,
+                } => steps.push(JournaledStep {
+                    step: *step,
+                    field: field.clone(),
+                    operation: operation.clone(),
+                    inverse: inverse.clone(),
+                    before: before.clone(),
+                    expected: expected.clone(),
+                    ok: None,
+                    error: None,
+                    undo: None,
+                }),
+                Record::Outcome { step, ok, error } => {
+                    if let Some(s) = steps.iter_mut().rev().find(|s| s.step == *step) {
+                        s.ok = Some(*ok);
+                        s.error = error.clone();
+                    }
+                }
+                Record::Undo { step, status, .. } => {
+                    if let Some(s) = steps.iter_mut().rev().find(|s| s.step == *step) {
+                        s.undo = Some(*status);
+                    }
+                }
+                Record::Start { .. } | Record::End { .. } => {}
+            }
+        }
+        steps
+    }
+}
+
+/// A step as the journal records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournaledStep {
+    /// 1-based step number.
+    pub step: usize,
+    /// The policy field.
+    pub field: String,
+    /// The write.
+    pub operation: Operation,
+    /// Its undo, if any.
+    pub inverse: Option<Operation>,
+    /// Before-image.
+    pub before: Observation,
+    /// Expected after-image.
+    pub expected: Observation,
+    /// `Some(true)` succeeded, `Some(false)` failed, `None` unknown (crash).
+    pub ok: Option<bool>,
+    /// The error of a failed write.
+    pub error: Option<String>,
+    /// The last undo decision recorded for it.
+    pub undo: Option<UndoStatus>,
+}
+
+/// The journal path of `run_id`.
+pub fn run_path(state_dir: &Path, run_id: &str) -> PathBuf {
+    state_dir.join("runs").join(format!("{run_id}.jsonl"))
+}
+
+/// Now, as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A new run id: UTC time and a random suffix, sortable by time.
+pub fn new_run_id() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let stamp = now.format(&format).unwrap_or_default();
+    let entropy = u64::from(now.nanosecond()) ^ (u64::from(std::process::id()) << 32);
+    format!("{stamp}-{:06x}", entropy % 0xff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_truncated_last_line_is_skipped_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(dir.path(), "r1").unwrap();
+        journal
+            .write(&Record::Outcome {
+                step: 1,
+                ok: true,
+                error: None,
+            })
+            .unwrap();
+        journal
+            .write(&Record::End {
+                outcome: RunOutcome::Succeeded,
+                at: now_rfc3339(),
+            })
+            .unwrap();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(journal.path())
+            .unwrap();
+        file.write_all(b"{\"type\":\"outcome\",\"st").unwrap();
+        let log = RunLog::find(dir.path(), "r1").unwrap();
+        assert_eq!(log.records.len(), 2);
+        assert_eq!(log.damaged_lines, 1);
+        assert_eq!(log.outcome(), Some(RunOutcome::Succeeded));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(journal.path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(
+            RunLog::find(dir.path(), "../r1"),
+            Err(JournalError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let id = new_run_id();
+        assert_eq!(id.len(), "20261122T114400Z-".len() + 6, "{id}");
+        assert!(id.starts_with("20"), "{id}");
+    }
+}

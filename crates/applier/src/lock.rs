@@ -1,0 +1,242 @@
+//! One apply or rollback per tenant at a time.
+//!
+//! [`TenantLock`] is the seam for other lock stores (an Azure Blob lease, like terraform's
+//! azurerm backend). [`FileLock`] keeps `stateDir/locks/<tenant>.lock`, created exclusively,
+//! holding who holds it; a lock left by a dead process on the same host is taken over.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::journal::{Actor, now_rfc3339};
+
+/// Who holds a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// The run holding it.
+    pub run_id: String,
+    /// `apply` or `rollback`.
+    pub operation: String,
+    /// Who and where.
+    pub actor: Actor,
+    /// RFC 3339 time it was taken.
+    pub since: String,
+}
+
+/// Why a lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Someone else holds it.
+    #[error("tenant `{tenant}` is locked by run `{}` ({} by {}@{} pid {} since {})", .holder.run_id, .holder.operation, .holder.actor.user, .holder.actor.host, .holder.actor.pid, .holder.since)]
+    Held {
+        /// The tenant.
+        tenant: String,
+        /// The holder.
+        holder: Box<LockInfo>,
+    },
+    /// The lock store failed.
+    #[error("lock `{path}`: {source}")]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A lock store: one holder per tenant.
+pub trait TenantLock {
+    /// Takes the lock of `tenant`, waiting up to `timeout` for the holder to release it.
+    fn acquire(
+        &self,
+        tenant: &str,
+        info: &LockInfo,
+        timeout: Duration,
+    ) -> Result<LockGuard, LockError>;
+}
+
+/// A held lock; released when dropped.
+#[derive(Debug)]
+pub struct LockGuard {
+    path: PathBuf,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Locks as files under `stateDir/locks/`.
+#[derive(Debug, Clone)]
+pub struct FileLock {
+    dir: PathBuf,
+}
+
+impl FileLock {
+    /// Locks under `state_dir/locks`.
+    pub fn new(state_dir: &Path) -> FileLock {
+        FileLock {
+            dir: state_dir.join("locks"),
+        }
+    }
+
+    fn path(&self, tenant: &str) -> PathBuf {
+        let name: String = tenant
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join(format!("{name}.lock"))
+    }
+
+    /// The current holder of `tenant`'s lock, if any.
+    pub fn holder(&self, tenant: &str) -> Option<LockInfo> {
+        let text = std::fs::read_to_string(self.path(tenant)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// Whether the process that holds a lock is gone (same host, no such pid).
+fn is_stale(holder: &LockInfo) -> bool {
+    let here = Actor::current();
+    if holder.actor.host != here.host {
+        return false;
+    }
+    if cfg!(target_os = "linux") {
+        !Path::new(&format!("/proc/{}", holder.actor.pid)).exists()
+    } else {
+        false
+    }
+}
+
+impl TenantLock for FileLock {
+    fn acquire(
+        &self,
+        tenant: &str,
+        info: &LockInfo,
+        timeout: Duration,
+    ) -> Result<LockGuard, LockError> {
+        let path = self.path(tenant);
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    let text = serde_json::to_string_pretty(info).expect("lock info serialises");
+                    file.write_all(text.as_bytes())
+                        .and_then(|()| file.sync_all())
+                        .map_err(io)?;
+                    return Ok(LockGuard { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // An unreadable holder is a lock file being written right now: wait.
+                    let holder = self.holder(tenant);
+                    if holder.as_ref().is_some_and(is_stale) {
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        let holder = holder.unwrap_or_else(|| LockInfo {
+                            run_id: "unknown".into(),
+                            operation: "unknown".into(),
+                            actor: Actor {
+                                user: "unknown".into(),
+                                host: "unknown".into(),
+                                pid: 0,
+                                ci: None,
+                            },
+                            since: now_rfc3339(),
+                        });
+                        return Err(LockError::Held {
+                            tenant: tenant.to_owned(),
+                            holder: Box::new(holder),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(run: &str, pid: u32) -> LockInfo {
+        LockInfo {
+            run_id: run.into(),
+            operation: "apply".into(),
+            actor: Actor {
+                pid,
+                ..Actor::current()
+            },
+            since: now_rfc3339(),
+        }
+    }
+
+    #[test]
+    fn one_holder_at_a_time_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::new(dir.path());
+        let guard = lock
+            .acquire("contoso", &info("a", std::process::id()), Duration::ZERO)
+            .unwrap();
+        let err = lock
+            .acquire(
+                "contoso",
+                &info("b", std::process::id()),
+                Duration::from_millis(300),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("locked by run `a`"), "{err}");
+        assert!(
+            lock.acquire("fabrikam", &info("c", std::process::id()), Duration::ZERO)
+                .is_ok(),
+            "other tenants are free"
+        );
+        drop(guard);
+        assert!(
+            lock.acquire("contoso", &info("b", std::process::id()), Duration::ZERO)
+                .is_ok()
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_lock_of_a_dead_process_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::new(dir.path());
+        // pid 0x7ffffffe is never a live process here.
+        std::mem::forget(
+            lock.acquire("contoso", &info("dead", 0x7fff_fffe), Duration::ZERO)
+                .unwrap(),
+        );
+        let guard = lock
+            .acquire(
+                "contoso",
+                &info("alive", std::process::id()),
+                Duration::ZERO,
+            )
+            .unwrap();
+        assert_eq!(lock.holder("contoso").unwrap().run_id, "alive");
+        drop(guard);
+    }
+}

@@ -1,0 +1,574 @@
+//! Applying a plan: guards, waves, journal, automatic rollback, verification.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sharedbox_planner::{Change, Plan, Wave};
+use sharedbox_tenant::{
+    Mailbox, Observation, Operation, ReadScope, Snapshot, Tenant, TenantError, expected,
+    holds_no_grants, observe, target,
+};
+
+use crate::journal::{
+    Journal, JournalError, JournaledStep, Record, RunOutcome, UndoStatus, now_rfc3339,
+};
+
+/// Limits and switches of one apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Allow `Remove-Mailbox` for mailboxes with `ensure: absent`.
+    pub allow_destroy: bool,
+    /// Refuse a plan with more revocations than this.
+    pub max_removals: usize,
+    /// Undo the completed steps when a step fails.
+    pub rollback_on_failure: bool,
+    /// How long to wait for new mailboxes to become readable.
+    pub create_timeout: Duration,
+    /// How long to re-read changed objects until they show the change.
+    pub verify_timeout: Duration,
+    /// How often to poll while waiting or verifying.
+    pub poll_interval: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            allow_destroy: false,
+            max_removals: 25,
+            rollback_on_failure: true,
+            create_timeout: Duration::from_secs(300),
+            verify_timeout: Duration::from_secs(180),
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Something that happened during a run, for progress output.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A step is about to run.
+    Started {
+        /// 1-based position.
+        step: usize,
+        /// Number of steps.
+        total: usize,
+        /// The change.
+        change: &'a Change,
+    },
+    /// The step succeeded.
+    Succeeded,
+    /// The step failed; the run stops.
+    Failed {
+        /// Why.
+        error: &'a TenantError,
+    },
+    /// Waiting for new mailboxes to become readable.
+    WaitingForMailboxes {
+        /// Their addresses.
+        mailboxes: &'a [String],
+    },
+    /// The completed steps are being undone.
+    RollingBack,
+    /// One undo decision.
+    Undone(&'a UndoItem),
+    /// Re-reading the tenant to verify.
+    Verifying,
+}
+
+/// Why an apply did not start or could not keep its record.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The plan deletes mailboxes and `allow_destroy` is off.
+    #[error("the plan deletes {} mailbox(es) ({}) and `--allow-destroy` was not given", .0.len(), .0.join(", "))]
+    DestroyNotAllowed(Vec<String>),
+    /// The plan revokes more than `max_removals` grants.
+    #[error("the plan revokes {count} grants, more than the limit of {limit}")]
+    TooManyRemovals {
+        /// Revocations in the plan.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The journal could not be written: the run stopped before the next write.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl ApplyError {
+    /// A hint for the user.
+    pub fn hint(&self) -> String {
+        match self {
+            ApplyError::DestroyNotAllowed(_) => "review the deletions; pass `--allow-destroy` to delete mailboxes with `ensure: absent`".to_owned(),
+            ApplyError::TooManyRemovals { count, .. } => format!("review the revocations; pass `--max-removals {count}` if they are intended"),
+            ApplyError::Journal(_) => "sharedbox stops when it cannot record a write; check the state folder, then `sharedbox runs` and `sharedbox rollback`".to_owned(),
+        }
+    }
+}
+
+/// One undo decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoItem {
+    /// The step undone.
+    pub step: usize,
+    /// The policy field.
+    pub field: String,
+    /// The step's write.
+    pub operation: Operation,
+    /// What was decided.
+    pub status: UndoStatus,
+    /// Why, where it needs saying.
+    pub detail: Option<String>,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Changes seen in the tenant.
+    pub verified: usize,
+    /// Changes applied but not visible yet when the time was up, with what is seen now.
+    pub not_visible: Vec<(String, Operation, Observation)>,
+}
+
+/// What an apply did.
+#[derive(Debug)]
+pub struct ApplyReport {
+    /// How the run ended.
+    pub outcome: RunOutcome,
+    /// Steps that succeeded.
+    pub applied: usize,
+    /// The step that failed: its number, field, write and error.
+    pub failed: Option<(usize, String, Operation, String)>,
+    /// Steps that did not run.
+    pub not_run: usize,
+    /// Undo decisions of the automatic rollback, newest step first.
+    pub undo: Vec<UndoItem>,
+    /// The verification after a successful run.
+    pub verification: Option<VerifyReport>,
+}
+
+/// Checks the guards that must hold before anything is written.
+///
+/// # Errors
+/// [`ApplyError::DestroyNotAllowed`] and [`ApplyError::TooManyRemovals`].
+pub fn check_guards(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError> {
+    let deletes: Vec<String> = plan
+        .ordered_changes()
+        .iter()
+        .filter_map(|c| match &c.operation {
+            Operation::RemoveMailbox { mailbox } => Some(mailbox.clone()),
+            _ => None,
+        })
+        .collect();
+    if !deletes.is_empty() && !options.allow_destroy {
+        return Err(ApplyError::DestroyNotAllowed(deletes));
+    }
+    let count = plan.revocations();
+    if count > options.max_removals {
+        return Err(ApplyError::TooManyRemovals {
+            count,
+            limit: options.max_removals,
+        });
+    }
+    Ok(())
+}
+
+/// The mailboxes a set of operations touches.
+pub(crate) fn scope_of<'a>(operations: impl Iterator<Item = &'a Operation>) -> ReadScope {
+    let mut mailboxes: Vec<String> = operations
+        .filter_map(|o| o.mailbox().map(str::to_owned))
+        .collect();
+    mailboxes.sort();
+    mailboxes.dedup();
+    ReadScope { mailboxes }
+}
+
+/// Applies `plan` to `tenant`, journaling into `journal` (whose `Start` record the caller
+/// wrote). `snapshot` is the state the plan was made from (it gives the before-images).
+///
+/// # Guarantees
+/// See the crate documentation. The journal gets an `End` record unless journaling fails.
+///
+/// # Errors
+/// A guard refused the plan (nothing written), or the journal could not be written (the run
+/// stopped before the next write).
+pub async fn apply(
+    tenant: &dyn Tenant,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    journal: &mut Journal,
+    options: &ApplyOptions,
+    mut on_event: impl FnMut(Event<'_>),
+) -> Result<ApplyReport, ApplyError> {
+    check_guards(plan, options)?;
+    let changes = plan.ordered_changes();
+    let total = changes.len();
+    let mut report = ApplyReport {
+        outcome: RunOutcome::Succeeded,
+        applied: 0,
+        failed: None,
+        not_run: 0,
+        undo: Vec::new(),
+        verification: None,
+    };
+    let mut now: HashMap<String, Observation> = HashMap::new();
+    let mut done: Vec<JournaledStep> = Vec::new();
+    let mut created: Vec<String> = Vec::new();
+    // Before-images of steps on a mailbox this run creates are taken from the mailbox as
+    // `New-Mailbox` makes it, not from the plan's snapshot (where it does not exist).
+    let mut state = snapshot.clone();
+    for (i, change) in changes.iter().enumerate() {
+        let step = i + 1;
+        let key = target(&change.operation);
+        let before = now
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| observe(&state, &change.operation));
+        let after = expected(&change.operation);
+        journal.write(&Record::Intent {
+            step,
+            field: change.field.clone(),
+            operation: change.operation.clone(),
+            inverse: change.inverse.clone(),
+            before: before.clone(),
+            expected: after.clone(),
+        })?;
+        on_event(Event::Started {
+            step,
+            total,
+            change,
+        });
+        let result = tenant.execute(&change.operation).await;
+        journal.write(&Record::Outcome {
+            step,
+            ok: result.is_ok(),
+            error: result.as_ref().err().map(ToString::to_string),
+        })?;
+        let journaled = JournaledStep {
+            step,
+            field: change.field.clone(),
+            operation: change.operation.clone(),
+            inverse: change.inverse.clone(),
+            before,
+            expected: after.clone(),
+            ok: Some(result.is_ok()),
+            error: None,
+            undo: None,
+        };
+        if let Err(error) = result {
+            on_event(Event::Failed { error: &error });
+            report.failed = Some((
+                step,
+                change.field.clone(),
+                change.operation.clone(),
+                error.to_string(),
+            ));
+            report.not_run = total - step;
+            done.push(journaled);
+            finish_failed(tenant, journal, options, &mut report, &done, &mut on_event).await?;
+            return Ok(report);
+        }
+        on_event(Event::Succeeded);
+        report.applied += 1;
+        now.insert(key, after);
+        done.push(journaled);
+        if let Operation::CreateMailbox {
+            mailbox,
+            display_name,
+        } = &change.operation
+        {
+            created.push(mailbox.clone());
+            state
+                .mailboxes
+                .push(Mailbox::new_shared(mailbox, display_name));
+        }
+        let wave_ends = changes
+            .get(i + 1)
+            .is_none_or(|next| next.wave != Wave::Create);
+        if change.wave == Wave::Create && wave_ends && !created.is_empty() {
+            on_event(Event::WaitingForMailboxes {
+                mailboxes: &created,
+            });
+            if !wait_until_readable(tenant, &created, options).await {
+                let error = format!(
+                    "new mailbox(es) {} were not readable after {:?}",
+                    created.join(", "),
+                    options.create_timeout
+                );
+                report.failed = Some((step, change.field.clone(), change.operation.clone(), error));
+                report.not_run = total - step;
+                finish_failed(tenant, journal, options, &mut report, &done, &mut on_event).await?;
+                return Ok(report);
+            }
+            created.clear();
+        }
+    }
+    on_event(Event::Verifying);
+    report.verification = Some(verify(tenant, &done, options).await);
+    journal.write(&Record::End {
+        outcome: RunOutcome::Succeeded,
+        at: now_rfc3339(),
+    })?;
+    Ok(report)
+}
+
+async fn finish_failed(
+    tenant: &dyn Tenant,
+    journal: &mut Journal,
+    options: &ApplyOptions,
+    report: &mut ApplyReport,
+    done: &[JournaledStep],
+    on_event: &mut impl FnMut(Event<'_>),
+) -> Result<(), ApplyError> {
+    report.outcome = if options.rollback_on_failure {
+        on_event(Event::RollingBack);
+        report.undo = undo(tenant, done, journal, |item| on_event(Event::Undone(item))).await?;
+        if report
+            .undo
+            .iter()
+            .any(|u| matches!(u.status, UndoStatus::Conflict | UndoStatus::Failed))
+        {
+            RunOutcome::RollbackIncomplete
+        } else {
+            RunOutcome::RolledBack
+        }
+    } else {
+        RunOutcome::Failed
+    };
+    journal.write(&Record::End {
+        outcome: report.outcome,
+        at: now_rfc3339(),
+    })?;
+    Ok(())
+}
+
+/// Undoes `steps` newest first, journaling each decision.
+///
+/// Per step: the value now equals what the step set -> run the inverse; equals what was there
+/// before -> skip; anything else -> conflict, left alone. A created mailbox is removed only
+/// when it holds no grants any more; steps without an inverse are reported as irreversible.
+pub(crate) async fn undo(
+    tenant: &dyn Tenant,
+    steps: &[JournaledStep],
+    journal: &mut Journal,
+    mut on_item: impl FnMut(&UndoItem),
+) -> Result<Vec<UndoItem>, JournalError> {
+    let scope = scope_of(steps.iter().map(|s| &s.operation));
+    let mut items = Vec::new();
+    let snapshot = match tenant.read(&scope).await {
+        Ok(s) => s,
+        Err(e) => {
+            for s in steps.iter().rev() {
+                let item = UndoItem {
+                    step: s.step,
+                    field: s.field.clone(),
+                    operation: s.operation.clone(),
+                    status: UndoStatus::Failed,
+                    detail: Some(format!("the tenant could not be read: {e}")),
+                };
+                journal.write(&Record::Undo {
+                    step: s.step,
+                    status: item.status,
+                    operation: None,
+                    detail: item.detail.clone(),
+                })?;
+                on_item(&item);
+                items.push(item);
+            }
+            return Ok(items);
+        }
+    };
+    let created_in_run: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| match &s.operation {
+            Operation::CreateMailbox { mailbox, .. } => Some(mailbox.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut now: HashMap<String, Observation> = HashMap::new();
+    for s in steps.iter().rev() {
+        let key = target(&s.operation);
+        let current = now
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| observe(&snapshot, &s.operation));
+        let (status, detail, write) = if current == Observation::MailboxMissing
+            && s.operation
+                .mailbox()
+                .is_some_and(|m| created_in_run.iter().any(|c| c.eq_ignore_ascii_case(m)))
+        {
+            (
+                UndoStatus::Skipped,
+                Some("the mailbox this run created is gone".to_owned()),
+                None,
+            )
+        } else if current.matches(&s.expected) && !current.matches(&s.before) {
+            match &s.inverse {
+                None => (
+                    UndoStatus::Irreversible,
+                    Some(irreversible_reason(&s.operation)),
+                    None,
+                ),
+                Some(inverse) => match blocks_mailbox_removal(tenant, inverse).await {
+                    Some(reason) => (UndoStatus::Conflict, Some(reason), None),
+                    None => match tenant.execute(inverse).await {
+                        Ok(()) => (UndoStatus::Reverted, None, Some(inverse.clone())),
+                        Err(e) => (
+                            UndoStatus::Failed,
+                            Some(e.to_string()),
+                            Some(inverse.clone()),
+                        ),
+                    },
+                },
+            }
+        } else if current.matches(&s.before) {
+            (UndoStatus::Skipped, None, None)
+        } else {
+            (
+                UndoStatus::Conflict,
+                Some(format!(
+                    "changed by someone else since: now {}, the run set {}",
+                    show(&current),
+                    show(&s.expected)
+                )),
+                None,
+            )
+        };
+        if status == UndoStatus::Reverted {
+            now.insert(key, s.before.clone());
+        }
+        journal.write(&Record::Undo {
+            step: s.step,
+            status,
+            operation: write,
+            detail: detail.clone(),
+        })?;
+        let item = UndoItem {
+            step: s.step,
+            field: s.field.clone(),
+            operation: s.operation.clone(),
+            status,
+            detail,
+        };
+        on_item(&item);
+        items.push(item);
+    }
+    Ok(items)
+}
+
+/// Why a `RemoveMailbox` that undoes a create must not run: the mailbox holds grants.
+async fn blocks_mailbox_removal(tenant: &dyn Tenant, inverse: &Operation) -> Option<String> {
+    let Operation::RemoveMailbox { mailbox } = inverse else {
+        return None;
+    };
+    let scope = ReadScope {
+        mailboxes: vec![mailbox.clone()],
+    };
+    match tenant.read(&scope).await {
+        Ok(snapshot) => match snapshot.mailbox(mailbox) {
+            Some(m) if !holds_no_grants(m, &snapshot.directory) => Some(
+                "the mailbox this run created holds grants now; it is left in place".to_owned(),
+            ),
+            _ => None,
+        },
+        Err(e) => Some(format!(
+            "the mailbox could not be read before removing it: {e}"
+        )),
+    }
+}
+
+fn irreversible_reason(operation: &Operation) -> String {
+    match operation {
+        Operation::RemoveMailbox { .. } => "a deleted mailbox is not recreated; Exchange keeps it soft-deleted for 30 days (`Undo-SoftDeletedMailbox`)".to_owned(),
+        Operation::RevokeFullAccess { .. } | Operation::RevokeSendAs { .. } | Operation::RemoveFromList { .. } | Operation::RemoveSentItemsPermission { .. } => {
+            "the revoked principal was orphaned (it no longer exists) and cannot be granted again".to_owned()
+        }
+        _ => "the value before the change was not reported by Exchange".to_owned(),
+    }
+}
+
+fn show(observation: &Observation) -> String {
+    match observation {
+        Observation::MailboxMissing => "mailbox missing".to_owned(),
+        Observation::Exists(e) => if *e { "exists" } else { "absent" }.to_owned(),
+        Observation::Member(m) => if *m { "granted" } else { "not granted" }.to_owned(),
+        Observation::FolderAccess(a) => a.clone().unwrap_or_else(|| "no access".to_owned()),
+        Observation::Text(t) => format!("{t:?}"),
+        Observation::Switch(s) => s.map_or_else(|| "unset".to_owned(), |b| b.to_string()),
+    }
+}
+
+/// Polls until every mailbox in `mailboxes` can be read.
+async fn wait_until_readable(
+    tenant: &dyn Tenant,
+    mailboxes: &[String],
+    options: &ApplyOptions,
+) -> bool {
+    let scope = ReadScope {
+        mailboxes: mailboxes.to_vec(),
+    };
+    let deadline = tokio::time::Instant::now() + options.create_timeout;
+    loop {
+        if let Ok(snapshot) = tenant.read(&scope).await
+            && mailboxes.iter().all(|m| snapshot.mailbox(m).is_some())
+        {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(options.poll_interval).await;
+    }
+}
+
+/// Re-reads the touched objects until every change shows, or the time is up.
+async fn verify(
+    tenant: &dyn Tenant,
+    steps: &[JournaledStep],
+    options: &ApplyOptions,
+) -> VerifyReport {
+    // Only the last step on each target decides what the tenant should show.
+    let mut last: Vec<&JournaledStep> = Vec::new();
+    for s in steps.iter().rev() {
+        if !last
+            .iter()
+            .any(|l| target(&l.operation) == target(&s.operation))
+        {
+            last.push(s);
+        }
+    }
+    let scope = scope_of(steps.iter().map(|s| &s.operation));
+    let deadline = tokio::time::Instant::now() + options.verify_timeout;
+    loop {
+        let mut report = VerifyReport::default();
+        match tenant.read(&scope).await {
+            Ok(snapshot) => {
+                for s in &last {
+                    let seen = observe(&snapshot, &s.operation);
+                    if seen.matches(&s.expected) {
+                        report.verified += 1;
+                    } else {
+                        report
+                            .not_visible
+                            .push((s.field.clone(), s.operation.clone(), seen));
+                    }
+                }
+            }
+            Err(_) => {
+                report.not_visible = last
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.field.clone(),
+                            s.operation.clone(),
+                            Observation::MailboxMissing,
+                        )
+                    })
+                    .collect()
+            }
+        }
+        if report.not_visible.is_empty() || tokio::time::Instant::now() >= deadline {
+            return report;
+        }
+        tokio::time::sleep(options.poll_interval).await;
+    }
+}

@@ -1,0 +1,160 @@
+//! The subcommands, and what they share: loading policies, opening the tenant, reading it.
+
+mod apply;
+mod plan;
+mod runs;
+
+pub use apply::apply;
+pub use plan::{plan, show, validate};
+pub use runs::{rollback, runs, runs_show};
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use sharedbox_applier::{Actor, FileLock, LockGuard, LockInfo, TenantLock};
+use sharedbox_planner::{Plan, PlanOptions};
+use sharedbox_policy::PolicySet;
+use sharedbox_tenant::{ReadScope, Snapshot, Tenant, file::FileTenant};
+
+use crate::config::{RunConfig, TenantSpec};
+use crate::output::{Failure, print_diagnostics, progress};
+
+/// Loads the policies, printing every diagnostic; fails when any is an error.
+fn load_policies(config: &RunConfig) -> anyhow::Result<PolicySet> {
+    match sharedbox_policy::load_dir(&config.policies) {
+        Ok(set) => Ok(set),
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics.0);
+            let errors = diagnostics.errors().count();
+            Err(Failure::new(format!("{errors} error{} in the policies under `{}`", plural(errors), config.policies.display()))
+                .hint("fix the errors above; `sharedbox validate` checks policies without reading the tenant")
+                .into())
+        }
+    }
+}
+
+/// Opens the configured tenant.
+fn open_tenant(config: &RunConfig) -> anyhow::Result<Box<dyn Tenant>> {
+    match config.tenant()? {
+        TenantSpec::File(path) => {
+            let tenant = FileTenant::open(path).map_err(|e| {
+                let hint = e.hint().or_else(|| {
+                    Some(
+                        "check `tenant.path` in `sharedbox.yaml` or `--tenant file:PATH`"
+                            .to_owned(),
+                    )
+                });
+                Failure::new(e.to_string()).maybe_hint(hint)
+            })?;
+            Ok(Box::new(tenant))
+        }
+    }
+}
+
+/// Reads `scope` from the tenant.
+async fn read(tenant: &dyn Tenant, scope: &ReadScope) -> anyhow::Result<Snapshot> {
+    progress(&format!(
+        "reading tenant `{}` ({} mailboxes in scope)...",
+        tenant.name(),
+        scope.mailboxes.len()
+    ));
+    Ok(tenant
+        .read(scope)
+        .await
+        .map_err(|e| Failure::new(format!("cannot read the tenant: {e}")).maybe_hint(e.hint()))?)
+}
+
+/// The read scope of a policy set: every managed mailbox.
+fn policy_scope(policies: &PolicySet) -> ReadScope {
+    ReadScope {
+        mailboxes: policies
+            .mailboxes
+            .iter()
+            .map(|m| m.address.value.clone())
+            .collect(),
+    }
+}
+
+/// Computes the plan, printing warnings, or every error.
+fn make_plan(
+    policies: &PolicySet,
+    snapshot: &Snapshot,
+    targets: &[String],
+) -> anyhow::Result<Plan> {
+    if !targets.is_empty() {
+        eprintln!(
+            "warning: targeting is in effect: only {} will be planned",
+            targets.join(", ")
+        );
+        eprintln!(
+            "  targeting is for exceptional cases such as recovering from mistakes, not for routine use\n"
+        );
+    }
+    match sharedbox_planner::plan(
+        policies,
+        snapshot,
+        &PlanOptions {
+            targets: targets.to_vec(),
+        },
+    ) {
+        Ok(plan) => {
+            print_diagnostics(&plan.warnings);
+            Ok(plan)
+        }
+        Err(error) => {
+            print_diagnostics(&error.0);
+            Err(Failure::new(format!(
+                "the plan could not be made: {} error{}",
+                error.0.len(),
+                plural(error.0.len())
+            ))
+            .hint("nothing was changed; fix the errors above and run `sharedbox plan` again")
+            .into())
+        }
+    }
+}
+
+/// Takes the tenant's lock for `run_id`.
+fn lock(
+    state_dir: &Path,
+    tenant: &str,
+    run_id: &str,
+    operation: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<LockGuard> {
+    let info = LockInfo {
+        run_id: run_id.to_owned(),
+        operation: operation.to_owned(),
+        actor: Actor::current(),
+        since: sharedbox_applier::now_rfc3339(),
+    };
+    FileLock::new(state_dir).acquire(tenant, &info, timeout).map_err(|e| {
+        Failure::new(e.to_string())
+            .hint("wait for the other run to finish, or pass `--lock-timeout 5m` to wait; a lock of a process that died on this host is taken over automatically")
+            .into()
+    })
+}
+
+/// Asks for confirmation on a terminal; refuses when there is none.
+fn confirm(question: &str, command: &str) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Failure::new(format!("refusing to {command} without confirmation: standard input is not a terminal"))
+            .hint(format!("review what is shown above, then run `sharedbox {command} --auto-approve` in pipelines and scheduled jobs"))
+            .into());
+    }
+    eprint!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        return Err(Failure::new(format!("{command} cancelled"))
+            .hint("nothing was changed")
+            .into());
+    }
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,176 @@
+//! `validate`, `plan` and `show`.
+
+use std::path::Path;
+
+use sharedbox_planner::{PlanDocument, Style};
+
+use super::{load_policies, make_plan, open_tenant, plural, policy_scope, read};
+use crate::args::PlanArgs;
+use crate::config::RunConfig;
+use crate::output::{ExitStatus, Failure, stdout_color};
+
+/// How long a saved plan stays valid.
+const PLAN_LIFETIME: time::Duration = time::Duration::hours(24);
+
+/// `sharedbox validate`.
+pub fn validate(config: &RunConfig) -> anyhow::Result<ExitStatus> {
+    let set = load_policies(config)?;
+    println!(
+        "The policies are valid: {} shared mailbox{}, {} in {} file{}.",
+        set.mailboxes.len(),
+        if set.mailboxes.len() == 1 { "" } else { "es" },
+        if set.tenant_settings.is_some() {
+            "tenant settings"
+        } else {
+            "no tenant settings"
+        },
+        set.sources.len(),
+        plural(set.sources.len()),
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// `sharedbox plan`.
+pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let policies = load_policies(config)?;
+    let tenant = open_tenant(config)?;
+    let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
+    let plan = make_plan(&policies, &snapshot, &args.targets)?;
+    print!(
+        "{}",
+        sharedbox_planner::render_text(
+            &plan,
+            Style {
+                color: stdout_color()
+            }
+        )
+    );
+    if let Some(out) = &args.out {
+        let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
+        let rfc3339 = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        let document = PlanDocument::new(
+            &plan,
+            &snapshot,
+            &policies,
+            env!("CARGO_PKG_VERSION"),
+            rfc3339(now),
+            rfc3339(now + PLAN_LIFETIME),
+            args.targets.clone(),
+        );
+        write_private(out, &serde_json::to_string_pretty(&document)?)?;
+        eprintln!(
+            "saved the plan to `{}` (plan {}); `sharedbox apply {}` applies exactly this plan until {}",
+            out.display(),
+            short(&document.plan_id),
+            out.display(),
+            document.expires_at
+        );
+    }
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// `sharedbox show PLANFILE`.
+pub fn show(plan_file: &Path) -> anyhow::Result<ExitStatus> {
+    let document = read_plan_file(plan_file)?;
+    println!(
+        "Saved plan {} for `{}`, made {} by sharedbox {}, valid until {}.",
+        short(&document.plan_id),
+        document.tenant,
+        document.created_at,
+        document.tool_version,
+        document.expires_at
+    );
+    if !document.targets.is_empty() {
+        println!("Targeted at: {}.", document.targets.join(", "));
+    }
+    for warning in &document.warnings {
+        println!("warning: {warning}");
+    }
+    println!();
+    print!(
+        "{}",
+        sharedbox_planner::render_text(
+            &document.to_plan(),
+            sharedbox_planner::Style {
+                color: stdout_color()
+            }
+        )
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Reads and checks the format of a saved plan.
+pub fn read_plan_file(path: &Path) -> anyhow::Result<PlanDocument> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(format!("cannot read plan file `{}`: {e}", path.display())))?;
+    let hint = "make a new one with `sharedbox plan --out FILE`";
+    let version: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(format!(
+            "`{}` is not a sharedbox plan file: {e}",
+            path.display()
+        ))
+        .hint(hint)
+    })?;
+    let format = version
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64);
+    if format != Some(u64::from(sharedbox_planner::FORMAT_VERSION)) {
+        return Err(Failure::new(format!(
+            "`{}` has plan format {}, this sharedbox reads format {}",
+            path.display(),
+            format.map_or("(none)".to_owned(), |f| f.to_string()),
+            sharedbox_planner::FORMAT_VERSION
+        ))
+        .hint(hint)
+        .into());
+    }
+    let document: PlanDocument = serde_json::from_value(version).map_err(|e| {
+        Failure::new(format!(
+            "`{}` is not a valid plan file: {e}",
+            path.display()
+        ))
+        .hint(hint)
+    })?;
+    if document.digest() != document.plan_id {
+        return Err(Failure::new(format!(
+            "`{}` was modified after it was saved (its content does not match plan id {})",
+            path.display(),
+            short(&document.plan_id)
+        ))
+        .hint(hint)
+        .into());
+    }
+    Ok(document)
+}
+
+/// Writes a file readable by its owner only (plans and journals name every principal).
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options
+        .open(path)
+        .map_err(|e| Failure::new(format!("cannot write plan file `{}`: {e}", path.display())))?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// A plan id as people read it: the first 12 hex digits.
+pub fn short(plan_id: &str) -> &str {
+    let hex = plan_id.strip_prefix("sha256:").unwrap_or(plan_id);
+    &hex[..hex.len().min(12)]
+}

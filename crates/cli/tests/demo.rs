@@ -1,0 +1,104 @@
+//! The README's main job: `sharedbox plan` in the repository root, against the embedded demo
+//! tenant, shows creates, updates and revocations; applying it converges.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn sharedbox(dir: &Path, args: &[&str]) -> common::Run {
+    let output = Command::cargo_bin("sharedbox")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("SHAREDBOX_CONFIG")
+        .args(args)
+        .output()
+        .unwrap();
+    common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_demo_plan_shows_creates_updates_and_revocations() {
+    let before = std::fs::read_to_string(root().join("examples/contoso/tenant.yaml")).unwrap();
+    let run = sharedbox(&root(), &["plan"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("will be created"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("will be updated in place"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("(orphaned)"),
+        "the demo revokes an orphaned grant:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Gesendete Elemente"),
+        "a German mailbox is planned:\n{}",
+        run.stdout
+    );
+    let summary = run.stdout.lines().last().unwrap();
+    let counts: Vec<usize> = summary
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert!(
+        summary.starts_with("Plan: ") && counts.len() == 3 && counts.iter().all(|&n| n > 0),
+        "{summary}"
+    );
+    assert_eq!(sharedbox(&root(), &["plan", "--detailed-exitcode"]).code, 2);
+    assert_eq!(sharedbox(&root(), &["validate"]).code, 0);
+    assert_eq!(
+        std::fs::read_to_string(root().join("examples/contoso/tenant.yaml")).unwrap(),
+        before,
+        "plan writes nothing"
+    );
+}
+
+#[test]
+fn applying_the_demo_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    };
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::create_dir_all(dir.path().join("examples/contoso")).unwrap();
+    copy(&root().join("policies"), &dir.path().join("policies"));
+    std::fs::copy(
+        root().join("examples/contoso/tenant.yaml"),
+        dir.path().join("examples/contoso/tenant.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("sharedbox.yaml"),
+        dir.path().join("sharedbox.yaml"),
+    )
+    .unwrap();
+    let apply = sharedbox(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(
+        apply.stderr.contains("verified: the tenant shows all"),
+        "{}",
+        apply.stderr
+    );
+    let again = sharedbox(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}

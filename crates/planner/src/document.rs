@@ -1,0 +1,166 @@
+//! The saved plan (`plan --out FILE`): a versioned JSON document that `apply FILE` executes
+//! exactly, after checking it is still valid.
+//!
+//! It records the tool version, the tenant, a digest of the policies, creation and expiry
+//! times, every change with before, after and inverse, and a fingerprint of the live state of
+//! every object the plan touches. Staleness is judged per object, so unrelated drift elsewhere
+//! does not block an apply. Treat saved plans as sensitive: they name every principal.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sharedbox_policy::PolicySet;
+use sharedbox_tenant::{Snapshot, fingerprint, fingerprint_organization, sha256};
+
+use crate::plan::{Change, MailboxPlan, Plan, Summary};
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A saved plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDocument {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The sharedbox version that made the plan.
+    pub tool_version: String,
+    /// A digest of the document's content: the plan's identity.
+    pub plan_id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// A digest of every policy file (path and content).
+    pub policy_digest: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; `apply` refuses the plan afterwards.
+    pub expires_at: String,
+    /// `--target`s in effect, if any.
+    pub targets: Vec<String>,
+    /// The counts.
+    pub summary: Summary,
+    /// `mailbox:<address>` or `organization` -> fingerprint of the live state at plan time.
+    pub fingerprints: BTreeMap<String, String>,
+    /// Per-mailbox changes.
+    pub mailboxes: Vec<MailboxPlan>,
+    /// Organisation changes.
+    pub organization: Vec<Change>,
+    /// Warnings shown when the plan was made.
+    pub warnings: Vec<String>,
+    /// Managed mailboxes without changes.
+    pub unchanged: Vec<String>,
+}
+
+/// A digest of a policy set: every file's path and text.
+pub fn policy_digest(policies: &PolicySet) -> String {
+    let mut bytes = Vec::new();
+    for source in &policies.sources {
+        bytes.extend_from_slice(source.path.to_string_lossy().as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(source.text.as_bytes());
+        bytes.push(0);
+    }
+    sha256(&bytes)
+}
+
+impl PlanDocument {
+    /// The document of `plan`, made from `snapshot` and `policies`.
+    pub fn new(
+        plan: &Plan,
+        snapshot: &Snapshot,
+        policies: &PolicySet,
+        tool_version: &str,
+        created_at: String,
+        expires_at: String,
+        targets: Vec<String>,
+    ) -> PlanDocument {
+        let mut fingerprints = BTreeMap::new();
+        for mailbox in &plan.mailboxes {
+            fingerprints.insert(
+                format!("mailbox:{}", mailbox.address),
+                fingerprint(snapshot.mailbox(&mailbox.address)),
+            );
+        }
+        if !plan.organization.is_empty() {
+            fingerprints.insert(
+                "organization".to_owned(),
+                fingerprint_organization(&snapshot.organization),
+            );
+        }
+        let mut document = PlanDocument {
+            format_version: FORMAT_VERSION,
+            tool_version: tool_version.to_owned(),
+            plan_id: String::new(),
+            tenant: plan.tenant.clone(),
+            policy_digest: policy_digest(policies),
+            created_at,
+            expires_at,
+            targets,
+            summary: plan.summary(),
+            fingerprints,
+            mailboxes: plan.mailboxes.clone(),
+            organization: plan.organization.clone(),
+            warnings: plan.warnings.iter().map(|w| w.message.clone()).collect(),
+            unchanged: plan.unchanged.clone(),
+        };
+        document.plan_id = document.digest();
+        document
+    }
+
+    /// The digest of the content (everything but `plan_id`).
+    pub fn digest(&self) -> String {
+        let mut copy = self.clone();
+        copy.plan_id = String::new();
+        sha256(
+            serde_json::to_string(&copy)
+                .expect("plan documents serialise")
+                .as_bytes(),
+        )
+    }
+
+    /// The plan to execute.
+    pub fn to_plan(&self) -> Plan {
+        Plan {
+            tenant: self.tenant.clone(),
+            mailboxes: self.mailboxes.clone(),
+            organization: self.organization.clone(),
+            warnings: Vec::new(),
+            unchanged: self.unchanged.clone(),
+        }
+    }
+
+    /// The mailboxes the plan touches.
+    pub fn touched_mailboxes(&self) -> Vec<String> {
+        self.mailboxes.iter().map(|m| m.address.clone()).collect()
+    }
+
+    /// The objects whose live state differs from when the plan was made, with what changed.
+    pub fn stale_objects(&self, snapshot: &Snapshot) -> Vec<String> {
+        let mut stale = Vec::new();
+        for (object, saved) in &self.fingerprints {
+            let now = match object.strip_prefix("mailbox:") {
+                Some(address) => fingerprint(snapshot.mailbox(address)),
+                None => fingerprint_organization(&snapshot.organization),
+            };
+            if &now != saved {
+                let what = match (
+                    object.strip_prefix("mailbox:"),
+                    saved.as_str(),
+                    now.as_str(),
+                ) {
+                    (Some(a), "absent", _) => {
+                        format!("mailbox `{a}` was created since the plan was made")
+                    }
+                    (Some(a), _, "absent") => {
+                        format!("mailbox `{a}` was deleted since the plan was made")
+                    }
+                    (Some(a), _, _) => format!("mailbox `{a}` changed since the plan was made"),
+                    (None, _, _) => {
+                        "the tenant settings changed since the plan was made".to_owned()
+                    }
+                };
+                stale.push(what);
+            }
+        }
+        stale
+    }
+}

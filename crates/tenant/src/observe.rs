@@ -1,0 +1,300 @@
+//! What an operation touches, observed in a snapshot: the basis of journals, rollback and
+//! verification.
+//!
+//! [`observe`] reads the current value of exactly the property or grant an [`Operation`]
+//! changes; [`expected`] says what that value is once the operation has run. Rollback of a
+//! step compares the observation now with the step's before-image and expected value:
+//! equal to expected -> undo; equal to before -> nothing to do; anything else -> conflict.
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{Directory, LivePrincipal, PrincipalId};
+use crate::model::{Mailbox, Snapshot};
+use crate::operation::{
+    ClientSetting, MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList,
+};
+
+/// The observed value of what one operation touches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Observation {
+    /// The mailbox the operation concerns does not exist.
+    MailboxMissing,
+    /// Whether the mailbox exists (create and remove).
+    Exists(bool),
+    /// Whether the principal holds the grant or is in the list.
+    Member(bool),
+    /// The folder role the principal holds on Sent Items, if any.
+    FolderAccess(Option<String>),
+    /// A text property.
+    Text(String),
+    /// A switch (`None` = not reported, or "inherit" for SMTP AUTH).
+    Switch(Option<bool>),
+}
+
+/// The current value of what `operation` touches in `snapshot`.
+///
+/// `snapshot` must hold the operation's mailbox in its scope.
+pub fn observe(snapshot: &Snapshot, operation: &Operation) -> Observation {
+    let directory = &snapshot.directory;
+    match operation {
+        Operation::CreateMailbox { mailbox, .. } | Operation::RemoveMailbox { mailbox } => {
+            Observation::Exists(snapshot.mailbox(mailbox).is_some())
+        }
+        Operation::SetOrganization {
+            setting: OrganizationSetting::SendFromAliasEnabled(_),
+        } => Observation::Switch(Some(snapshot.organization.send_from_alias_enabled)),
+        other => {
+            let address = other.mailbox().unwrap_or_default();
+            match snapshot.mailbox(address) {
+                Some(mailbox) => observe_mailbox(mailbox, other, directory),
+                None => Observation::MailboxMissing,
+            }
+        }
+    }
+}
+
+fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directory) -> Observation {
+    match operation {
+        Operation::SetMailbox { setting, .. } => match setting {
+            MailboxSetting::DisplayName(_) => Observation::Text(mailbox.display_name.clone()),
+            MailboxSetting::HiddenFromAddressLists(_) => {
+                Observation::Switch(Some(mailbox.hidden_from_address_lists_enabled))
+            }
+            MailboxSetting::CopyForSendAs(_) => {
+                Observation::Switch(Some(mailbox.message_copy_for_sent_as_enabled))
+            }
+            MailboxSetting::CopyForSendOnBehalf(_) => {
+                Observation::Switch(Some(mailbox.message_copy_for_send_on_behalf_enabled))
+            }
+            MailboxSetting::ModerationEnabled(_) => {
+                Observation::Switch(Some(mailbox.moderation_enabled))
+            }
+            MailboxSetting::ModerationNotifications(_) => {
+                Observation::Text(mailbox.send_moderation_notifications.to_ascii_lowercase())
+            }
+        },
+        Operation::AddToList {
+            list, principal, ..
+        }
+        | Operation::RemoveFromList {
+            list, principal, ..
+        } => {
+            let entries = match list {
+                PrincipalList::SendOnBehalf => &mailbox.grant_send_on_behalf_to,
+                PrincipalList::Moderators => &mailbox.moderated_by,
+                PrincipalList::ModerationBypass => {
+                    &mailbox.bypass_moderation_from_senders_or_members
+                }
+            };
+            Observation::Member(entries.iter().any(|e| denotes(directory, e, principal)))
+        }
+        Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. } => {
+            Observation::Member(mailbox.recipient_permissions.iter().any(|row| {
+                !row.is_inherited
+                    && row.access_control_type.eq_ignore_ascii_case("Allow")
+                    && row
+                        .access_rights
+                        .iter()
+                        .any(|r| r.eq_ignore_ascii_case("SendAs"))
+                    && denotes(directory, &row.trustee, principal)
+            }))
+        }
+        Operation::GrantFullAccess { principal, .. }
+        | Operation::RevokeFullAccess { principal, .. } => {
+            Observation::Member(mailbox.mailbox_permissions.iter().any(|row| {
+                !row.is_inherited
+                    && !row.deny
+                    && row
+                        .access_rights
+                        .iter()
+                        .any(|r| r.eq_ignore_ascii_case("FullAccess"))
+                    && denotes(directory, &row.user, principal)
+            }))
+        }
+        Operation::AddSentItemsPermission { principal, .. }
+        | Operation::SetSentItemsPermission { principal, .. }
+        | Operation::RemoveSentItemsPermission { principal, .. } => Observation::FolderAccess(
+            mailbox
+                .sent_items
+                .permissions
+                .iter()
+                .find(|row| denotes(directory, &row.user, principal))
+                .map(|row| row.access_rights.join(",")),
+        ),
+        Operation::SetClient { setting, .. } => match setting {
+            ClientSetting::Switch { switch, .. } => {
+                Observation::Switch(mailbox.cas_mailbox.get(*switch))
+            }
+            ClientSetting::SmtpClientAuthenticationDisabled(_) => {
+                Observation::Switch(mailbox.cas_mailbox.smtp_client_authentication_disabled)
+            }
+        },
+        Operation::CreateMailbox { .. }
+        | Operation::RemoveMailbox { .. }
+        | Operation::SetOrganization { .. } => {
+            unreachable!("observed on the snapshot, not the mailbox")
+        }
+    }
+}
+
+/// What [`observe`] returns once `operation` has run.
+pub fn expected(operation: &Operation) -> Observation {
+    match operation {
+        Operation::CreateMailbox { .. } => Observation::Exists(true),
+        Operation::RemoveMailbox { .. } => Observation::Exists(false),
+        Operation::SetOrganization {
+            setting: OrganizationSetting::SendFromAliasEnabled(v),
+        } => Observation::Switch(Some(*v)),
+        Operation::SetMailbox { setting, .. } => match setting {
+            MailboxSetting::DisplayName(v) => Observation::Text(v.clone()),
+            MailboxSetting::ModerationNotifications(v) => Observation::Text(v.to_ascii_lowercase()),
+            MailboxSetting::HiddenFromAddressLists(v)
+            | MailboxSetting::CopyForSendAs(v)
+            | MailboxSetting::CopyForSendOnBehalf(v)
+            | MailboxSetting::ModerationEnabled(v) => Observation::Switch(Some(*v)),
+        },
+        Operation::AddToList { .. }
+        | Operation::GrantSendAs { .. }
+        | Operation::GrantFullAccess { .. } => Observation::Member(true),
+        Operation::RemoveFromList { .. }
+        | Operation::RevokeSendAs { .. }
+        | Operation::RevokeFullAccess { .. } => Observation::Member(false),
+        Operation::AddSentItemsPermission { access, .. }
+        | Operation::SetSentItemsPermission { access, .. } => {
+            Observation::FolderAccess(Some(access.clone()))
+        }
+        Operation::RemoveSentItemsPermission { .. } => Observation::FolderAccess(None),
+        Operation::SetClient { setting, .. } => match setting {
+            ClientSetting::Switch { enabled, .. } => Observation::Switch(Some(*enabled)),
+            ClientSetting::SmtpClientAuthenticationDisabled(v) => Observation::Switch(*v),
+        },
+    }
+}
+
+impl Observation {
+    /// Whether two observations are the same value (folder roles and text compare without case).
+    pub fn matches(&self, other: &Observation) -> bool {
+        match (self, other) {
+            (Observation::FolderAccess(Some(a)), Observation::FolderAccess(Some(b)))
+            | (Observation::Text(a), Observation::Text(b)) => a.eq_ignore_ascii_case(b),
+            _ => self == other,
+        }
+    }
+}
+
+/// Whether the live string `entry` denotes `principal`.
+pub fn denotes(directory: &Directory, entry: &str, principal: &Principal) -> bool {
+    match principal {
+        Principal::Recipient { id, .. } => {
+            matches!(directory.resolve_live(entry), LivePrincipal::Recipient(r) if PrincipalId::of(r) == *id)
+        }
+        Principal::Orphaned { raw } => entry.trim().eq_ignore_ascii_case(raw.trim()),
+    }
+}
+
+/// A fingerprint of a mailbox's managed state, independent of the order Exchange returns
+/// rows in: `absent` when the mailbox does not exist.
+pub fn fingerprint(mailbox: Option<&Mailbox>) -> String {
+    let Some(mailbox) = mailbox else {
+        return "absent".to_owned();
+    };
+    let mut m = mailbox.clone();
+    m.email_addresses.sort();
+    m.grant_send_on_behalf_to.sort();
+    m.moderated_by.sort();
+    m.bypass_moderation_from_senders_or_members.sort();
+    m.mailbox_permissions
+        .iter_mut()
+        .for_each(|p| p.auto_mapping = None);
+    m.mailbox_permissions
+        .sort_by(|a, b| (&a.user, &a.access_rights).cmp(&(&b.user, &b.access_rights)));
+    m.recipient_permissions
+        .sort_by(|a, b| (&a.trustee, &a.access_rights).cmp(&(&b.trustee, &b.access_rights)));
+    m.sent_items.permissions.sort_by(|a, b| a.user.cmp(&b.user));
+    sha256(format!("{m:?}").as_bytes())
+}
+
+/// A fingerprint of the organisation settings.
+pub fn fingerprint_organization(organization: &crate::model::OrganizationConfig) -> String {
+    sha256(format!("{organization:?}").as_bytes())
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let mut out = String::from("sha256:");
+    for byte in sha2::Sha256::digest(bytes) {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// A key for what an operation touches: two operations with the same key change the same
+/// property or grant (e.g. a revoke and a re-grant of one principal's FullAccess).
+pub fn target(operation: &Operation) -> String {
+    let principal_key = |p: &Principal| match p {
+        Principal::Recipient { id, .. } => id.0.clone(),
+        Principal::Orphaned { raw } => format!("orphan:{}", raw.trim().to_ascii_lowercase()),
+    };
+    let mailbox = operation.mailbox().unwrap_or("").to_ascii_lowercase();
+    match operation {
+        Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. } => {
+            format!("{mailbox}|exists")
+        }
+        Operation::SetOrganization {
+            setting: OrganizationSetting::SendFromAliasEnabled(_),
+        } => "organization|sendFromAliasEnabled".to_owned(),
+        Operation::SetMailbox { setting, .. } => {
+            let property = match setting {
+                MailboxSetting::DisplayName(_) => "displayName",
+                MailboxSetting::HiddenFromAddressLists(_) => "hidden",
+                MailboxSetting::CopyForSendAs(_) => "copyForSendAs",
+                MailboxSetting::CopyForSendOnBehalf(_) => "copyForSendOnBehalf",
+                MailboxSetting::ModerationEnabled(_) => "moderationEnabled",
+                MailboxSetting::ModerationNotifications(_) => "moderationNotifications",
+            };
+            format!("{mailbox}|{property}")
+        }
+        Operation::AddToList {
+            list, principal, ..
+        }
+        | Operation::RemoveFromList {
+            list, principal, ..
+        } => {
+            format!("{mailbox}|{list:?}|{}", principal_key(principal))
+        }
+        Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. } => {
+            format!("{mailbox}|sendAs|{}", principal_key(principal))
+        }
+        Operation::GrantFullAccess { principal, .. }
+        | Operation::RevokeFullAccess { principal, .. } => {
+            format!("{mailbox}|fullAccess|{}", principal_key(principal))
+        }
+        Operation::AddSentItemsPermission { principal, .. }
+        | Operation::SetSentItemsPermission { principal, .. }
+        | Operation::RemoveSentItemsPermission { principal, .. } => {
+            format!("{mailbox}|sentItems|{}", principal_key(principal))
+        }
+        Operation::SetClient { setting, .. } => match setting {
+            ClientSetting::Switch { switch, .. } => format!("{mailbox}|client|{switch:?}"),
+            ClientSetting::SmtpClientAuthenticationDisabled(_) => format!("{mailbox}|smtpAuth"),
+        },
+    }
+}
+
+/// Whether a mailbox holds no grants besides the built-in ones: the condition for undoing
+/// its creation.
+pub fn holds_no_grants(mailbox: &Mailbox, directory: &Directory) -> bool {
+    let real = |raw: &str| !matches!(directory.resolve_live(raw), LivePrincipal::BuiltIn);
+    !mailbox
+        .mailbox_permissions
+        .iter()
+        .any(|r| !r.is_inherited && real(&r.user))
+        && !mailbox
+            .recipient_permissions
+            .iter()
+            .any(|r| !r.is_inherited && real(&r.trustee))
+        && !mailbox.sent_items.permissions.iter().any(|r| real(&r.user))
+        && mailbox.grant_send_on_behalf_to.is_empty()
+}
