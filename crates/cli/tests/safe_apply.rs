@@ -444,3 +444,45 @@ fn orphan_revocations_are_reported_as_irreversible() {
         run.stdout
     );
 }
+
+#[test]
+fn verification_waits_for_replication_and_says_what_is_not_visible_yet() {
+    // Each read after a write shows the old state 3 times: verification polls past it.
+    let project = Project::with_tenant(&format!("{TENANT}simulation:\n  visibilityLagReads: 3\n"));
+    project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true, copyForSendOnBehalf: true}}\n"));
+    let run = project.run(&["apply", "--auto-approve", "--verify-timeout", "30s"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("verified: the tenant shows all 2 changes"),
+        "{}",
+        run.stderr
+    );
+
+    // With a lag longer than the verification may wait: applied, not yet visible; not a failure.
+    let project = Project::with_tenant(&format!(
+        "{TENANT}simulation:\n  visibilityLagReads: 1000\n"
+    ));
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\n"),
+    );
+    let run = project.run(&["apply", "--auto-approve", "--verify-timeout", "0s"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("applied, not yet visible: 1 of 1 change do not show yet"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Set-Mailbox support@fabrikam.com sentItems.copyForSendAs"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        project.tenant().mailboxes[0].message_copy_for_sent_as_enabled,
+        "the write itself happened"
+    );
+}

@@ -52,9 +52,22 @@ pub struct Simulation {
     /// Wait this long before each write, like a slow tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_delay_ms: Option<u64>,
+    /// Replication lag: after a write, this many reads still show the state from before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_lag_reads: Option<u32>,
     /// Writes received so far.
     #[serde(default)]
     pub writes: u32,
+    /// Reads left that show `lagging_state` (kept by the backend).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lagging_reads_left: u32,
+    /// What lagging reads show (kept by the backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lagging_state: Option<Box<TenantFile>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl TenantFile {
@@ -530,7 +543,24 @@ impl Tenant for FileTenant {
     }
 
     async fn read(&self, scope: &ReadScope) -> Result<Snapshot, TenantError> {
-        Ok(self.load()?.snapshot(scope))
+        let _guard = self.write_lock.lock().await;
+        let mut contents = self.load()?;
+        let Some(simulation) = contents
+            .simulation
+            .as_mut()
+            .filter(|s| s.lagging_reads_left > 0)
+        else {
+            return Ok(contents.snapshot(scope));
+        };
+        simulation.lagging_reads_left -= 1;
+        let old = if simulation.lagging_reads_left == 0 {
+            simulation.lagging_state.take()
+        } else {
+            simulation.lagging_state.clone()
+        };
+        let shown = old.map(|old| old.snapshot(scope));
+        self.save(&contents)?;
+        Ok(shown.unwrap_or_else(|| contents.snapshot(scope)))
     }
 
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {
@@ -552,7 +582,18 @@ impl Tenant for FileTenant {
                 });
             }
         }
+        let before = contents.clone();
         contents.apply(operation)?;
+        if let Some(simulation) = &mut contents.simulation
+            && let Some(lag) = simulation.visibility_lag_reads.filter(|l| *l > 0)
+        {
+            if simulation.lagging_state.is_none() {
+                let mut old = before;
+                old.simulation = None;
+                simulation.lagging_state = Some(Box::new(old));
+            }
+            simulation.lagging_reads_left = lag;
+        }
         self.save(&contents)
     }
 }
