@@ -5,8 +5,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -15,19 +13,7 @@ fn root() -> PathBuf {
 }
 
 fn sharedbox(dir: &Path, args: &[&str]) -> common::Run {
-    let output = Command::cargo_bin("sharedbox")
-        .unwrap()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("SHAREDBOX_CONFIG")
-        .args(args)
-        .output()
-        .unwrap();
-    common::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    common::run_in(dir, args)
 }
 
 #[test]

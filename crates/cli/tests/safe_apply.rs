@@ -33,17 +33,11 @@ fn project_with_plan(simulation: &str) -> Project {
 /// The tenant with row order, simulation counters and write-once autoMapping left out.
 fn normalized(mut tenant: TenantFile) -> TenantFile {
     tenant.simulation = None;
-    for m in &mut tenant.mailboxes {
-        m.mailbox_permissions
-            .iter_mut()
-            .for_each(|p| p.auto_mapping = None);
-        m.mailbox_permissions.sort_by(|a, b| a.user.cmp(&b.user));
-        m.recipient_permissions
-            .sort_by(|a, b| a.trustee.cmp(&b.trustee));
-        m.sent_items.permissions.sort_by(|a, b| a.user.cmp(&b.user));
-        m.grant_send_on_behalf_to.sort();
-        m.moderated_by.sort();
-    }
+    tenant.mailboxes = tenant
+        .mailboxes
+        .iter()
+        .map(sharedbox_tenant::normalized)
+        .collect();
     tenant
 }
 

@@ -997,19 +997,11 @@ sendFromAliasEnabled: true
             want.sent_items
                 .permissions
                 .retain(|p| !p.user.starts_with("NT:"));
-            let key = |m: &Mailbox| {
-                let mut m = m.clone();
-                m.mailbox_permissions
-                    .iter_mut()
-                    .for_each(|p| p.auto_mapping = None);
-                m.mailbox_permissions.sort_by(|a, b| a.user.cmp(&b.user));
-                m.recipient_permissions
-                    .sort_by(|a, b| a.trustee.cmp(&b.trustee));
-                m.sent_items.permissions.sort_by(|a, b| a.user.cmp(&b.user));
-                m.grant_send_on_behalf_to.sort();
-                m
-            };
-            assert_eq!(key(&got), key(&want), "{address} restored");
+            assert_eq!(
+                sharedbox_tenant::normalized(&got),
+                sharedbox_tenant::normalized(&want),
+                "{address} restored"
+            );
         }
         assert_eq!(restored.organization, expected.organization);
     }

@@ -19,8 +19,8 @@ pub use model::{
     RecipientPermission, SentItemsFolder, Snapshot,
 };
 pub use observe::{
-    Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, observe, sha256,
-    target,
+    Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
+    observe, sha256, target,
 };
 pub use operation::{
     ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,

@@ -193,12 +193,9 @@ pub fn denotes(directory: &Directory, entry: &str, principal: &Principal) -> boo
     }
 }
 
-/// A fingerprint of a mailbox's managed state, independent of the order Exchange returns
-/// rows in: `absent` when the mailbox does not exist.
-pub fn fingerprint(mailbox: Option<&Mailbox>) -> String {
-    let Some(mailbox) = mailbox else {
-        return "absent".to_owned();
-    };
+/// A mailbox with every list in a canonical order and write-once data (autoMapping) dropped:
+/// two reads of the same state are equal, whatever order Exchange returned the rows in.
+pub fn normalized(mailbox: &Mailbox) -> Mailbox {
     let mut m = mailbox.clone();
     m.email_addresses.sort();
     m.grant_send_on_behalf_to.sort();
@@ -212,7 +209,16 @@ pub fn fingerprint(mailbox: Option<&Mailbox>) -> String {
     m.recipient_permissions
         .sort_by(|a, b| (&a.trustee, &a.access_rights).cmp(&(&b.trustee, &b.access_rights)));
     m.sent_items.permissions.sort_by(|a, b| a.user.cmp(&b.user));
-    sha256(format!("{m:?}").as_bytes())
+    m
+}
+
+/// A fingerprint of a mailbox's managed state (of its [`normalized`] form): `absent` when the
+/// mailbox does not exist.
+pub fn fingerprint(mailbox: Option<&Mailbox>) -> String {
+    match mailbox {
+        Some(mailbox) => sha256(format!("{:?}", normalized(mailbox)).as_bytes()),
+        None => "absent".to_owned(),
+    }
 }
 
 /// A fingerprint of the organisation settings.

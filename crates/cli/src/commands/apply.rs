@@ -4,14 +4,16 @@ use sharedbox_applier::{
     Actor, ApplyOptions, ApplyReport, Event, Journal, Record, RunKind, RunLog, RunOutcome,
     UndoItem, UndoStatus,
 };
-use sharedbox_planner::{Plan, PlanDocument, Style};
+use sharedbox_planner::{Plan, PlanDocument};
 use sharedbox_tenant::{ReadScope, Snapshot, Tenant};
 
 use super::plan::{read_plan_file, short};
-use super::{confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope, read};
+use super::{
+    confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope, print_plan, read,
+};
 use crate::args::ApplyArgs;
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure, stdout_color};
+use crate::output::{ExitStatus, Failure};
 
 /// `sharedbox apply`.
 pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -71,15 +73,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         }
         (None, None) => unreachable!("policies are loaded when there is no plan file"),
     };
-    print!(
-        "{}",
-        sharedbox_planner::render_text(
-            &plan,
-            Style {
-                color: stdout_color()
-            }
-        )
-    );
+    print_plan(&plan);
     if plan.is_empty() {
         return Ok(ExitStatus::Success);
     }

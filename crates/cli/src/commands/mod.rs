@@ -155,6 +155,19 @@ fn confirm(question: &str, command: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a plan to stdout, coloured on a terminal.
+fn print_plan(plan: &Plan) {
+    print!(
+        "{}",
+        sharedbox_planner::render_text(
+            plan,
+            sharedbox_planner::Style {
+                color: crate::output::stdout_color()
+            }
+        )
+    );
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }

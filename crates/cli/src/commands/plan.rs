@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use sharedbox_planner::{PlanDocument, Style};
+use sharedbox_planner::PlanDocument;
 
-use super::{load_policies, make_plan, open_tenant, plural, policy_scope, read};
+use super::{load_policies, make_plan, open_tenant, plural, policy_scope, print_plan, read};
 use crate::args::PlanArgs;
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure, stdout_color};
+use crate::output::{ExitStatus, Failure};
 
 /// How long a saved plan stays valid.
 const PLAN_LIFETIME: time::Duration = time::Duration::hours(24);
@@ -36,15 +36,7 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
     let plan = make_plan(&policies, &snapshot, &args.targets)?;
-    print!(
-        "{}",
-        sharedbox_planner::render_text(
-            &plan,
-            Style {
-                color: stdout_color()
-            }
-        )
-    );
+    print_plan(&plan);
     if let Some(out) = &args.out {
         let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
         let rfc3339 = |t: time::OffsetDateTime| {
@@ -94,15 +86,7 @@ pub fn show(plan_file: &Path) -> anyhow::Result<ExitStatus> {
         println!("warning: {warning}");
     }
     println!();
-    print!(
-        "{}",
-        sharedbox_planner::render_text(
-            &document.to_plan(),
-            sharedbox_planner::Style {
-                color: stdout_color()
-            }
-        )
-    );
+    print_plan(&document.to_plan());
     Ok(ExitStatus::Success)
 }
 

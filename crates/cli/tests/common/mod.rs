@@ -57,19 +57,7 @@ impl Project {
 
     /// Runs `sharedbox` with `args` in the project folder, with no terminal and no colour.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = Command::cargo_bin("sharedbox")
-            .unwrap()
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("SHAREDBOX_CONFIG")
-            .args(args)
-            .output()
-            .expect("sharedbox runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        run_in(self.path(), args)
     }
 
     /// The tenant file's text.
@@ -80,6 +68,23 @@ impl Project {
     /// The tenant file, parsed.
     pub fn tenant(&self) -> TenantFile {
         TenantFile::parse(&self.tenant_text(), &PathBuf::from("tenant.yaml")).unwrap()
+    }
+}
+
+/// Runs `sharedbox` with `args` in `dir`, with no terminal and no colour.
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::cargo_bin("sharedbox")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("SHAREDBOX_CONFIG")
+        .args(args)
+        .output()
+        .expect("sharedbox runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
