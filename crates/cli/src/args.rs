@@ -46,8 +46,55 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<RunsAction>,
     },
+    /// Read-only: is the tenant in the desired state? Lists what differs and what is unmanaged.
+    Drift(DriftArgs),
+    /// Write the live tenant's shared mailboxes as policy files, to adopt an existing tenant.
+    Export(ExportArgs),
     /// Print the JSON Schema (draft-07) of policy documents.
     Schema,
+}
+
+/// Output formats of `drift`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Text,
+    /// The versioned drift document.
+    Json,
+    /// For an issue or a job summary.
+    Markdown,
+}
+
+/// Arguments of `drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Exit 0 when in the desired state, 2 on drift, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the files [default: the configured policy folder].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Export only this shared mailbox (repeatable) [default: every shared mailbox].
+    #[arg(long = "mailbox", value_name = "ADDRESS")]
+    pub mailboxes: Vec<String>,
+    /// Export every field, also display name, address-list visibility, clients and moderation.
+    #[arg(long, conflicts_with = "fields")]
+    pub all_fields: bool,
+    /// Export these fields (comma-separated) [default: sentItems,sendAs,sendOnBehalf,fullAccess,sentItemsReaders].
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub fields: Vec<String>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `runs` subcommands.
@@ -72,6 +119,10 @@ pub struct PlanArgs {
     /// Plan only this mailbox (repeatable). Not for routine use.
     #[arg(long = "target", value_name = "MAILBOX")]
     pub targets: Vec<String>,
+    /// Tell drift from policy changes by comparing with the policies at this git revision
+    /// [default: the merge base with the default branch, in a git checkout].
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
 }
 
 /// Arguments of `apply`.

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod config;
+mod git;
 mod output;
 
 use std::process::ExitCode;
@@ -63,6 +64,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Plan(args) => commands::plan(&config, &args).await,
         Command::Apply(args) => commands::apply(&config, &args).await,
         Command::Rollback(args) => commands::rollback(&config, &args).await,
+        Command::Drift(args) => commands::drift(&config, &args).await,
+        Command::Export(args) => commands::export(&config, &args).await,
         Command::Runs { action: None } => commands::runs(&config),
         Command::Runs {
             action: Some(RunsAction::Show { run_id }),

@@ -104,6 +104,7 @@ pub fn plan(
                     setting: OrganizationSetting::SendFromAliasEnabled(live),
                 }),
                 note: None,
+                cause: None,
             });
         }
     }
@@ -161,6 +162,7 @@ impl MailboxPlanner<'_> {
                     after: Some("absent".into()),
                     inverse: None,
                     note: Some("Exchange keeps a deleted mailbox soft-deleted for 30 days; sharedbox does not recreate it on rollback".into()),
+                    cause: None,
                 });
                 return Some(out);
             }
@@ -185,6 +187,7 @@ impl MailboxPlanner<'_> {
                         mailbox: address.clone(),
                     }),
                     note: None,
+                    cause: None,
                 });
                 created = Mailbox::new_shared(&address, &display_name);
                 &created
@@ -382,6 +385,7 @@ impl MailboxPlanner<'_> {
                     after: Some(desired.value.to_string()),
                     inverse: current.map(set),
                     note: None,
+                    cause: None,
                 });
             }
         }
@@ -461,6 +465,7 @@ impl MailboxPlanner<'_> {
                         after: Some(label(p, *auto)),
                         inverse: Some(revoke),
                         note: None,
+                        cause: None,
                     });
                 }
                 Some((_, Some(current))) if auto.is_some_and(|a| a != *current) => {
@@ -476,6 +481,7 @@ impl MailboxPlanner<'_> {
                         after: None,
                         inverse: Some(grant(*current)),
                         note: note.clone(),
+                        cause: None,
                     });
                     out.changes.push(Change {
                         field: "fullAccess".into(),
@@ -486,6 +492,7 @@ impl MailboxPlanner<'_> {
                         after: Some(label(p, Some(wanted_auto))),
                         inverse: Some(revoke),
                         note,
+                        cause: None,
                     });
                 }
                 Some((_, current)) => after.push(label(p, *current)),
@@ -511,6 +518,7 @@ impl MailboxPlanner<'_> {
                         }
                     }),
                     note: note_for(p),
+                    cause: None,
                 });
             }
         }
@@ -567,6 +575,7 @@ impl MailboxPlanner<'_> {
                     after: Some(label(p, access)),
                     inverse: Some(remove),
                     note: None,
+                    cause: None,
                 }),
                 Some((_, current)) if !current.eq_ignore_ascii_case(access) => {
                     let set = |access: &str| Operation::SetSentItemsPermission {
@@ -583,6 +592,7 @@ impl MailboxPlanner<'_> {
                         after: Some(label(p, access)),
                         inverse: Some(set(current)),
                         note: None,
+                        cause: None,
                     });
                 }
                 Some(_) => {}
@@ -608,6 +618,7 @@ impl MailboxPlanner<'_> {
                         }
                     }),
                     note: note_for(p),
+                    cause: None,
                 });
             }
         }
@@ -686,6 +697,7 @@ impl MailboxPlanner<'_> {
                     after: Some(p.label()),
                     inverse: Some(revoke(p.clone())),
                     note: None,
+                    cause: None,
                 });
             }
         }
@@ -700,6 +712,7 @@ impl MailboxPlanner<'_> {
                     after: None,
                     inverse: (!matches!(p, Principal::Orphaned { .. })).then(|| grant(p.clone())),
                     note: note_for(p),
+                    cause: None,
                 });
             }
         }
@@ -821,6 +834,7 @@ fn update(
         after: Some(after),
         inverse: Some(inverse),
         note: None,
+        cause: None,
     }
 }
 

@@ -125,6 +125,7 @@ impl PlanDocument {
             organization: self.organization.clone(),
             warnings: Vec::new(),
             unchanged: self.unchanged.clone(),
+            baseline: crate::plan::Baseline::NotCompared,
         }
     }
 

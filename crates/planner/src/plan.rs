@@ -53,6 +53,31 @@ pub struct Change {
     pub inverse: Option<Operation>,
     /// A remark for the reviewer (orphaned principal, autoMapping caveat, ...).
     pub note: Option<String>,
+    /// Why the change is needed, when the plan was compared with a base revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// Why a change is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The tenant moved away from a policy that did not change since the base revision.
+    Drift,
+    /// The policy changed since the base revision.
+    PolicyChange,
+}
+
+/// What the causes of a plan's changes were judged against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Baseline {
+    /// Not compared (the causes are not shown).
+    #[default]
+    NotCompared,
+    /// Compared with the policies at this revision.
+    Revision(String),
+    /// A comparison was wanted but could not be made, for this reason.
+    Unknown(String),
 }
 
 /// A list field's members before and after, for a readable diff.
@@ -119,6 +144,8 @@ pub struct Plan {
     pub warnings: Vec<Diagnostic>,
     /// Mailboxes that are managed and already in the desired state.
     pub unchanged: Vec<String>,
+    /// What the changes' causes were judged against.
+    pub baseline: Baseline,
 }
 
 impl Plan {
@@ -158,6 +185,41 @@ impl Plan {
             .collect();
         all.sort_by_key(|c| c.wave);
         all
+    }
+
+    /// Labels every change as drift or policy change by comparing with `base`, the plan the
+    /// policies at `revision` give for the same tenant state: a change that plan has too is
+    /// drift (the tenant moved away from an unchanged policy); any other is a policy change.
+    pub fn label_causes(&mut self, base: &Plan, revision: &str) {
+        let base_ops: Vec<&Operation> = base
+            .ordered_changes()
+            .iter()
+            .map(|c| &c.operation)
+            .collect();
+        for change in self
+            .mailboxes
+            .iter_mut()
+            .flat_map(|m| m.changes.iter_mut())
+            .chain(self.organization.iter_mut())
+        {
+            change.cause = Some(if base_ops.contains(&&change.operation) {
+                Cause::Drift
+            } else {
+                Cause::PolicyChange
+            });
+        }
+        self.baseline = Baseline::Revision(revision.to_owned());
+    }
+
+    /// How many changes are drift and how many are policy changes.
+    pub fn cause_counts(&self) -> (usize, usize) {
+        let all = self.ordered_changes();
+        (
+            all.iter().filter(|c| c.cause == Some(Cause::Drift)).count(),
+            all.iter()
+                .filter(|c| c.cause == Some(Cause::PolicyChange))
+                .count(),
+        )
     }
 
     /// How many revocations the plan holds (what `--max-removals` limits).

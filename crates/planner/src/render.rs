@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan};
+use crate::plan::{Action, Baseline, Cause, Change, MailboxAction, MailboxPlan, Plan};
 
 /// How to render.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,6 +95,25 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         let _ = writeln!(out, "    }}");
     }
     let _ = writeln!(out, "\n{}", style.bold(&summary_line(plan)));
+    match &plan.baseline {
+        Baseline::NotCompared => {}
+        Baseline::Revision(revision) => {
+            let (drift, policy) = plan.cause_counts();
+            let _ = writeln!(
+                out,
+                "Of these, {drift} {} drift (the tenant moved away from policies unchanged since `{revision}`) and {policy} {} policy change{}.",
+                if drift == 1 { "is" } else { "are" },
+                if policy == 1 { "is a" } else { "are" },
+                if policy == 1 { "" } else { "s" }
+            );
+        }
+        Baseline::Unknown(reason) => {
+            let _ = writeln!(
+                out,
+                "Drift and policy changes are not told apart: {reason}."
+            );
+        }
+    }
     out
 }
 
@@ -139,10 +158,14 @@ fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Style) {
                     let _ = writeln!(out, "            {line}");
                 }
                 ChangeTag::Insert => {
-                    let _ = writeln!(out, "          {} {line}", style.add("+"));
+                    let cause =
+                        item_cause(mailbox, &list.field, |c| c.after.as_deref() == Some(line));
+                    let _ = writeln!(out, "          {} {line}{cause}", style.add("+"));
                 }
                 ChangeTag::Delete => {
-                    let _ = writeln!(out, "          {} {line}", style.remove("-"));
+                    let cause =
+                        item_cause(mailbox, &list.field, |c| c.before.as_deref() == Some(line));
+                    let _ = writeln!(out, "          {} {line}{cause}", style.remove("-"));
                 }
             }
         }
@@ -160,25 +183,40 @@ fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Style) {
     let _ = writeln!(out, "    }}");
 }
 
+/// The cause suffix of the list item change that `is_item` picks.
+fn item_cause(
+    mailbox: &MailboxPlan,
+    field: &str,
+    is_item: impl Fn(&Change) -> bool,
+) -> &'static str {
+    let cause = mailbox
+        .changes
+        .iter()
+        .find(|c| c.field == field && is_item(c))
+        .and_then(|c| c.cause);
+    cause_suffix(cause)
+}
+
 fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) {
     let field = format!("{:width$}", change.field);
-    let _ = match (change.action, &change.before, &change.after) {
-        (Action::Add, _, Some(after)) => {
-            writeln!(out, "      {} {field} = {after}", style.add("+"))
-        }
+    let cause = cause_suffix(change.cause);
+    let (symbol, value) = match (change.action, &change.before, &change.after) {
+        (Action::Add, _, Some(after)) => (style.add("+"), format!(" = {after}")),
         (Action::Delete, Some(before), Some(after)) => {
-            writeln!(
-                out,
-                "      {} {field} = {before} -> {after}",
-                style.remove("-")
-            )
+            (style.remove("-"), format!(" = {before} -> {after}"))
         }
-        (_, Some(before), Some(after)) => writeln!(
-            out,
-            "      {} {field} = {before} -> {after}",
-            style.update("~")
-        ),
-        (_, Some(before), None) => writeln!(out, "      {} {field} = {before}", style.remove("-")),
-        (_, None, _) => writeln!(out, "      {} {field}", style.update("~")),
+        (_, Some(before), Some(after)) => (style.update("~"), format!(" = {before} -> {after}")),
+        (_, Some(before), None) => (style.remove("-"), format!(" = {before}")),
+        (_, None, _) => (style.update("~"), String::new()),
     };
+    let _ = writeln!(out, "      {symbol} {field}{value}{cause}");
+}
+
+/// `  # drift` or `  # policy change` after a change, when causes were judged.
+fn cause_suffix(cause: Option<Cause>) -> &'static str {
+    match cause {
+        Some(Cause::Drift) => "  # drift",
+        Some(Cause::PolicyChange) => "  # policy change",
+        None => "",
+    }
 }

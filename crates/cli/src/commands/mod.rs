@@ -1,10 +1,12 @@
 //! The subcommands, and what they share: loading policies, opening the tenant, reading it.
 
 mod apply;
+mod drift;
 mod plan;
 mod runs;
 
 pub use apply::apply;
+pub use drift::{drift, export};
 pub use plan::{plan, show, validate};
 pub use runs::{rollback, runs, runs_show};
 

@@ -35,7 +35,10 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     let policies = load_policies(config)?;
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
-    let plan = make_plan(&policies, &snapshot, &args.targets)?;
+    let mut plan = make_plan(&policies, &snapshot, &args.targets)?;
+    if !plan.is_empty() {
+        label_causes(&mut plan, config, &snapshot, args);
+    }
     print_plan(&plan);
     if let Some(out) = &args.out {
         let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
@@ -66,6 +69,41 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     } else {
         ExitStatus::Success
     })
+}
+
+/// Labels each change as drift or policy change against the policies at the base revision.
+fn label_causes(
+    plan: &mut sharedbox_planner::Plan,
+    config: &RunConfig,
+    snapshot: &sharedbox_tenant::Snapshot,
+    args: &PlanArgs,
+) {
+    let dir = if config.policies.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        config.policies.as_path()
+    };
+    let base = crate::git::base_revision(dir, args.base.as_deref()).and_then(|(name, commit)| {
+        let set = crate::git::policy_set_at(&config.policies, &commit)?;
+        let base_plan = sharedbox_planner::plan(
+            &set,
+            snapshot,
+            &sharedbox_planner::PlanOptions {
+                targets: args.targets.clone(),
+            },
+        )
+        .map_err(|_| {
+            "the policies at the base revision name principals the tenant does not know".to_owned()
+        })?;
+        Ok((
+            format!("{name}, {}", &commit[..commit.len().min(12)]),
+            base_plan,
+        ))
+    });
+    match base {
+        Ok((revision, base_plan)) => plan.label_causes(&base_plan, &revision),
+        Err(reason) => plan.baseline = sharedbox_planner::Baseline::Unknown(reason),
+    }
 }
 
 /// `sharedbox show PLANFILE`.

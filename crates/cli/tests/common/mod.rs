@@ -78,6 +78,8 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Run {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("SHAREDBOX_CONFIG")
+        // git never looks above the project: a temp project is never part of a checkout.
+        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))
         .args(args)
         .output()
         .expect("sharedbox runs");

@@ -1,0 +1,128 @@
+//! The policies at a git revision, to tell drift from policy changes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use sharedbox_policy::{PolicySet, Source};
+
+/// Runs git in `dir`; `None` when git is missing or fails.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .ok()?;
+    output.status.success().then(|| {
+        String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned()
+    })
+}
+
+/// The revision to compare with: `requested`, else the merge base of `HEAD` with the default
+/// branch. The error says why there is none.
+pub fn base_revision(dir: &Path, requested: Option<&str>) -> Result<(String, String), String> {
+    git(dir, &["rev-parse", "--show-toplevel"])
+        .ok_or_else(|| "the policies are not in a git checkout".to_owned())?;
+    if let Some(rev) = requested {
+        let commit = git(
+            dir,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ],
+        )
+        .ok_or_else(|| format!("`{rev}` is not a revision of this repository"))?;
+        return Ok((rev.to_owned(), commit));
+    }
+    let default_branch = git(
+        dir,
+        &[
+            "symbolic-ref",
+            "--quiet",
+            "--short",
+            "refs/remotes/origin/HEAD",
+        ],
+    )
+    .into_iter()
+    .chain(["origin/main", "origin/master", "main", "master"].map(str::to_owned))
+    .find(|b| {
+        git(
+            dir,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{b}^{{commit}}"),
+            ],
+        )
+        .is_some()
+    })
+    .ok_or_else(|| {
+        "no default branch (`origin/HEAD`, `main` or `master`) to compare with; pass `--base REV`"
+            .to_owned()
+    })?;
+    let commit = git(dir, &["merge-base", "HEAD", &default_branch])
+        .ok_or_else(|| format!("`HEAD` and `{default_branch}` have no merge base"))?;
+    Ok((format!("merge base with {default_branch}"), commit))
+}
+
+/// The policy files under `policies` as they were at `commit`, with the same display paths as
+/// in the working tree (none when the folder did not exist then).
+pub fn policies_at(policies: &Path, commit: &str) -> Result<Vec<Arc<Source>>, String> {
+    let dir = if policies.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        policies
+    };
+    let top =
+        PathBuf::from(git(dir, &["rev-parse", "--show-toplevel"]).ok_or("not in a git checkout")?);
+    let absolute = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve `{}`: {e}", dir.display()))?;
+    let top = top.canonicalize().unwrap_or(top);
+    let relative = absolute
+        .strip_prefix(&top)
+        .map_err(|_| "the policy folder is outside the repository".to_owned())?;
+    let spec = if relative.as_os_str().is_empty() {
+        ".".to_owned()
+    } else {
+        relative.to_string_lossy().into_owned()
+    };
+    let listing = git(&top, &["ls-tree", "-r", "--name-only", commit, "--", &spec])
+        .ok_or_else(|| format!("cannot list the policies at `{commit}`"))?;
+    let mut sources = Vec::new();
+    for path in listing
+        .lines()
+        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
+    {
+        let in_repo = Path::new(path);
+        let Ok(under) = in_repo.strip_prefix(relative) else {
+            continue;
+        };
+        if under
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        let text = git(&top, &["show", &format!("{commit}:{path}")])
+            .ok_or_else(|| format!("cannot read `{path}` at `{commit}`"))?;
+        sources.push(Source::new(policies.join(under), text));
+    }
+    Ok(sources)
+}
+
+/// The policy set at `commit`, or why it cannot be had.
+pub fn policy_set_at(policies: &Path, commit: &str) -> Result<PolicySet, String> {
+    let sources = policies_at(policies, commit)?;
+    sharedbox_policy::load_sources(sources).map_err(|d| {
+        format!(
+            "the policies at the base revision do not load ({} error(s))",
+            d.errors().count()
+        )
+    })
+}
