@@ -37,7 +37,11 @@ fn the_demo_plan_shows_creates_updates_and_revocations() {
         "a German mailbox is planned:\n{}",
         run.stdout
     );
-    let summary = run.stdout.lines().last().unwrap();
+    let summary = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("Plan: "))
+        .unwrap_or_else(|| panic!("no summary line:\n{}", run.stdout));
     let counts: Vec<usize> = summary
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
