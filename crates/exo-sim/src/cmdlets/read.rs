@@ -1,0 +1,388 @@
+//! The read cmdlets. Each returns every matching object; `$select` and paging are applied
+//! by the server afterwards.
+//!
+//! As on the real service, an empty `Identity` on the permission and folder cmdlets means
+//! "all" (reference §3.3), and `ResultSize` caps a listing (default 1000, `Unlimited` for
+//! everything) with the service's "more results available" warning.
+
+use sharedbox_tenant::file::TenantFile;
+use sharedbox_tenant::{FolderPermission, Recipient};
+
+use super::{Output, render};
+use crate::config::SimConfig;
+use crate::folders;
+use crate::lookup::{self, MailboxView, Resolved};
+use crate::params::Params;
+use crate::wire::{ExoError, Item};
+
+const MORE_RESULTS: &str = "There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.";
+
+/// `ResultSize`: `None` = unlimited.
+fn result_size(params: &Params) -> Result<Option<usize>, ExoError> {
+    match params.string("ResultSize")? {
+        None => Ok(Some(1000)),
+        Some(s) if s.eq_ignore_ascii_case("Unlimited") => Ok(None),
+        Some(s) => s.parse::<usize>().map(Some).map_err(|_| {
+            ExoError::bad_parameter(
+                "ResultSize",
+                format!(
+                    "Cannot process argument transformation on parameter 'ResultSize'. Cannot convert value \"{s}\" to type \"Microsoft.Exchange.Data.Unlimited`1[System.UInt32]\"."
+                ),
+            )
+        }),
+    }
+}
+
+/// Caps `items` at `ResultSize`, warning when objects were left out.
+fn capped(items: Vec<Item>, params: &Params) -> Result<Output, ExoError> {
+    let mut items = items;
+    let mut warnings = Vec::new();
+    if let Some(limit) = result_size(params)?
+        && items.len() > limit
+    {
+        items.truncate(limit);
+        warnings.push(MORE_RESULTS.to_owned());
+    }
+    Ok(Output::items(items, warnings))
+}
+
+/// `Identity`: `None` (absent) for "all" on the listing cmdlets.
+fn identity(params: &Params) -> Result<Option<String>, ExoError> {
+    params.string("Identity")
+}
+
+/// `RecipientTypeDetails` filter (a string or an array).
+fn type_filter(params: &Params) -> Result<Option<Vec<String>>, ExoError> {
+    params.strings("RecipientTypeDetails")
+}
+
+fn matches_types(filter: &Option<Vec<String>>, details: &str) -> bool {
+    filter
+        .as_ref()
+        .is_none_or(|f| f.iter().any(|t| t.eq_ignore_ascii_case(details)))
+}
+
+/// The mailboxes a listing covers: one for a non-empty `Identity`, all for none/empty.
+fn mailboxes_for(
+    tenant: &TenantFile,
+    identity: Option<&str>,
+) -> Result<Vec<MailboxView>, ExoError> {
+    match identity {
+        Some(id) if !id.is_empty() => Ok(vec![lookup::find_mailbox(tenant, id)?]),
+        _ => Ok(lookup::mailboxes(tenant)),
+    }
+}
+
+/// Sorts by `SortBy` (`DisplayName`, `Name`, `PrimarySmtpAddress`).
+fn sorted(mut items: Vec<Item>, params: &Params) -> Result<Vec<Item>, ExoError> {
+    let Some(key) = params.string("SortBy")? else {
+        return Ok(items);
+    };
+    let key = ["DisplayName", "Name", "PrimarySmtpAddress", "Alias"]
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(key.trim_start_matches('+')))
+        .ok_or_else(|| {
+            ExoError::bad_parameter(
+                "SortBy",
+                format!("The property '{key}' can't be used for sorting."),
+            )
+        })?;
+    items.sort_by_key(|i| i.get_str(key).unwrap_or_default().to_lowercase());
+    Ok(items)
+}
+
+/// `Get-Mailbox`.
+pub fn get_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&[
+        "Identity",
+        "ResultSize",
+        "RecipientTypeDetails",
+        "IncludeGrantSendOnBehalfToWithDisplayNames",
+        "Properties",
+        "SortBy",
+    ])?;
+    let filter = type_filter(params)?;
+    let with_names = params
+        .bool("IncludeGrantSendOnBehalfToWithDisplayNames")?
+        .unwrap_or(false);
+    let directory = if with_names {
+        tenant.directory()
+    } else {
+        Default::default()
+    };
+    let organization = &tenant.organization.name;
+    let items = mailboxes_for(tenant, identity(params)?.as_deref())?
+        .iter()
+        .filter(|v| matches_types(&filter, &v.details))
+        .map(|v| render::mailbox(v, organization, with_names.then_some(&directory)))
+        .collect();
+    capped(sorted(items, params)?, params)
+}
+
+/// `Get-CASMailbox`.
+pub fn get_cas_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "ResultSize", "RecipientTypeDetails", "SortBy"])?;
+    let filter = type_filter(params)?;
+    let items = mailboxes_for(tenant, identity(params)?.as_deref())?
+        .iter()
+        .filter(|v| matches_types(&filter, &v.details))
+        .map(render::cas_mailbox)
+        .collect();
+    capped(sorted(items, params)?, params)
+}
+
+/// `Get-Recipient`: the whole directory.
+pub fn get_recipient(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&[
+        "Identity",
+        "ResultSize",
+        "RecipientTypeDetails",
+        "RecipientType",
+        "SortBy",
+    ])?;
+    let filter = type_filter(params)?;
+    let type_only = params.strings("RecipientType")?;
+    let hidden_of = |r: &Recipient| {
+        tenant
+            .mailboxes
+            .iter()
+            .find(|m| m.guid == r.guid)
+            .is_some_and(|m| m.hidden_from_address_lists_enabled)
+    };
+    let alias_of = |r: &Recipient| {
+        tenant
+            .mailboxes
+            .iter()
+            .find(|m| m.guid == r.guid)
+            .map(|m| m.alias.clone())
+            .unwrap_or_else(|| {
+                r.primary_smtp_address
+                    .split('@')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+    };
+    let directory = tenant.directory();
+    let recipients: Vec<&Recipient> = match identity(params)?.as_deref() {
+        Some(id) if !id.is_empty() => match lookup::resolve(&directory, id) {
+            Resolved::Recipient(r) => directory
+                .recipients()
+                .iter()
+                .filter(|d| d.guid == r.guid)
+                .collect(),
+            Resolved::Ambiguous => return Err(ExoError::ambiguous(id)),
+            _ => return Err(ExoError::object_not_found(id)),
+        },
+        _ => directory.recipients().iter().collect(),
+    };
+    let items = recipients
+        .into_iter()
+        .filter(|r| matches_types(&filter, &r.recipient_type_details))
+        .filter(|r| {
+            type_only.as_ref().is_none_or(|t| {
+                t.iter().any(|t| {
+                    t.eq_ignore_ascii_case(render::recipient_type(&r.recipient_type_details))
+                })
+            })
+        })
+        .map(|r| render::recipient(r, &alias_of(r), hidden_of(r)))
+        .collect();
+    capped(sorted(items, params)?, params)
+}
+
+/// `Get-MailboxPermission -Identity X [-User U]`.
+pub fn get_mailbox_permission(
+    tenant: &TenantFile,
+    config: &SimConfig,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "User", "ResultSize"])?;
+    if !params.has("Identity") {
+        return Err(ExoError::missing_parameter(
+            "Get-MailboxPermission",
+            "Identity",
+        ));
+    }
+    let user = params.string("User")?;
+    let directory = match user {
+        Some(_) => tenant.directory(),
+        None => Default::default(),
+    };
+    let wanted = user.as_deref().map(|u| lookup::resolve(&directory, u));
+    let mut items = Vec::new();
+    for view in mailboxes_for(tenant, identity(params)?.as_deref())? {
+        for row in render::mailbox_permission_rows(&view, config.quirks) {
+            let keep = match (&wanted, user.as_deref()) {
+                (Some(Resolved::Recipient(r)), _) => {
+                    lookup::resolve(&directory, &row.user) == Resolved::Recipient(r.clone())
+                }
+                (Some(_), Some(raw)) => row.user.eq_ignore_ascii_case(raw),
+                _ => true,
+            };
+            if keep {
+                items.push(render::mailbox_permission(&view, &row, config.quirks));
+            }
+        }
+    }
+    Ok(Output::items(items, Vec::new()))
+}
+
+/// `Get-RecipientPermission [-Identity X] [-Trustee T] [-AccessRights SendAs]`: without
+/// `Identity`, the rows of every mailbox, each naming its mailbox in `Identity`.
+pub fn get_recipient_permission(
+    tenant: &TenantFile,
+    config: &SimConfig,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "Trustee", "AccessRights", "ResultSize"])?;
+    let trustee = params.string("Trustee")?;
+    let rights = params.strings("AccessRights")?;
+    let directory = match trustee {
+        Some(_) => tenant.directory(),
+        None => Default::default(),
+    };
+    let wanted = trustee.as_deref().map(|t| lookup::resolve(&directory, t));
+    let mut items = Vec::new();
+    for view in mailboxes_for(tenant, identity(params)?.as_deref())? {
+        for row in &view.mailbox.recipient_permissions {
+            let trustee_ok = match (&wanted, trustee.as_deref()) {
+                (Some(Resolved::Recipient(r)), _) => {
+                    lookup::resolve(&directory, &row.trustee) == Resolved::Recipient(r.clone())
+                }
+                (Some(_), Some(raw)) => row.trustee.eq_ignore_ascii_case(raw),
+                _ => true,
+            };
+            let rights_ok = rights.as_ref().is_none_or(|wanted| {
+                wanted
+                    .iter()
+                    .all(|w| row.access_rights.iter().any(|r| r.eq_ignore_ascii_case(w)))
+            });
+            if trustee_ok && rights_ok {
+                items.push(render::recipient_permission(&view, row, config.quirks));
+            }
+        }
+    }
+    capped(items, params)
+}
+
+/// `Get-MailboxFolderStatistics -Identity X [-FolderScope S]`.
+pub fn get_folder_statistics(
+    tenant: &TenantFile,
+    config: &SimConfig,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "FolderScope", "IncludeOldestAndNewestItems"])?;
+    if !params.has("Identity") {
+        return Err(ExoError::missing_parameter(
+            "Get-MailboxFolderStatistics",
+            "Identity",
+        ));
+    }
+    let scope = params
+        .string("FolderScope")?
+        .unwrap_or_else(|| "All".to_owned());
+    let mut items = Vec::new();
+    for view in mailboxes_for(tenant, identity(params)?.as_deref())? {
+        let all = folders::folders(&view, config.quirks);
+        for folder in folders::in_scope(all, &scope) {
+            items.push(render::folder_statistics(&view, &folder));
+        }
+    }
+    Ok(Output::items(items, Vec::new()))
+}
+
+/// A folder identity split into mailbox and folder part: `mbx:\path`, `mbx:FolderId`, or
+/// `mbx` alone (the root folder).
+pub fn split_folder_identity(identity: &str) -> (&str, &str) {
+    match identity.split_once(':') {
+        Some((mailbox, folder)) => (mailbox, folder),
+        None => (identity, "\\"),
+    }
+}
+
+/// The permissions of a folder: the model's for Sent Items, defaults for the others.
+pub fn folder_rows(view: &MailboxView, folder: &folders::Folder) -> Vec<FolderPermission> {
+    if folder.is_sent_items {
+        view.mailbox.sent_items.permissions.clone()
+    } else {
+        render::default_folder_permissions(folder)
+    }
+}
+
+/// `Get-MailboxFolderPermission -Identity "mbx:\path" | "mbx:FolderId" [-User U]`.
+pub fn get_folder_permission(
+    tenant: &TenantFile,
+    config: &SimConfig,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "User", "GroupMailbox"])?;
+    let Some(identity) = params.string("Identity")? else {
+        return Err(ExoError::missing_parameter(
+            "Get-MailboxFolderPermission",
+            "Identity",
+        ));
+    };
+    let user = params.string("User")?;
+    let mut targets = Vec::new();
+    if identity.is_empty() {
+        // An empty identity means every mailbox (reference §3.3): their Sent Items folders.
+        for view in lookup::mailboxes(tenant) {
+            let all = folders::folders(&view, config.quirks);
+            if let Some(f) = all.iter().find(|f| f.is_sent_items) {
+                let id = format!("{}:\\{}", view.mailbox.primary_smtp_address, &f.path[1..]);
+                targets.push((id, view.clone(), f.clone()));
+            }
+        }
+    } else {
+        let (mailbox, spec) = split_folder_identity(&identity);
+        let view = lookup::find_mailbox(tenant, mailbox)?;
+        let all = folders::folders(&view, config.quirks);
+        let folder = folders::find(&all, spec)
+            .cloned()
+            .ok_or_else(|| ExoError::object_not_found(&identity))?;
+        targets.push((identity.clone(), view, folder));
+    }
+    let directory = match user {
+        Some(_) => tenant.directory(),
+        None => Default::default(),
+    };
+    let wanted = user.as_deref().map(|u| lookup::resolve(&directory, u));
+    let mut items = Vec::new();
+    for (id, view, folder) in targets {
+        for row in folder_rows(&view, &folder) {
+            let keep = match (&wanted, user.as_deref()) {
+                (Some(Resolved::Recipient(r)), _) => {
+                    lookup::resolve(&directory, &row.user) == Resolved::Recipient(r.clone())
+                }
+                (Some(_), Some(raw)) => row.user.eq_ignore_ascii_case(raw),
+                _ => true,
+            };
+            if keep {
+                items.push(render::folder_permission(&id, &folder, &row, config.quirks));
+            }
+        }
+    }
+    if let Some(user) = user.as_deref()
+        && items.is_empty()
+    {
+        return Err(ExoError {
+            status: 404,
+            code: "NotFound",
+            ..ExoError::invalid(
+                "Microsoft.Exchange.Management.StoreTasks.UserNotFoundInPermissionEntryException",
+                format!("There is no existing permission entry found for user: {user}."),
+            )
+        });
+    }
+    Ok(Output::items(items, Vec::new()))
+}
+
+/// `Get-OrganizationConfig`.
+pub fn get_organization_config(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity"])?;
+    Ok(Output::items(
+        vec![render::organization(&tenant.organization)],
+        Vec::new(),
+    ))
+}

@@ -1,0 +1,351 @@
+//! Output objects of the read cmdlets, shaped as reference §4.4 describes, with the
+//! annotation keys of §4.2 and, when [`crate::SimConfig::quirks`] is on, the encodings a
+//! tolerant client must accept.
+
+use serde_json::{Value, json};
+use sharedbox_tenant::{
+    Directory, FolderPermission, LivePrincipal, MailboxPermission, OrganizationConfig, Recipient,
+    RecipientPermission,
+};
+
+use crate::folders::{Folder, fnv};
+use crate::lookup::MailboxView;
+use crate::wire::Item;
+
+/// `WhenCreated`/`WhenChanged` of every object (the model keeps no timestamps).
+const TIMESTAMP: &str = "2024-04-10T08:56:22.0000000+00:00";
+const NO_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// A bool as the row's encoding shows it: a JSON bool, `"True"`/`"False"`, or
+/// `{"IsPresent": bool}`, chosen by a hash of `key` so the same row always looks the same.
+pub fn flag(value: bool, key: &str, quirks: bool) -> Value {
+    if !quirks {
+        return Value::Bool(value);
+    }
+    match fnv(key) % 3 {
+        0 => Value::Bool(value),
+        1 => Value::String(if value { "True" } else { "False" }.to_owned()),
+        _ => json!({"IsPresent": value}),
+    }
+}
+
+/// A GUID derived from `seed`, for ids the model does not keep.
+pub fn derived_guid(seed: &str) -> String {
+    let a = fnv(seed);
+    let b = fnv(&format!("{seed}#"));
+    let hex = format!("{a:016x}{b:016x}");
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+fn email_addresses(primary: &str, proxies: &[String]) -> Vec<String> {
+    if proxies.is_empty() {
+        vec![format!("SMTP:{primary}")]
+    } else {
+        proxies.to_vec()
+    }
+}
+
+/// `RecipientType` for a `RecipientTypeDetails`.
+pub fn recipient_type(details: &str) -> &'static str {
+    match details {
+        d if d.ends_with("Mailbox") && d != "GroupMailbox" => "UserMailbox",
+        "MailUniversalSecurityGroup" => "MailUniversalSecurityGroup",
+        "MailUniversalDistributionGroup" | "GroupMailbox" | "RoomList" => {
+            "MailUniversalDistributionGroup"
+        }
+        "MailContact" => "MailContact",
+        d if d.contains("MailUser") => "MailUser",
+        _ => "User",
+    }
+}
+
+/// One `Get-Mailbox` object. With `display_names`, also `GrantSendOnBehalfToWithDisplayNames`.
+pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Directory>) -> Item {
+    let m = &view.mailbox;
+    let shared = view.details == "SharedMailbox";
+    let (send, send_receive, warning) = if shared {
+        (
+            "49.75 GB (53,418,655,744 bytes)",
+            "50 GB (53,687,091,200 bytes)",
+            "49 GB (52,613,349,376 bytes)",
+        )
+    } else {
+        (
+            "99 GB (106,300,440,576 bytes)",
+            "100 GB (107,374,182,400 bytes)",
+            "98 GB (105,226,698,752 bytes)",
+        )
+    };
+    let languages: Vec<&str> = m.language.iter().map(String::as_str).collect();
+    let mut item = Item::new()
+        .with("Identity", m.name.as_str())
+        .with("Id", m.name.as_str())
+        .with("Name", m.name.as_str())
+        .with("Alias", m.alias.as_str())
+        .with("DisplayName", m.display_name.as_str())
+        .with("PrimarySmtpAddress", m.primary_smtp_address.as_str())
+        .with(
+            "UserPrincipalName",
+            m.user_principal_name.clone().unwrap_or_default(),
+        )
+        .with(
+            "ExternalDirectoryObjectId",
+            m.external_directory_object_id.clone().unwrap_or_default(),
+        )
+        .guid("Guid", &m.guid)
+        .guid("ExchangeObjectId", &m.guid)
+        .guid(
+            "ExchangeGuid",
+            &derived_guid(&format!("exchange:{}", m.guid)),
+        )
+        .guid("ArchiveGuid", NO_GUID)
+        .with("RecipientType", "UserMailbox")
+        .with("RecipientTypeDetails", view.details.as_str())
+        .with(
+            "MessageCopyForSentAsEnabled",
+            m.message_copy_for_sent_as_enabled,
+        )
+        .with(
+            "MessageCopyForSendOnBehalfEnabled",
+            m.message_copy_for_send_on_behalf_enabled,
+        )
+        .strings("GrantSendOnBehalfTo", &m.grant_send_on_behalf_to);
+    if let Some(directory) = display_names {
+        let names: Vec<String> = m
+            .grant_send_on_behalf_to
+            .iter()
+            .map(|e| match directory.resolve_live(e) {
+                LivePrincipal::Recipient(r) => r.display_name.clone(),
+                _ => e.clone(),
+            })
+            .collect();
+        item = item.strings("GrantSendOnBehalfToWithDisplayNames", &names);
+    }
+    item.with("ModerationEnabled", m.moderation_enabled)
+        .strings("ModeratedBy", &m.moderated_by)
+        .strings(
+            "BypassModerationFromSendersOrMembers",
+            &m.bypass_moderation_from_senders_or_members,
+        )
+        .with(
+            "SendModerationNotifications",
+            m.send_moderation_notifications.as_str(),
+        )
+        .with(
+            "HiddenFromAddressListsEnabled",
+            m.hidden_from_address_lists_enabled,
+        )
+        .strings(
+            "EmailAddresses",
+            &email_addresses(&m.primary_smtp_address, &m.email_addresses),
+        )
+        .strings("Languages", &languages)
+        .with("ForwardingSmtpAddress", Value::Null)
+        .with("ForwardingAddress", Value::Null)
+        .with("DeliverToMailboxAndForward", false)
+        .with("DistinguishedName", view.distinguished_name(organization))
+        .with("ProhibitSendQuota", send)
+        .with("ProhibitSendReceiveQuota", send_receive)
+        .with("IssueWarningQuota", warning)
+        .with("LitigationHoldEnabled", false)
+        .with("RetentionHoldEnabled", false)
+        .with("IsInactiveMailbox", false)
+        .with("IsDirSynced", false)
+        .date("WhenCreated", TIMESTAMP)
+        .date("WhenChanged", TIMESTAMP)
+}
+
+/// One `Get-CASMailbox` object.
+pub fn cas_mailbox(view: &MailboxView) -> Item {
+    let m = &view.mailbox;
+    let c = &m.cas_mailbox;
+    Item::new()
+        .with("Identity", m.name.as_str())
+        .with("Name", m.name.as_str())
+        .with("DisplayName", m.display_name.as_str())
+        .with("PrimarySmtpAddress", m.primary_smtp_address.as_str())
+        .with(
+            "ExternalDirectoryObjectId",
+            m.external_directory_object_id.clone().unwrap_or_default(),
+        )
+        .guid("Guid", &m.guid)
+        .with("OWAEnabled", c.owa_enabled)
+        .with("PopEnabled", c.pop_enabled)
+        .with("ImapEnabled", c.imap_enabled)
+        .with("MAPIEnabled", c.mapi_enabled)
+        .with("ActiveSyncEnabled", c.active_sync_enabled)
+        .with("EwsEnabled", c.ews_enabled)
+        .with(
+            "SmtpClientAuthenticationDisabled",
+            c.smtp_client_authentication_disabled,
+        )
+        .with(
+            "OneWinNativeOutlookEnabled",
+            c.one_win_native_outlook_enabled,
+        )
+        .with("MacOutlookEnabled", c.mac_outlook_enabled)
+        .with("OutlookMobileEnabled", c.outlook_mobile_enabled)
+        .with("UniversalOutlookEnabled", true)
+}
+
+/// Inherited rows every EXO mailbox shows besides its own (quirks only).
+fn synthetic_inherited() -> Vec<MailboxPermission> {
+    let row = |user: &str, right: &str, deny: bool| MailboxPermission {
+        user: user.to_owned(),
+        access_rights: vec![right.to_owned()],
+        is_inherited: true,
+        deny,
+        auto_mapping: None,
+    };
+    vec![
+        row("SIMPR01A001\\Administrator", "FullAccess", true),
+        row("SIMPR01A001\\Domain Admins", "FullAccess", true),
+        row("SIMPR01A001\\Organization Management", "FullAccess", true),
+        row("NT AUTHORITY\\SYSTEM", "FullAccess", false),
+        row("NT AUTHORITY\\NETWORK SERVICE", "ReadPermission", false),
+    ]
+}
+
+/// The `Get-MailboxPermission` rows of a mailbox, the synthetic inherited ones included.
+pub fn mailbox_permission_rows(view: &MailboxView, quirks: bool) -> Vec<MailboxPermission> {
+    let mut rows = view.mailbox.mailbox_permissions.clone();
+    if quirks {
+        rows.extend(synthetic_inherited());
+    }
+    rows
+}
+
+/// One `Get-MailboxPermission` row.
+pub fn mailbox_permission(view: &MailboxView, row: &MailboxPermission, quirks: bool) -> Item {
+    let key = format!("{}|{}", view.mailbox.guid, row.user);
+    Item::new()
+        .with("Identity", view.mailbox.name.as_str())
+        .with("User", row.user.as_str())
+        .strings("AccessRights", &row.access_rights)
+        .with(
+            "IsInherited",
+            flag(row.is_inherited, &format!("{key}|i"), quirks),
+        )
+        .with("Deny", flag(row.deny, &format!("{key}|d"), quirks))
+        .with("InheritanceType", "All")
+        .with("IsValid", true)
+        .with("ObjectState", "Unchanged")
+}
+
+/// One `Get-RecipientPermission` row.
+pub fn recipient_permission(view: &MailboxView, row: &RecipientPermission, quirks: bool) -> Item {
+    let key = format!("{}|{}|r", view.mailbox.guid, row.trustee);
+    Item::new()
+        .with("Identity", view.mailbox.name.as_str())
+        .with("Trustee", row.trustee.as_str())
+        .with("AccessControlType", row.access_control_type.as_str())
+        .strings("AccessRights", &row.access_rights)
+        .with("IsInherited", flag(row.is_inherited, &key, quirks))
+        .with("InheritanceType", "None")
+}
+
+/// One `Get-Recipient` object.
+pub fn recipient(r: &Recipient, alias: &str, hidden: bool) -> Item {
+    Item::new()
+        .with("Identity", r.name.as_str())
+        .with("Id", r.name.as_str())
+        .with("Name", r.name.as_str())
+        .with("Alias", alias)
+        .with("DisplayName", r.display_name.as_str())
+        .with("PrimarySmtpAddress", r.primary_smtp_address.as_str())
+        .with(
+            "ExternalDirectoryObjectId",
+            r.external_directory_object_id.clone().unwrap_or_default(),
+        )
+        .guid("Guid", &r.guid)
+        .with("RecipientType", recipient_type(&r.recipient_type_details))
+        .with("RecipientTypeDetails", r.recipient_type_details.as_str())
+        .strings(
+            "EmailAddresses",
+            &email_addresses(&r.primary_smtp_address, &r.email_addresses),
+        )
+        .with(
+            "WindowsLiveID",
+            r.user_principal_name
+                .clone()
+                .map_or(Value::Null, Value::String),
+        )
+        .with("HiddenFromAddressListsEnabled", hidden)
+        .with("IsDirSynced", false)
+}
+
+/// One `Get-MailboxFolderStatistics` object.
+pub fn folder_statistics(view: &MailboxView, folder: &Folder) -> Item {
+    Item::new()
+        .with("Identity", folder.identity(&view.mailbox.name))
+        .with("Name", folder.name.as_str())
+        .with("FolderPath", folder.path.as_str())
+        .with("FolderType", folder.folder_type)
+        .with("FolderId", folder.folder_id.as_str())
+        .int32("ItemsInFolder", folder.items())
+        .with("FolderSize", folder.size())
+        .date("CreationTime", TIMESTAMP)
+}
+
+/// One `Get-MailboxFolderPermission` row. `identity` echoes the identity as requested;
+/// `AccessRights` is an array, or a comma string on some rows with quirks.
+pub fn folder_permission(
+    identity: &str,
+    folder: &Folder,
+    row: &FolderPermission,
+    quirks: bool,
+) -> Item {
+    let comma = quirks && fnv(&format!("{}|{}", folder.folder_id, row.user)) % 2 == 1;
+    let item = Item::new()
+        .with("Identity", identity)
+        .with("FolderName", folder.name.as_str())
+        .with("User", row.user.as_str());
+    let item = if comma {
+        item.with("AccessRights", row.access_rights.join(", "))
+    } else {
+        item.strings("AccessRights", &row.access_rights)
+    };
+    item.with("SharingPermissionFlags", Value::Null)
+        .with("IsValid", true)
+}
+
+/// The permissions of a folder the model does not keep: the defaults.
+pub fn default_folder_permissions(folder: &Folder) -> Vec<FolderPermission> {
+    let default = if folder.folder_type == "Calendar" {
+        "AvailabilityOnly"
+    } else {
+        "None"
+    };
+    vec![
+        FolderPermission {
+            user: "Default".to_owned(),
+            access_rights: vec![default.to_owned()],
+        },
+        FolderPermission {
+            user: "Anonymous".to_owned(),
+            access_rights: vec!["None".to_owned()],
+        },
+    ]
+}
+
+/// The `Get-OrganizationConfig` object.
+pub fn organization(config: &OrganizationConfig) -> Item {
+    Item::new()
+        .with("Identity", config.name.as_str())
+        .with("Id", config.name.as_str())
+        .with("Name", config.name.as_str())
+        .with("DisplayName", config.name.as_str())
+        .guid("Guid", &derived_guid(&format!("org:{}", config.name)))
+        .with("SendFromAliasEnabled", config.send_from_alias_enabled)
+        .with("AutoExpandingArchiveEnabled", false)
+        .with("IsDehydrated", false)
+        .with("OAuth2ClientProfileEnabled", true)
+        .date("WhenChanged", TIMESTAMP)
+}

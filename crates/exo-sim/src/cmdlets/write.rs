@@ -1,0 +1,746 @@
+//! The write cmdlets. Each maps its parameters to [`Operation`]s and applies them with
+//! [`TenantFile::apply`], so the simulator changes the tenant exactly as the file backend
+//! does; one cmdlet is all-or-nothing (the operations run on a copy that replaces the
+//! tenant only when all succeeded).
+//!
+//! On top, the answers Exchange gives: "already present / not present" as success with a
+//! warning, `Add-MailboxFolderPermission` on an existing entry and
+//! `Set-/Remove-MailboxFolderPermission` on a missing one as errors (reference §5.2).
+
+use sharedbox_tenant::file::TenantFile;
+use sharedbox_tenant::observe::denotes;
+use sharedbox_tenant::{
+    ClientSetting, ClientSwitch, Directory, Mailbox, MailboxSetting, Operation,
+    OrganizationSetting, Principal, PrincipalList, Recipient, TenantError,
+};
+
+use super::read::{folder_rows, split_folder_identity};
+use super::{Output, render};
+use crate::config::SimConfig;
+use crate::folders;
+use crate::lookup::{self, MailboxView, Resolved};
+use crate::params::{MultiValue, Params};
+use crate::wire::{ExoError, Item};
+
+/// Folder roles and rights `-AccessRights` accepts on a folder.
+const FOLDER_RIGHTS: &[&str] = &[
+    "Owner",
+    "PublishingEditor",
+    "Editor",
+    "PublishingAuthor",
+    "Author",
+    "NonEditingAuthor",
+    "Reviewer",
+    "Contributor",
+    "AvailabilityOnly",
+    "LimitedDetails",
+    "None",
+    "ReadItems",
+    "CreateItems",
+    "EditOwnedItems",
+    "DeleteOwnedItems",
+    "EditAllItems",
+    "DeleteAllItems",
+    "CreateSubfolders",
+    "FolderOwner",
+    "FolderContact",
+    "FolderVisible",
+];
+
+/// Applies `operations` to a copy of the tenant and keeps it only if all succeed.
+/// Returns whether the tenant changed.
+fn apply(
+    tenant: &mut TenantFile,
+    operations: &[Operation],
+    identity: &str,
+) -> Result<bool, ExoError> {
+    let mut next = tenant.clone();
+    for operation in operations {
+        next.apply(operation)
+            .map_err(|e| tenant_error(e, identity))?;
+    }
+    let changed = next != *tenant;
+    *tenant = next;
+    Ok(changed)
+}
+
+/// How Exchange reports what the file backend refuses.
+fn tenant_error(error: TenantError, identity: &str) -> ExoError {
+    match error {
+        TenantError::MailboxNotFound(_) => ExoError::object_not_found(identity),
+        TenantError::MailboxExists(address) => ExoError::already_exists(&address),
+        TenantError::PrincipalNotFound(who) => ExoError::user_not_found(&who),
+        TenantError::Rejected { message, .. } => ExoError::invalid(
+            "Microsoft.Exchange.Configuration.Tasks.RecipientTaskException",
+            message,
+        ),
+        other => ExoError::internal(other.to_string()),
+    }
+}
+
+fn no_settings_modified(name: &str) -> String {
+    format!("The command completed successfully but no settings of '{name}' have been modified.")
+}
+
+/// A principal to grant to: it must be a recipient.
+fn grantee(
+    directory: &Directory,
+    value: &str,
+    not_found: fn(&str) -> ExoError,
+) -> Result<Recipient, ExoError> {
+    match lookup::resolve(directory, value) {
+        Resolved::Recipient(r) => Ok(*r),
+        Resolved::Ambiguous => Err(ExoError::ambiguous(value)),
+        Resolved::BuiltIn | Resolved::NotFound => Err(not_found(value)),
+    }
+}
+
+/// A principal to revoke from: a recipient, or the exact live entry (`existing`) for an
+/// orphaned SID or a built-in; a SID-shaped value that matches no entry is taken as it is.
+fn revokee(
+    directory: &Directory,
+    value: &str,
+    existing: &[String],
+    not_found: fn(&str) -> ExoError,
+) -> Result<Principal, ExoError> {
+    match lookup::resolve(directory, value) {
+        Resolved::Recipient(r) => Ok(lookup::principal(&r)),
+        Resolved::Ambiguous => Err(ExoError::ambiguous(value)),
+        Resolved::BuiltIn | Resolved::NotFound => {
+            let entry = existing.iter().find(|e| {
+                e.eq_ignore_ascii_case(value)
+                    || e.strip_prefix("NT:")
+                        .is_some_and(|sid| sid.eq_ignore_ascii_case(value))
+            });
+            match entry {
+                Some(entry) => Ok(Principal::Orphaned { raw: entry.clone() }),
+                None if lookup::is_sid(value) => Ok(Principal::Orphaned {
+                    raw: value.to_owned(),
+                }),
+                None => Err(not_found(value)),
+            }
+        }
+    }
+}
+
+fn mailbox_of<'a>(tenant: &'a TenantFile, view: &MailboxView) -> Option<&'a Mailbox> {
+    tenant
+        .mailboxes
+        .iter()
+        .find(|m| m.guid == view.mailbox.guid)
+}
+
+fn is_valid_smtp(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && address.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\'
+                )
+        })
+}
+
+/// `New-Mailbox -Shared -Name -DisplayName -PrimarySmtpAddress [-Alias]`.
+pub fn new_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&[
+        "Shared",
+        "Name",
+        "DisplayName",
+        "PrimarySmtpAddress",
+        "Alias",
+    ])?;
+    if params.bool("Shared")? != Some(true) {
+        return Err(ExoError::unsupported(
+            "New-Mailbox creates shared mailboxes only; pass \"Shared\": true",
+        ));
+    }
+    let name = params.required_string("New-Mailbox", "Name")?;
+    let display_name = params
+        .string("DisplayName")?
+        .unwrap_or_else(|| name.clone());
+    let address = match params.string("PrimarySmtpAddress")? {
+        Some(address) => address,
+        None => {
+            let alias = params.string("Alias")?.unwrap_or_else(|| name.clone());
+            let domain = tenant
+                .organization
+                .accepted_domains
+                .iter()
+                .find(|d| !d.ends_with(".onmicrosoft.com"))
+                .cloned()
+                .unwrap_or_else(|| tenant.organization.name.clone());
+            format!("{alias}@{domain}")
+        }
+    };
+    if !is_valid_smtp(&address) {
+        return Err(ExoError::bad_parameter(
+            "PrimarySmtpAddress",
+            format!(
+                "Cannot process argument transformation on parameter 'PrimarySmtpAddress'. Cannot convert value \"{address}\" to type \"Microsoft.Exchange.Data.SmtpAddress\". Error: \"The email address \"{address}\" isn't correct. Please use this format: user name, the @ sign, followed by the domain name. For example, tonysmith@contoso.com or tony.smith@contoso.com.\""
+            ),
+        ));
+    }
+    let operation = Operation::CreateMailbox {
+        mailbox: address.clone(),
+        display_name,
+    };
+    apply(tenant, &[operation], &address)?;
+    let view = lookup::find_shared(tenant, &address)?;
+    let item = render::mailbox(&view, &tenant.organization.name, None);
+    Ok(Output::changed(Some(vec![item]), Vec::new(), true))
+}
+
+/// `Remove-Mailbox -Identity X`.
+pub fn remove_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "Permanent"])?;
+    let identity = params.required_string("Remove-Mailbox", "Identity")?;
+    let view = lookup::find_shared(tenant, &identity)?;
+    let operation = Operation::RemoveMailbox {
+        mailbox: view.mailbox.primary_smtp_address.clone(),
+    };
+    let changed = apply(tenant, &[operation], &identity)?;
+    Ok(Output::changed(None, Vec::new(), changed))
+}
+
+/// A bool parameter of `Set-Mailbox` and the setting it makes.
+type Switch = (&'static str, fn(bool) -> MailboxSetting);
+
+const LISTS: [(&str, PrincipalList); 3] = [
+    ("GrantSendOnBehalfTo", PrincipalList::SendOnBehalf),
+    ("ModeratedBy", PrincipalList::Moderators),
+    (
+        "BypassModerationFromSendersOrMembers",
+        PrincipalList::ModerationBypass,
+    ),
+];
+
+fn list_of(mailbox: &Mailbox, list: PrincipalList) -> &[String] {
+    match list {
+        PrincipalList::SendOnBehalf => &mailbox.grant_send_on_behalf_to,
+        PrincipalList::Moderators => &mailbox.moderated_by,
+        PrincipalList::ModerationBypass => &mailbox.bypass_moderation_from_senders_or_members,
+    }
+}
+
+/// `Set-Mailbox -Identity X` with single-valued properties and the multi-valued ones in
+/// the plain (replace) or hashtable (add/remove) form.
+pub fn set_mailbox(
+    tenant: &mut TenantFile,
+    config: &SimConfig,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&[
+        "Identity",
+        "DisplayName",
+        "HiddenFromAddressListsEnabled",
+        "MessageCopyForSentAsEnabled",
+        "MessageCopyForSendOnBehalfEnabled",
+        "ModerationEnabled",
+        "SendModerationNotifications",
+        "GrantSendOnBehalfTo",
+        "ModeratedBy",
+        "BypassModerationFromSendersOrMembers",
+    ])?;
+    let identity = params.required_string("Set-Mailbox", "Identity")?;
+    let view = lookup::find_shared(tenant, &identity)?;
+    let address = view.mailbox.primary_smtp_address.clone();
+    let directory = tenant.directory();
+    let mut settings = Vec::new();
+    if params.has("DisplayName") {
+        let name = params.required_string("Set-Mailbox", "DisplayName")?;
+        settings.push(MailboxSetting::DisplayName(name));
+    }
+    let switches: [Switch; 4] = [
+        (
+            "HiddenFromAddressListsEnabled",
+            MailboxSetting::HiddenFromAddressLists,
+        ),
+        ("MessageCopyForSentAsEnabled", MailboxSetting::CopyForSendAs),
+        (
+            "MessageCopyForSendOnBehalfEnabled",
+            MailboxSetting::CopyForSendOnBehalf,
+        ),
+        ("ModerationEnabled", MailboxSetting::ModerationEnabled),
+    ];
+    for (name, setting) in switches {
+        if let Some(value) = params.bool(name)? {
+            settings.push(setting(value));
+        }
+    }
+    if let Some(value) = params.string("SendModerationNotifications")? {
+        let canonical = ["Always", "Internal", "Never"]
+            .into_iter()
+            .find(|v| v.eq_ignore_ascii_case(&value))
+            .map(str::to_owned)
+            .unwrap_or(value);
+        settings.push(MailboxSetting::ModerationNotifications(canonical));
+    }
+    let mut adds = Vec::new();
+    let mut removes = Vec::new();
+    for (name, list) in LISTS {
+        let Some(change) = params.multi_value(name, config.require_hashtable_type)? else {
+            continue;
+        };
+        let current = list_of(&view.mailbox, list);
+        let (add, remove) = match change {
+            MultiValue::Modify { add, remove } => {
+                let remove = remove
+                    .iter()
+                    .map(|v| revokee(&directory, v, current, ExoError::recipient_not_found))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (add, remove)
+            }
+            MultiValue::Replace(values) => {
+                let wanted = values
+                    .iter()
+                    .map(|v| grantee(&directory, v, ExoError::recipient_not_found))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let remove = current
+                    .iter()
+                    .filter(|e| {
+                        !wanted
+                            .iter()
+                            .any(|r| denotes(&directory, e, &lookup::principal(r)))
+                    })
+                    .map(|e| match lookup::resolve(&directory, e) {
+                        Resolved::Recipient(r) => lookup::principal(&r),
+                        _ => Principal::Orphaned { raw: e.clone() },
+                    })
+                    .collect();
+                (values, remove)
+            }
+        };
+        for value in add {
+            let recipient = grantee(&directory, &value, ExoError::recipient_not_found)?;
+            adds.push(Operation::AddToList {
+                mailbox: address.clone(),
+                list,
+                principal: lookup::principal(&recipient),
+            });
+        }
+        removes.extend(
+            remove
+                .into_iter()
+                .map(|principal| Operation::RemoveFromList {
+                    mailbox: address.clone(),
+                    list,
+                    principal,
+                }),
+        );
+    }
+    // Additions first (a moderator before moderation is enabled), removals last (moderation
+    // disabled before its last moderator goes).
+    let operations: Vec<Operation> = adds
+        .into_iter()
+        .chain(settings.into_iter().map(|setting| Operation::SetMailbox {
+            mailbox: address.clone(),
+            setting,
+        }))
+        .chain(removes)
+        .collect();
+    let changed = apply(tenant, &operations, &identity)?;
+    let warnings = if changed {
+        Vec::new()
+    } else {
+        vec![no_settings_modified(&view.mailbox.name)]
+    };
+    Ok(Output::changed(None, warnings, changed))
+}
+
+/// `-AccessRights` of the permission cmdlets: every value must be `right`.
+fn require_rights(params: &Params, cmdlet: &str, right: &str) -> Result<(), ExoError> {
+    let Some(rights) = params.strings("AccessRights")? else {
+        return Err(ExoError::missing_parameter(cmdlet, "AccessRights"));
+    };
+    if rights.is_empty() {
+        return Err(ExoError::missing_parameter(cmdlet, "AccessRights"));
+    }
+    for value in &rights {
+        if !value.eq_ignore_ascii_case(right) {
+            return Err(ExoError::unsupported(format!(
+                "{cmdlet} -AccessRights {value}: the simulator models {right} only"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `Add-RecipientPermission -Identity X -Trustee T -AccessRights SendAs`.
+pub fn add_recipient_permission(
+    tenant: &mut TenantFile,
+    config: &SimConfig,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "Trustee", "AccessRights"])?;
+    let identity = params.required_string("Add-RecipientPermission", "Identity")?;
+    let trustee = params.required_string("Add-RecipientPermission", "Trustee")?;
+    require_rights(params, "Add-RecipientPermission", "SendAs")?;
+    let view = lookup::find_shared(tenant, &identity)?;
+    let recipient = grantee(&tenant.directory(), &trustee, ExoError::user_not_found)?;
+    let before = view.mailbox.recipient_permissions.clone();
+    let operation = Operation::GrantSendAs {
+        mailbox: view.mailbox.primary_smtp_address.clone(),
+        principal: lookup::principal(&recipient),
+    };
+    let changed = apply(tenant, &[operation], &identity)?;
+    if !changed {
+        let warning = format!(
+            "The appropriate access control entry is already present on object \"{}\" for account \"{trustee}\".",
+            view.mailbox.name
+        );
+        return Ok(Output::changed(None, vec![warning], false));
+    }
+    let after = mailbox_of(tenant, &view)
+        .map(|m| m.recipient_permissions.clone())
+        .unwrap_or_default();
+    let items = after
+        .iter()
+        .filter(|row| !before.contains(row))
+        .map(|row| render::recipient_permission(&view, row, config.quirks))
+        .collect();
+    Ok(Output::changed(Some(items), Vec::new(), true))
+}
+
+/// `Remove-RecipientPermission -Identity X -Trustee T -AccessRights SendAs`.
+pub fn remove_recipient_permission(
+    tenant: &mut TenantFile,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "Trustee", "AccessRights"])?;
+    let identity = params.required_string("Remove-RecipientPermission", "Identity")?;
+    let trustee = params.required_string("Remove-RecipientPermission", "Trustee")?;
+    require_rights(params, "Remove-RecipientPermission", "SendAs")?;
+    let view = lookup::find_shared(tenant, &identity)?;
+    let existing: Vec<String> = view
+        .mailbox
+        .recipient_permissions
+        .iter()
+        .map(|r| r.trustee.clone())
+        .collect();
+    let principal = revokee(
+        &tenant.directory(),
+        &trustee,
+        &existing,
+        ExoError::user_not_found,
+    )?;
+    let operation = Operation::RevokeSendAs {
+        mailbox: view.mailbox.primary_smtp_address.clone(),
+        principal,
+    };
+    let changed = apply(tenant, &[operation], &identity)?;
+    let warnings = if changed {
+        Vec::new()
+    } else {
+        vec![format!(
+            "Can't remove the access control entry on the object \"{}\" for account \"{trustee}\" because the ACE isn't present.",
+            view.mailbox.name
+        )]
+    };
+    Ok(Output::changed(None, warnings, changed))
+}
+
+/// `Add-MailboxPermission -Identity X -User U -AccessRights FullAccess [-AutoMapping b]`.
+/// An existing grant answers 200 with the existing row and no warning.
+pub fn add_mailbox_permission(
+    tenant: &mut TenantFile,
+    config: &SimConfig,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&[
+        "Identity",
+        "User",
+        "AccessRights",
+        "AutoMapping",
+        "InheritanceType",
+        "Deny",
+    ])?;
+    let identity = params.required_string("Add-MailboxPermission", "Identity")?;
+    let user = params.required_string("Add-MailboxPermission", "User")?;
+    require_rights(params, "Add-MailboxPermission", "FullAccess")?;
+    if params.bool("Deny")? == Some(true) {
+        return Err(ExoError::unsupported(
+            "Add-MailboxPermission -Deny is not modelled",
+        ));
+    }
+    if let Some(inheritance) = params.string("InheritanceType")?
+        && !inheritance.eq_ignore_ascii_case("All")
+    {
+        return Err(ExoError::unsupported(format!(
+            "Add-MailboxPermission -InheritanceType {inheritance}: the simulator models All only"
+        )));
+    }
+    let auto_mapping = params.bool("AutoMapping")?.unwrap_or(true);
+    let view = lookup::find_shared(tenant, &identity)?;
+    let directory = tenant.directory();
+    let recipient = grantee(&directory, &user, ExoError::user_not_found)?;
+    let principal = lookup::principal(&recipient);
+    let operation = Operation::GrantFullAccess {
+        mailbox: view.mailbox.primary_smtp_address.clone(),
+        principal: principal.clone(),
+        auto_mapping,
+    };
+    let changed = apply(tenant, &[operation], &identity)?;
+    let rows = mailbox_of(tenant, &view)
+        .map(|m| m.mailbox_permissions.clone())
+        .unwrap_or_default();
+    let items = rows
+        .iter()
+        .filter(|row| !row.is_inherited && !row.deny && denotes(&directory, &row.user, &principal))
+        .map(|row| render::mailbox_permission(&view, row, config.quirks))
+        .collect();
+    Ok(Output::changed(Some(items), Vec::new(), changed))
+}
+
+/// `Remove-MailboxPermission -Identity X -User U -AccessRights FullAccess`.
+pub fn remove_mailbox_permission(
+    tenant: &mut TenantFile,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&[
+        "Identity",
+        "User",
+        "AccessRights",
+        "InheritanceType",
+        "Deny",
+    ])?;
+    let identity = params.required_string("Remove-MailboxPermission", "Identity")?;
+    let user = params.required_string("Remove-MailboxPermission", "User")?;
+    require_rights(params, "Remove-MailboxPermission", "FullAccess")?;
+    let view = lookup::find_shared(tenant, &identity)?;
+    let existing: Vec<String> = view
+        .mailbox
+        .mailbox_permissions
+        .iter()
+        .map(|r| r.user.clone())
+        .collect();
+    let principal = revokee(
+        &tenant.directory(),
+        &user,
+        &existing,
+        ExoError::user_not_found,
+    )?;
+    let operation = Operation::RevokeFullAccess {
+        mailbox: view.mailbox.primary_smtp_address.clone(),
+        principal,
+    };
+    let changed = apply(tenant, &[operation], &identity)?;
+    let warnings = if changed {
+        Vec::new()
+    } else {
+        vec![format!(
+            "Can't remove the access control entry on the object \"{}\" for account \"{user}\" because the ACE doesn't exist on the object.",
+            view.distinguished_name(&tenant.organization.name)
+        )]
+    };
+    Ok(Output::changed(None, warnings, changed))
+}
+
+/// Which folder-permission cmdlet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderAction {
+    /// `Add-MailboxFolderPermission`.
+    Add,
+    /// `Set-MailboxFolderPermission`.
+    Set,
+    /// `Remove-MailboxFolderPermission`.
+    Remove,
+}
+
+impl FolderAction {
+    fn cmdlet(self) -> &'static str {
+        match self {
+            FolderAction::Add => "Add-MailboxFolderPermission",
+            FolderAction::Set => "Set-MailboxFolderPermission",
+            FolderAction::Remove => "Remove-MailboxFolderPermission",
+        }
+    }
+}
+
+/// The single folder role of `-AccessRights`, in Exchange's spelling.
+fn folder_role(params: &Params, cmdlet: &str) -> Result<String, ExoError> {
+    let rights = params
+        .strings("AccessRights")?
+        .ok_or_else(|| ExoError::missing_parameter(cmdlet, "AccessRights"))?;
+    let [value] = rights.as_slice() else {
+        return Err(ExoError::unsupported(format!(
+            "{cmdlet}: the simulator models a single folder role, not {rights:?}"
+        )));
+    };
+    FOLDER_RIGHTS
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(value))
+        .map(|r| (*r).to_owned())
+        .ok_or_else(|| {
+            ExoError::bad_parameter(
+                "AccessRights",
+                format!(
+                    "Cannot process argument transformation on parameter 'AccessRights'. Cannot convert value \"{value}\" to type \"Microsoft.Exchange.Management.StoreTasks.MailboxFolderAccessRight\"."
+                ),
+            )
+        })
+}
+
+/// `Add-/Set-/Remove-MailboxFolderPermission -Identity "mbx:\path" | "mbx:FolderId" -User U
+/// [-AccessRights Role]`. Only the Sent Items folder keeps permissions in the model.
+pub fn folder_permission(
+    tenant: &mut TenantFile,
+    config: &SimConfig,
+    params: &Params,
+    action: FolderAction,
+) -> Result<Output, ExoError> {
+    let cmdlet = action.cmdlet();
+    let mut allowed = vec!["Identity", "User"];
+    if action != FolderAction::Remove {
+        allowed.extend([
+            "AccessRights",
+            "SharingPermissionFlags",
+            "SendNotificationToUser",
+        ]);
+    }
+    params.check_allowed(&allowed)?;
+    let identity = params.required_string(cmdlet, "Identity")?;
+    let user = params.required_string(cmdlet, "User")?;
+    let access = match action {
+        FolderAction::Remove => None,
+        _ => Some(folder_role(params, cmdlet)?),
+    };
+    let (mailbox, spec) = split_folder_identity(&identity);
+    let view = lookup::find_mailbox(tenant, mailbox)?;
+    let all = folders::folders(&view, config.quirks);
+    let folder = folders::find(&all, spec)
+        .cloned()
+        .ok_or_else(|| ExoError::object_not_found(&identity))?;
+    if !folder.is_sent_items || !view.shared {
+        return Err(ExoError::unsupported(format!(
+            "{cmdlet} on `{identity}`: the simulator keeps permissions of the Sent Items folder of shared mailboxes only"
+        )));
+    }
+    let directory = tenant.directory();
+    let rows = folder_rows(&view, &folder);
+    let existing: Vec<String> = rows.iter().map(|r| r.user.clone()).collect();
+    let (principal, shown) = match (action, lookup::resolve(&directory, &user)) {
+        (_, Resolved::Recipient(r)) => (lookup::principal(&r), r.display_name.clone()),
+        (FolderAction::Add, Resolved::NotFound) => return Err(ExoError::user_not_found(&user)),
+        _ => {
+            let principal = revokee(&directory, &user, &existing, ExoError::user_not_found)?;
+            (principal, user.clone())
+        }
+    };
+    let present = rows
+        .iter()
+        .any(|row| denotes(&directory, &row.user, &principal));
+    let address = view.mailbox.primary_smtp_address.clone();
+    let operation = match (action, access) {
+        (FolderAction::Add, _) if present => {
+            return Err(ExoError::invalid(
+                "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
+                format!("An existing permission entry was found for user: {shown}."),
+            ));
+        }
+        (FolderAction::Set | FolderAction::Remove, _) if !present => {
+            return Err(ExoError {
+                status: 404,
+                code: "NotFound",
+                ..ExoError::invalid(
+                    "Microsoft.Exchange.Management.StoreTasks.UserNotFoundInPermissionEntryException",
+                    format!("There is no existing permission entry found for user: {shown}."),
+                )
+            });
+        }
+        (FolderAction::Add, Some(access)) => Operation::AddSentItemsPermission {
+            mailbox: address,
+            principal: principal.clone(),
+            access,
+        },
+        (FolderAction::Set, Some(access)) => Operation::SetSentItemsPermission {
+            mailbox: address,
+            principal: principal.clone(),
+            access,
+        },
+        _ => Operation::RemoveSentItemsPermission {
+            mailbox: address,
+            principal: principal.clone(),
+        },
+    };
+    let changed = apply(tenant, &[operation], &identity)?;
+    if action == FolderAction::Remove {
+        return Ok(Output::changed(None, Vec::new(), changed));
+    }
+    let after = lookup::find_shared(tenant, mailbox)?;
+    let items: Vec<Item> = after
+        .mailbox
+        .sent_items
+        .permissions
+        .iter()
+        .filter(|row| denotes(&directory, &row.user, &principal))
+        .map(|row| render::folder_permission(&identity, &folder, row, config.quirks))
+        .collect();
+    let warnings = if changed {
+        Vec::new()
+    } else {
+        vec![no_settings_modified(&identity)]
+    };
+    Ok(Output::changed(Some(items), warnings, changed))
+}
+
+/// `Set-CASMailbox -Identity X` with client switches and `SmtpClientAuthenticationDisabled`.
+pub fn set_cas_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output, ExoError> {
+    let mut allowed: Vec<&str> = ClientSwitch::ALL.iter().map(|s| s.parameter()).collect();
+    allowed.extend(["Identity", "SmtpClientAuthenticationDisabled"]);
+    params.check_allowed(&allowed)?;
+    let identity = params.required_string("Set-CASMailbox", "Identity")?;
+    let view = lookup::find_shared(tenant, &identity)?;
+    let mut settings = Vec::new();
+    for switch in ClientSwitch::ALL {
+        if let Some(enabled) = params.bool(switch.parameter())? {
+            settings.push(ClientSetting::Switch { switch, enabled });
+        }
+    }
+    if let Some(value) = params.nullable_bool("SmtpClientAuthenticationDisabled")? {
+        settings.push(ClientSetting::SmtpClientAuthenticationDisabled(value));
+    }
+    let operations: Vec<Operation> = settings
+        .into_iter()
+        .map(|setting| Operation::SetClient {
+            mailbox: view.mailbox.primary_smtp_address.clone(),
+            setting,
+        })
+        .collect();
+    let changed = apply(tenant, &operations, &identity)?;
+    let warnings = if changed {
+        Vec::new()
+    } else {
+        vec![no_settings_modified(&view.mailbox.name)]
+    };
+    Ok(Output::changed(None, warnings, changed))
+}
+
+/// `Set-OrganizationConfig -SendFromAliasEnabled b`.
+pub fn set_organization_config(
+    tenant: &mut TenantFile,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "SendFromAliasEnabled"])?;
+    let mut operations = Vec::new();
+    if let Some(value) = params.bool("SendFromAliasEnabled")? {
+        operations.push(Operation::SetOrganization {
+            setting: OrganizationSetting::SendFromAliasEnabled(value),
+        });
+    }
+    let name = tenant.organization.name.clone();
+    let changed = apply(tenant, &operations, &name)?;
+    let warnings = if changed {
+        Vec::new()
+    } else {
+        vec![no_settings_modified(&name)]
+    };
+    Ok(Output::changed(None, warnings, changed))
+}

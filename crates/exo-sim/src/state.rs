@@ -1,0 +1,92 @@
+//! The simulator's shared state: the tenant, the configuration, the counters and the fault
+//! generator. Locks are held only for synchronous work, never across a sleep.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use sharedbox_tenant::file::TenantFile;
+
+use crate::config::SimConfig;
+use crate::counters::Counters;
+use crate::faults::{ConcurrencyLimiter, Fault, FaultGenerator};
+
+/// Everything the routes share.
+#[derive(Debug)]
+pub struct SimState {
+    tenant: Mutex<TenantFile>,
+    config: RwLock<SimConfig>,
+    counters: Mutex<Counters>,
+    faults: Mutex<FaultGenerator>,
+    /// Requests in flight per tenant.
+    pub(crate) limiter: ConcurrencyLimiter,
+    request_ids: AtomicU64,
+}
+
+impl SimState {
+    /// State seeded with `tenant`.
+    pub fn new(tenant: TenantFile, config: SimConfig) -> Arc<SimState> {
+        Arc::new(SimState {
+            tenant: Mutex::new(tenant),
+            faults: Mutex::new(FaultGenerator::new(config.seed)),
+            config: RwLock::new(config),
+            counters: Mutex::new(Counters::default()),
+            limiter: ConcurrencyLimiter::default(),
+            request_ids: AtomicU64::new(1),
+        })
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> SimConfig {
+        self.config.read().expect("config lock").clone()
+    }
+
+    /// Replaces the configuration; a new seed restarts the fault sequence.
+    pub fn set_config(&self, config: SimConfig) {
+        self.faults.lock().expect("fault lock").reseed(config.seed);
+        *self.config.write().expect("config lock") = config;
+    }
+
+    /// A copy of the counters.
+    pub fn counters(&self) -> Counters {
+        self.counters.lock().expect("counter lock").clone()
+    }
+
+    /// Sets every counter to zero.
+    pub fn reset_counters(&self) {
+        *self.counters.lock().expect("counter lock") = Counters::default();
+    }
+
+    /// Updates the counters.
+    pub(crate) fn count(&self, update: impl FnOnce(&mut Counters)) {
+        update(&mut self.counters.lock().expect("counter lock"));
+    }
+
+    /// A copy of the tenant as it is now.
+    pub fn tenant(&self) -> TenantFile {
+        self.tenant.lock().expect("tenant lock").clone()
+    }
+
+    /// Replaces the tenant.
+    pub fn set_tenant(&self, tenant: TenantFile) {
+        *self.tenant.lock().expect("tenant lock") = tenant;
+    }
+
+    /// The tenant, locked for one cmdlet.
+    pub(crate) fn lock_tenant(&self) -> MutexGuard<'_, TenantFile> {
+        self.tenant.lock().expect("tenant lock")
+    }
+
+    /// Draws the fault of one request.
+    pub(crate) fn draw_fault(&self, drop_rate: f64, unavailable_rate: f64) -> Fault {
+        self.faults
+            .lock()
+            .expect("fault lock")
+            .draw(drop_rate, unavailable_rate)
+    }
+
+    /// A fresh `request-id` (GUID-shaped, sequential).
+    pub(crate) fn next_request_id(&self) -> String {
+        let n = self.request_ids.fetch_add(1, Ordering::Relaxed);
+        format!("5e0a0000-0000-4000-8000-{n:012x}")
+    }
+}

@@ -1,0 +1,409 @@
+//! Write cmdlets: end state equal to `TenantFile::apply`, Exchange's warnings and errors.
+
+use serde_json::{Value, json};
+use sharedbox_exo_sim::SimConfig;
+use sharedbox_tenant::file::TenantFile;
+use sharedbox_tenant::{
+    ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,
+    PrincipalId, PrincipalList,
+};
+
+use crate::{TENANT, client, fixture, invoke, start};
+
+fn principal(file: &TenantFile, address: &str) -> Principal {
+    let recipient = file.directory().resolve_policy(address).cloned().unwrap();
+    Principal::Recipient {
+        id: PrincipalId::of(&recipient),
+        address: recipient.primary_smtp_address.clone(),
+    }
+}
+
+#[tokio::test]
+async fn writes_change_the_tenant_as_tenant_file_apply_does() {
+    let sim = start(SimConfig::default());
+    let hashtable = |add: Value, remove: Value| json!({"@odata.type": "#Exchange.GenericHashTable", "Add": add, "Remove": remove});
+    let calls = [
+        (
+            "Set-Mailbox",
+            json!({"Identity": "support@fabrikam.com", "MessageCopyForSentAsEnabled": true, "HiddenFromAddressListsEnabled": true, "Confirm": false}),
+        ),
+        (
+            "Set-Mailbox",
+            json!({"Identity": "support@fabrikam.com", "GrantSendonBehalfTo": hashtable(json!("clara@fabrikam.com"), json!(["Ben Krause"]))}),
+        ),
+        (
+            "Set-Mailbox",
+            json!({"Identity": "Buchhaltung", "moderatedBy": hashtable(json!(["david@fabrikam.com"]), Value::Null), "ModerationEnabled": true, "SendModerationNotifications": "internal"}),
+        ),
+        (
+            "Add-RecipientPermission",
+            json!({"Identity": "support@fabrikam.com", "Trustee": "clara@fabrikam.com", "AccessRights": ["SendAs"], "Confirm": false}),
+        ),
+        (
+            "Remove-RecipientPermission",
+            json!({"Identity": "support@fabrikam.com", "Trustee": "ben@fabrikam.com", "AccessRights": "SendAs"}),
+        ),
+        (
+            "Add-MailboxPermission",
+            json!({"Identity": "support@fabrikam.com", "user": "0a1b2c3d-0000-4000-8000-000000000004", "accessRights": ["FullAccess"], "automapping": false, "InheritanceType": "all"}),
+        ),
+        (
+            "Remove-MailboxPermission",
+            json!({"Identity": "support@fabrikam.com", "User": "S-1-5-21-1111111111-2222222222-3333333333-1107", "AccessRights": ["FullAccess"]}),
+        ),
+        (
+            "Add-MailboxFolderPermission",
+            json!({"Identity": "support@fabrikam.com:\\Sent Items", "User": "david@fabrikam.com", "AccessRights": ["Reviewer"]}),
+        ),
+        (
+            "Set-MailboxFolderPermission",
+            json!({"Identity": "support@fabrikam.com:LgAAAAsupport", "User": "Clara Diaz", "AccessRights": "editor"}),
+        ),
+        (
+            "Remove-MailboxFolderPermission",
+            json!({"Identity": "buchhaltung@fabrikam.com:\\Gesendete Elemente", "User": "NT:S-1-5-21-1111111111-2222222222-3333333333-1190"}),
+        ),
+        (
+            "Set-CASMailbox",
+            json!({"Identity": "support@fabrikam.com", "PopEnabled": false, "SmtpClientAuthenticationDisabled": true}),
+        ),
+        (
+            "Set-CASMailbox",
+            json!({"Identity": "buchhaltung@fabrikam.com", "SmtpClientAuthenticationDisabled": null, "OWAEnabled": false}),
+        ),
+        (
+            "Set-OrganizationConfig",
+            json!({"SendFromAliasEnabled": true}),
+        ),
+        (
+            "New-Mailbox",
+            json!({"Shared": true, "Name": "Neu", "DisplayName": "Neu Team", "PrimarySmtpAddress": "neu@fabrikam.com"}),
+        ),
+    ];
+    for (cmdlet, parameters) in &calls {
+        let reply = invoke(&sim, cmdlet, parameters.clone()).await;
+        assert_eq!(reply.status, 200, "{cmdlet}: {}", reply.json);
+        assert!(
+            reply.warnings().is_empty(),
+            "{cmdlet}: {:?}",
+            reply.warnings()
+        );
+    }
+
+    let mut expected = fixture();
+    let support = "support@fabrikam.com".to_owned();
+    let buchhaltung = "buchhaltung@fabrikam.com".to_owned();
+    let p = |address: &str| principal(&fixture(), address);
+    let operations = [
+        Operation::SetMailbox {
+            mailbox: support.clone(),
+            setting: MailboxSetting::CopyForSendAs(true),
+        },
+        Operation::SetMailbox {
+            mailbox: support.clone(),
+            setting: MailboxSetting::HiddenFromAddressLists(true),
+        },
+        Operation::AddToList {
+            mailbox: support.clone(),
+            list: PrincipalList::SendOnBehalf,
+            principal: p("clara@fabrikam.com"),
+        },
+        Operation::RemoveFromList {
+            mailbox: support.clone(),
+            list: PrincipalList::SendOnBehalf,
+            principal: p("ben@fabrikam.com"),
+        },
+        Operation::AddToList {
+            mailbox: buchhaltung.clone(),
+            list: PrincipalList::Moderators,
+            principal: p("david@fabrikam.com"),
+        },
+        Operation::SetMailbox {
+            mailbox: buchhaltung.clone(),
+            setting: MailboxSetting::ModerationEnabled(true),
+        },
+        Operation::SetMailbox {
+            mailbox: buchhaltung.clone(),
+            setting: MailboxSetting::ModerationNotifications("Internal".into()),
+        },
+        Operation::GrantSendAs {
+            mailbox: support.clone(),
+            principal: p("clara@fabrikam.com"),
+        },
+        Operation::RevokeSendAs {
+            mailbox: support.clone(),
+            principal: p("ben@fabrikam.com"),
+        },
+        Operation::GrantFullAccess {
+            mailbox: support.clone(),
+            principal: p("david@fabrikam.com"),
+            auto_mapping: false,
+        },
+        Operation::RevokeFullAccess {
+            mailbox: support.clone(),
+            principal: Principal::Orphaned {
+                raw: "S-1-5-21-1111111111-2222222222-3333333333-1107".into(),
+            },
+        },
+        Operation::AddSentItemsPermission {
+            mailbox: support.clone(),
+            principal: p("david@fabrikam.com"),
+            access: "Reviewer".into(),
+        },
+        Operation::SetSentItemsPermission {
+            mailbox: support.clone(),
+            principal: p("clara@fabrikam.com"),
+            access: "Editor".into(),
+        },
+        Operation::RemoveSentItemsPermission {
+            mailbox: buchhaltung.clone(),
+            principal: Principal::Orphaned {
+                raw: "NT:S-1-5-21-1111111111-2222222222-3333333333-1190".into(),
+            },
+        },
+        Operation::SetClient {
+            mailbox: support.clone(),
+            setting: ClientSetting::Switch {
+                switch: ClientSwitch::Pop,
+                enabled: false,
+            },
+        },
+        Operation::SetClient {
+            mailbox: support.clone(),
+            setting: ClientSetting::SmtpClientAuthenticationDisabled(Some(true)),
+        },
+        Operation::SetClient {
+            mailbox: buchhaltung.clone(),
+            setting: ClientSetting::Switch {
+                switch: ClientSwitch::Owa,
+                enabled: false,
+            },
+        },
+        Operation::SetClient {
+            mailbox: buchhaltung.clone(),
+            setting: ClientSetting::SmtpClientAuthenticationDisabled(None),
+        },
+        Operation::SetOrganization {
+            setting: OrganizationSetting::SendFromAliasEnabled(true),
+        },
+        Operation::CreateMailbox {
+            mailbox: "neu@fabrikam.com".into(),
+            display_name: "Neu Team".into(),
+        },
+    ];
+    for operation in &operations {
+        expected.apply(operation).unwrap();
+    }
+    assert_eq!(sim.tenant(), expected);
+
+    // The same end state over HTTP, for tests in other languages or processes.
+    let dump: Value = serde_json::from_slice(
+        &client()
+            .get(format!("{}/sim/tenant", sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(dump, serde_json::to_value(&expected).unwrap());
+    assert_eq!(sim.counters().tenant_changes, calls.len() as u64);
+    assert_eq!(sim.counters().total_writes(), calls.len() as u64);
+}
+
+#[tokio::test]
+async fn idempotent_answers_are_warnings_and_folder_conflicts_are_errors() {
+    let sim = start(SimConfig::default());
+    let before = sim.tenant();
+    let warning = |cmdlet: &'static str, parameters: Value, expected: &'static str| {
+        let sim = &sim;
+        async move {
+            let reply = invoke(sim, cmdlet, parameters).await;
+            assert_eq!(reply.status, 200, "{cmdlet}: {}", reply.json);
+            assert!(reply.json.get("value").is_none(), "{cmdlet}: no value");
+            let warnings = reply.warnings();
+            assert!(
+                warnings.len() == 1 && warnings[0].contains(expected),
+                "{cmdlet}: {warnings:?}"
+            );
+        }
+    };
+    warning(
+        "Add-RecipientPermission",
+        json!({"Identity": "support@fabrikam.com", "Trustee": "anna@fabrikam.com", "AccessRights": ["SendAs"]}),
+        "The appropriate access control entry is already present on object",
+    )
+    .await;
+    warning(
+        "Remove-RecipientPermission",
+        json!({"Identity": "support@fabrikam.com", "Trustee": "clara@fabrikam.com", "AccessRights": ["SendAs"]}),
+        "because the ACE isn't present",
+    )
+    .await;
+    warning(
+        "Remove-MailboxPermission",
+        json!({"Identity": "support@fabrikam.com", "User": "clara@fabrikam.com", "AccessRights": ["FullAccess"]}),
+        "because the ACE doesn't exist on the object.",
+    )
+    .await;
+    warning(
+        "Set-Mailbox",
+        json!({"Identity": "support@fabrikam.com", "GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "remove": "clara@fabrikam.com"}}),
+        "The command completed successfully but no settings of",
+    )
+    .await;
+    warning(
+        "Set-CASMailbox",
+        json!({"Identity": "support@fabrikam.com", "ImapEnabled": true}),
+        "no settings of",
+    )
+    .await;
+
+    // Add-MailboxPermission of an existing grant: 200 with the existing row, no warning.
+    let again = invoke(&sim, "Add-MailboxPermission", json!({"Identity": "support@fabrikam.com", "User": "anna@fabrikam.com", "AccessRights": ["FullAccess"]})).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.value().len(), 1);
+    assert_eq!(
+        again.value()[0]["User"],
+        "anna.berg@fabrikam.onmicrosoft.com"
+    );
+
+    let exists = invoke(&sim, "Add-MailboxFolderPermission", json!({"Identity": "support@fabrikam.com:\\Sent Items", "User": "clara@fabrikam.com", "AccessRights": ["Reviewer"]})).await;
+    assert_eq!(exists.status, 400);
+    assert_eq!(
+        exists.detail(),
+        "|Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException|An existing permission entry was found for user: Clara Diaz."
+    );
+    let missing = invoke(
+        &sim,
+        "Remove-MailboxFolderPermission",
+        json!({"Identity": "support@fabrikam.com:\\Sent Items", "User": "david@fabrikam.com"}),
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.detail().contains("UserNotFoundInPermissionEntryException|There is no existing permission entry found for user: David Eck."));
+    let created = invoke(
+        &sim,
+        "New-Mailbox",
+        json!({"Shared": true, "Name": "x", "PrimarySmtpAddress": "anna.berg@fabrikam.com"}),
+    )
+    .await;
+    assert_eq!(created.status, 400);
+    assert!(
+        created.detail().contains("ProxyAddressExistsException"),
+        "{}",
+        created.detail()
+    );
+
+    assert_eq!(sim.tenant(), before);
+    assert_eq!(sim.counters().tenant_changes, 0);
+}
+
+#[tokio::test]
+async fn a_hashtable_without_its_odata_type_does_not_bind() {
+    let sim = start(SimConfig::default());
+    let before = sim.tenant();
+    let reply = invoke(
+        &sim,
+        "Set-Mailbox",
+        json!({"Identity": "support@fabrikam.com", "GrantSendOnBehalfTo": {"Add": ["clara@fabrikam.com"]}}),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json["error"]["code"], "BadRequest");
+    assert_eq!(reply.json["error"]["message"], "Error executing cmdlet");
+    assert_eq!(
+        reply.json["error"]["details"][0]["target"],
+        "GrantSendOnBehalfTo"
+    );
+    let detail = reply.detail();
+    let parts: Vec<&str> = detail.split('|').collect();
+    assert_eq!(parts.len(), 3, "{detail}");
+    assert_eq!(
+        parts[1],
+        "System.Management.Automation.ParameterBindingException"
+    );
+    assert!(
+        parts[2].starts_with(
+            "Cannot process argument transformation on parameter 'GrantSendOnBehalfTo'."
+        ),
+        "{detail}"
+    );
+    assert_eq!(
+        reply.header("x-exceptiontype"),
+        Some("ParameterBindingException")
+    );
+    assert_eq!(sim.tenant(), before);
+
+    // Configurable: without the check the same body binds.
+    let lax = start(SimConfig {
+        require_hashtable_type: false,
+        ..SimConfig::default()
+    });
+    let reply = invoke(&lax, "Set-Mailbox", json!({"Identity": "support@fabrikam.com", "GrantSendOnBehalfTo": {"Add": ["clara@fabrikam.com"]}})).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn exchange_refusals_and_binding_rules_are_reproduced() {
+    let sim = start(SimConfig::default());
+    let before = sim.tenant();
+    let group = invoke(&sim, "Add-MailboxPermission", json!({"Identity": "support@fabrikam.com", "User": "all-staff@fabrikam.com", "AccessRights": ["FullAccess"]})).await;
+    assert_eq!(
+        group.status, 400,
+        "a distribution group cannot hold FullAccess"
+    );
+    let moderation = invoke(
+        &sim,
+        "Set-Mailbox",
+        json!({"Identity": "support@fabrikam.com", "ModerationEnabled": true}),
+    )
+    .await;
+    assert_eq!(moderation.status, 400);
+    assert!(moderation.detail().contains("needs at least one moderator"));
+    let text_bool = invoke(
+        &sim,
+        "Set-Mailbox",
+        json!({"Identity": "support@fabrikam.com", "MessageCopyForSentAsEnabled": "true"}),
+    )
+    .await;
+    assert_eq!(text_bool.status, 400, "a string does not bind to a bool");
+    let unknown_user = invoke(&sim, "Add-MailboxPermission", json!({"Identity": "support@fabrikam.com", "User": "nobody@fabrikam.com", "AccessRights": ["FullAccess"]})).await;
+    assert_eq!(unknown_user.status, 404);
+    assert!(
+        unknown_user
+            .detail()
+            .contains("User or group \"nobody@fabrikam.com\" wasn't found")
+    );
+    // All or nothing: the valid first half of a failing Set-Mailbox is not applied.
+    let half = invoke(&sim, "Set-Mailbox", json!({"Identity": "support@fabrikam.com", "DisplayName": "Changed", "GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "Add": "ghost@fabrikam.com"}})).await;
+    assert_eq!(half.status, 404);
+    assert_eq!(sim.tenant(), before);
+    // Replace form: the list becomes exactly what was sent.
+    let replace = invoke(&sim, "Set-Mailbox", json!({"Identity": "support@fabrikam.com", "GrantSendOnBehalfTo": ["clara@fabrikam.com", "anna@fabrikam.com"]})).await;
+    assert_eq!(replace.status, 200);
+    let mailbox = invoke(
+        &sim,
+        "Get-Mailbox",
+        json!({"Identity": "support@fabrikam.com"}),
+    )
+    .await;
+    assert_eq!(
+        mailbox.value()[0]["GrantSendOnBehalfTo"],
+        json!([
+            "0a1b2c3d-0000-4000-8000-000000000003",
+            "0a1b2c3d-0000-4000-8000-000000000001"
+        ])
+    );
+    let removed = invoke(
+        &sim,
+        "Remove-Mailbox",
+        json!({"Identity": "neu@fabrikam.com"}),
+    )
+    .await;
+    assert_eq!(removed.status, 404);
+    let tenant_url = sim.invoke_url(TENANT);
+    assert!(tenant_url.ends_with("/InvokeCommand"));
+}
