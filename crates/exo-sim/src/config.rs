@@ -66,6 +66,10 @@ pub struct SimConfig {
     /// `CmdletProxyNotAvailableException`). Off by default: the real service often does not
     /// require it.
     pub require_anchor_mailbox: bool,
+    /// Cmdlets whose next successful answer is lost: the cmdlet runs and changes the
+    /// tenant, then the connection closes without a response (each entry once). This is
+    /// the case a client must not answer by sending a non-idempotent write again.
+    pub lose_response_of: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -91,6 +95,7 @@ impl Default for SimConfig {
             tenant_id: None,
             public_base_url: None,
             require_anchor_mailbox: false,
+            lose_response_of: Vec::new(),
         }
     }
 }

@@ -353,7 +353,7 @@ async fn invoke_command(
     };
     let (name, write) = invoke::classify(&input.name);
     state.count(|c| c.received(&name, write));
-    let _slot = match admit(state, &config, tenant, control).await {
+    let _slot = match admit(state, &config, tenant, control.clone()).await {
         Ok(slot) => slot,
         Err(response) => return response,
     };
@@ -367,6 +367,10 @@ async fn invoke_command(
         anchored: headers.contains_key("x-anchormailbox"),
     };
     match invoke::run(state, &config, &call) {
+        Answer::Ok(_) if state.take_lost_response(&name) => {
+            state.count(|c| c.dropped += 1);
+            drop_connection(control).await
+        }
         Answer::Ok(envelope) => wire::odata_json(StatusCode::OK, &envelope),
         Answer::Err(error) => {
             count_error(state, &error);

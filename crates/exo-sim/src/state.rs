@@ -84,6 +84,22 @@ impl SimState {
             .draw(drop_rate, unavailable_rate)
     }
 
+    /// Whether the answer to this run of `cmdlet` is to be lost (and forgets the entry).
+    pub(crate) fn take_lost_response(&self, cmdlet: &str) -> bool {
+        let mut config = self.config.write().expect("config lock");
+        match config
+            .lose_response_of
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(cmdlet))
+        {
+            Some(index) => {
+                config.lose_response_of.remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A fresh `request-id` (GUID-shaped, sequential).
     pub(crate) fn next_request_id(&self) -> String {
         let n = self.request_ids.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,779 @@
+//! The HTTP client of the admin API: `InvokeCommand` with paging, `$batch` of at most ten,
+//! retries, `Retry-After`, adaptive concurrency and token refresh (reference §2-§7).
+//!
+//! Retry rules:
+//! - 429 and the "maximum number of concurrent requests" text: the request was refused at
+//!   the gate, so any command is retried after `Retry-After` (seconds or an HTTP date),
+//!   else exponential backoff with jitter; the concurrency limit is lowered.
+//! - 5xx, transient exception names, dropped connections and timeouts: only commands
+//!   marked [`Retry::Safe`] (reads and idempotent writes) are retried. Others fail with
+//!   [`ExoError::Transient`] and `maybe_applied`, so that the caller re-reads first.
+//! - 401: the token is dropped and fetched again, once per call.
+//!
+//! Every logical call keeps one `client-request-id` across its retries.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::{Map, Value, json};
+
+use crate::auth::TokenSource;
+use crate::error::{Class, ExoError, final_error};
+use crate::limiter::Limiter;
+use crate::wire::{self, Page, Row};
+
+/// The org "discovery" arbitration mailbox every client routes tenant-level cmdlets to.
+const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
+
+/// The most sub-requests one `$batch` may carry.
+pub const MAX_BATCH: usize = 10;
+
+/// How the client behaves; the defaults suit Exchange Online.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Requests in flight at most (the adaptive limit never exceeds it).
+    pub max_concurrency: usize,
+    /// Requests in flight at the start.
+    pub initial_concurrency: usize,
+    /// `Prefer: odata.maxpagesize` (1..=1000).
+    pub page_size: u32,
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// The first backoff; it doubles per attempt (with jitter).
+    pub backoff: Duration,
+    /// The longest wait for one `Retry-After` or backoff.
+    pub max_wait: Duration,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            max_concurrency: 10,
+            initial_concurrency: 5,
+            page_size: 1000,
+            max_attempts: 6,
+            backoff: Duration::from_secs(2),
+            max_wait: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Whether a command may be sent again after an answer that leaves its effect unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads and idempotent writes.
+    Safe,
+    /// `New-Mailbox` and other writes that must not run twice: re-read instead.
+    Never,
+}
+
+/// One cmdlet call.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// The cmdlet, e.g. `Get-Mailbox`.
+    pub cmdlet: &'static str,
+    /// Its parameters, as JSON values (never spliced into strings).
+    pub parameters: Map<String, Value>,
+    /// `$select`: the output properties wanted.
+    pub select: &'static [&'static str],
+    /// The mailbox the cmdlet acts on, for `X-AnchorMailbox` routing.
+    pub anchor: Option<String>,
+    /// Whether it may be retried blindly.
+    pub retry: Retry,
+}
+
+impl Command {
+    /// A read (retried freely).
+    pub fn read(cmdlet: &'static str) -> Command {
+        Command {
+            cmdlet,
+            parameters: Map::new(),
+            select: &[],
+            anchor: None,
+            retry: Retry::Safe,
+        }
+    }
+
+    /// A write; `Confirm: false` is always sent.
+    pub fn write(cmdlet: &'static str, retry: Retry) -> Command {
+        let mut command = Command::read(cmdlet);
+        command.retry = retry;
+        command
+            .parameters
+            .insert("Confirm".to_owned(), Value::Bool(false));
+        command
+    }
+
+    /// Adds a parameter.
+    pub fn param(mut self, name: &str, value: impl Into<Value>) -> Command {
+        self.parameters.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Sets `$select`.
+    pub fn select(mut self, properties: &'static [&'static str]) -> Command {
+        self.select = properties;
+        self
+    }
+
+    /// Routes the call to a mailbox (`X-AnchorMailbox: SMTP:<address>`).
+    pub fn anchored(mut self, mailbox: &str) -> Command {
+        self.anchor = Some(mailbox.to_owned());
+        self
+    }
+
+    fn body(&self) -> Value {
+        json!({"CmdletInput": {"CmdletName": self.cmdlet, "Parameters": self.parameters}})
+    }
+}
+
+/// What a cmdlet produced, all pages together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Output {
+    /// The output objects.
+    pub rows: Vec<Row>,
+    /// The warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Statistics of a client's traffic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// HTTP requests sent (each `$batch` counts once).
+    pub requests: u64,
+    /// Retries after throttling.
+    pub throttled: u64,
+    /// Retries after transient failures.
+    pub retried: u64,
+}
+
+/// The admin API client of one tenant.
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    tenant: String,
+    tokens: Arc<dyn TokenSource>,
+    limiter: Limiter,
+    options: ClientOptions,
+    requests: AtomicU64,
+    throttled: AtomicU64,
+    retried: AtomicU64,
+    seed: AtomicU64,
+}
+
+/// An HTTP answer.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// Checks an endpoint: HTTPS, or HTTP to a loopback address only.
+pub fn check_endpoint(endpoint: &str) -> Result<String, ExoError> {
+    let url = reqwest::Url::parse(endpoint).map_err(|e| ExoError::Config {
+        message: format!("the admin API endpoint `{endpoint}` is not a URL: {e}"),
+        hint: Some("use a base URL such as `https://outlook.office365.com`".to_owned()),
+    })?;
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        scheme => {
+            return Err(ExoError::Config {
+                message: format!(
+                    "refusing to send tokens to `{endpoint}`: `{scheme}` is allowed for loopback addresses only"
+                ),
+                hint: Some("use an `https://` endpoint".to_owned()),
+            });
+        }
+    }
+    Ok(endpoint.trim_end_matches('/').to_owned())
+}
+
+impl Client {
+    /// A client of `tenant` (GUID or initial domain) at `base` (e.g.
+    /// `https://outlook.office365.com`).
+    pub fn new(
+        base: &str,
+        tenant: &str,
+        tokens: Arc<dyn TokenSource>,
+        options: ClientOptions,
+    ) -> Result<Client, ExoError> {
+        let base = check_endpoint(base)?;
+        if tenant.trim().is_empty() || tenant.contains(['/', '?', '#', ' ']) {
+            return Err(ExoError::Config {
+                message: format!("`{tenant}` is not a tenant id or domain"),
+                hint: Some(
+                    "use the tenant's GUID or its initial domain, e.g. `contoso.onmicrosoft.com`"
+                        .to_owned(),
+                ),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("sharedbox/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ExoError::Config {
+                message: format!("cannot set up HTTPS: {e}"),
+                hint: None,
+            })?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x5eed)
+            | 1;
+        Ok(Client {
+            http,
+            base,
+            tenant: tenant.trim().to_owned(),
+            tokens,
+            limiter: Limiter::new(options.initial_concurrency, options.max_concurrency),
+            options,
+            requests: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            seed: AtomicU64::new(seed),
+        })
+    }
+
+    /// The tenant as it appears in URLs.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The token source.
+    pub fn tokens(&self) -> &Arc<dyn TokenSource> {
+        &self.tokens
+    }
+
+    /// Traffic so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            requests: self.requests.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+        }
+    }
+
+    fn invoke_url(&self, select: &[&str]) -> String {
+        let mut url = format!("{}/adminapi/beta/{}/InvokeCommand", self.base, self.tenant);
+        if !select.is_empty() {
+            url.push_str("?$select=");
+            url.push_str(&select.join(","));
+        }
+        url
+    }
+
+    fn random(&self) -> u64 {
+        let mut x = self
+            .seed
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        x ^= x >> 30;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 27;
+        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    }
+
+    fn request_id(&self) -> String {
+        let (a, b) = (self.random(), self.random());
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn anchor(&self, command: &Command) -> String {
+        match &command.anchor {
+            Some(mailbox) => format!("SMTP:{mailbox}"),
+            None => format!("APP:{SYSTEM_MAILBOX}@{}", self.tenant),
+        }
+    }
+
+    fn headers(&self, command: &Command, request_id: &str) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            ("Content-Type", "application/json; charset=utf-8".to_owned()),
+            ("Accept", "application/json".to_owned()),
+            (
+                "Prefer",
+                format!(
+                    "odata.maxpagesize={}",
+                    self.options.page_size.clamp(1, 1000)
+                ),
+            ),
+            ("X-AnchorMailbox", self.anchor(command)),
+            ("X-CmdletName", command.cmdlet.to_owned()),
+            ("X-ResponseFormat", "json".to_owned()),
+            ("X-ClientApplication", "sharedbox".to_owned()),
+            ("client-request-id", request_id.to_owned()),
+        ];
+        if command.anchor.is_some() {
+            headers.push(("parameter-based-routing", "true".to_owned()));
+        }
+        headers
+    }
+
+    /// How long to wait before attempt `attempt` (1-based retry count).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .options
+            .backoff
+            .saturating_mul(1 << attempt.saturating_sub(1).min(10));
+        let jitter = 0.5 + (self.random() % 1000) as f64 / 2000.0;
+        exp.mul_f64(jitter).min(self.options.max_wait)
+    }
+
+    fn retry_after(&self, headers: &HeaderMap) -> Option<Duration> {
+        let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+        parse_retry_after(value, time::OffsetDateTime::now_utc())
+            .map(|d| d.min(self.options.max_wait))
+    }
+
+    /// POSTs `body` to `url` with retries; returns the first answer that is a success or
+    /// a final error. `Err` only for transport failures and exhausted retries.
+    async fn post(
+        &self,
+        url: &str,
+        body: &Value,
+        command: &Command,
+        request_id: &str,
+    ) -> Result<Answer, ExoError> {
+        let mut attempt = 0;
+        let mut refreshed = false;
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        loop {
+            attempt += 1;
+            let token = self
+                .tokens
+                .token()
+                .await
+                .map_err(|e| ExoError::Auth(e.message, e.hint))?;
+            let permit = self.limiter.acquire().await;
+            let mut request = self
+                .http
+                .post(url)
+                .timeout(self.options.request_timeout)
+                .bearer_auth(token.secret())
+                .body(bytes.clone());
+            for (name, value) in self.headers(command, request_id) {
+                request = request.header(name, value);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = request.send().await;
+            let answer = match sent {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let headers = response.headers().clone();
+                    match response.bytes().await {
+                        Ok(body) => Ok(Answer {
+                            status,
+                            headers,
+                            body: body.to_vec(),
+                        }),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            drop(permit);
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(error) => {
+                    let message = transport_message(&error);
+                    if command.retry == Retry::Safe && attempt < self.options.max_attempts {
+                        self.retried.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                    return Err(ExoError::Transient {
+                        cmdlet: command.cmdlet.to_owned(),
+                        message,
+                        maybe_applied: command.retry == Retry::Never,
+                    });
+                }
+            };
+            if (200..300).contains(&answer.status) {
+                self.limiter.succeeded();
+                return Ok(answer);
+            }
+            let error = wire::parse_error(&answer.body);
+            match crate::error::classify(answer.status, &error) {
+                Class::Throttled if attempt < self.options.max_attempts => {
+                    self.limiter.throttled();
+                    self.throttled.fetch_add(1, Ordering::Relaxed);
+                    let wait = self
+                        .retry_after(&answer.headers)
+                        .unwrap_or_else(|| self.backoff(attempt));
+                    tokio::time::sleep(wait).await;
+                }
+                Class::Throttled => {
+                    return Err(ExoError::Throttled {
+                        cmdlet: command.cmdlet.to_owned(),
+                        attempts: attempt,
+                        retry_after: self.retry_after(&answer.headers),
+                    });
+                }
+                Class::Unauthorized if !refreshed => {
+                    refreshed = true;
+                    attempt -= 1;
+                    self.tokens.invalidate();
+                }
+                Class::Unauthorized => {
+                    return Err(ExoError::Unauthorized {
+                        message: error.message,
+                    });
+                }
+                Class::Transient
+                    if command.retry == Retry::Safe && attempt < self.options.max_attempts =>
+                {
+                    self.retried.fetch_add(1, Ordering::Relaxed);
+                    let wait = self
+                        .retry_after(&answer.headers)
+                        .unwrap_or_else(|| self.backoff(attempt));
+                    tokio::time::sleep(wait).await;
+                }
+                Class::Transient => {
+                    return Err(ExoError::Transient {
+                        cmdlet: command.cmdlet.to_owned(),
+                        message: format!("HTTP {}: {}", answer.status, error.message),
+                        maybe_applied: command.retry == Retry::Never,
+                    });
+                }
+                Class::Final => return Ok(answer),
+            }
+        }
+    }
+
+    /// Runs one cmdlet through `InvokeCommand`, following `@odata.nextLink` to the end.
+    pub async fn invoke(&self, command: &Command) -> Result<Output, ExoError> {
+        let url = self.invoke_url(command.select);
+        self.invoke_at(command, &url).await
+    }
+
+    async fn invoke_at(&self, command: &Command, first: &str) -> Result<Output, ExoError> {
+        let request_id = self.request_id();
+        let body = command.body();
+        let mut output = Output::default();
+        let mut url = first.to_owned();
+        loop {
+            let answer = self.post(&url, &body, command, &request_id).await?;
+            if !(200..300).contains(&answer.status) {
+                return Err(final_error(
+                    command.cmdlet,
+                    answer.status,
+                    wire::parse_error(&answer.body),
+                ));
+            }
+            let page = wire::parse_page(&answer.body);
+            match self.absorb(&mut output, page)? {
+                Some(next) => url = next,
+                None => return Ok(output),
+            }
+        }
+    }
+
+    /// Adds a page to `output`; returns where the next page is.
+    fn absorb(&self, output: &mut Output, page: Page) -> Result<Option<String>, ExoError> {
+        output.rows.extend(page.rows);
+        output.warnings.extend(page.warnings);
+        match page.next_link {
+            Some(next) => Ok(Some(self.check_next_link(&next)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A nextLink must stay on the endpoint the client was given (tokens go there).
+    fn check_next_link(&self, next: &str) -> Result<String, ExoError> {
+        let same_origin = |a: &str, b: &str| {
+            let (Ok(a), Ok(b)) = (reqwest::Url::parse(a), reqwest::Url::parse(b)) else {
+                return false;
+            };
+            a.scheme() == b.scheme()
+                && a.host_str().map(str::to_ascii_lowercase)
+                    == b.host_str().map(str::to_ascii_lowercase)
+                && a.port_or_known_default() == b.port_or_known_default()
+        };
+        if same_origin(next, &self.base) {
+            Ok(next.to_owned())
+        } else {
+            Err(ExoError::Config {
+                message: format!(
+                    "the admin API sent a next-page link to another host (`{}`); not following it with the access token",
+                    reqwest::Url::parse(next)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+                hint: Some("set `SHAREDBOX_EXO_ENDPOINT` or `tenant.endpoint` to the host the tenant is served from".to_owned()),
+            })
+        }
+    }
+
+    /// Runs many cmdlets in `$batch` requests of at most ten, the batches concurrently.
+    /// Results come back in the order of `commands`. Sub-requests that were throttled or
+    /// failed transiently are retried on their own (reads and idempotent writes only);
+    /// commands that must never be retried are sent on their own, not in a batch.
+    pub async fn batch(&self, commands: &[Command]) -> Vec<Result<Output, ExoError>> {
+        let mut results: Vec<Option<Result<Output, ExoError>>> = vec![None; commands.len()];
+        let (safe, unsafe_): (Vec<usize>, Vec<usize>) =
+            (0..commands.len()).partition(|&i| commands[i].retry == Retry::Safe);
+        let single = join_all(
+            unsafe_
+                .iter()
+                .map(|&i| async move { vec![(i, self.invoke(&commands[i]).await)] }),
+        );
+        let batched = join_all(
+            safe.chunks(MAX_BATCH)
+                .map(|chunk| self.run_batch(commands, chunk)),
+        );
+        let (single, batched) = futures::join!(single, batched);
+        for (i, result) in single.into_iter().chain(batched).flatten() {
+            results[i] = Some(result);
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(ExoError::Transient {
+                        cmdlet: "$batch".to_owned(),
+                        message: "no answer".to_owned(),
+                        maybe_applied: false,
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// One `$batch` of up to ten retry-safe commands.
+    async fn run_batch(
+        &self,
+        commands: &[Command],
+        chunk: &[usize],
+    ) -> Vec<(usize, Result<Output, ExoError>)> {
+        if chunk.len() == 1 {
+            let i = chunk[0];
+            return vec![(i, self.invoke(&commands[i]).await)];
+        }
+        let token = match self.tokens.token().await {
+            Ok(token) => token,
+            Err(e) => {
+                return chunk
+                    .iter()
+                    .map(|&i| (i, Err(ExoError::Auth(e.message.clone(), e.hint.clone()))))
+                    .collect();
+            }
+        };
+        let request_id = self.request_id();
+        let requests: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| {
+                let command = &commands[i];
+                let mut headers = Map::new();
+                for (name, value) in self.headers(command, &request_id) {
+                    headers.insert(name.to_owned(), Value::String(value));
+                }
+                headers.insert(
+                    "Authorization".to_owned(),
+                    Value::String(format!("Bearer {}", token.secret())),
+                );
+                json!({
+                    "id": n.to_string(),
+                    "method": "POST",
+                    "url": self.invoke_url(command.select),
+                    "headers": headers,
+                    "body": command.body(),
+                })
+            })
+            .collect();
+        let url = format!("{}/adminapi/beta/{}/$batch", self.base, self.tenant);
+        let outer = Command::read("$batch");
+        let answer = self
+            .post(&url, &json!({ "requests": requests }), &outer, &request_id)
+            .await;
+        let responses = match answer {
+            Ok(answer) if (200..300).contains(&answer.status) => {
+                match serde_json::from_slice::<Value>(&answer.body) {
+                    Ok(body) => sub_responses(&body),
+                    Err(_) => Vec::new(),
+                }
+            }
+            // The batch as a whole failed: send each command on its own.
+            _ => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(chunk.len());
+        for (n, &i) in chunk.iter().enumerate() {
+            let command = &commands[i];
+            let response = responses.iter().find(|r| r.id == n.to_string());
+            let result = match response {
+                Some(r) if (200..300).contains(&r.status) => {
+                    let mut output = Output::default();
+                    match self.absorb(&mut output, wire::page_of(&r.body)) {
+                        Ok(Some(next)) => match self.invoke_at(command, &next).await {
+                            Ok(rest) => {
+                                output.rows.extend(rest.rows);
+                                output.warnings.extend(rest.warnings);
+                                Ok(output)
+                            }
+                            Err(e) => Err(e),
+                        },
+                        Ok(None) => Ok(output),
+                        Err(e) => Err(e),
+                    }
+                }
+                Some(r) => {
+                    let body = serde_json::to_vec(&r.body).unwrap_or_default();
+                    let error = wire::parse_error(&body);
+                    match crate::error::classify(r.status, &error) {
+                        Class::Final => Err(final_error(command.cmdlet, r.status, error)),
+                        Class::Throttled => {
+                            self.limiter.throttled();
+                            self.throttled.fetch_add(1, Ordering::Relaxed);
+                            self.invoke(command).await
+                        }
+                        _ => {
+                            self.retried.fetch_add(1, Ordering::Relaxed);
+                            self.invoke(command).await
+                        }
+                    }
+                }
+                None => self.invoke(command).await,
+            };
+            out.push((i, result));
+        }
+        out
+    }
+}
+
+/// One sub-response of a `$batch`.
+struct SubResponse {
+    id: String,
+    status: u16,
+    body: Value,
+}
+
+fn sub_responses(body: &Value) -> Vec<SubResponse> {
+    let Some(items) = body
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("responses")))
+        .and_then(|(_, v)| v.as_array())
+    else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let row = item.as_object()?;
+            let get = |key: &str| {
+                row.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            };
+            let id = match get("id")? {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let status = get("status").and_then(|s| match s {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            })? as u16;
+            let body = match get("body") {
+                Some(Value::String(s)) => {
+                    serde_json::from_str(s).unwrap_or(Value::String(s.clone()))
+                }
+                Some(v) => v.clone(),
+                None => Value::Null,
+            };
+            Some(SubResponse { id, status, body })
+        })
+        .collect()
+}
+
+/// `Retry-After` as seconds (integer or fraction) or an HTTP date.
+pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, format)
+        .ok()?
+        .assume_utc();
+    let wait = at - now;
+    Some(if wait.is_negative() {
+        Duration::ZERO
+    } else {
+        wait.unsigned_abs()
+    })
+}
+
+fn transport_message(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the request timed out".to_owned()
+    } else if error.is_connect() {
+        "cannot connect to the admin API".to_owned()
+    } else {
+        "the connection closed before an answer came".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_and_as_a_date() {
+        let now = time::macros::datetime!(2026-11-22 10:00:00 UTC);
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 10:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn only_https_or_loopback_http() {
+        assert!(check_endpoint("https://outlook.office365.com").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8787/").is_ok());
+        assert!(check_endpoint("http://localhost:1").is_ok());
+        assert!(check_endpoint("http://[::1]:1").is_ok());
+        let refused = check_endpoint("http://exo.example.com").unwrap_err();
+        assert!(refused.to_string().contains("loopback"), "{refused}");
+        assert!(check_endpoint("not a url").is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! The Microsoft clouds Exchange Online runs in: admin API base URL, token scope and
+//! Entra authority per cloud (reference `exo-admin-api.md` §1.6).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Microsoft 365 cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cloud {
+    /// Commercial and GCC: `outlook.office365.com`.
+    #[default]
+    Global,
+    /// US Government GCC High: `outlook.office365.us`.
+    GccHigh,
+    /// US Government DoD: `outlook-dod.office365.us`.
+    Dod,
+    /// China, operated by 21Vianet: `partner.outlook.cn`.
+    China,
+}
+
+impl Cloud {
+    /// Every cloud, in the order the docs list them.
+    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::GccHigh, Cloud::Dod, Cloud::China];
+
+    /// The name used in `sharedbox.yaml` (`tenant.cloud`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Global => "global",
+            Cloud::GccHigh => "gcc-high",
+            Cloud::Dod => "dod",
+            Cloud::China => "china",
+        }
+    }
+
+    /// The admin API base URL; the client appends `/adminapi/beta/{tenant}/...`.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://outlook.office365.com",
+            Cloud::GccHigh => "https://outlook.office365.us",
+            Cloud::Dod => "https://outlook-dod.office365.us",
+            Cloud::China => "https://partner.outlook.cn",
+        }
+    }
+
+    /// The OAuth scope of the Exchange Online resource in this cloud.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://outlook.office365.com/.default",
+            Cloud::GccHigh => "https://outlook.office365.us/.default",
+            Cloud::Dod => "https://outlook-dod.office365.us/.default",
+            Cloud::China => "https://partner.outlook.cn/.default",
+        }
+    }
+
+    /// The Entra authority host that issues tokens for this cloud.
+    pub fn authority_host(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://login.microsoftonline.com",
+            Cloud::GccHigh | Cloud::Dod => "https://login.microsoftonline.us",
+            Cloud::China => "https://login.partner.microsoftonline.cn",
+        }
+    }
+}
+
+impl fmt::Display for Cloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown cloud name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown cloud `{0}`; expected one of `global`, `gcc-high`, `dod`, `china`")]
+pub struct UnknownCloud(pub String);
+
+impl FromStr for Cloud {
+    type Err = UnknownCloud;
+
+    fn from_str(s: &str) -> Result<Cloud, UnknownCloud> {
+        Cloud::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownCloud(s.to_owned()))
+    }
+}

@@ -1,0 +1,342 @@
+//! Typed admin API errors: what a status and an error body mean, whether a retry can help,
+//! and how each maps onto [`sharedbox_tenant::TenantError`].
+
+use std::time::Duration;
+
+use sharedbox_tenant::TenantError;
+
+use crate::wire::ErrorBody;
+
+/// Why a cmdlet call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExoError {
+    /// The object named by `Identity` (or a user) does not exist
+    /// (`ManagementObjectNotFoundException`, 404).
+    #[error("`{cmdlet}`: {message}")]
+    NotFound {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What Exchange said.
+        message: String,
+    },
+    /// An address or object already exists (`ProxyAddressExistsException`, ...).
+    #[error("`{cmdlet}`: {message}")]
+    AlreadyExists {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What Exchange said.
+        message: String,
+    },
+    /// A folder permission entry exists already (`UserAlreadyExistsInPermissionEntryException`).
+    #[error("`{cmdlet}`: {message}")]
+    EntryExists {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What Exchange said.
+        message: String,
+    },
+    /// A folder permission entry is not there (`UserNotFoundInPermissionEntryException`).
+    #[error("`{cmdlet}`: {message}")]
+    EntryMissing {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What Exchange said.
+        message: String,
+    },
+    /// A parameter was refused (400, `ParameterBindingException`, ...).
+    #[error("`{cmdlet}` refused a parameter: {message}")]
+    BadParameter {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What Exchange said.
+        message: String,
+    },
+    /// The identity lacks a role or permission for the cmdlet (403).
+    #[error(
+        "`{cmdlet}` is not allowed for this identity (HTTP 403){}",
+        detail(message)
+    )]
+    Forbidden {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What Exchange said, if anything.
+        message: String,
+    },
+    /// The token was refused (401) even after a refresh.
+    #[error("the admin API refused the access token (HTTP 401){}", detail(message))]
+    Unauthorized {
+        /// What the server said.
+        message: String,
+    },
+    /// Throttled (429 or the concurrency text) and out of retries.
+    #[error("`{cmdlet}` was throttled by Exchange Online {attempts} times in a row")]
+    Throttled {
+        /// The cmdlet.
+        cmdlet: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// A transient failure (5xx, `ServerBusyException`, a dropped connection, a timeout)
+    /// that retries did not overcome, or that was not retried because the call is not
+    /// idempotent.
+    #[error("`{cmdlet}` failed: {message}")]
+    Transient {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What happened.
+        message: String,
+        /// Whether the request may have reached the server (its effect is unknown).
+        maybe_applied: bool,
+    },
+    /// Any other refusal by Exchange.
+    #[error("`{cmdlet}` failed (HTTP {status}): {message}")]
+    Rejected {
+        /// The cmdlet.
+        cmdlet: String,
+        /// The HTTP status.
+        status: u16,
+        /// The exception type, if given.
+        exception: String,
+        /// What Exchange said.
+        message: String,
+    },
+    /// The endpoint or configuration is unusable (bad URL, HTTP to a remote host, ...).
+    #[error("{message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+    /// No token could be obtained.
+    #[error("cannot get an access token: {0}")]
+    Auth(String, Option<String>),
+}
+
+fn detail(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+/// Exception names (or message fragments) of server-side conditions that pass.
+const TRANSIENT: &[&str] = &[
+    "ServerBusyException",
+    "TransientException",
+    "BackendCommunicationException",
+    "CmdletProxyNotAvailableFailure",
+    "CmdletProxyNotAvailableException",
+    "DCOverloadedException",
+    "SuitabilityDirectoryException",
+    "ServerInMMException",
+    "ADServerSettingsChangedException",
+    "StorageTransientException",
+];
+
+/// The text Exchange sends when the per-tenant concurrency budget is used up.
+const CONCURRENCY_TEXT: &str = "maximum number of concurrent requests";
+
+/// How an error answer should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Throttled: wait (`Retry-After`) and retry; lower the concurrency.
+    Throttled,
+    /// Transient server trouble: retry with backoff.
+    Transient,
+    /// 401: refresh the token once and retry.
+    Unauthorized,
+    /// Final: retrying cannot help.
+    Final,
+}
+
+/// Classifies an HTTP error answer.
+pub fn classify(status: u16, body: &ErrorBody) -> Class {
+    let text = format!("{} {}", body.exception, body.message);
+    if status == 429 || text.contains(CONCURRENCY_TEXT) {
+        Class::Throttled
+    } else if status == 401 {
+        Class::Unauthorized
+    } else if matches!(status, 500 | 502 | 503 | 504 | 408)
+        || TRANSIENT.iter().any(|t| text.contains(t))
+    {
+        Class::Transient
+    } else {
+        Class::Final
+    }
+}
+
+/// The typed error of a final answer.
+pub fn final_error(cmdlet: &str, status: u16, body: ErrorBody) -> ExoError {
+    let cmdlet = cmdlet.to_owned();
+    let exception = body.exception.as_str();
+    let message = body.message.clone();
+    let has = |s: &str| exception.contains(s);
+    if has("UserAlreadyExistsInPermissionEntryException") {
+        ExoError::EntryExists { cmdlet, message }
+    } else if has("UserNotFoundInPermissionEntryException") {
+        ExoError::EntryMissing { cmdlet, message }
+    } else if has("ManagementObjectNotFoundException")
+        || message.contains("couldn't be found")
+        || message.contains("wasn't found")
+        || (status == 404 && exception.is_empty())
+    {
+        ExoError::NotFound { cmdlet, message }
+    } else if has("AlreadyExists") || has("ProxyAddressExists") || message.contains("already") {
+        ExoError::AlreadyExists { cmdlet, message }
+    } else if status == 403
+        || has("AccessDenied")
+        || message.contains("is not present in the role definition")
+    {
+        ExoError::Forbidden { cmdlet, message }
+    } else if has("ParameterBinding") || has("ArgumentException") || status == 400 {
+        ExoError::BadParameter { cmdlet, message }
+    } else {
+        ExoError::Rejected {
+            cmdlet,
+            status,
+            exception: body.exception,
+            message,
+        }
+    }
+}
+
+/// The roles a cmdlet needs, for the hint of a 403.
+pub fn roles_for(cmdlet: &str) -> &'static str {
+    match cmdlet {
+        "Get-OrganizationConfig" | "Set-OrganizationConfig" => "Organization Configuration",
+        "New-Mailbox" | "Remove-Mailbox" => "Mail Recipient Creation",
+        "Get-MailboxFolderStatistics"
+        | "Get-MailboxFolderPermission"
+        | "Add-MailboxFolderPermission"
+        | "Set-MailboxFolderPermission"
+        | "Remove-MailboxFolderPermission" => "Mail Recipients (folder permissions)",
+        c if c.starts_with("Get-") => "View-Only Recipients (or Mail Recipients)",
+        _ => "Mail Recipients",
+    }
+}
+
+impl ExoError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ExoError::Forbidden { cmdlet, .. } => Some(format!(
+                "the app needs the `Exchange.ManageAsApp` API permission and an Exchange role that includes `{cmdlet}` (role: {}); run `sharedbox doctor` to see what the token holds",
+                roles_for(cmdlet)
+            )),
+            ExoError::Unauthorized { .. } => Some(
+                "check the token's audience and tenant (`sharedbox doctor`); the beta admin API needs `Exchange.ManageAsApp` (app) or `Exchange.Manage` (delegated), not `Exchange.ManageV2`".to_owned(),
+            ),
+            ExoError::Throttled { .. } => Some(
+                "Exchange Online limits concurrent admin requests per tenant; run again later, or lower `tenant.concurrency`".to_owned(),
+            ),
+            ExoError::Transient { maybe_applied: true, .. } => Some(
+                "the request may or may not have reached Exchange; run `sharedbox plan` to see the tenant's state".to_owned(),
+            ),
+            ExoError::Transient { .. } => {
+                Some("Exchange Online is busy or unreachable; try again later".to_owned())
+            }
+            ExoError::Config { hint, .. } | ExoError::Auth(_, hint) => hint.clone(),
+            _ => None,
+        }
+    }
+
+    /// The error as the `Tenant` trait reports it.
+    pub fn into_tenant_error(self) -> TenantError {
+        let hint = self.hint();
+        TenantError::Rejected {
+            message: self.to_string(),
+            hint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(exception: &str, message: &str) -> ErrorBody {
+        ErrorBody {
+            code: String::new(),
+            exception: exception.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(classify(429, &ErrorBody::default()), Class::Throttled);
+        assert_eq!(
+            classify(
+                503,
+                &body(
+                    "",
+                    "You have reached the maximum number of concurrent requests per tenant."
+                )
+            ),
+            Class::Throttled
+        );
+        assert_eq!(
+            classify(
+                400,
+                &body(
+                    "Microsoft.Exchange.Data.Storage.ServerBusyException",
+                    "busy"
+                )
+            ),
+            Class::Transient
+        );
+        assert_eq!(classify(503, &ErrorBody::default()), Class::Transient);
+        assert_eq!(classify(401, &ErrorBody::default()), Class::Unauthorized);
+        assert_eq!(classify(404, &ErrorBody::default()), Class::Final);
+        assert!(matches!(
+            final_error(
+                "Get-Mailbox",
+                404,
+                body(
+                    "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+                    "x"
+                )
+            ),
+            ExoError::NotFound { .. }
+        ));
+        assert!(matches!(
+            final_error(
+                "New-Mailbox",
+                400,
+                body(
+                    "Microsoft.Exchange.Data.Directory.ProxyAddressExistsException",
+                    "x"
+                )
+            ),
+            ExoError::AlreadyExists { .. }
+        ));
+        assert!(matches!(
+            final_error(
+                "Add-MailboxFolderPermission",
+                400,
+                body(
+                    "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
+                    "x"
+                )
+            ),
+            ExoError::EntryExists { .. }
+        ));
+        let forbidden = final_error("Set-Mailbox", 403, ErrorBody::default());
+        assert!(forbidden.hint().unwrap().contains("Mail Recipients"));
+        assert!(matches!(
+            final_error(
+                "Set-Mailbox",
+                400,
+                body(
+                    "System.Management.Automation.ParameterBindingException",
+                    "x"
+                )
+            ),
+            ExoError::BadParameter { .. }
+        ));
+    }
+}

@@ -1,0 +1,296 @@
+//! The Exchange Online backend: [`sharedbox_tenant::Tenant`] over the admin API
+//! (`POST {base}/adminapi/beta/{tenant}/InvokeCommand` and `$batch`).
+//!
+//! - [`client`]: HTTP, paging, `$batch`, retries, adaptive concurrency, token refresh;
+//! - [`wire`] and [`error`]: tolerant reading of the API's JSON and typed errors;
+//! - [`read`]: the snapshot of a scope in three rounds of batched reads;
+//! - [`write`]: one cmdlet call per [`Operation`];
+//! - [`auth`] and [`cloud`]: tokens (azure_identity and friends) and the clouds.
+//!
+//! The wire format follows `shared/reference/exo-admin-api.md`; what could only be
+//! checked against the simulator (`sharedbox-exo-sim`) is listed in `docs/exchange-online.md`.
+
+pub mod auth;
+pub mod client;
+pub mod cloud;
+pub mod error;
+pub mod limiter;
+pub mod read;
+pub mod wire;
+pub mod write;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sharedbox_tenant::{Operation, ReadScope, Snapshot, Tenant, TenantError};
+
+pub use client::{Client, ClientOptions, Command, Output, Retry, Stats};
+pub use cloud::Cloud;
+pub use error::ExoError;
+
+/// The environment variable that replaces the cloud's base URL.
+pub const ENDPOINT_VARIABLE: &str = "SHAREDBOX_EXO_ENDPOINT";
+
+/// A tenant in Exchange Online.
+#[derive(Debug)]
+pub struct ExoTenant {
+    client: Client,
+    /// Sent Items folder identities (`<mailbox>:<FolderId>`) by lower-cased address.
+    folders: Mutex<HashMap<String, String>>,
+}
+
+impl ExoTenant {
+    /// A tenant at `base` (the cloud's base URL or an override), named by its GUID or
+    /// initial domain.
+    pub fn new(
+        base: &str,
+        tenant: &str,
+        tokens: Arc<dyn auth::TokenSource>,
+        options: ClientOptions,
+    ) -> Result<ExoTenant, ExoError> {
+        Ok(ExoTenant {
+            client: Client::new(base, tenant, tokens, options)?,
+            folders: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The admin API client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn cached_folder(&self, mailbox: &str) -> Option<String> {
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&mailbox.to_ascii_lowercase())
+            .cloned()
+    }
+
+    /// The Sent Items folder identity of `mailbox`, read when not known yet.
+    async fn sent_items(&self, mailbox: &str) -> Result<String, ExoError> {
+        if let Some(folder) = self.cached_folder(mailbox) {
+            return Ok(folder);
+        }
+        let output = self
+            .client
+            .invoke(
+                &Command::read("Get-MailboxFolderStatistics")
+                    .param("Identity", mailbox)
+                    .param("FolderScope", "SentItems")
+                    .anchored(mailbox),
+            )
+            .await?;
+        let row = output
+            .rows
+            .iter()
+            .find(|r| {
+                r.text("FolderType")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("SentItems"))
+            })
+            .ok_or_else(|| ExoError::Rejected {
+                cmdlet: "Get-MailboxFolderStatistics".to_owned(),
+                status: 200,
+                exception: String::new(),
+                message: format!("mailbox `{mailbox}` shows no folder of type `SentItems`"),
+            })?;
+        let folder = read::folder_identity(mailbox, &row.text_or_empty("FolderId"), row);
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(mailbox.to_ascii_lowercase(), folder.clone());
+        Ok(folder)
+    }
+
+    /// Whether the shared mailbox exists now (after an answer was lost).
+    async fn exists(&self, mailbox: &str) -> Result<bool, ExoError> {
+        let read = Command::read("Get-Mailbox")
+            .param("Identity", mailbox)
+            .select(&["Identity", "PrimarySmtpAddress"]);
+        match self.client.invoke(&read).await {
+            Ok(output) => Ok(!output.rows.is_empty()),
+            Err(ExoError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
+        let call = write::command(operation, None);
+        match self.client.invoke(&call).await {
+            Ok(_) => Ok(()),
+            Err(ExoError::AlreadyExists { .. }) => Err(TenantError::MailboxExists(mailbox.into())),
+            Err(ExoError::Transient {
+                maybe_applied: true,
+                ..
+            }) => {
+                // The answer was lost: look before creating again.
+                if self
+                    .exists(mailbox)
+                    .await
+                    .map_err(ExoError::into_tenant_error)?
+                {
+                    return Ok(());
+                }
+                match self.client.invoke(&call).await {
+                    Ok(_) => Ok(()),
+                    // Created by the first call, not yet visible to the read.
+                    Err(ExoError::AlreadyExists { .. }) => Ok(()),
+                    Err(e) => Err(to_tenant_error(e, operation)),
+                }
+            }
+            Err(e) => Err(to_tenant_error(e, operation)),
+        }
+    }
+
+    async fn remove(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
+        let call = write::command(operation, None);
+        match self.client.invoke(&call).await {
+            Ok(_) => Ok(()),
+            Err(ExoError::Transient {
+                maybe_applied: true,
+                ..
+            }) => {
+                if !self
+                    .exists(mailbox)
+                    .await
+                    .map_err(ExoError::into_tenant_error)?
+                {
+                    return Ok(());
+                }
+                self.client
+                    .invoke(&call)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| to_tenant_error(e, operation))
+            }
+            Err(e) => Err(to_tenant_error(e, operation)),
+        }
+    }
+
+    async fn folder_write(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
+        let folder = self
+            .sent_items(mailbox)
+            .await
+            .map_err(|e| to_tenant_error(e, operation))?;
+        let first = write::command(operation, Some(&folder));
+        let fallback = match operation {
+            Operation::AddSentItemsPermission {
+                mailbox,
+                principal,
+                access,
+            } => Some(Operation::SetSentItemsPermission {
+                mailbox: mailbox.clone(),
+                principal: principal.clone(),
+                access: access.clone(),
+            }),
+            Operation::SetSentItemsPermission {
+                mailbox,
+                principal,
+                access,
+            } => Some(Operation::AddSentItemsPermission {
+                mailbox: mailbox.clone(),
+                principal: principal.clone(),
+                access: access.clone(),
+            }),
+            _ => None,
+        };
+        match self.client.invoke(&first).await {
+            Ok(_) => Ok(()),
+            // Remove of an entry that is not there: already done.
+            Err(ExoError::EntryMissing { .. })
+                if matches!(operation, Operation::RemoveSentItemsPermission { .. }) =>
+            {
+                Ok(())
+            }
+            // Add of an entry that exists -> Set; Set of a missing one -> Add.
+            Err(ExoError::EntryExists { .. } | ExoError::EntryMissing { .. })
+                if fallback.is_some() =>
+            {
+                let second = fallback
+                    .as_ref()
+                    .map(|op| write::command(op, Some(&folder)));
+                match second {
+                    Some(second) => self
+                        .client
+                        .invoke(&second)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| to_tenant_error(e, operation)),
+                    None => Ok(()),
+                }
+            }
+            Err(e) => Err(to_tenant_error(e, operation)),
+        }
+    }
+}
+
+/// Maps an admin API error onto the trait's errors, telling a missing mailbox from a
+/// missing principal.
+fn to_tenant_error(error: ExoError, operation: &Operation) -> TenantError {
+    if let ExoError::NotFound { message, .. } = &error {
+        let principal = principal_of(operation);
+        if let Some(p) = principal
+            && message
+                .to_ascii_lowercase()
+                .contains(&p.to_ascii_lowercase())
+        {
+            return TenantError::PrincipalNotFound(p.to_owned());
+        }
+        if let Some(mailbox) = operation.mailbox() {
+            return TenantError::MailboxNotFound(mailbox.to_owned());
+        }
+    }
+    error.into_tenant_error()
+}
+
+fn principal_of(operation: &Operation) -> Option<&str> {
+    use Operation::*;
+    match operation {
+        AddToList { principal, .. }
+        | RemoveFromList { principal, .. }
+        | GrantSendAs { principal, .. }
+        | RevokeSendAs { principal, .. }
+        | GrantFullAccess { principal, .. }
+        | RevokeFullAccess { principal, .. }
+        | AddSentItemsPermission { principal, .. }
+        | SetSentItemsPermission { principal, .. }
+        | RemoveSentItemsPermission { principal, .. } => Some(principal.identity()),
+        _ => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl Tenant for ExoTenant {
+    fn name(&self) -> String {
+        self.client.tenant().to_owned()
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Snapshot, TenantError> {
+        let (snapshot, folders) = read::snapshot(&self.client, scope)
+            .await
+            .map_err(ExoError::into_tenant_error)?;
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(folders);
+        Ok(snapshot)
+    }
+
+    async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {
+        match operation {
+            Operation::CreateMailbox { mailbox, .. } => self.create(operation, mailbox).await,
+            Operation::RemoveMailbox { mailbox } => self.remove(operation, mailbox).await,
+            Operation::AddSentItemsPermission { mailbox, .. }
+            | Operation::SetSentItemsPermission { mailbox, .. }
+            | Operation::RemoveSentItemsPermission { mailbox, .. } => {
+                self.folder_write(operation, mailbox).await
+            }
+            other => self
+                .client
+                .invoke(&write::command(other, None))
+                .await
+                .map(|_| ())
+                .map_err(|e| to_tenant_error(e, other)),
+        }
+    }
+}

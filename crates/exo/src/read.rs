@@ -1,0 +1,441 @@
+//! Reading a [`Snapshot`]: bulk reads where Exchange allows them, per-mailbox reads only
+//! for the managed mailboxes, everything in `$batch` requests.
+//!
+//! Round 1 (one `$batch`): `Get-OrganizationConfig`, `Get-Recipient` (the directory),
+//! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, and, for larger scopes,
+//! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk.
+//! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
+//! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
+//! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
+//! on `<mailbox>:<FolderId>` of the folder whose `FolderType` is `SentItems`.
+//!
+//! Any failed read fails the whole read: a mailbox that could not be read is never
+//! reported as absent.
+
+use std::collections::HashMap;
+
+use sharedbox_tenant::{
+    CasMailbox, Directory, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig,
+    ReadScope, Recipient, RecipientPermission, SentItemsFolder, Snapshot,
+};
+
+use crate::client::{Client, Command, Output};
+use crate::error::ExoError;
+use crate::wire::Row;
+
+/// Up to this many managed mailboxes, CAS settings and Send As rows are read per mailbox;
+/// beyond it, in bulk for the whole tenant.
+const PER_MAILBOX_LIMIT: usize = 40;
+
+const RECIPIENT_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "DisplayName",
+    "PrimarySmtpAddress",
+    "ExternalDirectoryObjectId",
+    "Guid",
+    "RecipientTypeDetails",
+    "EmailAddresses",
+    "WindowsLiveID",
+];
+
+const MAILBOX_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "Alias",
+    "DisplayName",
+    "PrimarySmtpAddress",
+    "UserPrincipalName",
+    "ExternalDirectoryObjectId",
+    "Guid",
+    "RecipientTypeDetails",
+    "EmailAddresses",
+    "Languages",
+    "HiddenFromAddressListsEnabled",
+    "MessageCopyForSentAsEnabled",
+    "MessageCopyForSendOnBehalfEnabled",
+    "GrantSendOnBehalfTo",
+    "ModerationEnabled",
+    "ModeratedBy",
+    "BypassModerationFromSendersOrMembers",
+    "SendModerationNotifications",
+];
+
+const CAS_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "PrimarySmtpAddress",
+    "Guid",
+    "OWAEnabled",
+    "MAPIEnabled",
+    "OneWinNativeOutlookEnabled",
+    "MacOutlookEnabled",
+    "OutlookMobileEnabled",
+    "ActiveSyncEnabled",
+    "EwsEnabled",
+    "ImapEnabled",
+    "PopEnabled",
+    "SmtpClientAuthenticationDisabled",
+];
+
+const ORGANIZATION_FIELDS: &[&str] = &["Identity", "Name", "SendFromAliasEnabled"];
+
+/// What a read found besides the snapshot: the Sent Items folder id of each mailbox read,
+/// for later folder permission writes.
+pub type FolderIds = HashMap<String, String>;
+
+/// Reads the snapshot of `scope`.
+pub async fn snapshot(
+    client: &Client,
+    scope: &ReadScope,
+) -> Result<(Snapshot, FolderIds), ExoError> {
+    let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
+    let mut first = vec![
+        Command::read("Get-OrganizationConfig").select(ORGANIZATION_FIELDS),
+        Command::read("Get-Recipient")
+            .param("ResultSize", "Unlimited")
+            .select(RECIPIENT_FIELDS),
+        Command::read("Get-Mailbox")
+            .param("RecipientTypeDetails", "SharedMailbox")
+            .param("ResultSize", "Unlimited")
+            .select(MAILBOX_FIELDS),
+    ];
+    if bulk {
+        first.push(
+            Command::read("Get-CASMailbox")
+                .param("RecipientTypeDetails", "SharedMailbox")
+                .param("ResultSize", "Unlimited")
+                .select(CAS_FIELDS),
+        );
+        first.push(
+            Command::read("Get-RecipientPermission")
+                .param("AccessRights", "SendAs")
+                .param("ResultSize", "Unlimited"),
+        );
+    }
+    let mut results = client.batch(&first).await.into_iter();
+    let mut next = || results.next().unwrap_or_else(|| Ok(Output::default()));
+    let organization = next()?;
+    let recipients = next()?;
+    let shared = next()?;
+    let (bulk_cas, bulk_send_as) = if bulk {
+        (Some(next()?), Some(next()?))
+    } else {
+        (None, None)
+    };
+
+    let organization = organization_of(organization.rows.first());
+    let mut directory = Directory::new(recipients.rows.iter().filter_map(recipient_of));
+    let all: Vec<Mailbox> = shared.rows.iter().filter_map(mailbox_of).collect();
+    for mailbox in &all {
+        directory.insert(mailbox.recipient());
+    }
+    let all_shared_mailboxes = all.iter().map(|m| m.primary_smtp_address.clone()).collect();
+    let mut managed: Vec<Mailbox> = all
+        .into_iter()
+        .filter(|m| scope.mailboxes.iter().any(|a| m.has_address(a)))
+        .collect();
+
+    // Round 2: per managed mailbox.
+    let per_mailbox = if bulk { 2 } else { 4 };
+    let mut second = Vec::with_capacity(managed.len() * per_mailbox);
+    for m in &managed {
+        let address = m.primary_smtp_address.as_str();
+        second.push(
+            Command::read("Get-MailboxPermission")
+                .param("Identity", address)
+                .anchored(address),
+        );
+        second.push(
+            Command::read("Get-MailboxFolderStatistics")
+                .param("Identity", address)
+                .param("FolderScope", "SentItems")
+                .select(&["Identity", "Name", "FolderPath", "FolderType", "FolderId"])
+                .anchored(address),
+        );
+        if !bulk {
+            second.push(
+                Command::read("Get-CASMailbox")
+                    .param("Identity", address)
+                    .select(CAS_FIELDS),
+            );
+            second.push(
+                Command::read("Get-RecipientPermission")
+                    .param("Identity", address)
+                    .param("AccessRights", "SendAs")
+                    .anchored(address),
+            );
+        }
+    }
+    let mut second = client.batch(&second).await.into_iter();
+    let mut folder_ids = FolderIds::new();
+    let mut third = Vec::with_capacity(managed.len());
+    let bulk_cas = bulk_cas.map(|o| index_rows(o.rows));
+    let bulk_send_as = bulk_send_as.map(|o| group_rows(o.rows));
+    for m in &mut managed {
+        let permissions = next_of(&mut second)?;
+        let folders = next_of(&mut second)?;
+        m.mailbox_permissions = permissions.rows.iter().map(mailbox_permission_of).collect();
+        let sent = folders
+            .rows
+            .iter()
+            .find(|r| {
+                r.text("FolderType")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("SentItems"))
+            })
+            .ok_or_else(|| ExoError::Rejected {
+                cmdlet: "Get-MailboxFolderStatistics".to_owned(),
+                status: 200,
+                exception: String::new(),
+                message: format!(
+                    "mailbox `{}` shows no folder of type `SentItems`",
+                    m.primary_smtp_address
+                ),
+            })?;
+        let folder_id = sent.text_or_empty("FolderId");
+        m.sent_items = SentItemsFolder {
+            name: sent.text_or_empty("Name"),
+            folder_id: folder_id.clone(),
+            permissions: Vec::new(),
+        };
+        let folder = folder_identity(&m.primary_smtp_address, &folder_id, sent);
+        folder_ids.insert(m.primary_smtp_address.to_ascii_lowercase(), folder.clone());
+        third.push(
+            Command::read("Get-MailboxFolderPermission")
+                .param("Identity", folder)
+                .anchored(&m.primary_smtp_address),
+        );
+        let (cas, send_as) = if bulk {
+            (
+                bulk_cas
+                    .as_ref()
+                    .and_then(|rows| find_row(rows, m))
+                    .cloned(),
+                bulk_send_as
+                    .as_ref()
+                    .map(|rows| rows_of(rows, m))
+                    .unwrap_or_default(),
+            )
+        } else {
+            let cas = next_of(&mut second)?;
+            let send_as = next_of(&mut second)?;
+            (cas.rows.into_iter().next(), send_as.rows)
+        };
+        m.cas_mailbox = cas.as_ref().map(cas_of).ok_or_else(|| ExoError::Rejected {
+            cmdlet: "Get-CASMailbox".to_owned(),
+            status: 200,
+            exception: String::new(),
+            message: format!(
+                "no client access settings came back for mailbox `{}`",
+                m.primary_smtp_address
+            ),
+        })?;
+        m.recipient_permissions = send_as.iter().map(recipient_permission_of).collect();
+    }
+
+    // Round 3: Sent Items permissions.
+    let mut third = client.batch(&third).await.into_iter();
+    for m in &mut managed {
+        let rows = next_of(&mut third)?;
+        m.sent_items.permissions = rows.rows.iter().map(folder_permission_of).collect();
+    }
+
+    Ok((
+        Snapshot {
+            tenant: client.tenant().to_owned(),
+            organization,
+            directory,
+            mailboxes: managed,
+            all_shared_mailboxes,
+        },
+        folder_ids,
+    ))
+}
+
+fn next_of(
+    results: &mut impl Iterator<Item = Result<Output, ExoError>>,
+) -> Result<Output, ExoError> {
+    results.next().unwrap_or_else(|| Ok(Output::default()))
+}
+
+/// `<mailbox>:<FolderId>`, else `<mailbox>:\<localised path>`.
+pub fn folder_identity(mailbox: &str, folder_id: &str, row: &Row) -> String {
+    if !folder_id.is_empty() {
+        return format!("{mailbox}:{folder_id}");
+    }
+    let path = row
+        .text("FolderPath")
+        .or_else(|| row.text("Name"))
+        .unwrap_or_else(|| "Sent Items".to_owned());
+    format!(
+        "{mailbox}:\\{}",
+        path.trim_start_matches('/').replace('/', "\\")
+    )
+}
+
+/// The keys a row of `Get-CASMailbox` / `Get-RecipientPermission` may name its mailbox by.
+fn keys_of(m: &Mailbox) -> Vec<String> {
+    let mut keys = vec![
+        m.name.to_ascii_lowercase(),
+        m.guid.to_ascii_lowercase(),
+        m.primary_smtp_address.to_ascii_lowercase(),
+    ];
+    keys.extend(
+        m.external_directory_object_id
+            .as_deref()
+            .map(str::to_ascii_lowercase),
+    );
+    keys.retain(|k| !k.is_empty());
+    keys
+}
+
+fn index_rows(rows: Vec<Row>) -> HashMap<String, Row> {
+    let mut index = HashMap::new();
+    for row in rows {
+        for key in ["Identity", "Name", "Guid", "PrimarySmtpAddress"] {
+            if let Some(value) = row.text(key) {
+                index
+                    .entry(value.to_ascii_lowercase())
+                    .or_insert_with(|| row.clone());
+            }
+        }
+    }
+    index
+}
+
+fn find_row<'a>(index: &'a HashMap<String, Row>, m: &Mailbox) -> Option<&'a Row> {
+    keys_of(m).iter().find_map(|k| index.get(k))
+}
+
+fn group_rows(rows: Vec<Row>) -> HashMap<String, Vec<Row>> {
+    let mut groups: HashMap<String, Vec<Row>> = HashMap::new();
+    for row in rows {
+        let key = row.text_or_empty("Identity").to_ascii_lowercase();
+        groups.entry(key).or_default().push(row);
+    }
+    groups
+}
+
+fn rows_of(groups: &HashMap<String, Vec<Row>>, m: &Mailbox) -> Vec<Row> {
+    keys_of(m)
+        .iter()
+        .find_map(|k| groups.get(k))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn organization_of(row: Option<&Row>) -> OrganizationConfig {
+    let Some(row) = row else {
+        return OrganizationConfig::default();
+    };
+    OrganizationConfig {
+        name: row
+            .text("Name")
+            .or_else(|| row.text("Identity"))
+            .unwrap_or_default(),
+        send_from_alias_enabled: row.flag("SendFromAliasEnabled").unwrap_or(false),
+        accepted_domains: Vec::new(),
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty() && v != "00000000-0000-0000-0000-000000000000")
+}
+
+fn recipient_of(row: &Row) -> Option<Recipient> {
+    let guid = row.text("Guid")?;
+    Some(Recipient {
+        external_directory_object_id: non_empty(row.text("ExternalDirectoryObjectId")),
+        name: row.text("Name").unwrap_or_else(|| guid.clone()),
+        guid,
+        display_name: row.text_or_empty("DisplayName"),
+        primary_smtp_address: row.text_or_empty("PrimarySmtpAddress"),
+        user_principal_name: non_empty(
+            row.text("UserPrincipalName")
+                .or_else(|| row.text("WindowsLiveID")),
+        ),
+        email_addresses: row.strings("EmailAddresses", false),
+        sid: None,
+        recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
+    })
+}
+
+fn mailbox_of(row: &Row) -> Option<Mailbox> {
+    let address = row.text("PrimarySmtpAddress")?;
+    Some(Mailbox {
+        external_directory_object_id: non_empty(row.text("ExternalDirectoryObjectId")),
+        guid: row
+            .text("Guid")
+            .or_else(|| row.text("ExchangeObjectId"))
+            .unwrap_or_default(),
+        name: row.text_or_empty("Name"),
+        alias: row.text_or_empty("Alias"),
+        display_name: row.text_or_empty("DisplayName"),
+        user_principal_name: non_empty(row.text("UserPrincipalName")),
+        email_addresses: row.strings("EmailAddresses", false),
+        language: row.strings("Languages", false).into_iter().next(),
+        hidden_from_address_lists_enabled: row
+            .flag("HiddenFromAddressListsEnabled")
+            .unwrap_or(false),
+        message_copy_for_sent_as_enabled: row.flag("MessageCopyForSentAsEnabled").unwrap_or(false),
+        message_copy_for_send_on_behalf_enabled: row
+            .flag("MessageCopyForSendOnBehalfEnabled")
+            .unwrap_or(false),
+        grant_send_on_behalf_to: row.strings("GrantSendOnBehalfTo", false),
+        moderation_enabled: row.flag("ModerationEnabled").unwrap_or(false),
+        moderated_by: row.strings("ModeratedBy", false),
+        bypass_moderation_from_senders_or_members: row
+            .strings("BypassModerationFromSendersOrMembers", false),
+        send_moderation_notifications: row
+            .text("SendModerationNotifications")
+            .unwrap_or_else(|| "Always".to_owned()),
+        primary_smtp_address: address,
+        mailbox_permissions: Vec::new(),
+        recipient_permissions: Vec::new(),
+        sent_items: SentItemsFolder::default(),
+        cas_mailbox: CasMailbox::default(),
+    })
+}
+
+fn mailbox_permission_of(row: &Row) -> MailboxPermission {
+    MailboxPermission {
+        user: row.text_or_empty("User"),
+        access_rights: row.strings("AccessRights", true),
+        is_inherited: row.flag("IsInherited").unwrap_or(false),
+        deny: row.flag("Deny").unwrap_or(false),
+        auto_mapping: None,
+    }
+}
+
+fn recipient_permission_of(row: &Row) -> RecipientPermission {
+    RecipientPermission {
+        trustee: row.text_or_empty("Trustee"),
+        access_rights: row.strings("AccessRights", true),
+        is_inherited: row.flag("IsInherited").unwrap_or(false),
+        access_control_type: row
+            .text("AccessControlType")
+            .unwrap_or_else(|| "Allow".to_owned()),
+    }
+}
+
+fn folder_permission_of(row: &Row) -> FolderPermission {
+    FolderPermission {
+        user: row.text_or_empty("User"),
+        access_rights: row.strings("AccessRights", true),
+    }
+}
+
+fn cas_of(row: &Row) -> CasMailbox {
+    CasMailbox {
+        owa_enabled: row.flag("OWAEnabled"),
+        mapi_enabled: row.flag("MAPIEnabled"),
+        one_win_native_outlook_enabled: row.flag("OneWinNativeOutlookEnabled"),
+        mac_outlook_enabled: row.flag("MacOutlookEnabled"),
+        outlook_mobile_enabled: row.flag("OutlookMobileEnabled"),
+        active_sync_enabled: row.flag("ActiveSyncEnabled"),
+        ews_enabled: row.flag("EwsEnabled"),
+        imap_enabled: row.flag("ImapEnabled"),
+        pop_enabled: row.flag("PopEnabled"),
+        smtp_client_authentication_disabled: row.flag("SmtpClientAuthenticationDisabled"),
+    }
+}

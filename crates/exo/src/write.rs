@@ -1,0 +1,268 @@
+//! Writes: each [`Operation`] as the one cmdlet call Exchange needs (reference §3.3), and
+//! what Exchange's answers mean for it.
+//!
+//! - Parameters are always JSON values: an address or a principal is never spliced into
+//!   a string the server parses, except the folder identity `<mailbox>:<FolderId>`, whose
+//!   mailbox part is the primary SMTP address Exchange itself returned.
+//! - "Already present" / "not present" answers come as warnings and are success.
+//! - `Add-MailboxFolderPermission` on an existing entry becomes a `Set-`, a `Set-` on a
+//!   missing one an `Add-`, and a `Remove-` of a missing entry is success.
+//! - `New-Mailbox` and `Remove-Mailbox` are never retried blindly: when their answer is
+//!   lost, the mailbox is read again to learn whether the call took effect.
+
+use serde_json::{Value, json};
+use sharedbox_tenant::{
+    ClientSetting, MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList,
+};
+
+use crate::client::{Command, Retry};
+
+/// The cmdlet call for `operation`; `folder` is the Sent Items folder identity
+/// (`<mailbox>:<FolderId>`) for folder permission operations.
+pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
+    use Operation::*;
+    match operation {
+        CreateMailbox {
+            mailbox,
+            display_name,
+        } => {
+            let alias: String = mailbox
+                .split('@')
+                .next()
+                .unwrap_or(mailbox)
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                .collect();
+            Command::write("New-Mailbox", Retry::Never)
+                .param("Shared", true)
+                .param("Name", display_name.as_str())
+                .param("DisplayName", display_name.as_str())
+                .param("Alias", alias)
+                .param("PrimarySmtpAddress", mailbox.as_str())
+        }
+        RemoveMailbox { mailbox } => Command::write("Remove-Mailbox", Retry::Never)
+            .param("Identity", mailbox.as_str())
+            .anchored(mailbox),
+        SetMailbox { mailbox, setting } => {
+            let (name, value): (&str, Value) = match setting {
+                MailboxSetting::DisplayName(v) => ("DisplayName", v.as_str().into()),
+                MailboxSetting::HiddenFromAddressLists(v) => {
+                    ("HiddenFromAddressListsEnabled", (*v).into())
+                }
+                MailboxSetting::CopyForSendAs(v) => ("MessageCopyForSentAsEnabled", (*v).into()),
+                MailboxSetting::CopyForSendOnBehalf(v) => {
+                    ("MessageCopyForSendOnBehalfEnabled", (*v).into())
+                }
+                MailboxSetting::ModerationEnabled(v) => ("ModerationEnabled", (*v).into()),
+                MailboxSetting::ModerationNotifications(v) => {
+                    ("SendModerationNotifications", v.as_str().into())
+                }
+            };
+            set_mailbox(mailbox).param(name, value)
+        }
+        AddToList {
+            mailbox,
+            list,
+            principal,
+        } => set_mailbox(mailbox).param(list_parameter(*list), hashtable("Add", principal)),
+        RemoveFromList {
+            mailbox,
+            list,
+            principal,
+        } => set_mailbox(mailbox).param(list_parameter(*list), hashtable("Remove", principal)),
+        GrantSendAs { mailbox, principal } => {
+            recipient_permission("Add-RecipientPermission", mailbox, principal)
+        }
+        RevokeSendAs { mailbox, principal } => {
+            recipient_permission("Remove-RecipientPermission", mailbox, principal)
+        }
+        GrantFullAccess {
+            mailbox,
+            principal,
+            auto_mapping,
+        } => mailbox_permission("Add-MailboxPermission", mailbox, principal)
+            .param("AutoMapping", *auto_mapping)
+            .param("InheritanceType", "All"),
+        RevokeFullAccess { mailbox, principal } => {
+            mailbox_permission("Remove-MailboxPermission", mailbox, principal)
+                .param("InheritanceType", "All")
+        }
+        AddSentItemsPermission {
+            mailbox,
+            principal,
+            access,
+        } => folder_permission("Add-MailboxFolderPermission", mailbox, folder, principal)
+            .param("AccessRights", json!([access])),
+        SetSentItemsPermission {
+            mailbox,
+            principal,
+            access,
+        } => folder_permission("Set-MailboxFolderPermission", mailbox, folder, principal)
+            .param("AccessRights", json!([access])),
+        RemoveSentItemsPermission { mailbox, principal } => {
+            folder_permission("Remove-MailboxFolderPermission", mailbox, folder, principal)
+        }
+        SetClient { mailbox, setting } => {
+            let (name, value): (&str, Value) = match setting {
+                ClientSetting::Switch { switch, enabled } => {
+                    (switch.parameter(), (*enabled).into())
+                }
+                ClientSetting::SmtpClientAuthenticationDisabled(v) => (
+                    "SmtpClientAuthenticationDisabled",
+                    v.map_or(Value::Null, Value::Bool),
+                ),
+            };
+            Command::write("Set-CASMailbox", Retry::Safe)
+                .param("Identity", mailbox.as_str())
+                .param(name, value)
+                .anchored(mailbox)
+        }
+        SetOrganization { setting } => match setting {
+            OrganizationSetting::SendFromAliasEnabled(v) => {
+                Command::write("Set-OrganizationConfig", Retry::Safe)
+                    .param("SendFromAliasEnabled", *v)
+            }
+        },
+    }
+}
+
+fn set_mailbox(mailbox: &str) -> Command {
+    Command::write("Set-Mailbox", Retry::Safe)
+        .param("Identity", mailbox)
+        .anchored(mailbox)
+}
+
+/// The `Set-Mailbox` parameter of a principal list.
+pub fn list_parameter(list: PrincipalList) -> &'static str {
+    match list {
+        PrincipalList::SendOnBehalf => "GrantSendOnBehalfTo",
+        PrincipalList::Moderators => "ModeratedBy",
+        PrincipalList::ModerationBypass => "BypassModerationFromSendersOrMembers",
+    }
+}
+
+/// `@{Add=...}` / `@{Remove=...}` as the admin API binds it: tagged as
+/// `#Exchange.GenericHashTable`, or the parameter binder refuses it.
+fn hashtable(verb: &str, principal: &Principal) -> Value {
+    json!({"@odata.type": "#Exchange.GenericHashTable", verb: [principal.identity()]})
+}
+
+fn recipient_permission(cmdlet: &'static str, mailbox: &str, principal: &Principal) -> Command {
+    Command::write(cmdlet, Retry::Safe)
+        .param("Identity", mailbox)
+        .param("Trustee", principal.identity())
+        .param("AccessRights", json!(["SendAs"]))
+        .anchored(mailbox)
+}
+
+fn mailbox_permission(cmdlet: &'static str, mailbox: &str, principal: &Principal) -> Command {
+    Command::write(cmdlet, Retry::Safe)
+        .param("Identity", mailbox)
+        .param("User", principal.identity())
+        .param("AccessRights", json!(["FullAccess"]))
+        .anchored(mailbox)
+}
+
+fn folder_permission(
+    cmdlet: &'static str,
+    mailbox: &str,
+    folder: Option<&str>,
+    principal: &Principal,
+) -> Command {
+    let identity = folder
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{mailbox}:\\Sent Items"));
+    Command::write(cmdlet, Retry::Safe)
+        .param("Identity", identity)
+        .param("User", principal.identity())
+        .anchored(mailbox)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sharedbox_tenant::{ClientSwitch, PrincipalId};
+
+    fn alice() -> Principal {
+        Principal::Recipient {
+            id: PrincipalId("id".into()),
+            address: "alice@contoso.com".into(),
+        }
+    }
+
+    fn body(command: &Command) -> Value {
+        Value::Object(command.parameters.clone())
+    }
+
+    #[test]
+    fn every_write_sends_confirm_false_and_json_values() {
+        let op = Operation::AddToList {
+            mailbox: "support@contoso.com".into(),
+            list: PrincipalList::SendOnBehalf,
+            principal: alice(),
+        };
+        let c = command(&op, None);
+        assert_eq!(c.cmdlet, "Set-Mailbox");
+        assert_eq!(
+            body(&c),
+            json!({"Confirm": false, "Identity": "support@contoso.com",
+                   "GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "Add": ["alice@contoso.com"]}})
+        );
+        let c = command(
+            &Operation::SetClient {
+                mailbox: "support@contoso.com".into(),
+                setting: ClientSetting::SmtpClientAuthenticationDisabled(None),
+            },
+            None,
+        );
+        assert_eq!(body(&c)["SmtpClientAuthenticationDisabled"], Value::Null);
+        let c = command(
+            &Operation::SetClient {
+                mailbox: "support@contoso.com".into(),
+                setting: ClientSetting::Switch {
+                    switch: ClientSwitch::NewOutlook,
+                    enabled: false,
+                },
+            },
+            None,
+        );
+        assert_eq!(body(&c)["OneWinNativeOutlookEnabled"], false);
+        let c = command(
+            &Operation::GrantFullAccess {
+                mailbox: "support@contoso.com".into(),
+                principal: alice(),
+                auto_mapping: false,
+            },
+            None,
+        );
+        assert_eq!(
+            body(&c),
+            json!({"Confirm": false, "Identity": "support@contoso.com", "User": "alice@contoso.com",
+                   "AccessRights": ["FullAccess"], "AutoMapping": false, "InheritanceType": "All"})
+        );
+        let c = command(
+            &Operation::RemoveSentItemsPermission {
+                mailbox: "support@contoso.com".into(),
+                principal: Principal::Orphaned {
+                    raw: "NT:S-1-5-21-1".into(),
+                },
+            },
+            Some("support@contoso.com:AAMkAD=="),
+        );
+        assert_eq!(body(&c)["Identity"], "support@contoso.com:AAMkAD==");
+        assert_eq!(body(&c)["User"], "NT:S-1-5-21-1");
+        let create = command(
+            &Operation::CreateMailbox {
+                mailbox: "o'brien$(x)@contoso.com".into(),
+                display_name: "O'Brien \"$(x)\"".into(),
+            },
+            None,
+        );
+        assert_eq!(create.retry, Retry::Never);
+        assert_eq!(body(&create)["Alias"], "obrienx");
+        assert_eq!(
+            body(&create)["PrimarySmtpAddress"],
+            "o'brien$(x)@contoso.com"
+        );
+    }
+}

@@ -1,0 +1,490 @@
+//! The Exchange Online client against the simulator: reads equal the file backend's,
+//! writes end in the same tenant, and the wire quirks, paging, batching, throttling, a
+//! 401 mid-run and a lost `New-Mailbox` answer are survived.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use sharedbox_exo::auth::{AccessToken, AuthError, StaticToken, TokenSource};
+use sharedbox_exo::{ClientOptions, ExoTenant};
+use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
+use sharedbox_tenant::file::TenantFile;
+use sharedbox_tenant::{
+    ClientSetting, ClientSwitch, Mailbox, MailboxSetting, Operation, OrganizationSetting,
+    Principal, PrincipalId, PrincipalList, ReadScope, Snapshot, Tenant, normalized,
+};
+
+const DEMO: &str = include_str!("../../../examples/contoso/tenant.yaml");
+
+fn demo() -> TenantFile {
+    TenantFile::parse(DEMO, Path::new("tenant.yaml")).unwrap()
+}
+
+fn fast() -> ClientOptions {
+    ClientOptions {
+        backoff: Duration::from_millis(5),
+        max_wait: Duration::from_millis(50),
+        max_attempts: 8,
+        ..ClientOptions::default()
+    }
+}
+
+fn start(config: SimConfig) -> SimHandle {
+    SimServer::start(demo(), config).unwrap()
+}
+
+fn client(sim: &SimHandle, tokens: Arc<dyn TokenSource>, options: ClientOptions) -> ExoTenant {
+    ExoTenant::new(&sim.base_url(), "contoso.onmicrosoft.com", tokens, options).unwrap()
+}
+
+fn token() -> Arc<dyn TokenSource> {
+    Arc::new(StaticToken::new("test-token"))
+}
+
+fn everything(file: &TenantFile) -> ReadScope {
+    ReadScope {
+        mailboxes: file
+            .mailboxes
+            .iter()
+            .map(|m| m.primary_smtp_address.clone())
+            .collect(),
+    }
+}
+
+/// A mailbox as both backends can know it: no inherited rows (the simulator adds
+/// synthetic ones), no folder id (the simulator derives one), no write-once data.
+fn comparable(mailbox: &Mailbox) -> Mailbox {
+    let mut m = normalized(mailbox);
+    m.mailbox_permissions.retain(|p| !p.is_inherited);
+    m.sent_items.folder_id.clear();
+    m
+}
+
+fn assert_same(exo: &Snapshot, file: &Snapshot) {
+    assert_eq!(exo.organization.name, file.organization.name);
+    assert_eq!(
+        exo.organization.send_from_alias_enabled,
+        file.organization.send_from_alias_enabled
+    );
+    let mut a = exo.all_shared_mailboxes.clone();
+    let mut b = file.all_shared_mailboxes.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(exo.mailboxes.len(), file.mailboxes.len());
+    for expected in &file.mailboxes {
+        let got = exo
+            .mailbox(&expected.primary_smtp_address)
+            .unwrap_or_else(|| panic!("{} missing", expected.primary_smtp_address));
+        assert_eq!(comparable(got), comparable(expected));
+    }
+    for recipient in file.directory.recipients() {
+        let found = exo
+            .directory
+            .resolve_policy(&recipient.primary_smtp_address)
+            .map(PrincipalId::of);
+        assert_eq!(
+            found,
+            Some(PrincipalId::of(recipient)),
+            "{}",
+            recipient.primary_smtp_address
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_read_through_the_wire_equals_the_file_backend_quirks_and_all() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    let scope = everything(&file);
+    let snapshot = exo.read(&scope).await.unwrap();
+    assert_same(&snapshot, &file.snapshot(&scope));
+    let german = snapshot.mailbox("buchhaltung@contoso.com").unwrap();
+    assert_eq!(german.sent_items.name, "Gesendete Elemente");
+    let counters = sim.counters();
+    assert!(counters.batches >= 3, "{counters:?}");
+    assert!(
+        counters.http_requests * 3 < counters.cmdlets.values().sum::<u64>(),
+        "reads are batched: {counters:?}"
+    );
+    assert_eq!(counters.total_writes(), 0);
+    // A small scope reads per mailbox, not the whole tenant's permissions.
+    sim.reset_counters();
+    let one = ReadScope {
+        mailboxes: vec!["support@contoso.com".into()],
+    };
+    let snapshot = exo.read(&one).await.unwrap();
+    assert_same(&snapshot, &file.snapshot(&one));
+}
+
+#[tokio::test]
+async fn paging_across_many_pages_gives_the_same_snapshot() {
+    let sim = start(SimConfig {
+        page_size: 2,
+        ..SimConfig::default()
+    });
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    let scope = everything(&file);
+    let snapshot = exo.read(&scope).await.unwrap();
+    assert_same(&snapshot, &file.snapshot(&scope));
+    assert!(sim.counters().paged_responses >= 20, "{:?}", sim.counters());
+}
+
+#[tokio::test]
+async fn throttling_and_busy_servers_are_waited_out() {
+    let sim = start(SimConfig {
+        concurrency_limit: Some(2),
+        retry_after_secs: 0,
+        unavailable_rate: 0.2,
+        drop_rate: 0.05,
+        latency_ms: 5,
+        seed: 7,
+        ..SimConfig::default()
+    });
+    let exo = client(
+        &sim,
+        token(),
+        ClientOptions {
+            max_concurrency: 8,
+            initial_concurrency: 8,
+            max_attempts: 12,
+            ..fast()
+        },
+    );
+    let file = demo();
+    let scope = everything(&file);
+    let snapshot = exo.read(&scope).await.unwrap();
+    assert_same(&snapshot, &file.snapshot(&scope));
+    let counters = sim.counters();
+    assert!(counters.throttled > 0, "{counters:?}");
+    assert!(counters.unavailable > 0, "{counters:?}");
+    assert!(exo.client().stats().throttled > 0);
+}
+
+/// Hands out an expired token until told it was refused.
+#[derive(Debug, Default)]
+struct ExpiringToken {
+    refreshed: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for ExpiringToken {
+    async fn token(&self) -> Result<AccessToken, AuthError> {
+        Ok(match self.refreshed.load(Ordering::SeqCst) {
+            0 => AccessToken::new("expired-token", None),
+            _ => AccessToken::new("fresh-token", None),
+        })
+    }
+    fn invalidate(&self) {
+        self.refreshed.fetch_add(1, Ordering::SeqCst);
+    }
+    fn method(&self) -> &'static str {
+        "test"
+    }
+}
+
+#[tokio::test]
+async fn a_401_mid_run_refreshes_the_token_once() {
+    let sim = start(SimConfig::default());
+    let tokens = Arc::new(ExpiringToken::default());
+    let exo = client(&sim, tokens.clone(), fast());
+    let file = demo();
+    let snapshot = exo.read(&everything(&file)).await.unwrap();
+    assert_eq!(snapshot.mailboxes.len(), file.mailboxes.len());
+    assert!(sim.counters().unauthorized >= 1);
+    assert!(tokens.refreshed.load(Ordering::SeqCst) >= 1);
+    // A token that stays refused is an error with a hint, not an endless loop.
+    let refused = client(&sim, Arc::new(StaticToken::new("expired-forever")), fast());
+    let error = refused.read(&everything(&file)).await.unwrap_err();
+    assert!(error.to_string().contains("401"), "{error}");
+    assert!(
+        !error.to_string().contains("expired-forever"),
+        "no token in errors"
+    );
+}
+
+fn principal(file: &TenantFile, address: &str) -> Principal {
+    let directory = file.directory();
+    let recipient = directory.resolve_policy(address).unwrap();
+    Principal::Recipient {
+        id: PrincipalId::of(recipient),
+        address: recipient.primary_smtp_address.clone(),
+    }
+}
+
+/// One of every operation, against mailboxes of the demo tenant and a new one.
+fn every_operation(file: &TenantFile) -> Vec<Operation> {
+    let emily = principal(file, "emily.clarke@contoso.com");
+    let katrin = principal(file, "katrin.schulz@contoso.com");
+    let support = "support@contoso.com".to_owned();
+    let german = "buchhaltung@contoso.com".to_owned();
+    let new = "projekte@contoso.com".to_owned();
+    vec![
+        Operation::CreateMailbox {
+            mailbox: new.clone(),
+            display_name: "Projekte".into(),
+        },
+        Operation::SetMailbox {
+            mailbox: new.clone(),
+            setting: MailboxSetting::CopyForSendAs(true),
+        },
+        Operation::SetMailbox {
+            mailbox: support.clone(),
+            setting: MailboxSetting::DisplayName("Support \"Team\" $(x)".into()),
+        },
+        Operation::SetMailbox {
+            mailbox: support.clone(),
+            setting: MailboxSetting::HiddenFromAddressLists(true),
+        },
+        Operation::SetMailbox {
+            mailbox: support.clone(),
+            setting: MailboxSetting::CopyForSendOnBehalf(true),
+        },
+        Operation::AddToList {
+            mailbox: support.clone(),
+            list: PrincipalList::SendOnBehalf,
+            principal: katrin.clone(),
+        },
+        Operation::AddToList {
+            mailbox: support.clone(),
+            list: PrincipalList::Moderators,
+            principal: katrin.clone(),
+        },
+        Operation::SetMailbox {
+            mailbox: support.clone(),
+            setting: MailboxSetting::ModerationEnabled(true),
+        },
+        Operation::SetMailbox {
+            mailbox: support.clone(),
+            setting: MailboxSetting::ModerationNotifications("Internal".into()),
+        },
+        Operation::GrantSendAs {
+            mailbox: support.clone(),
+            principal: katrin.clone(),
+        },
+        Operation::GrantSendAs {
+            mailbox: support.clone(),
+            principal: katrin.clone(),
+        },
+        Operation::GrantFullAccess {
+            mailbox: new.clone(),
+            principal: emily.clone(),
+            auto_mapping: false,
+        },
+        Operation::GrantFullAccess {
+            mailbox: support.clone(),
+            principal: katrin.clone(),
+            auto_mapping: true,
+        },
+        Operation::RevokeFullAccess {
+            mailbox: support.clone(),
+            principal: katrin.clone(),
+        },
+        Operation::RevokeFullAccess {
+            mailbox: support.clone(),
+            principal: katrin.clone(),
+        },
+        Operation::AddSentItemsPermission {
+            mailbox: german.clone(),
+            principal: emily.clone(),
+            access: "Reviewer".into(),
+        },
+        Operation::AddSentItemsPermission {
+            mailbox: german.clone(),
+            principal: emily.clone(),
+            access: "Editor".into(),
+        },
+        Operation::SetSentItemsPermission {
+            mailbox: new.clone(),
+            principal: katrin.clone(),
+            access: "Reviewer".into(),
+        },
+        Operation::RemoveSentItemsPermission {
+            mailbox: new.clone(),
+            principal: katrin.clone(),
+        },
+        Operation::RemoveSentItemsPermission {
+            mailbox: new.clone(),
+            principal: katrin.clone(),
+        },
+        Operation::SetClient {
+            mailbox: support.clone(),
+            setting: ClientSetting::Switch {
+                switch: ClientSwitch::Imap,
+                enabled: false,
+            },
+        },
+        Operation::SetClient {
+            mailbox: support.clone(),
+            setting: ClientSetting::SmtpClientAuthenticationDisabled(Some(true)),
+        },
+        Operation::SetClient {
+            mailbox: support.clone(),
+            setting: ClientSetting::SmtpClientAuthenticationDisabled(None),
+        },
+        Operation::SetOrganization {
+            setting: OrganizationSetting::SendFromAliasEnabled(true),
+        },
+        Operation::RemoveFromList {
+            mailbox: support.clone(),
+            list: PrincipalList::SendOnBehalf,
+            principal: katrin.clone(),
+        },
+        Operation::RevokeSendAs {
+            mailbox: support.clone(),
+            principal: katrin,
+        },
+    ]
+}
+
+/// The file backend's outcome of `operations`, with the Exchange answers the client
+/// turns into success (grant twice, remove what is absent, add an existing folder entry).
+fn file_outcome(operations: &[Operation]) -> TenantFile {
+    let mut file = demo();
+    for operation in operations {
+        match file.apply(operation) {
+            Ok(()) => {}
+            Err(_) => {
+                if let Operation::AddSentItemsPermission {
+                    mailbox,
+                    principal,
+                    access,
+                } = operation
+                {
+                    file.apply(&Operation::SetSentItemsPermission {
+                        mailbox: mailbox.clone(),
+                        principal: principal.clone(),
+                        access: access.clone(),
+                    })
+                    .unwrap();
+                } else if let Operation::SetSentItemsPermission {
+                    mailbox,
+                    principal,
+                    access,
+                } = operation
+                {
+                    file.apply(&Operation::AddSentItemsPermission {
+                        mailbox: mailbox.clone(),
+                        principal: principal.clone(),
+                        access: access.clone(),
+                    })
+                    .unwrap();
+                }
+            }
+        }
+    }
+    file
+}
+
+#[tokio::test]
+async fn every_operation_ends_in_the_file_backends_state() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    let operations = every_operation(&file);
+    for operation in &operations {
+        exo.execute(operation)
+            .await
+            .unwrap_or_else(|e| panic!("{operation:?}: {e}"));
+    }
+    assert_eq!(sim.tenant(), file_outcome(&operations));
+    assert_eq!(sim.counters().writes.get("New-Mailbox"), Some(&1));
+    // Exchange's refusals arrive typed.
+    let missing = exo
+        .execute(&Operation::SetMailbox {
+            mailbox: "nobody@contoso.com".into(),
+            setting: MailboxSetting::CopyForSendAs(true),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, sharedbox_tenant::TenantError::MailboxNotFound(_)),
+        "{missing:?}"
+    );
+    let taken = exo
+        .execute(&Operation::CreateMailbox {
+            mailbox: "support@contoso.com".into(),
+            display_name: "Support".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, sharedbox_tenant::TenantError::MailboxExists(_)),
+        "{taken:?}"
+    );
+}
+
+#[tokio::test]
+async fn under_twenty_percent_faults_writes_still_converge() {
+    let sim = start(SimConfig {
+        unavailable_rate: 0.1,
+        drop_rate: 0.1,
+        concurrency_limit: Some(1),
+        retry_after_secs: 0,
+        seed: 42,
+        ..SimConfig::default()
+    });
+    let exo = client(
+        &sim,
+        token(),
+        ClientOptions {
+            max_attempts: 20,
+            ..fast()
+        },
+    );
+    let file = demo();
+    let operations = every_operation(&file);
+    for operation in &operations {
+        exo.execute(operation)
+            .await
+            .unwrap_or_else(|e| panic!("{operation:?}: {e}"));
+    }
+    assert_eq!(sim.tenant(), file_outcome(&operations));
+    let counters = sim.counters();
+    assert!(counters.unavailable + counters.dropped > 0, "{counters:?}");
+}
+
+#[tokio::test]
+async fn a_lost_new_mailbox_answer_is_read_back_not_sent_again() {
+    let sim = start(SimConfig {
+        lose_response_of: vec!["New-Mailbox".into()],
+        ..SimConfig::default()
+    });
+    let exo = client(&sim, token(), fast());
+    exo.execute(&Operation::CreateMailbox {
+        mailbox: "projekte@contoso.com".into(),
+        display_name: "Projekte".into(),
+    })
+    .await
+    .unwrap();
+    let counters = sim.counters();
+    assert_eq!(counters.writes.get("New-Mailbox"), Some(&1), "{counters:?}");
+    assert_eq!(counters.dropped, 1);
+    assert!(
+        counters.cmdlet("Get-Mailbox") >= 1,
+        "read back: {counters:?}"
+    );
+    let created = sim
+        .tenant()
+        .mailboxes
+        .iter()
+        .filter(|m| m.primary_smtp_address == "projekte@contoso.com")
+        .count();
+    assert_eq!(created, 1);
+}
+
+#[tokio::test]
+async fn remote_http_endpoints_are_refused() {
+    let error = ExoTenant::new(
+        "http://exo.example.com",
+        "contoso.onmicrosoft.com",
+        token(),
+        fast(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("loopback"), "{error}");
+}
