@@ -245,13 +245,21 @@ impl Journal {
 
     /// Appends one record and fsyncs it.
     pub fn write(&mut self, record: &Record) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(record).expect("journal records serialise");
-        line.push('\n');
+        self.write_all(std::slice::from_ref(record))
+    }
+
+    /// Appends records with one write and one fsync (a round of steps sent together).
+    pub fn write_all(&mut self, records: &[Record]) -> Result<(), JournalError> {
+        let mut text = String::new();
+        for record in records {
+            text.push_str(&serde_json::to_string(record).expect("journal records serialise"));
+            text.push('\n');
+        }
         let io = |source| JournalError::Io {
             path: self.path.clone(),
             source,
         };
-        self.file.write_all(line.as_bytes()).map_err(io)?;
+        self.file.write_all(text.as_bytes()).map_err(io)?;
         self.file.sync_data().map_err(|source| JournalError::Io {
             path: self.path.clone(),
             source,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use sharedbox_planner::{Change, Plan, Wave};
+use sharedbox_planner::{Change, Plan};
 use sharedbox_tenant::{
     Mailbox, Observation, Operation, ReadScope, Snapshot, Tenant, TenantError, expected,
     holds_no_grants, observe, target,
@@ -212,79 +212,104 @@ pub async fn apply(
     };
     let mut now: HashMap<String, Observation> = HashMap::new();
     let mut done: Vec<JournaledStep> = Vec::new();
-    let mut created: Vec<String> = Vec::new();
     // Before-images of steps on a mailbox this run creates are taken from the mailbox as
     // `New-Mailbox` makes it, not from the plan's snapshot (where it does not exist).
     let mut state = snapshot.clone();
-    for (i, change) in changes.iter().enumerate() {
-        let step = i + 1;
-        let key = target(&change.operation);
-        let before = now
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| observe(&state, &change.operation));
-        let after = expected(&change.operation);
-        journal.write(&Record::Intent {
-            step,
-            field: change.field.clone(),
-            operation: change.operation.clone(),
-            inverse: change.inverse.clone(),
-            before: before.clone(),
-            expected: after.clone(),
-        })?;
-        on_event(Event::Started {
-            step,
-            total,
-            change,
-        });
-        let result = tenant.execute(&change.operation).await;
-        journal.write(&Record::Outcome {
-            step,
-            ok: result.is_ok(),
-            error: result.as_ref().err().map(ToString::to_string),
-        })?;
-        let journaled = JournaledStep {
-            step,
-            field: change.field.clone(),
-            operation: change.operation.clone(),
-            inverse: change.inverse.clone(),
-            before,
-            expected: after.clone(),
-            ok: Some(result.is_ok()),
-            error: None,
-            undo: None,
-        };
-        if let Err(error) = result {
-            on_event(Event::Failed { error: &error });
-            report.failed = Some((
-                step,
-                change.field.clone(),
-                change.operation.clone(),
-                error.to_string(),
-            ));
-            report.not_run = total - step;
-            done.push(journaled);
-            finish_failed(tenant, journal, options, &mut report, &done, &mut on_event).await?;
-            return Ok(report);
+    let mut executed = 0;
+    for wave in waves(&changes) {
+        let mut created: Vec<String> = Vec::new();
+        for round in rounds(&changes, wave) {
+            let mut intents = Vec::with_capacity(round.len());
+            let mut steps = Vec::with_capacity(round.len());
+            for &i in &round {
+                let change = changes[i];
+                let before = now
+                    .get(&target(&change.operation))
+                    .cloned()
+                    .unwrap_or_else(|| observe(&state, &change.operation));
+                let after = expected(&change.operation);
+                intents.push(Record::Intent {
+                    step: i + 1,
+                    field: change.field.clone(),
+                    operation: change.operation.clone(),
+                    inverse: change.inverse.clone(),
+                    before: before.clone(),
+                    expected: after.clone(),
+                });
+                steps.push(JournaledStep {
+                    step: i + 1,
+                    field: change.field.clone(),
+                    operation: change.operation.clone(),
+                    inverse: change.inverse.clone(),
+                    before,
+                    expected: after,
+                    ok: None,
+                    error: None,
+                    undo: None,
+                });
+            }
+            journal.write_all(&intents)?;
+            let operations: Vec<Operation> = round
+                .iter()
+                .map(|&i| changes[i].operation.clone())
+                .collect();
+            let results = tenant.execute_all(&operations).await;
+            executed += round.len();
+            let outcomes: Vec<Record> = steps
+                .iter()
+                .zip(&results)
+                .map(|(s, result)| Record::Outcome {
+                    step: s.step,
+                    ok: result.is_ok(),
+                    error: result.as_ref().err().map(ToString::to_string),
+                })
+                .collect();
+            journal.write_all(&outcomes)?;
+            let mut failure = None;
+            for ((&i, mut journaled), result) in round.iter().zip(steps).zip(results) {
+                let change = changes[i];
+                on_event(Event::Started {
+                    step: i + 1,
+                    total,
+                    change,
+                });
+                journaled.ok = Some(result.is_ok());
+                match result {
+                    Ok(()) => {
+                        on_event(Event::Succeeded);
+                        report.applied += 1;
+                        now.insert(target(&change.operation), journaled.expected.clone());
+                        if let Operation::CreateMailbox {
+                            mailbox,
+                            display_name,
+                        } = &change.operation
+                        {
+                            created.push(mailbox.clone());
+                            state
+                                .mailboxes
+                                .push(Mailbox::new_shared(mailbox, display_name));
+                        }
+                    }
+                    Err(error) => {
+                        on_event(Event::Failed { error: &error });
+                        failure.get_or_insert((
+                            i + 1,
+                            change.field.clone(),
+                            change.operation.clone(),
+                            error.to_string(),
+                        ));
+                    }
+                }
+                done.push(journaled);
+            }
+            if let Some(failed) = failure {
+                report.failed = Some(failed);
+                report.not_run = total - executed;
+                finish_failed(tenant, journal, options, &mut report, &done, &mut on_event).await?;
+                return Ok(report);
+            }
         }
-        on_event(Event::Succeeded);
-        report.applied += 1;
-        now.insert(key, after);
-        done.push(journaled);
-        if let Operation::CreateMailbox {
-            mailbox,
-            display_name,
-        } = &change.operation
-        {
-            created.push(mailbox.clone());
-            state
-                .mailboxes
-                .push(Mailbox::new_shared(mailbox, display_name));
-        }
-        let wave_ends = changes
-            .get(i + 1)
-            .is_none_or(|next| next.wave != Wave::Create);
-        if change.wave == Wave::Create && wave_ends && !created.is_empty() {
+        if !created.is_empty() {
             on_event(Event::WaitingForMailboxes {
                 mailboxes: &created,
             });
@@ -294,12 +319,16 @@ pub async fn apply(
                     created.join(", "),
                     options.create_timeout
                 );
-                report.failed = Some((step, change.field.clone(), change.operation.clone(), error));
-                report.not_run = total - step;
+                let last = done
+                    .last()
+                    .map(|s| (s.step, s.field.clone(), s.operation.clone()));
+                if let Some((step, field, operation)) = last {
+                    report.failed = Some((step, field, operation, error));
+                }
+                report.not_run = total - executed;
                 finish_failed(tenant, journal, options, &mut report, &done, &mut on_event).await?;
                 return Ok(report);
             }
-            created.clear();
         }
     }
     on_event(Event::Verifying);
@@ -309,6 +338,58 @@ pub async fn apply(
         at: now_rfc3339(),
     })?;
     Ok(report)
+}
+
+/// The most steps sent to the tenant together.
+const ROUND: usize = 500;
+
+/// The index ranges of `changes` (ordered by wave) that share a wave.
+fn waves(changes: &[&Change]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, change) in changes.iter().enumerate() {
+        match out.last_mut() {
+            Some(last) if changes[last.start].wave == change.wave => last.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
+/// Splits one wave into rounds that may run together: at most one step per mailbox (so
+/// the steps on one mailbox keep their order) and at most [`ROUND`] steps. Each round
+/// lists its steps in plan order.
+fn rounds(changes: &[&Change], wave: std::ops::Range<usize>) -> Vec<Vec<usize>> {
+    let mut queues: Vec<std::collections::VecDeque<usize>> = Vec::new();
+    let mut queue_of: HashMap<String, usize> = HashMap::new();
+    for i in wave {
+        let key = changes[i]
+            .operation
+            .mailbox()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let q = *queue_of.entry(key).or_insert_with(|| {
+            queues.push(Default::default());
+            queues.len() - 1
+        });
+        queues[q].push_back(i);
+    }
+    let mut rounds = Vec::new();
+    loop {
+        let mut round = Vec::new();
+        for queue in &mut queues {
+            if round.len() == ROUND {
+                break;
+            }
+            if let Some(i) = queue.pop_front() {
+                round.push(i);
+            }
+        }
+        if round.is_empty() {
+            return rounds;
+        }
+        round.sort_unstable();
+        rounds.push(round);
+    }
 }
 
 async fn finish_failed(

@@ -82,8 +82,7 @@ fn a_failure_at_any_step_leaves_the_tenant_exactly_as_before() {
             run.stdout, run.stderr
         );
         assert!(
-            run.stdout
-                .contains(&format!("Apply failed at step {fail_at}:")),
+            run.stdout.contains("Apply failed at step "),
             "step {fail_at}:\n{}",
             run.stdout
         );
@@ -101,26 +100,30 @@ fn a_failure_at_any_step_leaves_the_tenant_exactly_as_before() {
         let journal = journals(&project);
         assert_eq!(journal.len(), 1);
         let records = records(&journal[0]);
-        assert_eq!(
-            count(&records, "intent"),
-            fail_at,
-            "every attempted step has an intent"
-        );
+        // Steps on different mailboxes are sent together in rounds, so the steps of the
+        // failing write's round were attempted too; nothing after that round was.
+        let attempted = count(&records, "intent");
+        assert!(attempted >= fail_at, "write {fail_at} was attempted");
         assert_eq!(
             count(&records, "outcome"),
-            fail_at,
+            attempted,
             "every attempted step has an outcome"
         );
         assert_eq!(
             count(&records, "undo"),
-            fail_at,
+            attempted,
             "every attempted step has an undo decision"
         );
+        let failed = records
+            .iter()
+            .filter(|r| r["type"] == "outcome" && r["ok"] == false)
+            .count();
+        assert_eq!(failed, 1, "exactly the simulated write failed");
         let reverted = records
             .iter()
             .filter(|r| r["type"] == "undo" && r["status"] == "reverted")
             .count();
-        assert_eq!(reverted, fail_at - 1, "every completed step was reverted");
+        assert_eq!(reverted, attempted - 1, "every completed step was reverted");
         assert_eq!(records.last().unwrap()["outcome"], "rolled_back");
     }
 }

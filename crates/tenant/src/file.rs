@@ -91,6 +91,7 @@ impl TenantFile {
 
     /// The snapshot a read of `scope` returns.
     pub fn snapshot(&self, scope: &ReadScope) -> Snapshot {
+        let wanted = scope.address_set();
         Snapshot {
             tenant: self.organization.name.clone(),
             organization: self.organization.clone(),
@@ -98,7 +99,7 @@ impl TenantFile {
             mailboxes: self
                 .mailboxes
                 .iter()
-                .filter(|m| scope.mailboxes.iter().any(|a| m.has_address(a)))
+                .filter(|m| m.is_any_of(&wanted))
                 .cloned()
                 .collect(),
             all_shared_mailboxes: self
@@ -106,12 +107,26 @@ impl TenantFile {
                 .iter()
                 .map(|m| m.primary_smtp_address.clone())
                 .collect(),
+            index: Default::default(),
         }
     }
 
     /// Applies one operation the way Exchange would.
     pub fn apply(&mut self, operation: &Operation) -> Result<(), TenantError> {
-        let directory = self.directory();
+        // Only operations that name a principal (or create) need the directory; building it
+        // costs a pass over every recipient.
+        let needs_directory = !matches!(
+            operation,
+            Operation::SetMailbox { .. }
+                | Operation::SetClient { .. }
+                | Operation::SetOrganization { .. }
+                | Operation::RemoveMailbox { .. }
+        );
+        let directory = if needs_directory {
+            self.directory()
+        } else {
+            Directory::default()
+        };
         match operation {
             Operation::CreateMailbox {
                 mailbox,

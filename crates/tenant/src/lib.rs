@@ -34,6 +34,16 @@ pub struct ReadScope {
     pub mailboxes: Vec<String>,
 }
 
+impl ReadScope {
+    /// The scope's addresses, lower-cased, for [`Mailbox::is_any_of`].
+    pub fn address_set(&self) -> std::collections::HashSet<String> {
+        self.mailboxes
+            .iter()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect()
+    }
+}
+
 /// A tenant that can be read and written: the file backend, Exchange Online, the simulator.
 ///
 /// # Guarantees
@@ -53,6 +63,17 @@ pub trait Tenant: Send + Sync {
 
     /// Executes one operation.
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError>;
+
+    /// Executes operations that touch different mailboxes, in any order and as concurrently
+    /// as the backend can (Exchange Online: `$batch`); one result per operation, in order.
+    /// Every operation is attempted, whatever the others' results.
+    async fn execute_all(&self, operations: &[Operation]) -> Vec<Result<(), TenantError>> {
+        let mut results = Vec::with_capacity(operations.len());
+        for operation in operations {
+            results.push(self.execute(operation).await);
+        }
+        results
+    }
 }
 
 /// Why a tenant read or write failed.

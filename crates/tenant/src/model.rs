@@ -24,12 +24,54 @@ pub struct Snapshot {
     pub mailboxes: Vec<Mailbox>,
     /// Primary SMTP addresses of every shared mailbox in the tenant, managed or not.
     pub all_shared_mailboxes: Vec<String>,
+    /// A lookup cache of `mailboxes` by address, built on first use (see [`Snapshot::mailbox`]).
+    pub index: MailboxIndex,
 }
 
 impl Snapshot {
     /// The shared mailbox whose primary SMTP address (or any SMTP proxy address) is `address`.
+    ///
+    /// Looks up a cache built on first use; a hit is checked against the mailbox, and a miss
+    /// falls back to a scan, so the cache never gives a wrong answer after `mailboxes`
+    /// changed.
     pub fn mailbox(&self, address: &str) -> Option<&Mailbox> {
-        self.mailboxes.iter().find(|m| m.has_address(address))
+        let index = self.index.0.get_or_init(|| {
+            let mut index = std::collections::HashMap::new();
+            for (i, m) in self.mailboxes.iter().enumerate() {
+                index
+                    .entry(m.primary_smtp_address.to_ascii_lowercase())
+                    .or_insert(i);
+                for proxy in &m.email_addresses {
+                    if let Some((prefix, a)) = proxy.split_once(':')
+                        && prefix.eq_ignore_ascii_case("smtp")
+                    {
+                        index.entry(a.to_ascii_lowercase()).or_insert(i);
+                    }
+                }
+            }
+            index
+        });
+        index
+            .get(&address.to_ascii_lowercase())
+            .and_then(|&i| self.mailboxes.get(i))
+            .filter(|m| m.has_address(address))
+            .or_else(|| self.mailboxes.iter().find(|m| m.has_address(address)))
+    }
+}
+
+/// The address index of a [`Snapshot`]: a cache, equal to every other and not printed.
+#[derive(Clone, Default)]
+pub struct MailboxIndex(std::sync::OnceLock<std::collections::HashMap<String, usize>>);
+
+impl PartialEq for MailboxIndex {
+    fn eq(&self, _: &MailboxIndex) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for MailboxIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MailboxIndex")
     }
 }
 
@@ -199,12 +241,25 @@ impl Mailbox {
         }
     }
 
+    /// Whether any SMTP address of this mailbox is in `addresses` (lower-cased).
+    pub fn is_any_of(&self, addresses: &std::collections::HashSet<String>) -> bool {
+        addresses.contains(&self.primary_smtp_address.to_ascii_lowercase())
+            || self.email_addresses.iter().any(|proxy| {
+                proxy.split_once(':').is_some_and(|(prefix, a)| {
+                    prefix.eq_ignore_ascii_case("smtp")
+                        && addresses.contains(&a.to_ascii_lowercase())
+                })
+            })
+    }
+
     /// Whether `address` is the primary or a secondary SMTP address of this mailbox.
     pub fn has_address(&self, address: &str) -> bool {
-        self.recipient()
-            .smtp_addresses()
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(address))
+        self.primary_smtp_address.eq_ignore_ascii_case(address)
+            || self.email_addresses.iter().any(|proxy| {
+                proxy.split_once(':').is_some_and(|(prefix, a)| {
+                    prefix.eq_ignore_ascii_case("smtp") && a.eq_ignore_ascii_case(address)
+                })
+            })
     }
 
     /// The mailbox as a recipient of the directory.
