@@ -34,6 +34,7 @@ pub mod lookup;
 pub mod params;
 pub mod server;
 pub mod state;
+pub mod synthetic;
 pub mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -125,6 +125,139 @@ fn entries(tenant: &TenantFile) -> impl Iterator<Item = Entry<'_>> {
     shared.chain(users)
 }
 
+/// Which vectors (and how long) an index was built from.
+type Stamp = (usize, usize, usize, usize);
+
+/// Lower-cased key -> entry positions.
+type KeyIndex = std::collections::HashMap<String, Vec<usize>>;
+
+thread_local! {
+    /// Keys of every mailbox entry -> entry positions (shared mailbox `i` is `i`, user
+    /// mailbox recipient `j` is `usize::MAX - j`), for the tenant with this stamp.
+    static INDEX: std::cell::RefCell<Option<(Stamp, KeyIndex)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn stamp(tenant: &TenantFile) -> Stamp {
+    (
+        tenant.mailboxes.as_ptr() as usize,
+        tenant.mailboxes.len(),
+        tenant.recipients.as_ptr() as usize,
+        tenant.recipients.len(),
+    )
+}
+
+/// The first entry named by `identity`, through a per-thread index of the unique keys.
+/// A cache: every hit is checked with [`Entry::named_by`] and a miss falls back to a scan,
+/// so a stale index (after an in-place change) costs time, never correctness.
+fn indexed<'a>(tenant: &'a TenantFile, identity: &str) -> Option<Entry<'a>> {
+    let organization = &tenant.organization.name;
+    let candidates = INDEX.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(s, _)| *s != stamp(tenant)) {
+            let mut index = KeyIndex::default();
+            let mut add = |key: &str, position: usize| {
+                if !key.is_empty() {
+                    index
+                        .entry(key.to_ascii_lowercase())
+                        .or_default()
+                        .push(position);
+                }
+            };
+            let keys = |guid: &str,
+                        name: &str,
+                        object_id: Option<&str>,
+                        upn: Option<&str>,
+                        primary: &str,
+                        proxies: &[String]| {
+                let mut keys = vec![guid.to_owned(), name.to_owned(), primary.to_owned()];
+                keys.extend(object_id.map(str::to_owned));
+                keys.extend(upn.map(str::to_owned));
+                keys.extend(
+                    proxies
+                        .iter()
+                        .filter_map(|p| p.split_once(':').map(|(_, a)| a.to_owned())),
+                );
+                keys
+            };
+            for (i, m) in tenant.mailboxes.iter().enumerate() {
+                let mut all = keys(
+                    &m.guid,
+                    &m.name,
+                    m.external_directory_object_id.as_deref(),
+                    m.user_principal_name.as_deref(),
+                    &m.primary_smtp_address,
+                    &m.email_addresses,
+                );
+                all.push(m.alias.clone());
+                for key in all {
+                    add(&key, i);
+                }
+            }
+            for (j, r) in tenant.recipients.iter().enumerate() {
+                let mut all = keys(
+                    &r.guid,
+                    &r.name,
+                    r.external_directory_object_id.as_deref(),
+                    r.user_principal_name.as_deref(),
+                    &r.primary_smtp_address,
+                    &r.email_addresses,
+                );
+                all.push(
+                    r.primary_smtp_address
+                        .split('@')
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
+                );
+                for key in all {
+                    add(&key, usize::MAX - j);
+                }
+            }
+            *cell = Some((stamp(tenant), index));
+        }
+        cell.as_ref()
+            .and_then(|(_, index)| index.get(&identity.to_ascii_lowercase()).cloned())
+            .unwrap_or_default()
+    });
+    let shared_guids = || -> std::collections::HashSet<&str> {
+        tenant.mailboxes.iter().map(|m| m.guid.as_str()).collect()
+    };
+    let mut shared: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&p| p < tenant.mailboxes.len())
+        .collect();
+    shared.sort_unstable();
+    for i in shared {
+        let entry = Entry::Shared(&tenant.mailboxes[i]);
+        if entry.named_by(identity, organization) {
+            return Some(entry);
+        }
+    }
+    let mut users: Vec<usize> = candidates
+        .iter()
+        .filter(|&&p| p >= tenant.mailboxes.len())
+        .map(|&p| usize::MAX - p)
+        .filter(|&j| j < tenant.recipients.len())
+        .collect();
+    users.sort_unstable();
+    if users.is_empty() {
+        return None;
+    }
+    let guids = shared_guids();
+    users
+        .into_iter()
+        .map(|j| &tenant.recipients[j])
+        .find(|r| {
+            r.recipient_type_details.ends_with("Mailbox")
+                && r.recipient_type_details != "GroupMailbox"
+                && !guids.contains(r.guid.as_str())
+                && Entry::User(r).named_by(identity, organization)
+        })
+        .map(Entry::User)
+}
+
 /// Every mailbox of the tenant: the shared ones first, in file order, then the mailboxes
 /// of the directory's users (`*Mailbox` recipient types).
 pub fn mailboxes(tenant: &TenantFile) -> Vec<MailboxView> {
@@ -149,6 +282,9 @@ fn user_mailbox(recipient: &Recipient) -> Mailbox {
 /// The mailbox `identity` names (exact keys first, then a unique display name).
 pub fn find_mailbox(tenant: &TenantFile, identity: &str) -> Result<MailboxView, ExoError> {
     let organization = &tenant.organization.name;
+    if let Some(found) = indexed(tenant, identity) {
+        return Ok(found.view());
+    }
     if let Some(found) = entries(tenant).find(|e| e.named_by(identity, organization)) {
         return Ok(found.view());
     }

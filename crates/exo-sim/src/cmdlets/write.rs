@@ -47,20 +47,56 @@ const FOLDER_RIGHTS: &[&str] = &[
     "FolderVisible",
 ];
 
-/// Applies `operations` to a copy of the tenant and keeps it only if all succeed.
-/// Returns whether the tenant changed.
+/// Applies `operations` (of one cmdlet: one mailbox, or the organisation) all or nothing:
+/// on a failure the mailbox list and the organisation are put back as they were. Returns
+/// whether the tenant changed.
 fn apply(
     tenant: &mut TenantFile,
     operations: &[Operation],
     identity: &str,
 ) -> Result<bool, ExoError> {
-    let mut next = tenant.clone();
+    // What one cmdlet can change: the organisation, one mailbox, or the list's length
+    // (New-/Remove-Mailbox). Keep copies of just those.
+    let organization = tenant.organization.clone();
+    let count = tenant.mailboxes.len();
+    let touched: Option<(usize, Mailbox)> =
+        operations
+            .iter()
+            .find_map(|op| op.mailbox())
+            .and_then(|address| {
+                tenant
+                    .mailboxes
+                    .iter()
+                    .position(|m| m.has_address(address))
+                    .map(|i| (i, tenant.mailboxes[i].clone()))
+            });
+    let mut failure = None;
     for operation in operations {
-        next.apply(operation)
-            .map_err(|e| tenant_error(e, identity))?;
+        if let Err(e) = tenant.apply(operation) {
+            failure = Some(tenant_error(e, identity));
+            break;
+        }
     }
-    let changed = next != *tenant;
-    *tenant = next;
+    let restored = |tenant: &mut TenantFile| {
+        tenant.organization = organization.clone();
+        tenant.mailboxes.truncate(count);
+        if let Some((i, before)) = &touched {
+            if tenant.mailboxes.len() < count {
+                tenant.mailboxes.insert(*i, before.clone());
+            } else {
+                tenant.mailboxes[*i] = before.clone();
+            }
+        }
+    };
+    if let Some(error) = failure {
+        restored(tenant);
+        return Err(error);
+    }
+    let changed = tenant.organization != organization
+        || tenant.mailboxes.len() != count
+        || touched
+            .as_ref()
+            .is_some_and(|(i, before)| tenant.mailboxes.get(*i) != Some(before));
     Ok(changed)
 }
 
@@ -252,7 +288,12 @@ pub fn set_mailbox(
     let identity = params.required_string("Set-Mailbox", "Identity")?;
     let view = lookup::find_shared(tenant, &identity)?;
     let address = view.mailbox.primary_smtp_address.clone();
-    let directory = tenant.directory();
+    // Only the principal lists need the directory (a pass over every recipient).
+    let directory = if LISTS.iter().any(|(name, _)| params.has(name)) {
+        tenant.directory()
+    } else {
+        Directory::default()
+    };
     let mut settings = Vec::new();
     if params.has("DisplayName") {
         let name = params.required_string("Set-Mailbox", "DisplayName")?;

@@ -30,8 +30,11 @@ pub fn start(config: SimConfig) -> SimHandle {
 
 /// An HTTP client (plain HTTP, loopback).
 pub fn client() -> reqwest::Client {
+    // No transparent decompression: the tests look at raw bodies (a 403 of NUL bytes
+    // declared gzip included).
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
+        .no_gzip()
         .build()
         .unwrap()
 }
