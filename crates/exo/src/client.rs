@@ -54,7 +54,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             max_concurrency: 10,
-            initial_concurrency: 5,
+            initial_concurrency: 10,
             page_size: 1000,
             max_attempts: 6,
             backoff: Duration::from_secs(2),
@@ -392,6 +392,13 @@ impl Client {
                             headers,
                             body: body.to_vec(),
                         }),
+                        // An error answer whose body cannot be read (the 403 of NUL bytes
+                        // declared gzip): the status says enough.
+                        Err(_) if status >= 400 => Ok(Answer {
+                            status,
+                            headers,
+                            body: Vec::new(),
+                        }),
                         Err(e) => Err(e),
                     }
                 }
@@ -528,6 +535,59 @@ impl Client {
                 ),
                 hint: Some("set `SHAREDBOX_EXO_ENDPOINT` or `tenant.endpoint` to the host the tenant is served from".to_owned()),
             })
+        }
+    }
+
+    /// The cmdlets this identity may run (`GET .../adminapi/v1.0/{tenant}/EXOModuleFile`
+    /// with `CommandName: *`), as the ExchangeOnlineManagement module discovers them.
+    pub async fn exported_cmdlets(&self) -> Result<Vec<String>, ExoError> {
+        let url = format!(
+            "{}/adminapi/v1.0/{}/EXOModuleFile?Version=3.9.2",
+            self.base, self.tenant
+        );
+        let mut refreshed = false;
+        loop {
+            let token = self
+                .tokens
+                .token()
+                .await
+                .map_err(|e| ExoError::Auth(e.message, e.hint))?;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let response = self
+                .http
+                .get(&url)
+                .timeout(self.options.request_timeout)
+                .bearer_auth(token.secret())
+                .header("CommandName", "*")
+                .header("X-ClientApplication", "sharedbox")
+                .send()
+                .await
+                .map_err(|e| ExoError::Transient {
+                    cmdlet: "EXOModuleFile".to_owned(),
+                    message: transport_message(&e),
+                    maybe_applied: false,
+                })?;
+            let status = response.status().as_u16();
+            let body = response.bytes().await.unwrap_or_default();
+            if status == 401 && !refreshed {
+                refreshed = true;
+                self.tokens.invalidate();
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                return Err(match status {
+                    401 => ExoError::Unauthorized {
+                        message: wire::parse_error(&body).message,
+                    },
+                    _ => final_error("EXOModuleFile", status, wire::parse_error(&body)),
+                });
+            }
+            let page = wire::parse_page(&body);
+            return Ok(page
+                .rows
+                .iter()
+                .flat_map(|row| row.strings("exportedCmdlets", true))
+                .collect());
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod client;
 pub mod cloud;
+pub mod doctor;
 pub mod error;
 pub mod limiter;
 pub mod read;
@@ -274,6 +275,62 @@ impl Tenant for ExoTenant {
             .unwrap_or_else(|e| e.into_inner())
             .extend(folders);
         Ok(snapshot)
+    }
+
+    async fn execute_all(&self, operations: &[Operation]) -> Vec<Result<(), TenantError>> {
+        // Batched: everything but New-/Remove-Mailbox (never retried blindly) and folder
+        // permissions of mailboxes whose Sent Items folder is not known yet.
+        let mut batched = Vec::new();
+        let mut single = Vec::new();
+        let mut commands = Vec::new();
+        for (i, operation) in operations.iter().enumerate() {
+            let command = match operation {
+                Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. } => None,
+                Operation::AddSentItemsPermission { mailbox, .. }
+                | Operation::SetSentItemsPermission { mailbox, .. }
+                | Operation::RemoveSentItemsPermission { mailbox, .. } => self
+                    .cached_folder(mailbox)
+                    .map(|folder| write::command(operation, Some(&folder))),
+                other => Some(write::command(other, None)),
+            };
+            match command {
+                Some(command) => {
+                    batched.push(i);
+                    commands.push(command);
+                }
+                None => single.push(i),
+            }
+        }
+        let singles =
+            futures::future::join_all(single.iter().map(|&i| self.execute(&operations[i])));
+        let (answers, singles) = futures::join!(self.client.batch(&commands), singles);
+        let mut results: Vec<Option<Result<(), TenantError>>> =
+            (0..operations.len()).map(|_| None).collect();
+        for (&i, result) in single.iter().zip(singles) {
+            results[i] = Some(result);
+        }
+        for (&i, answer) in batched.iter().zip(answers) {
+            let operation = &operations[i];
+            results[i] = Some(match answer {
+                Ok(_) => Ok(()),
+                // Folder entries that exist or are missing: the one-by-one path knows what to do.
+                Err(ExoError::EntryExists { .. } | ExoError::EntryMissing { .. }) => {
+                    self.execute(operation).await
+                }
+                Err(e) => Err(to_tenant_error(e, operation)),
+            });
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(TenantError::Rejected {
+                        message: "no result".to_owned(),
+                        hint: None,
+                    })
+                })
+            })
+            .collect()
     }
 
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {

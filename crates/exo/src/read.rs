@@ -7,7 +7,9 @@
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
 //! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
-//! on `<mailbox>:<FolderId>` of the folder whose `FolderType` is `SentItems`.
+//! on `<mailbox>:<FolderId>` of the folder whose `FolderType` is `SentItems`. Rounds 2
+//! and 3 run per chunk of ten mailboxes, all chunks at once (bounded by the client's
+//! concurrency), so a chunk's round 3 does not wait for the other chunks' round 2.
 //!
 //! Any failed read fails the whole read: a mailbox that could not be read is never
 //! reported as absent.
@@ -131,15 +133,52 @@ pub async fn snapshot(
         directory.insert(mailbox.recipient());
     }
     let all_shared_mailboxes = all.iter().map(|m| m.primary_smtp_address.clone()).collect();
-    let mut managed: Vec<Mailbox> = all
-        .into_iter()
-        .filter(|m| scope.mailboxes.iter().any(|a| m.has_address(a)))
-        .collect();
+    let wanted = scope.address_set();
+    let mut managed: Vec<Mailbox> = all.into_iter().filter(|m| m.is_any_of(&wanted)).collect();
 
-    // Round 2: per managed mailbox.
-    let per_mailbox = if bulk { 2 } else { 4 };
-    let mut second = Vec::with_capacity(managed.len() * per_mailbox);
-    for m in &managed {
+    // Rounds 2 and 3, pipelined: each chunk of ten mailboxes reads its folder permissions
+    // as soon as its own folder statistics are in, while other chunks are still reading.
+    let bulk_cas = bulk_cas.map(|o| index_rows(o.rows));
+    let bulk_send_as = bulk_send_as.map(|o| group_rows(o.rows));
+    let bulk_rows = bulk.then_some((bulk_cas.as_ref(), bulk_send_as.as_ref()));
+    let chunks = managed
+        .chunks_mut(CHUNK)
+        .map(|chunk| read_chunk(client, chunk, bulk_rows));
+    let mut folder_ids = FolderIds::new();
+    for result in futures::future::join_all(chunks).await {
+        folder_ids.extend(result?);
+    }
+
+    Ok((
+        Snapshot {
+            tenant: client.tenant().to_owned(),
+            organization,
+            directory,
+            mailboxes: managed,
+            all_shared_mailboxes,
+            index: Default::default(),
+        },
+        folder_ids,
+    ))
+}
+
+/// Managed mailboxes read together in rounds 2 and 3 (3 `$batch` requests per chunk).
+const CHUNK: usize = 10;
+
+type BulkRows<'a> = (
+    Option<&'a HashMap<String, Row>>,
+    Option<&'a HashMap<String, Vec<Row>>>,
+);
+
+/// Rounds 2 and 3 for one chunk of managed mailboxes: permissions, Sent Items folder and
+/// (for small scopes) client settings and Send As rows, then the folder's permissions.
+async fn read_chunk(
+    client: &Client,
+    chunk: &mut [Mailbox],
+    bulk: Option<BulkRows<'_>>,
+) -> Result<FolderIds, ExoError> {
+    let mut second = Vec::with_capacity(chunk.len() * 4);
+    for m in chunk.iter() {
         let address = m.primary_smtp_address.as_str();
         second.push(
             Command::read("Get-MailboxPermission")
@@ -153,7 +192,7 @@ pub async fn snapshot(
                 .select(&["Identity", "Name", "FolderPath", "FolderType", "FolderId"])
                 .anchored(address),
         );
-        if !bulk {
+        if bulk.is_none() {
             second.push(
                 Command::read("Get-CASMailbox")
                     .param("Identity", address)
@@ -169,10 +208,8 @@ pub async fn snapshot(
     }
     let mut second = client.batch(&second).await.into_iter();
     let mut folder_ids = FolderIds::new();
-    let mut third = Vec::with_capacity(managed.len());
-    let bulk_cas = bulk_cas.map(|o| index_rows(o.rows));
-    let bulk_send_as = bulk_send_as.map(|o| group_rows(o.rows));
-    for m in &mut managed {
+    let mut third = Vec::with_capacity(chunk.len());
+    for m in chunk.iter_mut() {
         let permissions = next_of(&mut second)?;
         let folders = next_of(&mut second)?;
         m.mailbox_permissions = permissions.rows.iter().map(mailbox_permission_of).collect();
@@ -205,21 +242,16 @@ pub async fn snapshot(
                 .param("Identity", folder)
                 .anchored(&m.primary_smtp_address),
         );
-        let (cas, send_as) = if bulk {
-            (
-                bulk_cas
-                    .as_ref()
-                    .and_then(|rows| find_row(rows, m))
-                    .cloned(),
-                bulk_send_as
-                    .as_ref()
-                    .map(|rows| rows_of(rows, m))
-                    .unwrap_or_default(),
-            )
-        } else {
-            let cas = next_of(&mut second)?;
-            let send_as = next_of(&mut second)?;
-            (cas.rows.into_iter().next(), send_as.rows)
+        let (cas, send_as) = match bulk {
+            Some((cas, send_as)) => (
+                cas.and_then(|rows| find_row(rows, m)).cloned(),
+                send_as.map(|rows| rows_of(rows, m)).unwrap_or_default(),
+            ),
+            None => {
+                let cas = next_of(&mut second)?;
+                let send_as = next_of(&mut second)?;
+                (cas.rows.into_iter().next(), send_as.rows)
+            }
         };
         m.cas_mailbox = cas.as_ref().map(cas_of).ok_or_else(|| ExoError::Rejected {
             cmdlet: "Get-CASMailbox".to_owned(),
@@ -232,24 +264,12 @@ pub async fn snapshot(
         })?;
         m.recipient_permissions = send_as.iter().map(recipient_permission_of).collect();
     }
-
-    // Round 3: Sent Items permissions.
     let mut third = client.batch(&third).await.into_iter();
-    for m in &mut managed {
+    for m in chunk.iter_mut() {
         let rows = next_of(&mut third)?;
         m.sent_items.permissions = rows.rows.iter().map(folder_permission_of).collect();
     }
-
-    Ok((
-        Snapshot {
-            tenant: client.tenant().to_owned(),
-            organization,
-            directory,
-            mailboxes: managed,
-            all_shared_mailboxes,
-        },
-        folder_ids,
-    ))
+    Ok(folder_ids)
 }
 
 fn next_of(

@@ -488,3 +488,20 @@ async fn remote_http_endpoints_are_refused() {
     .unwrap_err();
     assert!(error.to_string().contains("loopback"), "{error}");
 }
+
+#[tokio::test]
+async fn a_403_of_nul_bytes_declared_gzip_is_a_forbidden_error_with_a_hint() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let error = exo
+        .client()
+        .invoke(&sharedbox_exo::Command::read("Get-NoSuchThing"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, sharedbox_exo::ExoError::Forbidden { .. }),
+        "{error:?}"
+    );
+    assert!(error.hint().unwrap().contains("Exchange.ManageAsApp"));
+    assert_eq!(sim.counters().cmdlet("Get-NoSuchThing"), 1, "not retried");
+}

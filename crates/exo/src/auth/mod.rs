@@ -3,8 +3,24 @@
 //! The client asks a [`TokenSource`] for a token before every request and calls
 //! [`TokenSource::invalidate`] after a 401. Tokens are opaque secrets: they never appear in
 //! `Debug` output, logs or errors.
+//!
+//! - [`config`]: `tenant.auth` in `sharedbox.yaml` and [`token_source`], which turns it into
+//!   a [`TokenSource`];
+//! - [`azure`]: the azure_identity credentials behind one [`TokenSource`];
+//! - [`certificate`] and [`github`]: client assertions azure_identity does not sign or fetch
+//!   itself here (a PEM certificate without OpenSSL, a GitHub Actions OIDC token);
+//! - [`claims`]: what `sharedbox doctor` shows of a token.
+
+pub mod azure;
+pub mod certificate;
+pub mod claims;
+pub mod config;
+pub mod github;
 
 use std::fmt;
+
+pub use claims::{TokenClaims, claims};
+pub use config::{AuthConfig, AuthMethod, token_source};
 
 /// A bearer token and when it expires.
 #[derive(Clone)]
