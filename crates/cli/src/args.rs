@@ -16,7 +16,8 @@ pub struct Cli {
     /// The policy folder, instead of the configuration's `policies`.
     #[arg(long, global = true, value_name = "DIR")]
     pub policies: Option<PathBuf>,
-    /// The tenant, instead of the configuration's `tenant`: `file:PATH`.
+    /// The tenant, instead of the configuration's `tenant`: `file:PATH` or `exo:TENANT`
+    /// (a tenant GUID or initial domain, e.g. `exo:contoso.onmicrosoft.com`).
     #[arg(long, global = true, value_name = "BACKEND:TENANT")]
     pub tenant: Option<String>,
     /// What to do.
@@ -52,6 +53,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the JSON Schema (draft-07) of policy documents.
     Schema,
+    /// Check the connection to Exchange Online: token, roles, and one harmless read per
+    /// cmdlet family; tells whether the identity can plan (read) and apply (write).
+    Doctor,
 }
 
 /// Output formats of `drift`.

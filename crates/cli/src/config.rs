@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sharedbox_policy::{Diagnostic, Source};
 
+use sharedbox_exo::Cloud;
+use sharedbox_exo::auth::AuthConfig;
+
 use crate::output::Failure;
 
 /// The configuration file as written.
@@ -27,21 +30,55 @@ struct ConfigFile {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct TenantConfig {
     backend: Backend,
+    /// `file`: the tenant snapshot.
     #[serde(default)]
     path: Option<PathBuf>,
+    /// `exchange-online`: the tenant's GUID or initial domain.
+    #[serde(default, alias = "tenantId")]
+    tenant: Option<String>,
+    /// `exchange-online`: `global`, `gcc-high`, `dod` or `china`.
+    #[serde(default)]
+    cloud: Option<String>,
+    /// `exchange-online`: a base URL instead of the cloud's.
+    #[serde(default)]
+    endpoint: Option<String>,
+    /// `exchange-online`: how to get tokens.
+    #[serde(default)]
+    auth: Option<AuthConfig>,
+    /// `exchange-online`: admin API requests in flight at most.
+    #[serde(default)]
+    concurrency: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum Backend {
     File,
+    ExchangeOnline,
 }
 
 /// Which tenant to talk to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum TenantSpec {
     /// The file backend, at this path.
     File(PathBuf),
+    /// Exchange Online.
+    Exo(Box<ExoSpec>),
+}
+
+/// An Exchange Online tenant and how to reach it.
+#[derive(Debug, Clone)]
+pub struct ExoSpec {
+    /// The tenant's GUID or initial domain.
+    pub tenant: String,
+    /// The cloud.
+    pub cloud: Cloud,
+    /// A base URL instead of the cloud's (`tenant.endpoint`; `SHAREDBOX_EXO_ENDPOINT` wins).
+    pub endpoint: Option<String>,
+    /// How to get tokens (`SHAREDBOX_ACCESS_TOKEN` wins).
+    pub auth: Option<AuthConfig>,
+    /// Requests in flight at most.
+    pub concurrency: Option<usize>,
 }
 
 /// Everything a command needs, resolved.
@@ -105,20 +142,36 @@ pub fn resolve(
                 .into());
         }
     };
+    let configured = file.as_ref().and_then(|f| f.tenant.as_ref());
     let tenant = match tenant {
-        Some(spec) => Some(parse_tenant(spec)?),
-        None => match file.as_ref().and_then(|f| f.tenant.as_ref()) {
+        Some(spec) => Some(parse_tenant(spec, configured, &base)?),
+        None => match configured {
             Some(TenantConfig {
                 backend: Backend::File,
                 path: Some(p),
+                ..
             }) => Some(TenantSpec::File(relative(p))),
             Some(TenantConfig {
                 backend: Backend::File,
                 path: None,
+                ..
             }) => {
                 return Err(Failure::new("`tenant.backend: file` needs `tenant.path`")
                     .hint("set `tenant.path` to the tenant snapshot, e.g. `examples/contoso/tenant.yaml`")
                     .into());
+            }
+            Some(
+                config @ TenantConfig {
+                    backend: Backend::ExchangeOnline,
+                    ..
+                },
+            ) => {
+                let Some(name) = config.tenant.clone() else {
+                    return Err(Failure::new("`tenant.backend: exchange-online` needs `tenant.tenant`")
+                        .hint("set `tenant.tenant` to the tenant's initial domain (e.g. `contoso.onmicrosoft.com`) or its GUID")
+                        .into());
+                };
+                Some(TenantSpec::Exo(Box::new(exo_spec(name, Some(config), &base)?)))
             }
             None => None,
         },
@@ -135,12 +188,50 @@ pub fn resolve(
     })
 }
 
-fn parse_tenant(spec: &str) -> Result<TenantSpec, Failure> {
+/// `--tenant file:PATH` or `--tenant exo:TENANT`; an `exo:` tenant keeps the cloud, endpoint
+/// and auth of an `exchange-online` tenant in `sharedbox.yaml`.
+fn parse_tenant(
+    spec: &str,
+    configured: Option<&TenantConfig>,
+    base: &Path,
+) -> Result<TenantSpec, Failure> {
     match spec.split_once(':') {
         Some(("file", path)) if !path.is_empty() => Ok(TenantSpec::File(PathBuf::from(path))),
+        Some(("exo", tenant)) if !tenant.trim().is_empty() => {
+            let configured = configured.filter(|c| matches!(c.backend, Backend::ExchangeOnline));
+            let spec = exo_spec(tenant.trim().to_owned(), configured, base)?;
+            Ok(TenantSpec::Exo(Box::new(spec)))
+        }
         _ => Err(Failure::new(format!("unknown tenant `{spec}`"))
-            .hint("this version of sharedbox supports `--tenant file:PATH`")),
+            .hint("use `--tenant file:PATH` or `--tenant exo:contoso.onmicrosoft.com`")),
     }
+}
+
+/// An Exchange Online tenant; files named in `tenant.auth` are relative to `base`, the
+/// folder of `sharedbox.yaml`.
+fn exo_spec(
+    tenant: String,
+    config: Option<&TenantConfig>,
+    base: &Path,
+) -> Result<ExoSpec, Failure> {
+    let cloud = match config.and_then(|c| c.cloud.as_deref()) {
+        Some(name) => name.parse::<Cloud>().map_err(|e| {
+            Failure::new(format!("`tenant.cloud`: {e}"))
+                .hint("leave `tenant.cloud` out for the commercial cloud (`global`)")
+        })?,
+        None => Cloud::Global,
+    };
+    Ok(ExoSpec {
+        tenant,
+        cloud,
+        endpoint: config.and_then(|c| c.endpoint.clone()),
+        auth: config.and_then(|c| c.auth.clone()).map(|mut auth| {
+            auth.certificate_path = auth.certificate_path.map(|p| clean(&base.join(p)));
+            auth.token_file = auth.token_file.map(|p| clean(&base.join(p)));
+            auth
+        }),
+        concurrency: config.and_then(|c| c.concurrency),
+    })
 }
 
 /// `./a/b` -> `a/b`, for readable paths in messages.
@@ -155,7 +246,7 @@ impl RunConfig {
     pub fn tenant(&self) -> Result<&TenantSpec, Failure> {
         self.tenant.as_ref().ok_or_else(|| {
             Failure::new("no tenant configured")
-                .hint("set `tenant` in `sharedbox.yaml`, or pass `--tenant file:PATH`")
+                .hint("set `tenant` in `sharedbox.yaml`, or pass `--tenant file:PATH` or `--tenant exo:TENANT`")
         })
     }
 }

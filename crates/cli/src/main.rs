@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Rollback(args) => commands::rollback(&config, &args).await,
         Command::Drift(args) => commands::drift(&config, &args).await,
         Command::Export(args) => commands::export(&config, &args).await,
+        Command::Doctor => commands::doctor(&config).await,
         Command::Runs { action: None } => commands::runs(&config),
         Command::Runs {
             action: Some(RunsAction::Show { run_id }),

@@ -1,11 +1,13 @@
 //! The subcommands, and what they share: loading policies, opening the tenant, reading it.
 
 mod apply;
+mod doctor;
 mod drift;
 mod plan;
 mod runs;
 
 pub use apply::apply;
+pub use doctor::doctor;
 pub use drift::{drift, export};
 pub use plan::{plan, show, validate};
 pub use runs::{rollback, runs, runs_show};
@@ -18,7 +20,12 @@ use sharedbox_planner::{Plan, PlanOptions};
 use sharedbox_policy::PolicySet;
 use sharedbox_tenant::{ReadScope, Snapshot, Tenant, file::FileTenant};
 
-use crate::config::{RunConfig, TenantSpec};
+use std::sync::Arc;
+
+use sharedbox_exo::auth::{StaticToken, TokenSource};
+use sharedbox_exo::{ClientOptions, ExoTenant};
+
+use crate::config::{ExoSpec, RunConfig, TenantSpec};
 use crate::output::{Failure, print_diagnostics, progress};
 
 /// Loads the policies, printing every diagnostic; fails when any is an error.
@@ -50,7 +57,37 @@ fn open_tenant(config: &RunConfig) -> anyhow::Result<Box<dyn Tenant>> {
             })?;
             Ok(Box::new(tenant))
         }
+        TenantSpec::Exo(spec) => Ok(Box::new(open_exo(spec)?)),
     }
+}
+
+/// Connects to Exchange Online: the endpoint from `SHAREDBOX_EXO_ENDPOINT`, `tenant.endpoint`
+/// or the cloud; the token from `SHAREDBOX_ACCESS_TOKEN` or `tenant.auth`.
+fn open_exo(spec: &ExoSpec) -> anyhow::Result<ExoTenant> {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let endpoint = from_env(sharedbox_exo::ENDPOINT_VARIABLE)
+        .or_else(|| spec.endpoint.clone())
+        .unwrap_or_else(|| spec.cloud.base_url().to_owned());
+    let tokens: Arc<dyn TokenSource> = match (from_env("SHAREDBOX_ACCESS_TOKEN"), &spec.auth) {
+        (Some(token), _) => Arc::new(StaticToken::new(token.trim())),
+        (None, Some(auth)) => sharedbox_exo::auth::token_source(auth, &spec.tenant, spec.cloud)
+            .map_err(|e| {
+                Failure::new(format!("cannot set up authentication: {}", e.message))
+                    .maybe_hint(e.hint)
+            })?,
+        (None, None) => {
+            return Err(Failure::new(format!("no credentials for tenant `{}`", spec.tenant))
+                .hint("set `tenant.auth` in `sharedbox.yaml` (see docs/exchange-online.md), or `SHAREDBOX_ACCESS_TOKEN`")
+                .into());
+        }
+    };
+    let mut options = ClientOptions::default();
+    if let Some(n) = spec.concurrency {
+        options.max_concurrency = n.max(1);
+        options.initial_concurrency = options.initial_concurrency.min(options.max_concurrency);
+    }
+    ExoTenant::new(&endpoint, &spec.tenant, tokens, options)
+        .map_err(|e| Failure::new(e.to_string()).maybe_hint(e.hint()).into())
 }
 
 /// Reads `scope` from the tenant.

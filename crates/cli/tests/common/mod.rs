@@ -73,9 +73,19 @@ impl Project {
 
 /// Runs `sharedbox` with `args` in `dir`, with no terminal and no colour.
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    run_with_env(dir, args, &[])
+}
+
+/// Runs `sharedbox` with `args` in `dir` and extra environment variables.
+pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::cargo_bin("sharedbox")
         .unwrap()
         .current_dir(dir)
+        .env_remove("SHAREDBOX_EXO_ENDPOINT")
+        .env_remove("SHAREDBOX_ACCESS_TOKEN")
+        .env_remove("SHAREDBOX_CLIENT_SECRET")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env_remove("SHAREDBOX_CONFIG")
         // git never looks above the project: a temp project is never part of a checkout.

@@ -1,0 +1,217 @@
+//! The whole loop against Exchange Online's wire format: `--tenant exo:` with
+//! `SHAREDBOX_EXO_ENDPOINT` pointing at the simulator gives the file backend's plan,
+//! `apply` converges to the file backend's end state, and survives 429s and 503s.
+
+mod common;
+
+use std::path::Path;
+
+use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
+use sharedbox_tenant::file::TenantFile;
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A project with the demo's policies and tenant file.
+fn demo_project() -> common::Project {
+    let tenant = std::fs::read_to_string(root().join("examples/contoso/tenant.yaml")).unwrap();
+    let project = common::Project::with_tenant(&tenant);
+    for entry in std::fs::read_dir(root().join("policies")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_file() {
+            std::fs::copy(
+                entry.path(),
+                project.path().join("policies").join(entry.file_name()),
+            )
+            .unwrap();
+        }
+    }
+    project
+}
+
+fn sim(project: &common::Project, config: SimConfig) -> SimHandle {
+    SimServer::start(project.tenant(), config).unwrap()
+}
+
+fn exo(project: &common::Project, sim: &SimHandle, args: &[&str]) -> common::Run {
+    let mut all = vec!["--tenant", "exo:contoso.onmicrosoft.com"];
+    all.extend_from_slice(args);
+    common::run_with_env(
+        project.path(),
+        &all,
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+            ("SHAREDBOX_ACCESS_TOKEN", "sim-token-7f3a"),
+        ],
+    )
+}
+
+#[test]
+fn the_plan_over_the_wire_is_the_file_backends_plan_and_apply_converges() {
+    let project = demo_project();
+    let sim = sim(&project, SimConfig::default());
+    let over_wire = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(over_wire.code, 2, "{}", over_wire.stderr);
+    let from_file = project.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(from_file.code, 2, "{}", from_file.stderr);
+    assert_eq!(over_wire.stdout, from_file.stdout);
+    assert!(over_wire.stdout.contains("Gesendete Elemente"));
+    assert!(!over_wire.stderr.contains("sim-token-7f3a"));
+    assert_eq!(sim.counters().total_writes(), 0, "plan writes nothing");
+
+    let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let again = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    // The same apply on the file backend ends in the same tenant.
+    assert_eq!(project.run(&["apply", "--auto-approve"]).code, 0);
+    assert_eq!(sim.tenant(), project.tenant());
+}
+
+#[test]
+fn apply_converges_with_a_fifth_of_requests_refused() {
+    let project = demo_project();
+    let sim = sim(
+        &project,
+        SimConfig {
+            unavailable_rate: 0.2,
+            unavailable_retry_after_secs: Some(0),
+            concurrency_limit: Some(3),
+            retry_after_secs: 0,
+            seed: 2026,
+            ..SimConfig::default()
+        },
+    );
+    let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let counters = sim.counters();
+    assert!(counters.unavailable > 5, "{counters:?}");
+    // Every planned mailbox exists exactly once: no New-Mailbox ran twice.
+    let tenant: TenantFile = sim.tenant();
+    for address in ["projekte@contoso.com", "onboarding@contoso.com"] {
+        let n = tenant
+            .mailboxes
+            .iter()
+            .filter(|m| m.primary_smtp_address == address)
+            .count();
+        assert_eq!(n, 1, "{address}");
+    }
+    sim.set_config(SimConfig::default());
+    let again = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
+#[test]
+fn doctor_tells_reader_from_writer() {
+    let project = demo_project();
+    let sim = sim(
+        &project,
+        SimConfig {
+            roles: vec![sharedbox_exo_sim::Role {
+                token_prefix: "reader".into(),
+                cmdlets: vec!["Get-*".into()],
+            }],
+            ..SimConfig::default()
+        },
+    );
+    let writer = exo(&project, &sim, &["doctor"]);
+    assert_eq!(writer.code, 0, "{}\n{}", writer.stdout, writer.stderr);
+    assert!(writer.stdout.contains("(writer)"), "{}", writer.stdout);
+    let reader = common::run_with_env(
+        project.path(),
+        &["--tenant", "exo:contoso.onmicrosoft.com", "doctor"],
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+            ("SHAREDBOX_ACCESS_TOKEN", "reader-token"),
+        ],
+    );
+    assert_eq!(reader.code, 0, "{}\n{}", reader.stdout, reader.stderr);
+    assert!(reader.stdout.contains("but not apply"), "{}", reader.stdout);
+    assert!(reader.stdout.contains("New-Mailbox"), "{}", reader.stdout);
+    // The reader cannot apply: Exchange answers 403, sharedbox names the role.
+    let refused = common::run_with_env(
+        project.path(),
+        &[
+            "--tenant",
+            "exo:contoso.onmicrosoft.com",
+            "apply",
+            "--auto-approve",
+        ],
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+            ("SHAREDBOX_ACCESS_TOKEN", "reader-token"),
+        ],
+    );
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("403"), "{}", refused.stderr);
+    assert_eq!(sim.counters().tenant_changes, 0);
+}
+
+#[test]
+fn exo_needs_credentials_and_https() {
+    let project = demo_project();
+    let none = project.run(&["--tenant", "exo:contoso.onmicrosoft.com", "plan"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("no credentials"), "{}", none.stderr);
+    let plain = common::run_with_env(
+        project.path(),
+        &["--tenant", "exo:contoso.onmicrosoft.com", "plan"],
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", "http://exo.example.com"),
+            ("SHAREDBOX_ACCESS_TOKEN", "secret-token-1234"),
+        ],
+    );
+    assert_eq!(plain.code, 1);
+    assert!(plain.stderr.contains("loopback"), "{}", plain.stderr);
+    assert!(!plain.stderr.contains("secret-token-1234"));
+}
+
+/// `sharedbox.yaml` for Exchange Online with `auth` given as YAML flow text.
+fn exo_config(project: &common::Project, auth: &str) {
+    std::fs::write(
+        project.path().join("sharedbox.yaml"),
+        format!(
+            "policies: policies\ntenant:\n  backend: exchange-online\n  tenant: contoso.onmicrosoft.com\n  auth: {auth}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn tenant_auth_in_the_config_file_is_used_and_checked() {
+    let project = demo_project();
+    let from_file = project.run(&["plan"]);
+    assert_eq!(from_file.code, 0, "{}", from_file.stderr);
+    let sim = sim(&project, SimConfig::default());
+
+    exo_config(&project, "{method: access-token, tokenEnv: EXO_TOKEN}");
+    let planned = common::run_with_env(
+        project.path(),
+        &["plan"],
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+            ("EXO_TOKEN", "token-from-exo-token"),
+        ],
+    );
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    assert_eq!(planned.stdout, from_file.stdout);
+
+    exo_config(&project, "{method: client-secret, clientId: 11111111-2222-3333-4444-555555555555}");
+    let no_secret = common::run_with_env(
+        project.path(),
+        &["plan"],
+        &[("SHAREDBOX_EXO_ENDPOINT", &sim.base_url())],
+    );
+    assert_eq!(no_secret.code, 1, "{}", no_secret.stderr);
+    assert!(no_secret.stderr.contains("`SHAREDBOX_CLIENT_SECRET`"), "{}", no_secret.stderr);
+    assert!(no_secret.stderr.contains("hint:") || no_secret.stderr.contains("help:"));
+
+    exo_config(&project, "{method: client-secret, clientSecret: inline-secret-99}");
+    let inline = project.run(&["plan"]);
+    assert_eq!(inline.code, 1, "{}", inline.stderr);
+    assert!(inline.stderr.contains("sharedbox.yaml:"), "{}", inline.stderr);
+    assert!(inline.stderr.contains("clientSecret"), "{}", inline.stderr);
+    assert_eq!(sim.counters().total_writes(), 0);
+}
