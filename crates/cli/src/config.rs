@@ -171,7 +171,11 @@ pub fn resolve(
                         .hint("set `tenant.tenant` to the tenant's initial domain (e.g. `contoso.onmicrosoft.com`) or its GUID")
                         .into());
                 };
-                Some(TenantSpec::Exo(Box::new(exo_spec(name, Some(config), &base)?)))
+                Some(TenantSpec::Exo(Box::new(exo_spec(
+                    name,
+                    Some(config),
+                    &base,
+                )?)))
             }
             None => None,
         },

@@ -198,20 +198,34 @@ fn tenant_auth_in_the_config_file_is_used_and_checked() {
     assert_eq!(planned.code, 0, "{}", planned.stderr);
     assert_eq!(planned.stdout, from_file.stdout);
 
-    exo_config(&project, "{method: client-secret, clientId: 11111111-2222-3333-4444-555555555555}");
+    exo_config(
+        &project,
+        "{method: client-secret, clientId: 11111111-2222-3333-4444-555555555555}",
+    );
     let no_secret = common::run_with_env(
         project.path(),
         &["plan"],
         &[("SHAREDBOX_EXO_ENDPOINT", &sim.base_url())],
     );
     assert_eq!(no_secret.code, 1, "{}", no_secret.stderr);
-    assert!(no_secret.stderr.contains("`SHAREDBOX_CLIENT_SECRET`"), "{}", no_secret.stderr);
+    assert!(
+        no_secret.stderr.contains("`SHAREDBOX_CLIENT_SECRET`"),
+        "{}",
+        no_secret.stderr
+    );
     assert!(no_secret.stderr.contains("hint:") || no_secret.stderr.contains("help:"));
 
-    exo_config(&project, "{method: client-secret, clientSecret: inline-secret-99}");
+    exo_config(
+        &project,
+        "{method: client-secret, clientSecret: inline-secret-99}",
+    );
     let inline = project.run(&["plan"]);
     assert_eq!(inline.code, 1, "{}", inline.stderr);
-    assert!(inline.stderr.contains("sharedbox.yaml:"), "{}", inline.stderr);
+    assert!(
+        inline.stderr.contains("sharedbox.yaml:"),
+        "{}",
+        inline.stderr
+    );
     assert!(inline.stderr.contains("clientSecret"), "{}", inline.stderr);
     assert_eq!(sim.counters().total_writes(), 0);
 }
