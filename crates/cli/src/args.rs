@@ -20,6 +20,10 @@ pub struct Cli {
     /// (a tenant GUID or initial domain, e.g. `exo:contoso.onmicrosoft.com`).
     #[arg(long, global = true, value_name = "BACKEND:TENANT")]
     pub tenant: Option<String>,
+    /// Diagnostics, progress and apply steps on stderr as JSON lines (one event per line,
+    /// with `type`, `level`, `message` and `timestamp`), for long runs in pipelines.
+    #[arg(long, global = true)]
+    pub json_lines: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -29,13 +33,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the policies offline: syntax, schema and semantic rules.
-    Validate,
+    Validate(ValidateArgs),
     /// Read the live tenant and print what `apply` would change.
     Plan(PlanArgs),
     /// Print a saved plan.
     Show {
         /// The plan file written by `plan --out`.
         plan_file: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Make the tenant match the policies (plan, confirm, apply), or apply a saved plan.
     Apply(ApplyArgs),
@@ -51,23 +58,47 @@ pub enum Command {
     Drift(DriftArgs),
     /// Write the live tenant's shared mailboxes as policy files, to adopt an existing tenant.
     Export(ExportArgs),
-    /// Print the JSON Schema (draft-07) of policy documents.
-    Schema,
+    /// Print a JSON Schema (draft-07): of policy documents, or of the plan or drift document.
+    Schema {
+        /// Which document.
+        #[arg(value_enum, default_value_t)]
+        document: SchemaDocument,
+    },
     /// Check the connection to Exchange Online: token, roles, and one harmless read per
     /// cmdlet family; tells whether the identity can plan (read) and apply (write).
     Doctor,
 }
 
-/// Output formats of `drift`.
+/// Output formats of `validate`, `plan`, `show`, `apply` and `drift`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// For people.
     #[default]
     Text,
-    /// The versioned drift document.
+    /// The versioned document (schemas under `docs/schemas/`).
     Json,
-    /// For an issue or a job summary.
+    /// For a pull-request comment, an issue or a job summary.
     Markdown,
+}
+
+/// The documents `schema` describes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaDocument {
+    /// Policy files (`policies/sharedbox.schema.json`).
+    #[default]
+    Policy,
+    /// `plan --format json` and saved plans (`docs/schemas/plan.schema.json`).
+    Plan,
+    /// `drift --format json` (`docs/schemas/drift.schema.json`).
+    Drift,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Arguments of `drift`.
@@ -114,6 +145,9 @@ pub enum RunsAction {
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The output format (`markdown` is a size-capped pull-request comment).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
     /// Also save the plan to this file, for `apply FILE` (valid for 24 hours).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -132,6 +166,9 @@ pub struct PlanArgs {
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// The output format of the result (`json`: the result document only on stdout).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
     /// A plan saved by `plan --out`: applied exactly, if it is still valid.
     pub plan_file: Option<PathBuf>,
     /// Apply without asking for confirmation (needed when stdin is not a terminal).

@@ -12,12 +12,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, RunsAction};
+use crate::args::{Cli, Command, RunsAction, SchemaDocument};
 use crate::config::ConfigError;
 use crate::output::{ExitStatus, print_diagnostics, print_error};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::init(cli.json_lines);
     output::install_diagnostic_renderer();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -40,11 +41,18 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
-        Command::Schema => {
-            print!("{}", sharedbox_policy::schema_json());
+        Command::Schema { document } => {
+            print!(
+                "{}",
+                match document {
+                    SchemaDocument::Policy => sharedbox_policy::schema_json(),
+                    SchemaDocument::Plan => sharedbox_planner::plan_schema_json(),
+                    SchemaDocument::Drift => sharedbox_planner::drift_schema_json(),
+                }
+            );
             return Ok(ExitStatus::Success);
         }
-        Command::Show { plan_file } => return commands::show(plan_file),
+        Command::Show { plan_file, format } => return commands::show(plan_file, *format),
         _ => {}
     }
     let config = match config::resolve(
@@ -60,7 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Err(ConfigError::Failure(f)) => return Err(f.into()),
     };
     match cli.command {
-        Command::Validate => commands::validate(&config),
+        Command::Validate(args) => commands::validate(&config, &args),
         Command::Plan(args) => commands::plan(&config, &args).await,
         Command::Apply(args) => commands::apply(&config, &args).await,
         Command::Rollback(args) => commands::rollback(&config, &args).await,
@@ -71,6 +79,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Runs {
             action: Some(RunsAction::Show { run_id }),
         } => commands::runs_show(&config, &run_id),
-        Command::Schema | Command::Show { .. } => unreachable!("handled above"),
+        Command::Schema { .. } | Command::Show { .. } => unreachable!("handled above"),
     }
 }

@@ -1,8 +1,14 @@
 //! What the user sees: diagnostics and errors on stderr (with `hint:` lines), colour only
 //! on a terminal and never with `NO_COLOR`, and the exit status.
+//!
+//! In pipelines: with `--json-lines` every diagnostic, progress message, apply step and error
+//! is one JSON object per line on stderr; under GitHub Actions (`GITHUB_ACTIONS=true`)
+//! located diagnostics also become `::error file=…,line=…,col=…::` annotations, and
+//! [`step_summary`] appends Markdown to `$GITHUB_STEP_SUMMARY`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use sharedbox_policy::Diagnostic;
 
@@ -87,25 +93,183 @@ pub fn install_diagnostic_renderer() {
     }));
 }
 
-/// Prints diagnostics to stderr, each like a compiler error.
+static JSON_LINES: OnceLock<bool> = OnceLock::new();
+
+/// Chooses plain or JSON-lines stderr for the rest of the run.
+pub fn init(json_lines: bool) {
+    let _ = JSON_LINES.set(json_lines);
+}
+
+/// Whether stderr carries JSON lines.
+pub fn json_lines() -> bool {
+    JSON_LINES.get().copied().unwrap_or(false)
+}
+
+fn github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Writes one event to stderr as a JSON line: `type`, `level`, `message`, `timestamp`,
+/// and the fields of `extra` (an object).
+pub fn emit(kind: &str, level: &str, message: &str, extra: serde_json::Value) {
+    let mut event = serde_json::json!({
+        "type": kind,
+        "level": level,
+        "message": message,
+        "timestamp": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    });
+    if let (Some(event), serde_json::Value::Object(extra)) = (event.as_object_mut(), extra) {
+        event.extend(extra);
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{event}");
+}
+
+/// A diagnostic as JSON: severity, code, message, file, line, column, hint.
+pub fn diagnostic_json(diagnostic: &Diagnostic) -> serde_json::Value {
+    let origin = diagnostic.origin.as_ref();
+    serde_json::json!({
+        "severity": severity(diagnostic),
+        "code": diagnostic.code,
+        "message": diagnostic.message,
+        "file": origin.map(|o| o.source.path.display().to_string()),
+        "line": origin.map(|o| o.line),
+        "column": origin.map(|o| o.column),
+        "hint": diagnostic.hint,
+    })
+}
+
+fn severity(diagnostic: &Diagnostic) -> &'static str {
+    match diagnostic.severity {
+        sharedbox_policy::Severity::Error => "error",
+        sharedbox_policy::Severity::Warning => "warning",
+        sharedbox_policy::Severity::Info => "info",
+    }
+}
+
+/// Prints diagnostics to stderr, each like a compiler error (or as JSON lines), and as
+/// GitHub annotations under GitHub Actions.
 pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
     for diagnostic in diagnostics {
-        eprintln!("{:?}", miette::Report::new(diagnostic.clone()));
+        if json_lines() {
+            emit(
+                "diagnostic",
+                severity(diagnostic),
+                &diagnostic.message,
+                diagnostic_json(diagnostic),
+            );
+        } else {
+            eprintln!("{:?}", miette::Report::new(diagnostic.clone()));
+        }
+        if github_actions() {
+            eprintln!("{}", annotation(diagnostic));
+        }
     }
+}
+
+/// A GitHub workflow command that annotates the file, line and column of a diagnostic.
+pub fn annotation(diagnostic: &Diagnostic) -> String {
+    let command = match diagnostic.severity {
+        sharedbox_policy::Severity::Error => "error",
+        sharedbox_policy::Severity::Warning => "warning",
+        sharedbox_policy::Severity::Info => "notice",
+    };
+    let mut properties = vec![format!("title={}", escape_property(diagnostic.code))];
+    if let Some(origin) = &diagnostic.origin {
+        properties.insert(
+            0,
+            format!(
+                "file={},line={},col={}",
+                escape_property(&origin.source.path.display().to_string()),
+                origin.line,
+                origin.column
+            ),
+        );
+    }
+    let mut message = diagnostic.message.clone();
+    if let Some(hint) = &diagnostic.hint {
+        message.push_str("\nhint: ");
+        message.push_str(hint);
+    }
+    format!(
+        "::{command} {}::{}",
+        properties.join(","),
+        escape_data(&message)
+    )
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Prints an error (and its hint) to stderr.
 pub fn print_error(error: &anyhow::Error) {
     let failure = error.downcast_ref::<Failure>();
-    eprintln!("error: {error:#}");
-    if let Some(hint) = failure.and_then(|f| f.hint.as_deref()) {
-        eprintln!("\nhint: {hint}");
+    let hint = failure.and_then(|f| f.hint.as_deref());
+    if json_lines() {
+        emit(
+            "error",
+            "error",
+            &format!("{error:#}"),
+            serde_json::json!({ "hint": hint }),
+        );
+    } else {
+        eprintln!("error: {error:#}");
+        if let Some(hint) = hint {
+            eprintln!("\nhint: {hint}");
+        }
+    }
+    if github_actions() {
+        let mut message = format!("{error:#}");
+        if let Some(hint) = hint {
+            message.push_str("\nhint: ");
+            message.push_str(hint);
+        }
+        eprintln!("::error title=sharedbox::{}", escape_data(&message));
     }
 }
 
-/// A message to stderr, shown only on a terminal (progress and chatter).
+/// A message to stderr, shown only on a terminal (progress and chatter); always an event
+/// with `--json-lines`.
 pub fn progress(message: &str) {
-    if std::io::stderr().is_terminal() {
+    if json_lines() {
+        emit("progress", "info", message, serde_json::json!({}));
+    } else if std::io::stderr().is_terminal() {
         eprintln!("{message}");
+    }
+}
+
+/// A message to stderr that is always shown (an event with `--json-lines`).
+pub fn note(message: &str) {
+    if json_lines() {
+        emit("message", "info", message, serde_json::json!({}));
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// Appends Markdown to the GitHub Actions job summary when `GITHUB_STEP_SUMMARY` is set.
+pub fn step_summary(markdown: &str) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{markdown}"));
+    if let Err(e) = written {
+        note(&format!(
+            "warning: cannot append to the job summary `{}`: {e}",
+            std::path::Path::new(&path).display()
+        ));
     }
 }

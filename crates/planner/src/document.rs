@@ -18,7 +18,7 @@ use crate::plan::{Change, MailboxPlan, Plan, Summary};
 pub const FORMAT_VERSION: u32 = 1;
 
 /// A saved plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanDocument {
     /// [`FORMAT_VERSION`].
     pub format_version: u32,

@@ -14,7 +14,7 @@ use crate::plan::{MailboxAction, Plan};
 pub const DRIFT_FORMAT_VERSION: u32 = 1;
 
 /// The whole report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DriftReport {
     /// [`DRIFT_FORMAT_VERSION`].
@@ -32,7 +32,7 @@ pub struct DriftReport {
 }
 
 /// Drift of one mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MailboxDrift {
     /// Primary SMTP address.
@@ -46,7 +46,7 @@ pub struct MailboxDrift {
 }
 
 /// Drift of the tenant settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsDrift {
     /// Whether they are as the policy says.
@@ -56,7 +56,7 @@ pub struct SettingsDrift {
 }
 
 /// One property that differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DifferingProperty {
     /// The policy field, e.g. `sendAs` or `clients.imap`.

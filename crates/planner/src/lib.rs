@@ -6,19 +6,40 @@
 //! - [`document`]: the saved plan (`plan --out`);
 //! - [`drift`]: the drift report (`drift`);
 //! - [`export`]: live state written as policy documents (adoption);
-//! - [`render`]: the terraform-style text rendering.
+//! - [`render`]: the terraform-style text rendering;
+//! - [`markdown`]: the pull-request comment, size-capped.
 
 pub mod diff;
 pub mod document;
 pub mod drift;
 pub mod export;
+pub mod markdown;
 pub mod plan;
 pub mod render;
 
 pub use diff::{PlanError, PlanOptions, plan};
 pub use document::{FORMAT_VERSION, PlanDocument, policy_digest};
 pub use drift::{DriftReport, drift_report};
+pub use markdown::{COMMENT_LIMIT, MarkdownOptions, render_markdown};
 pub use plan::{
     Action, Baseline, Cause, Change, ListDiff, MailboxAction, MailboxPlan, Plan, Summary, Wave,
 };
-pub use render::{Style, render_text, summary_line};
+pub use render::{Style, baseline_line, render_text, summary_line};
+
+/// The JSON Schema (draft-07) of the plan document (`plan --format json`, `plan --out`).
+pub fn plan_schema_json() -> String {
+    schema_json::<PlanDocument>()
+}
+
+/// The JSON Schema (draft-07) of the drift document (`drift --format json`).
+pub fn drift_schema_json() -> String {
+    schema_json::<DriftReport>()
+}
+
+fn schema_json<T: schemars::JsonSchema>() -> String {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<T>();
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    text.push('\n');
+    text
+}

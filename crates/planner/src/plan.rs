@@ -7,7 +7,19 @@ use sharedbox_tenant::Operation;
 /// The order in which changes are applied. A later wave starts only when the earlier ones
 /// have succeeded; revocations come last so that nobody loses access before the new
 /// access is in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Wave {
     /// `New-Mailbox`.
@@ -21,7 +33,7 @@ pub enum Wave {
 }
 
 /// What a change does, for counting and rendering (`+`, `~`, `-`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Creates a mailbox or adds a grant or member.
@@ -35,7 +47,7 @@ pub enum Action {
 }
 
 /// One step of a plan: one operation with the values it changes and its undo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
     /// The policy field it concerns, e.g. `sentItems.copyForSendAs` or `sendAs`.
     pub field: String,
@@ -59,7 +71,7 @@ pub struct Change {
 }
 
 /// Why a change is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// The tenant moved away from a policy that did not change since the base revision.
@@ -81,7 +93,7 @@ pub enum Baseline {
 }
 
 /// A list field's members before and after, for a readable diff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListDiff {
     /// The policy field, e.g. `sendAs`.
     pub field: String,
@@ -94,7 +106,7 @@ pub struct ListDiff {
 }
 
 /// What happens to a mailbox as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MailboxAction {
     /// It is created, then configured.
@@ -106,7 +118,7 @@ pub enum MailboxAction {
 }
 
 /// The changes to one mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MailboxPlan {
     /// Primary SMTP address.
     pub address: String,
@@ -119,7 +131,9 @@ pub struct MailboxPlan {
 }
 
 /// Counts of a plan, as in `Plan: 1 to create, 4 to change, 2 to revoke.`
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     /// Mailboxes to create.
     pub create: usize,

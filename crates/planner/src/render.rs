@@ -81,43 +81,48 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         render_mailbox(&mut out, mailbox, style);
     }
     if !plan.organization.is_empty() {
-        let _ = writeln!(out, "\n  # tenant settings will be updated");
-        let _ = writeln!(out, "  {} tenant settings {{", style.update("~"));
-        let width = plan
-            .organization
-            .iter()
-            .map(|c| c.field.len())
-            .max()
-            .unwrap_or(0);
-        for change in &plan.organization {
-            render_scalar(&mut out, change, width, style);
-        }
-        let _ = writeln!(out, "    }}");
+        out.push('\n');
+        render_organization(&mut out, &plan.organization, style);
     }
     let _ = writeln!(out, "\n{}", style.bold(&summary_line(plan)));
-    match &plan.baseline {
-        Baseline::NotCompared => {}
-        Baseline::Revision(revision) => {
-            let (drift, policy) = plan.cause_counts();
-            let _ = writeln!(
-                out,
-                "Of these, {drift} {} drift (the tenant moved away from policies unchanged since `{revision}`) and {policy} {} policy change{}.",
-                if drift == 1 { "is" } else { "are" },
-                if policy == 1 { "is a" } else { "are" },
-                if policy == 1 { "" } else { "s" }
-            );
-        }
-        Baseline::Unknown(reason) => {
-            let _ = writeln!(
-                out,
-                "Drift and policy changes are not told apart: {reason}."
-            );
-        }
+    if let Some(line) = baseline_line(plan) {
+        let _ = writeln!(out, "{line}");
     }
     out
 }
 
-fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Style) {
+/// Whether drift and policy changes were told apart, as a sentence (`None` when not compared).
+pub fn baseline_line(plan: &Plan) -> Option<String> {
+    match &plan.baseline {
+        Baseline::NotCompared => None,
+        Baseline::Revision(revision) => {
+            let (drift, policy) = plan.cause_counts();
+            Some(format!(
+                "Of these, {drift} {} drift (the tenant moved away from policies unchanged since `{revision}`) and {policy} {} policy change{}.",
+                if drift == 1 { "is" } else { "are" },
+                if policy == 1 { "is a" } else { "are" },
+                if policy == 1 { "" } else { "s" }
+            ))
+        }
+        Baseline::Unknown(reason) => Some(format!(
+            "Drift and policy changes are not told apart: {reason}."
+        )),
+    }
+}
+
+/// The tenant settings block.
+pub(crate) fn render_organization(out: &mut String, changes: &[Change], style: Style) {
+    let _ = writeln!(out, "  # tenant settings will be updated");
+    let _ = writeln!(out, "  {} tenant settings {{", style.update("~"));
+    let width = changes.iter().map(|c| c.field.len()).max().unwrap_or(0);
+    for change in changes {
+        render_scalar(out, change, width, style);
+    }
+    let _ = writeln!(out, "    }}");
+}
+
+/// One mailbox's block.
+pub(crate) fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Style) {
     let (verb, symbol) = match mailbox.action {
         MailboxAction::Create => ("will be created", style.add("+")),
         MailboxAction::Update => ("will be updated in place", style.update("~")),

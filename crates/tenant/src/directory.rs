@@ -11,7 +11,16 @@ use crate::model::Recipient;
 
 /// The canonical identity of a recipient: its Entra object id, else its Exchange Guid, lower-cased.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(transparent)]
 pub struct PrincipalId(pub String);

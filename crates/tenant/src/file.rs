@@ -73,7 +73,15 @@ fn is_zero(n: &u32) -> bool {
 impl TenantFile {
     /// Parses a tenant file's text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<TenantFile, TenantError> {
-        serde_saphyr::from_str(text).map_err(|e| TenantError::InvalidFile {
+        // The default budget (250,000 nodes) protects against hostile policy files; a
+        // snapshot of a tenant with thousands of mailboxes has millions of nodes.
+        let options = serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_nodes: 100_000_000,
+                max_events: 200_000_000,
+            },
+        };
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| TenantError::InvalidFile {
             path: path.to_owned(),
             message: e.to_string(),
         })

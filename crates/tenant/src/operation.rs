@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::directory::PrincipalId;
 
 /// A principal as an operation addresses it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Principal {
     /// A recipient of the directory.
@@ -46,7 +48,7 @@ impl Principal {
 }
 
 /// A single-valued `Set-Mailbox` property.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "property", content = "value")]
 pub enum MailboxSetting {
     /// `DisplayName`.
@@ -64,7 +66,7 @@ pub enum MailboxSetting {
 }
 
 /// A multi-valued `Set-Mailbox` property of principals, changed with `@{Add=...; Remove=...}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PrincipalList {
     /// `GrantSendOnBehalfTo`.
@@ -76,7 +78,19 @@ pub enum PrincipalList {
 }
 
 /// A client switch of `Set-CASMailbox`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientSwitch {
     /// `OWAEnabled`.
@@ -145,7 +159,7 @@ impl ClientSwitch {
 }
 
 /// A `Set-CASMailbox` setting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientSetting {
     /// One client switch on or off.
@@ -161,7 +175,7 @@ pub enum ClientSetting {
 }
 
 /// An organisation-wide setting (`Set-OrganizationConfig`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "setting", content = "value")]
 pub enum OrganizationSetting {
     /// `SendFromAliasEnabled`.
@@ -169,7 +183,7 @@ pub enum OrganizationSetting {
 }
 
 /// One change to a tenant: one cmdlet call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "op")]
 pub enum Operation {
     /// `New-Mailbox -Shared`. Not idempotent: fails when the mailbox exists.

@@ -11,9 +11,9 @@ use super::plan::{read_plan_file, short};
 use super::{
     confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope, print_plan, read,
 };
-use crate::args::ApplyArgs;
+use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure};
+use crate::output::{ExitStatus, Failure, emit, json_lines, note, step_summary};
 
 /// `sharedbox apply`.
 pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -73,8 +73,30 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         }
         (None, None) => unreachable!("policies are loaded when there is no plan file"),
     };
-    print_plan(&plan);
+    match args.format {
+        Format::Text => print_plan(&plan),
+        Format::Markdown => print!(
+            "{}",
+            sharedbox_planner::render_markdown(&plan, &Default::default())
+        ),
+        Format::Json => {}
+    }
     if plan.is_empty() {
+        let markdown = result_markdown(None, &plan, &run_id);
+        step_summary(&markdown);
+        match args.format {
+            Format::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&result_json(
+                    None,
+                    &plan,
+                    &run_id,
+                    plan_id.as_deref()
+                ))?
+            ),
+            Format::Markdown => print!("\n{markdown}"),
+            Format::Text => {}
+        }
         return Ok(ExitStatus::Success);
     }
     sharedbox_applier::check_guards(&plan, &options).map_err(|e| {
@@ -92,9 +114,12 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         tenant.as_ref(),
         &plan,
         &snapshot,
-        &run_id,
-        plan_id,
         &options,
+        RunIdentity {
+            run_id: &run_id,
+            plan_id,
+            format: args.format,
+        },
     )
     .await
 }
@@ -157,16 +182,28 @@ fn check_saved_plan(
     Ok(document.clone())
 }
 
+/// Which run this is and how to report it.
+struct RunIdentity<'a> {
+    run_id: &'a str,
+    /// The saved plan applied, if any.
+    plan_id: Option<String>,
+    format: Format,
+}
+
 /// Runs the plan with a journal, and reports.
 async fn execute(
     config: &RunConfig,
     tenant: &dyn Tenant,
     plan: &Plan,
     snapshot: &Snapshot,
-    run_id: &str,
-    plan_id: Option<String>,
     options: &ApplyOptions,
+    run: RunIdentity<'_>,
 ) -> anyhow::Result<ExitStatus> {
+    let RunIdentity {
+        run_id,
+        plan_id,
+        format,
+    } = run;
     let mut journal = Journal::create(&config.state_dir, run_id)?;
     let total = plan.ordered_changes().len();
     journal.write(&Record::Start {
@@ -175,23 +212,41 @@ async fn execute(
         tenant: plan.tenant.clone(),
         at: sharedbox_applier::now_rfc3339(),
         actor: Actor::current(),
-        plan_id,
+        plan_id: plan_id.clone(),
         rollback_of: None,
         steps: total,
     })?;
-    eprintln!(
+    note(&format!(
         "\napplying {total} change{} (run `{run_id}`, journal `{}`)",
         plural(total),
         journal.path().display()
-    );
+    ));
     let report =
         sharedbox_applier::apply(tenant, plan, snapshot, &mut journal, options, progress_line)
             .await
             .map_err(|e| Failure::new(e.to_string()).hint(e.hint()))?;
-    Ok(print_report(&report, plan, run_id))
+    let markdown = result_markdown(Some(&report), plan, run_id);
+    step_summary(&markdown);
+    match format {
+        Format::Text => print_report(&report, plan, run_id),
+        Format::Markdown => print!("\n{markdown}"),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&result_json(
+                Some(&report),
+                plan,
+                run_id,
+                plan_id.as_deref()
+            ))?
+        ),
+    }
+    Ok(exit_status(&report))
 }
 
 fn progress_line(event: Event<'_>) {
+    if json_lines() {
+        return progress_event(event);
+    }
     match event {
         Event::Started {
             step,
@@ -221,6 +276,64 @@ fn progress_line(event: Event<'_>) {
     }
 }
 
+/// An apply event as a JSON line.
+fn progress_event(event: Event<'_>) {
+    let none = serde_json::json!({});
+    match event {
+        Event::Started {
+            step,
+            total,
+            change,
+        } => {
+            let target = change.operation.mailbox().unwrap_or("tenant settings");
+            emit(
+                "step_started",
+                "info",
+                &format!("{} {target} {}", change.operation.cmdlet(), change.field),
+                serde_json::json!({
+                    "step": step,
+                    "total": total,
+                    "cmdlet": change.operation.cmdlet(),
+                    "mailbox": change.operation.mailbox(),
+                    "field": change.field,
+                    "before": change.before,
+                    "after": change.after,
+                }),
+            );
+        }
+        Event::Succeeded => emit("step_succeeded", "info", "ok", none),
+        Event::Failed { error } => emit("step_failed", "error", &error.to_string(), none),
+        Event::WaitingForMailboxes { mailboxes } => emit(
+            "waiting",
+            "info",
+            &format!("waiting until {} can be read", mailboxes.join(", ")),
+            serde_json::json!({ "mailboxes": mailboxes }),
+        ),
+        Event::RollingBack => emit(
+            "rollback_started",
+            "warning",
+            "rolling back the completed steps, newest first",
+            none,
+        ),
+        Event::Undone(item) => emit(
+            "step_undone",
+            if matches!(item.status, UndoStatus::Conflict | UndoStatus::Failed) {
+                "error"
+            } else {
+                "info"
+            },
+            &undo_line(item),
+            serde_json::json!({ "step": item.step, "status": item.status }),
+        ),
+        Event::Verifying => emit(
+            "verifying",
+            "info",
+            "re-reading the changed mailboxes",
+            none,
+        ),
+    }
+}
+
 /// One undo decision as a line.
 pub fn undo_line(item: &UndoItem) -> String {
     let what = format!(
@@ -243,7 +356,7 @@ pub fn undo_line(item: &UndoItem) -> String {
     }
 }
 
-fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) -> ExitStatus {
+fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
     if report.outcome == RunOutcome::Succeeded {
         println!(
             "\nApply complete: {} change{} applied to `{}` (run `{run_id}`).",
@@ -277,7 +390,7 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) -> ExitStatus {
                 );
             }
         }
-        return ExitStatus::Success;
+        return;
     }
     let (step, field, operation, error) = report
         .failed
@@ -307,7 +420,6 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) -> ExitStatus {
             eprintln!(
                 "\nhint: fix the cause, then run `sharedbox apply` again; `sharedbox runs show {run_id}` shows every step"
             );
-            ExitStatus::Failure
         }
         RunOutcome::Failed => {
             println!(
@@ -319,7 +431,6 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) -> ExitStatus {
             eprintln!(
                 "\nhint: `sharedbox rollback {run_id}` undoes the applied changes; `sharedbox plan` shows what is left"
             );
-            ExitStatus::Failure
         }
         _ => {
             println!(
@@ -337,7 +448,153 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) -> ExitStatus {
             eprintln!(
                 "\nhint: `sharedbox runs show {run_id}` shows every step; `sharedbox rollback {run_id}` retries the undo"
             );
-            ExitStatus::RollbackIncomplete
         }
     }
+}
+
+/// The exit status of a finished run.
+fn exit_status(report: &ApplyReport) -> ExitStatus {
+    match report.outcome {
+        RunOutcome::Succeeded | RunOutcome::Restored => ExitStatus::Success,
+        RunOutcome::RolledBack | RunOutcome::Failed => ExitStatus::Failure,
+        RunOutcome::RollbackIncomplete => ExitStatus::RollbackIncomplete,
+    }
+}
+
+/// Where a run's write went, for the result document.
+fn step_json(cmdlet: &str, mailbox: Option<&str>, field: &str) -> serde_json::Value {
+    serde_json::json!({
+        "cmdlet": cmdlet,
+        "mailbox": mailbox,
+        "field": field,
+    })
+}
+
+/// The result document of `apply --format json` (format 1); `report` is `None` when the
+/// plan was empty and nothing ran.
+fn result_json(
+    report: Option<&ApplyReport>,
+    plan: &Plan,
+    run_id: &str,
+    plan_id: Option<&str>,
+) -> serde_json::Value {
+    let Some(report) = report else {
+        return serde_json::json!({
+            "format_version": 1,
+            "run_id": null,
+            "tenant": plan.tenant,
+            "plan_id": plan_id,
+            "outcome": "nothing_to_do",
+            "summary": plan.summary(),
+            "applied": 0,
+            "not_run": 0,
+            "failed_step": null,
+            "undo": [],
+            "verification": null,
+        });
+    };
+    let failed = report
+        .failed
+        .as_ref()
+        .map(|(step, field, operation, error)| {
+            let mut value = step_json(operation.cmdlet(), operation.mailbox(), field);
+            value["step"] = (*step).into();
+            value["error"] = error.clone().into();
+            value
+        });
+    let undo: Vec<serde_json::Value> = report
+        .undo
+        .iter()
+        .map(|item| {
+            let mut value = step_json(
+                item.operation.cmdlet(),
+                item.operation.mailbox(),
+                &item.field,
+            );
+            value["step"] = item.step.into();
+            value["status"] = serde_json::to_value(item.status).unwrap_or_default();
+            value["detail"] = item.detail.clone().into();
+            value
+        })
+        .collect();
+    let verification = report.verification.as_ref().map(|v| {
+        serde_json::json!({
+            "verified": v.verified,
+            "not_visible": v.not_visible.iter()
+                .map(|(field, operation, _)| step_json(operation.cmdlet(), operation.mailbox(), field))
+                .collect::<Vec<_>>(),
+        })
+    });
+    serde_json::json!({
+        "format_version": 1,
+        "run_id": run_id,
+        "tenant": plan.tenant,
+        "plan_id": plan_id,
+        "outcome": report.outcome,
+        "summary": plan.summary(),
+        "applied": report.applied,
+        "not_run": report.not_run,
+        "failed_step": failed,
+        "undo": undo,
+        "verification": verification,
+    })
+}
+
+/// The result for a job summary.
+fn result_markdown(report: Option<&ApplyReport>, plan: &Plan, run_id: &str) -> String {
+    let Some(report) = report else {
+        return format!(
+            "### sharedbox apply on `{}`\n\n**No changes.** Nothing was applied.\n",
+            plan.tenant
+        );
+    };
+    let mut out = format!(
+        "### sharedbox apply on `{}` (run `{run_id}`)\n\n",
+        plan.tenant
+    );
+    match report.outcome {
+        RunOutcome::Succeeded | RunOutcome::Restored => {
+            out.push_str(&format!(
+                "**Applied {} change{}.**",
+                report.applied,
+                plural(report.applied)
+            ));
+            if let Some(v) = report
+                .verification
+                .as_ref()
+                .filter(|v| !v.not_visible.is_empty())
+            {
+                out.push_str(&format!(
+                    " {} do not show in Exchange yet (it can take up to 60 minutes).",
+                    v.not_visible.len()
+                ));
+            }
+            out.push('\n');
+        }
+        outcome => {
+            if let Some((step, field, operation, error)) = &report.failed {
+                out.push_str(&format!(
+                    "**Apply failed** at step {step}: `{}` `{}` ({field}): {error}\n\n",
+                    operation.cmdlet(),
+                    operation.mailbox().unwrap_or("tenant settings")
+                ));
+            }
+            out.push_str(match outcome {
+                RunOutcome::RolledBack => "Rolled back: the tenant is as it was before the run.\n",
+                RunOutcome::Failed => "The applied changes were kept (`--no-rollback`).\n",
+                _ => "> [!CAUTION]\n> **ROLLBACK INCOMPLETE**: a human must look.\n",
+            });
+            for item in report
+                .undo
+                .iter()
+                .filter(|u| u.status != UndoStatus::Reverted)
+            {
+                out.push_str(&format!("- {}\n", undo_line(item)));
+            }
+            out.push_str(&format!(
+                "\n`sharedbox runs show {run_id}` shows every step.\n"
+            ));
+        }
+    }
+    out
 }

@@ -20,9 +20,11 @@ pub async fn drift(config: &RunConfig, args: &DriftArgs) -> anyhow::Result<ExitS
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
     let plan = make_plan(&policies, &snapshot, &[])?;
     let report = drift_report(&plan, &policies, &snapshot);
+    let markdown = report.to_markdown();
+    crate::output::step_summary(&markdown);
     match args.format {
         Format::Text => print!("{}", report.to_text()),
-        Format::Markdown => print!("{}", report.to_markdown()),
+        Format::Markdown => print!("{markdown}"),
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(if args.detailed_exitcode && !report.in_desired_state {

@@ -2,32 +2,77 @@
 
 use std::path::Path;
 
-use sharedbox_planner::PlanDocument;
+use sharedbox_planner::{MarkdownOptions, Plan, PlanDocument, render_markdown};
 
 use super::{load_policies, make_plan, open_tenant, plural, policy_scope, print_plan, read};
-use crate::args::PlanArgs;
+use crate::args::{Format, PlanArgs, ValidateArgs};
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure};
+use crate::output::{ExitStatus, Failure, diagnostic_json, print_diagnostics, step_summary};
 
 /// How long a saved plan stays valid.
 const PLAN_LIFETIME: time::Duration = time::Duration::hours(24);
 
 /// `sharedbox validate`.
-pub fn validate(config: &RunConfig) -> anyhow::Result<ExitStatus> {
-    let set = load_policies(config)?;
-    println!(
-        "The policies are valid: {} shared mailbox{}, {} in {} file{}.",
-        set.mailboxes.len(),
-        if set.mailboxes.len() == 1 { "" } else { "es" },
-        if set.tenant_settings.is_some() {
-            "tenant settings"
-        } else {
-            "no tenant settings"
-        },
-        set.sources.len(),
-        plural(set.sources.len()),
-    );
-    Ok(ExitStatus::Success)
+pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
+    if args.format == Format::Text {
+        let set = load_policies(config)?;
+        println!(
+            "The policies are valid: {} shared mailbox{}, {} in {} file{}.",
+            set.mailboxes.len(),
+            if set.mailboxes.len() == 1 { "" } else { "es" },
+            if set.tenant_settings.is_some() {
+                "tenant settings"
+            } else {
+                "no tenant settings"
+            },
+            set.sources.len(),
+            plural(set.sources.len()),
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let (valid, mailboxes, files, diagnostics) = match sharedbox_policy::load_dir(&config.policies)
+    {
+        Ok(set) => (true, set.mailboxes.len(), set.sources.len(), Vec::new()),
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics.0);
+            (false, 0, 0, diagnostics.0)
+        }
+    };
+    if args.format == Format::Json {
+        let document = serde_json::json!({
+            "format_version": 1,
+            "valid": valid,
+            "mailboxes": mailboxes,
+            "files": files,
+            "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else if valid {
+        println!(
+            "### sharedbox validate\n\nThe policies are valid: {mailboxes} shared mailbox{}, in {files} file{}.",
+            if mailboxes == 1 { "" } else { "es" },
+            plural(files)
+        );
+    } else {
+        println!(
+            "### sharedbox validate\n\n**{} problem{}** in the policies:\n",
+            diagnostics.len(),
+            plural(diagnostics.len())
+        );
+        for d in &diagnostics {
+            let place = d
+                .origin
+                .as_ref()
+                .map(|o| format!("`{}:{}:{}` ", o.source.path.display(), o.line, o.column))
+                .unwrap_or_default();
+            println!("- {place}{}", d.message);
+        }
+    }
+    Ok(if valid {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 /// `sharedbox plan`.
@@ -39,36 +84,54 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     if !plan.is_empty() {
         label_causes(&mut plan, config, &snapshot, args);
     }
-    print_plan(&plan);
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let document = PlanDocument::new(
+        &plan,
+        &snapshot,
+        &policies,
+        env!("CARGO_PKG_VERSION"),
+        rfc3339(now),
+        rfc3339(now + PLAN_LIFETIME),
+        args.targets.clone(),
+    );
+    let markdown = markdown(&plan, args.out.as_deref());
+    match args.format {
+        Format::Text => print_plan(&plan),
+        Format::Markdown => print!("{markdown}"),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&document)?),
+    }
+    step_summary(&markdown);
     if let Some(out) = &args.out {
-        let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
-        let rfc3339 = |t: time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
-        let document = PlanDocument::new(
-            &plan,
-            &snapshot,
-            &policies,
-            env!("CARGO_PKG_VERSION"),
-            rfc3339(now),
-            rfc3339(now + PLAN_LIFETIME),
-            args.targets.clone(),
-        );
         write_private(out, &serde_json::to_string_pretty(&document)?)?;
-        eprintln!(
+        crate::output::note(&format!(
             "saved the plan to `{}` (plan {}); `sharedbox apply {}` applies exactly this plan until {}",
             out.display(),
             short(&document.plan_id),
             out.display(),
             document.expires_at
-        );
+        ));
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
     })
+}
+
+/// The pull-request comment; names the saved plan as the full plan when there is one.
+fn markdown(plan: &Plan, saved: Option<&Path>) -> String {
+    let mut options = MarkdownOptions::default();
+    if let Some(path) = saved {
+        options.full_plan = format!(
+            "`sharedbox show {}` (the saved plan, also the pipeline's plan artifact)",
+            path.display()
+        );
+    }
+    render_markdown(plan, &options)
 }
 
 /// Labels each change as drift or policy change against the policies at the base revision.
@@ -107,8 +170,19 @@ fn label_causes(
 }
 
 /// `sharedbox show PLANFILE`.
-pub fn show(plan_file: &Path) -> anyhow::Result<ExitStatus> {
+pub fn show(plan_file: &Path, format: Format) -> anyhow::Result<ExitStatus> {
     let document = read_plan_file(plan_file)?;
+    match format {
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&document)?);
+            return Ok(ExitStatus::Success);
+        }
+        Format::Markdown => {
+            print!("{}", markdown(&document.to_plan(), Some(plan_file)));
+            return Ok(ExitStatus::Success);
+        }
+        Format::Text => {}
+    }
     println!(
         "Saved plan {} for `{}`, made {} by sharedbox {}, valid until {}.",
         short(&document.plan_id),

@@ -1,0 +1,240 @@
+//! Machine and pipeline formats: `--format json|markdown` of validate, plan, show, apply and
+//! drift on the demo tenant (snapshots), the size cap of the PR comment, GitHub annotations
+//! and job summaries, and `--json-lines`.
+
+mod common;
+
+use std::path::Path;
+
+use sharedbox_exo_sim::synthetic::{SyntheticOptions, generate};
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A project with the demo's policies and tenant file (outside git: causes are not judged).
+fn demo_project() -> common::Project {
+    let tenant = std::fs::read_to_string(root().join("examples/contoso/tenant.yaml")).unwrap();
+    let project = common::Project::with_tenant(&tenant);
+    for entry in std::fs::read_dir(root().join("policies")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_file() {
+            std::fs::copy(
+                entry.path(),
+                project.path().join("policies").join(entry.file_name()),
+            )
+            .unwrap();
+        }
+    }
+    project
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+#[test]
+fn the_demo_plan_as_a_pull_request_comment() {
+    let project = demo_project();
+    let run = project.run(&["plan", "--format", "markdown", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    insta::assert_snapshot!("demo_plan_markdown", run.stdout);
+}
+
+#[test]
+fn plan_json_is_the_saved_plan_and_show_renders_it_in_every_format() {
+    let project = demo_project();
+    let run = project.run(&["plan", "--format", "json", "--out", "plan.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let printed = json(&run.stdout);
+    let saved = json(&std::fs::read_to_string(project.path().join("plan.json")).unwrap());
+    assert_eq!(printed, saved, "stdout is the saved plan document");
+    assert_eq!(printed["format_version"], 1);
+    assert_eq!(printed["tenant"], "contoso.onmicrosoft.com");
+    assert_eq!(printed["summary"]["create"], 2);
+    assert_eq!(printed["summary"]["revoke"], 9);
+
+    let shown = project.run(&["show", "plan.json", "--format", "json"]);
+    assert_eq!(json(&shown.stdout), saved);
+    let markdown = project.run(&["show", "plan.json", "--format", "markdown"]);
+    assert_eq!(markdown.code, 0, "{}", markdown.stderr);
+    assert!(
+        markdown
+            .stdout
+            .starts_with("### sharedbox plan for `contoso.onmicrosoft.com`")
+    );
+    assert!(markdown.stdout.contains("> [!CAUTION]"));
+    let sections = saved["mailboxes"].as_array().unwrap().len() + 1; // and tenant settings
+    assert_eq!(markdown.stdout.matches("<details").count(), sections);
+}
+
+#[test]
+fn validate_json_lists_located_diagnostics_and_github_gets_annotations() {
+    let project = common::Project::new();
+    project.policy(
+        "sales.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: sales@contoso.com\nsendAs: [alice@contoso.com]\ncolour: blue\n",
+    );
+    let run = common::run_with_env(
+        project.path(),
+        &["validate", "--format", "json"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let document = json(&run.stdout);
+    assert_eq!(document["valid"], false);
+    let diagnostic = &document["diagnostics"][0];
+    assert_eq!(diagnostic["severity"], "error");
+    assert_eq!(diagnostic["line"], 5);
+    assert_eq!(diagnostic["column"], 1);
+    assert!(diagnostic["file"].as_str().unwrap().ends_with("sales.yaml"));
+    let annotation = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::error file="))
+        .unwrap_or_else(|| panic!("no annotation in:\n{}", run.stderr));
+    assert!(
+        annotation.contains("sales.yaml,line=5,col=1,title="),
+        "{annotation}"
+    );
+    assert!(annotation.contains("`colour`"), "{annotation}");
+
+    let valid = common::Project::new();
+    valid.policy(
+        "sales.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: sales@contoso.com\n",
+    );
+    let ok = valid.run(&["validate", "--format", "json"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(json(&ok.stdout)["valid"], true);
+    assert_eq!(json(&ok.stdout)["mailboxes"], 1);
+}
+
+#[test]
+fn apply_json_is_a_result_document_and_json_lines_narrate_every_step() {
+    let project = demo_project();
+    let summary = project.path().join("summary.md");
+    let run = common::run_with_env(
+        project.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            "--json-lines",
+        ],
+        &[("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let result = json(&run.stdout);
+    assert_eq!(result["format_version"], 1);
+    assert_eq!(result["outcome"], "succeeded");
+    assert_eq!(result["applied"], 70);
+    assert!(result["failed_step"].is_null());
+    let events: Vec<serde_json::Value> = run.stderr.lines().map(json).collect();
+    for event in &events {
+        for key in ["type", "level", "message", "timestamp"] {
+            assert!(event.get(key).is_some(), "{key} missing in {event}");
+        }
+    }
+    let started = events
+        .iter()
+        .filter(|e| e["type"] == "step_started")
+        .count();
+    let succeeded = events
+        .iter()
+        .filter(|e| e["type"] == "step_succeeded")
+        .count();
+    assert_eq!((started, succeeded), (70, 70));
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("**Applied 70 changes.**"), "{summary}");
+
+    let again = project.run(&["apply", "--auto-approve", "--format", "json"]);
+    assert_eq!(json(&again.stdout)["outcome"], "nothing_to_do");
+}
+
+#[test]
+fn plan_and_drift_write_the_github_job_summary() {
+    let project = demo_project();
+    let summary = project.path().join("summary.md");
+    let env = [("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())];
+    let plan = common::run_with_env(project.path(), &["plan"], &env);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let drift = common::run_with_env(project.path(), &["drift", "--format", "json"], &env);
+    assert_eq!(drift.code, 0, "{}", drift.stderr);
+    assert_eq!(json(&drift.stdout)["inDesiredState"], false);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("### sharedbox plan for `contoso.onmicrosoft.com`"),
+        "{text}"
+    );
+    assert!(text.contains("### sharedbox drift: `contoso.onmicrosoft.com` is **drifted**"));
+}
+
+#[test]
+fn the_comment_of_a_5000_mailbox_plan_stays_under_the_cap_and_says_what_was_cut() {
+    let synthetic = generate(&SyntheticOptions {
+        mailboxes: 5000,
+        drift: 0.6,
+        orphans: 0.2,
+        german: 0.2,
+        seed: 7,
+    });
+    let tenant = serde_saphyr::to_string(&synthetic.tenant).unwrap();
+    let project = common::Project::with_tenant(&tenant);
+    for (name, text) in &synthetic.policies {
+        project.policy(name, text);
+    }
+    let run = project.run(&["plan", "--format", "markdown", "--out", "plan.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let comment = run.stdout;
+    assert!(
+        comment.chars().count() < 60_000,
+        "{} characters",
+        comment.chars().count()
+    );
+    assert!(comment.contains("not shown** (this comment is capped at 60000 characters)"));
+    assert!(comment.contains("The full plan: `sharedbox show plan.json`"));
+    assert!(comment.contains("> [!CAUTION]"));
+    // Mailboxes that lose access come first: the first section shown is one of them.
+    let first = comment.find("<details").unwrap();
+    assert!(
+        comment[first..].starts_with("<details open>"),
+        "{}",
+        &comment[first..first + 200]
+    );
+}
+
+#[test]
+fn the_committed_document_schemas_are_current_and_describe_the_documents() {
+    let project = common::Project::new();
+    for (document, file) in [("plan", "plan.schema.json"), ("drift", "drift.schema.json")] {
+        let run = project.run(&["schema", document]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let committed = std::fs::read_to_string(root().join("docs/schemas").join(file)).unwrap();
+        assert_eq!(
+            run.stdout, committed,
+            "docs/schemas/{file} is stale; regenerate it with `sharedbox schema {document} > docs/schemas/{file}`"
+        );
+        let schema = json(&committed);
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    }
+    // Every top-level field of a real plan document is described, and every required one present.
+    let demo = demo_project();
+    let plan = json(&demo.run(&["plan", "--format", "json"]).stdout);
+    let schema =
+        json(&std::fs::read_to_string(root().join("docs/schemas/plan.schema.json")).unwrap());
+    let described: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    for key in plan.as_object().unwrap().keys() {
+        assert!(
+            described.contains(&key),
+            "`{key}` is not in the plan schema"
+        );
+    }
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            plan.get(required.as_str().unwrap()).is_some(),
+            "{required} missing"
+        );
+    }
+}

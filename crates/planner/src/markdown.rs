@@ -1,0 +1,299 @@
+//! The plan as a pull-request comment (GitHub-flavoured Markdown): the summary line, the
+//! revocations and deletions called out, then one collapsible `<details>` per mailbox with a
+//! ```` ```diff ```` block. Mailboxes that lose access or are deleted come first and open.
+//!
+//! The comment is capped (GitHub refuses comments over 65,536 characters): what does not fit
+//! is named, then counted, and the reader is told where the full plan is.
+
+use std::fmt::Write;
+
+use crate::plan::{Action, MailboxAction, MailboxPlan, Plan};
+use crate::render::{Style, baseline_line, render_mailbox, render_organization, summary_line};
+
+/// The default cap, below GitHub's comment limit with room for a workflow's own lines.
+pub const COMMENT_LIMIT: usize = 60_000;
+
+/// How to render.
+#[derive(Debug, Clone)]
+pub struct MarkdownOptions {
+    /// The longest comment, in characters.
+    pub max_chars: usize,
+    /// Where the full plan is, for the note on what was cut (e.g. "the `sharedbox-plan`
+    /// artifact of this run").
+    pub full_plan: String,
+}
+
+impl Default for MarkdownOptions {
+    fn default() -> MarkdownOptions {
+        MarkdownOptions {
+            max_chars: COMMENT_LIMIT,
+            full_plan: "run `sharedbox plan` or `sharedbox show PLANFILE` for every mailbox"
+                .to_owned(),
+        }
+    }
+}
+
+/// How many revocations and deletions the caution lists by name.
+const CALLED_OUT: usize = 30;
+
+/// Renders the plan as a Markdown comment of at most `options.max_chars` characters.
+pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
+    let mut out = format!("### sharedbox plan for `{}`\n\n", plan.tenant);
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "**No changes.** The tenant matches the policies ({} managed mailbox{}).",
+            plan.unchanged.len(),
+            if plan.unchanged.len() == 1 { "" } else { "es" }
+        );
+        return truncate(out, options.max_chars);
+    }
+    let _ = writeln!(out, "**{}**", summary_line(plan));
+    if let Some(line) = baseline_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
+    caution(&mut out, plan);
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "\n> [!WARNING]\n> {}", one_line(&warning.to_string()));
+    }
+    out.push('\n');
+
+    let mut sections: Vec<(bool, String, String)> = plan
+        .mailboxes
+        .iter()
+        .map(|m| (is_dangerous(m), m.address.clone(), mailbox_section(m)))
+        .collect();
+    // Dangerous first, then the plan's (address) order.
+    sections.sort_by_key(|(dangerous, _, _)| !dangerous);
+    if !plan.organization.is_empty() {
+        let mut block = String::new();
+        render_organization(&mut block, &plan.organization, Style::default());
+        sections.insert(
+            0,
+            (
+                false,
+                "tenant settings".to_owned(),
+                details(
+                    false,
+                    &format!(
+                        "~ tenant settings: {}",
+                        count(plan.organization.len(), "change")
+                    ),
+                    &block,
+                ),
+            ),
+        );
+    }
+
+    // Room for the note on what was cut, however long the names list gets.
+    let reserve = 600 + options.full_plan.len();
+    let mut cut = Vec::new();
+    for (_, name, section) in sections {
+        if cut.is_empty() && out.len() + section.len() + reserve <= options.max_chars {
+            out.push_str(&section);
+        } else {
+            cut.push(name);
+        }
+    }
+    if !cut.is_empty() {
+        let budget = options
+            .max_chars
+            .saturating_sub(out.len() + 300 + options.full_plan.len());
+        let mut names = String::new();
+        let mut named = 0;
+        for name in &cut {
+            let item = format!("`{name}`, ");
+            if names.len() + item.len() > budget {
+                break;
+            }
+            names.push_str(&item);
+            named += 1;
+        }
+        let names = names.trim_end_matches(", ");
+        let _ = write!(
+            out,
+            "\n**{} not shown** (this comment is capped at {} characters)",
+            count(cut.len(), "more section"),
+            options.max_chars
+        );
+        if named > 0 {
+            let _ = write!(out, ": {names}");
+            if named < cut.len() {
+                let _ = write!(out, " and {} more", cut.len() - named);
+            }
+        }
+        let _ = writeln!(out, ".\nThe full plan: {}.", options.full_plan);
+    }
+    truncate(out, options.max_chars)
+}
+
+/// Whether people lose access or a mailbox goes away.
+fn is_dangerous(mailbox: &MailboxPlan) -> bool {
+    mailbox.action == MailboxAction::Delete
+        || mailbox
+            .changes
+            .iter()
+            .any(|c| matches!(c.action, Action::Remove | Action::Delete))
+}
+
+/// The call-out of revocations and deletions, by name up to [`CALLED_OUT`].
+fn caution(out: &mut String, plan: &Plan) {
+    let mut lines = Vec::new();
+    for mailbox in &plan.mailboxes {
+        if mailbox.action == MailboxAction::Delete {
+            lines.push(format!("- **deletes** the mailbox `{}`", mailbox.address));
+            continue;
+        }
+        for change in &mailbox.changes {
+            match change.action {
+                Action::Remove => lines.push(format!(
+                    "- `{}`: revokes `{}` {}",
+                    mailbox.address,
+                    change.field,
+                    change
+                        .before
+                        .as_deref()
+                        .map(|b| format!("`{}`", one_line(b)))
+                        .unwrap_or_default()
+                )),
+                Action::Delete => lines.push(format!(
+                    "- `{}`: **deletes** `{}`",
+                    mailbox.address, change.field
+                )),
+                Action::Add | Action::Update => {}
+            }
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n> [!CAUTION]\n> This plan takes access away or deletes ({}):",
+        count(lines.len(), "item")
+    );
+    for line in lines.iter().take(CALLED_OUT) {
+        let _ = writeln!(out, "> {}", line.trim_end());
+    }
+    if lines.len() > CALLED_OUT {
+        let _ = writeln!(out, "> - and {} more", lines.len() - CALLED_OUT);
+    }
+}
+
+/// One mailbox as a `<details>` section.
+fn mailbox_section(mailbox: &MailboxPlan) -> String {
+    let mut block = String::new();
+    render_mailbox(&mut block, mailbox, Style::default());
+    let (symbol, verb) = match mailbox.action {
+        MailboxAction::Create => ("+", "created"),
+        MailboxAction::Update => ("~", "updated"),
+        MailboxAction::Delete => ("-", "DELETED"),
+    };
+    let revokes = mailbox
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Remove)
+        .count();
+    let mut title = format!(
+        "{symbol} {}: {verb}, {}",
+        mailbox.address,
+        count(mailbox.changes.len(), "change")
+    );
+    if revokes > 0 {
+        let _ = write!(title, ", {}", count(revokes, "revocation"));
+    }
+    details(is_dangerous(mailbox), &title, &block)
+}
+
+/// A collapsible section with a diff block; open when it needs attention.
+fn details(open: bool, title: &str, text_block: &str) -> String {
+    let diff: String = text_block.lines().map(|l| diff_line(l) + "\n").collect();
+    let fence = if diff.contains("```") { "````" } else { "```" };
+    let title = html(title);
+    let title = if open {
+        format!("<b>{title}</b>")
+    } else {
+        title
+    };
+    format!(
+        "<details{}><summary>{title}</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>\n",
+        if open { " open" } else { "" }
+    )
+}
+
+/// A text-rendering line for a `diff` block: the `+`/`-`/`~` symbol moved to the first
+/// column (`~` as `!`, which GitHub highlights as a change).
+fn diff_line(line: &str) -> String {
+    let rest = line.trim_start();
+    let indent = &line[..line.len() - rest.len()];
+    match rest.split_once(' ') {
+        Some((symbol @ ("+" | "-" | "~"), tail)) => {
+            let symbol = if symbol == "~" { "!" } else { symbol };
+            format!("{symbol}{indent}{tail}")
+        }
+        _ => format!(" {line}"),
+    }
+}
+
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The last resort of the cap: cut at a line boundary and say so.
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let note = "\n\n… (cut at the comment limit)\n";
+    let mut end = max.saturating_sub(note.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = text[..end].rfind('\n').unwrap_or(end);
+    text.truncate(end);
+    text.push_str(note);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_move_to_the_first_column() {
+        assert_eq!(
+            diff_line("      + alice@contoso.com"),
+            "+      alice@contoso.com"
+        );
+        assert_eq!(
+            diff_line("      ~ hidden = false -> true"),
+            "!      hidden = false -> true"
+        );
+        assert_eq!(
+            diff_line("            bob@contoso.com"),
+            "             bob@contoso.com"
+        );
+        assert_eq!(
+            diff_line("  # sales@contoso.com will be created"),
+            "   # sales@contoso.com will be created"
+        );
+    }
+
+    #[test]
+    fn the_last_resort_cut_stays_under_the_limit_on_a_line_boundary() {
+        let text = "line\n".repeat(1000);
+        let cut = truncate(text, 100);
+        assert!(cut.len() <= 100, "{}", cut.len());
+        assert!(cut.ends_with("(cut at the comment limit)\n"));
+    }
+}
