@@ -259,9 +259,10 @@ fn main() {
                 run.peak_kib as f64 / 1024.0
             );
             println!(
-                "| {n} | of which writes: {} `Set-Mailbox` in {} `$batch` requests | | | | | | | |",
-                run.counters.writes.get("Set-Mailbox").copied().unwrap_or(0),
-                run.counters.batches
+                "| {n} | of these requests, {} were `$batch` ({} sub-requests); writes: {} `Set-Mailbox` | | | | | | | |",
+                run.counters.batches,
+                run.counters.batch_subrequests,
+                run.counters.writes.get("Set-Mailbox").copied().unwrap_or(0)
             );
         }
     }
