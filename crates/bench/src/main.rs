@@ -128,6 +128,21 @@ fn run_cli(
 
 /// The least time the requests sent could take on this simulator: their server time
 /// spread over the concurrency limit.
+/// One table row of a CLI run: wall time against the server-side bound, requests, 429s, memory.
+fn print_run(n: usize, step: &str, run: &CliRun, args: &Args) {
+    let b = bound(&run.counters, args);
+    println!(
+        "| {n} | {step} | {} | {} | {:.2} | {} | {:.3} | {} | {:.0} MB |",
+        secs(run.wall),
+        secs(b),
+        run.wall.as_secs_f64() / b.as_secs_f64().max(1e-9),
+        run.counters.http_requests,
+        run.counters.http_requests as f64 / n as f64,
+        run.counters.throttled,
+        run.peak_kib as f64 / 1024.0
+    );
+}
+
 fn bound(counters: &Counters, args: &Args) -> Duration {
     let work_ms =
         counters.http_requests * args.latency_ms + counters.batch_subrequests * args.subrequest_ms;
@@ -207,17 +222,7 @@ fn main() {
             &sim,
         );
         assert_eq!(run.code, 2, "plan of {n} mailboxes must show changes");
-        let b = bound(&run.counters, &args);
-        println!(
-            "| {n} | plan | {} | {} | {:.2} | {} | {:.3} | {} | {:.0} MB |",
-            secs(run.wall),
-            secs(b),
-            run.wall.as_secs_f64() / b.as_secs_f64().max(1e-9),
-            run.counters.http_requests,
-            run.counters.http_requests as f64 / n as f64,
-            run.counters.throttled,
-            run.peak_kib as f64 / 1024.0
-        );
+        print_run(n, "plan", &run, &args);
         println!(
             "| {n} | load {n} policy files (in process) | {} | | | | | | |",
             secs(load)
@@ -247,16 +252,11 @@ fn main() {
                 &sim,
             );
             assert_eq!(run.code, 0, "apply of {n} mailboxes must succeed");
-            let b = bound(&run.counters, &args);
-            println!(
-                "| {n} | apply 1 change on each (plan + writes + verification) | {} | {} | {:.2} | {} | {:.3} | {} | {:.0} MB |",
-                secs(run.wall),
-                secs(b),
-                run.wall.as_secs_f64() / b.as_secs_f64().max(1e-9),
-                run.counters.http_requests,
-                run.counters.http_requests as f64 / n as f64,
-                run.counters.throttled,
-                run.peak_kib as f64 / 1024.0
+            print_run(
+                n,
+                "apply 1 change on each (plan + writes + verification)",
+                &run,
+                &args,
             );
             println!(
                 "| {n} | of these requests, {} were `$batch` ({} sub-requests); writes: {} `Set-Mailbox` | | | | | | | |",

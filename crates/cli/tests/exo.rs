@@ -4,31 +4,8 @@
 
 mod common;
 
-use std::path::Path;
-
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 use sharedbox_tenant::file::TenantFile;
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A project with the demo's policies and tenant file.
-fn demo_project() -> common::Project {
-    let tenant = std::fs::read_to_string(root().join("examples/contoso/tenant.yaml")).unwrap();
-    let project = common::Project::with_tenant(&tenant);
-    for entry in std::fs::read_dir(root().join("policies")).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().is_file() {
-            std::fs::copy(
-                entry.path(),
-                project.path().join("policies").join(entry.file_name()),
-            )
-            .unwrap();
-        }
-    }
-    project
-}
 
 fn sim(project: &common::Project, config: SimConfig) -> SimHandle {
     SimServer::start(project.tenant(), config).unwrap()
@@ -49,7 +26,7 @@ fn exo(project: &common::Project, sim: &SimHandle, args: &[&str]) -> common::Run
 
 #[test]
 fn the_plan_over_the_wire_is_the_file_backends_plan_and_apply_converges() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let sim = sim(&project, SimConfig::default());
     let over_wire = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
     assert_eq!(over_wire.code, 2, "{}", over_wire.stderr);
@@ -72,7 +49,7 @@ fn the_plan_over_the_wire_is_the_file_backends_plan_and_apply_converges() {
 
 #[test]
 fn apply_converges_with_a_fifth_of_requests_refused() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let sim = sim(
         &project,
         SimConfig {
@@ -105,7 +82,7 @@ fn apply_converges_with_a_fifth_of_requests_refused() {
 
 #[test]
 fn doctor_tells_reader_from_writer() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let sim = sim(
         &project,
         SimConfig {
@@ -151,7 +128,7 @@ fn doctor_tells_reader_from_writer() {
 
 #[test]
 fn exo_needs_credentials_and_https() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let none = project.run(&["--tenant", "exo:contoso.onmicrosoft.com", "plan"]);
     assert_eq!(none.code, 1);
     assert!(none.stderr.contains("no credentials"), "{}", none.stderr);
@@ -181,7 +158,7 @@ fn exo_config(project: &common::Project, auth: &str) {
 
 #[test]
 fn tenant_auth_in_the_config_file_is_used_and_checked() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let from_file = project.run(&["plan"]);
     assert_eq!(from_file.code, 0, "{}", from_file.stderr);
     let sim = sim(&project, SimConfig::default());

@@ -12,30 +12,13 @@ fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A project with the demo's policies and tenant file (outside git: causes are not judged).
-fn demo_project() -> common::Project {
-    let tenant = std::fs::read_to_string(root().join("examples/contoso/tenant.yaml")).unwrap();
-    let project = common::Project::with_tenant(&tenant);
-    for entry in std::fs::read_dir(root().join("policies")).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().is_file() {
-            std::fs::copy(
-                entry.path(),
-                project.path().join("policies").join(entry.file_name()),
-            )
-            .unwrap();
-        }
-    }
-    project
-}
-
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }
 
 #[test]
 fn the_demo_plan_as_a_pull_request_comment() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let run = project.run(&["plan", "--format", "markdown", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     insta::assert_snapshot!("demo_plan_markdown", run.stdout);
@@ -43,7 +26,7 @@ fn the_demo_plan_as_a_pull_request_comment() {
 
 #[test]
 fn plan_json_is_the_saved_plan_and_show_renders_it_in_every_format() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let run = project.run(&["plan", "--format", "json", "--out", "plan.json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let printed = json(&run.stdout);
@@ -112,7 +95,7 @@ fn validate_json_lists_located_diagnostics_and_github_gets_annotations() {
 
 #[test]
 fn apply_json_is_a_result_document_and_json_lines_narrate_every_step() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let summary = project.path().join("summary.md");
     let run = common::run_with_env(
         project.path(),
@@ -155,7 +138,7 @@ fn apply_json_is_a_result_document_and_json_lines_narrate_every_step() {
 
 #[test]
 fn plan_and_drift_write_the_github_job_summary() {
-    let project = demo_project();
+    let project = common::Project::demo();
     let summary = project.path().join("summary.md");
     let env = [("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())];
     let plan = common::run_with_env(project.path(), &["plan"], &env);
@@ -220,7 +203,7 @@ fn the_committed_document_schemas_are_current_and_describe_the_documents() {
         assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
     }
     // Every top-level field of a real plan document is described, and every required one present.
-    let demo = demo_project();
+    let demo = common::Project::demo();
     let plan = json(&demo.run(&["plan", "--format", "json"]).stdout);
     let schema =
         json(&std::fs::read_to_string(root().join("docs/schemas/plan.schema.json")).unwrap());

@@ -47,6 +47,25 @@ impl Project {
         self.dir.path()
     }
 
+    /// A project with the demo's policies and tenant file (`policies/`,
+    /// `examples/contoso/tenant.yaml`), outside any git checkout.
+    pub fn demo() -> Project {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let tenant = std::fs::read_to_string(root.join("examples/contoso/tenant.yaml")).unwrap();
+        let project = Project::with_tenant(&tenant);
+        for entry in std::fs::read_dir(root.join("policies")).unwrap() {
+            let entry = entry.unwrap();
+            if entry.path().is_file() {
+                std::fs::copy(
+                    entry.path(),
+                    project.path().join("policies").join(entry.file_name()),
+                )
+                .unwrap();
+            }
+        }
+        project
+    }
+
     /// Writes a policy file (relative to `policies/`).
     pub fn policy(&self, name: &str, text: &str) -> &Project {
         let path = self.path().join("policies").join(name);
