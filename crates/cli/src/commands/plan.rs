@@ -89,23 +89,28 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
         t.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default()
     };
-    let document = PlanDocument::new(
-        &plan,
-        &snapshot,
-        &policies,
-        env!("CARGO_PKG_VERSION"),
-        rfc3339(now),
-        rfc3339(now + PLAN_LIFETIME),
-        args.targets.clone(),
-    );
+    // The saved-plan document (fingerprints of every touched object) only when it is used.
+    let document = (args.out.is_some() || args.format == Format::Json).then(|| {
+        PlanDocument::new(
+            &plan,
+            &snapshot,
+            &policies,
+            env!("CARGO_PKG_VERSION"),
+            rfc3339(now),
+            rfc3339(now + PLAN_LIFETIME),
+            args.targets.clone(),
+        )
+    });
     let markdown = markdown(&plan, args.out.as_deref());
-    match args.format {
-        Format::Text => print_plan(&plan),
-        Format::Markdown => print!("{markdown}"),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&document)?),
+    match (args.format, &document) {
+        (Format::Json, Some(document)) => {
+            println!("{}", serde_json::to_string_pretty(document)?)
+        }
+        (Format::Markdown, _) => print!("{markdown}"),
+        _ => print_plan(&plan),
     }
     step_summary(&markdown);
-    if let Some(out) = &args.out {
+    if let (Some(out), Some(document)) = (&args.out, &document) {
         write_private(out, &serde_json::to_string_pretty(&document)?)?;
         crate::output::note(&format!(
             "saved the plan to `{}` (plan {}); `sharedbox apply {}` applies exactly this plan until {}",
