@@ -327,6 +327,27 @@ async fn admin_post(
     response
 }
 
+/// What both endpoints check first: only `beta` takes cmdlets (405 otherwise), a valid
+/// token (401), a known tenant (400).
+fn check_request(
+    state: &SimState,
+    config: &SimConfig,
+    version: &str,
+    tenant: &str,
+    headers: &HeaderMap,
+) -> Result<String, Box<Response>> {
+    if !version.eq_ignore_ascii_case("beta") {
+        return Err(Box::new(StatusCode::METHOD_NOT_ALLOWED.into_response()));
+    }
+    let token = authenticate(state, config, headers)?;
+    if !tenant_known(state, config, tenant) {
+        return Err(Box::new(
+            ExoError::bad_request(format!("The tenant '{tenant}' is not known.")).into_http(),
+        ));
+    }
+    Ok(token)
+}
+
 async fn invoke_command(
     state: &SimState,
     version: &str,
@@ -337,16 +358,10 @@ async fn invoke_command(
     control: Option<DropConnection>,
 ) -> Response {
     let config = state.config();
-    if !version.eq_ignore_ascii_case("beta") {
-        return StatusCode::METHOD_NOT_ALLOWED.into_response();
-    }
-    let token = match authenticate(state, &config, headers) {
+    let token = match check_request(state, &config, version, tenant, headers) {
         Ok(token) => token,
         Err(response) => return *response,
     };
-    if !tenant_known(state, &config, tenant) {
-        return ExoError::bad_request(format!("The tenant '{tenant}' is not known.")).into_http();
-    }
     let input = match CmdletInput::parse(&body) {
         Ok(input) => input,
         Err(error) => return error.into_http(),
@@ -508,16 +523,10 @@ async fn batch(
     control: Option<DropConnection>,
 ) -> Response {
     let config = state.config();
-    if !version.eq_ignore_ascii_case("beta") {
-        return StatusCode::METHOD_NOT_ALLOWED.into_response();
-    }
-    let token = match authenticate(state, &config, headers) {
+    let token = match check_request(state, &config, version, tenant, headers) {
         Ok(token) => token,
         Err(response) => return *response,
     };
-    if !tenant_known(state, &config, tenant) {
-        return ExoError::bad_request(format!("The tenant '{tenant}' is not known.")).into_http();
-    }
     state.count(|c| c.batches += 1);
     let requests = match parse_batch(&body, config.max_batch) {
         Ok(requests) => requests,

@@ -82,19 +82,7 @@ impl ExoTenant {
                     .anchored(mailbox),
             )
             .await?;
-        let row = output
-            .rows
-            .iter()
-            .find(|r| {
-                r.text("FolderType")
-                    .is_some_and(|t| t.eq_ignore_ascii_case("SentItems"))
-            })
-            .ok_or_else(|| ExoError::Rejected {
-                cmdlet: "Get-MailboxFolderStatistics".to_owned(),
-                status: 200,
-                exception: String::new(),
-                message: format!("mailbox `{mailbox}` shows no folder of type `SentItems`"),
-            })?;
+        let row = read::sent_items_row(&output, mailbox)?;
         let folder = read::folder_identity(mailbox, &row.text_or_empty("FolderId"), row);
         self.folders
             .lock()

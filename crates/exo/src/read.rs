@@ -213,22 +213,7 @@ async fn read_chunk(
         let permissions = next_of(&mut second)?;
         let folders = next_of(&mut second)?;
         m.mailbox_permissions = permissions.rows.iter().map(mailbox_permission_of).collect();
-        let sent = folders
-            .rows
-            .iter()
-            .find(|r| {
-                r.text("FolderType")
-                    .is_some_and(|t| t.eq_ignore_ascii_case("SentItems"))
-            })
-            .ok_or_else(|| ExoError::Rejected {
-                cmdlet: "Get-MailboxFolderStatistics".to_owned(),
-                status: 200,
-                exception: String::new(),
-                message: format!(
-                    "mailbox `{}` shows no folder of type `SentItems`",
-                    m.primary_smtp_address
-                ),
-            })?;
+        let sent = sent_items_row(&folders, &m.primary_smtp_address)?;
         let folder_id = sent.text_or_empty("FolderId");
         m.sent_items = SentItemsFolder {
             name: sent.text_or_empty("Name"),
@@ -276,6 +261,24 @@ fn next_of(
     results: &mut impl Iterator<Item = Result<Output, ExoError>>,
 ) -> Result<Output, ExoError> {
     results.next().unwrap_or_else(|| Ok(Output::default()))
+}
+
+/// The `SentItems` row of a `Get-MailboxFolderStatistics -FolderScope SentItems` answer (found
+/// by `FolderType`, so localised names like `Gesendete Elemente` work).
+pub fn sent_items_row<'a>(output: &'a Output, mailbox: &str) -> Result<&'a Row, ExoError> {
+    output
+        .rows
+        .iter()
+        .find(|r| {
+            r.text("FolderType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("SentItems"))
+        })
+        .ok_or_else(|| ExoError::Rejected {
+            cmdlet: "Get-MailboxFolderStatistics".to_owned(),
+            status: 200,
+            exception: String::new(),
+            message: format!("mailbox `{mailbox}` shows no folder of type `SentItems`"),
+        })
 }
 
 /// `<mailbox>:<FolderId>`, else `<mailbox>:\<localised path>`.

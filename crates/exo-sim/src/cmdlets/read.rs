@@ -198,12 +198,7 @@ pub fn get_mailbox_permission(
     params: &Params,
 ) -> Result<Output, ExoError> {
     params.check_allowed(&["Identity", "User", "ResultSize"])?;
-    if !params.has("Identity") {
-        return Err(ExoError::missing_parameter(
-            "Get-MailboxPermission",
-            "Identity",
-        ));
-    }
+    let identity = params.required_string("Get-MailboxPermission", "Identity")?;
     let user = params.string("User")?;
     let directory = match user {
         Some(_) => tenant.directory(),
@@ -211,7 +206,7 @@ pub fn get_mailbox_permission(
     };
     let wanted = user.as_deref().map(|u| lookup::resolve(&directory, u));
     let mut items = Vec::new();
-    for view in mailboxes_for(tenant, identity(params)?.as_deref())? {
+    for view in mailboxes_for(tenant, Some(&identity))? {
         for row in render::mailbox_permission_rows(&view, config.quirks) {
             let keep = match (&wanted, user.as_deref()) {
                 (Some(Resolved::Recipient(r)), _) => {
@@ -273,17 +268,12 @@ pub fn get_folder_statistics(
     params: &Params,
 ) -> Result<Output, ExoError> {
     params.check_allowed(&["Identity", "FolderScope", "IncludeOldestAndNewestItems"])?;
-    if !params.has("Identity") {
-        return Err(ExoError::missing_parameter(
-            "Get-MailboxFolderStatistics",
-            "Identity",
-        ));
-    }
+    let identity = params.required_string("Get-MailboxFolderStatistics", "Identity")?;
     let scope = params
         .string("FolderScope")?
         .unwrap_or_else(|| "All".to_owned());
     let mut items = Vec::new();
-    for view in mailboxes_for(tenant, identity(params)?.as_deref())? {
+    for view in mailboxes_for(tenant, Some(&identity))? {
         let all = folders::folders(&view, config.quirks);
         for folder in folders::in_scope(all, &scope) {
             items.push(render::folder_statistics(&view, &folder));
