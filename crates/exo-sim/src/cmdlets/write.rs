@@ -460,32 +460,22 @@ pub fn remove_recipient_permission(
     let trustee = params.required_string("Remove-RecipientPermission", "Trustee")?;
     require_rights(params, "Remove-RecipientPermission", "SendAs")?;
     let view = lookup::find_shared(tenant, &identity)?;
-    let existing: Vec<String> = view
-        .mailbox
-        .recipient_permissions
-        .iter()
-        .map(|r| r.trustee.clone())
-        .collect();
-    let principal = revokee(
-        &tenant.directory(),
-        &trustee,
-        &existing,
-        ExoError::user_not_found,
-    )?;
-    let operation = Operation::RevokeSendAs {
+    let grant = Grant {
+        existing: view
+            .mailbox
+            .recipient_permissions
+            .iter()
+            .map(|r| r.trustee.clone())
+            .collect(),
         mailbox: view.mailbox.primary_smtp_address.clone(),
-        principal,
-    };
-    let changed = apply(tenant, &[operation], &identity)?;
-    let warnings = if changed {
-        Vec::new()
-    } else {
-        vec![format!(
+        absent: format!(
             "Can't remove the access control entry on the object \"{}\" for account \"{trustee}\" because the ACE isn't present.",
             view.mailbox.name
-        )]
+        ),
     };
-    Ok(Output::changed(None, warnings, changed))
+    revoke(tenant, &identity, &trustee, grant, |mailbox, principal| {
+        Operation::RevokeSendAs { mailbox, principal }
+    })
 }
 
 /// `Add-MailboxPermission -Identity X -User U -AccessRights FullAccess [-AutoMapping b]`.
@@ -556,30 +546,54 @@ pub fn remove_mailbox_permission(
     let user = params.required_string("Remove-MailboxPermission", "User")?;
     require_rights(params, "Remove-MailboxPermission", "FullAccess")?;
     let view = lookup::find_shared(tenant, &identity)?;
-    let existing: Vec<String> = view
-        .mailbox
-        .mailbox_permissions
-        .iter()
-        .map(|r| r.user.clone())
-        .collect();
+    let grant = Grant {
+        existing: view
+            .mailbox
+            .mailbox_permissions
+            .iter()
+            .map(|r| r.user.clone())
+            .collect(),
+        mailbox: view.mailbox.primary_smtp_address.clone(),
+        absent: format!(
+            "Can't remove the access control entry on the object \"{}\" for account \"{user}\" because the ACE doesn't exist on the object.",
+            view.distinguished_name(&tenant.organization.name)
+        ),
+    };
+    revoke(tenant, &identity, &user, grant, |mailbox, principal| {
+        Operation::RevokeFullAccess { mailbox, principal }
+    })
+}
+
+/// A permission list of one shared mailbox, as a `Remove-*Permission` cmdlet sees it.
+struct Grant {
+    /// The raw principal strings on the list.
+    existing: Vec<String>,
+    /// The mailbox's primary address.
+    mailbox: String,
+    /// Exchange's warning when the entry is not there.
+    absent: String,
+}
+
+/// Revokes `who` from `grant`: the write `operation` makes, or Exchange's "not present"
+/// warning (a success) when there was nothing to remove.
+fn revoke(
+    tenant: &mut TenantFile,
+    identity: &str,
+    who: &str,
+    grant: Grant,
+    operation: impl FnOnce(String, Principal) -> Operation,
+) -> Result<Output, ExoError> {
     let principal = revokee(
         &tenant.directory(),
-        &user,
-        &existing,
+        who,
+        &grant.existing,
         ExoError::user_not_found,
     )?;
-    let operation = Operation::RevokeFullAccess {
-        mailbox: view.mailbox.primary_smtp_address.clone(),
-        principal,
-    };
-    let changed = apply(tenant, &[operation], &identity)?;
+    let changed = apply(tenant, &[operation(grant.mailbox, principal)], identity)?;
     let warnings = if changed {
         Vec::new()
     } else {
-        vec![format!(
-            "Can't remove the access control entry on the object \"{}\" for account \"{user}\" because the ACE doesn't exist on the object.",
-            view.distinguished_name(&tenant.organization.name)
-        )]
+        vec![grant.absent]
     };
     Ok(Output::changed(None, warnings, changed))
 }
