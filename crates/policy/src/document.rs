@@ -50,6 +50,9 @@ pub enum Kind {
     TenantSettings,
     /// Values applied to every `SharedMailbox` that does not set them itself.
     Defaults,
+    /// A named set of values that a `SharedMailbox` takes with `profile: NAME`; overrides
+    /// a built-in profile of the same name.
+    Profile,
 }
 
 impl Kind {
@@ -59,21 +62,33 @@ impl Kind {
             Kind::SharedMailbox => "SharedMailbox",
             Kind::TenantSettings => "TenantSettings",
             Kind::Defaults => "Defaults",
+            Kind::Profile => "Profile",
         }
     }
 }
 
-/// A sharedbox policy document: a `SharedMailbox`, `TenantSettings` or `Defaults`.
+/// A sharedbox policy document: a `SharedMailbox`, `TenantSettings`, `Defaults` or `Profile`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawDocument {
     /// Always `sharedbox/v1`.
     pub api_version: Sp<String>,
-    /// `SharedMailbox`, `TenantSettings` or `Defaults`.
+    /// `SharedMailbox`, `TenantSettings`, `Defaults` or `Profile`.
     pub kind: Sp<Kind>,
     /// Primary SMTP address of the shared mailbox; the key that identifies it.
     #[serde(default)]
     pub mailbox: Option<Sp<String>>,
+    /// `Profile` only: the name mailboxes use to take it (`profile: NAME`).
+    #[serde(default)]
+    pub name: Option<Sp<String>>,
+    /// `Profile` only: what the profile is for, shown by `sharedbox profiles`.
+    #[serde(default)]
+    pub description: Option<Sp<String>>,
+    /// The profile this mailbox takes its values from where it sets none itself (a `Profile`
+    /// document of the policies, or a built-in one: `team-mailbox`, `contact-center`,
+    /// `crm-graph`). Precedence: the mailbox's own value, then the profile's, then `Defaults`.
+    #[serde(default)]
+    pub profile: Option<Sp<String>>,
     /// Display name; managed when present, and used when the mailbox is created.
     #[serde(default)]
     pub display_name: Option<Sp<String>>,
@@ -301,6 +316,7 @@ pub enum Ensure {
 pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
     const MAILBOX_FIELDS: &[&str] = &[
         "mailbox",
+        "profile",
         "displayName",
         "hiddenFromAddressLists",
         "sentItems",
@@ -312,9 +328,23 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "moderation",
         "lifecycle",
     ];
+    const PROFILE_FIELDS: [&str; 11] = [
+        "name",
+        "hiddenFromAddressLists",
+        "sentItems",
+        "sendAs",
+        "sendOnBehalf",
+        "fullAccess",
+        "sentItemsReaders",
+        "clients",
+        "moderation",
+        "lifecycle",
+        "description",
+    ];
     match kind {
         Kind::SharedMailbox => MAILBOX_FIELDS,
-        Kind::Defaults => &MAILBOX_FIELDS[2..],
+        Kind::Defaults => &MAILBOX_FIELDS[3..],
+        Kind::Profile => &PROFILE_FIELDS,
         Kind::TenantSettings => &["sendFromAliasEnabled"],
     }
 }
@@ -326,37 +356,43 @@ pub fn json_schema() -> serde_json::Value {
     let mut union = serde_json::to_value(union).expect("a schema serialises");
     let properties = union["properties"].take();
     let definitions = union["definitions"].take();
-    let branches: Vec<serde_json::Value> =
-        [Kind::SharedMailbox, Kind::TenantSettings, Kind::Defaults]
-            .into_iter()
-            .map(|kind| {
-                let mut props = serde_json::Map::new();
-                props.insert(
+    let branches: Vec<serde_json::Value> = [
+        Kind::SharedMailbox,
+        Kind::TenantSettings,
+        Kind::Defaults,
+        Kind::Profile,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let mut props = serde_json::Map::new();
+        props.insert(
             "apiVersion".into(),
             serde_json::json!({"const": "sharedbox/v1", "description": "Always `sharedbox/v1`."}),
         );
-                props.insert("kind".into(), serde_json::json!({"const": kind.as_str()}));
-                for field in allowed_fields(kind) {
-                    props.insert((*field).to_owned(), properties[*field].clone());
-                }
-                let mut required = vec!["apiVersion", "kind"];
-                if kind == Kind::SharedMailbox {
-                    required.push("mailbox");
-                }
-                serde_json::json!({
-                    "title": kind.as_str(),
-                    "type": "object",
-                    "properties": props,
-                    "required": required,
-                    "additionalProperties": false,
-                })
-            })
-            .collect();
+        props.insert("kind".into(), serde_json::json!({"const": kind.as_str()}));
+        for field in allowed_fields(kind) {
+            props.insert((*field).to_owned(), properties[*field].clone());
+        }
+        let mut required = vec!["apiVersion", "kind"];
+        match kind {
+            Kind::SharedMailbox => required.push("mailbox"),
+            Kind::Profile => required.push("name"),
+            Kind::TenantSettings | Kind::Defaults => {}
+        }
+        serde_json::json!({
+            "title": kind.as_str(),
+            "type": "object",
+            "properties": props,
+            "required": required,
+            "additionalProperties": false,
+        })
+    })
+    .collect();
     serde_json::json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://sharedbox.dev/schemas/v1/policy.schema.json",
         "title": "sharedbox policy document",
-        "description": "A sharedbox/v1 policy document: SharedMailbox, TenantSettings or Defaults.",
+        "description": "A sharedbox/v1 policy document: SharedMailbox, TenantSettings, Defaults or Profile.",
         "oneOf": branches,
         "definitions": definitions,
     })

@@ -2,6 +2,7 @@
 //!
 //! - [`document`]: the documents as written (serde, JSON Schema);
 //! - [`load`]: reading a folder strictly, with every error located (file:line:column);
+//! - [`lint`]: the lint catalog (`SBX…` codes, `sharedbox explain`) and the offline lints;
 //! - [`model`]: the validated set the planner consumes, with `Defaults` merged in;
 //! - [`diagnostic`] and [`source`]: located values and compiler-style diagnostics.
 //!
@@ -9,11 +10,13 @@
 
 pub mod diagnostic;
 pub mod document;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod source;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use lint::{LINTS, Level, Lint, LintLevels, lint_policies};
 pub use load::{load_dir, load_sources, parse_yaml};
 pub use model::*;
 pub use source::{Located, Origin, Source};

@@ -73,6 +73,13 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Every problem found.
 pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics> {
     let mut diagnostics = Vec::new();
+    let mut builder = Builder::default();
+    for (name, text) in BUILTIN_PROFILES {
+        let source = Source::new(format!("(built-in profile {name})"), *text);
+        for doc in parse_source(&source).expect("built-in profiles parse") {
+            builder.add_builtin_profile(&source, &doc);
+        }
+    }
     let mut documents = Vec::new();
     for source in &sources {
         match parse_source(source) {
@@ -80,7 +87,6 @@ pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics>
             Err(d) => diagnostics.push(*d),
         }
     }
-    let mut builder = Builder::default();
     for (source, doc) in &documents {
         builder.add(source, doc, &mut diagnostics);
     }
@@ -91,6 +97,19 @@ pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics>
     }
     Ok(set)
 }
+
+/// The built-in profiles: name and YAML text (`kind: Profile` documents).
+pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
+    (
+        "team-mailbox",
+        include_str!("../profiles/team-mailbox.yaml"),
+    ),
+    (
+        "contact-center",
+        include_str!("../profiles/contact-center.yaml"),
+    ),
+    ("crm-graph", include_str!("../profiles/crm-graph.yaml")),
+];
 
 fn parse_options() -> serde_saphyr::Options {
     serde_saphyr::options! { strict_booleans: true }
@@ -300,6 +319,52 @@ impl Layer {
         layer
     }
 
+    /// This layer with every value pointing at `to` (a built-in profile's values point at
+    /// the `profile:` line that took them, which the user can see and change).
+    fn relocated(mut self, to: &Origin) -> Layer {
+        fn at<T>(value: &mut Option<Located<T>>, to: &Origin) {
+            if let Some(v) = value {
+                v.origin = to.clone();
+            }
+        }
+        fn list(value: &mut Option<PrincipalSet>, to: &Origin) {
+            if let Some(l) = value {
+                l.origin = to.clone();
+                l.value.iter_mut().for_each(|p| p.origin = to.clone());
+            }
+        }
+        at(&mut self.display_name, to);
+        at(&mut self.hidden_from_address_lists, to);
+        at(&mut self.copy_for_send_as, to);
+        at(&mut self.copy_for_send_on_behalf, to);
+        list(&mut self.send_as, to);
+        list(&mut self.send_on_behalf, to);
+        if let Some(full) = &mut self.full_access {
+            full.origin = to.clone();
+            for grant in &mut full.value {
+                grant.principal.origin = to.clone();
+                at(&mut grant.auto_mapping, to);
+            }
+        }
+        if let Some(readers) = &mut self.sent_items_readers {
+            readers.origin = to.clone();
+            for grant in &mut readers.value {
+                grant.principal.origin = to.clone();
+                grant.access.origin = to.clone();
+            }
+        }
+        self.clients
+            .iter_mut()
+            .for_each(|(_, v)| v.origin = to.clone());
+        at(&mut self.smtp_auth, to);
+        at(&mut self.moderation_enabled, to);
+        list(&mut self.moderators, to);
+        list(&mut self.moderation_bypass, to);
+        at(&mut self.moderation_notifications, to);
+        at(&mut self.prevent_destroy, to);
+        self
+    }
+
     /// This layer with the gaps filled from `defaults` (field by field; lists replace).
     fn over(self, defaults: &Layer) -> Layer {
         fn pick<T: Clone>(own: Option<T>, default: &Option<T>) -> Option<T> {
@@ -412,15 +477,60 @@ pub fn is_guid(s: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// A profile a mailbox can take: from a `Profile` document, or built in.
+struct ProfileDef {
+    origin: Origin,
+    layer: Layer,
+    builtin: bool,
+}
+
 #[derive(Default)]
 struct Builder {
-    mailboxes: Vec<(Located<String>, Layer)>,
+    mailboxes: Vec<(Located<String>, Layer, Option<Located<String>>)>,
     first_mailbox: HashMap<String, Origin>,
     defaults: Option<(Origin, Layer)>,
+    profiles: HashMap<String, ProfileDef>,
     tenant: Option<(Origin, TenantSettings)>,
 }
 
+/// Whether `name` is a usable profile name: lower-case letters, digits and `-`.
+fn is_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Refuses `lifecycle.ensure` in a document that applies to many mailboxes.
+fn refuse_ensure(layer: &Layer, kind: Kind, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some(ensure) = &layer.ensure {
+        diagnostics.push(
+            Diagnostic::error(
+                "policy::field-not-allowed",
+                format!("`lifecycle.ensure` is not allowed in `{}`", kind.as_str()),
+                Some(ensure.origin.clone()),
+            )
+            .with_label("not allowed here")
+            .with_hint("whether a mailbox should exist is decided per mailbox"),
+        );
+    }
+}
+
 impl Builder {
+    /// Adds a built-in profile (a policy `Profile` document of the same name replaces it).
+    fn add_builtin_profile(&mut self, source: &Arc<Source>, doc: &RawDocument) {
+        let name = doc.name.as_ref().expect("built-in profiles are named");
+        self.profiles.insert(
+            name.value().clone(),
+            ProfileDef {
+                origin: origin(source, name),
+                layer: Layer::from_document(source, doc, &mut Vec::new()),
+                builtin: true,
+            },
+        );
+    }
+
     fn add(&mut self, source: &Arc<Source>, doc: &RawDocument, diagnostics: &mut Vec<Diagnostic>) {
         let kind = *doc.kind.value();
         let kind_origin = origin(source, &doc.kind);
@@ -442,7 +552,9 @@ impl Builder {
                     Diagnostic::error("policy::field-not-allowed", format!("`{field}` is not allowed in a `{}` document", kind.as_str()), Some(present))
                         .with_label("not allowed here")
                         .with_hint(match (kind, field) {
-                            (Kind::Defaults, "mailbox" | "displayName") => "defaults apply to every mailbox; set this in the mailbox's own document".to_owned(),
+                            (Kind::Defaults | Kind::Profile, "mailbox" | "displayName") => "defaults and profiles apply to many mailboxes; set this in the mailbox's own document".to_owned(),
+                            (Kind::Defaults, "profile") => "a `Defaults` document cannot take a profile; set `profile:` in each mailbox that should take it".to_owned(),
+                            (Kind::Profile, "profile") => "a profile cannot take another profile; copy the values you need".to_owned(),
                             (_, "sendFromAliasEnabled") => "`sendFromAliasEnabled` belongs in a `TenantSettings` document".to_owned(),
                             _ => format!("a `{}` document allows: {}", kind.as_str(), document::allowed_fields(kind).iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")),
                         }),
@@ -495,7 +607,11 @@ impl Builder {
                 self.first_mailbox
                     .insert(address.value.clone(), address.origin.clone());
                 let layer = Layer::from_document(source, doc, diagnostics);
-                self.mailboxes.push((address, layer));
+                let profile = doc
+                    .profile
+                    .as_ref()
+                    .map(|p| located(source, p).map(|n| n.trim().to_owned()));
+                self.mailboxes.push((address, layer, profile));
             }
             Kind::Defaults => {
                 if let Some((first, _)) = &self.defaults {
@@ -511,18 +627,57 @@ impl Builder {
                     return;
                 }
                 let layer = Layer::from_document(source, doc, diagnostics);
-                if let Some(ensure) = &layer.ensure {
+                refuse_ensure(&layer, kind, diagnostics);
+                self.defaults = Some((kind_origin, layer));
+            }
+            Kind::Profile => {
+                let Some(name) = &doc.name else {
                     diagnostics.push(
                         Diagnostic::error(
-                            "policy::field-not-allowed",
-                            "`lifecycle.ensure` is not allowed in `Defaults`",
-                            Some(ensure.origin.clone()),
+                            "policy::missing-field",
+                            "a `Profile` document needs `name`",
+                            Some(kind_origin),
                         )
-                        .with_label("not allowed here")
-                        .with_hint("whether a mailbox should exist is decided per mailbox"),
+                        .with_label("in this document")
+                        .with_hint("add `name: <profile name>`; mailboxes take it with `profile: <profile name>`"),
                     );
+                    return;
+                };
+                let name = located(source, name);
+                if !is_profile_name(&name.value) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::invalid-profile-name",
+                            format!("`{}` is not a valid profile name", name.value),
+                            Some(name.origin.clone()),
+                        )
+                        .with_label("invalid name")
+                        .with_hint("use lower-case letters, digits and `-`, e.g. `team-mailbox`"),
+                    );
+                    return;
                 }
-                self.defaults = Some((kind_origin, layer));
+                if let Some(first) = self.profiles.get(&name.value).filter(|p| !p.builtin) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "policy::duplicate-profile",
+                            format!("profile `{}` is defined twice", name.value),
+                            Some(name.origin.clone()),
+                        )
+                        .with_label("second definition")
+                        .with_hint(format!("the first is at {}; keep one", first.origin)),
+                    );
+                    return;
+                }
+                let layer = Layer::from_document(source, doc, diagnostics);
+                refuse_ensure(&layer, kind, diagnostics);
+                self.profiles.insert(
+                    name.value,
+                    ProfileDef {
+                        origin: name.origin,
+                        layer,
+                        builtin: false,
+                    },
+                );
             }
             Kind::TenantSettings => {
                 if let Some((first, _)) = &self.tenant {
@@ -550,13 +705,42 @@ impl Builder {
 
     fn finish(self, sources: Vec<Arc<Source>>, diagnostics: &mut Vec<Diagnostic>) -> PolicySet {
         let defaults = self.defaults.map(|(_, layer)| layer).unwrap_or_default();
+        let profiles = self.profiles;
         let mut mailboxes: Vec<MailboxPolicy> = self
             .mailboxes
             .into_iter()
-            .map(|(address, layer)| {
+            .map(|(address, layer, profile)| {
+                let layer = match &profile {
+                    None => layer,
+                    Some(name) => match profiles.get(&name.value) {
+                        Some(def) if def.builtin => {
+                            layer.over(&def.layer.clone().relocated(&name.origin))
+                        }
+                        Some(def) => layer.over(&def.layer),
+                        None => {
+                            let mut known: Vec<&str> =
+                                profiles.keys().map(String::as_str).collect();
+                            known.sort_unstable();
+                            diagnostics.push(
+                                Diagnostic::error(
+                                    "policy::unknown-profile",
+                                    format!("there is no profile `{}`", name.value),
+                                    Some(name.origin.clone()),
+                                )
+                                .with_label("unknown profile")
+                                .with_hint(format!(
+                                    "known profiles: {}; define your own with a `kind: Profile` document (`sharedbox profiles` shows the built-in ones)",
+                                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                                )),
+                            );
+                            layer
+                        }
+                    },
+                };
                 let l = layer.over(&defaults);
                 let policy = MailboxPolicy {
                     address,
+                    profile,
                     display_name: l.display_name,
                     hidden_from_address_lists: l.hidden_from_address_lists,
                     copy_for_send_as: l.copy_for_send_as,
@@ -592,27 +776,13 @@ impl Builder {
     }
 }
 
-/// Rules on the merged mailbox policy.
+/// Rules on the merged mailbox policy that make it unusable (advice is in [`crate::lint`]).
 fn check_mailbox(
     policy: &MailboxPolicy,
     ensure: Option<&Located<Ensure>>,
     prevent_destroy: Option<&Located<bool>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    if let Some(enabled) = &policy.moderation_enabled
-        && enabled.value
-        && policy.moderators.as_ref().is_none_or(|m| m.is_empty())
-    {
-        let at = policy
-            .moderators
-            .as_ref()
-            .map_or(&enabled.origin, |m| &m.origin);
-        diagnostics.push(
-            Diagnostic::error("policy::moderation-without-moderators", format!("moderation of `{}` is enabled with no moderators", policy.address.value), Some(at.clone()))
-                .with_label("no moderators")
-                .with_hint("Exchange needs at least one moderator for a moderated mailbox; list them under `moderation.moderators`"),
-        );
-    }
     if let (Some(ensure), Some(prevent)) = (ensure, prevent_destroy)
         && ensure.value == Ensure::Absent
         && prevent.value
@@ -646,6 +816,9 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
         };
     }
     field!("mailbox", doc.mailbox);
+    field!("name", doc.name);
+    field!("description", doc.description);
+    field!("profile", doc.profile);
     field!("displayName", doc.display_name);
     field!("hiddenFromAddressLists", doc.hidden_from_address_lists);
     field!("sentItems", doc.sent_items);

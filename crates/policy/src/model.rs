@@ -1,7 +1,8 @@
 //! The validated policy set: what the planner consumes.
 //!
-//! `Defaults` are already merged in: each field holds the mailbox's own value, else the
-//! default's, with the origin of whichever was used. A list replaces, never merges.
+//! Profiles and `Defaults` are already merged in: each field holds the mailbox's own value,
+//! else its profile's, else the default's, with the origin of whichever was used (a built-in
+//! profile's values point at the mailbox's `profile:` line). A list replaces, never merges.
 
 use std::sync::Arc;
 
@@ -51,6 +52,8 @@ pub struct TenantSettings {
 pub struct MailboxPolicy {
     /// Primary SMTP address, lower-cased.
     pub address: Located<String>,
+    /// The profile the mailbox takes (`profile:`), when it names one.
+    pub profile: Option<Located<String>>,
     /// `displayName`.
     pub display_name: Option<Located<String>>,
     /// `hiddenFromAddressLists`.

@@ -1,0 +1,566 @@
+//! Lints: how shared mailboxes go wrong, caught in the policy before anything is applied.
+//!
+//! Every lint has a stable code (`SBX1xx` offline, `SBX2xx` tenant-aware), a default
+//! severity that `sharedbox.yaml` can change per code ([`LintLevels`]), and an explanation
+//! for `sharedbox explain CODE` ([`LINTS`]). This module owns the catalog and the offline
+//! lints ([`lint_policies`]), which need nothing but the policy set; the tenant-aware ones
+//! (`SBX2xx`) live in the planner, which sees the live tenant.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::{Client, MailboxPolicy, PolicySet, PrincipalRef, SmtpAuth};
+use crate::source::{Located, Origin};
+
+/// One lint of the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lint {
+    /// The stable code, e.g. `SBX101`.
+    pub code: &'static str,
+    /// A short kebab-case name, e.g. `sent-copy-missing`.
+    pub name: &'static str,
+    /// The severity unless `sharedbox.yaml` says otherwise.
+    pub default_severity: Severity,
+    /// Whether the lint needs the live tenant (runs in `plan`, not in `validate`).
+    pub tenant_aware: bool,
+    /// One line: what it finds.
+    pub summary: &'static str,
+    /// Why it matters and how to fix it (Markdown-ish plain text, for `sharedbox explain`).
+    pub explanation: &'static str,
+}
+
+/// Every lint sharedbox knows, ordered by code.
+pub const LINTS: &[Lint] = &[
+    Lint {
+        code: "SBX101",
+        name: "sent-copy-missing",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "people may send as (or on behalf of) the mailbox, but the matching sent-items copy is off or not managed",
+        explanation: "\
+Why: by default, mail that a user sends as (or on behalf of) a shared mailbox is saved only in
+the *sender's own* Sent Items. Colleagues who work from the shared mailbox never see the reply
+and lose the thread. Exchange fixes this server-side with `MessageCopyForSentAsEnabled` and
+`MessageCopyForSendOnBehalfEnabled`; the two are independent, so a mailbox used both ways needs
+both. A flag that the policy leaves out is not managed: the mailbox keeps whatever it has today,
+which for a new mailbox is off.
+
+Fix: set the flag that matches the senders the policy grants, in the mailbox or (for every
+mailbox at once) in a `Defaults` document:
+
+    sentItems:
+      copyForSendAs: true          # for `sendAs`
+      copyForSendOnBehalf: true    # for `sendOnBehalf`
+
+The sender's personal copy stays; the shared copy is added (two places, on purpose).",
+    },
+    Lint {
+        code: "SBX102",
+        name: "sent-copy-without-senders",
+        default_severity: Severity::Info,
+        tenant_aware: false,
+        summary: "a sent-items copy flag is on, but the policy grants nobody that way of sending",
+        explanation: "\
+Why: `copyForSendAs` only acts on mail sent *as* the mailbox, `copyForSendOnBehalf` only on mail
+sent *on behalf of* it. With `sendAs: []` (or `sendOnBehalf: []`) nobody can send that way, so
+the flag has no effect. That is harmless (and a `Defaults` document switching both on for every
+mailbox is a good standard), but it may also mean the senders were put in the other list.
+
+Fix: nothing, if this is your standard. Otherwise grant the senders in the list that matches how
+they send (`sendAs` = recipients see only the shared address; `sendOnBehalf` = \"user on behalf
+of shared\"), or lower this lint to `off` in `sharedbox.yaml`:
+
+    lints:
+      SBX102: off",
+    },
+    Lint {
+        code: "SBX103",
+        name: "protocol-bypasses-sent-copy",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "IMAP, POP or SMTP AUTH is allowed on a mailbox that relies on server-side sent copies",
+        explanation: "\
+Why: the server-side copy flags only work for mail that Exchange itself sends for a client:
+Outlook (classic, new, Mac, mobile) and Outlook on the web. An IMAP or POP client, or a device or
+application submitting over SMTP AUTH, sends on its own; nothing lands in the shared Sent Items,
+and the team loses the thread again, silently.
+
+Fix: if people work in the mailbox with Outlook or OWA, switch the protocols off:
+
+    clients: {imap: false, pop: false, smtpAuth: disabled}
+
+If a system really needs IMAP/SMTP (a contact center, a scanner), make it store its sent mail
+itself (IMAP APPEND to the Sent Items folder) and keep this warning, or set the lint to `info`
+for the project. The built-in profile `contact-center` documents that setup.",
+    },
+    Lint {
+        code: "SBX104",
+        name: "sender-cannot-read-sent-items",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "a sender can neither open the mailbox (FullAccess) nor read its Sent Items",
+        explanation: "\
+Why: the shared Sent Items only help people who can see them. A user who may send as (or on
+behalf of) the mailbox, but has neither FullAccess on it nor a folder permission on its Sent
+Items, sends replies that nobody in their own view can follow up: they do not see their
+colleagues' copies and cannot check their own.
+
+Fix: add the sender (or a mail-enabled security group they belong to) to `fullAccess`, or give
+them read access to the Sent Items only:
+
+    sentItemsReaders:
+      - principal: alice@contoso.com
+        access: Reviewer
+
+sharedbox compares the addresses as written; it does not know group membership. If the sender
+is a member of a group listed in `fullAccess` or `sentItemsReaders`, this warning is a false
+alarm: name the group in `sendAs` too, or lower the lint in `sharedbox.yaml`.",
+    },
+    Lint {
+        code: "SBX105",
+        name: "send-on-behalf-duplicates",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "Send on Behalf with the server-side copy and classic Outlook allowed: duplicates if Outlook also copies",
+        explanation: "\
+Why: classic Outlook for Windows can copy mail sent on behalf of a shared mailbox into the
+shared Sent Items itself: with the option \"Save sent items in the other person's folder\", the
+registry value `DelegateSentItemsStyle=1`, or a rule that moves sent mail. Together with
+`MessageCopyForSendOnBehalfEnabled` every such mail then appears twice in the shared Sent Items.
+New Outlook, Outlook on the web and Outlook mobile only use the server flag. sharedbox cannot
+see or change client registries.
+
+Fix: one source of truth, server-side (the seeds' recommendation). Keep
+`copyForSendOnBehalf: true` and switch the client-side copy off on every PC, e.g. by Group
+Policy / Intune: `HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\Preferences`,
+`DelegateSentItemsStyle = 0`, and remove \"move after sending\" rules. Or forbid classic Outlook
+on the mailbox (`clients: {outlook: false}`) where the team uses new Outlook or OWA. Once the
+client side is fixed tenant-wide, lower this lint to `off` in `sharedbox.yaml`.",
+    },
+    Lint {
+        code: "SBX106",
+        name: "moderation-without-moderators",
+        default_severity: Severity::Error,
+        tenant_aware: false,
+        summary: "moderation is enabled with no moderators",
+        explanation: "\
+Why: a moderated mailbox holds every incoming message until a moderator approves it. Exchange
+needs at least one moderator (`ModeratedBy`); without one, `Set-Mailbox -ModerationEnabled $true`
+is refused, and messages that are held anyway expire unanswered after two days.
+
+Fix: list the moderators, or switch moderation off:
+
+    moderation:
+      enabled: true
+      moderators: [lead@contoso.com]",
+    },
+    Lint {
+        code: "SBX107",
+        name: "moderator-in-bypass",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "a moderator is also listed as a sender who bypasses moderation",
+        explanation: "\
+Why: `BypassModerationFromSendersOrMembers` lets senders skip approval. A moderator listed there
+is usually a copy-paste slip: the two lists mean different things (who approves, whose mail needs
+no approval), and reviewers misread the policy. Moderators' own messages need no approval anyway.
+
+Fix: remove the moderator from `moderation.bypass`.",
+    },
+    Lint {
+        code: "SBX201",
+        name: "auto-mapping-regrant",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "autoMapping changes on an existing FullAccess grant: applied as revoke + re-grant, and not verifiable",
+        explanation: "\
+Why: Exchange applies AutoMapping (Outlook opening the mailbox automatically) only when FullAccess
+is granted, and never reports it back. To change it, sharedbox revokes the grant and grants it
+again: for a moment the user has no access, Outlook may need a restart, and afterwards nobody can
+check the result, because `Get-MailboxPermission` does not show AutoMapping. Where the live value
+is unknown (Exchange Online), a changed `autoMapping` in the policy is not applied at all.
+
+Fix: change autoMapping deliberately: apply the plan outside working hours, or remove the grant
+in one change and add it back with the new `autoMapping` in the next. To make a user's Outlook
+drop an auto-mapped mailbox without losing access, revoke and re-grant with `autoMapping: false`.",
+    },
+    Lint {
+        code: "SBX202",
+        name: "address-outside-accepted-domains",
+        default_severity: Severity::Error,
+        tenant_aware: true,
+        summary: "a mailbox address is not in one of the tenant's accepted domains",
+        explanation: "\
+Why: Exchange Online creates and routes mail only for its accepted domains
+(`Get-AcceptedDomain`). A shared mailbox whose primary address is in another domain cannot be
+created (`New-Mailbox` fails during apply, after other changes were made) and cannot receive
+mail. Usually this is a typo (`contoso.de` instead of `contoso.com`) or a domain not yet added
+to the tenant.
+
+Fix: correct the address, or add and verify the domain in the Microsoft 365 admin center first.
+The check is skipped when the tenant's accepted domains cannot be read.",
+    },
+    Lint {
+        code: "SBX203",
+        name: "send-as-trustee-not-mail-enabled",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "a Send As or Send on Behalf principal has no mailbox and is not mail-enabled",
+        explanation: "\
+Why: only mail-enabled recipients can send mail: user and shared mailboxes, mail users, and
+mail-enabled security groups (whose members send). A Send As grant to an account without a
+mailbox or a security group that is not mail-enabled is accepted by Exchange but nobody can
+use it; `GrantSendOnBehalfTo` refuses such principals outright.
+
+Fix: grant a user who has a mailbox, or use a mail-enabled security group
+(`New-DistributionGroup -Type Security`); a security group created in Entra cannot be
+mail-enabled afterwards.",
+    },
+    Lint {
+        code: "SBX204",
+        name: "group-not-security-enabled",
+        default_severity: Severity::Error,
+        tenant_aware: true,
+        summary: "a group that is not a mail-enabled security group is used for a permission",
+        explanation: "\
+Why: mailbox, Send As and folder permissions are granted to security principals. Distribution
+groups, dynamic distribution groups and Microsoft 365 groups are not: Exchange refuses
+`Add-MailboxPermission`, `Add-RecipientPermission` and `Add-MailboxFolderPermission` for them
+(or the permission silently has no effect for the members), so apply would fail half-way.
+
+Fix: use a mail-enabled security group (`New-DistributionGroup -Type Security`). A distribution
+group or Microsoft 365 group cannot be turned into one in place: create a mail-enabled security
+group with the same members and name it in the policy.",
+    },
+];
+
+/// The lint with `code` (`SBX101`) or `name` (`sent-copy-missing`), case-insensitive.
+pub fn find(code_or_name: &str) -> Option<&'static Lint> {
+    LINTS.iter().find(|l| {
+        l.code.eq_ignore_ascii_case(code_or_name) || l.name.eq_ignore_ascii_case(code_or_name)
+    })
+}
+
+/// What `sharedbox.yaml` sets for one lint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Not reported.
+    Off,
+    /// Reported with this severity.
+    Severity(Severity),
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Level, String> {
+        match s {
+            "off" => Ok(Level::Off),
+            "info" => Ok(Level::Severity(Severity::Info)),
+            "warning" => Ok(Level::Severity(Severity::Warning)),
+            "error" => Ok(Level::Severity(Severity::Error)),
+            other => Err(format!(
+                "unknown lint level `{other}`; expected `error`, `warning`, `info` or `off`"
+            )),
+        }
+    }
+}
+
+/// Per-code levels from `sharedbox.yaml` (`lints: {SBX105: off, SBX104: error}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LintLevels(HashMap<&'static str, Level>);
+
+impl LintLevels {
+    /// Sets the level of `lint`.
+    pub fn set(&mut self, lint: &'static Lint, level: Level) {
+        self.0.insert(lint.code, level);
+    }
+
+    /// The level of the lint with `code` (its default when not configured).
+    pub fn level(&self, code: &str) -> Option<Level> {
+        let lint = find(code)?;
+        Some(
+            self.0
+                .get(lint.code)
+                .copied()
+                .unwrap_or(Level::Severity(lint.default_severity)),
+        )
+    }
+
+    /// The findings with their configured severity; those set to `off` are dropped.
+    /// Diagnostics that are not lints pass unchanged.
+    pub fn apply(&self, findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        findings
+            .into_iter()
+            .filter_map(|mut d| match self.level(d.code) {
+                None => Some(d),
+                Some(Level::Off) => None,
+                Some(Level::Severity(severity)) => {
+                    d.severity = severity;
+                    Some(d)
+                }
+            })
+            .collect()
+    }
+}
+
+/// A finding of the lint `code` at `origin`, with its default severity.
+///
+/// # Panics
+/// When `code` is not in [`LINTS`] (a programming error, caught by the tests).
+pub fn finding(code: &'static str, message: impl Into<String>, origin: &Origin) -> Diagnostic {
+    let lint = find(code).unwrap_or_else(|| panic!("lint `{code}` is not in the catalog"));
+    Diagnostic {
+        severity: lint.default_severity,
+        ..Diagnostic::error(lint.code, message, Some(origin.clone()))
+    }
+    .with_label(lint.name)
+}
+
+/// The offline lints (`SBX1xx`) of every mailbox, with default severities, in mailbox order.
+pub fn lint_policies(set: &PolicySet) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for mailbox in &set.mailboxes {
+        sent_copies(mailbox, &mut out);
+        protocols(mailbox, &mut out);
+        senders_can_read(mailbox, &mut out);
+        send_on_behalf_duplicates(mailbox, &mut out);
+        moderation(mailbox, &mut out);
+    }
+    out
+}
+
+/// How a sender reaches the shared mailbox, for the copy-flag lints.
+struct SendMode<'a> {
+    list_field: &'static str,
+    flag_field: &'static str,
+    verb: &'static str,
+    senders: Option<&'a Located<Vec<PrincipalRef>>>,
+    flag: Option<&'a Located<bool>>,
+}
+
+fn send_modes(m: &MailboxPolicy) -> [SendMode<'_>; 2] {
+    [
+        SendMode {
+            list_field: "sendAs",
+            flag_field: "copyForSendAs",
+            verb: "send as",
+            senders: m.send_as.as_ref(),
+            flag: m.copy_for_send_as.as_ref(),
+        },
+        SendMode {
+            list_field: "sendOnBehalf",
+            flag_field: "copyForSendOnBehalf",
+            verb: "send on behalf of",
+            senders: m.send_on_behalf.as_ref(),
+            flag: m.copy_for_send_on_behalf.as_ref(),
+        },
+    ]
+}
+
+/// SBX101 and SBX102.
+fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+    let address = &m.address.value;
+    for mode in send_modes(m) {
+        let senders = mode.senders.map_or(0, |s| s.value.len());
+        match (mode.senders, mode.flag) {
+            (Some(list), flag) if senders > 0 && flag.is_none_or(|f| !f.value) => {
+                let (state, at) = match flag {
+                    Some(f) => ("is off", &f.origin),
+                    None => ("is not managed", &list.origin),
+                };
+                out.push(
+                    finding(
+                        "SBX101",
+                        format!(
+                            "{senders} {} may {} `{address}`, but `sentItems.{}` {state}: what they send is not copied to the shared Sent Items",
+                            if senders == 1 { "principal" } else { "principals" },
+                            mode.verb,
+                            mode.flag_field,
+                        ),
+                        at,
+                    )
+                    .with_hint(format!(
+                        "set `sentItems.{}: true` here or in a `Defaults` document; `sharedbox explain SBX101`",
+                        mode.flag_field
+                    )),
+                );
+            }
+            (Some(list), Some(flag)) if senders == 0 && flag.value => {
+                out.push(
+                    finding(
+                        "SBX102",
+                        format!(
+                            "`sentItems.{}` is on for `{address}`, but `{}` is empty: nobody can {} it, so the flag has no effect",
+                            mode.flag_field, mode.list_field, mode.verb
+                        ),
+                        &flag.origin,
+                    )
+                    .with_hint(format!(
+                        "harmless as a standard; check that the senders are not meant for `{}` (list at {})",
+                        mode.list_field, list.origin
+                    )),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether the mailbox relies on the server-side copies: a copy flag is on.
+fn relies_on_copies(m: &MailboxPolicy) -> Option<&Located<bool>> {
+    [&m.copy_for_send_as, &m.copy_for_send_on_behalf]
+        .into_iter()
+        .flatten()
+        .find(|f| f.value)
+}
+
+/// SBX103.
+fn protocols(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+    let Some(flag) = relies_on_copies(m) else {
+        return;
+    };
+    let mut allowed: Vec<(&str, &Origin)> = m
+        .clients
+        .iter()
+        .filter(|(c, v)| matches!(c, Client::Imap | Client::Pop) && v.value)
+        .map(|(c, v)| (if *c == Client::Imap { "IMAP" } else { "POP" }, &v.origin))
+        .collect();
+    if let Some(smtp) = &m.smtp_auth
+        && smtp.value == SmtpAuth::Enabled
+    {
+        allowed.push(("SMTP AUTH", &smtp.origin));
+    }
+    for (protocol, at) in allowed {
+        out.push(
+            finding(
+                "SBX103",
+                format!(
+                    "{protocol} is allowed on `{}`, which relies on server-side sent copies: mail sent through {protocol} is not copied to the shared Sent Items",
+                    m.address.value
+                ),
+                at,
+            )
+            .with_hint(format!(
+                "switch {protocol} off where people use Outlook or OWA, or make the {protocol} client store its sent mail itself (copy flag at {}); `sharedbox explain SBX103`",
+                flag.origin
+            )),
+        );
+    }
+}
+
+/// SBX104: only when `fullAccess` is managed (otherwise who can read is unknown offline).
+fn senders_can_read(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+    let Some(full_access) = &m.full_access else {
+        return;
+    };
+    let can_read = |p: &str| {
+        full_access
+            .value
+            .iter()
+            .any(|g| g.principal.value.eq_ignore_ascii_case(p))
+            || m.sent_items_readers.as_ref().is_some_and(|r| {
+                r.value
+                    .iter()
+                    .any(|g| g.principal.value.eq_ignore_ascii_case(p))
+            })
+    };
+    let mut reported: Vec<&str> = Vec::new();
+    for mode in send_modes(m) {
+        for sender in mode.senders.map(|s| s.value.as_slice()).unwrap_or_default() {
+            if can_read(&sender.value)
+                || reported
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&sender.value))
+            {
+                continue;
+            }
+            reported.push(&sender.value);
+            out.push(
+                finding(
+                    "SBX104",
+                    format!(
+                        "`{}` may {} `{}` but can neither open it (`fullAccess`) nor read its Sent Items (`sentItemsReaders`)",
+                        sender.value, mode.verb, m.address.value
+                    ),
+                    &sender.origin,
+                )
+                .with_hint(format!(
+                    "add `{}` (or a group they are in) to `fullAccess` (at {}) or `sentItemsReaders`; a false alarm if they are a member of a listed group",
+                    sender.value, full_access.origin
+                )),
+            );
+        }
+    }
+}
+
+/// SBX105.
+fn send_on_behalf_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+    let Some(flag) = m.copy_for_send_on_behalf.as_ref().filter(|f| f.value) else {
+        return;
+    };
+    if m.send_on_behalf.as_ref().is_none_or(|s| s.value.is_empty()) {
+        return;
+    }
+    let outlook = m.clients.iter().find(|(c, _)| *c == Client::Outlook);
+    if outlook.is_some_and(|(_, v)| !v.value) {
+        return;
+    }
+    out.push(
+        finding(
+            "SBX105",
+            format!(
+                "`{}` copies mail sent on its behalf server-side and {} classic Outlook: if Outlook also copies (`DelegateSentItemsStyle`, the Outlook option, a move rule), every such mail appears twice",
+                m.address.value,
+                if outlook.is_some() { "allows" } else { "does not restrict" }
+            ),
+            &flag.origin,
+        )
+        .with_hint("keep the server flag and set `DelegateSentItemsStyle = 0` on the clients (Group Policy/Intune), or set `clients.outlook: false`; `sharedbox explain SBX105`"),
+    );
+}
+
+/// SBX106 and SBX107.
+fn moderation(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+    if let Some(enabled) = &m.moderation_enabled
+        && enabled.value
+        && m.moderators.as_ref().is_none_or(|l| l.value.is_empty())
+    {
+        let at = m.moderators.as_ref().map_or(&enabled.origin, |l| &l.origin);
+        out.push(
+            finding(
+                "SBX106",
+                format!(
+                    "moderation of `{}` is enabled with no moderators",
+                    m.address.value
+                ),
+                at,
+            )
+            .with_hint("Exchange needs at least one moderator for a moderated mailbox; list them under `moderation.moderators`"),
+        );
+    }
+    let (Some(moderators), Some(bypass)) = (&m.moderators, &m.moderation_bypass) else {
+        return;
+    };
+    for entry in &bypass.value {
+        if let Some(moderator) = moderators
+            .value
+            .iter()
+            .find(|p| p.value.eq_ignore_ascii_case(&entry.value))
+        {
+            out.push(
+                finding(
+                    "SBX107",
+                    format!(
+                        "`{}` moderates `{}` and is also listed in `moderation.bypass`",
+                        entry.value, m.address.value
+                    ),
+                    &entry.origin,
+                )
+                .with_hint(format!(
+                    "remove it from `moderation.bypass`: moderators need no approval (moderator entry at {})",
+                    moderator.origin
+                )),
+            );
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The offline lints: which findings a policy produces, where, and how `sharedbox.yaml`
+//! levels change them.
+
+use sharedbox_policy::lint::{Level, LintLevels, find};
+use sharedbox_policy::{Diagnostic, LINTS, Severity, Source, lint_policies, load_sources};
+
+fn lint(yaml: &str) -> Vec<Diagnostic> {
+    let set = load_sources(vec![Source::new("policies/test.yaml", yaml)])
+        .unwrap_or_else(|d| panic!("policies load: {:?}", d.0));
+    lint_policies(&set)
+}
+
+/// `(code, line)` of every finding.
+fn codes(findings: &[Diagnostic]) -> Vec<(&'static str, u32)> {
+    findings
+        .iter()
+        .map(|d| (d.code, d.origin.as_ref().map_or(0, |o| o.line)))
+        .collect()
+}
+
+const HEADER: &str =
+    "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n";
+
+#[test]
+fn a_well_configured_team_mailbox_has_no_findings() {
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: true, copyForSendOnBehalf: true}}
+sendAs: [team@contoso.com]
+sendOnBehalf: [lead@contoso.com]
+fullAccess: [{{principal: team@contoso.com}}]
+sentItemsReaders: [{{principal: lead@contoso.com, access: Reviewer}}]
+clients: {{imap: false, pop: false, smtpAuth: disabled, outlook: false}}
+"
+    ));
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn senders_without_the_copy_flag_are_found_at_the_flag_or_the_list() {
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: false}}
+sendAs: [team@contoso.com]
+sendOnBehalf: [lead@contoso.com]
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX101", 4), ("SBX101", 6)]);
+    assert!(
+        findings[0]
+            .message
+            .contains("`sentItems.copyForSendAs` is off")
+    );
+    assert!(
+        findings[1]
+            .message
+            .contains("`sentItems.copyForSendOnBehalf` is not managed")
+    );
+    assert_eq!(findings[0].severity, Severity::Warning);
+    assert!(findings[0].hint.as_deref().unwrap().contains("`Defaults`"));
+}
+
+#[test]
+fn a_copy_flag_with_no_sender_of_that_kind_has_no_effect() {
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: true, copyForSendOnBehalf: true}}
+sendAs: []
+"
+    ));
+    // sendOnBehalf is not managed: unknown offline, so only Send As is reported.
+    assert_eq!(codes(&findings), [("SBX102", 4)]);
+    assert_eq!(findings[0].severity, Severity::Info);
+}
+
+#[test]
+fn imap_pop_and_smtp_auth_on_a_mailbox_with_copies_are_each_reported() {
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: true}}
+sendAs: []
+clients:
+  imap: true
+  pop: true
+  smtpAuth: enabled
+"
+    ));
+    let found = codes(&findings);
+    assert!(found.contains(&("SBX103", 7)), "{found:?}");
+    assert!(found.contains(&("SBX103", 8)), "{found:?}");
+    assert!(found.contains(&("SBX103", 9)), "{found:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|d| d.message.starts_with("SMTP AUTH is allowed"))
+    );
+}
+
+#[test]
+fn protocols_are_fine_without_server_side_copies() {
+    let findings = lint(&format!(
+        "{HEADER}clients: {{imap: true, smtpAuth: enabled}}\n"
+    ));
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn a_sender_who_cannot_read_the_sent_items_is_reported_once() {
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: true, copyForSendOnBehalf: true}}
+sendAs: [alice@contoso.com, team@contoso.com]
+sendOnBehalf: [ALICE@contoso.com]
+fullAccess: [{{principal: team@contoso.com}}]
+clients: {{outlook: false}}
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX104", 5)]);
+    assert!(
+        findings[0]
+            .message
+            .starts_with("`alice@contoso.com` may send as")
+    );
+}
+
+#[test]
+fn a_sender_with_a_sent_items_folder_right_can_read() {
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: true}}
+sendAs: [alice@contoso.com]
+fullAccess: []
+sentItemsReaders: [{{principal: alice@contoso.com, access: Reviewer}}]
+"
+    ));
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn send_on_behalf_copies_with_classic_outlook_warn_of_duplicates() {
+    let policy = |outlook: &str| {
+        format!(
+            "{HEADER}sentItems: {{copyForSendOnBehalf: true}}
+sendOnBehalf: [lead@contoso.com]
+{outlook}"
+        )
+    };
+    assert_eq!(codes(&lint(&policy(""))), [("SBX105", 4)]);
+    assert_eq!(
+        codes(&lint(&policy("clients: {outlook: true}\n"))),
+        [("SBX105", 4)]
+    );
+    assert!(lint(&policy("clients: {outlook: false}\n")).is_empty());
+}
+
+#[test]
+fn moderation_needs_moderators_and_a_moderator_needs_no_bypass() {
+    let findings = lint(&format!(
+        "{HEADER}moderation:
+  enabled: true
+  moderators: []
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX106", 6)]);
+    assert_eq!(findings[0].severity, Severity::Error);
+
+    let findings = lint(&format!(
+        "{HEADER}moderation:
+  enabled: true
+  moderators: [lead@contoso.com]
+  bypass: [ceo@contoso.com, Lead@Contoso.com]
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX107", 7)]);
+}
+
+#[test]
+fn levels_from_the_configuration_change_severity_or_drop_findings() {
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: false}}
+sendAs: [team@contoso.com]
+moderation: {{enabled: true}}
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX101", 4), ("SBX106", 6)]);
+    let mut levels = LintLevels::default();
+    levels.set(find("SBX101").unwrap(), Level::Severity(Severity::Error));
+    levels.set(find("moderation-without-moderators").unwrap(), Level::Off);
+    let findings = levels.apply(findings);
+    assert_eq!(codes(&findings), [("SBX101", 4)]);
+    assert_eq!(findings[0].severity, Severity::Error);
+}
+
+#[test]
+fn the_catalog_has_unique_codes_names_and_an_explanation_each() {
+    for (i, lint) in LINTS.iter().enumerate() {
+        assert!(
+            lint.code.starts_with("SBX") && lint.code.len() == 6,
+            "{}",
+            lint.code
+        );
+        assert_eq!(
+            lint.tenant_aware,
+            lint.code.starts_with("SBX2"),
+            "{}",
+            lint.code
+        );
+        assert!(lint.explanation.contains("Why:") && lint.explanation.contains("Fix:"));
+        for other in &LINTS[i + 1..] {
+            assert_ne!(lint.code, other.code);
+            assert_ne!(lint.name, other.name);
+        }
+    }
+    assert_eq!(
+        "warning".parse::<Level>(),
+        Ok(Level::Severity(Severity::Warning))
+    );
+    assert!(
+        "loud"
+            .parse::<Level>()
+            .unwrap_err()
+            .contains("`error`, `warning`, `info` or `off`")
+    );
+}
