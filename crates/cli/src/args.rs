@@ -32,7 +32,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the policies offline: syntax, schema and semantic rules.
+    /// Check the policies offline: syntax, schema, semantic rules and lints.
     Validate(ValidateArgs),
     /// Read the live tenant and print what `apply` would change.
     Plan(PlanArgs),
@@ -63,6 +63,18 @@ pub enum Command {
         /// Which document.
         #[arg(value_enum, default_value_t)]
         document: SchemaDocument,
+    },
+    /// Explain a lint: what it finds, why it matters, how to fix it. Without CODE, list every
+    /// lint with its default level.
+    Explain {
+        /// A lint code (`SBX101`) or name (`sent-copy-missing`).
+        code: Option<String>,
+    },
+    /// List the built-in profiles, or print one as YAML (copy it into the policies as a
+    /// `kind: Profile` document to adapt it).
+    Profiles {
+        /// A profile name (`team-mailbox`, `contact-center`, `crm-graph`).
+        name: Option<String>,
     },
     /// Check the connection to Exchange Online: token, roles, and one harmless read per
     /// cmdlet family; tells whether the identity can plan (read) and apply (write).

@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
-use sharedbox_policy::{Diagnostic, Source};
+use sharedbox_policy::document::Sp;
+use sharedbox_policy::{Diagnostic, Level, LintLevels, Source};
 
 use sharedbox_exo::Cloud;
 use sharedbox_exo::auth::AuthConfig;
@@ -24,6 +27,9 @@ struct ConfigFile {
     /// Where journals and locks go.
     #[serde(default)]
     state_dir: Option<PathBuf>,
+    /// Lint levels by code or name: `error`, `warning`, `info` or `off`.
+    #[serde(default)]
+    lints: BTreeMap<String, Sp<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +96,8 @@ pub struct RunConfig {
     pub tenant: Option<TenantSpec>,
     /// Where journals and locks go.
     pub state_dir: PathBuf,
+    /// The lint levels set in `sharedbox.yaml` (`lints:`).
+    pub lint_levels: LintLevels,
 }
 
 /// Errors of configuration resolution.
@@ -115,6 +123,7 @@ pub fn resolve(
         None if default.exists() => Some(default.to_path_buf()),
         None => None,
     };
+    let mut lint_levels = LintLevels::default();
     let (file, base) = match &path {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -124,6 +133,7 @@ pub fn resolve(
             let source = Source::new(path.clone(), text);
             let file: ConfigFile =
                 sharedbox_policy::parse_yaml(&source).map_err(ConfigError::Located)?;
+            lint_levels = lint_levels_of(&file.lints, &source)?;
             (
                 Some(file),
                 path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -189,7 +199,38 @@ pub fn resolve(
         policies,
         tenant,
         state_dir,
+        lint_levels,
     })
+}
+
+/// `lints: {SBX105: off, sender-cannot-read-sent-items: error}`, every entry checked.
+fn lint_levels_of(
+    lints: &BTreeMap<String, Sp<String>>,
+    source: &std::sync::Arc<Source>,
+) -> Result<LintLevels, ConfigError> {
+    let mut levels = LintLevels::default();
+    for (code, level) in lints {
+        let at = level.origin(source);
+        let Some(lint) = sharedbox_policy::lint::find(code) else {
+            return Err(ConfigError::Located(Box::new(
+                Diagnostic::error(
+                    "config::unknown-lint",
+                    format!("`lints` names an unknown lint `{code}`"),
+                    Some(at),
+                )
+                .with_label("unknown lint")
+                .with_hint("`sharedbox explain` lists every lint code and name"),
+            )));
+        };
+        let parsed: Level = level.value().parse().map_err(|message: String| {
+            ConfigError::Located(Box::new(
+                Diagnostic::error("config::lint-level", message, Some(at.clone()))
+                    .with_label("unknown level"),
+            ))
+        })?;
+        levels.set(lint, parsed);
+    }
+    Ok(levels)
 }
 
 /// `--tenant file:PATH` or `--tenant exo:TENANT`; an `exo:` tenant keeps the cloud, endpoint

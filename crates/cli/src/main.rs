@@ -53,6 +53,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             return Ok(ExitStatus::Success);
         }
         Command::Show { plan_file, format } => return commands::show(plan_file, *format),
+        Command::Explain { code } => return commands::explain(code.as_deref()),
+        Command::Profiles { name } => return commands::profiles(name.as_deref()),
         _ => {}
     }
     let config = match config::resolve(
@@ -79,6 +81,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Runs {
             action: Some(RunsAction::Show { run_id }),
         } => commands::runs_show(&config, &run_id),
-        Command::Schema { .. } | Command::Show { .. } => unreachable!("handled above"),
+        Command::Schema { .. }
+        | Command::Show { .. }
+        | Command::Explain { .. }
+        | Command::Profiles { .. } => unreachable!("handled above"),
     }
 }

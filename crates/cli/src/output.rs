@@ -129,24 +129,11 @@ pub fn emit(kind: &str, level: &str, message: &str, extra: serde_json::Value) {
 
 /// A diagnostic as JSON: severity, code, message, file, line, column, hint.
 pub fn diagnostic_json(diagnostic: &Diagnostic) -> serde_json::Value {
-    let origin = diagnostic.origin.as_ref();
-    serde_json::json!({
-        "severity": severity(diagnostic),
-        "code": diagnostic.code,
-        "message": diagnostic.message,
-        "file": origin.map(|o| o.source.path.display().to_string()),
-        "line": origin.map(|o| o.line),
-        "column": origin.map(|o| o.column),
-        "hint": diagnostic.hint,
-    })
+    serde_json::to_value(sharedbox_planner::Finding::of(diagnostic)).unwrap_or_default()
 }
 
 fn severity(diagnostic: &Diagnostic) -> &'static str {
-    match diagnostic.severity {
-        sharedbox_policy::Severity::Error => "error",
-        sharedbox_policy::Severity::Warning => "warning",
-        sharedbox_policy::Severity::Info => "info",
-    }
+    diagnostic.severity.as_str()
 }
 
 /// Prints diagnostics to stderr, each like a compiler error (or as JSON lines), and as
@@ -160,6 +147,14 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
                 &diagnostic.message,
                 diagnostic_json(diagnostic),
             );
+        } else if diagnostic.severity == sharedbox_policy::Severity::Info {
+            // Notes stay on one line, so that they do not bury the warnings.
+            let place = diagnostic
+                .origin
+                .as_ref()
+                .map(|o| format!(" {o}"))
+                .unwrap_or_default();
+            eprintln!("info[{}]{place}: {}", diagnostic.code, diagnostic.message);
         } else {
             eprintln!("{:?}", miette::Report::new(diagnostic.clone()));
         }

@@ -490,12 +490,41 @@ fn deletion_needs_allow_destroy() {
 }
 
 #[test]
+fn a_distribution_group_in_send_as_stops_the_plan_before_any_write() {
+    let project = Project::new();
+    let before = project.tenant_text();
+    project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nsendAs: [anna@fabrikam.com, all-staff@fabrikam.com]\n"));
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let run = project.run(command);
+        assert_eq!(run.code, 1, "{command:?}: {}", run.stderr);
+        assert!(run.stderr.contains("SBX204"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("`all-staff@fabrikam.com` in `sendAs` of `support@fabrikam.com` is a distribution group"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("1 lint error in the policies"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("policies/support.yaml:5:29"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(project.tenant_text(), before, "nothing was written");
+}
+
+#[test]
 fn a_failed_step_stops_before_later_waves_and_is_rolled_back() {
     // SendAs for a distribution group is refused by Exchange. The properties wave has run and
-    // is undone; the revocation of Ben's SendAs (last wave) never runs.
+    // is undone; the revocation of Ben's SendAs (last wave) never runs. (Lint SBX204 would stop
+    // this plan before any write; the mailbox switches it off to reach Exchange's refusal.)
     let project = Project::new();
     let before = project.tenant();
-    project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nsendAs: [anna@fabrikam.com, all-staff@fabrikam.com]\n"));
+    project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nsendAs: [anna@fabrikam.com, all-staff@fabrikam.com]\nlints: {{SBX204: off}}\n"));
     let run = project.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(

@@ -54,9 +54,12 @@ fn valid_policies_pass() {
     );
     let run = project.run(&["validate"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // Anna may send as the mailbox but its Send As copy is not managed: a lint warning.
+    assert!(run.stderr.contains("SBX101"), "{}", run.stderr);
     assert!(
-        run.stdout
-            .contains("The policies are valid: 1 shared mailbox, tenant settings in 2 files."),
+        run.stdout.contains(
+            "The policies are valid: 1 shared mailbox, tenant settings in 2 files; 1 finding (1 warning)."
+        ),
         "{}",
         run.stdout
     );
@@ -404,7 +407,10 @@ fn committed_schema_is_current() {
         .iter()
         .map(|b| b["properties"]["kind"]["const"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["SharedMailbox", "TenantSettings", "Defaults"]);
+    assert_eq!(
+        kinds,
+        ["SharedMailbox", "TenantSettings", "Defaults", "Profile"]
+    );
     let mailbox = &schema["oneOf"][0]["properties"];
     for field in [
         "mailbox",

@@ -44,10 +44,48 @@ pub struct PlanDocument {
     pub mailboxes: Vec<MailboxPlan>,
     /// Organisation changes.
     pub organization: Vec<Change>,
-    /// Warnings shown when the plan was made.
+    /// Warnings shown when the plan was made (lint findings are in `lints`).
     pub warnings: Vec<String>,
+    /// Lint findings when the plan was made, at their configured levels.
+    #[serde(default)]
+    pub lints: Vec<Finding>,
     /// Managed mailboxes without changes.
     pub unchanged: Vec<String>,
+}
+
+/// A diagnostic as data (a lint finding in plans; any diagnostic in `validate --format json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Finding {
+    /// The code, e.g. `SBX101` for a lint (`sharedbox explain CODE`).
+    pub code: String,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    /// What is wrong.
+    pub message: String,
+    /// The file, when the diagnostic has a place.
+    pub file: Option<String>,
+    /// 1-based line.
+    pub line: Option<u32>,
+    /// 1-based column.
+    pub column: Option<u32>,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+impl Finding {
+    /// The record of `diagnostic`.
+    pub fn of(diagnostic: &sharedbox_policy::Diagnostic) -> Finding {
+        let origin = diagnostic.origin.as_ref();
+        Finding {
+            code: diagnostic.code.to_owned(),
+            severity: diagnostic.severity.as_str().to_owned(),
+            message: diagnostic.message.clone(),
+            file: origin.map(|o| o.source.path.display().to_string()),
+            line: origin.map(|o| o.line),
+            column: origin.map(|o| o.column),
+            hint: diagnostic.hint.clone(),
+        }
+    }
 }
 
 /// A digest of a policy set: every file's path and text.
@@ -99,7 +137,18 @@ impl PlanDocument {
             fingerprints,
             mailboxes: plan.mailboxes.clone(),
             organization: plan.organization.clone(),
-            warnings: plan.warnings.iter().map(|w| w.message.clone()).collect(),
+            warnings: plan
+                .warnings
+                .iter()
+                .filter(|w| sharedbox_policy::lint::find(w.code).is_none())
+                .map(|w| w.message.clone())
+                .collect(),
+            lints: plan
+                .warnings
+                .iter()
+                .filter(|w| sharedbox_policy::lint::find(w.code).is_some())
+                .map(Finding::of)
+                .collect(),
             unchanged: plan.unchanged.clone(),
         };
         document.plan_id = document.digest();

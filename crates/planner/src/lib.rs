@@ -6,6 +6,7 @@
 //! - [`document`]: the saved plan (`plan --out`);
 //! - [`drift`]: the drift report (`drift`);
 //! - [`export`]: live state written as policy documents (adoption);
+//! - [`lint`]: the tenant-aware lints (`SBX2xx`);
 //! - [`render`]: the terraform-style text rendering;
 //! - [`markdown`]: the pull-request comment, size-capped.
 
@@ -13,13 +14,15 @@ pub mod diff;
 pub mod document;
 pub mod drift;
 pub mod export;
+pub mod lint;
 pub mod markdown;
 pub mod plan;
 pub mod render;
 
 pub use diff::{PlanError, PlanOptions, plan};
-pub use document::{FORMAT_VERSION, PlanDocument, policy_digest};
+pub use document::{FORMAT_VERSION, Finding, PlanDocument, policy_digest};
 pub use drift::{DriftReport, drift_report};
+pub use lint::lint_plan;
 pub use markdown::{COMMENT_LIMIT, MarkdownOptions, render_markdown};
 pub use plan::{
     Action, Baseline, Cause, Change, ListDiff, MailboxAction, MailboxPlan, Plan, Summary, Wave,

@@ -7,6 +7,8 @@
 
 use std::fmt::Write;
 
+use sharedbox_policy::{Diagnostic, Severity};
+
 use crate::plan::{Action, MailboxAction, MailboxPlan, Plan};
 use crate::render::{Style, baseline_line, render_mailbox, render_organization, summary_line};
 
@@ -46,6 +48,11 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
             plan.unchanged.len(),
             if plan.unchanged.len() == 1 { "" } else { "es" }
         );
+        let lints: Vec<&Diagnostic> = plan.warnings.iter().filter(|w| is_lint(w)).collect();
+        if !lints.is_empty() {
+            out.push('\n');
+            out.push_str(&findings_section(&lints));
+        }
         return truncate(out, options.max_chars);
     }
     let _ = writeln!(out, "**{}**", summary_line(plan));
@@ -53,8 +60,14 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
         let _ = writeln!(out, "{line}");
     }
     caution(&mut out, plan);
-    for warning in &plan.warnings {
+    let (lints, others): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        plan.warnings.iter().partition(|w| is_lint(w));
+    for warning in others {
         let _ = writeln!(out, "\n> [!WARNING]\n> {}", one_line(&warning.to_string()));
+    }
+    if !lints.is_empty() {
+        out.push('\n');
+        out.push_str(&findings_section(&lints));
     }
     out.push('\n');
 
@@ -125,6 +138,65 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
         let _ = writeln!(out, ".\nThe full plan: {}.", options.full_plan);
     }
     truncate(out, options.max_chars)
+}
+
+/// How many lint findings the comment lists; `sharedbox validate` shows them all.
+const FINDINGS_LISTED: usize = 40;
+
+fn is_lint(diagnostic: &Diagnostic) -> bool {
+    sharedbox_policy::lint::find(diagnostic.code).is_some()
+}
+
+/// Lint findings as a Markdown list: severity, code, `file:line:column`, message, hint.
+pub fn findings_list(findings: &[Diagnostic]) -> String {
+    findings.iter().map(finding_item).collect()
+}
+
+fn finding_item(d: &Diagnostic) -> String {
+    let severity = d.severity.as_str();
+    let place = d
+        .origin
+        .as_ref()
+        .map(|o| format!(" `{}:{}:{}`", o.source.path.display(), o.line, o.column))
+        .unwrap_or_default();
+    let mut item = format!(
+        "- **{severity}** `{}`{place}: {}\n",
+        d.code,
+        html(&one_line(&d.message))
+    );
+    if let Some(hint) = &d.hint {
+        let _ = writeln!(item, "  <br>hint: {}", html(&one_line(hint)));
+    }
+    item
+}
+
+/// The lint findings of a plan as a collapsible section, open when one is a warning or
+/// worse, listing at most [`FINDINGS_LISTED`].
+fn findings_section(findings: &[&Diagnostic]) -> String {
+    let open = findings.iter().any(|d| d.severity >= Severity::Warning);
+    let warnings = findings
+        .iter()
+        .filter(|d| d.severity >= Severity::Warning)
+        .count();
+    let mut body: String = findings
+        .iter()
+        .take(FINDINGS_LISTED)
+        .map(|d| finding_item(d))
+        .collect();
+    if findings.len() > FINDINGS_LISTED {
+        let _ = writeln!(
+            body,
+            "- and {} more: `sharedbox validate` lists every offline finding",
+            findings.len() - FINDINGS_LISTED
+        );
+    }
+    format!(
+        "<details{}><summary>{}{} ({} or worse); <code>sharedbox explain CODE</code> says why each matters</summary>\n\n{body}\n</details>\n",
+        if open { " open" } else { "" },
+        if open { "⚠️ " } else { "" },
+        count(findings.len(), "lint finding"),
+        count(warnings, "warning"),
+    )
 }
 
 /// Whether people lose access or a mailbox goes away.

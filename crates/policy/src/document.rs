@@ -18,6 +18,11 @@ impl<T> Sp<T> {
     pub fn value(&self) -> &T {
         &self.0.value
     }
+
+    /// Where the value is in `source`.
+    pub fn origin(&self, source: &std::sync::Arc<crate::Source>) -> crate::Origin {
+        crate::Origin::from_location(source, &self.0.referenced)
+    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
@@ -122,9 +127,27 @@ pub struct RawDocument {
     /// Creation and deletion rules.
     #[serde(default)]
     pub lifecycle: Option<Sp<Lifecycle>>,
+    /// Lint levels for this mailbox (or every mailbox taking this profile or these defaults):
+    /// `{SBX103: info}`; the most specific document wins, then `sharedbox.yaml`.
+    #[serde(default)]
+    pub lints: Option<Sp<std::collections::BTreeMap<String, Sp<LintLevel>>>>,
     /// `TenantSettings` only: let users send from proxy (alias) addresses (`SendFromAliasEnabled`).
     #[serde(default)]
     pub send_from_alias_enabled: Option<Sp<bool>>,
+}
+
+/// The level of a lint: its severity, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LintLevel {
+    /// Fails `validate` and `plan`.
+    Error,
+    /// Reported; fails nothing.
+    Warning,
+    /// Reported as a note.
+    Info,
+    /// Not reported.
+    Off,
 }
 
 /// Server-side sent-items copy flags.
@@ -327,8 +350,9 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "clients",
         "moderation",
         "lifecycle",
+        "lints",
     ];
-    const PROFILE_FIELDS: [&str; 11] = [
+    const PROFILE_FIELDS: [&str; 12] = [
         "name",
         "hiddenFromAddressLists",
         "sentItems",
@@ -339,6 +363,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "clients",
         "moderation",
         "lifecycle",
+        "lints",
         "description",
     ];
     match kind {

@@ -16,7 +16,7 @@ pub mod model;
 pub mod source;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use lint::{LINTS, Level, Lint, LintLevels, lint_policies};
+pub use lint::{LINTS, Level, Lint, LintLevels, lint_policies, lint_policies_with};
 pub use load::{load_dir, load_sources, parse_yaml};
 pub use model::*;
 pub use source::{Located, Origin, Source};

@@ -250,6 +250,18 @@ pub enum Level {
     Severity(Severity),
 }
 
+impl From<crate::document::LintLevel> for Level {
+    fn from(level: crate::document::LintLevel) -> Level {
+        use crate::document::LintLevel as L;
+        match level {
+            L::Error => Level::Severity(Severity::Error),
+            L::Warning => Level::Severity(Severity::Warning),
+            L::Info => Level::Severity(Severity::Info),
+            L::Off => Level::Off,
+        }
+    }
+}
+
 impl std::str::FromStr for Level {
     type Err = String;
     fn from_str(s: &str) -> Result<Level, String> {
@@ -286,6 +298,15 @@ impl LintLevels {
         )
     }
 
+    /// These levels with `overrides` (a mailbox's own `lints:`) taking precedence.
+    pub fn with_overrides(&self, overrides: &[(&'static str, Located<Level>)]) -> LintLevels {
+        let mut levels = self.clone();
+        for (code, level) in overrides {
+            levels.0.insert(code, level.value);
+        }
+        levels
+    }
+
     /// The findings with their configured severity; those set to `off` are dropped.
     /// Diagnostics that are not lints pass unchanged.
     pub fn apply(&self, findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -316,15 +337,30 @@ pub fn finding(code: &'static str, message: impl Into<String>, origin: &Origin) 
     .with_label(lint.name)
 }
 
-/// The offline lints (`SBX1xx`) of every mailbox, with default severities, in mailbox order.
-pub fn lint_policies(set: &PolicySet) -> Vec<Diagnostic> {
+/// The offline lints (`SBX1xx`) of every mailbox, in mailbox order, at the levels of
+/// `levels` (from `sharedbox.yaml`) overridden by each mailbox's own `lints:`.
+/// Principals are compared as written (case-insensitive); `plan` compares identities
+/// through [`lint_policies_with`].
+pub fn lint_policies(set: &PolicySet, levels: &LintLevels) -> Vec<Diagnostic> {
+    lint_policies_with(set, levels, &|a: &str, b: &str| a.eq_ignore_ascii_case(b))
+}
+
+/// [`lint_policies`] with `same` deciding whether two principal spellings (SMTP address,
+/// UPN, object id) name the same recipient.
+pub fn lint_policies_with(
+    set: &PolicySet,
+    levels: &LintLevels,
+    same: &dyn Fn(&str, &str) -> bool,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for mailbox in &set.mailboxes {
-        sent_copies(mailbox, &mut out);
-        protocols(mailbox, &mut out);
-        senders_can_read(mailbox, &mut out);
-        send_on_behalf_duplicates(mailbox, &mut out);
-        moderation(mailbox, &mut out);
+        let mut found = Vec::new();
+        sent_copies(mailbox, &mut found);
+        protocols(mailbox, &mut found);
+        senders_can_read(mailbox, same, &mut found);
+        send_on_behalf_duplicates(mailbox, &mut found);
+        moderation(mailbox, &mut found);
+        out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
 }
@@ -385,7 +421,9 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
                     )),
                 );
             }
-            (Some(list), Some(flag)) if senders == 0 && flag.value => {
+            // Only a flag the mailbox itself sets: a `Defaults` or profile that switches both
+            // copies on for every mailbox is the recommended standard, not a slip.
+            (Some(list), Some(flag)) if senders == 0 && flag.value && set_by_mailbox(m, flag) => {
                 out.push(
                     finding(
                         "SBX102",
@@ -404,6 +442,15 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
+}
+
+/// Whether `value` is written in the mailbox's own document: in its file, and not a built-in
+/// profile's value (those point at the `profile:` line).
+fn set_by_mailbox<T>(m: &MailboxPolicy, value: &Located<T>) -> bool {
+    std::sync::Arc::ptr_eq(&value.origin.source, &m.address.origin.source)
+        && m.profile
+            .as_ref()
+            .is_none_or(|p| p.origin.offset != value.origin.offset)
 }
 
 /// Whether the mailbox relies on the server-side copies: a copy flag is on.
@@ -449,7 +496,11 @@ fn protocols(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
 }
 
 /// SBX104: only when `fullAccess` is managed (otherwise who can read is unknown offline).
-fn senders_can_read(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+fn senders_can_read(
+    m: &MailboxPolicy,
+    same: &dyn Fn(&str, &str) -> bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(full_access) = &m.full_access else {
         return;
     };
@@ -457,21 +508,15 @@ fn senders_can_read(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
         full_access
             .value
             .iter()
-            .any(|g| g.principal.value.eq_ignore_ascii_case(p))
-            || m.sent_items_readers.as_ref().is_some_and(|r| {
-                r.value
-                    .iter()
-                    .any(|g| g.principal.value.eq_ignore_ascii_case(p))
-            })
+            .any(|g| same(&g.principal.value, p))
+            || m.sent_items_readers
+                .as_ref()
+                .is_some_and(|r| r.value.iter().any(|g| same(&g.principal.value, p)))
     };
     let mut reported: Vec<&str> = Vec::new();
     for mode in send_modes(m) {
         for sender in mode.senders.map(|s| s.value.as_slice()).unwrap_or_default() {
-            if can_read(&sender.value)
-                || reported
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case(&sender.value))
-            {
+            if can_read(&sender.value) || reported.iter().any(|r| same(r, &sender.value)) {
                 continue;
             }
             reported.push(&sender.value);

@@ -195,7 +195,7 @@ fn backtick_expected(message: &str) -> String {
 }
 
 fn origin<T>(source: &Arc<Source>, sp: &Sp<T>) -> Origin {
-    Origin::from_location(source, &sp.0.referenced)
+    sp.origin(source)
 }
 
 fn located<T: Clone>(source: &Arc<Source>, sp: &Sp<T>) -> Located<T> {
@@ -221,6 +221,7 @@ struct Layer {
     moderation_notifications: Option<Located<Notifications>>,
     prevent_destroy: Option<Located<bool>>,
     ensure: Option<Located<Ensure>>,
+    lints: Vec<(&'static str, Located<crate::lint::Level>)>,
 }
 
 impl Layer {
@@ -311,6 +312,35 @@ impl Layer {
             layer.moderation_bypass = m.bypass.as_ref().map(|v| principals(v, diagnostics));
             layer.moderation_notifications = m.notifications.as_ref().map(|v| located(source, v));
         }
+        if let Some(lints) = &doc.lints {
+            for (code, level) in lints.value() {
+                let at = origin(source, level);
+                match crate::lint::find(code) {
+                    Some(lint) if layer.lints.iter().any(|(c, _)| *c == lint.code) => diagnostics
+                        .push(
+                            Diagnostic::error(
+                                "policy::duplicate-lint",
+                                format!("`lints` sets `{}` twice (by code and by name)", lint.code),
+                                Some(at),
+                            )
+                            .with_label("second level")
+                            .with_hint("keep one entry"),
+                        ),
+                    Some(lint) => layer
+                        .lints
+                        .push((lint.code, Located::new((*level.value()).into(), at))),
+                    None => diagnostics.push(
+                        Diagnostic::error(
+                            "policy::unknown-lint",
+                            format!("`lints` names an unknown lint `{code}`"),
+                            Some(at),
+                        )
+                        .with_label("unknown lint")
+                        .with_hint("`sharedbox explain` lists every lint code and name"),
+                    ),
+                }
+            }
+        }
         if let Some(lifecycle) = &doc.lifecycle {
             let l = lifecycle.value();
             layer.prevent_destroy = l.prevent_destroy.as_ref().map(|v| located(source, v));
@@ -362,6 +392,9 @@ impl Layer {
         list(&mut self.moderation_bypass, to);
         at(&mut self.moderation_notifications, to);
         at(&mut self.prevent_destroy, to);
+        self.lints
+            .iter_mut()
+            .for_each(|(_, v)| v.origin = to.clone());
         self
     }
 
@@ -377,6 +410,12 @@ impl Layer {
             }
         }
         clients.sort_by_key(|(c, _)| *c);
+        let mut lints = self.lints.clone();
+        for (code, level) in &defaults.lints {
+            if !lints.iter().any(|(c, _)| c == code) {
+                lints.push((code, level.clone()));
+            }
+        }
         Layer {
             display_name: pick(self.display_name, &defaults.display_name),
             hidden_from_address_lists: pick(
@@ -403,6 +442,7 @@ impl Layer {
             ),
             prevent_destroy: pick(self.prevent_destroy, &defaults.prevent_destroy),
             ensure: self.ensure,
+            lints,
         }
     }
 }
@@ -757,6 +797,7 @@ impl Builder {
                     moderation_notifications: l.moderation_notifications,
                     prevent_destroy: l.prevent_destroy.as_ref().is_some_and(|p| p.value),
                     ensure: l.ensure.as_ref().map_or(Ensure::Present, |e| e.value),
+                    lints: l.lints.clone(),
                 };
                 check_mailbox(
                     &policy,
@@ -829,6 +870,7 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("clients", doc.clients);
     field!("moderation", doc.moderation);
     field!("lifecycle", doc.lifecycle);
+    field!("lints", doc.lints);
     field!("sendFromAliasEnabled", doc.send_from_alias_enabled);
     out
 }

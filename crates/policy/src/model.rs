@@ -86,6 +86,8 @@ pub struct MailboxPolicy {
     pub prevent_destroy: bool,
     /// `lifecycle.ensure`, `present` unless set.
     pub ensure: Ensure,
+    /// Lint levels of this mailbox (its own, its profile's, the defaults'), by lint code.
+    pub lints: Vec<(&'static str, Located<crate::lint::Level>)>,
 }
 
 /// One FullAccess grant.

@@ -7,7 +7,7 @@ use sharedbox_policy::{Diagnostic, LINTS, Severity, Source, lint_policies, load_
 fn lint(yaml: &str) -> Vec<Diagnostic> {
     let set = load_sources(vec![Source::new("policies/test.yaml", yaml)])
         .unwrap_or_else(|d| panic!("policies load: {:?}", d.0));
-    lint_policies(&set)
+    lint_policies(&set, &LintLevels::default())
 }
 
 /// `(code, line)` of every finding.
@@ -214,5 +214,59 @@ fn the_catalog_has_unique_codes_names_and_an_explanation_each() {
             .parse::<Level>()
             .unwrap_err()
             .contains("`error`, `warning`, `info` or `off`")
+    );
+}
+
+#[test]
+fn a_mailbox_or_its_profile_sets_levels_that_win_over_the_configuration() {
+    let yaml = "apiVersion: sharedbox/v1
+kind: SharedMailbox
+mailbox: cc@contoso.com
+profile: contact-center
+sentItems: {copyForSendAs: true}
+sendAs: [agent@contoso.com]
+fullAccess: [{principal: agent@contoso.com}]
+---
+apiVersion: sharedbox/v1
+kind: SharedMailbox
+mailbox: support@contoso.com
+sentItems: {copyForSendAs: true}
+sendAs: [agent@contoso.com]
+fullAccess: [{principal: agent@contoso.com}]
+clients: {imap: true}
+lints: {SBX103: off, protocol-bypasses-sent-copy: error}
+";
+    // The same lint twice in one `lints:` map: the YAML keys differ, the codes do not.
+    let errors = load_sources(vec![Source::new("p/x.yaml", yaml)]).unwrap_err();
+    assert_eq!(errors.0.len(), 1);
+    assert_eq!(errors.0[0].code, "policy::duplicate-lint");
+
+    let yaml = yaml.replace(", protocol-bypasses-sent-copy: error", "");
+    let set = load_sources(vec![Source::new("p/x.yaml", yaml.as_str())]).unwrap();
+    let mut config = LintLevels::default();
+    config.set(find("SBX103").unwrap(), Level::Severity(Severity::Error));
+    let findings = lint_policies(&set, &config);
+    // cc@: IMAP and SMTP AUTH from the profile, reported at the profile's level (info);
+    // support@: its own `lints:` switches SBX103 off.
+    assert_eq!(codes(&findings), [("SBX103", 4), ("SBX103", 4)]);
+    assert!(findings.iter().all(|d| d.severity == Severity::Info));
+    assert!(
+        findings
+            .iter()
+            .all(|d| d.message.contains("`cc@contoso.com`"))
+    );
+}
+
+#[test]
+fn an_unknown_lint_in_a_policy_is_a_located_error() {
+    let errors = load_sources(vec![Source::new(
+        "p/x.yaml",
+        "apiVersion: sharedbox/v1\nkind: Defaults\nlints: {SBX999: off}\n",
+    )])
+    .unwrap_err();
+    assert_eq!(errors.0[0].code, "policy::unknown-lint");
+    assert_eq!(
+        errors.0[0].origin.as_ref().unwrap().to_string(),
+        "p/x.yaml:3:17"
     );
 }

@@ -66,7 +66,12 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         (None, Some(policies)) => {
             let snapshot = read(tenant.as_ref(), &policy_scope(policies)).await?;
             (
-                make_plan(policies, &snapshot, &args.targets)?,
+                make_plan(
+                    policies,
+                    &snapshot,
+                    &args.targets,
+                    Some(&config.lint_levels),
+                )?,
                 snapshot,
                 None,
             )

@@ -3,12 +3,14 @@
 mod apply;
 mod doctor;
 mod drift;
+mod explain;
 mod plan;
 mod runs;
 
 pub use apply::apply;
 pub use doctor::doctor;
 pub use drift::{drift, export};
+pub use explain::{explain, profiles};
 pub use plan::{plan, show, validate};
 pub use runs::{rollback, runs, runs_show};
 
@@ -17,7 +19,7 @@ use std::path::Path;
 
 use sharedbox_applier::{Actor, FileLock, LockGuard, LockInfo, TenantLock};
 use sharedbox_planner::{Plan, PlanOptions};
-use sharedbox_policy::PolicySet;
+use sharedbox_policy::{LintLevels, PolicySet};
 use sharedbox_tenant::{ReadScope, Snapshot, Tenant, file::FileTenant};
 
 use std::sync::Arc;
@@ -114,11 +116,14 @@ fn policy_scope(policies: &PolicySet) -> ReadScope {
     }
 }
 
-/// Computes the plan, printing warnings, or every error.
+/// Computes the plan, printing warnings, or every error. With `lints`, the offline and
+/// tenant-aware lints run too (at the levels of `sharedbox.yaml`), are printed and become
+/// part of the plan's warnings; an error-level finding fails the plan.
 fn make_plan(
     policies: &PolicySet,
     snapshot: &Snapshot,
     targets: &[String],
+    lints: Option<&LintLevels>,
 ) -> anyhow::Result<Plan> {
     if !targets.is_empty() {
         eprintln!(
@@ -129,7 +134,7 @@ fn make_plan(
             "  targeting is for exceptional cases such as recovering from mistakes, not for routine use\n"
         );
     }
-    match sharedbox_planner::plan(
+    let mut plan = match sharedbox_planner::plan(
         policies,
         snapshot,
         &PlanOptions {
@@ -138,19 +143,56 @@ fn make_plan(
     ) {
         Ok(plan) => {
             print_diagnostics(&plan.warnings);
-            Ok(plan)
+            plan
         }
         Err(error) => {
             print_diagnostics(&error.0);
-            Err(Failure::new(format!(
+            return Err(Failure::new(format!(
                 "the plan could not be made: {} error{}",
                 error.0.len(),
                 plural(error.0.len())
             ))
             .hint("nothing was changed; fix the errors above and run `sharedbox plan` again")
-            .into())
+            .into());
         }
+    };
+    if let Some(levels) = lints {
+        let targeted;
+        let scope = if targets.is_empty() {
+            policies
+        } else {
+            targeted = PolicySet {
+                mailboxes: policies
+                    .mailboxes
+                    .iter()
+                    .filter(|m| targets.iter().any(|t| t.eq_ignore_ascii_case(&m.address)))
+                    .cloned()
+                    .collect(),
+                ..PolicySet::default()
+            };
+            &targeted
+        };
+        let findings = sharedbox_planner::lint_plan(scope, snapshot, levels);
+        plan.warnings.extend(report_lints(findings)?);
     }
+    Ok(plan)
+}
+
+/// Prints lint findings; fails when one is an error.
+fn report_lints(
+    findings: Vec<sharedbox_policy::Diagnostic>,
+) -> anyhow::Result<Vec<sharedbox_policy::Diagnostic>> {
+    print_diagnostics(&findings);
+    let errors = findings.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        return Err(Failure::new(format!(
+            "{errors} lint error{} in the policies",
+            plural(errors)
+        ))
+        .hint("nothing was changed; fix them, or change their level under `lints:` in `sharedbox.yaml`; `sharedbox explain CODE` says why each matters")
+        .into());
+    }
+    Ok(findings)
 }
 
 /// Takes the tenant's lock for `run_id`.

@@ -12,61 +12,80 @@ use crate::output::{ExitStatus, Failure, diagnostic_json, print_diagnostics, ste
 /// How long a saved plan stays valid.
 const PLAN_LIFETIME: time::Duration = time::Duration::hours(24);
 
-/// `sharedbox validate`.
+/// `sharedbox validate`: parse strictly, check the rules, run the offline lints.
 pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
-    if args.format == Format::Text {
-        let set = load_policies(config)?;
-        println!(
-            "The policies are valid: {} shared mailbox{}, {} in {} file{}.",
-            set.mailboxes.len(),
-            if set.mailboxes.len() == 1 { "" } else { "es" },
-            if set.tenant_settings.is_some() {
-                "tenant settings"
-            } else {
-                "no tenant settings"
-            },
-            set.sources.len(),
-            plural(set.sources.len()),
-        );
-        return Ok(ExitStatus::Success);
-    }
-    let (valid, mailboxes, files, diagnostics) = match sharedbox_policy::load_dir(&config.policies)
-    {
-        Ok(set) => (true, set.mailboxes.len(), set.sources.len(), Vec::new()),
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics.0);
-            (false, 0, 0, diagnostics.0)
+    let (set, diagnostics) = match sharedbox_policy::load_dir(&config.policies) {
+        Ok(set) => {
+            let findings = sharedbox_policy::lint_policies(&set, &config.lint_levels);
+            (Some(set), findings)
         }
+        Err(diagnostics) => (None, diagnostics.0),
     };
-    if args.format == Format::Json {
-        let document = serde_json::json!({
-            "format_version": 1,
-            "valid": valid,
-            "mailboxes": mailboxes,
-            "files": files,
-            "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&document)?);
-    } else if valid {
-        println!(
-            "### sharedbox validate\n\nThe policies are valid: {mailboxes} shared mailbox{}, in {files} file{}.",
-            if mailboxes == 1 { "" } else { "es" },
-            plural(files)
-        );
+    print_diagnostics(&diagnostics);
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let valid = errors == 0;
+    let (mailboxes, files) = set
+        .as_ref()
+        .map_or((0, 0), |s| (s.mailboxes.len(), s.sources.len()));
+    let findings = if diagnostics.is_empty() {
+        String::new()
     } else {
-        println!(
-            "### sharedbox validate\n\n**{} problem{}** in the policies:\n",
+        format!(
+            "; {} finding{} ({})",
             diagnostics.len(),
-            plural(diagnostics.len())
-        );
-        for d in &diagnostics {
-            let place = d
-                .origin
-                .as_ref()
-                .map(|o| format!("`{}:{}:{}` ", o.source.path.display(), o.line, o.column))
-                .unwrap_or_default();
-            println!("- {place}{}", d.message);
+            plural(diagnostics.len()),
+            severity_counts(&diagnostics)
+        )
+    };
+    let summary = format!(
+        "{mailboxes} shared mailbox{}, {} in {files} file{}{findings}",
+        if mailboxes == 1 { "" } else { "es" },
+        if set.as_ref().is_some_and(|s| s.tenant_settings.is_some()) {
+            "tenant settings"
+        } else {
+            "no tenant settings"
+        },
+        plural(files),
+    );
+    match args.format {
+        Format::Text if valid => println!("The policies are valid: {summary}."),
+        Format::Text => {}
+        Format::Json => {
+            let document = serde_json::json!({
+                "format_version": 1,
+                "valid": valid,
+                "mailboxes": mailboxes,
+                "files": files,
+                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&document)?);
         }
+        Format::Markdown => {
+            if valid {
+                println!("### sharedbox validate\n\nThe policies are valid: {summary}.");
+            } else {
+                println!(
+                    "### sharedbox validate\n\n**{errors} error{}** in the policies ({}):",
+                    plural(errors),
+                    severity_counts(&diagnostics)
+                );
+            }
+            if !diagnostics.is_empty() {
+                println!(
+                    "\n{}",
+                    sharedbox_planner::markdown::findings_list(&diagnostics)
+                );
+            }
+        }
+    }
+    if !valid && args.format == Format::Text {
+        return Err(Failure::new(format!(
+            "{errors} error{} in the policies under `{}`",
+            plural(errors),
+            config.policies.display()
+        ))
+        .hint("fix the errors above; lint levels can be changed under `lints:` in `sharedbox.yaml`")
+        .into());
     }
     Ok(if valid {
         ExitStatus::Success
@@ -75,12 +94,42 @@ pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitS
     })
 }
 
+/// `2 warnings, 1 info`: how many diagnostics of each severity.
+fn severity_counts(diagnostics: &[sharedbox_policy::Diagnostic]) -> String {
+    use sharedbox_policy::Severity;
+    [
+        (Severity::Error, "error"),
+        (Severity::Warning, "warning"),
+        (Severity::Info, "info"),
+    ]
+    .iter()
+    .filter_map(|(severity, word)| {
+        let n = diagnostics
+            .iter()
+            .filter(|d| d.severity == *severity)
+            .count();
+        (n > 0).then(|| {
+            format!(
+                "{n} {word}{}",
+                if n == 1 || *word == "info" { "" } else { "s" }
+            )
+        })
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
 /// `sharedbox plan`.
 pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let policies = load_policies(config)?;
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
-    let mut plan = make_plan(&policies, &snapshot, &args.targets)?;
+    let mut plan = make_plan(
+        &policies,
+        &snapshot,
+        &args.targets,
+        Some(&config.lint_levels),
+    )?;
     if !plan.is_empty() {
         label_causes(&mut plan, config, &snapshot, args);
     }

@@ -1,0 +1,211 @@
+//! The tenant-aware lints (`SBX2xx`): rules that need the live tenant's directory, accepted
+//! domains and grants, run by `plan` next to the offline ones. The catalog, the levels and
+//! `explain` texts are in [`sharedbox_policy::lint`]. [`lint_plan`] runs both kinds.
+
+use sharedbox_policy::lint::finding;
+use sharedbox_policy::{Diagnostic, LintLevels, MailboxPolicy, PolicySet, PrincipalRef};
+use sharedbox_tenant::directory::{LivePrincipal, PrincipalId};
+use sharedbox_tenant::{Recipient, Snapshot};
+
+/// Every lint for `plan`: the offline ones with principals compared as identities (an SMTP
+/// address and a UPN of the same user are one sender), then the tenant-aware ones, at the
+/// levels of `levels` (from `sharedbox.yaml`) overridden by each mailbox's own `lints:`.
+pub fn lint_plan(
+    policies: &PolicySet,
+    snapshot: &Snapshot,
+    levels: &LintLevels,
+) -> Vec<Diagnostic> {
+    let directory = &snapshot.directory;
+    let same = |a: &str, b: &str| {
+        a.eq_ignore_ascii_case(b)
+            || matches!(
+                (directory.resolve_policy(a), directory.resolve_policy(b)),
+                (Some(x), Some(y)) if PrincipalId::of(x) == PrincipalId::of(y)
+            )
+    };
+    let mut out = sharedbox_policy::lint_policies_with(policies, levels, &same);
+    for mailbox in &policies.mailboxes {
+        let mut found = Vec::new();
+        auto_mapping(mailbox, snapshot, &mut found);
+        accepted_domain(mailbox, snapshot, &mut found);
+        principal_kinds(mailbox, snapshot, &mut found);
+        out.extend(levels.with_overrides(&mailbox.lints).apply(found));
+    }
+    out
+}
+
+/// SBX201: a FullAccess grant that exists with a known, different AutoMapping.
+fn auto_mapping(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    let (Some(grants), Some(live)) = (&policy.full_access, snapshot.mailbox(&policy.address))
+    else {
+        return;
+    };
+    for grant in &grants.value {
+        let Some(wanted) = &grant.auto_mapping else {
+            continue;
+        };
+        let Some(recipient) = snapshot.directory.resolve_policy(&grant.principal) else {
+            continue;
+        };
+        let id = PrincipalId::of(recipient);
+        let current = live.mailbox_permissions.iter().find_map(|row| {
+            let is_grant = !row.is_inherited
+                && !row.deny
+                && row
+                    .access_rights
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case("FullAccess"));
+            match snapshot.directory.resolve_live(&row.user) {
+                LivePrincipal::Recipient(r) if is_grant && PrincipalId::of(r) == id => {
+                    row.auto_mapping
+                }
+                _ => None,
+            }
+        });
+        if let Some(current) = current.filter(|c| *c != wanted.value) {
+            out.push(
+                finding(
+                    "SBX201",
+                    format!(
+                        "autoMapping of `{}` on `{}` changes from {current} to {}: applied as revoke and re-grant, and Exchange cannot report it back for verification",
+                        grant.principal.value, policy.address.value, wanted.value
+                    ),
+                    &wanted.origin,
+                )
+                .with_hint("the user briefly loses access and Outlook may need a restart; apply outside working hours, or keep the current value; `sharedbox explain SBX201`"),
+            );
+        }
+    }
+}
+
+/// SBX202: a mailbox to be created (or managed) outside the accepted domains. Skipped when
+/// the backend could not read the accepted domains.
+fn accepted_domain(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    let domains = &snapshot.organization.accepted_domains;
+    if domains.is_empty() {
+        return;
+    }
+    let address = &policy.address.value;
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return;
+    };
+    if domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        return;
+    }
+    let exists = snapshot.mailbox(address).is_some();
+    out.push(
+        finding(
+            "SBX202",
+            format!(
+                "`{address}` is not in an accepted domain of `{}` ({}){}",
+                snapshot.tenant,
+                domains.join(", "),
+                if exists {
+                    ""
+                } else {
+                    ": Exchange cannot create it"
+                }
+            ),
+            &policy.address.origin,
+        )
+        .with_hint("check the address for a typo, or add and verify the domain in the Microsoft 365 admin center first"),
+    );
+}
+
+/// What kind of recipient a principal is, for SBX203 and SBX204.
+enum RecipientKind {
+    /// Can send and hold permissions (mailboxes, mail users, mail-enabled security groups).
+    MailEnabled,
+    /// A security principal without mail (an account without mailbox, a plain security group).
+    NotMailEnabled,
+    /// A group that is not a security principal (distribution, dynamic, Microsoft 365).
+    NonSecurityGroup,
+}
+
+fn kind_of(recipient: &Recipient) -> RecipientKind {
+    match recipient.recipient_type_details.as_str() {
+        "MailUniversalDistributionGroup"
+        | "DynamicDistributionGroup"
+        | "GroupMailbox"
+        | "RoomList"
+        | "MailNonUniversalGroup" => RecipientKind::NonSecurityGroup,
+        "User" | "DisabledUser" | "SecurityGroup" | "UniversalSecurityGroup" | "LinkedUser" => {
+            RecipientKind::NotMailEnabled
+        }
+        _ if recipient.primary_smtp_address.is_empty() => RecipientKind::NotMailEnabled,
+        _ => RecipientKind::MailEnabled,
+    }
+}
+
+/// SBX203 (senders must be mail-enabled) and SBX204 (permission groups must be
+/// security-enabled).
+fn principal_kinds(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    let list = |l: &Option<sharedbox_policy::PrincipalSet>| -> Vec<PrincipalRef> {
+        l.as_ref().map(|l| l.value.clone()).unwrap_or_default()
+    };
+    let senders = [
+        ("sendAs", list(&policy.send_as)),
+        ("sendOnBehalf", list(&policy.send_on_behalf)),
+    ];
+    let full_access: Vec<PrincipalRef> = policy
+        .full_access
+        .as_ref()
+        .map(|g| g.value.iter().map(|g| g.principal.clone()).collect())
+        .unwrap_or_default();
+    let readers: Vec<PrincipalRef> = policy
+        .sent_items_readers
+        .as_ref()
+        .map(|g| g.value.iter().map(|g| g.principal.clone()).collect())
+        .unwrap_or_default();
+    let permissions = senders
+        .iter()
+        .map(|(f, l)| (*f, l))
+        .chain([("fullAccess", &full_access), ("sentItemsReaders", &readers)]);
+    for (field, principals) in permissions {
+        for principal in principals {
+            let Some(recipient) = snapshot.directory.resolve_policy(principal) else {
+                continue;
+            };
+            match kind_of(recipient) {
+                RecipientKind::NonSecurityGroup => out.push(
+                    finding(
+                        "SBX204",
+                        format!(
+                            "`{}` in `{field}` of `{}` is a {} ({}), not a mail-enabled security group: Exchange does not grant permissions to it",
+                            principal.value,
+                            policy.address.value,
+                            group_word(&recipient.recipient_type_details),
+                            recipient.recipient_type_details
+                        ),
+                        &principal.origin,
+                    )
+                    .with_hint("use a mail-enabled security group with the same members; `sharedbox explain SBX204`"),
+                ),
+                RecipientKind::NotMailEnabled if matches!(field, "sendAs" | "sendOnBehalf") => {
+                    out.push(
+                        finding(
+                            "SBX203",
+                            format!(
+                                "`{}` in `{field}` of `{}` is not mail-enabled ({}): it cannot send mail",
+                                principal.value,
+                                policy.address.value,
+                                recipient.recipient_type_details
+                            ),
+                            &principal.origin,
+                        )
+                        .with_hint("grant a user with a mailbox or a mail-enabled security group; `sharedbox explain SBX203`"),
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn group_word(details: &str) -> &'static str {
+    match details {
+        "GroupMailbox" => "Microsoft 365 group",
+        "DynamicDistributionGroup" => "dynamic distribution group",
+        _ => "distribution group",
+    }
+}
