@@ -465,74 +465,116 @@ pub(crate) async fn undo(
             _ => None,
         })
         .collect();
-    let mut now: HashMap<String, Observation> = HashMap::new();
+    // One queue per mailbox, newest step first. A round takes the next step of every
+    // mailbox and executes its writes together (`execute_all`: `$batch`ed on Exchange
+    // Online, one file write on the file backend); a mailbox's steps stay in reverse order,
+    // and each decision sees the outcome of the mailbox's earlier undos.
+    let mut queues: Vec<(String, std::collections::VecDeque<&JournaledStep>)> = Vec::new();
     for s in steps.iter().rev() {
-        let key = target(&s.operation);
-        let current = now
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| observe(&snapshot, &s.operation));
-        let (status, detail, write) = if current == Observation::MailboxMissing
-            && s.operation
-                .mailbox()
-                .is_some_and(|m| created_in_run.iter().any(|c| c.eq_ignore_ascii_case(m)))
-        {
-            (
-                UndoStatus::Skipped,
-                Some("the mailbox this run created is gone".to_owned()),
-                None,
-            )
-        } else if current.matches(&s.expected) && !current.matches(&s.before) {
-            match &s.inverse {
-                None => (
-                    UndoStatus::Irreversible,
-                    Some(irreversible_reason(&s.operation)),
-                    None,
-                ),
-                Some(inverse) => match blocks_mailbox_removal(tenant, inverse).await {
-                    Some(reason) => (UndoStatus::Conflict, Some(reason), None),
-                    None => match tenant.execute(inverse).await {
-                        Ok(()) => (UndoStatus::Reverted, None, Some(inverse.clone())),
-                        Err(e) => (
-                            UndoStatus::Failed,
-                            Some(e.to_string()),
-                            Some(inverse.clone()),
-                        ),
-                    },
-                },
-            }
-        } else if current.matches(&s.before) {
-            (UndoStatus::Skipped, None, None)
-        } else {
-            (
-                UndoStatus::Conflict,
-                Some(format!(
-                    "changed by someone else since: now {}, the run set {}",
-                    show(&current),
-                    show(&s.expected)
-                )),
-                None,
-            )
-        };
-        if status == UndoStatus::Reverted {
-            now.insert(key, s.before.clone());
+        let group = s
+            .operation
+            .mailbox()
+            .map_or_else(|| "organization".to_owned(), str::to_ascii_lowercase);
+        match queues.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, queue)) => queue.push_back(s),
+            None => queues.push((group, std::collections::VecDeque::from([s]))),
         }
-        journal.write(&Record::Undo {
-            step: s.step,
-            status,
-            operation: write,
-            detail: detail.clone(),
-        })?;
-        let item = UndoItem {
-            step: s.step,
-            field: s.field.clone(),
-            operation: s.operation.clone(),
-            status,
-            detail,
-        };
-        on_item(&item);
-        items.push(item);
     }
+    let mut now: HashMap<String, Observation> = HashMap::new();
+    loop {
+        let round: Vec<&JournaledStep> = queues
+            .iter_mut()
+            .filter_map(|(_, q)| q.pop_front())
+            .collect();
+        if round.is_empty() {
+            break;
+        }
+        let mut decided = Vec::with_capacity(round.len());
+        let mut writes = Vec::new();
+        for s in round {
+            let current = now
+                .get(&target(&s.operation))
+                .cloned()
+                .unwrap_or_else(|| observe(&snapshot, &s.operation));
+            let decision = if current == Observation::MailboxMissing
+                && s.operation
+                    .mailbox()
+                    .is_some_and(|m| created_in_run.iter().any(|c| c.eq_ignore_ascii_case(m)))
+            {
+                Some((
+                    UndoStatus::Skipped,
+                    Some("the mailbox this run created is gone".to_owned()),
+                ))
+            } else if current.matches(&s.expected) && !current.matches(&s.before) {
+                match &s.inverse {
+                    None => Some((
+                        UndoStatus::Irreversible,
+                        Some(irreversible_reason(&s.operation)),
+                    )),
+                    Some(inverse) => match blocks_mailbox_removal(tenant, inverse).await {
+                        Some(reason) => Some((UndoStatus::Conflict, Some(reason))),
+                        None => {
+                            writes.push(inverse.clone());
+                            None
+                        }
+                    },
+                }
+            } else if current.matches(&s.before) {
+                Some((UndoStatus::Skipped, None))
+            } else {
+                Some((
+                    UndoStatus::Conflict,
+                    Some(format!(
+                        "changed by someone else since: now {}, the run set {}",
+                        show(&current),
+                        show(&s.expected)
+                    )),
+                ))
+            };
+            decided.push((s, decision));
+        }
+        let mut results = Vec::with_capacity(writes.len());
+        for chunk in writes.chunks(ROUND) {
+            results.extend(tenant.execute_all(chunk).await);
+        }
+        let mut results = results.into_iter();
+        for (s, decision) in decided {
+            let (status, detail, write) = match decision {
+                Some((status, detail)) => (status, detail, None),
+                None => {
+                    let inverse = s.inverse.clone();
+                    match results.next() {
+                        Some(Ok(())) => (UndoStatus::Reverted, None, inverse),
+                        Some(Err(e)) => (UndoStatus::Failed, Some(e.to_string()), inverse),
+                        None => (
+                            UndoStatus::Failed,
+                            Some("the backend returned no result for this write".to_owned()),
+                            inverse,
+                        ),
+                    }
+                }
+            };
+            if status == UndoStatus::Reverted {
+                now.insert(target(&s.operation), s.before.clone());
+            }
+            journal.write(&Record::Undo {
+                step: s.step,
+                status,
+                operation: write,
+                detail: detail.clone(),
+            })?;
+            let item = UndoItem {
+                step: s.step,
+                field: s.field.clone(),
+                operation: s.operation.clone(),
+                status,
+                detail,
+            };
+            on_item(&item);
+            items.push(item);
+        }
+    }
+    items.sort_by_key(|i| std::cmp::Reverse(i.step));
     Ok(items)
 }
 

@@ -47,10 +47,10 @@ clients: {pop: true}
     let m = set.mailbox("support@contoso.com").unwrap();
     assert_eq!(m.profile.as_ref().unwrap().value, "team-mailbox");
     // The mailbox's own values.
-    assert_eq!(m.copy_for_send_on_behalf.as_ref().unwrap().value, false);
+    assert!(!m.copy_for_send_on_behalf.as_ref().unwrap().value);
     assert_eq!(client(&set, "support@contoso.com", Client::Pop), Some(true));
     // The profile's, over the defaults'.
-    assert_eq!(m.copy_for_send_as.as_ref().unwrap().value, true);
+    assert!(m.copy_for_send_as.as_ref().unwrap().value);
     assert_eq!(
         client(&set, "support@contoso.com", Client::Imap),
         Some(false)
@@ -61,7 +61,7 @@ clients: {pop: true}
         client(&set, "support@contoso.com", Client::Ews),
         Some(false)
     );
-    assert_eq!(m.hidden_from_address_lists.as_ref().unwrap().value, true);
+    assert!(m.hidden_from_address_lists.as_ref().unwrap().value);
     // A built-in profile's values point at the `profile:` line.
     let imap = m.clients.iter().find(|(c, _)| *c == Client::Imap).unwrap();
     assert_eq!(imap.1.origin.path().to_str(), Some("p/support.yaml"));

@@ -527,6 +527,19 @@ impl FileTenant {
     }
 }
 
+/// The same failure for every operation of a round that could not be loaded or saved.
+fn every_failed(operations: &[Operation], error: &TenantError) -> Vec<Result<(), TenantError>> {
+    operations
+        .iter()
+        .map(|_| {
+            Err(TenantError::Rejected {
+                message: error.to_string(),
+                hint: error.hint(),
+            })
+        })
+        .collect()
+}
+
 /// Writes `bytes` to `path` so that readers see the old or the new contents, never a mix:
 /// a temporary file in the same directory, fsync, rename over `path`, fsync of the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -618,6 +631,44 @@ impl Tenant for FileTenant {
             simulation.lagging_reads_left = lag;
         }
         self.save(&contents)
+    }
+
+    /// One load and one atomic save for the whole round (a 200-mailbox file is parsed and
+    /// written once, not once per step). With `simulation` faults configured, every write is
+    /// executed on its own, so that `failOnWrite` and lag count single writes.
+    async fn execute_all(&self, operations: &[Operation]) -> Vec<Result<(), TenantError>> {
+        let _guard = self.write_lock.lock().await;
+        let loaded = match self.load() {
+            Ok(contents) if contents.simulation.is_none() => contents,
+            Ok(_) => {
+                drop(_guard);
+                let mut results = Vec::with_capacity(operations.len());
+                for operation in operations {
+                    results.push(self.execute(operation).await);
+                }
+                return results;
+            }
+            Err(e) => return every_failed(operations, &e),
+        };
+        let mut contents = loaded;
+        let mut results: Vec<Result<(), TenantError>> = Vec::with_capacity(operations.len());
+        for operation in operations {
+            let mut next = contents.clone();
+            match next.apply(operation) {
+                Ok(()) => {
+                    contents = next;
+                    results.push(Ok(()));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        if results.iter().any(Result::is_ok)
+            && let Err(e) = self.save(&contents)
+        {
+            // Nothing of the round reached the file.
+            return every_failed(operations, &e);
+        }
+        results
     }
 }
 
