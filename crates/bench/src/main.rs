@@ -46,6 +46,10 @@ struct Args {
     /// Skip the apply benchmark.
     #[arg(long)]
     no_apply: bool,
+    /// Keep the generated projects (policies, `sharedbox.yaml`, the CLI's stderr in
+    /// `sharedbox.stderr`) and print where they are.
+    #[arg(long)]
+    keep: bool,
 }
 
 /// What one timed run of the CLI saw.
@@ -114,6 +118,7 @@ fn run_cli(
     };
     let wall = start.elapsed();
     let stderr = drain.join().unwrap_or_default();
+    let _ = std::fs::write(dir.join("sharedbox.stderr"), &stderr);
     let code = status.code().unwrap_or(-1);
     if code != 0 && code != 2 {
         eprintln!("sharedbox {} exited {code}:\n{stderr}", args.join(" "));
@@ -170,6 +175,35 @@ fn project(dir: &Path, synthetic: &sharedbox_exo_sim::synthetic::Synthetic) {
     .expect("write sharedbox.yaml");
 }
 
+/// A temporary project directory, removed when dropped unless `--keep` was given.
+struct ProjectDir {
+    path: PathBuf,
+    _guard: Option<tempfile::TempDir>,
+}
+
+impl ProjectDir {
+    fn new(args: &Args) -> ProjectDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if args.keep {
+            let path = dir.keep();
+            eprintln!(
+                "project kept in {} (`tenant.yaml` there seeds `sharedbox-sim --tenant`)",
+                path.display()
+            );
+            ProjectDir { path, _guard: None }
+        } else {
+            ProjectDir {
+                path: dir.path().to_owned(),
+                _guard: Some(dir),
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
@@ -187,13 +221,17 @@ fn main() {
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut plan_walls = Vec::new();
     for &n in &args.mailboxes {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = ProjectDir::new(&args);
         let synthetic = generate(&SyntheticOptions {
             mailboxes: n,
             drift: args.drift,
             ..SyntheticOptions::default()
         });
         project(dir.path(), &synthetic);
+        if args.keep {
+            let text = serde_saphyr::to_string(&synthetic.tenant).expect("tenant as YAML");
+            std::fs::write(dir.path().join("tenant.yaml"), text).expect("write tenant.yaml");
+        }
 
         // Pure steps, in process: loading the policies, planning against a snapshot.
         let started = Instant::now();
@@ -236,7 +274,7 @@ fn main() {
         drop(sim);
 
         if !args.no_apply {
-            let dir = tempfile::tempdir().expect("temp dir");
+            let dir = ProjectDir::new(&args);
             let synthetic = generate(&SyntheticOptions {
                 mailboxes: n,
                 drift: 1.0,

@@ -6,6 +6,7 @@
 //! located diagnostics also become `::error file=…,line=…,col=…::` annotations, and
 //! [`step_summary`] appends Markdown to `$GITHUB_STEP_SUMMARY`.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -139,6 +140,8 @@ fn severity(diagnostic: &Diagnostic) -> &'static str {
 /// Prints diagnostics to stderr, each like a compiler error (or as JSON lines), and as
 /// GitHub annotations under GitHub Actions.
 pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    let mut shown: HashMap<&str, usize> = HashMap::new();
+    let mut hidden: Vec<(&str, &'static str, usize)> = Vec::new();
     for diagnostic in diagnostics {
         if json_lines() {
             emit(
@@ -147,22 +150,57 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
                 &diagnostic.message,
                 diagnostic_json(diagnostic),
             );
-        } else if diagnostic.severity == sharedbox_policy::Severity::Info {
+            continue;
+        }
+        // Errors are all shown; warnings and notes of one code are shown up to a limit,
+        // then counted, so that a lint firing on 10,000 mailboxes does not bury the rest.
+        if !diagnostic.is_error() {
+            let count = shown.entry(diagnostic.code).or_default();
+            *count += 1;
+            if *count > SHOWN_PER_CODE {
+                match hidden.iter_mut().find(|(code, ..)| *code == diagnostic.code) {
+                    Some((.., n)) => *n += 1,
+                    None => hidden.push((diagnostic.code, diagnostic.severity.as_str(), 1)),
+                }
+                continue;
+            }
+        }
+        // Rendered whole, then written at once: stderr is unbuffered.
+        let mut text = if diagnostic.severity == sharedbox_policy::Severity::Info {
             // Notes stay on one line, so that they do not bury the warnings.
             let place = diagnostic
                 .origin
                 .as_ref()
                 .map(|o| format!(" {o}"))
                 .unwrap_or_default();
-            eprintln!("info[{}]{place}: {}", diagnostic.code, diagnostic.message);
+            format!("info[{}]{place}: {}\n", diagnostic.code, diagnostic.message)
         } else {
-            eprintln!("{:?}", miette::Report::new(diagnostic.clone()));
-        }
+            format!("{:?}\n", miette::Report::new(diagnostic.clone()))
+        };
         if github_actions() {
-            eprintln!("{}", annotation(diagnostic));
+            text.push_str(&annotation(diagnostic));
+            text.push('\n');
         }
+        eprint!("{text}");
+    }
+    for (code, severity, count) in hidden {
+        let name = sharedbox_policy::lint::find(code)
+            .map(|lint| format!(" ({})", lint.name))
+            .unwrap_or_default();
+        eprintln!(
+            "{severity}[{code}]: {count} more finding{} of this kind{name} not shown\n  hint: `--json-lines` or `sharedbox validate --format json` lists them all; `sharedbox explain {code}` says why it matters",
+            plural(count)
+        );
     }
 }
+
+/// `s` unless `n` is one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Warnings and notes of one code shown in full before the rest are only counted.
+const SHOWN_PER_CODE: usize = 5;
 
 /// A GitHub workflow command that annotates the file, line and column of a diagnostic.
 pub fn annotation(diagnostic: &Diagnostic) -> String {

@@ -7,13 +7,15 @@
 //! it. The token is base64url of `<offset>:<hash of the CmdletInput>`; a follow-up whose
 //! body differs from the first request's is refused with 400.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::cmdlets;
 use crate::config::SimConfig;
 use crate::folders::fnv;
 use crate::params::Params;
-use crate::state::SimState;
+use crate::state::{PageKey, SimState};
 use crate::wire::{Envelope, ExoError};
 
 /// The largest page the real service returns.
@@ -189,21 +191,36 @@ fn execute(
         Some(token) => decode_token(token, fingerprint)?,
         None => 0,
     };
-    let params = Params::from_json(call.input.parameters.as_ref())?;
-    let output = {
-        let mut tenant = state.lock_tenant();
-        cmdlets::run(&mut tenant, config, cmdlet, &params)?
+    let key: PageKey = (call.tenant.clone(), fingerprint, call.query.select.clone());
+    let kept = match offset {
+        0 => None,
+        _ => state.paged_output(&key),
     };
-    if output.changed {
-        state.count(|c| c.tenant_changes += 1);
-    }
-    let mut envelope = Envelope::new(&call.tenant, None, output.warnings);
-    let Some(items) = output.value else {
-        return Ok(envelope);
-    };
-    let items = match call.query.selected() {
-        Some(select) => items.iter().map(|i| i.select(&select)).collect(),
-        None => items,
+    let mut envelope;
+    let items = match kept {
+        Some(items) => {
+            envelope = Envelope::new(&call.tenant, None, Vec::new());
+            items
+        }
+        None => {
+            let params = Params::from_json(call.input.parameters.as_ref())?;
+            let output = {
+                let mut tenant = state.lock_tenant();
+                cmdlets::run(&mut tenant, config, cmdlet, &params)?
+            };
+            if output.changed {
+                state.count(|c| c.tenant_changes += 1);
+                state.forget_pages();
+            }
+            envelope = Envelope::new(&call.tenant, None, output.warnings);
+            let Some(items) = output.value else {
+                return Ok(envelope);
+            };
+            Arc::new(match call.query.selected() {
+                Some(select) => items.iter().map(|i| i.select(&select)).collect(),
+                None => items,
+            })
+        }
     };
     let page = call
         .prefer_page
@@ -215,6 +232,9 @@ fn execute(
     if end < items.len() {
         envelope.next_link = Some(next_link(call, end, fingerprint));
         state.count(|c| c.paged_responses += 1);
+        if offset == 0 {
+            state.keep_paged_output(key, Arc::clone(&items));
+        }
     }
     envelope.value = Some(items[start..end].to_vec());
     Ok(envelope)

@@ -1,6 +1,7 @@
 //! The simulator's shared state: the tenant, the configuration, the counters and the fault
 //! generator. Locks are held only for synchronous work, never across a sleep.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -9,6 +10,7 @@ use sharedbox_tenant::file::TenantFile;
 use crate::config::SimConfig;
 use crate::counters::Counters;
 use crate::faults::{ConcurrencyLimiter, Fault, FaultGenerator};
+use crate::wire::Item;
 
 /// Everything the routes share.
 #[derive(Debug)]
@@ -20,7 +22,15 @@ pub struct SimState {
     /// Requests in flight per tenant.
     pub(crate) limiter: ConcurrencyLimiter,
     request_ids: AtomicU64,
+    /// Outputs of paged reads, so that a follow-up page is a slice, not a rerun.
+    pages: Mutex<HashMap<PageKey, Arc<Vec<Item>>>>,
 }
+
+/// A paged output: tenant segment, cmdlet fingerprint and `$select`.
+pub(crate) type PageKey = (String, u64, Option<String>);
+
+/// Paged outputs kept at once (a client pages through a handful of bulk reads).
+const PAGED_OUTPUTS: usize = 32;
 
 impl SimState {
     /// State seeded with `tenant`.
@@ -32,6 +42,7 @@ impl SimState {
             counters: Mutex::new(Counters::default()),
             limiter: ConcurrencyLimiter::default(),
             request_ids: AtomicU64::new(1),
+            pages: Mutex::new(HashMap::new()),
         })
     }
 
@@ -69,6 +80,26 @@ impl SimState {
     /// Replaces the tenant.
     pub fn set_tenant(&self, tenant: TenantFile) {
         *self.tenant.lock().expect("tenant lock") = tenant;
+        self.forget_pages();
+    }
+
+    /// The output a first page was cut from, for its follow-up pages.
+    pub(crate) fn paged_output(&self, key: &PageKey) -> Option<Arc<Vec<Item>>> {
+        self.pages.lock().expect("page lock").get(key).cloned()
+    }
+
+    /// Keeps an output that is served in several pages.
+    pub(crate) fn keep_paged_output(&self, key: PageKey, items: Arc<Vec<Item>>) {
+        let mut pages = self.pages.lock().expect("page lock");
+        if pages.len() >= PAGED_OUTPUTS {
+            pages.clear();
+        }
+        pages.insert(key, items);
+    }
+
+    /// Drops the kept outputs: the tenant changed, later pages must show the change.
+    pub(crate) fn forget_pages(&self) {
+        self.pages.lock().expect("page lock").clear();
     }
 
     /// The tenant, locked for one cmdlet.

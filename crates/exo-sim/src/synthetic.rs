@@ -2,7 +2,8 @@
 //! grants, and the policies that describe them, with a chosen fraction of drift.
 //!
 //! Per mailbox: 3 FullAccess, 2 Send As, 1 Send on Behalf and 1 Sent Items reader, drawn
-//! from a pool of users (deterministic per seed); a share of the mailboxes in German (their
+//! from a pool of users (deterministic per seed), the senders among the FullAccess holders
+//! as in a team mailbox; a share of the mailboxes in German (their
 //! Sent Items folder is `Gesendete Elemente`); some with an orphaned FullAccess SID. The
 //! policies match the tenant except on drifted mailboxes, where the tenant has
 //! `MessageCopyForSentAsEnabled` off while the policy wants it on: exactly one change per
@@ -139,7 +140,7 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
         } else {
             m.language = Some("en-US".to_owned());
         }
-        let picked = rng.pick(7, users.len());
+        let picked = rng.pick(4, users.len());
         let who = |k: usize| &users[picked[k]];
         let is_drifted = rng.chance(options.drift);
         drifted += usize::from(is_drifted);
@@ -160,7 +161,7 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
                 ..MailboxPermission::default()
             });
         }
-        for k in 3..5 {
+        for k in 0..2 {
             m.recipient_permissions.push(RecipientPermission {
                 trustee: who(k).primary_smtp_address.clone(),
                 access_rights: vec!["SendAs".to_owned()],
@@ -168,18 +169,18 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
                 access_control_type: "Allow".to_owned(),
             });
         }
-        m.grant_send_on_behalf_to.push(who(5).name.clone());
+        m.grant_send_on_behalf_to.push(who(2).name.clone());
         m.sent_items.permissions.push(FolderPermission {
-            user: who(6).display_name.clone(),
+            user: who(3).display_name.clone(),
             access_rights: vec!["Reviewer".to_owned()],
         });
         let mut yaml = String::new();
         let _ = write!(
             yaml,
             "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {address}\nsentItems:\n  copyForSendAs: true\n  copyForSendOnBehalf: true\nsendAs: [{}, {}]\nsendOnBehalf: [{}]\nfullAccess:\n",
-            who(3).primary_smtp_address,
-            who(4).primary_smtp_address,
-            who(5).primary_smtp_address,
+            who(0).primary_smtp_address,
+            who(1).primary_smtp_address,
+            who(2).primary_smtp_address,
         );
         for k in 0..3 {
             let _ = writeln!(
@@ -191,7 +192,7 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
         let _ = write!(
             yaml,
             "sentItemsReaders:\n  - principal: {}\n    access: Reviewer\n",
-            who(6).primary_smtp_address
+            who(3).primary_smtp_address
         );
         policies.push((format!("shared{n:05}.yaml"), yaml));
         mailboxes.push(m);

@@ -249,6 +249,11 @@ impl Client {
         })
     }
 
+    /// The most requests this client keeps in flight.
+    pub fn max_concurrency(&self) -> usize {
+        self.options.max_concurrency
+    }
+
     /// The tenant as it appears in URLs.
     pub fn tenant(&self) -> &str {
         &self.tenant
@@ -676,54 +681,64 @@ impl Client {
         let responses = match answer {
             Ok(answer) if (200..300).contains(&answer.status) => {
                 match serde_json::from_slice::<Value>(&answer.body) {
-                    Ok(body) => sub_responses(&body),
+                    Ok(body) => sub_responses(body),
                     Err(_) => Vec::new(),
                 }
             }
             // The batch as a whole failed: send each command on its own.
             _ => Vec::new(),
         };
-        let mut out = Vec::with_capacity(chunk.len());
-        for (n, &i) in chunk.iter().enumerate() {
-            let command = &commands[i];
-            let response = responses.iter().find(|r| r.id == n.to_string());
-            let result = match response {
-                Some(r) if (200..300).contains(&r.status) => {
-                    let mut output = Output::default();
-                    match self.absorb(&mut output, wire::page_of(&r.body)) {
-                        Ok(Some(next)) => match self.invoke_at(command, &next).await {
-                            Ok(rest) => {
-                                output.rows.extend(rest.rows);
-                                output.warnings.extend(rest.warnings);
-                                Ok(output)
-                            }
-                            Err(e) => Err(e),
-                        },
-                        Ok(None) => Ok(output),
-                        Err(e) => Err(e),
-                    }
-                }
-                Some(r) => {
-                    let body = serde_json::to_vec(&r.body).unwrap_or_default();
-                    let error = wire::parse_error(&body);
-                    match crate::error::classify(r.status, &error) {
-                        Class::Final => Err(final_error(command.cmdlet, r.status, error)),
-                        Class::Throttled => {
-                            self.limiter.throttled();
-                            self.throttled.fetch_add(1, Ordering::Relaxed);
-                            self.invoke(command).await
-                        }
-                        _ => {
-                            self.retried.fetch_add(1, Ordering::Relaxed);
-                            self.invoke(command).await
-                        }
-                    }
-                }
-                None => self.invoke(command).await,
-            };
-            out.push((i, result));
+        // Each sub-response to the command of its id; further pages, retries and commands
+        // without an answer are then followed for all commands of the batch at once.
+        let mut answered: Vec<Option<SubResponse>> = chunk.iter().map(|_| None).collect();
+        for response in responses {
+            if let Some(slot) = response.id.parse::<usize>().ok().and_then(|n| answered.get_mut(n)) {
+                slot.get_or_insert(response);
+            }
         }
-        out
+        let followed = chunk.iter().zip(answered).map(|(&i, response)| async move {
+            (i, self.finish_sub_response(&commands[i], response).await)
+        });
+        join_all(followed).await
+    }
+
+    /// The output of one command of a `$batch` from its sub-response: the first page
+    /// plus the pages after it, or a retry on its own when it was throttled, failed
+    /// transiently or got no answer.
+    async fn finish_sub_response(
+        &self,
+        command: &Command,
+        response: Option<SubResponse>,
+    ) -> Result<Output, ExoError> {
+        let Some(response) = response else {
+            return self.invoke(command).await;
+        };
+        if (200..300).contains(&response.status) {
+            let mut output = Output::default();
+            return match self.absorb(&mut output, wire::page_of(response.body))? {
+                Some(next) => {
+                    let rest = self.invoke_at(command, &next).await?;
+                    output.rows.extend(rest.rows);
+                    output.warnings.extend(rest.warnings);
+                    Ok(output)
+                }
+                None => Ok(output),
+            };
+        }
+        let body = serde_json::to_vec(&response.body).unwrap_or_default();
+        let error = wire::parse_error(&body);
+        match crate::error::classify(response.status, &error) {
+            Class::Final => Err(final_error(command.cmdlet, response.status, error)),
+            Class::Throttled => {
+                self.limiter.throttled();
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+                self.invoke(command).await
+            }
+            _ => {
+                self.retried.fetch_add(1, Ordering::Relaxed);
+                self.invoke(command).await
+            }
+        }
     }
 }
 
@@ -734,40 +749,48 @@ struct SubResponse {
     body: Value,
 }
 
-fn sub_responses(body: &Value) -> Vec<SubResponse> {
-    let Some(items) = body
-        .as_object()
-        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("responses")))
-        .and_then(|(_, v)| v.as_array())
+fn sub_responses(body: Value) -> Vec<SubResponse> {
+    let Value::Object(outer) = body else {
+        return Vec::new();
+    };
+    let Some(Value::Array(items)) = outer
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("responses"))
+        .map(|(_, v)| v)
     else {
         return Vec::new();
     };
     items
-        .iter()
+        .into_iter()
         .filter_map(|item| {
-            let row = item.as_object()?;
-            let get = |key: &str| {
-                row.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                    .map(|(_, v)| v)
+            let Value::Object(row) = item else {
+                return None;
             };
-            let id = match get("id")? {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let status = get("status").and_then(|s| match s {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            })? as u16;
-            let body = match get("body") {
-                Some(Value::String(s)) => {
-                    serde_json::from_str(s).unwrap_or(Value::String(s.clone()))
+            let (mut id, mut status, mut body) = (None, None, Value::Null);
+            for (key, value) in row {
+                if key.eq_ignore_ascii_case("id") {
+                    id = Some(match value {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    });
+                } else if key.eq_ignore_ascii_case("status") {
+                    status = match value {
+                        Value::Number(n) => n.as_u64(),
+                        Value::String(s) => s.parse().ok(),
+                        _ => None,
+                    };
+                } else if key.eq_ignore_ascii_case("body") {
+                    body = match value {
+                        Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                        other => other,
+                    };
                 }
-                Some(v) => v.clone(),
-                None => Value::Null,
-            };
-            Some(SubResponse { id, status, body })
+            }
+            Some(SubResponse {
+                id: id?,
+                status: u16::try_from(status?).ok()?,
+                body,
+            })
         })
         .collect()
 }

@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 
+use futures::StreamExt as _;
+
 use sharedbox_tenant::{
     CasMailbox, Directory, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig,
     ReadScope, Recipient, RecipientPermission, SentItemsFolder, Snapshot,
@@ -117,18 +119,18 @@ pub async fn snapshot(
     }
     let mut results = client.batch(&first).await.into_iter();
     let mut next = || results.next().unwrap_or_else(|| Ok(Output::default()));
-    let organization = next()?;
-    let recipients = next()?;
-    let shared = next()?;
-    let (bulk_cas, bulk_send_as) = if bulk {
-        (Some(next()?), Some(next()?))
+    let organization = organization_of(next()?.rows.first());
+    // Each answer is turned into the model and dropped before the next is looked at: at
+    // 10,000 mailboxes the raw rows are the largest thing this process holds.
+    let mut directory = Directory::new(next()?.rows.iter().filter_map(recipient_of));
+    let all: Vec<Mailbox> = next()?.rows.iter().filter_map(mailbox_of).collect();
+    let bulk_rows = if bulk {
+        let cas = index_rows(next()?.rows, cas_of);
+        let send_as = group_rows(next()?.rows, recipient_permission_of);
+        Some((cas, send_as))
     } else {
-        (None, None)
+        None
     };
-
-    let organization = organization_of(organization.rows.first());
-    let mut directory = Directory::new(recipients.rows.iter().filter_map(recipient_of));
-    let all: Vec<Mailbox> = shared.rows.iter().filter_map(mailbox_of).collect();
     for mailbox in &all {
         directory.insert(mailbox.recipient());
     }
@@ -138,16 +140,20 @@ pub async fn snapshot(
 
     // Rounds 2 and 3, pipelined: each chunk of ten mailboxes reads its folder permissions
     // as soon as its own folder statistics are in, while other chunks are still reading.
-    let bulk_cas = bulk_cas.map(|o| index_rows(o.rows));
-    let bulk_send_as = bulk_send_as.map(|o| group_rows(o.rows));
-    let bulk_rows = bulk.then_some((bulk_cas.as_ref(), bulk_send_as.as_ref()));
-    let chunks = managed
+    // Only as many chunks run as can have requests in flight, so that requests are not
+    // built long before they can be sent.
+    let in_flight = client.max_concurrency().max(1) * 2;
+    let bulk_rows = bulk_rows.as_ref();
+    let chunks: Vec<_> = managed
         .chunks_mut(CHUNK)
-        .map(|chunk| read_chunk(client, chunk, bulk_rows));
+        .map(|chunk| read_chunk(client, chunk, bulk_rows))
+        .collect();
+    let mut chunks = futures::stream::iter(chunks).buffer_unordered(in_flight);
     let mut folder_ids = FolderIds::new();
-    for result in futures::future::join_all(chunks).await {
+    while let Some(result) = chunks.next().await {
         folder_ids.extend(result?);
     }
+    drop(chunks);
 
     Ok((
         Snapshot {
@@ -165,17 +171,22 @@ pub async fn snapshot(
 /// Managed mailboxes read together in rounds 2 and 3 (3 `$batch` requests per chunk).
 const CHUNK: usize = 10;
 
-type BulkRows<'a> = (
-    Option<&'a HashMap<String, Row>>,
-    Option<&'a HashMap<String, Vec<Row>>>,
-);
+/// Client access settings and Send As rows read in bulk, by the keys a mailbox may be
+/// named by.
+type BulkRows = (Keyed<CasMailbox>, HashMap<String, Vec<RecipientPermission>>);
+
+/// Values each reachable by several keys (name, GUID, address), stored once.
+struct Keyed<T> {
+    values: Vec<T>,
+    index: HashMap<String, usize>,
+}
 
 /// Rounds 2 and 3 for one chunk of managed mailboxes: permissions, Sent Items folder and
 /// (for small scopes) client settings and Send As rows, then the folder's permissions.
 async fn read_chunk(
     client: &Client,
     chunk: &mut [Mailbox],
-    bulk: Option<BulkRows<'_>>,
+    bulk: Option<&BulkRows>,
 ) -> Result<FolderIds, ExoError> {
     let mut second = Vec::with_capacity(chunk.len() * 4);
     for m in chunk.iter() {
@@ -228,17 +239,17 @@ async fn read_chunk(
                 .anchored(&m.primary_smtp_address),
         );
         let (cas, send_as) = match bulk {
-            Some((cas, send_as)) => (
-                cas.and_then(|rows| find_row(rows, m)).cloned(),
-                send_as.map(|rows| rows_of(rows, m)).unwrap_or_default(),
-            ),
+            Some((cas, send_as)) => (find_row(cas, m).cloned(), rows_of(send_as, m)),
             None => {
                 let cas = next_of(&mut second)?;
                 let send_as = next_of(&mut second)?;
-                (cas.rows.into_iter().next(), send_as.rows)
+                (
+                    cas.rows.first().map(cas_of),
+                    send_as.rows.iter().map(recipient_permission_of).collect(),
+                )
             }
         };
-        m.cas_mailbox = cas.as_ref().map(cas_of).ok_or_else(|| ExoError::Rejected {
+        m.cas_mailbox = cas.ok_or_else(|| ExoError::Rejected {
             cmdlet: "Get-CASMailbox".to_owned(),
             status: 200,
             exception: String::new(),
@@ -247,7 +258,7 @@ async fn read_chunk(
                 m.primary_smtp_address
             ),
         })?;
-        m.recipient_permissions = send_as.iter().map(recipient_permission_of).collect();
+        m.recipient_permissions = send_as;
     }
     let mut third = client.batch(&third).await.into_iter();
     for m in chunk.iter_mut() {
@@ -312,34 +323,40 @@ fn keys_of(m: &Mailbox) -> Vec<String> {
     keys
 }
 
-fn index_rows(rows: Vec<Row>) -> HashMap<String, Row> {
-    let mut index = HashMap::new();
+fn index_rows<T>(rows: Vec<Row>, convert: fn(&Row) -> T) -> Keyed<T> {
+    let mut keyed = Keyed {
+        values: Vec::with_capacity(rows.len()),
+        index: HashMap::with_capacity(rows.len() * 3),
+    };
     for row in rows {
+        let at = keyed.values.len();
         for key in ["Identity", "Name", "Guid", "PrimarySmtpAddress"] {
             if let Some(value) = row.text(key) {
-                index
-                    .entry(value.to_ascii_lowercase())
-                    .or_insert_with(|| row.clone());
+                keyed.index.entry(value.to_ascii_lowercase()).or_insert(at);
             }
         }
+        keyed.values.push(convert(&row));
     }
-    index
+    keyed
 }
 
-fn find_row<'a>(index: &'a HashMap<String, Row>, m: &Mailbox) -> Option<&'a Row> {
-    keys_of(m).iter().find_map(|k| index.get(k))
+fn find_row<'a, T>(keyed: &'a Keyed<T>, m: &Mailbox) -> Option<&'a T> {
+    keys_of(m)
+        .iter()
+        .find_map(|k| keyed.index.get(k))
+        .map(|&at| &keyed.values[at])
 }
 
-fn group_rows(rows: Vec<Row>) -> HashMap<String, Vec<Row>> {
-    let mut groups: HashMap<String, Vec<Row>> = HashMap::new();
+fn group_rows<T>(rows: Vec<Row>, convert: fn(&Row) -> T) -> HashMap<String, Vec<T>> {
+    let mut groups: HashMap<String, Vec<T>> = HashMap::new();
     for row in rows {
         let key = row.text_or_empty("Identity").to_ascii_lowercase();
-        groups.entry(key).or_default().push(row);
+        groups.entry(key).or_default().push(convert(&row));
     }
     groups
 }
 
-fn rows_of(groups: &HashMap<String, Vec<Row>>, m: &Mailbox) -> Vec<Row> {
+fn rows_of<T: Clone>(groups: &HashMap<String, Vec<T>>, m: &Mailbox) -> Vec<T> {
     keys_of(m)
         .iter()
         .find_map(|k| groups.get(k))

@@ -18,12 +18,19 @@ pub struct Row(HashMap<String, Value>);
 impl Row {
     /// Builds a row from a JSON object; anything else gives an empty row.
     pub fn from_value(value: &Value) -> Row {
-        let mut row = HashMap::new();
-        if let Value::Object(map) = value {
-            for (key, value) in map {
-                if !key.contains('@') {
-                    row.insert(key.to_ascii_lowercase(), value.clone());
-                }
+        Row::from_owned(value.clone())
+    }
+
+    /// [`Row::from_value`] without copying the values (bulk reads hold tens of thousands).
+    pub fn from_owned(value: Value) -> Row {
+        let Value::Object(map) = value else {
+            return Row::default();
+        };
+        let mut row = HashMap::with_capacity(map.len());
+        for (mut key, value) in map {
+            if !key.contains('@') {
+                key.make_ascii_lowercase();
+                row.insert(key, value);
             }
         }
         Row(row)
@@ -132,34 +139,36 @@ pub fn parse_page(body: &[u8]) -> Page {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Page::default();
     };
-    page_of(&value)
+    page_of(value)
 }
 
 /// Reads a success body already parsed as JSON.
-pub fn page_of(value: &Value) -> Page {
+pub fn page_of(value: Value) -> Page {
     match value {
         Value::Array(items) => Page {
-            rows: items.iter().map(Row::from_value).collect(),
+            rows: items.into_iter().map(Row::from_owned).collect(),
             ..Page::default()
         },
-        Value::Object(map) => {
+        Value::Object(mut map) => {
+            let key_of = |map: &Map<String, Value>, name: &str| {
+                map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
+            };
+            let value_key = key_of(&map, "value");
+            let is_envelope = map
+                .keys()
+                .all(|k| k.starts_with('@') || k.contains("@odata"));
+            let rows = match value_key.and_then(|k| map.remove(&k)) {
+                Some(Value::Array(items)) => items.into_iter().map(Row::from_owned).collect(),
+                Some(single @ Value::Object(_)) => vec![Row::from_owned(single)],
+                Some(_) => Vec::new(),
+                // No `value` at all: a bare object is one row, an envelope is none.
+                None if is_envelope => Vec::new(),
+                None => vec![Row::from_value(&Value::Object(map.clone()))],
+            };
             let find = |name: &str| {
                 map.iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(name))
                     .map(|(_, v)| v)
-            };
-            let rows = match find("value") {
-                Some(Value::Array(items)) => items.iter().map(Row::from_value).collect(),
-                Some(single @ Value::Object(_)) => vec![Row::from_value(single)],
-                Some(_) => Vec::new(),
-                // No `value` at all: a bare object is one row, an envelope is none.
-                None if map
-                    .keys()
-                    .all(|k| k.starts_with('@') || k.contains("@odata")) =>
-                {
-                    Vec::new()
-                }
-                None => vec![Row::from_value(value)],
             };
             let warnings = match find("@adminapi.warnings") {
                 Some(Value::Array(items)) => items

@@ -28,7 +28,7 @@ use sharedbox_exo::auth::{StaticToken, TokenSource};
 use sharedbox_exo::{ClientOptions, ExoTenant};
 
 use crate::config::{ExoSpec, RunConfig, TenantSpec};
-use crate::output::{Failure, print_diagnostics, progress};
+use crate::output::{Failure, plural, print_diagnostics, progress};
 
 /// Loads the policies, printing every diagnostic; fails when any is an error.
 fn load_policies(config: &RunConfig) -> anyhow::Result<PolicySet> {
@@ -249,6 +249,3 @@ fn print_plan(plan: &Plan) {
     );
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}

@@ -6,7 +6,7 @@
 //! everything) with the service's "more results available" warning.
 
 use sharedbox_tenant::file::TenantFile;
-use sharedbox_tenant::{FolderPermission, Recipient};
+use sharedbox_tenant::{FolderPermission, Mailbox, Recipient};
 
 use super::{Output, render};
 use crate::config::SimConfig;
@@ -142,18 +142,19 @@ pub fn get_recipient(tenant: &TenantFile, params: &Params) -> Result<Output, Exo
     ])?;
     let filter = type_filter(params)?;
     let type_only = params.strings("RecipientType")?;
+    let shared: std::collections::HashMap<&str, &Mailbox> = tenant
+        .mailboxes
+        .iter()
+        .map(|m| (m.guid.as_str(), m))
+        .collect();
     let hidden_of = |r: &Recipient| {
-        tenant
-            .mailboxes
-            .iter()
-            .find(|m| m.guid == r.guid)
+        shared
+            .get(r.guid.as_str())
             .is_some_and(|m| m.hidden_from_address_lists_enabled)
     };
     let alias_of = |r: &Recipient| {
-        tenant
-            .mailboxes
-            .iter()
-            .find(|m| m.guid == r.guid)
+        shared
+            .get(r.guid.as_str())
             .map(|m| m.alias.clone())
             .unwrap_or_else(|| {
                 r.primary_smtp_address
