@@ -5,8 +5,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Project, TENANT, mailbox};
-use sharedbox_tenant::file::TenantFile;
+use common::{Project, TENANT, mailbox, normalized};
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
 
@@ -28,17 +27,6 @@ fn project_with_plan(simulation: &str) -> Project {
         "apiVersion: sharedbox/v1\nkind: TenantSettings\nsendFromAliasEnabled: true\n",
     );
     project
-}
-
-/// The tenant with row order, simulation counters and write-once autoMapping left out.
-fn normalized(mut tenant: TenantFile) -> TenantFile {
-    tenant.simulation = None;
-    tenant.mailboxes = tenant
-        .mailboxes
-        .iter()
-        .map(sharedbox_tenant::normalized)
-        .collect();
-    tenant
 }
 
 fn journals(project: &Project) -> Vec<PathBuf> {

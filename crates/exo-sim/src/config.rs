@@ -70,6 +70,11 @@ pub struct SimConfig {
     /// tenant, then the connection closes without a response (each entry once). This is
     /// the case a client must not answer by sending a non-idempotent write again.
     pub lose_response_of: Vec<String>,
+    /// Fraction (0..=1) of admitted requests that take [`SimConfig::latency_spike_ms`]
+    /// longer (a slow backend, a long GC pause), drawn from the seed.
+    pub latency_spike_rate: f64,
+    /// Extra time of a latency spike, in milliseconds.
+    pub latency_spike_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -96,6 +101,8 @@ impl Default for SimConfig {
             public_base_url: None,
             require_anchor_mailbox: false,
             lose_response_of: Vec::new(),
+            latency_spike_rate: 0.0,
+            latency_spike_ms: 0,
         }
     }
 }

@@ -59,6 +59,9 @@ pub enum Fault {
 pub struct FaultGenerator {
     seed: u64,
     rng: XorShift,
+    /// Latency spikes come from their own sequence, so that turning them on does not
+    /// change which requests fail.
+    spikes: XorShift,
 }
 
 impl FaultGenerator {
@@ -67,6 +70,7 @@ impl FaultGenerator {
         FaultGenerator {
             seed,
             rng: XorShift::new(seed),
+            spikes: XorShift::new(seed ^ 0x9e37_79b9_7f4a_7c15),
         }
     }
 
@@ -75,6 +79,11 @@ impl FaultGenerator {
         if seed != self.seed {
             *self = FaultGenerator::new(seed);
         }
+    }
+
+    /// Whether an admitted request gets a latency spike.
+    pub fn spike(&mut self, rate: f64) -> bool {
+        self.spikes.next_f64() < rate
     }
 
     /// Draws the fault of one request. One number is drawn per call whatever the rates, so

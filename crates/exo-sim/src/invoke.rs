@@ -15,7 +15,7 @@ use crate::cmdlets;
 use crate::config::SimConfig;
 use crate::folders::fnv;
 use crate::params::Params;
-use crate::state::{PageKey, SimState};
+use crate::state::{Change, PageKey, SimState};
 use crate::wire::{Envelope, ExoError};
 
 /// The largest page the real service returns.
@@ -211,6 +211,10 @@ fn execute(
             if output.changed {
                 state.count(|c| c.tenant_changes += 1);
                 state.forget_pages();
+                state.record_change(Change {
+                    cmdlet: cmdlet.to_owned(),
+                    identity: params.string("Identity").ok().flatten(),
+                });
             }
             envelope = Envelope::new(&call.tenant, None, output.warnings);
             let Some(items) = output.value else {

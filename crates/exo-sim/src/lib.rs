@@ -43,7 +43,7 @@ use std::sync::Arc;
 pub use config::{BatchOrder, Role, SimConfig, UnknownCmdlet};
 pub use counters::Counters;
 pub use sharedbox_tenant::file::TenantFile;
-pub use state::SimState;
+pub use state::{Change, SimState};
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +153,11 @@ impl SimHandle {
     /// The socket address.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Every write that changed the tenant so far, in order.
+    pub fn changes(&self) -> Vec<Change> {
+        self.state.changes()
     }
 
     /// What was received so far.

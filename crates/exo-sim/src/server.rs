@@ -283,8 +283,10 @@ async fn admit(
         state.count(|c| c.throttled += 1);
         return Err(too_many_requests(config));
     };
-    if config.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
+    let spike = config.latency_spike_rate > 0.0 && state.draw_spike(config.latency_spike_rate);
+    let latency = config.latency_ms + if spike { config.latency_spike_ms } else { 0 };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     Ok(slot)
 }

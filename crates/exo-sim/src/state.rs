@@ -22,8 +22,19 @@ pub struct SimState {
     /// Requests in flight per tenant.
     pub(crate) limiter: ConcurrencyLimiter,
     request_ids: AtomicU64,
+    /// Every write that changed the tenant, in order.
+    changes: Mutex<Vec<Change>>,
     /// Outputs of paged reads, so that a follow-up page is a slice, not a rerun.
     pages: Mutex<HashMap<PageKey, Arc<Vec<Item>>>>,
+}
+
+/// A write that changed the tenant: the cmdlet and the `-Identity` it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The cmdlet as the client spelled it.
+    pub cmdlet: String,
+    /// `-Identity` (`None` for tenant-wide cmdlets such as `Set-OrganizationConfig`).
+    pub identity: Option<String>,
 }
 
 /// A paged output: tenant segment, cmdlet fingerprint and `$select`.
@@ -43,6 +54,7 @@ impl SimState {
             limiter: ConcurrencyLimiter::default(),
             request_ids: AtomicU64::new(1),
             pages: Mutex::new(HashMap::new()),
+            changes: Mutex::new(Vec::new()),
         })
     }
 
@@ -81,6 +93,21 @@ impl SimState {
     pub fn set_tenant(&self, tenant: TenantFile) {
         *self.tenant.lock().expect("tenant lock") = tenant;
         self.forget_pages();
+    }
+
+    /// Every write that changed the tenant since the start, in order.
+    pub fn changes(&self) -> Vec<Change> {
+        self.changes.lock().expect("change lock").clone()
+    }
+
+    /// Records a write that changed the tenant.
+    pub(crate) fn record_change(&self, change: Change) {
+        self.changes.lock().expect("change lock").push(change);
+    }
+
+    /// Whether an admitted request gets a latency spike.
+    pub(crate) fn draw_spike(&self, rate: f64) -> bool {
+        self.faults.lock().expect("fault lock").spike(rate)
     }
 
     /// The output a first page was cut from, for its follow-up pages.

@@ -195,3 +195,14 @@ pub fn readers(tenant: &TenantFile, address: &str) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The tenant with row order, simulation counters and write-once autoMapping left out.
+pub fn normalized(mut tenant: TenantFile) -> TenantFile {
+    tenant.simulation = None;
+    tenant.mailboxes = tenant
+        .mailboxes
+        .iter()
+        .map(sharedbox_tenant::normalized)
+        .collect();
+    tenant
+}
