@@ -8,7 +8,7 @@
 //! - Journals are created with mode 0600: they name every principal that was changed.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -281,31 +281,34 @@ pub struct RunLog {
 impl RunLog {
     /// Reads `path`, skipping damaged lines.
     pub fn read(path: &Path) -> Result<RunLog, JournalError> {
-        let file = File::open(path).map_err(|source| JournalError::Io {
+        let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
             path: path.to_owned(),
             source,
         })?;
+        let run_id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(RunLog::parse(run_id, &bytes))
+    }
+
+    /// Reads a journal's bytes: every line that is a record, and a count of those that are
+    /// not (a crash cuts the last one short; anything else is damage). Never fails.
+    pub fn parse(run_id: String, bytes: &[u8]) -> RunLog {
         let mut log = RunLog {
-            run_id: path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            run_id,
             ..RunLog::default()
         };
-        for line in BufReader::new(file).split(b'\n') {
-            let line = line.map_err(|source| JournalError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
+        for line in bytes.split(|b| *b == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<Record>(&line) {
+            match serde_json::from_slice::<Record>(line) {
                 Ok(record) => log.records.push(record),
                 Err(_) => log.damaged_lines += 1,
             }
         }
-        Ok(log)
+        log
     }
 
     /// Reads the run `run_id` from `state_dir`.
@@ -487,5 +490,39 @@ mod tests {
         let id = new_run_id();
         assert_eq!(id.len(), "20261122T114400Z-".len() + 6, "{id}");
         assert!(id.starts_with("20"), "{id}");
+    }
+
+    mod damaged {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// A journal damaged in any way (a crash, a disk error, an edit) is read without
+            /// panicking: every line is a record or counted as damaged.
+            #[test]
+            fn any_bytes_read_as_records_and_damaged_lines(
+                lines in proptest::collection::vec(
+                    prop_oneof![
+                        proptest::collection::vec(any::<u8>(), 0..80),
+                        "\\{\"(seq|kind|op|run_id)\":[0-9a-z\\[\\]{}\",:]{0,40}"
+                            .prop_map(String::into_bytes),
+                    ],
+                    0..20,
+                )
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("run.jsonl");
+                std::fs::write(&path, lines.join(&b'\n')).unwrap();
+                let log = RunLog::read(&path).unwrap();
+                let non_blank = lines
+                    .iter()
+                    .flat_map(|l| l.split(|b| *b == b'\n'))
+                    .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                    .count();
+                prop_assert_eq!(log.records.len() + log.damaged_lines, non_blank);
+            }
+        }
     }
 }

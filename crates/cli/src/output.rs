@@ -158,7 +158,10 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
             let count = shown.entry(diagnostic.code).or_default();
             *count += 1;
             if *count > SHOWN_PER_CODE {
-                match hidden.iter_mut().find(|(code, ..)| *code == diagnostic.code) {
+                match hidden
+                    .iter_mut()
+                    .find(|(code, ..)| *code == diagnostic.code)
+                {
                     Some((.., n)) => *n += 1,
                     None => hidden.push((diagnostic.code, diagnostic.severity.as_str(), 1)),
                 }

@@ -692,7 +692,12 @@ impl Client {
         // without an answer are then followed for all commands of the batch at once.
         let mut answered: Vec<Option<SubResponse>> = chunk.iter().map(|_| None).collect();
         for response in responses {
-            if let Some(slot) = response.id.parse::<usize>().ok().and_then(|n| answered.get_mut(n)) {
+            if let Some(slot) = response
+                .id
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| answered.get_mut(n))
+            {
                 slot.get_or_insert(response);
             }
         }
@@ -858,5 +863,61 @@ mod tests {
         let refused = check_endpoint("http://exo.example.com").unwrap_err();
         assert!(refused.to_string().contains("loopback"), "{refused}");
         assert!(check_endpoint("not a url").is_err());
+    }
+
+    mod batch_answers {
+        use super::super::sub_responses;
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        fn scalar() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "\\PC{0,10}".prop_map(Value::String),
+                Just(json!("{\"value\":[{\"Name\":\"x\"}]}")),
+                Just(json!({"value": [{"Name": "x"}], "@odata.nextLink": "http://evil.example/"})),
+                Just(json!([])),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Whatever a `$batch` answer holds, reading it never panics and keeps only
+            /// sub-responses with an id and an HTTP status.
+            #[test]
+            fn any_batch_answer_is_read_without_panicking(
+                items in proptest::collection::vec(
+                    (scalar(), scalar(), scalar(), any::<bool>()), 0..12
+                ),
+                wrapped in any::<bool>(),
+            ) {
+                let responses: Vec<Value> = items
+                    .iter()
+                    .map(|(id, status, body, upper)| {
+                        if *upper {
+                            json!({"ID": id, "Status": status, "Body": body})
+                        } else {
+                            json!({"id": id, "status": status, "body": body})
+                        }
+                    })
+                    .collect();
+                let answer = if wrapped { json!({"responses": responses}) } else { Value::Array(responses) };
+                let is_status = |v: &Value| match v {
+                    Value::Number(n) => n.as_u64().is_some_and(|n| n <= u64::from(u16::MAX)),
+                    Value::String(s) => s.parse::<u64>().is_ok_and(|n| n <= u64::from(u16::MAX)),
+                    _ => false,
+                };
+                let expected = if wrapped {
+                    items.iter().filter(|(_, status, ..)| is_status(status)).count()
+                } else {
+                    0
+                };
+                prop_assert_eq!(sub_responses(answer).len(), expected);
+            }
+        }
     }
 }

@@ -339,4 +339,68 @@ mod tests {
         );
         assert_eq!(inner.message, "deep");
     }
+
+    /// JSON values of any shape, as a hostile or broken endpoint might send them.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+            prop_oneof![
+                Just("value"),
+                Just("Value"),
+                Just("@odata.nextLink"),
+                Just("error"),
+                Just("details"),
+                Just("message"),
+                Just("responses"),
+                Just("IsPresent")
+            ]
+            .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let key = prop_oneof![
+                Just("value".to_owned()),
+                Just("@odata.nextLink".to_owned()),
+                Just("@adminapi.warnings".to_owned()),
+                Just("error".to_owned()),
+                Just("code".to_owned()),
+                Just("message".to_owned()),
+                Just("details".to_owned()),
+                Just("innererror".to_owned()),
+                Just("Name".to_owned()),
+                "\\PC{0,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(key, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        #[test]
+        fn any_bytes_parse_as_a_page_or_an_error_without_panicking(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)
+        ) {
+            let _ = parse_page(&body);
+            let _ = parse_error(&body);
+        }
+
+        #[test]
+        fn any_json_parses_as_a_page_or_an_error_without_panicking(value in json_value()) {
+            let body = serde_json::to_vec(&value).unwrap();
+            let page = parse_page(&body);
+            for row in &page.rows {
+                let _ = (row.text("Name"), row.flag("IsPresent"), row.strings("value", true));
+            }
+            let _ = parse_error(&body);
+        }
+    }
 }

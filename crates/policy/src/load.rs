@@ -31,19 +31,62 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
     let mut sources = Vec::with_capacity(files.len());
     let mut diagnostics = Vec::new();
     for path in files {
-        match std::fs::read_to_string(&path) {
+        match read_bounded(&path) {
             Ok(text) => sources.push(Source::new(path, text)),
-            Err(e) => diagnostics.push(Diagnostic::error(
-                "policy::io",
-                format!("cannot read `{}`: {e}", path.display()),
-                None,
-            )),
+            Err(diagnostic) => diagnostics.push(*diagnostic),
         }
     }
     if !diagnostics.is_empty() {
         return Err(Diagnostics(diagnostics));
     }
     load_sources(sources)
+}
+
+/// The largest policy file read (a file of 10,000 mailbox documents is about 4 MiB).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a policy file of at most [`MAX_FILE_BYTES`]; a larger one is refused before it is
+/// read into memory.
+fn read_bounded(path: &Path) -> Result<String, Box<Diagnostic>> {
+    use std::io::Read as _;
+    let io_error = |e: std::io::Error| {
+        Box::new(Diagnostic::error(
+            "policy::io",
+            format!("cannot read `{}`: {e}", path.display()),
+            None,
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Box::new(Diagnostic::error(
+            "policy::too-large",
+            format!(
+                "`{}` is larger than {} MiB; refusing to read it",
+                path.display(),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+            None,
+        )
+        .with_hint("split the policies into several files; a policy file this large is not written by hand")));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Box::new(
+            Diagnostic::error(
+                "policy::io",
+                format!(
+                    "`{}` is not UTF-8 text (invalid byte at offset {})",
+                    path.display(),
+                    e.utf8_error().valid_up_to()
+                ),
+                None,
+            )
+            .with_hint("save the file as UTF-8"),
+        )
+    })
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -111,8 +154,21 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
     ("crm-graph", include_str!("../profiles/crm-graph.yaml")),
 ];
 
+/// Limits of one policy file's YAML, so that a hostile pull request cannot exhaust memory
+/// or stack: alias bombs, deep nesting and huge lists are refused with a located error.
+/// The node limit allows a file of 10,000 mailbox documents, not a list of a million.
 fn parse_options() -> serde_saphyr::Options {
-    serde_saphyr::options! { strict_booleans: true }
+    serde_saphyr::options! {
+        strict_booleans: true,
+        budget: serde_saphyr::budget! {
+            max_nodes: 500_000,
+            max_events: 1_500_000,
+            max_depth: 32,
+            max_aliases: 1_000,
+            max_anchors: 1_000,
+            max_documents: 20_000,
+        },
+    }
 }
 
 /// Parses one YAML document strictly (unknown fields, duplicate keys and YAML 1.1 booleans
@@ -133,6 +189,20 @@ fn parse_source(source: &Arc<Source>) -> Result<Vec<RawDocument>, Box<Diagnostic
         .map_err(|e| Box::new(parse_error(source, &e)))
 }
 
+/// A budget breach in words.
+fn breach_text(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Nodes { nodes } => format!("more than {nodes} nodes"),
+        B::Events { events } => format!("more than {events} parser events"),
+        B::Depth { depth } => format!("nesting deeper than {depth} levels"),
+        B::Aliases { aliases } => format!("more than {aliases} aliases (`*name`)"),
+        B::Anchors { anchors } => format!("more than {anchors} anchors (`&name`)"),
+        B::Documents { documents } => format!("more than {documents} documents"),
+        other => format!("{other:?}"),
+    }
+}
+
 /// Turns a parser error into a diagnostic with a readable message and a hint.
 fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic {
     let origin = error.location().map(|l| Origin::from_location(source, &l));
@@ -145,6 +215,15 @@ fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic 
         .as_ref()
         .map(|o| o.snippet().to_owned())
         .unwrap_or_default();
+    if let serde_saphyr::Error::Budget { breach, .. } = error.without_snippet() {
+        return Diagnostic::error(
+            "policy::too-complex",
+            format!("the file exceeds the YAML budget: {}", breach_text(breach)),
+            origin,
+        )
+        .with_label("limit reached here")
+        .with_hint("policy files are limited to 500,000 nodes, nesting depth 32 and 1,000 aliases; split the file or write the list out without anchors");
+    }
     if message.starts_with("invalid boolean") {
         return Diagnostic::error("policy::invalid-boolean", format!("`{snippet}` is not a boolean"), origin)
             .with_label("expected `true` or `false`")
@@ -495,7 +574,8 @@ pub fn is_address(s: &str) -> bool {
         && !local.contains("..")
         && local
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            // No `*`: Exchange reads it as a wildcard in `-Identity`.
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-/=?^_`{|}~.".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {

@@ -248,4 +248,3 @@ fn print_plan(plan: &Plan) {
         )
     );
 }
-

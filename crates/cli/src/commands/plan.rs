@@ -313,6 +313,12 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut file = options
         .open(path)
         .map_err(|e| Failure::new(format!("cannot write plan file `{}`: {e}", path.display())))?;
+    // An existing file keeps its mode on open; narrow it before writing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     file.write_all(text.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;
@@ -322,5 +328,78 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 /// A plan id as people read it: the first 12 hex digits.
 pub fn short(plan_id: &str) -> &str {
     let hex = plan_id.strip_prefix("sha256:").unwrap_or(plan_id);
-    &hex[..hex.len().min(12)]
+    let end = hex.char_indices().nth(12).map_or(hex.len(), |(at, _)| at);
+    &hex[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn read(bytes: &[u8]) -> anyhow::Result<PlanDocument> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, bytes).unwrap();
+        read_plan_file(&path)
+    }
+
+    #[test]
+    fn a_plan_id_that_is_not_hex_is_shortened_without_splitting_a_character() {
+        assert_eq!(short("sha256:ääääääääääääääää"), "ääääääääääää");
+        assert_eq!(short("sha256:0123"), "0123");
+    }
+
+    #[test]
+    fn a_rewritten_plan_file_is_narrowed_to_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, "old").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            write_private(&path, "{}").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_bytes_are_refused_or_read_without_panicking(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300)
+        ) {
+            let _ = read(&bytes);
+        }
+
+        #[test]
+        fn a_plan_shaped_document_with_hostile_fields_is_refused_without_panicking(
+            plan_id in "\\PC{0,20}",
+            fields in proptest::collection::btree_map(
+                prop_oneof![
+                    Just("changes"), Just("policies_digest"), Just("tenant"), Just("run"),
+                    Just("summary"), Just("lints"), Just("created_at"), Just("snapshot_digest"),
+                ],
+                prop_oneof![
+                    Just(serde_json::json!(null)), Just(serde_json::json!([])),
+                    Just(serde_json::json!({})), Just(serde_json::json!("x")),
+                    Just(serde_json::json!([{"op": "grant"}])), Just(serde_json::json!(-1)),
+                ],
+                0..6,
+            )
+        ) {
+            let mut document = serde_json::json!({
+                "format_version": sharedbox_planner::FORMAT_VERSION,
+                "plan_id": plan_id,
+            });
+            for (key, value) in fields {
+                document[key] = value;
+            }
+            let result = read(serde_json::to_string(&document).unwrap().as_bytes());
+            prop_assert!(result.is_err());
+        }
+    }
 }
