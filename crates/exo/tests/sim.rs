@@ -505,3 +505,109 @@ async fn a_403_of_nul_bytes_declared_gzip_is_a_forbidden_error_with_a_hint() {
     assert!(error.hint().unwrap().contains("Exchange.ManageAsApp"));
     assert_eq!(sim.counters().cmdlet("Get-NoSuchThing"), 1, "not retried");
 }
+
+/// Mailbox and principal strings a malicious pull request might carry. Parameters travel as
+/// JSON values and identities are compared literally, so none of them can reach another
+/// object: each write is refused or changes nothing.
+const HOSTILE: &[&str] = &[
+    "support@contoso.com' -or '1' -eq '1",
+    "support@contoso.com\"; Remove-Mailbox support@contoso.com; \"",
+    "$(Remove-Mailbox -Identity support@contoso.com)",
+    "support@contoso.com\n-Identity buchhaltung@contoso.com",
+    "support@contoso.com\\",
+    "\u{0455}upport@contoso.com", // Cyrillic dze, looks like `s`
+    "support@contoso.com:\\Inbox",
+    "support@contoso.com:\\Sent Items\\..\\Inbox",
+    "buchhaltung@contoso.com:\\",
+    "support@contoso.com\u{200b}",
+    "`$true",
+    "",
+];
+
+#[tokio::test]
+async fn hostile_identities_never_reach_another_object() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    let before = sim.tenant();
+    let katrin = principal(&file, "katrin.schulz@contoso.com");
+    for hostile in HOSTILE {
+        let as_principal = Principal::Recipient {
+            id: PrincipalId::of(
+                file.directory()
+                    .resolve_policy("katrin.schulz@contoso.com")
+                    .unwrap(),
+            ),
+            address: (*hostile).to_owned(),
+        };
+        let operations = [
+            Operation::GrantSendAs {
+                mailbox: (*hostile).to_owned(),
+                principal: katrin.clone(),
+            },
+            Operation::GrantFullAccess {
+                mailbox: (*hostile).to_owned(),
+                principal: katrin.clone(),
+                auto_mapping: false,
+            },
+            Operation::SetMailbox {
+                mailbox: (*hostile).to_owned(),
+                setting: MailboxSetting::CopyForSendAs(true),
+            },
+            Operation::AddSentItemsPermission {
+                mailbox: (*hostile).to_owned(),
+                principal: katrin.clone(),
+                access: "Editor".to_owned(),
+            },
+            Operation::GrantSendAs {
+                mailbox: "support@contoso.com".to_owned(),
+                principal: as_principal.clone(),
+            },
+            Operation::AddSentItemsPermission {
+                mailbox: "support@contoso.com".to_owned(),
+                principal: as_principal.clone(),
+                access: "Owner".to_owned(),
+            },
+            Operation::RevokeFullAccess {
+                mailbox: "support@contoso.com".to_owned(),
+                principal: Principal::Orphaned {
+                    raw: (*hostile).to_owned(),
+                },
+            },
+        ];
+        for operation in &operations {
+            // Refused (not found, invalid) or a no-op; never a change anywhere.
+            let _ = exo.execute(operation).await;
+            assert_eq!(sim.tenant(), before, "{operation:?} changed the tenant");
+        }
+    }
+    assert_eq!(sim.counters().tenant_changes, 0);
+    assert!(sim.changes().is_empty());
+}
+
+#[tokio::test]
+async fn hostile_text_in_a_value_is_stored_literally() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    for hostile in HOSTILE.iter().filter(|h| !h.is_empty()) {
+        exo.execute(&Operation::SetMailbox {
+            mailbox: "support@contoso.com".to_owned(),
+            setting: MailboxSetting::DisplayName((*hostile).to_owned()),
+        })
+        .await
+        .unwrap();
+        let tenant = sim.tenant();
+        let support = tenant
+            .mailboxes
+            .iter()
+            .find(|m| m.primary_smtp_address == "support@contoso.com")
+            .unwrap();
+        assert_eq!(support.display_name, *hostile);
+        let others_unchanged = tenant
+            .mailboxes
+            .iter()
+            .filter(|m| m.primary_smtp_address != "support@contoso.com")
+            .all(|m| demo().mailboxes.iter().any(|d| d == m));
+        assert!(others_unchanged, "{hostile:?} reached another mailbox");
+    }
+}
