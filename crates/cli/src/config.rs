@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use sharedbox_policy::document::Sp;
-use sharedbox_policy::{Diagnostic, Level, LintLevels, Source};
+use sharedbox_policy::document::{LintLevel, Sp};
+use sharedbox_policy::{Diagnostic, LintLevels, Source};
 
 use sharedbox_exo::Cloud;
 use sharedbox_exo::auth::AuthConfig;
@@ -29,7 +29,7 @@ struct ConfigFile {
     state_dir: Option<PathBuf>,
     /// Lint levels by code or name: `error`, `warning`, `info` or `off`.
     #[serde(default)]
-    lints: BTreeMap<String, Sp<String>>,
+    lints: BTreeMap<String, Sp<LintLevel>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,34 +203,18 @@ pub fn resolve(
     })
 }
 
-/// `lints: {SBX105: off, sender-cannot-read-sent-items: error}`, every entry checked.
+/// `lints: {SBX105: off, sender-cannot-read-sent-items: error}`, checked as in a policy
+/// document.
 fn lint_levels_of(
-    lints: &BTreeMap<String, Sp<String>>,
+    lints: &BTreeMap<String, Sp<LintLevel>>,
     source: &std::sync::Arc<Source>,
 ) -> Result<LintLevels, ConfigError> {
-    let mut levels = LintLevels::default();
-    for (code, level) in lints {
-        let at = level.origin(source);
-        let Some(lint) = sharedbox_policy::lint::find(code) else {
-            return Err(ConfigError::Located(Box::new(
-                Diagnostic::error(
-                    "config::unknown-lint",
-                    format!("`lints` names an unknown lint `{code}`"),
-                    Some(at),
-                )
-                .with_label("unknown lint")
-                .with_hint("`sharedbox explain` lists every lint code and name"),
-            )));
-        };
-        let parsed: Level = level.value().parse().map_err(|message: String| {
-            ConfigError::Located(Box::new(
-                Diagnostic::error("config::lint-level", message, Some(at.clone()))
-                    .with_label("unknown level"),
-            ))
-        })?;
-        levels.set(lint, parsed);
+    let mut problems = Vec::new();
+    let levels = sharedbox_policy::lint::levels_of(lints, source, &mut problems);
+    match problems.into_iter().next() {
+        Some(problem) => Err(ConfigError::Located(Box::new(problem))),
+        None => Ok(LintLevels::default().with_overrides(&levels)),
     }
-    Ok(levels)
 }
 
 /// `--tenant file:PATH` or `--tenant exo:TENANT`; an `exo:` tenant keeps the cloud, endpoint

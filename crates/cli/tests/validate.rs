@@ -351,6 +351,46 @@ fn every_error_is_reported_not_only_the_first() {
 }
 
 #[test]
+fn lint_levels_in_the_config_are_checked_like_those_of_a_policy() {
+    let project = Project::new();
+    let config = |lints: &str| {
+        std::fs::write(
+            project.path().join("sharedbox.yaml"),
+            format!("policies: policies/\ntenant: {{backend: file, path: tenant.yaml}}\nlints: {lints}\n"),
+        )
+        .unwrap();
+        project.run(&["validate"])
+    };
+    let unknown = config("{SBX999: off}");
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("unknown lint `SBX999`"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown.stderr.contains("sharedbox.yaml:3:17"),
+        "{}",
+        unknown.stderr
+    );
+    let twice = config("{SBX105: off, send-on-behalf-duplicates: error}");
+    assert_eq!(twice.code, 1);
+    assert!(
+        twice.stderr.contains("sets `SBX105` twice"),
+        "{}",
+        twice.stderr
+    );
+    let level = config("{SBX105: sometimes}");
+    assert_eq!(level.code, 1);
+    assert!(
+        level.stderr.contains("sharedbox.yaml:3:17"),
+        "{}",
+        level.stderr
+    );
+    assert_eq!(config("{SBX105: info}").code, 0);
+}
+
+#[test]
 fn config_errors_are_located() {
     let project = Project::new();
     std::fs::write(

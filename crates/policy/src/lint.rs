@@ -262,19 +262,39 @@ impl From<crate::document::LintLevel> for Level {
     }
 }
 
-impl std::str::FromStr for Level {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Level, String> {
-        match s {
-            "off" => Ok(Level::Off),
-            "info" => Ok(Level::Severity(Severity::Info)),
-            "warning" => Ok(Level::Severity(Severity::Warning)),
-            "error" => Ok(Level::Severity(Severity::Error)),
-            other => Err(format!(
-                "unknown lint level `{other}`; expected `error`, `warning`, `info` or `off`"
-            )),
+/// A `lints:` map (of `sharedbox.yaml` or of a policy document) checked: each key a lint code
+/// or name, no lint set twice; problems are pushed to `diagnostics` at their position.
+pub fn levels_of(
+    map: &std::collections::BTreeMap<String, crate::document::Sp<crate::document::LintLevel>>,
+    source: &std::sync::Arc<crate::Source>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(&'static str, Located<Level>)> {
+    let mut levels: Vec<(&'static str, Located<Level>)> = Vec::new();
+    for (code, level) in map {
+        let at = level.origin(source);
+        match find(code) {
+            Some(lint) if levels.iter().any(|(c, _)| *c == lint.code) => diagnostics.push(
+                Diagnostic::error(
+                    "policy::duplicate-lint",
+                    format!("`lints` sets `{}` twice (by code and by name)", lint.code),
+                    Some(at),
+                )
+                .with_label("second level")
+                .with_hint("keep one entry"),
+            ),
+            Some(lint) => levels.push((lint.code, Located::new((*level.value()).into(), at))),
+            None => diagnostics.push(
+                Diagnostic::error(
+                    "policy::unknown-lint",
+                    format!("`lints` names an unknown lint `{code}`"),
+                    Some(at),
+                )
+                .with_label("unknown lint")
+                .with_hint("`sharedbox explain` lists every lint code and name"),
+            ),
         }
     }
+    levels
 }
 
 /// Per-code levels from `sharedbox.yaml` (`lints: {SBX105: off, SBX104: error}`).

@@ -392,33 +392,7 @@ impl Layer {
             layer.moderation_notifications = m.notifications.as_ref().map(|v| located(source, v));
         }
         if let Some(lints) = &doc.lints {
-            for (code, level) in lints.value() {
-                let at = origin(source, level);
-                match crate::lint::find(code) {
-                    Some(lint) if layer.lints.iter().any(|(c, _)| *c == lint.code) => diagnostics
-                        .push(
-                            Diagnostic::error(
-                                "policy::duplicate-lint",
-                                format!("`lints` sets `{}` twice (by code and by name)", lint.code),
-                                Some(at),
-                            )
-                            .with_label("second level")
-                            .with_hint("keep one entry"),
-                        ),
-                    Some(lint) => layer
-                        .lints
-                        .push((lint.code, Located::new((*level.value()).into(), at))),
-                    None => diagnostics.push(
-                        Diagnostic::error(
-                            "policy::unknown-lint",
-                            format!("`lints` names an unknown lint `{code}`"),
-                            Some(at),
-                        )
-                        .with_label("unknown lint")
-                        .with_hint("`sharedbox explain` lists every lint code and name"),
-                    ),
-                }
-            }
+            layer.lints = crate::lint::levels_of(lints.value(), source, diagnostics);
         }
         if let Some(lifecycle) = &doc.lifecycle {
             let l = lifecycle.value();

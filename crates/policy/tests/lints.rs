@@ -205,15 +205,24 @@ fn the_catalog_has_unique_codes_names_and_an_explanation_each() {
             assert_ne!(lint.name, other.name);
         }
     }
+    // Levels are read where they are written: `lints:` of a document (or `sharedbox.yaml`).
+    let with_level = |level: &str| {
+        load_sources(vec![Source::new(
+            "p/x.yaml",
+            format!(
+                "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: a@b.example\nlints: {{SBX101: {level}}}\n"
+            ),
+        )])
+    };
+    let set = with_level("warning").unwrap();
     assert_eq!(
-        "warning".parse::<Level>(),
-        Ok(Level::Severity(Severity::Warning))
+        set.mailboxes[0].lints[0].1.value,
+        Level::Severity(Severity::Warning)
     );
     assert!(
-        "loud"
-            .parse::<Level>()
-            .unwrap_err()
-            .contains("`error`, `warning`, `info` or `off`")
+        with_level("loud").unwrap_err().0[0]
+            .message
+            .contains("`error`, `warning`, `info`, `off`")
     );
 }
 
