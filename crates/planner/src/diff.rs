@@ -67,12 +67,7 @@ pub fn plan(
         );
     }
     for policy in &policies.mailboxes {
-        if !options.targets.is_empty()
-            && !options
-                .targets
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(&policy.address))
-        {
+        if !policy.is_targeted(&options.targets) {
             continue;
         }
         let mut planner = MailboxPlanner {

@@ -38,6 +38,34 @@ impl PolicySet {
     pub fn is_empty(&self) -> bool {
         self.mailboxes.is_empty() && self.tenant_settings.is_none()
     }
+
+    /// The set as `--target`s narrow it: only the mailboxes they select, no tenant settings
+    /// (a targeted plan leaves those alone); the whole set when there are no targets.
+    pub fn targeted(&self, targets: &[String]) -> std::borrow::Cow<'_, PolicySet> {
+        if targets.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        std::borrow::Cow::Owned(PolicySet {
+            mailboxes: self
+                .mailboxes
+                .iter()
+                .filter(|m| m.is_targeted(targets))
+                .cloned()
+                .collect(),
+            tenant_settings: None,
+            sources: self.sources.clone(),
+        })
+    }
+}
+
+impl MailboxPolicy {
+    /// Whether `--target`s select this mailbox (no targets select every mailbox).
+    pub fn is_targeted(&self, targets: &[String]) -> bool {
+        targets.is_empty()
+            || targets
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&self.address))
+    }
 }
 
 /// `TenantSettings`.

@@ -157,22 +157,7 @@ fn make_plan(
         }
     };
     if let Some(levels) = lints {
-        let targeted;
-        let scope = if targets.is_empty() {
-            policies
-        } else {
-            targeted = PolicySet {
-                mailboxes: policies
-                    .mailboxes
-                    .iter()
-                    .filter(|m| targets.iter().any(|t| t.eq_ignore_ascii_case(&m.address)))
-                    .cloned()
-                    .collect(),
-                ..PolicySet::default()
-            };
-            &targeted
-        };
-        let findings = sharedbox_planner::lint_plan(scope, snapshot, levels);
+        let findings = sharedbox_planner::lint_plan(&policies.targeted(targets), snapshot, levels);
         plan.warnings.extend(report_lints(findings)?);
     }
     Ok(plan)
