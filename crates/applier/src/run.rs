@@ -469,23 +469,22 @@ pub(crate) async fn undo(
     // mailbox and executes its writes together (`execute_all`: `$batch`ed on Exchange
     // Online, one file write on the file backend); a mailbox's steps stay in reverse order,
     // and each decision sees the outcome of the mailbox's earlier undos.
-    let mut queues: Vec<(String, std::collections::VecDeque<&JournaledStep>)> = Vec::new();
+    let mut queues: Vec<std::collections::VecDeque<&JournaledStep>> = Vec::new();
+    let mut queue_of: HashMap<String, usize> = HashMap::new();
     for s in steps.iter().rev() {
         let group = s
             .operation
             .mailbox()
             .map_or_else(|| "organization".to_owned(), str::to_ascii_lowercase);
-        match queues.iter_mut().find(|(g, _)| *g == group) {
-            Some((_, queue)) => queue.push_back(s),
-            None => queues.push((group, std::collections::VecDeque::from([s]))),
-        }
+        let at = *queue_of.entry(group).or_insert_with(|| {
+            queues.push(std::collections::VecDeque::new());
+            queues.len() - 1
+        });
+        queues[at].push_back(s);
     }
     let mut now: HashMap<String, Observation> = HashMap::new();
     loop {
-        let round: Vec<&JournaledStep> = queues
-            .iter_mut()
-            .filter_map(|(_, q)| q.pop_front())
-            .collect();
+        let round: Vec<&JournaledStep> = queues.iter_mut().filter_map(|q| q.pop_front()).collect();
         if round.is_empty() {
             break;
         }

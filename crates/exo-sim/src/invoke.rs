@@ -196,12 +196,8 @@ fn execute(
         0 => None,
         _ => state.paged_output(&key),
     };
-    let mut envelope;
-    let items = match kept {
-        Some(items) => {
-            envelope = Envelope::new(&call.tenant, None, Vec::new());
-            items
-        }
+    let (items, warnings) = match kept {
+        Some(items) => (items, Vec::new()),
         None => {
             let params = Params::from_json(call.input.parameters.as_ref())?;
             let output = {
@@ -209,23 +205,22 @@ fn execute(
                 cmdlets::run(&mut tenant, config, cmdlet, &params)?
             };
             if output.changed {
-                state.count(|c| c.tenant_changes += 1);
-                state.forget_pages();
-                state.record_change(Change {
+                state.tenant_changed(Change {
                     cmdlet: cmdlet.to_owned(),
                     identity: params.string("Identity").ok().flatten(),
                 });
             }
-            envelope = Envelope::new(&call.tenant, None, output.warnings);
             let Some(items) = output.value else {
-                return Ok(envelope);
+                return Ok(Envelope::new(&call.tenant, None, output.warnings));
             };
-            Arc::new(match call.query.selected() {
+            let items = match call.query.selected() {
                 Some(select) => items.iter().map(|i| i.select(&select)).collect(),
                 None => items,
-            })
+            };
+            (Arc::new(items), output.warnings)
         }
     };
+    let mut envelope = Envelope::new(&call.tenant, None, warnings);
     let page = call
         .prefer_page
         .unwrap_or(MAX_PAGE)

@@ -100,8 +100,11 @@ impl SimState {
         self.changes.lock().expect("change lock").clone()
     }
 
-    /// Records a write that changed the tenant.
-    pub(crate) fn record_change(&self, change: Change) {
+    /// Records a write that changed the tenant: counted, logged, and kept pages dropped
+    /// (later pages must show the change).
+    pub(crate) fn tenant_changed(&self, change: Change) {
+        self.count(|c| c.tenant_changes += 1);
+        self.forget_pages();
         self.changes.lock().expect("change lock").push(change);
     }
 
@@ -124,8 +127,8 @@ impl SimState {
         pages.insert(key, items);
     }
 
-    /// Drops the kept outputs: the tenant changed, later pages must show the change.
-    pub(crate) fn forget_pages(&self) {
+    /// Drops the kept outputs of paged reads.
+    fn forget_pages(&self) {
         self.pages.lock().expect("page lock").clear();
     }
 

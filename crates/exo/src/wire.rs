@@ -115,10 +115,7 @@ pub fn flag(value: &Value) -> Option<bool> {
         Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
         Value::Number(n) => n.as_i64().map(|n| n != 0),
-        Value::Object(map) => map
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("IsPresent"))
-            .and_then(|(_, v)| flag(v)),
+        Value::Object(map) => get_ci(map, "IsPresent").and_then(flag),
         _ => None,
     }
 }
@@ -150,27 +147,7 @@ pub fn page_of(value: Value) -> Page {
             ..Page::default()
         },
         Value::Object(mut map) => {
-            let key_of = |map: &Map<String, Value>, name: &str| {
-                map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
-            };
-            let value_key = key_of(&map, "value");
-            let is_envelope = map
-                .keys()
-                .all(|k| k.starts_with('@') || k.contains("@odata"));
-            let rows = match value_key.and_then(|k| map.remove(&k)) {
-                Some(Value::Array(items)) => items.into_iter().map(Row::from_owned).collect(),
-                Some(single @ Value::Object(_)) => vec![Row::from_owned(single)],
-                Some(_) => Vec::new(),
-                // No `value` at all: a bare object is one row, an envelope is none.
-                None if is_envelope => Vec::new(),
-                None => vec![Row::from_value(&Value::Object(map.clone()))],
-            };
-            let find = |name: &str| {
-                map.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v)
-            };
-            let warnings = match find("@adminapi.warnings") {
+            let warnings = match get_ci(&map, "@adminapi.warnings") {
                 Some(Value::Array(items)) => items
                     .iter()
                     .filter_map(|w| w.as_str().map(str::to_owned))
@@ -178,11 +155,28 @@ pub fn page_of(value: Value) -> Page {
                 Some(Value::String(s)) => vec![s.clone()],
                 _ => Vec::new(),
             };
-            let next_link = find("@odata.nextLink")
-                .or_else(|| find("odata.nextLink"))
+            let next_link = get_ci(&map, "@odata.nextLink")
+                .or_else(|| get_ci(&map, "odata.nextLink"))
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned);
+            let value_key = map
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case("value"))
+                .cloned();
+            let rows = match value_key.and_then(|k| map.remove(&k)) {
+                Some(Value::Array(items)) => items.into_iter().map(Row::from_owned).collect(),
+                Some(single @ Value::Object(_)) => vec![Row::from_owned(single)],
+                Some(_) => Vec::new(),
+                // No `value` at all: a bare object is one row, an envelope is none.
+                None if map
+                    .keys()
+                    .all(|k| k.starts_with('@') || k.contains("@odata")) =>
+                {
+                    Vec::new()
+                }
+                None => vec![Row::from_owned(Value::Object(map))],
+            };
             Page {
                 rows,
                 warnings,

@@ -119,7 +119,7 @@ impl TenantFile {
         }
     }
 
-    /// Applies one operation the way Exchange would.
+    /// Applies one operation the way Exchange would; a refused operation changes nothing.
     pub fn apply(&mut self, operation: &Operation) -> Result<(), TenantError> {
         // Only operations that name a principal (or create) need the directory; building it
         // costs a pass over every recipient.
@@ -165,7 +165,11 @@ impl TenantFile {
                     .mailbox()
                     .expect("every other operation names a mailbox");
                 let index = self.index_of(address)?;
-                apply_to_mailbox(&mut self.mailboxes[index], other, &directory)
+                // On a copy, so that a refused operation leaves the mailbox as it was.
+                let mut mailbox = self.mailboxes[index].clone();
+                apply_to_mailbox(&mut mailbox, other, &directory)?;
+                self.mailboxes[index] = mailbox;
+                Ok(())
             }
         }
     }
@@ -651,17 +655,9 @@ impl Tenant for FileTenant {
             Err(e) => return every_failed(operations, &e),
         };
         let mut contents = loaded;
-        let mut results: Vec<Result<(), TenantError>> = Vec::with_capacity(operations.len());
-        for operation in operations {
-            let mut next = contents.clone();
-            match next.apply(operation) {
-                Ok(()) => {
-                    contents = next;
-                    results.push(Ok(()));
-                }
-                Err(e) => results.push(Err(e)),
-            }
-        }
+        // `apply` changes nothing when it refuses an operation.
+        let results: Vec<Result<(), TenantError>> =
+            operations.iter().map(|o| contents.apply(o)).collect();
         if results.iter().any(Result::is_ok)
             && let Err(e) = self.save(&contents)
         {
