@@ -6,7 +6,6 @@
 //! located diagnostics also become `::error file=…,line=…,col=…::` annotations, and
 //! [`step_summary`] appends Markdown to `$GITHUB_STEP_SUMMARY`.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -133,20 +132,16 @@ pub fn diagnostic_json(diagnostic: &Diagnostic) -> serde_json::Value {
     serde_json::to_value(sharedbox_planner::Finding::of(diagnostic)).unwrap_or_default()
 }
 
-fn severity(diagnostic: &Diagnostic) -> &'static str {
-    diagnostic.severity.as_str()
-}
-
 /// Prints diagnostics to stderr, each like a compiler error (or as JSON lines), and as
 /// GitHub annotations under GitHub Actions.
 pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
-    let mut shown: HashMap<&str, usize> = HashMap::new();
-    let mut hidden: Vec<(&str, &'static str, usize)> = Vec::new();
+    // Warnings and notes seen per code (code, severity, count), in order of appearance.
+    let mut seen: Vec<(&str, &'static str, usize)> = Vec::new();
     for diagnostic in diagnostics {
         if json_lines() {
             emit(
                 "diagnostic",
-                severity(diagnostic),
+                diagnostic.severity.as_str(),
                 &diagnostic.message,
                 diagnostic_json(diagnostic),
             );
@@ -155,16 +150,15 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
         // Errors are all shown; warnings and notes of one code are shown up to a limit,
         // then counted, so that a lint firing on 10,000 mailboxes does not bury the rest.
         if !diagnostic.is_error() {
-            let count = shown.entry(diagnostic.code).or_default();
-            *count += 1;
-            if *count > SHOWN_PER_CODE {
-                match hidden
-                    .iter_mut()
-                    .find(|(code, ..)| *code == diagnostic.code)
-                {
-                    Some((.., n)) => *n += 1,
-                    None => hidden.push((diagnostic.code, diagnostic.severity.as_str(), 1)),
+            let at = match seen.iter().position(|(code, ..)| *code == diagnostic.code) {
+                Some(at) => at,
+                None => {
+                    seen.push((diagnostic.code, diagnostic.severity.as_str(), 0));
+                    seen.len() - 1
                 }
+            };
+            seen[at].2 += 1;
+            if seen[at].2 > SHOWN_PER_CODE {
                 continue;
             }
         }
@@ -186,7 +180,10 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
         }
         eprint!("{text}");
     }
-    for (code, severity, count) in hidden {
+    for (code, severity, count) in seen {
+        let Some(count) = count.checked_sub(SHOWN_PER_CODE).filter(|n| *n > 0) else {
+            continue;
+        };
         let name = sharedbox_policy::lint::find(code)
             .map(|lint| format!(" ({})", lint.name))
             .unwrap_or_default();

@@ -42,19 +42,26 @@ fn chaos_project() -> (Project, TenantFile) {
     };
     let project = Project::with_tenant(&serde_saphyr::to_string(&tenant).unwrap());
     for (n, m) in tenant.mailboxes.iter().enumerate() {
-        let people = |s: &&str| s.ends_with(DOMAIN);
-        let full: Vec<&str> = m
-            .mailbox_permissions
-            .iter()
-            .map(|p| p.user.as_str())
-            .filter(people)
-            .collect();
-        let send_as: Vec<&str> = m
-            .recipient_permissions
-            .iter()
-            .map(|p| p.trustee.as_str())
-            .filter(people)
-            .collect();
+        // People only, not `NT AUTHORITY\SELF` and the like.
+        let people = |principals: Vec<&'_ str>| -> Vec<String> {
+            principals
+                .into_iter()
+                .filter(|p| p.ends_with(DOMAIN))
+                .map(str::to_owned)
+                .collect()
+        };
+        let full = people(
+            m.mailbox_permissions
+                .iter()
+                .map(|p| p.user.as_str())
+                .collect(),
+        );
+        let send_as = people(
+            m.recipient_permissions
+                .iter()
+                .map(|p| p.trustee.as_str())
+                .collect(),
+        );
         let behalf = address_of(&m.grant_send_on_behalf_to[0]);
         let reader = m
             .sent_items
@@ -193,16 +200,6 @@ fn journal_intents(project: &Project, killed: bool) -> BTreeMap<String, usize> {
     intents
 }
 
-fn latest_run(project: &Project) -> Option<String> {
-    let mut runs: Vec<String> = std::fs::read_dir(project.path().join(".sharedbox/runs"))
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| Some(e.path().file_stem()?.to_string_lossy().into_owned()))
-        .collect();
-    runs.sort();
-    runs.pop()
-}
-
 #[test]
 fn apply_under_faults_and_kills_ends_in_the_desired_or_the_before_state() {
     let runs: u64 = std::env::var("SHAREDBOX_CHAOS_RUNS")
@@ -276,7 +273,9 @@ fn apply_under_faults_and_kills_ends_in_the_desired_or_the_before_state() {
         // Not the desired state: roll the last run back (faults stay on; rollback is
         // idempotent, so it is simply run again until it finishes).
         if state != desired && state != before {
-            let run_id = latest_run(&project)
+            // The killed (or failed) apply is the project's only run so far.
+            let run_id = common::run_ids(&project)
+                .pop_first()
                 .unwrap_or_else(|| panic!("seed {seed}: the tenant changed without a journal"));
             let mut attempts = 0;
             loop {

@@ -740,3 +740,21 @@ fn a_missing_tenant_file_is_a_clear_error() {
     );
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
 }
+
+#[test]
+fn plan_compares_a_moderator_and_a_bypass_entry_as_people_not_spellings() {
+    // Anna by address as moderator and by UPN in the bypass list: one person.
+    let project = Project::new();
+    project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nmoderation:\n  enabled: true\n  moderators: [anna@fabrikam.com]\n  bypass: [anna.berg@fabrikam.onmicrosoft.com]\n"));
+    let offline = project.run(&["validate"]);
+    assert!(!offline.stderr.contains("SBX107"), "{}", offline.stderr);
+    let plan = project.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stderr.contains("SBX107"), "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("`anna.berg@fabrikam.onmicrosoft.com` moderates `support@fabrikam.com`"),
+        "{}",
+        plan.stderr
+    );
+}

@@ -188,20 +188,14 @@ fn reader() -> Role {
 /// `Remove-Mailbox` or `Set-OrganizationConfig` (the demo's policies need none of them
 /// after the first apply, which the writer does not do).
 fn writer() -> Role {
-    let writes = [
-        "Set-Mailbox",
-        "Add-RecipientPermission",
-        "Remove-RecipientPermission",
-        "Add-MailboxPermission",
-        "Remove-MailboxPermission",
-        "Add-MailboxFolderPermission",
-        "Set-MailboxFolderPermission",
-        "Remove-MailboxFolderPermission",
-        "Set-CASMailbox",
-    ];
     let mut role = reader();
     role.token_prefix = "writer".into();
-    role.cmdlets.extend(writes.iter().map(|c| (*c).to_owned()));
+    role.cmdlets.extend(
+        sharedbox_exo::doctor::WRITER_CMDLETS
+            .iter()
+            .filter(|c| !matches!(**c, "New-Mailbox" | "Set-OrganizationConfig"))
+            .map(|c| (*c).to_owned()),
+    );
     role
 }
 
@@ -257,16 +251,16 @@ fn a_reader_plans_drifts_and_exports_and_a_scoped_writer_applies_and_rolls_back(
         "names what is missing: {}",
         doctor.stdout
     );
-    let applied = as_writer(&["apply", "--auto-approve"]);
+    // The reader's refused apply left a journal too: take the writer's run, not the newest
+    // name (run ids of the same second sort by their random part).
+    let mut applied = None;
+    let run_id = common::new_run(&project, || {
+        applied = Some(as_writer(&["apply", "--auto-approve"]));
+    });
+    let applied = applied.unwrap();
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
     assert_eq!(as_writer(&["plan", "--detailed-exitcode"]).code, 0);
     let forbidden_before_rollback = sim.counters().forbidden;
-    let run_id = std::fs::read_dir(project.path().join(".sharedbox/runs"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|e| Some(e.path().file_stem()?.to_string_lossy().into_owned()))
-        .max()
-        .unwrap();
     let rollback = as_writer(&["rollback", &run_id, "--auto-approve"]);
     assert_eq!(rollback.code, 0, "{}\n{}", rollback.stdout, rollback.stderr);
     assert_eq!(

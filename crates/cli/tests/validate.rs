@@ -468,3 +468,36 @@ fn committed_schema_is_current() {
         assert!(mailbox.get(field).is_some(), "schema lacks `{field}`");
     }
 }
+
+#[test]
+fn a_lint_on_many_mailboxes_is_shown_five_times_then_counted() {
+    let project = Project::new();
+    for n in 0..8 {
+        project.policy(
+            &format!("m{n}.yaml"),
+            &format!("{HEADER}mailbox: team{n}@fabrikam.com\nsendAs: [anna@fabrikam.com]\n"),
+        );
+    }
+    let run = project.run(&["validate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("sent-copy-missing").count(),
+        5 + 1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "warning[SBX101]: 3 more findings of this kind (sent-copy-missing) not shown"
+        ),
+        "{}",
+        run.stderr
+    );
+    let json = project.run(&["validate", "--format", "json"]);
+    assert_eq!(
+        json.stdout.matches("\"SBX101\"").count(),
+        8,
+        "{}",
+        json.stdout
+    );
+}

@@ -124,6 +124,10 @@ impl PlanDocument {
                 fingerprint_organization(&snapshot.organization),
             );
         }
+        let (lints, warnings): (Vec<_>, Vec<_>) = plan
+            .warnings
+            .iter()
+            .partition(|w| sharedbox_policy::lint::find(w.code).is_some());
         let mut document = PlanDocument {
             format_version: FORMAT_VERSION,
             tool_version: tool_version.to_owned(),
@@ -137,18 +141,8 @@ impl PlanDocument {
             fingerprints,
             mailboxes: plan.mailboxes.clone(),
             organization: plan.organization.clone(),
-            warnings: plan
-                .warnings
-                .iter()
-                .filter(|w| sharedbox_policy::lint::find(w.code).is_none())
-                .map(|w| w.message.clone())
-                .collect(),
-            lints: plan
-                .warnings
-                .iter()
-                .filter(|w| sharedbox_policy::lint::find(w.code).is_some())
-                .map(Finding::of)
-                .collect(),
+            warnings: warnings.iter().map(|w| w.message.clone()).collect(),
+            lints: lints.into_iter().map(Finding::of).collect(),
             unchanged: plan.unchanged.clone(),
         };
         document.plan_id = document.digest();

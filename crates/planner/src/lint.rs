@@ -3,7 +3,7 @@
 //! `explain` texts are in [`sharedbox_policy::lint`]. [`lint_plan`] runs both kinds.
 
 use sharedbox_policy::lint::finding;
-use sharedbox_policy::{Diagnostic, LintLevels, MailboxPolicy, PolicySet, PrincipalRef};
+use sharedbox_policy::{Diagnostic, LintLevels, MailboxPolicy, PolicySet, PrincipalSet};
 use sharedbox_tenant::directory::{LivePrincipal, PrincipalId};
 use sharedbox_tenant::{Recipient, Snapshot};
 
@@ -139,34 +139,31 @@ fn kind_of(recipient: &Recipient) -> RecipientKind {
 
 /// SBX203 (senders must be mail-enabled) and SBX204 (permission groups must be
 /// security-enabled).
-fn principal_kinds(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
-    let list = |l: &Option<sharedbox_policy::PrincipalSet>| -> Vec<PrincipalRef> {
-        l.as_ref().map(|l| l.value.clone()).unwrap_or_default()
+fn principal_kinds<'a>(policy: &'a MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    let in_list = |field: &'static str, list: &'a Option<PrincipalSet>| {
+        list.iter().flat_map(|l| &l.value).map(move |p| (field, p))
     };
-    let senders = [
-        ("sendAs", list(&policy.send_as)),
-        ("sendOnBehalf", list(&policy.send_on_behalf)),
-    ];
-    let full_access: Vec<PrincipalRef> = policy
-        .full_access
-        .as_ref()
-        .map(|g| g.value.iter().map(|g| g.principal.clone()).collect())
-        .unwrap_or_default();
-    let readers: Vec<PrincipalRef> = policy
-        .sent_items_readers
-        .as_ref()
-        .map(|g| g.value.iter().map(|g| g.principal.clone()).collect())
-        .unwrap_or_default();
-    let permissions = senders
-        .iter()
-        .map(|(f, l)| (*f, l))
-        .chain([("fullAccess", &full_access), ("sentItemsReaders", &readers)]);
-    for (field, principals) in permissions {
-        for principal in principals {
-            let Some(recipient) = snapshot.directory.resolve_policy(principal) else {
-                continue;
-            };
-            match kind_of(recipient) {
+    let permissions = in_list("sendAs", &policy.send_as)
+        .chain(in_list("sendOnBehalf", &policy.send_on_behalf))
+        .chain(
+            policy
+                .full_access
+                .iter()
+                .flat_map(|g| &g.value)
+                .map(|g| ("fullAccess", &g.principal)),
+        )
+        .chain(
+            policy
+                .sent_items_readers
+                .iter()
+                .flat_map(|g| &g.value)
+                .map(|g| ("sentItemsReaders", &g.principal)),
+        );
+    for (field, principal) in permissions {
+        let Some(recipient) = snapshot.directory.resolve_policy(principal) else {
+            continue;
+        };
+        match kind_of(recipient) {
                 RecipientKind::NonSecurityGroup => out.push(
                     finding(
                         "SBX204",
@@ -198,7 +195,6 @@ fn principal_kinds(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Di
                 }
                 _ => {}
             }
-        }
     }
 }
 

@@ -379,7 +379,7 @@ pub fn lint_policies_with(
         protocols(mailbox, &mut found);
         senders_can_read(mailbox, same, &mut found);
         send_on_behalf_duplicates(mailbox, &mut found);
-        moderation(mailbox, &mut found);
+        moderation(mailbox, same, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -585,7 +585,7 @@ fn send_on_behalf_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
 }
 
 /// SBX106 and SBX107.
-fn moderation(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+fn moderation(m: &MailboxPolicy, same: &dyn Fn(&str, &str) -> bool, out: &mut Vec<Diagnostic>) {
     if let Some(enabled) = &m.moderation_enabled
         && enabled.value
         && m.moderators.as_ref().is_none_or(|l| l.value.is_empty())
@@ -610,7 +610,7 @@ fn moderation(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
         if let Some(moderator) = moderators
             .value
             .iter()
-            .find(|p| p.value.eq_ignore_ascii_case(&entry.value))
+            .find(|p| same(&p.value, &entry.value))
         {
             out.push(
                 finding(

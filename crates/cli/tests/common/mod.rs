@@ -206,3 +206,23 @@ pub fn normalized(mut tenant: TenantFile) -> TenantFile {
         .collect();
     tenant
 }
+
+/// The ids of the journaled runs of a project (`stateDir` `.sharedbox/`).
+pub fn run_ids(project: &Project) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(project.path().join(".sharedbox/runs"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| Some(e.path().file_stem()?.to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The one run that `action` journals.
+pub fn new_run(project: &Project, action: impl FnOnce()) -> String {
+    let before = run_ids(project);
+    action();
+    let mut new: Vec<String> = run_ids(project).difference(&before).cloned().collect();
+    assert_eq!(new.len(), 1, "expected one new run, got {new:?}");
+    new.remove(0)
+}
