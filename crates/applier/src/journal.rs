@@ -159,7 +159,16 @@ pub enum Record {
         /// The error, when it failed.
         error: Option<String>,
     },
-    /// An undo is about to be sent (or was decided against).
+    /// An undo write is about to be sent (rollback runs; fsynced before the write, like
+    /// [`Record::Intent`]). Its result follows as [`Record::Undo`].
+    UndoIntent {
+        /// The step being undone (its number in the run being rolled back).
+        step: usize,
+        /// The undo write.
+        operation: Operation,
+    },
+    /// What became of the undo of a step: reverted (or failed) after its [`Record::UndoIntent`],
+    /// or decided against without a write.
     Undo {
         /// The step being undone (its number in the run being rolled back).
         step: usize,
@@ -387,7 +396,7 @@ impl RunLog {
                         s.undo = Some(*status);
                     }
                 }
-                Record::Start { .. } | Record::End { .. } => {}
+                Record::Start { .. } | Record::End { .. } | Record::UndoIntent { .. } => {}
             }
         }
         steps

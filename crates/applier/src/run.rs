@@ -532,6 +532,16 @@ pub(crate) async fn undo(
             };
             decided.push((s, decision));
         }
+        let undo_intents: Vec<Record> = decided
+            .iter()
+            .filter(|(_, decision)| decision.is_none())
+            .zip(&writes)
+            .map(|((s, _), write)| Record::UndoIntent {
+                step: s.step,
+                operation: write.clone(),
+            })
+            .collect();
+        journal.write_all(&undo_intents)?;
         let mut results = Vec::with_capacity(writes.len());
         for chunk in writes.chunks(ROUND) {
             results.extend(tenant.execute_all(chunk).await);

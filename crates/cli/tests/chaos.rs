@@ -166,7 +166,7 @@ fn mailbox_of(identity: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Journal writes (apply intents, rollback undos) per mailbox, over every run of the project; every line must parse but
+/// Journal writes (apply intents, rollback undo intents) per mailbox, over every run of the project; every line must parse but
 /// the last of a killed run, which may be cut short.
 fn journal_intents(project: &Project, killed: bool) -> BTreeMap<String, usize> {
     let mut intents = BTreeMap::new();
@@ -190,8 +190,8 @@ fn journal_intents(project: &Project, killed: bool) -> BTreeMap<String, usize> {
                     continue;
                 }
             };
-            // An apply announces each write as an intent; a rollback records each undo.
-            if record["type"] == "intent" || record["type"] == "undo" {
+            // Apply and rollback announce each write before sending it.
+            if record["type"] == "intent" || record["type"] == "undo_intent" {
                 let mailbox = record["operation"]["mailbox"].as_str().unwrap_or_default();
                 *intents.entry(mailbox.to_ascii_lowercase()).or_default() += 1;
             }

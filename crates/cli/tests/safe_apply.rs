@@ -180,6 +180,28 @@ fn a_killed_apply_is_rolled_back_from_its_journal() {
         "rollback restores the before-state"
     );
 
+    // The rollback's journal announces each undo write before sending it, as an apply does.
+    let rollback_journal = journals(&project)
+        .into_iter()
+        .find(|j| records(j)[0]["rollback_of"] == run_id.as_str())
+        .expect("the rollback's journal");
+    let rolled = records(&rollback_journal);
+    let reverted: Vec<&serde_json::Value> = rolled
+        .iter()
+        .filter(|r| r["type"] == "undo" && r["status"] == "reverted")
+        .collect();
+    assert!(!reverted.is_empty());
+    for undo in reverted {
+        let at = rolled.iter().position(|r| r == undo).unwrap();
+        assert!(
+            rolled[..at]
+                .iter()
+                .any(|r| r["type"] == "undo_intent" && r["step"] == undo["step"]),
+            "undo of step {} has no intent before it",
+            undo["step"]
+        );
+    }
+
     let again = project.run(&["rollback", &run_id, "--auto-approve"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(

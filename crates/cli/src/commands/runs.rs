@@ -276,6 +276,11 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 Some(e) => println!("  step {step}: {} ({e})", if *ok { "ok" } else { "FAILED" }),
                 None => println!("  step {step}: {}", if *ok { "ok" } else { "FAILED" }),
             },
+            Record::UndoIntent { step, operation } => println!(
+                "  undo of step {step}: sending {} {}",
+                operation.cmdlet(),
+                operation.mailbox().unwrap_or("tenant settings")
+            ),
             Record::Undo {
                 step,
                 status,
