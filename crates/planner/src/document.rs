@@ -124,10 +124,7 @@ impl PlanDocument {
                 fingerprint_organization(&snapshot.organization),
             );
         }
-        let (lints, warnings): (Vec<_>, Vec<_>) = plan
-            .warnings
-            .iter()
-            .partition(|w| sharedbox_policy::lint::find(w.code).is_some());
+        let (lints, warnings) = plan.lints_and_other_warnings();
         let mut document = PlanDocument {
             format_version: FORMAT_VERSION,
             tool_version: tool_version.to_owned(),

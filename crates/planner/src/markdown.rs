@@ -48,7 +48,7 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
             plan.unchanged.len(),
             if plan.unchanged.len() == 1 { "" } else { "es" }
         );
-        let lints: Vec<&Diagnostic> = plan.warnings.iter().filter(|w| is_lint(w)).collect();
+        let (lints, _) = plan.lints_and_other_warnings();
         if !lints.is_empty() {
             out.push('\n');
             out.push_str(&findings_section(&lints));
@@ -60,8 +60,7 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
         let _ = writeln!(out, "{line}");
     }
     caution(&mut out, plan);
-    let (lints, others): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
-        plan.warnings.iter().partition(|w| is_lint(w));
+    let (lints, others) = plan.lints_and_other_warnings();
     for warning in others {
         let _ = writeln!(out, "\n> [!WARNING]\n> {}", one_line(&warning.to_string()));
     }
@@ -143,10 +142,6 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
 /// How many lint findings the comment lists; `sharedbox validate` shows them all.
 const FINDINGS_LISTED: usize = 40;
 
-fn is_lint(diagnostic: &Diagnostic) -> bool {
-    sharedbox_policy::lint::find(diagnostic.code).is_some()
-}
-
 /// Lint findings as a Markdown list: severity, code, `file:line:column`, message, hint.
 pub fn findings_list(findings: &[Diagnostic]) -> String {
     findings.iter().map(finding_item).collect()
@@ -173,11 +168,11 @@ fn finding_item(d: &Diagnostic) -> String {
 /// The lint findings of a plan as a collapsible section, open when one is a warning or
 /// worse, listing at most [`FINDINGS_LISTED`].
 fn findings_section(findings: &[&Diagnostic]) -> String {
-    let open = findings.iter().any(|d| d.severity >= Severity::Warning);
     let warnings = findings
         .iter()
         .filter(|d| d.severity >= Severity::Warning)
         .count();
+    let open = warnings > 0;
     let mut body: String = findings
         .iter()
         .take(FINDINGS_LISTED)

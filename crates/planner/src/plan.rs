@@ -163,6 +163,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The warnings split into lint findings (codes of the lint catalog) and the rest.
+    pub fn lints_and_other_warnings(&self) -> (Vec<&Diagnostic>, Vec<&Diagnostic>) {
+        self.warnings
+            .iter()
+            .partition(|w| sharedbox_policy::lint::find(w.code).is_some())
+    }
+
     /// Whether the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         self.mailboxes.is_empty() && self.organization.is_empty()
