@@ -192,6 +192,40 @@ pub fn get_recipient(tenant: &TenantFile, params: &Params) -> Result<Output, Exo
     capped(sorted(items, params)?, params)
 }
 
+/// A `-User`/`-Trustee` filter of a permission read: rows of the recipient it names,
+/// else (a built-in or unknown name) rows spelled exactly like it; no filter keeps every row.
+struct PrincipalFilter {
+    raw: Option<String>,
+    wanted: Option<Resolved>,
+    directory: sharedbox_tenant::Directory,
+}
+
+impl PrincipalFilter {
+    fn new(tenant: &TenantFile, raw: Option<String>) -> PrincipalFilter {
+        // The directory costs a pass over every recipient: only built when filtering.
+        let directory = match raw {
+            Some(_) => tenant.directory(),
+            None => Default::default(),
+        };
+        let wanted = raw.as_deref().map(|r| lookup::resolve(&directory, r));
+        PrincipalFilter {
+            raw,
+            wanted,
+            directory,
+        }
+    }
+
+    fn admits(&self, entry: &str) -> bool {
+        match (&self.wanted, self.raw.as_deref()) {
+            (Some(Resolved::Recipient(r)), _) => {
+                matches!(lookup::resolve(&self.directory, entry), Resolved::Recipient(e) if e == *r)
+            }
+            (Some(_), Some(raw)) => entry.eq_ignore_ascii_case(raw),
+            _ => true,
+        }
+    }
+}
+
 /// `Get-MailboxPermission -Identity X [-User U]`.
 pub fn get_mailbox_permission(
     tenant: &TenantFile,
@@ -201,22 +235,11 @@ pub fn get_mailbox_permission(
     params.check_allowed(&["Identity", "User", "ResultSize"])?;
     let identity = params.required_string("Get-MailboxPermission", "Identity")?;
     let user = params.string("User")?;
-    let directory = match user {
-        Some(_) => tenant.directory(),
-        None => Default::default(),
-    };
-    let wanted = user.as_deref().map(|u| lookup::resolve(&directory, u));
+    let filter = PrincipalFilter::new(tenant, user);
     let mut items = Vec::new();
     for view in mailboxes_for(tenant, Some(&identity))? {
         for row in render::mailbox_permission_rows(&view, config.quirks) {
-            let keep = match (&wanted, user.as_deref()) {
-                (Some(Resolved::Recipient(r)), _) => {
-                    lookup::resolve(&directory, &row.user) == Resolved::Recipient(r.clone())
-                }
-                (Some(_), Some(raw)) => row.user.eq_ignore_ascii_case(raw),
-                _ => true,
-            };
-            if keep {
+            if filter.admits(&row.user) {
                 items.push(render::mailbox_permission(&view, &row, config.quirks));
             }
         }
@@ -234,21 +257,11 @@ pub fn get_recipient_permission(
     params.check_allowed(&["Identity", "Trustee", "AccessRights", "ResultSize"])?;
     let trustee = params.string("Trustee")?;
     let rights = params.strings("AccessRights")?;
-    let directory = match trustee {
-        Some(_) => tenant.directory(),
-        None => Default::default(),
-    };
-    let wanted = trustee.as_deref().map(|t| lookup::resolve(&directory, t));
+    let filter = PrincipalFilter::new(tenant, trustee);
     let mut items = Vec::new();
     for view in mailboxes_for(tenant, identity(params)?.as_deref())? {
         for row in &view.mailbox.recipient_permissions {
-            let trustee_ok = match (&wanted, trustee.as_deref()) {
-                (Some(Resolved::Recipient(r)), _) => {
-                    lookup::resolve(&directory, &row.trustee) == Resolved::Recipient(r.clone())
-                }
-                (Some(_), Some(raw)) => row.trustee.eq_ignore_ascii_case(raw),
-                _ => true,
-            };
+            let trustee_ok = filter.admits(&row.trustee);
             let rights_ok = rights.as_ref().is_none_or(|wanted| {
                 wanted
                     .iter()
@@ -334,27 +347,16 @@ pub fn get_folder_permission(
             .ok_or_else(|| ExoError::object_not_found(&identity))?;
         targets.push((identity.clone(), view, folder));
     }
-    let directory = match user {
-        Some(_) => tenant.directory(),
-        None => Default::default(),
-    };
-    let wanted = user.as_deref().map(|u| lookup::resolve(&directory, u));
+    let filter = PrincipalFilter::new(tenant, user);
     let mut items = Vec::new();
     for (id, view, folder) in targets {
         for row in folder_rows(&view, &folder) {
-            let keep = match (&wanted, user.as_deref()) {
-                (Some(Resolved::Recipient(r)), _) => {
-                    lookup::resolve(&directory, &row.user) == Resolved::Recipient(r.clone())
-                }
-                (Some(_), Some(raw)) => row.user.eq_ignore_ascii_case(raw),
-                _ => true,
-            };
-            if keep {
+            if filter.admits(&row.user) {
                 items.push(render::folder_permission(&id, &folder, &row, config.quirks));
             }
         }
     }
-    if let Some(user) = user.as_deref()
+    if let Some(user) = filter.raw.as_deref()
         && items.is_empty()
     {
         return Err(ExoError {
