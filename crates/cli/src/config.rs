@@ -126,9 +126,18 @@ pub fn resolve(
     let mut lint_levels = LintLevels::default();
     let (file, base) = match &path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Failure::new(format!("cannot read configuration `{}`: {e}", path.display()))
-                    .hint("pass an existing file with `--config`, or run sharedbox where `sharedbox.yaml` is")
+            let folder = path.parent().unwrap_or(Path::new(""));
+            let text = sharedbox_policy::files::read_project_file(
+                path,
+                &repository_of(folder),
+                MAX_CONFIG_BYTES,
+            )
+            .map_err(|e| {
+                let hint = match e {
+                    sharedbox_policy::files::FileError::Io { .. } => "pass an existing file with `--config`, or run sharedbox where `sharedbox.yaml` is",
+                    _ => e.hint(),
+                };
+                Failure::new(format!("cannot read configuration: {e}")).hint(hint)
             })?;
             let source = Source::new(path.clone(), text);
             let file: ConfigFile =
@@ -142,9 +151,19 @@ pub fn resolve(
         None => (None, PathBuf::new()),
     };
     let relative = |p: &Path| clean(&base.join(p));
+    // Paths that `sharedbox.yaml` (repository content, so pull-request content) names must
+    // stay inside the repository; paths given on the command line are the operator's.
+    let repository = path.as_ref().map(|_| repository_of(&base));
+    let inside = |what: &str, p: PathBuf| match &repository {
+        Some(repository) => stays_inside(what, p, repository),
+        None => Ok(p),
+    };
     let policies = match (policies, file.as_ref().and_then(|f| f.policies.as_deref())) {
-        (Some(p), _) => p.to_path_buf(),
-        (None, Some(p)) => relative(p),
+        (Some(p), _) => {
+            warn_if_outside_repository(p);
+            p.to_path_buf()
+        }
+        (None, Some(p)) => inside("policies", relative(p))?,
         (None, None) if path.is_some() => relative(Path::new("policies")),
         (None, None) => {
             return Err(Failure::new("no `sharedbox.yaml` in the current directory")
@@ -160,7 +179,7 @@ pub fn resolve(
                 backend: Backend::File,
                 path: Some(p),
                 ..
-            }) => Some(TenantSpec::File(relative(p))),
+            }) => Some(TenantSpec::File(inside("tenant.path", relative(p))?)),
             Some(TenantConfig {
                 backend: Backend::File,
                 path: None,
@@ -201,6 +220,52 @@ pub fn resolve(
         state_dir,
         lint_levels,
     })
+}
+
+/// The largest `sharedbox.yaml` read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The repository that holds `folder`: its git checkout's top folder, or the folder itself
+/// outside git.
+fn repository_of(folder: &Path) -> PathBuf {
+    crate::git::toplevel(folder).unwrap_or_else(|| {
+        if folder.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            folder.to_path_buf()
+        }
+    })
+}
+
+/// `path`, a path from `sharedbox.yaml`'s `what`, if it does not lead out of `repository`
+/// (links resolved); a path that does not exist yet is checked when it is read.
+fn stays_inside(what: &str, path: PathBuf, repository: &Path) -> Result<PathBuf, Failure> {
+    match sharedbox_policy::files::is_inside(&path, repository) {
+        Some(false) => Err(Failure::new(format!(
+            "`{what}` in `sharedbox.yaml` is `{}`, outside the repository `{}`; refusing to read it",
+            path.display(),
+            repository.display()
+        ))
+        .hint(format!(
+            "keep it inside the repository; a pull request must not point sharedbox at other files on the runner (pass `{}` on the command line to use such a path deliberately)",
+            if what == "policies" { "--policies DIR" } else { "--tenant file:PATH" }
+        ))),
+        Some(true) | None => Ok(path),
+    }
+}
+
+/// Says so when `--policies DIR` is outside the repository of the current folder.
+fn warn_if_outside_repository(policies: &Path) {
+    let Some(repository) = crate::git::toplevel(Path::new(".")) else {
+        return;
+    };
+    if sharedbox_policy::files::is_inside(policies, &repository) == Some(false) {
+        crate::output::note(&format!(
+            "warning: the policy folder `{}` is outside the repository `{}`; its files are not what a pull request reviews",
+            policies.display(),
+            repository.display()
+        ));
+    }
 }
 
 /// `lints: {SBX105: off, sender-cannot-read-sent-items: error}`, checked as in a policy

@@ -20,6 +20,17 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
     })
 }
 
+/// The top folder of the git checkout that holds `dir`, links resolved; `None` outside one.
+pub fn toplevel(dir: &Path) -> Option<PathBuf> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let top = PathBuf::from(git(dir, &["rev-parse", "--show-toplevel"])?);
+    Some(top.canonicalize().unwrap_or(top))
+}
+
 /// The revision to compare with: `requested`, else the merge base of `HEAD` with the default
 /// branch. The error says why there is none.
 pub fn base_revision(dir: &Path, requested: Option<&str>) -> Result<(String, String), String> {

@@ -44,16 +44,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// An error at `origin`.
+    /// An error at `origin`. Secrets in the message are redacted
+    /// ([`crate::redact::redact_secrets`]).
     pub fn error(
         code: &'static str,
         message: impl Into<String>,
         origin: Option<Origin>,
     ) -> Diagnostic {
+        let message = message.into();
         Diagnostic {
             severity: Severity::Error,
             code,
-            message: message.into(),
+            message: crate::redact::redact_secrets(&message).into_owned(),
             origin,
             label: None,
             hint: None,
@@ -124,39 +126,58 @@ impl miette::Diagnostic for Diagnostic {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let origin = self.origin.as_ref()?;
         let label = self.label.clone().unwrap_or_else(|| "here".to_owned());
+        let window = origin.window();
+        let len = origin
+            .len
+            .max(1)
+            .min(window.end.saturating_sub(origin.offset).max(1));
         Some(Box::new(std::iter::once(miette::LabeledSpan::new(
             Some(label),
             origin.offset,
-            origin.len.max(1).min(
-                origin
-                    .source
-                    .text
-                    .len()
-                    .saturating_sub(origin.offset)
-                    .max(1),
-            ),
+            len,
         ))))
     }
 }
 
 impl miette::SourceCode for Origin {
+    /// Excerpts come from the masked text ([`crate::Source::shown_text`]); a file that did
+    /// not parse, or a line longer than [`crate::source::EXCERPT_WIDTH`], shows only a
+    /// window of the span's own line.
     fn read_span<'a>(
         &'a self,
         span: &miette::SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let contents =
-            self.source
-                .text
-                .read_span(span, context_lines_before, context_lines_after)?;
+        let text = self.source.shown_text();
+        let name = self.source.path.display().to_string();
+        let window = self.window();
+        let whole_line = window.start == window.line_start && window.end == window.line_end;
+        if self.excerpt == crate::source::Excerpt::WithContext && whole_line {
+            let contents = text.read_span(span, context_lines_before, context_lines_after)?;
+            return Ok(Box::new(miette::MietteSpanContents::new_named(
+                name,
+                contents.data(),
+                *contents.span(),
+                contents.line(),
+                contents.column(),
+                contents.line_count(),
+            )));
+        }
+        // Like miette's own reader: the line and column of the requested span's start (the
+        // report's `file:line:column` header), the data from the window.
+        let at = span.offset().clamp(window.line_start, window.line_end);
+        let line = text[..window.line_start].matches('\n').count();
+        let column = text
+            .get(window.line_start..at)
+            .map_or(0, |t| t.chars().count());
         Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.source.path.display().to_string(),
-            contents.data(),
-            *contents.span(),
-            contents.line(),
-            contents.column(),
-            contents.line_count(),
+            name,
+            &text.as_bytes()[window.start..window.end],
+            (window.start, window.end - window.start).into(),
+            line,
+            column,
+            1,
         )))
     }
 }

@@ -4,22 +4,26 @@
 //! - [`load`]: reading a folder strictly, with every error located (file:line:column);
 //! - [`lint`]: the lint catalog (`SBX…` codes, `sharedbox explain`) and the offline lints;
 //! - [`model`]: the validated set the planner consumes, with `Defaults` merged in;
-//! - [`diagnostic`] and [`source`]: located values and compiler-style diagnostics.
+//! - [`diagnostic`] and [`source`]: located values and compiler-style diagnostics;
+//! - [`files`]: which files may be read (regular files inside the project, bounded);
+//! - [`redact`]: secrets masked in every excerpt and message.
 //!
 //! Nothing here touches the network.
 
 pub mod diagnostic;
 pub mod document;
+pub mod files;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod redact;
 pub mod source;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use lint::{LINTS, Level, Lint, LintLevels, lint_policies, lint_policies_with};
 pub use load::{load_dir, load_sources, parse_yaml};
 pub use model::*;
-pub use source::{Located, Origin, Source};
+pub use source::{Excerpt, Located, Origin, Source};
 
 /// The JSON Schema (draft-07) of policy documents, pretty-printed with a trailing newline.
 pub fn schema_json() -> String {

@@ -31,7 +31,7 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
     let mut sources = Vec::with_capacity(files.len());
     let mut diagnostics = Vec::new();
     for path in files {
-        match read_bounded(&path) {
+        match read_bounded(&path, dir) {
             Ok(text) => sources.push(Source::new(path, text)),
             Err(diagnostic) => diagnostics.push(*diagnostic),
         }
@@ -45,50 +45,29 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
 /// The largest policy file read (a file of 10,000 mailbox documents is about 4 MiB).
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reads a policy file of at most [`MAX_FILE_BYTES`]; a larger one is refused before it is
-/// read into memory.
-fn read_bounded(path: &Path) -> Result<String, Box<Diagnostic>> {
-    use std::io::Read as _;
-    let io_error = |e: std::io::Error| {
-        Box::new(Diagnostic::error(
-            "policy::io",
-            format!("cannot read `{}`: {e}", path.display()),
-            None,
-        ))
-    };
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Box::new(Diagnostic::error(
-            "policy::too-large",
-            format!(
-                "`{}` is larger than {} MiB; refusing to read it",
-                path.display(),
-                MAX_FILE_BYTES / (1024 * 1024)
+/// Reads a policy file: a regular file inside `root` (links resolved) of at most
+/// [`MAX_FILE_BYTES`], refused before it is opened otherwise ([`crate::files`]).
+fn read_bounded(path: &Path, root: &Path) -> Result<String, Box<Diagnostic>> {
+    crate::files::read_project_file(path, root, MAX_FILE_BYTES).map_err(|error| {
+        use crate::files::FileError;
+        let code = match &error {
+            FileError::TooLarge { .. } => "policy::too-large",
+            FileError::Outside { .. } | FileError::NotRegular { .. } => "policy::not-a-file",
+            FileError::NotUtf8 { .. } | FileError::Io { .. } => "policy::io",
+        };
+        let hint = match &error {
+            FileError::Outside { .. } => format!(
+                "policy files must be inside the policy folder `{}`; a symbolic link may only point to a file in it",
+                root.display()
             ),
-            None,
-        )
-        .with_hint("split the policies into several files; a policy file this large is not written by hand")));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        Box::new(
-            Diagnostic::error(
-                "policy::io",
-                format!(
-                    "`{}` is not UTF-8 text (invalid byte at offset {})",
-                    path.display(),
-                    e.utf8_error().valid_up_to()
-                ),
-                None,
-            )
-            .with_hint("save the file as UTF-8"),
-        )
+            other => other.hint().to_owned(),
+        };
+        Box::new(Diagnostic::error(code, error.to_string(), None).with_hint(hint))
     })
 }
 
+/// Every `*.yaml`/`*.yml` under `dir` that is not hidden, and every symbolic link to a
+/// folder (refused when read: links to folders are not followed).
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -98,12 +77,13 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             continue;
         }
         let file_type = entry.file_type()?;
-        if file_type.is_dir() {
-            collect_files(&path, out)?;
-        } else if matches!(
+        let yaml = matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
-        ) {
+        );
+        if file_type.is_dir() {
+            collect_files(&path, out)?;
+        } else if yaml || (file_type.is_symlink() && path.is_dir()) {
             out.push(path);
         }
     }
@@ -205,12 +185,17 @@ fn breach_text(breach: &serde_saphyr::budget::BudgetBreach) -> String {
 
 /// Turns a parser error into a diagnostic with a readable message and a hint.
 fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic {
-    let origin = error.location().map(|l| Origin::from_location(source, &l));
+    // A file that did not parse may not be a policy at all: its excerpt shows the one line.
+    let origin = error
+        .location()
+        .map(|l| Origin::from_location(source, &l).line_only());
     let raw = error.without_snippet().to_string();
     let message = match raw.rfind(" at line ") {
         Some(i) => raw[..i].to_owned(),
         None => raw,
     };
+    // The parser quotes values; a value may be a whole foreign file on one line.
+    let message = shorten(&message, MAX_MESSAGE_CHARS);
     let snippet = origin
         .as_ref()
         .map(|o| o.snippet().to_owned())
@@ -257,6 +242,17 @@ fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic 
             .with_label("in this mapping");
     }
     Diagnostic::error("policy::syntax", message, origin).with_hint("the file must be valid YAML")
+}
+
+/// The longest parser message shown, in characters.
+const MAX_MESSAGE_CHARS: usize = 600;
+
+/// `text` cut to `max` characters, with `…` when it was longer.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 /// `..., expected one of a, b` -> `..., expected one of `a`, `b``.

@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use crate::redact::mask_secrets;
 
 /// A policy file's path and text, shared by every value and diagnostic that points into it.
 #[derive(Debug, PartialEq, Eq)]
@@ -11,6 +13,8 @@ pub struct Source {
     pub path: PathBuf,
     /// The file's full text.
     pub text: String,
+    /// The text with secrets masked (same length), made when an excerpt is first shown.
+    shown: OnceLock<String>,
 }
 
 impl Source {
@@ -19,9 +23,29 @@ impl Source {
         Arc::new(Source {
             path: path.into(),
             text: text.into(),
+            shown: OnceLock::new(),
         })
     }
+
+    /// The text as excerpts show it: every secret-looking run masked with `*`, same length
+    /// and lines as [`Source::text`].
+    pub fn shown_text(&self) -> &str {
+        self.shown
+            .get_or_init(|| mask_secrets(&self.text).into_owned())
+    }
 }
+
+/// How much of a file an excerpt may show around a span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Excerpt {
+    /// The span's lines and the renderer's context lines (a file that parsed).
+    WithContext,
+    /// The span's line alone (a file that did not parse: it may not be a policy at all).
+    LineOnly,
+}
+
+/// The widest part of one line an excerpt shows; longer lines are cut around the span.
+pub const EXCERPT_WIDTH: usize = 160;
 
 /// A position in a policy file: 1-based line and column, and the byte span of the value.
 #[derive(Clone)]
@@ -36,6 +60,8 @@ pub struct Origin {
     pub offset: usize,
     /// Byte length of the value.
     pub len: usize,
+    /// How much text around the span an excerpt may show.
+    pub excerpt: Excerpt,
 }
 
 impl Origin {
@@ -54,7 +80,14 @@ impl Origin {
                 .byte_len()
                 .and_then(|l| usize::try_from(l).ok())
                 .unwrap_or(0),
+            excerpt: Excerpt::WithContext,
         }
+    }
+
+    /// The same place, shown without the lines around it.
+    pub fn line_only(mut self) -> Origin {
+        self.excerpt = Excerpt::LineOnly;
+        self
     }
 
     /// The file's path.
@@ -62,13 +95,63 @@ impl Origin {
         &self.source.path
     }
 
+    /// The part of the span's line an excerpt shows: the whole line, or at most
+    /// [`EXCERPT_WIDTH`] bytes around the span's start, on character boundaries.
+    pub fn window(&self) -> Window {
+        let text = self.source.shown_text();
+        let offset = floor_boundary(text, self.offset.min(text.len()));
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        if line_end - line_start <= EXCERPT_WIDTH {
+            return Window {
+                line_start,
+                line_end,
+                start: line_start,
+                end: line_end,
+            };
+        }
+        let start = floor_boundary(
+            text,
+            offset.saturating_sub(EXCERPT_WIDTH / 4).max(line_start),
+        );
+        let end = floor_boundary(text, (start + EXCERPT_WIDTH).min(line_end));
+        Window {
+            line_start,
+            line_end,
+            start,
+            end: end.max(offset),
+        }
+    }
+
     /// The text the span covers.
+    /// Secrets in it are masked, as in excerpts.
     pub fn snippet(&self) -> &str {
         self.source
-            .text
+            .shown_text()
             .get(self.offset..self.offset + self.len)
             .unwrap_or("")
     }
+}
+
+/// Byte offsets of an excerpt within its line (see [`Origin::window`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Where the span's line starts.
+    pub line_start: usize,
+    /// Where it ends (before the line break).
+    pub line_end: usize,
+    /// Where the excerpt starts.
+    pub start: usize,
+    /// Where it ends.
+    pub end: usize,
+}
+
+/// The largest character boundary of `text` at or before `at`.
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 impl fmt::Display for Origin {

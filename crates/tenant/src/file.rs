@@ -81,9 +81,17 @@ impl TenantFile {
                 max_events: 200_000_000,
             },
         };
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| TenantError::InvalidFile {
-            path: path.to_owned(),
-            message: e.to_string(),
+        // The message names the line and column but quotes no excerpt of the file, and a
+        // quoted value is cut short: the file may not be a tenant snapshot at all.
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            let message = e.without_snippet().to_string();
+            TenantError::InvalidFile {
+                path: path.to_owned(),
+                message: match message.char_indices().nth(300) {
+                    Some((at, _)) => format!("{}…", &message[..at]),
+                    None => message,
+                },
+            }
         })
     }
 
