@@ -758,3 +758,111 @@ fn plan_compares_a_moderator_and_a_bypass_entry_as_people_not_spellings() {
         plan.stderr
     );
 }
+
+/// The fixture tenant, with `help@fabrikam.com` as a secondary address of `support@`.
+fn tenant_with_alias() -> String {
+    let tenant = common::TENANT.replacen(
+        "    userPrincipalName: support@fabrikam.com\n",
+        "    userPrincipalName: support@fabrikam.com\n    emailAddresses: [\"SMTP:support@fabrikam.com\", \"smtp:help@fabrikam.com\"]\n",
+        1,
+    );
+    assert_ne!(tenant, common::TENANT, "the fixture changed");
+    tenant
+}
+
+#[test]
+fn a_policy_keyed_by_an_alias_cannot_delete_the_mailbox_behind_it() {
+    let project = Project::with_tenant(&tenant_with_alias());
+    let before = project.tenant_text();
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nsendAs: [ben@fabrikam.com]\nlifecycle: {{preventDestroy: true}}\n"),
+    );
+    project.policy(
+        "help.yaml",
+        &format!("{HEADER}mailbox: help@fabrikam.com\nlifecycle: {{ensure: absent}}\n"),
+    );
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve", "--allow-destroy"],
+        &["drift"],
+    ] {
+        let run = project.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("help.yaml:3:10")
+                && run.stderr.contains(
+                    "`help@fabrikam.com` is an alias of the shared mailbox `support@fabrikam.com`"
+                )
+                && run.stderr.contains("mailbox: support@fabrikam.com"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("are the same mailbox"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(project.tenant_text(), before, "nothing was written");
+}
+
+#[test]
+fn a_policy_keyed_by_an_alias_alone_names_the_primary_address() {
+    let project = Project::with_tenant(&tenant_with_alias());
+    project.policy(
+        "help.yaml",
+        &format!("{HEADER}mailbox: HELP@fabrikam.com\nsendAs: [ben@fabrikam.com]\n"),
+    );
+    let run = project.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("is an alias of the shared mailbox `support@fabrikam.com`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("same mailbox"), "{}", run.stderr);
+    // The primary address, in another case, is the mailbox itself.
+    project.policy(
+        "help.yaml",
+        &format!("{HEADER}mailbox: Support@Fabrikam.com\nsendAs: [ben@fabrikam.com]\n"),
+    );
+    let run = project.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn a_policy_for_a_user_mailbox_group_or_contact_address_fails_at_plan_time() {
+    for (address, kind) in [
+        (
+            "anna@fabrikam.com",
+            "the user mailbox `Anna Berg` (UserMailbox)",
+        ),
+        (
+            "anna.berg@fabrikam.com",
+            "the user mailbox `Anna Berg` (UserMailbox)",
+        ),
+        ("all-staff@fabrikam.com", "the group"),
+    ] {
+        let project = Project::new();
+        let before = project.tenant_text();
+        project.policy(
+            "x.yaml",
+            &format!("{HEADER}mailbox: {address}\nsendAs: [ben@fabrikam.com]\n"),
+        );
+        for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+            let run = project.run(args);
+            assert_eq!(run.code, 1, "{address} {args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.contains("x.yaml:3:10")
+                    && run
+                        .stderr
+                        .contains(&format!("`{address}` belongs to {kind}")),
+                "{address} {args:?}: {}",
+                run.stderr
+            );
+        }
+        assert_eq!(project.tenant_text(), before, "nothing was written");
+    }
+}

@@ -37,7 +37,9 @@ pub struct PlanError(pub Vec<Diagnostic>);
 ///
 /// # Errors
 /// Every policy principal that the tenant does not know (with its file:line:column), every
-/// live principal that cannot be told apart from another, and unknown `--target`s.
+/// live principal that cannot be told apart from another, unknown `--target`s, and every
+/// policy whose `mailbox:` is an alias, another kind of recipient, or a mailbox another
+/// policy already manages ([`crate::resolve`]).
 pub fn plan(
     policies: &PolicySet,
     snapshot: &Snapshot,
@@ -56,6 +58,7 @@ pub fn plan(
             );
         }
     }
+    crate::resolve::check_mailbox_addresses(policies, snapshot, &mut errors);
     let mut plan = Plan {
         tenant: snapshot.tenant.clone(),
         ..Plan::default()

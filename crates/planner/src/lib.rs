@@ -7,6 +7,7 @@
 //! - [`drift`]: the drift report (`drift`);
 //! - [`export`]: live state written as policy documents (adoption);
 //! - [`lint`]: the tenant-aware lints (`SBX2xx`);
+//! - [`resolve`]: which live mailbox each policy names (aliases and other recipients refused);
 //! - [`render`]: the terraform-style text rendering;
 //! - [`markdown`]: the pull-request comment, size-capped.
 
@@ -18,6 +19,7 @@ pub mod lint;
 pub mod markdown;
 pub mod plan;
 pub mod render;
+pub mod resolve;
 
 pub use diff::{PlanError, PlanOptions, plan};
 pub use document::{FORMAT_VERSION, Finding, PlanDocument, policy_digest};
