@@ -81,8 +81,11 @@ pub enum ApplyError {
     /// The plan deletes mailboxes and `allow_destroy` is off.
     #[error("the plan deletes {} mailbox(es) ({}) and `--allow-destroy` was not given", .0.len(), .0.join(", "))]
     DestroyNotAllowed(Vec<String>),
-    /// The plan revokes more than `max_removals` grants.
-    #[error("the plan revokes {count} grants, more than the limit of {limit}")]
+    /// The plan takes away more than `max_removals` grants (revocations, and the grants on
+    /// mailboxes it deletes).
+    #[error(
+        "the plan takes away {count} grants (revocations and grants on deleted mailboxes), more than the limit of {limit}"
+    )]
     TooManyRemovals {
         /// Revocations in the plan.
         count: usize,

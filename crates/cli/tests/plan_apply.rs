@@ -435,7 +435,7 @@ fn max_removals_guard() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .contains("the plan revokes 4 grants, more than the limit of 3"),
+            .contains("the plan takes away 4 grants (revocations and grants on deleted mailboxes), more than the limit of 3"),
         "{}",
         run.stderr
     );
@@ -865,4 +865,49 @@ fn a_policy_for_a_user_mailbox_group_or_contact_address_fails_at_plan_time() {
         }
         assert_eq!(project.tenant_text(), before, "nothing was written");
     }
+}
+
+#[test]
+fn grants_lost_with_a_deleted_mailbox_count_against_max_removals() {
+    let project = Project::new();
+    let before = project.tenant_text();
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nlifecycle: {{ensure: absent}}\n"),
+    );
+    // support@ holds 6 grants: FullAccess (Anna, an orphaned SID), Send As (Anna, Ben), Send
+    // on Behalf (Ben), a Sent Items reader (Clara); SELF, inherited rows and Default/Anonymous
+    // are not grants.
+    let plan = project.run(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("# support@fabrikam.com will be DELETED, and 6 grants on it with it"),
+        "{}",
+        plan.stdout
+    );
+    let run = project.run(&[
+        "apply",
+        "--auto-approve",
+        "--allow-destroy",
+        "--max-removals",
+        "5",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("takes away 6 grants"), "{}", run.stderr);
+    assert_eq!(project.tenant_text(), before, "nothing was written");
+    let run = project.run(&[
+        "apply",
+        "--auto-approve",
+        "--allow-destroy",
+        "--max-removals",
+        "6",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        project
+            .tenant()
+            .mailboxes
+            .iter()
+            .all(|m| m.primary_smtp_address != "support@fabrikam.com")
+    );
 }

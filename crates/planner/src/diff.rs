@@ -14,6 +14,7 @@ use sharedbox_policy::{
     Client, Diagnostic, Ensure, Located, MailboxPolicy, Notifications, PolicySet, PrincipalRef,
     SmtpAuth,
 };
+use sharedbox_tenant::directory::is_built_in;
 use sharedbox_tenant::{
     ClientSetting, ClientSwitch, Directory, LivePrincipal, Mailbox, MailboxSetting, Operation,
     OrganizationSetting, Principal, PrincipalId, PrincipalList, Snapshot,
@@ -145,12 +146,14 @@ impl MailboxPlanner<'_> {
             action: MailboxAction::Update,
             changes: Vec::new(),
             lists: Vec::new(),
+            lost_grants: 0,
         };
         let created;
         let live = match (policy.ensure, live) {
             (Ensure::Absent, None) => return None,
-            (Ensure::Absent, Some(_)) => {
+            (Ensure::Absent, Some(live)) => {
                 out.action = MailboxAction::Delete;
+                out.lost_grants = grants_on(live);
                 out.changes.push(Change {
                     field: "lifecycle.ensure".into(),
                     action: Action::Delete,
@@ -834,6 +837,33 @@ fn update(
         note: None,
         cause: None,
     }
+}
+
+/// The grants that a mailbox's deletion takes away: FullAccess and Send As rows, Send on
+/// Behalf delegates and Sent Items folder entries, built-in, inherited and deny entries left
+/// out.
+fn grants_on(live: &Mailbox) -> usize {
+    let full_access = live
+        .mailbox_permissions
+        .iter()
+        .filter(|p| !p.is_inherited && !p.deny && !is_built_in(&p.user))
+        .count();
+    let send_as = live
+        .recipient_permissions
+        .iter()
+        .filter(|r| {
+            !r.is_inherited
+                && r.access_control_type.eq_ignore_ascii_case("Allow")
+                && !is_built_in(&r.trustee)
+        })
+        .count();
+    let readers = live
+        .sent_items
+        .permissions
+        .iter()
+        .filter(|p| !is_built_in(&p.user))
+        .count();
+    full_access + send_as + live.grant_send_on_behalf_to.len() + readers
 }
 
 fn has_right(rights: &[String], right: &str) -> bool {

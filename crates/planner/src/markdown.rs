@@ -208,7 +208,14 @@ fn caution(out: &mut String, plan: &Plan) {
     let mut lines = Vec::new();
     for mailbox in &plan.mailboxes {
         if mailbox.action == MailboxAction::Delete {
-            lines.push(format!("- **deletes** the mailbox `{}`", mailbox.address));
+            lines.push(format!(
+                "- **deletes** the mailbox `{}`{}",
+                mailbox.address,
+                match mailbox.lost_grants {
+                    0 => String::new(),
+                    n => format!(" and the {} on it", count(n, "grant")),
+                }
+            ));
             continue;
         }
         for change in &mailbox.changes {

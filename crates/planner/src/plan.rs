@@ -128,6 +128,15 @@ pub struct MailboxPlan {
     pub changes: Vec<Change>,
     /// The list fields that change, with their members before and after.
     pub lists: Vec<ListDiff>,
+    /// For a deletion: the grants on the mailbox that go with it (FullAccess, Send As, Send
+    /// on Behalf, Sent Items readers; built-in and inherited entries not counted). They
+    /// count against `--max-removals` like revocations.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lost_grants: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Counts of a plan, as in `Plan: 1 to create, 4 to change, 2 to revoke.`
@@ -243,12 +252,18 @@ impl Plan {
         )
     }
 
-    /// How many revocations the plan holds (what `--max-removals` limits).
+    /// How many grants the plan takes away (what `--max-removals` limits): revocations, and
+    /// the grants on mailboxes it deletes.
     pub fn revocations(&self) -> usize {
         self.mailboxes
             .iter()
-            .flat_map(|m| &m.changes)
-            .filter(|c| c.operation.is_revocation())
-            .count()
+            .map(|m| {
+                m.lost_grants
+                    + m.changes
+                        .iter()
+                        .filter(|c| c.operation.is_revocation())
+                        .count()
+            })
+            .sum()
     }
 }

@@ -128,7 +128,12 @@ pub(crate) fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Sty
         MailboxAction::Update => ("will be updated in place", style.update("~")),
         MailboxAction::Delete => ("will be DELETED", style.remove("-")),
     };
-    let _ = writeln!(out, "  # {} {verb}", style.bold(&mailbox.address));
+    let lost = match mailbox.lost_grants {
+        0 => String::new(),
+        1 => ", and 1 grant on it with it".to_owned(),
+        n => format!(", and {n} grants on it with it"),
+    };
+    let _ = writeln!(out, "  # {} {verb}{lost}", style.bold(&mailbox.address));
     let _ = writeln!(out, "  {symbol} shared mailbox \"{}\" {{", mailbox.address);
     let scalars: Vec<&Change> = mailbox
         .changes
