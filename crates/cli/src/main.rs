@@ -2,11 +2,13 @@
 //! and maps the outcome to the documented exit codes (0 ok, 1 error, 2 changes, 3 apply
 //! failed with rollback incomplete).
 
+// First: its `out!`/`outln!` macros (stdout that survives a closed pipe) are used by all.
+#[macro_use]
+mod output;
 mod args;
 mod commands;
 mod config;
 mod git;
-mod output;
 
 use std::process::ExitCode;
 
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Schema { document } => {
-            print!(
+            out!(
                 "{}",
                 match document {
                     SchemaDocument::Policy => sharedbox_policy::schema_json(),

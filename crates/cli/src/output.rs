@@ -9,6 +9,41 @@
 use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Writes data to stdout like `print!`, through [`write_stdout`]: a closed pipe never panics.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+
+/// Writes a line of data to stdout like `println!`, through [`write_stdout`].
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => {{
+        $crate::output::write_stdout(format_args!($($arg)*));
+        $crate::output::write_stdout(format_args!("\n"));
+    }};
+}
+
+/// Set once stdout is gone (the reader closed the pipe, as `sharedbox runs | head -1` does).
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Writes data to stdout. When the reader is gone (a broken pipe) or stdout fails otherwise,
+/// the rest of the data is dropped and the command goes on to its end: an apply still
+/// finishes and journals, and the exit code is the command's own, never a panic.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!(
+                "warning: cannot write to standard output: {e}; the rest of the output is dropped"
+            );
+        }
+    }
+}
 
 use sharedbox_policy::Diagnostic;
 

@@ -344,8 +344,17 @@ fn plan_tells_drift_from_policy_changes() {
         "{}",
         explicit.stdout
     );
+    // A `--base` that names nothing is an error, not a plan without causes.
     let bad = project.run(&["plan", "--base", "no-such-branch"]);
-    assert!(bad.stdout.contains("Drift and policy changes are not told apart: `no-such-branch` is not a revision of this repository."), "{}", bad.stdout);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(
+        bad.stderr.contains(
+            "`--base no-such-branch`: `no-such-branch` is not a revision of this repository"
+        ),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stdout.is_empty(), "{}", bad.stdout);
 }
 
 #[test]

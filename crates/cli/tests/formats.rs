@@ -221,3 +221,50 @@ fn the_committed_document_schemas_are_current_and_describe_the_documents() {
         );
     }
 }
+
+/// A reader that is gone before anything is written (`sharedbox runs | head -0`): every
+/// command ends as it would have, with its own exit code, and never panics.
+#[test]
+fn a_closed_stdout_pipe_ends_no_command_with_a_panic() {
+    let project = common::Project::demo();
+    let apply = project.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    std::fs::write(
+        project.path().join("policies/extra.yaml"),
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: pipes@contoso.com\n",
+    )
+    .unwrap();
+    let commands: [(&[&str], i32); 8] = [
+        (&["runs"], 0),
+        (&["explain"], 0),
+        (&["profiles", "team-mailbox"], 0),
+        (&["schema", "policy"], 0),
+        (&["validate", "--format", "json"], 0),
+        (&["plan", "--detailed-exitcode"], 2),
+        (&["plan", "--format", "markdown", "--detailed-exitcode"], 2),
+        (&["apply", "--auto-approve"], 0),
+    ];
+    for (args, code) in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharedbox"))
+            .current_dir(project.path())
+            .env("NO_COLOR", "1")
+            .env("GIT_CEILING_DIRECTORIES", project.path().parent().unwrap())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // The apply behind the closed pipe did its work.
+    let tenant = project.tenant();
+    assert!(
+        tenant
+            .mailboxes
+            .iter()
+            .any(|m| m.primary_smtp_address == "pipes@contoso.com")
+    );
+}

@@ -80,7 +80,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     };
     match args.format {
         Format::Text => print_plan(&plan),
-        Format::Markdown => print!(
+        Format::Markdown => out!(
             "{}",
             sharedbox_planner::render_markdown(&plan, &Default::default())
         ),
@@ -90,7 +90,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         let markdown = result_markdown(None, &plan, &run_id);
         step_summary(&markdown);
         match args.format {
-            Format::Json => println!(
+            Format::Json => outln!(
                 "{}",
                 serde_json::to_string_pretty(&result_json(
                     None,
@@ -99,7 +99,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
                     plan_id.as_deref()
                 ))?
             ),
-            Format::Markdown => print!("\n{markdown}"),
+            Format::Markdown => out!("\n{markdown}"),
             Format::Text => {}
         }
         return Ok(ExitStatus::Success);
@@ -234,8 +234,8 @@ async fn execute(
     step_summary(&markdown);
     match format {
         Format::Text => print_report(&report, plan, run_id),
-        Format::Markdown => print!("\n{markdown}"),
-        Format::Json => println!(
+        Format::Markdown => out!("\n{markdown}"),
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&result_json(
                 Some(&report),
@@ -363,7 +363,7 @@ pub fn undo_line(item: &UndoItem) -> String {
 
 fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
     if report.outcome == RunOutcome::Succeeded {
-        println!(
+        outln!(
             "\nApply complete: {} change{} applied to `{}` (run `{run_id}`).",
             report.applied,
             plural(report.applied),
@@ -401,7 +401,7 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
         .failed
         .clone()
         .expect("a run that did not succeed has a failed step");
-    println!(
+    outln!(
         "\nApply failed at step {step}: {} {} ({field}): {error}",
         operation.cmdlet(),
         operation.mailbox().unwrap_or("tenant settings")
@@ -409,7 +409,7 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
     let count = |status| report.undo.iter().filter(|u| u.status == status).count();
     match report.outcome {
         RunOutcome::RolledBack => {
-            println!(
+            outln!(
                 "Rolled back: {} reverted, {} without change to undo, {} that cannot be undone. The tenant is as it was before the run.",
                 count(UndoStatus::Reverted),
                 count(UndoStatus::Skipped),
@@ -420,14 +420,14 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
                 .iter()
                 .filter(|u| u.status == UndoStatus::Irreversible)
             {
-                println!("  {}", undo_line(item));
+                outln!("  {}", undo_line(item));
             }
             eprintln!(
                 "\nhint: fix the cause, then run `sharedbox apply` again; `sharedbox runs show {run_id}` shows every step"
             );
         }
         RunOutcome::Failed => {
-            println!(
+            outln!(
                 "Kept {} applied change{} (`--no-rollback`); {} not run.",
                 report.applied,
                 plural(report.applied),
@@ -438,7 +438,7 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
             );
         }
         _ => {
-            println!(
+            outln!(
                 "ROLLBACK INCOMPLETE: {} conflict(s), {} failed undo(s). A human must look:",
                 count(UndoStatus::Conflict),
                 count(UndoStatus::Failed)
@@ -448,7 +448,7 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
                 .iter()
                 .filter(|u| matches!(u.status, UndoStatus::Conflict | UndoStatus::Failed))
             {
-                println!("  {}", undo_line(item));
+                outln!("  {}", undo_line(item));
             }
             eprintln!(
                 "\nhint: `sharedbox runs show {run_id}` shows every step; `sharedbox rollback {run_id}` retries the undo"

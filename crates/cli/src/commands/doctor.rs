@@ -15,7 +15,7 @@ pub async fn doctor(config: &RunConfig) -> anyhow::Result<ExitStatus> {
     let spec = match config.tenant()? {
         TenantSpec::Exo(spec) => spec,
         TenantSpec::File(path) => {
-            println!(
+            outln!(
                 "tenant: file backend `{}` (no credentials needed, nothing to check)",
                 path.display()
             );
@@ -70,7 +70,7 @@ pub async fn doctor(config: &RunConfig) -> anyhow::Result<ExitStatus> {
     drop(token);
     let report = diagnose(&tenant).await;
     render(&mut out, &report);
-    print!("{out}");
+    out!("{out}");
     if report.can_read() {
         Ok(ExitStatus::Success)
     } else {

@@ -23,9 +23,9 @@ pub async fn drift(config: &RunConfig, args: &DriftArgs) -> anyhow::Result<ExitS
     let markdown = report.to_markdown();
     crate::output::step_summary(&markdown);
     match args.format {
-        Format::Text => print!("{}", report.to_text()),
-        Format::Markdown => print!("{markdown}"),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => out!("{}", report.to_text()),
+        Format::Markdown => out!("{markdown}"),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(if args.detailed_exitcode && !report.in_desired_state {
         ExitStatus::Changes
@@ -123,7 +123,7 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
     for ((_, file), path) in files.iter().zip(&paths) {
         std::fs::write(path, &file.text)
             .map_err(|e| Failure::new(format!("cannot write `{}`: {e}", path.display())))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
         orphans += file.orphans_left_out;
     }
     eprintln!(

@@ -8,9 +8,9 @@ use crate::output::{ExitStatus, Failure};
 /// `sharedbox explain [CODE]`.
 pub fn explain(code: Option<&str>) -> anyhow::Result<ExitStatus> {
     let Some(code) = code else {
-        println!("{:<7} {:<9} {:<33} summary", "code", "default", "name");
+        outln!("{:<7} {:<9} {:<33} summary", "code", "default", "name");
         for lint in LINTS {
-            println!(
+            outln!(
                 "{:<7} {:<9} {:<33} {}{}",
                 lint.code,
                 level(lint),
@@ -23,7 +23,7 @@ pub fn explain(code: Option<&str>) -> anyhow::Result<ExitStatus> {
                 }
             );
         }
-        println!(
+        outln!(
             "\n`sharedbox explain CODE` shows one; levels are set under `lints:` in `sharedbox.yaml` or a policy document."
         );
         return Ok(ExitStatus::Success);
@@ -33,8 +33,8 @@ pub fn explain(code: Option<&str>) -> anyhow::Result<ExitStatus> {
             .hint("`sharedbox explain` lists every lint code and name")
             .into());
     };
-    println!("{} {}: {}", lint.code, lint.name, lint.summary);
-    println!(
+    outln!("{} {}: {}", lint.code, lint.name, lint.summary);
+    outln!(
         "default level: {}; runs in: {}\n",
         level(lint),
         if lint.tenant_aware {
@@ -43,8 +43,8 @@ pub fn explain(code: Option<&str>) -> anyhow::Result<ExitStatus> {
             "`validate`, `plan` and `apply`"
         }
     );
-    println!("{}", lint.explanation);
-    println!(
+    outln!("{}", lint.explanation);
+    outln!(
         "\nChange the level for the project in `sharedbox.yaml`, or for one mailbox (or a profile,\nor the defaults) in its policy document:\n\n    lints:\n      {}: info   # error | warning | info | off",
         lint.code
     );
@@ -59,9 +59,9 @@ fn level(lint: &Lint) -> &'static str {
 pub fn profiles(name: Option<&str>) -> anyhow::Result<ExitStatus> {
     let Some(name) = name else {
         for (name, text) in BUILTIN_PROFILES {
-            println!("{name}\n    {}\n", description(text));
+            outln!("{name}\n    {}\n", description(text));
         }
-        println!(
+        outln!(
             "Take one with `profile: NAME` in a `SharedMailbox`; the mailbox's own values win over the\nprofile's, which win over `Defaults`. `sharedbox profiles NAME` prints one as YAML."
         );
         return Ok(ExitStatus::Success);
@@ -80,7 +80,7 @@ pub fn profiles(name: Option<&str>) -> anyhow::Result<ExitStatus> {
                 .into(),
         );
     };
-    print!("{text}");
+    out!("{text}");
     Ok(ExitStatus::Success)
 }
 

@@ -223,7 +223,7 @@ fn confirm(question: &str, command: &str) -> anyhow::Result<()> {
 
 /// Prints a plan to stdout, coloured on a terminal.
 fn print_plan(plan: &Plan) {
-    print!(
+    out!(
         "{}",
         sharedbox_planner::render_text(
             plan,

@@ -48,7 +48,7 @@ pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitS
         plural(files),
     );
     match args.format {
-        Format::Text if valid => println!("The policies are valid: {summary}."),
+        Format::Text if valid => outln!("The policies are valid: {summary}."),
         Format::Text => {}
         Format::Json => {
             let document = serde_json::json!({
@@ -58,20 +58,20 @@ pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitS
                 "files": files,
                 "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&document)?);
+            outln!("{}", serde_json::to_string_pretty(&document)?);
         }
         Format::Markdown => {
             if valid {
-                println!("### sharedbox validate\n\nThe policies are valid: {summary}.");
+                outln!("### sharedbox validate\n\nThe policies are valid: {summary}.");
             } else {
-                println!(
+                outln!(
                     "### sharedbox validate\n\n**{errors} error{}** in the policies ({}):",
                     plural(errors),
                     severity_counts(&diagnostics)
                 );
             }
             if !diagnostics.is_empty() {
-                println!(
+                outln!(
                     "\n{}",
                     sharedbox_planner::markdown::findings_list(&diagnostics)
                 );
@@ -122,6 +122,17 @@ fn severity_counts(diagnostics: &[sharedbox_policy::Diagnostic]) -> String {
 /// `sharedbox plan`.
 pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let policies = load_policies(config)?;
+    // A `--base` that names no revision is an error before the tenant is read, never a
+    // silent "causes unknown".
+    let requested_base = match &args.base {
+        Some(rev) => Some(
+            crate::git::base_revision(policy_dir(config), Some(rev)).map_err(|reason| {
+                Failure::new(format!("`--base {rev}`: {reason}"))
+                    .hint("pass a branch, tag or commit of the policies' repository, or leave `--base` out to compare with the merge base of the default branch")
+            })?,
+        ),
+        None => None,
+    };
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
     let mut plan = make_plan(
@@ -131,7 +142,7 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
         Some(&config.lint_levels),
     )?;
     if !plan.is_empty() {
-        label_causes(&mut plan, config, &snapshot, args);
+        label_causes(&mut plan, config, &snapshot, args, requested_base);
     }
     let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
     let rfc3339 = |t: time::OffsetDateTime| {
@@ -153,9 +164,9 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     let markdown = markdown(&plan, args.out.as_deref());
     match (args.format, &document) {
         (Format::Json, Some(document)) => {
-            println!("{}", serde_json::to_string_pretty(document)?)
+            outln!("{}", serde_json::to_string_pretty(document)?)
         }
-        (Format::Markdown, _) => print!("{markdown}"),
+        (Format::Markdown, _) => out!("{markdown}"),
         _ => print_plan(&plan),
     }
     step_summary(&markdown);
@@ -188,19 +199,29 @@ fn markdown(plan: &Plan, saved: Option<&Path>) -> String {
     render_markdown(plan, &options)
 }
 
-/// Labels each change as drift or policy change against the policies at the base revision.
+/// The policy folder, as a folder git can run in.
+fn policy_dir(config: &RunConfig) -> &Path {
+    if config.policies.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        config.policies.as_path()
+    }
+}
+
+/// Labels each change as drift or policy change against the policies at the base revision
+/// (`requested_base`, already resolved, else the merge base with the default branch).
 fn label_causes(
     plan: &mut sharedbox_planner::Plan,
     config: &RunConfig,
     snapshot: &sharedbox_tenant::Snapshot,
     args: &PlanArgs,
+    requested_base: Option<(String, String)>,
 ) {
-    let dir = if config.policies.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        config.policies.as_path()
+    let base = match requested_base {
+        Some(base) => Ok(base),
+        None => crate::git::base_revision(policy_dir(config), None),
     };
-    let base = crate::git::base_revision(dir, args.base.as_deref()).and_then(|(name, commit)| {
+    let base = base.and_then(|(name, commit)| {
         let set = crate::git::policy_set_at(&config.policies, &commit)?;
         let base_plan = sharedbox_planner::plan(
             &set,
@@ -228,16 +249,16 @@ pub fn show(plan_file: &Path, format: Format) -> anyhow::Result<ExitStatus> {
     let document = read_plan_file(plan_file)?;
     match format {
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&document)?);
+            outln!("{}", serde_json::to_string_pretty(&document)?);
             return Ok(ExitStatus::Success);
         }
         Format::Markdown => {
-            print!("{}", markdown(&document.to_plan(), Some(plan_file)));
+            out!("{}", markdown(&document.to_plan(), Some(plan_file)));
             return Ok(ExitStatus::Success);
         }
         Format::Text => {}
     }
-    println!(
+    outln!(
         "Saved plan {} for `{}`, made {} by sharedbox {}, valid until {}.",
         short(&document.plan_id),
         document.tenant,
@@ -246,12 +267,12 @@ pub fn show(plan_file: &Path, format: Format) -> anyhow::Result<ExitStatus> {
         document.expires_at
     );
     if !document.targets.is_empty() {
-        println!("Targeted at: {}.", document.targets.join(", "));
+        outln!("Targeted at: {}.", document.targets.join(", "));
     }
     for warning in &document.warnings {
-        println!("warning: {warning}");
+        outln!("warning: {warning}");
     }
-    println!();
+    outln!();
     print_plan(&document.to_plan());
     Ok(ExitStatus::Success)
 }

@@ -62,7 +62,7 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             plural(log.damaged_lines)
         );
     }
-    println!(
+    outln!(
         "Run `{}` recorded {} write{} on `{run_tenant}`; rollback checks each, newest first:",
         args.run_id,
         steps.len(),
@@ -74,7 +74,7 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             Some(false) => "failed",
             None => "outcome unknown (the run stopped)",
         };
-        println!(
+        outln!(
             "  step {} {} {} {} ({state})",
             step.step,
             step.operation.cmdlet(),
@@ -83,7 +83,7 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
         );
     }
     if steps.is_empty() {
-        println!("Nothing to roll back.");
+        outln!("Nothing to roll back.");
         return Ok(ExitStatus::Success);
     }
     if !args.auto_approve {
@@ -119,14 +119,14 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
     })
     .await?;
     if report.nothing_to_do() {
-        println!(
+        outln!(
             "\nNothing to roll back: every change of run `{}` is already undone (rollback run `{rollback_id}`).",
             args.run_id
         );
         return Ok(ExitStatus::Success);
     }
     let count = |status| report.items.iter().filter(|i| i.status == status).count();
-    println!(
+    outln!(
         "\nRollback of `{}` (run `{rollback_id}`): {} reverted, {} without change to undo, {} that cannot be undone, {} conflict(s), {} failed.",
         args.run_id,
         count(UndoStatus::Reverted),
@@ -140,7 +140,7 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
         .iter()
         .filter(|i| !matches!(i.status, UndoStatus::Reverted | UndoStatus::Skipped))
     {
-        println!("  {}", undo_line(item));
+        outln!("  {}", undo_line(item));
     }
     if report.is_incomplete() {
         eprintln!(
@@ -155,7 +155,7 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
 pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
     let logs = RunLog::all(&config.state_dir)?;
     if logs.is_empty() {
-        println!("No runs in `{}`.", config.state_dir.join("runs").display());
+        outln!("No runs in `{}`.", config.state_dir.join("runs").display());
         return Ok(ExitStatus::Success);
     }
     let rolled_back_by = |id: &str| {
@@ -168,9 +168,14 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             _ => None,
         })
     };
-    println!(
+    outln!(
         "{:<24} {:<8} {:<20} {:<28} {:<26} {:<22} STEPS",
-        "RUN", "KIND", "STARTED", "TENANT", "BY", "OUTCOME"
+        "RUN",
+        "KIND",
+        "STARTED",
+        "TENANT",
+        "BY",
+        "OUTCOME"
     );
     for log in &logs {
         let Some(Record::Start {
@@ -209,7 +214,7 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             RunKind::Apply => "apply",
             RunKind::Rollback => "rollback",
         };
-        println!(
+        outln!(
             "{run_id:<24} {kind:<8} {at:<20} {tenant:<28} {by:<26} {outcome:<22} {ok} ok, {failed} failed, {reverted} undone"
         );
     }
@@ -241,7 +246,7 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 steps,
                 ..
             } => {
-                println!(
+                outln!(
                     "run {run_id}: {kind:?} of {steps} step{} on `{tenant}`, started {at} by {}@{} (pid {})",
                     plural(*steps),
                     actor.user,
@@ -249,13 +254,13 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                     actor.pid
                 );
                 if let Some(ci) = &actor.ci {
-                    println!("  from {ci}");
+                    outln!("  from {ci}");
                 }
                 if let Some(plan_id) = plan_id {
-                    println!("  saved plan {}", super::plan::short(plan_id));
+                    outln!("  saved plan {}", super::plan::short(plan_id));
                 }
                 if let Some(of) = rollback_of {
-                    println!("  rolls back run {of}");
+                    outln!("  rolls back run {of}");
                 }
             }
             Record::Intent {
@@ -266,17 +271,17 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 expected,
                 ..
             } => {
-                println!(
+                outln!(
                     "  step {step}: {} {} {field}: {before:?} -> {expected:?}",
                     operation.cmdlet(),
                     operation.mailbox().unwrap_or("tenant settings")
                 );
             }
             Record::Outcome { step, ok, error } => match error {
-                Some(e) => println!("  step {step}: {} ({e})", if *ok { "ok" } else { "FAILED" }),
-                None => println!("  step {step}: {}", if *ok { "ok" } else { "FAILED" }),
+                Some(e) => outln!("  step {step}: {} ({e})", if *ok { "ok" } else { "FAILED" }),
+                None => outln!("  step {step}: {}", if *ok { "ok" } else { "FAILED" }),
             },
-            Record::UndoIntent { step, operation } => println!(
+            Record::UndoIntent { step, operation } => outln!(
                 "  undo of step {step}: sending {} {}",
                 operation.cmdlet(),
                 operation.mailbox().unwrap_or("tenant settings")
@@ -295,18 +300,18 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                     .as_ref()
                     .map(|d| format!(" ({d})"))
                     .unwrap_or_default();
-                println!("  undo of step {step}: {status:?}{write}{detail}");
+                outln!("  undo of step {step}: {status:?}{write}{detail}");
             }
-            Record::End { outcome, at } => println!("ended {at}: {}", outcome_label(*outcome)),
+            Record::End { outcome, at } => outln!("ended {at}: {}", outcome_label(*outcome)),
         }
     }
     if log.outcome().is_none() {
-        println!(
+        outln!(
             "the run has no end record: it crashed or is still running; `sharedbox rollback {run_id}` undoes what it did"
         );
     }
     if log.damaged_lines > 0 {
-        println!(
+        outln!(
             "{} damaged line{} skipped",
             log.damaged_lines,
             plural(log.damaged_lines)
