@@ -3,7 +3,9 @@
 //! of the process at a random moment followed by `rollback`. After every run the tenant
 //! is exactly the desired state (and the next plan is empty) or exactly the state before;
 //! no grant exists that neither has; every journal parses; and every write the simulator
-//! carried out is accounted for by a journal intent on that mailbox.
+//! carried out is accounted for by a journal intent on that mailbox. The runs must really
+//! be hostile: each apply that wrote met faults, and some kills land between the first and
+//! the last write.
 //!
 //! `SHAREDBOX_CHAOS_RUNS` sets the number of runs (default 8 in CI; the long run in
 //! `docs/reliability.md` used 300), `SHAREDBOX_CHAOS_SEED` the first seed.
@@ -148,9 +150,10 @@ fn faulty(seed: u64, rng: &mut Rng) -> SimConfig {
         latency_ms: rng.below(4),
         concurrency_limit: Some(2 + rng.below(3) as usize),
         retry_after_secs: 0,
-        unavailable_rate: rng.unit() * 0.2,
+        // Floors, so that every run meets faults (asserted below).
+        unavailable_rate: 0.05 + rng.unit() * 0.15,
         unavailable_retry_after_secs: Some(0),
-        drop_rate: rng.unit() * 0.08,
+        drop_rate: 0.02 + rng.unit() * 0.06,
         latency_spike_rate: 0.05,
         latency_spike_ms: 150,
         seed,
@@ -228,13 +231,22 @@ fn apply_under_faults_and_kills_ends_in_the_desired_or_the_before_state() {
     drop(sim);
 
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut total_faults = 0;
     for seed in first_seed..first_seed + runs {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let (project, tenant) = chaos_project();
         let config = faulty(seed, &mut rng);
         let sim = SimServer::start(tenant, config.clone()).unwrap();
-        let kill_after = (rng.below(2) == 0)
-            .then(|| Duration::from_millis(rng.below(clean_time.as_millis() as u64 * 3 + 50)));
+        // Every second run is killed: at a random moment, or once the simulator has
+        // carried out a random number of the apply's writes (which makes sure that some
+        // kills land between the first and the last write).
+        let kill = match (seed - first_seed) % 4 {
+            0 => Kill::AfterWrites(1 + rng.below(30)),
+            2 => Kill::AfterTime(Duration::from_millis(
+                rng.below(clean_time.as_millis() as u64 * 3 + 50),
+            )),
+            _ => Kill::Never,
+        };
 
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharedbox"))
             .current_dir(project.path())
@@ -245,15 +257,29 @@ fn apply_under_faults_and_kills_ends_in_the_desired_or_the_before_state() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let killed = match kill_after {
-            Some(after) => {
+        let killed = match kill {
+            Kill::AfterTime(after) => {
                 std::thread::sleep(after);
                 let still_running = child.try_wait().unwrap().is_none();
                 child.kill().ok(); // SIGKILL
                 child.wait().unwrap();
                 still_running
             }
-            None => {
+            Kill::AfterWrites(writes) => {
+                let deadline = Instant::now() + Duration::from_secs(120);
+                loop {
+                    if child.try_wait().unwrap().is_some() {
+                        break false; // finished first
+                    }
+                    if sim.counters().tenant_changes >= writes || Instant::now() > deadline {
+                        child.kill().ok(); // SIGKILL
+                        child.wait().unwrap();
+                        break true;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            Kill::Never => {
                 let status = child.wait().unwrap();
                 *outcomes
                     .entry(if status.success() {
@@ -267,8 +293,27 @@ fn apply_under_faults_and_kills_ends_in_the_desired_or_the_before_state() {
         };
 
         let mut state = normalized(sim.tenant());
+        // What the apply met and did, before any rollback: a run is only counted as
+        // faulted or killed mid-apply when it really was.
+        let counters = sim.counters();
+        let faults = counters.throttled + counters.unavailable + counters.dropped;
+        assert!(
+            faults > 0 || counters.tenant_changes == 0,
+            "seed {seed}: the apply wrote without meeting a single fault ({config:?}): {counters:?}"
+        );
+        if faults > 0 {
+            *outcomes.entry("met faults").or_default() += 1;
+            total_faults += faults;
+        }
         if killed {
-            *outcomes.entry("killed").or_default() += 1;
+            let when = if counters.tenant_changes == 0 {
+                "killed before its first write"
+            } else if state == desired {
+                "killed after its last write"
+            } else {
+                "killed mid-apply"
+            };
+            *outcomes.entry(when).or_default() += 1;
         }
         // Not the desired state: roll the last run back (faults stay on; rollback is
         // idempotent, so it is simply run again until it finishes).
@@ -302,7 +347,7 @@ fn apply_under_faults_and_kills_ends_in_the_desired_or_the_before_state() {
         );
         assert!(
             state == desired || state == before,
-            "seed {seed} ({config:?}, kill after {kill_after:?}): the tenant is neither the desired nor the before-state"
+            "seed {seed} ({config:?}, kill {kill:?}): the tenant is neither the desired nor the before-state"
         );
         if state == desired {
             sim.set_config(SimConfig::default());
@@ -333,5 +378,27 @@ fn apply_under_faults_and_kills_ends_in_the_desired_or_the_before_state() {
             );
         }
     }
-    eprintln!("chaos: {runs} runs from seed {first_seed}: {outcomes:?}");
+    eprintln!("chaos: {runs} runs from seed {first_seed}: {outcomes:?}, {total_faults} faults");
+    // The invariants above are only worth something if the runs were hostile.
+    assert!(
+        outcomes.get("met faults").copied().unwrap_or(0) * 2 >= runs as usize,
+        "fewer than half of the runs met faults: {outcomes:?}"
+    );
+    if runs >= 4 {
+        assert!(
+            outcomes.get("killed mid-apply").copied().unwrap_or(0) >= 1,
+            "no run was killed between its first and its last write: {outcomes:?}"
+        );
+    }
+}
+
+/// When a chaos run's apply is killed.
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// SIGKILL after this long.
+    AfterTime(Duration),
+    /// SIGKILL once the simulator has carried out this many writes.
+    AfterWrites(u64),
+    /// Not at all.
+    Never,
 }
