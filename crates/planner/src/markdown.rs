@@ -62,7 +62,7 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
     caution(&mut out, plan);
     let (lints, others) = plan.lints_and_other_warnings();
     for warning in others {
-        let _ = writeln!(out, "\n> [!WARNING]\n> {}", one_line(&warning.to_string()));
+        let _ = writeln!(out, "\n> [!WARNING]\n> {}", text(&warning.to_string()));
     }
     if !lints.is_empty() {
         out.push('\n');
@@ -157,10 +157,10 @@ fn finding_item(d: &Diagnostic) -> String {
     let mut item = format!(
         "- **{severity}** `{}`{place}: {}\n",
         d.code,
-        html(&one_line(&d.message))
+        text(&d.message)
     );
     if let Some(hint) = &d.hint {
-        let _ = writeln!(item, "  <br>hint: {}", html(&one_line(hint)));
+        let _ = writeln!(item, "  <br>hint: {}", text(hint));
     }
     item
 }
@@ -224,11 +224,7 @@ fn caution(out: &mut String, plan: &Plan) {
                     "- `{}`: revokes `{}` {}",
                     mailbox.address,
                     change.field,
-                    change
-                        .before
-                        .as_deref()
-                        .map(|b| format!("`{}`", one_line(b)))
-                        .unwrap_or_default()
+                    change.before.as_deref().map(code).unwrap_or_default()
                 )),
                 Action::Delete => lines.push(format!(
                     "- `{}`: **deletes** `{}`",
@@ -282,7 +278,8 @@ fn mailbox_section(mailbox: &MailboxPlan) -> String {
 /// A collapsible section with a diff block; open when it needs attention.
 fn details(open: bool, title: &str, text_block: &str) -> String {
     let diff: String = text_block.lines().map(|l| diff_line(l) + "\n").collect();
-    let fence = if diff.contains("```") { "````" } else { "```" };
+    // Longer than any run of backticks inside, so tenant data cannot close the block.
+    let fence = "`".repeat(longest_backtick_run(&diff).max(2) + 1);
     let title = html(title);
     let title = if open {
         format!("<b>{title}</b>")
@@ -315,6 +312,42 @@ fn count(n: usize, noun: &str) -> String {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The longest run of backticks in `text`.
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// `text` (tenant data, such as a display name) as one inline code span that no backtick
+/// inside it can end early (CommonMark: a longer backtick string, padded when needed).
+fn code(text: &str) -> String {
+    let text = one_line(text);
+    let ticks = "`".repeat(longest_backtick_run(&text) + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+/// A message (which may quote tenant data) as Markdown text on one line: HTML escaped, and
+/// links, images and @-mentions defused with a zero-width space, so that a display name
+/// cannot put a link into the pull request or notify a team. The `@` of an address (after
+/// a letter or digit) is no mention and stays, so addresses can be copied.
+fn text(message: &str) -> String {
+    let escaped = html(&one_line(message)).replace("](", "]\u{200b}(");
+    let mut out = String::with_capacity(escaped.len());
+    let mut previous = ' ';
+    for c in escaped.chars() {
+        out.push(c);
+        if c == '@' && !(previous.is_alphanumeric() || "._-+".contains(previous)) {
+            out.push('\u{200b}');
+        }
+        previous = c;
+    }
+    out
 }
 
 fn html(text: &str) -> String {
@@ -369,5 +402,25 @@ mod tests {
         let cut = truncate(text, 100);
         assert!(cut.len() <= 100, "{}", cut.len());
         assert!(cut.ends_with("(cut at the comment limit)\n"));
+    }
+
+    #[test]
+    fn tenant_data_cannot_leave_its_code_span_or_block_or_link_and_mention() {
+        let hostile = "x` [click](https://evil.example) @contoso/admins `";
+        let span = code(hostile);
+        assert_eq!(
+            span,
+            "`` x` [click](https://evil.example) @contoso/admins ` ``"
+        );
+        assert_eq!(code("plain"), "`plain`");
+        let message = text(&format!("`{hostile}` <img src=x> ![i](y)"));
+        assert!(
+            !message.contains("](") && !message.contains("<img"),
+            "{message}"
+        );
+        assert!(!message.contains(" @contoso"), "{message}");
+        assert_eq!(text("`support@contoso.com`"), "`support@contoso.com`");
+        let block = details(false, "t", "      - x ````` y");
+        assert!(block.contains("\n``````diff\n"), "{block}");
     }
 }

@@ -44,8 +44,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// An error at `origin`. Secrets in the message are redacted
-    /// ([`crate::redact::redact_secrets`]).
+    /// An error at `origin`. Secrets in the message are redacted and control characters
+    /// escaped ([`crate::redact`]).
     pub fn error(
         code: &'static str,
         message: impl Into<String>,
@@ -55,7 +55,8 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
-            message: crate::redact::redact_secrets(&message).into_owned(),
+            message: crate::redact::printable(&crate::redact::redact_secrets(&message))
+                .into_owned(),
             origin,
             label: None,
             hint: None,

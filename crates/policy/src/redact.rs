@@ -75,6 +75,29 @@ pub fn redact_secrets(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` with control characters (other than line breaks and tabs) written out as escapes
+/// (`\u{1b}`), so that tenant data quoted in a message cannot drive the terminal or the CI
+/// log.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// Whether `text` contains anything that looks like a secret.
 pub fn has_secrets(text: &str) -> bool {
     !secret_spans(text).is_empty()
@@ -250,6 +273,15 @@ mod tests {
         let redacted = redact_secrets(&text);
         assert!(!redacted.contains(JWT));
         assert!(redacted.contains("[redacted]"));
+    }
+
+    #[test]
+    fn control_characters_are_written_out() {
+        assert_eq!(
+            printable("a\u{1b}[31mb\u{7}\nc\td"),
+            "a\\u{1b}[31mb\\u{7}\nc\td"
+        );
+        assert_eq!(printable("plain"), "plain");
     }
 
     #[test]
