@@ -315,3 +315,75 @@ impl Drop for Staging {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path.clone());
+                    out.push((path, Vec::new()));
+                } else {
+                    let bytes = std::fs::read(&path).unwrap();
+                    out.push((path, bytes));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn files(names: &[&str]) -> Vec<(String, String)> {
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), format!("new {n}\n")))
+            .collect()
+    }
+
+    #[test]
+    fn a_write_that_fails_half_way_leaves_no_half_export() {
+        // A name the file system refuses (a NUL byte) fails the second write.
+        let base = tempfile::tempdir().unwrap();
+        let out = base.path().join("out");
+        let before = listing(base.path());
+        assert!(write_export(&out, &files(&["a.yaml", "b\0.yaml"]), false).is_err());
+        assert_eq!(listing(base.path()), before, "no folder, no staging left");
+
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("a.yaml"), "mine\n").unwrap();
+        let before = listing(base.path());
+        assert!(write_export(&out, &files(&["a.yaml", "b\0.yaml"]), true).is_err());
+        assert_eq!(
+            listing(base.path()),
+            before,
+            "`--force` too: nothing replaced"
+        );
+
+        write_export(&out, &files(&["a.yaml", "c.yaml"]), true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("a.yaml")).unwrap(),
+            "new a.yaml\n"
+        );
+        assert_eq!(
+            std::fs::read_dir(base.path()).unwrap().count(),
+            1,
+            "the staging folder is gone"
+        );
+    }
+
+    #[test]
+    fn names_that_are_not_one_plain_component_are_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let out = base.path().join("out");
+        for name in ["../x.yaml", "/tmp/x.yaml", "a/b.yaml", "..", "."] {
+            assert!(write_export(&out, &files(&[name]), true).is_err(), "{name}");
+        }
+        assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
+    }
+}
