@@ -220,7 +220,7 @@ fn write_export(out: &Path, files: &[(String, String)], force: bool) -> anyhow::
             .into());
         }
     }
-    let staging = Staging::create(out)?;
+    let mut staging = Staging::create(out)?;
     for (name, text) in files {
         staging.write(name, text)?;
     }
@@ -232,6 +232,7 @@ fn write_export(out: &Path, files: &[(String, String)], force: bool) -> anyhow::
             ))
             .hint("nothing was written; check that the folder can be written and is not in use")
         })?;
+        staging.committed = true;
         return Ok(());
     }
     for (done, (name, _)) in files.iter().enumerate() {
@@ -246,13 +247,18 @@ fn write_export(out: &Path, files: &[(String, String)], force: bool) -> anyhow::
             .hint("check the folder, then run `sharedbox export --force` again")
         })?;
     }
+    staging.committed = true;
     Ok(())
 }
 
 /// A new, empty folder beside the export's destination; removed with what is left in it
-/// when dropped.
+/// when dropped. Parent folders it had to create are removed again (while empty) unless the
+/// export was committed.
 struct Staging {
     dir: PathBuf,
+    /// The parent folders created for it, innermost first.
+    created: Vec<PathBuf>,
+    committed: bool,
 }
 
 impl Staging {
@@ -261,8 +267,20 @@ impl Staging {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent)
-            .map_err(|e| Failure::new(format!("cannot create `{}`: {e}", parent.display())))?;
+        let created: Vec<PathBuf> = parent
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && std::fs::symlink_metadata(a).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            Failure::new(format!("cannot create `{}`: {e}", parent.display()))
+                .hint("nothing was written; pass a folder you can write with `--out DIR`")
+        })?;
+        let mut staging = Staging {
+            dir: PathBuf::new(),
+            created,
+            committed: false,
+        };
         let stem = out
             .file_name()
             .map_or("export".into(), |n| n.to_string_lossy().into_owned());
@@ -273,7 +291,10 @@ impl Staging {
                 std::process::id()
             ));
             match std::fs::create_dir(&dir) {
-                Ok(()) => return Ok(Staging { dir }),
+                Ok(()) => {
+                    staging.dir = dir;
+                    return Ok(staging);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => {
                     last = Some(e);
@@ -312,7 +333,16 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         // Gone already when it was renamed into place.
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+        if !self.committed {
+            for dir in &self.created {
+                if std::fs::remove_dir(dir).is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -350,10 +380,12 @@ mod tests {
     fn a_write_that_fails_half_way_leaves_no_half_export() {
         // A name the file system refuses (a NUL byte) fails the second write.
         let base = tempfile::tempdir().unwrap();
-        let out = base.path().join("out");
         let before = listing(base.path());
-        assert!(write_export(&out, &files(&["a.yaml", "b\0.yaml"]), false).is_err());
-        assert_eq!(listing(base.path()), before, "no folder, no staging left");
+        for out in [base.path().join("out"), base.path().join("new/parents/out")] {
+            assert!(write_export(&out, &files(&["a.yaml", "b\0.yaml"]), false).is_err());
+            assert_eq!(listing(base.path()), before, "no folder, no staging left");
+        }
+        let out = base.path().join("out");
 
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join("a.yaml"), "mine\n").unwrap();
