@@ -122,6 +122,10 @@ fn severity_counts(diagnostics: &[sharedbox_policy::Diagnostic]) -> String {
 
 /// `sharedbox plan`.
 pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    // Checked again when writing; refusing now saves reading the tenant for nothing.
+    if let Some(out) = &args.out {
+        check_plan_target(out)?;
+    }
     let policies = load_policies(config)?;
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
@@ -301,14 +305,8 @@ pub fn read_plan_file(path: &Path) -> anyhow::Result<PlanDocument> {
     Ok(document)
 }
 
-/// Writes a file readable by its owner only (plans and journals name every principal).
-///
-/// It never follows a symbolic link and never writes into anything but a regular file: a
-/// target that is a link or not a regular file is refused; otherwise the text goes into a
-/// new file beside it (created exclusively, mode 0600) that is then renamed over the target.
-/// A rename replaces whatever is at the path itself, so a link planted in between is
-/// replaced, not followed.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Refuses a `plan --out` path that is a symbolic link or exists and is not a regular file.
+fn check_plan_target(path: &Path) -> anyhow::Result<()> {
     let hint = "`--out` takes the path of a new or existing regular file; remove the link or pick another path";
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -337,6 +335,18 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Writes a file readable by its owner only (plans and journals name every principal).
+///
+/// It never follows a symbolic link and never writes into anything but a regular file: a
+/// target that is a link or not a regular file is refused; otherwise the text goes into a
+/// new file beside it (created exclusively, mode 0600) that is then renamed over the target.
+/// A rename replaces whatever is at the path itself, so a link planted in between is
+/// replaced, not followed.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    check_plan_target(path)?;
     let cannot = |e: std::io::Error| {
         Failure::new(format!("cannot write plan file `{}`: {e}", path.display()))
             .hint("check that its folder exists and can be written")
