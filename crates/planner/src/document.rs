@@ -266,3 +266,80 @@ fn change_key(owner: Option<(&str, MailboxAction)>, change: &Change) -> String {
     change.cause = None;
     serde_json::to_string(&(owner, &change)).expect("changes serialise")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Cause, Wave};
+    use sharedbox_tenant::{Operation, Principal, PrincipalId};
+
+    fn grant(mailbox: &str, who: &str) -> Change {
+        Change {
+            field: "sendAs".into(),
+            action: Action::Add,
+            wave: Wave::Grants,
+            operation: Operation::GrantSendAs {
+                mailbox: mailbox.into(),
+                principal: Principal::Recipient {
+                    id: PrincipalId(format!("id-{who}")),
+                    address: who.into(),
+                },
+            },
+            before: None,
+            after: Some(who.into()),
+            inverse: None,
+            note: None,
+            cause: None,
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            tenant: "t".into(),
+            mailboxes: vec![MailboxPlan {
+                address: "support@x.com".into(),
+                action: MailboxAction::Update,
+                changes,
+                lists: Vec::new(),
+            }],
+            ..Plan::default()
+        }
+    }
+
+    fn document(plan: &Plan) -> PlanDocument {
+        PlanDocument::new(
+            plan,
+            &Snapshot::default(),
+            &PolicySet::default(),
+            "0",
+            "2026-01-01T00:00:00Z".into(),
+            "2026-01-02T00:00:00Z".into(),
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn every_saved_change_must_be_in_the_fresh_plan_once() {
+        let fresh = plan(vec![
+            grant("support@x.com", "a"),
+            grant("support@x.com", "b"),
+        ]);
+        let mut labelled = grant("support@x.com", "a");
+        labelled.cause = Some(Cause::Drift);
+        let saved = document(&plan(vec![labelled]));
+        let found = saved.check_against(&fresh);
+        assert!(found.unfounded.is_empty(), "the label is not compared");
+        assert_eq!(found.not_in_saved, 1);
+
+        let doubled = document(&plan(vec![
+            grant("support@x.com", "a"),
+            grant("support@x.com", "a"),
+        ]));
+        assert_eq!(doubled.check_against(&fresh).unfounded.len(), 1);
+
+        let mut shown_alike = grant("support@x.com", "c");
+        shown_alike.after = Some("a".into());
+        let forged = document(&plan(vec![shown_alike, grant("other@x.com", "b")]));
+        assert_eq!(forged.check_against(&fresh).unfounded.len(), 2);
+    }
+}
