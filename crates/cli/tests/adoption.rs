@@ -373,3 +373,207 @@ fn plan_outside_git_says_causes_are_unknown() {
         plan.stdout
     );
 }
+
+/// A shared mailbox of the tenant file with `address` as its primary address.
+fn shared_mailbox(n: u32, address: &str) -> String {
+    format!(
+        "  - guid: 6c000000-0000-4000-8000-0000000009{n:02}\n    name: hostile{n}\n    alias: hostile{n}\n    displayName: Hostile {n}\n    primarySmtpAddress: {}\n    sentItems: {{name: Sent Items, folderId: LgAAAAhostile{n}}}\n",
+        serde_json::to_string(address).unwrap()
+    )
+}
+
+/// Every file and folder under `dir`, relative to it.
+fn walk(dir: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+                stack.push(path.clone());
+            }
+            out.insert(path.strip_prefix(dir).unwrap().to_path_buf());
+        }
+    }
+    out
+}
+
+#[test]
+fn tenant_addresses_never_choose_a_path_outside_out() {
+    let base = tempfile::tempdir().unwrap();
+    let project_dir = base.path().join("project");
+    let absolute = base.path().join("abs-escape");
+    let hostile = [
+        "../../up-two@fabrikam.com".to_owned(),
+        "../up-one@fabrikam.com".to_owned(),
+        format!("{}@fabrikam.com", absolute.display()),
+        "..\\..\\win@fabrikam.com".to_owned(),
+        ".hidden@fabrikam.com".to_owned(),
+        "CON@fabrikam.com".to_owned(),
+        "tenant@fabrikam.com".to_owned(),
+        "Support@contoso.com".to_owned(),
+        "x/../../../sub@fabrikam.com".to_owned(),
+    ];
+    let mut tenant = tenant_without_orphans();
+    for (n, address) in hostile.iter().enumerate() {
+        tenant.push_str(&shared_mailbox(n as u32, address));
+    }
+    std::fs::create_dir_all(project_dir.join("policies")).unwrap();
+    std::fs::write(project_dir.join("tenant.yaml"), &tenant).unwrap();
+    std::fs::write(
+        project_dir.join("sharedbox.yaml"),
+        "policies: policies/\ntenant:\n  backend: file\n  path: tenant.yaml\nstateDir: .sharedbox/\n",
+    )
+    .unwrap();
+    let out = project_dir.join("a/b/out");
+    let before = walk(base.path());
+    let run = common::run_in(&project_dir, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let after = walk(base.path());
+    let new: Vec<_> = after.difference(&before).collect();
+    let out_rel = out.strip_prefix(base.path()).unwrap();
+    for path in &new {
+        assert!(
+            path.starts_with(out_rel) || out_rel.starts_with(path),
+            "export wrote `{}` outside `--out`",
+            path.display()
+        );
+    }
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "buchhaltung.yaml",
+            "hidden.yaml",
+            "mailbox-con.yaml",
+            "sharedbox.schema.json",
+            "support-2.yaml",
+            "support.yaml",
+            "tenant-2.yaml",
+            "tenant.yaml",
+            "tmp-abs-escape.yaml",
+            "up-one.yaml",
+            "up-two.yaml",
+            "win.yaml",
+            "x-..-..-..-sub.yaml",
+        ]
+        .map(|s| s.replace("tmp-abs-escape", &absolute_stem(&absolute))),
+        "{}",
+        run.stdout
+    );
+    // Every file is a policy for the mailbox it names; of two with one local part, the
+    // first address in sorted order has the plain name.
+    let support = std::fs::read_to_string(out.join("support.yaml")).unwrap();
+    assert!(
+        support.contains("mailbox: support@contoso.com"),
+        "{support}"
+    );
+    let support = std::fs::read_to_string(out.join("support-2.yaml")).unwrap();
+    assert!(
+        support.contains("mailbox: support@fabrikam.com"),
+        "{support}"
+    );
+    let named = std::fs::read_to_string(out.join("tenant-2.yaml")).unwrap();
+    assert!(named.contains("mailbox: tenant@fabrikam.com"), "{named}");
+    let settings = std::fs::read_to_string(out.join("tenant.yaml")).unwrap();
+    assert!(settings.contains("kind: TenantSettings"), "{settings}");
+    let up = std::fs::read_to_string(out.join("up-two.yaml")).unwrap();
+    assert!(
+        up.contains("mailbox: \"../../up-two@fabrikam.com\""),
+        "{up}"
+    );
+    // Exporting again (forced) gives the same names: the suffixes are deterministic.
+    let again = common::run_in(
+        &project_dir,
+        &["export", "--force", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        walk(base.path()),
+        after,
+        "a second export writes the same files"
+    );
+}
+
+/// The stem `export` gives the absolute path used as a local part.
+fn absolute_stem(path: &std::path::Path) -> String {
+    let mut stem: String = path
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches(['.', '-'])
+        .chars()
+        .take(64)
+        .collect();
+    while stem.ends_with('.') {
+        stem.pop();
+    }
+    stem
+}
+
+#[test]
+fn a_failing_export_leaves_nothing_behind() {
+    let project = Project::with_tenant(&tenant_without_orphans());
+    let out = project.path().join("exported");
+    // `support.yaml` cannot be written: a folder holds its name.
+    std::fs::create_dir_all(out.join("support.yaml")).unwrap();
+    let around = walk(project.path());
+    for force in [false, true] {
+        let mut args = vec!["export", "--out", out.to_str().unwrap()];
+        if force {
+            args.push("--force");
+        }
+        let run = project.run(&args);
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+        assert_eq!(walk(project.path()), around, "no file was written or left");
+    }
+    // `--out` names a file: refused, no staging folder left behind.
+    std::fs::write(project.path().join("a-file"), "mine\n").unwrap();
+    let around = walk(project.path());
+    let run = project.run(&["export", "--out", "a-file"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("is not a folder"), "{}", run.stderr);
+    assert_eq!(walk(project.path()), around);
+}
+
+#[test]
+fn export_of_one_mailbox_leaves_the_tenant_settings_alone() {
+    let project = Project::with_tenant(&tenant_without_orphans());
+    let managed = "apiVersion: sharedbox/v1\nkind: TenantSettings\n# managed by hand\nsendFromAliasEnabled: true\n";
+    project.policy("tenant.yaml", managed);
+    project.policy("support.yaml", "# my own file\n");
+    let run = project.run(&["export", "--mailbox", "support@fabrikam.com", "--force"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(project.path().join("policies/tenant.yaml")).unwrap(),
+        managed.as_bytes(),
+        "`--mailbox` never touches `tenant.yaml`"
+    );
+    assert!(!run.stdout.contains("tenant.yaml"), "{}", run.stdout);
+    assert!(
+        std::fs::read_to_string(project.path().join("policies/support.yaml"))
+            .unwrap()
+            .contains("mailbox: support@fabrikam.com")
+    );
+    assert!(!project.path().join("policies/buchhaltung.yaml").exists());
+    // Without `--force`, the existing `tenant.yaml` is no conflict either.
+    let run = project.run(&["export", "--mailbox", "buchhaltung@fabrikam.com"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(project.path().join("policies/tenant.yaml")).unwrap(),
+        managed.as_bytes()
+    );
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sharedbox_policy::PolicySet;
 use sharedbox_tenant::{Snapshot, fingerprint, fingerprint_organization, sha256};
 
-use crate::plan::{Change, MailboxPlan, Plan, Summary};
+use crate::plan::{Change, MailboxAction, MailboxPlan, Plan, Summary};
 
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -203,5 +203,143 @@ impl PlanDocument {
             }
         }
         stale
+    }
+
+    /// Compares the plan's changes with `fresh`, the plan the policies give for the live
+    /// tenant now: every saved change must be one `fresh` holds identically (the same
+    /// operation, values shown, undo and note, under the same mailbox and mailbox action;
+    /// only the drift/policy label may differ), each at most as often as `fresh` holds it.
+    pub fn check_against(&self, fresh: &Plan) -> Derivation<'_> {
+        let mut available: BTreeMap<String, usize> = BTreeMap::new();
+        let fresh_changes = fresh
+            .mailboxes
+            .iter()
+            .flat_map(|m| {
+                m.changes
+                    .iter()
+                    .map(move |c| (Some((&*m.address, m.action)), c))
+            })
+            .chain(fresh.organization.iter().map(|c| (None, c)));
+        for (owner, change) in fresh_changes {
+            *available.entry(change_key(owner, change)).or_default() += 1;
+        }
+        let fresh_total: usize = available.values().sum();
+        let mut unfounded = Vec::new();
+        let mut matched = 0;
+        let saved = self
+            .mailboxes
+            .iter()
+            .flat_map(|m| {
+                m.changes
+                    .iter()
+                    .map(move |c| (Some((&*m.address, m.action)), c))
+            })
+            .chain(self.organization.iter().map(|c| (None, c)));
+        for (owner, change) in saved {
+            match available.get_mut(&change_key(owner, change)) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    matched += 1;
+                }
+                _ => unfounded.push(change),
+            }
+        }
+        Derivation {
+            unfounded,
+            not_in_saved: fresh_total - matched,
+        }
+    }
+}
+
+/// What [`PlanDocument::check_against`] found.
+#[derive(Debug)]
+pub struct Derivation<'a> {
+    /// Saved changes the fresh plan does not hold: they do not follow from the policies.
+    pub unfounded: Vec<&'a Change>,
+    /// How many changes the fresh plan holds that the saved plan does not (drift since).
+    pub not_in_saved: usize,
+}
+
+/// A change with its mailbox as one comparable string; the drift/policy label is left out.
+fn change_key(owner: Option<(&str, MailboxAction)>, change: &Change) -> String {
+    let mut change = change.clone();
+    change.cause = None;
+    serde_json::to_string(&(owner, &change)).expect("changes serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Cause, Wave};
+    use sharedbox_tenant::{Operation, Principal, PrincipalId};
+
+    fn grant(mailbox: &str, who: &str) -> Change {
+        Change {
+            field: "sendAs".into(),
+            action: Action::Add,
+            wave: Wave::Grants,
+            operation: Operation::GrantSendAs {
+                mailbox: mailbox.into(),
+                principal: Principal::Recipient {
+                    id: PrincipalId(format!("id-{who}")),
+                    address: who.into(),
+                },
+            },
+            before: None,
+            after: Some(who.into()),
+            inverse: None,
+            note: None,
+            cause: None,
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            tenant: "t".into(),
+            mailboxes: vec![MailboxPlan {
+                address: "support@x.com".into(),
+                action: MailboxAction::Update,
+                changes,
+                lists: Vec::new(),
+            }],
+            ..Plan::default()
+        }
+    }
+
+    fn document(plan: &Plan) -> PlanDocument {
+        PlanDocument::new(
+            plan,
+            &Snapshot::default(),
+            &PolicySet::default(),
+            "0",
+            "2026-01-01T00:00:00Z".into(),
+            "2026-01-02T00:00:00Z".into(),
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn every_saved_change_must_be_in_the_fresh_plan_once() {
+        let fresh = plan(vec![
+            grant("support@x.com", "a"),
+            grant("support@x.com", "b"),
+        ]);
+        let mut labelled = grant("support@x.com", "a");
+        labelled.cause = Some(Cause::Drift);
+        let saved = document(&plan(vec![labelled]));
+        let found = saved.check_against(&fresh);
+        assert!(found.unfounded.is_empty(), "the label is not compared");
+        assert_eq!(found.not_in_saved, 1);
+
+        let doubled = document(&plan(vec![
+            grant("support@x.com", "a"),
+            grant("support@x.com", "a"),
+        ]));
+        assert_eq!(doubled.check_against(&fresh).unfounded.len(), 1);
+
+        let mut shown_alike = grant("support@x.com", "c");
+        shown_alike.after = Some("a".into());
+        let forged = document(&plan(vec![shown_alike, grant("other@x.com", "b")]));
+        assert_eq!(forged.check_against(&fresh).unfounded.len(), 2);
     }
 }

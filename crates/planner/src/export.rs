@@ -324,9 +324,8 @@ pub fn export_mailbox(
             }
         }
     }
-    let local = address.split('@').next().unwrap_or(&address);
     ExportedFile {
-        file_name: format!("{local}.yaml"),
+        file_name: format!("{}.yaml", file_stem(&address)),
         text: out,
         orphans_left_out,
     }
@@ -367,17 +366,126 @@ pub fn export_tenant_settings(organization: &OrganizationConfig) -> ExportedFile
     }
 }
 
-/// Gives mailboxes that share a local part distinct file names (`info.yaml`,
-/// `info@fabrikam.de.yaml`), so no export overwrites another.
-pub fn disambiguate(files: &mut [(String, ExportedFile)]) {
-    let mut seen = std::collections::HashMap::new();
-    for (_, file) in files.iter() {
-        *seen.entry(file.file_name.clone()).or_insert(0) += 1;
+/// The longest file stem `export` writes (before `-2`... and `.yaml`).
+const MAX_STEM: usize = 64;
+
+/// Stems Windows cannot use as a file name, whatever the extension.
+const RESERVED_STEMS: [&str; 22] = [
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// The file stem for a mailbox address, from its local part: only `[a-z0-9._-]`, lower-case,
+/// no leading dot or dash, no trailing dot, at most 64 characters, never a reserved Windows
+/// device name and never empty. The address comes from the tenant: it never chooses a path.
+pub fn file_stem(address: &str) -> String {
+    let local = address.rsplit_once('@').map_or(address, |(local, _)| local);
+    let mapped: String = local
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut stem: String = mapped
+        .trim_start_matches(['.', '-'])
+        .chars()
+        .take(MAX_STEM)
+        .collect();
+    while stem.ends_with('.') {
+        stem.pop();
     }
-    let mut first = std::collections::HashSet::new();
-    for (address, file) in files.iter_mut() {
-        if seen[&file.file_name] > 1 && !first.insert(file.file_name.clone()) {
-            file.file_name = format!("{address}.yaml");
+    if stem.is_empty() {
+        stem = "mailbox".to_owned();
+    }
+    let device = stem.split('.').next().unwrap_or_default();
+    if RESERVED_STEMS.contains(&device) {
+        stem.insert_str(0, "mailbox-");
+    }
+    stem
+}
+
+/// A file name for every address in `addresses`, distinct from each other and from
+/// `tenant.yaml`, and the same for the same set of addresses whatever their order: the
+/// first address (in sorted order) of a stem gets `stem.yaml`, later ones `stem-2.yaml`,
+/// `stem-3.yaml`, ... (skipping names already taken). Addresses that differ only in case
+/// are one mailbox and get one name.
+pub fn file_names(addresses: &[String]) -> std::collections::BTreeMap<String, String> {
+    let mut sorted: Vec<String> = addresses.iter().map(|a| a.to_ascii_lowercase()).collect();
+    sorted.sort();
+    sorted.dedup();
+    let mut taken = std::collections::HashSet::from(["tenant.yaml".to_owned()]);
+    let stems: Vec<String> = sorted.iter().map(|a| file_stem(a)).collect();
+    // Names that need no suffix are claimed first, so a mailbox whose stem is `info-2`
+    // keeps `info-2.yaml` whichever address sorts first.
+    let mut names = std::collections::BTreeMap::new();
+    let mut later = Vec::new();
+    for (address, stem) in sorted.iter().zip(&stems) {
+        let name = format!("{stem}.yaml");
+        if taken.insert(name.clone()) {
+            names.insert(address.clone(), name);
+        } else {
+            later.push((address, stem));
         }
+    }
+    for (address, stem) in later {
+        let name = (2..)
+            .map(|n| format!("{stem}-{n}.yaml"))
+            .find(|name| !taken.contains(name))
+            .expect("some suffix is free");
+        taken.insert(name.clone());
+        names.insert(address.clone(), name);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_addresses_become_plain_file_names() {
+        for (address, stem) in [
+            ("../../x@contoso.com", "x"),
+            ("/tmp/x@contoso.com", "tmp-x"),
+            ("..\\..\\x@contoso.com", "x"),
+            (".hidden@contoso.com", "hidden"),
+            ("..@contoso.com", "mailbox"),
+            ("@contoso.com", "mailbox"),
+            ("CON@contoso.com", "mailbox-con"),
+            ("nul.txt@contoso.com", "mailbox-nul.txt"),
+            ("Info@Contoso.com", "info"),
+            ("a b\u{0}c\u{e9}@contoso.com", "a-b-c-"),
+            ("trailing.@contoso.com", "trailing"),
+        ] {
+            assert_eq!(file_stem(address), stem, "{address}");
+        }
+        assert_eq!(file_stem(&"a".repeat(500)).len(), MAX_STEM);
+    }
+
+    #[test]
+    fn colliding_stems_get_deterministic_suffixes() {
+        let addresses: Vec<String> = [
+            "info@fabrikam.de",
+            "Info@fabrikam.com",
+            "info-2@fabrikam.com",
+            "tenant@fabrikam.com",
+            "INFO@FABRIKAM.COM",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let names = file_names(&addresses);
+        let mut reversed = addresses.clone();
+        reversed.reverse();
+        assert_eq!(file_names(&reversed), names);
+        assert_eq!(names.len(), 4);
+        assert_eq!(names["info@fabrikam.com"], "info.yaml");
+        assert_eq!(names["info-2@fabrikam.com"], "info-2.yaml");
+        assert_eq!(names["info@fabrikam.de"], "info-3.yaml");
+        assert_eq!(names["tenant@fabrikam.com"], "tenant-2.yaml");
     }
 }

@@ -5,15 +5,16 @@ use sharedbox_applier::{
     UndoItem, UndoStatus,
 };
 use sharedbox_planner::{Plan, PlanDocument};
+use sharedbox_policy::PolicySet;
 use sharedbox_tenant::{ReadScope, Snapshot, Tenant};
 
-use super::plan::{read_plan_file, short};
+use super::plan::{PLAN_LIFETIME, read_plan_file, short};
 use super::{
     confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope, print_plan, read,
 };
 use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure, emit, json_lines, note, step_summary};
+use crate::output::{ExitStatus, Failure, emit, json_lines, note, print_diagnostics, step_summary};
 
 /// `sharedbox apply`.
 pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -35,10 +36,8 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         )?),
         None => None,
     };
-    let policies = match document {
-        Some(_) => None,
-        None => Some(load_policies(config)?),
-    };
+    // The policies are loaded for a saved plan too: every change it holds must follow from them.
+    let policies = load_policies(config)?;
     let _lock = lock(
         &config.state_dir,
         &tenant.name(),
@@ -46,12 +45,9 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         "apply",
         args.lock_timeout,
     )?;
-    let (plan, snapshot, plan_id) = match (document, &policies) {
-        (Some(document), _) => {
-            let scope = ReadScope {
-                mailboxes: document.touched_mailboxes(),
-            };
-            let snapshot = read(tenant.as_ref(), &scope).await?;
+    let (plan, snapshot, plan_id) = match document {
+        Some(document) => {
+            let snapshot = read(tenant.as_ref(), &saved_plan_scope(&document, &policies)).await?;
             let stale = document.stale_objects(&snapshot);
             if !stale.is_empty() {
                 for object in &stale {
@@ -61,13 +57,14 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
                     .hint("nothing was changed; make a new plan with `sharedbox plan --out FILE` and review it")
                     .into());
             }
+            check_derivation(config, &document, &policies, &snapshot)?;
             (document.to_plan(), snapshot, Some(document.plan_id))
         }
-        (None, Some(policies)) => {
-            let snapshot = read(tenant.as_ref(), &policy_scope(policies)).await?;
+        None => {
+            let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
             (
                 make_plan(
-                    policies,
+                    &policies,
                     &snapshot,
                     &args.targets,
                     Some(&config.lint_levels),
@@ -76,7 +73,6 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
                 None,
             )
         }
-        (None, None) => unreachable!("policies are loaded when there is no plan file"),
     };
     match args.format {
         Format::Text => print_plan(&plan),
@@ -129,6 +125,93 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     .await
 }
 
+/// How far ahead of this clock a saved plan's creation time may be.
+const MAX_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// What a saved plan's run reads: the mailboxes it touches (for the stale check) and every
+/// managed mailbox (to re-derive the plan from the policies).
+fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope {
+    let mut mailboxes = policy_scope(policies).mailboxes;
+    mailboxes.extend(document.touched_mailboxes());
+    mailboxes.extend(
+        document
+            .mailboxes
+            .iter()
+            .flat_map(|m| &m.changes)
+            .filter_map(|c| c.operation.mailbox().map(str::to_owned)),
+    );
+    let mut seen = std::collections::HashSet::new();
+    mailboxes.retain(|m| seen.insert(m.to_ascii_lowercase()));
+    ReadScope { mailboxes }
+}
+
+/// Refuses a saved plan with any change the policies (as loaded from the configuration) do
+/// not call for on the live tenant now; notes the changes they call for that it lacks.
+fn check_derivation(
+    config: &RunConfig,
+    document: &PlanDocument,
+    policies: &PolicySet,
+    snapshot: &Snapshot,
+) -> anyhow::Result<()> {
+    let id = short(&document.plan_id);
+    let fresh = sharedbox_planner::plan(
+        policies,
+        snapshot,
+        &sharedbox_planner::PlanOptions {
+            targets: document.targets.clone(),
+        },
+    )
+    .map_err(|error| {
+        print_diagnostics(&error.0);
+        Failure::new(format!(
+            "refusing saved plan {id}: the policies under `{}` give no plan for the tenant now ({} error{})",
+            config.policies.display(),
+            error.0.len(),
+            plural(error.0.len())
+        ))
+        .hint("nothing was changed; fix the errors above, then make a new plan with `sharedbox plan --out FILE`")
+    })?;
+    let derivation = document.check_against(&fresh);
+    if !derivation.unfounded.is_empty() {
+        for change in &derivation.unfounded {
+            eprintln!(
+                "  - `{}` on `{}` ({}): `{}`",
+                change.operation.cmdlet(),
+                change.operation.mailbox().unwrap_or("tenant settings"),
+                change.field,
+                serde_json::to_string(&change.operation).unwrap_or_default()
+            );
+        }
+        let n = derivation.unfounded.len();
+        return Err(Failure::new(format!(
+            "refusing saved plan {id}: {n} operation{} in it {} not follow from the policies under `{}` and the live tenant",
+            plural(n),
+            if n == 1 { "does" } else { "do" },
+            config.policies.display()
+        ))
+        .hint("nothing was changed; a saved plan applies only operations the policies of this checkout call for; make a new plan with `sharedbox plan --out FILE` and review it")
+        .into());
+    }
+    if derivation.not_in_saved > 0 {
+        note(&format!(
+            "the policies now call for {} more change{} than the saved plan {id} holds (drift since it was made); {} not applied, `sharedbox plan` shows {}",
+            derivation.not_in_saved,
+            plural(derivation.not_in_saved),
+            if derivation.not_in_saved == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
+            if derivation.not_in_saved == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses a saved plan that is expired, for another tenant, made by another version, or applied before.
 fn check_saved_plan(
     config: &RunConfig,
@@ -146,23 +229,47 @@ fn check_saved_plan(
         .hint(hint)
         .into());
     }
-    let expires = time::OffsetDateTime::parse(
-        &document.expires_at,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| {
-        Failure::new(format!(
-            "plan {id} has an invalid expiry `{}`",
-            document.expires_at
+    let time = |what: &str, value: &str| {
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).map_err(
+            |_| Failure::new(format!("plan {id} has an invalid {what} `{value}`")).hint(hint),
+        )
+    };
+    let created = time("creation time", &document.created_at)?;
+    let written_expiry = time("expiry", &document.expires_at)?;
+    let now = time::OffsetDateTime::now_utc();
+    if created > now + MAX_CLOCK_SKEW {
+        return Err(Failure::new(format!(
+            "plan {id} claims to be made at {}, in the future",
+            document.created_at
+        ))
+        .hint(format!(
+            "{hint}; a plan made more than {} minutes ahead of this clock is refused",
+            MAX_CLOCK_SKEW.whole_minutes()
+        ))
+        .into());
+    }
+    // The file cannot lengthen its own life: the expiry is at most the fixed lifetime of
+    // `plan --out` after the plan was made.
+    let expires = written_expiry.min(created + PLAN_LIFETIME);
+    if now > expires {
+        let why = if expires < written_expiry {
+            format!(
+                " ({} hours after it was made at {}; its file says {}, which is longer than a saved plan lives)",
+                PLAN_LIFETIME.whole_hours(),
+                document.created_at,
+                document.expires_at
+            )
+        } else {
+            String::new()
+        };
+        return Err(Failure::new(format!(
+            "plan {id} expired at {}{why}",
+            expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| document.expires_at.clone())
         ))
         .hint(hint)
-    })?;
-    if time::OffsetDateTime::now_utc() > expires {
-        return Err(
-            Failure::new(format!("plan {id} expired at {}", document.expires_at))
-                .hint(hint)
-                .into(),
-        );
+        .into());
     }
     if document.tenant != tenant.name() {
         return Err(Failure::new(format!(

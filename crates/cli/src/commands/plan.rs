@@ -9,8 +9,9 @@ use crate::args::{Format, PlanArgs, ValidateArgs};
 use crate::config::RunConfig;
 use crate::output::{ExitStatus, Failure, diagnostic_json, print_diagnostics, step_summary};
 
-/// How long a saved plan stays valid.
-const PLAN_LIFETIME: time::Duration = time::Duration::hours(24);
+/// How long a saved plan stays valid: `apply` never accepts one older than this, whatever
+/// its `expires_at` says.
+pub(crate) const PLAN_LIFETIME: time::Duration = time::Duration::hours(24);
 
 /// `sharedbox validate`: parse strictly, check the rules, run the offline lints.
 pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
@@ -121,6 +122,10 @@ fn severity_counts(diagnostics: &[sharedbox_policy::Diagnostic]) -> String {
 
 /// `sharedbox plan`.
 pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    // Checked again when writing; refusing now saves reading the tenant for nothing.
+    if let Some(out) = &args.out {
+        check_plan_target(out)?;
+    }
     let policies = load_policies(config)?;
     // A `--base` that names no revision is an error before the tenant is read, never a
     // silent "causes unknown".
@@ -321,28 +326,99 @@ pub fn read_plan_file(path: &Path) -> anyhow::Result<PlanDocument> {
     Ok(document)
 }
 
+/// Refuses a `plan --out` path that is a symbolic link or exists and is not a regular file.
+fn check_plan_target(path: &Path) -> anyhow::Result<()> {
+    let hint = "`--out` takes the path of a new or existing regular file; remove the link or pick another path";
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Failure::new(format!(
+                "refusing to write plan file `{}`: it is a symbolic link",
+                path.display()
+            ))
+            .hint(hint)
+            .into());
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(Failure::new(format!(
+                "refusing to write plan file `{}`: it is not a regular file",
+                path.display()
+            ))
+            .hint(hint)
+            .into());
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(
+                Failure::new(format!("cannot write plan file `{}`: {e}", path.display()))
+                    .hint(hint)
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Writes a file readable by its owner only (plans and journals name every principal).
+///
+/// It never follows a symbolic link and never writes into anything but a regular file: a
+/// target that is a link or not a regular file is refused; otherwise the text goes into a
+/// new file beside it (created exclusively, mode 0600) that is then renamed over the target.
+/// A rename replaces whatever is at the path itself, so a link planted in between is
+/// replaced, not followed.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
+    check_plan_target(path)?;
+    let cannot = |e: std::io::Error| {
+        Failure::new(format!("cannot write plan file `{}`: {e}", path.display()))
+            .hint("check that its folder exists and can be written")
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or("plan".into(), |n| n.to_string_lossy().into_owned());
+    let (temp, mut file) = (0..100u32)
+        .find_map(|attempt| {
+            let temp = dir.join(format!(".{name}.{}-{attempt}.tmp", std::process::id()));
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(&temp) {
+                Ok(file) => Some(Ok((temp, file))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                Err(e) => Some(Err(e)),
+            }
+        })
+        .unwrap_or_else(|| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "no free temporary file name",
+            ))
+        })
+        .map_err(cannot)?;
     use std::io::Write;
-    let mut file = options
-        .open(path)
-        .map_err(|e| Failure::new(format!("cannot write plan file `{}`: {e}", path.display())))?;
-    // An existing file keeps its mode on open; narrow it before writing.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    let written = (|| {
+        // The mode given at creation is narrowed by the umask; set it exactly.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(cannot(e).into());
     }
-    file.write_all(text.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()?;
     Ok(())
 }
 
