@@ -69,6 +69,12 @@ fn a_rolled_back_run_is_not_rolled_back_again_after_a_later_run_reapplied_it() {
     let journals = journal_count(&project);
 
     let again = project.run(&["rollback", &a, "--auto-approve"]);
+    assert_eq!(
+        normalized(project.tenant()),
+        after_b,
+        "the later run's changes are kept"
+    );
+    assert_eq!(journal_count(&project), journals, "nothing was journaled");
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert!(
         again.stdout.contains(&format!(
@@ -82,12 +88,6 @@ fn a_rolled_back_run_is_not_rolled_back_again_after_a_later_run_reapplied_it() {
         "the later run is named: {}",
         again.stdout
     );
-    assert_eq!(
-        normalized(project.tenant()),
-        after_b,
-        "the later run's changes are kept"
-    );
-    assert_eq!(journal_count(&project), journals, "nothing was journaled");
     // `--force` does not make a rolled-back run roll back again.
     let forced = project.run(&["rollback", &a, "--auto-approve", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.stderr);
@@ -95,7 +95,7 @@ fn a_rolled_back_run_is_not_rolled_back_again_after_a_later_run_reapplied_it() {
 }
 
 #[test]
-fn a_run_failed_and_rolled_back_automatically_is_not_rolled_back_again() {
+fn a_run_that_failed_and_rolled_back_automatically_is_not_rolled_back_again() {
     let project = Project::with_tenant(&format!(
         "{}simulation:\n  failOnWrite: 2\n",
         common::TENANT
@@ -109,12 +109,23 @@ fn a_run_failed_and_rolled_back_automatically_is_not_rolled_back_again() {
     let a = new_run(&project, || {
         assert_eq!(project.run(&["apply", "--auto-approve"]).code, 1);
     });
+    // The simulated failure was the tenant's second write ever: the next apply succeeds.
+    let b = apply(&project);
+    let after_b = normalized(project.tenant());
+    let journals = journal_count(&project);
+
     let again = project.run(&["rollback", &a, "--auto-approve"]);
+    assert_eq!(
+        normalized(project.tenant()),
+        after_b,
+        "the later run's changes are kept"
+    );
+    assert_eq!(journal_count(&project), journals, "nothing was journaled");
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
-        again
-            .stdout
-            .contains("failed and was already rolled back automatically"),
+        again.stdout.contains(&format!(
+            "Nothing to roll back: run `{a}` failed and was already rolled back automatically."
+        )) && again.stdout.contains(&format!("`{b}`")),
         "{}",
         again.stdout
     );
@@ -210,6 +221,11 @@ fn a_journal_of_another_backend_or_tenant_or_format_is_refused() {
 
     edit_start(&project, &a, |s| s["backend"] = "exchange-online".into());
     let other_backend = project.run(&["rollback", &a, "--auto-approve"]);
+    assert_eq!(
+        normalized(project.tenant()),
+        after_a,
+        "a journal of another backend writes nothing"
+    );
     assert_eq!(other_backend.code, 1, "{}", other_backend.stdout);
     assert!(
         other_backend.stderr.contains(&format!(
@@ -265,6 +281,8 @@ fn a_damaged_line_in_the_middle_of_a_journal_stops_the_rollback() {
     std::fs::write(&path, format!("{}\n", lines.join("\n"))).unwrap();
 
     let rollback = project.run(&["rollback", &a, "--auto-approve"]);
+    assert_eq!(normalized(project.tenant()), after_a, "nothing was written");
+    assert_eq!(journal_count(&project), 1, "nothing was journaled");
     assert_eq!(rollback.code, 3, "{}\n{}", rollback.stdout, rollback.stderr);
     assert!(
         rollback
@@ -274,8 +292,6 @@ fn a_damaged_line_in_the_middle_of_a_journal_stops_the_rollback() {
         "{}",
         rollback.stderr
     );
-    assert_eq!(normalized(project.tenant()), after_a, "nothing was written");
-    assert_eq!(journal_count(&project), 1, "nothing was journaled");
 
     let show = project.run(&["runs", "show", &a]);
     assert!(
