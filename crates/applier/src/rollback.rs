@@ -138,8 +138,9 @@ impl Touched {
 }
 
 /// What a run may have changed and left changed: the writes of an apply that did not fail and
-/// were not undone by its own rollback, the undo writes of a rollback.
-fn touched_by(log: &RunLog) -> Touched {
+/// were not undone by its own rollback (with `every_step`: every write it journaled, what a
+/// rollback of it looks at), the undo writes of a rollback.
+fn touched_by(log: &RunLog, every_step: bool) -> Touched {
     let mut touched = Touched::default();
     match log.start() {
         Some(Record::Start {
@@ -159,7 +160,8 @@ fn touched_by(log: &RunLog) -> Touched {
         }
         _ => {
             for step in log.steps() {
-                if step.ok != Some(false) && step.undo != Some(UndoStatus::Reverted) {
+                if every_step || (step.ok != Some(false) && step.undo != Some(UndoStatus::Reverted))
+                {
                     touched.add(&step.operation);
                 }
             }
@@ -178,7 +180,7 @@ pub fn history(log: &RunLog, all: &[RunLog]) -> History {
         history.rolled_back_in = Some(log.run_id.clone());
     }
     let started = log.started();
-    let mine = touched_by(log);
+    let mine = touched_by(log, true);
     let mut later: Vec<(Option<time::OffsetDateTime>, String)> = Vec::new();
     for other in all {
         if other.run_id == log.run_id {
@@ -209,7 +211,7 @@ pub fn history(log: &RunLog, all: &[RunLog]) -> History {
             // A time that cannot be read cannot be ordered: counted as later.
             _ => true,
         };
-        if is_later && touched_by(other).overlaps(&mine) {
+        if is_later && touched_by(other, false).overlaps(&mine) {
             later.push((other_started, other.run_id.clone()));
         }
     }
