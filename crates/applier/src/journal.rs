@@ -774,6 +774,120 @@ mod tests {
         assert!(id.starts_with("20"), "{id}");
     }
 
+    fn start_line(run_id: &str) -> String {
+        serde_json::to_string(&Record::Start {
+            format_version: Some(FORMAT_VERSION),
+            run_id: run_id.to_owned(),
+            kind: RunKind::Apply,
+            backend: Some("file".to_owned()),
+            tenant: "contoso".to_owned(),
+            at: now_rfc3339_precise(),
+            actor: Actor::current(),
+            plan_id: None,
+            rollback_of: None,
+            steps: 1,
+        })
+        .unwrap()
+    }
+
+    fn end_line() -> String {
+        serde_json::to_string(&Record::End {
+            outcome: RunOutcome::Succeeded,
+            at: now_rfc3339(),
+        })
+        .unwrap()
+    }
+
+    fn problem_lines(log: &RunLog) -> Vec<Option<usize>> {
+        log.problems.iter().map(|p| p.line).collect()
+    }
+
+    #[test]
+    fn only_a_cut_off_last_line_is_not_damage() {
+        let start = start_line("r1");
+        let end = end_line();
+        let cut = &end[..end.len() / 2];
+        // Cut off: the last line, without its newline.
+        let log = RunLog::parse("r1".into(), format!("{start}\n{cut}").as_bytes());
+        assert_eq!((log.cut_off, log.problems.clone()), (Some(2), vec![]));
+        // The same line with its newline was written whole: damage.
+        let log = RunLog::parse("r1".into(), format!("{start}\n{cut}\n").as_bytes());
+        assert_eq!(log.cut_off, None);
+        assert_eq!(problem_lines(&log), vec![Some(2)]);
+        // A damaged line in the middle is damage, whatever follows.
+        let log = RunLog::parse("r1".into(), format!("{start}\n{cut}\n{end}\n").as_bytes());
+        assert_eq!(problem_lines(&log), vec![Some(2)]);
+        assert!(
+            log.problems[0]
+                .to_string()
+                .starts_with("line 2: not a journal record"),
+            "{}",
+            log.problems[0]
+        );
+        let log = RunLog::parse("r1".into(), format!("{start}\n{end}\n").as_bytes());
+        assert_eq!(log.problems, vec![]);
+        assert_eq!(log.format_version(), Some(FORMAT_VERSION));
+        assert!(log.started().is_some());
+    }
+
+    #[test]
+    fn records_out_of_place_are_damage() {
+        let start = start_line("r1");
+        let end = end_line();
+        let outcome = r#"{"type":"outcome","step":1,"ok":true,"error":null}"#;
+        let cases: Vec<(String, &str)> = vec![
+            (String::new(), "the file is empty"),
+            ("\n  \n".to_owned(), "the file is empty"),
+            ("{\"hello\":1}\n".to_owned(), "line 1: not a journal record"),
+            (
+                format!("{end}\n"),
+                "line 1: the first record is not a `start` record",
+            ),
+            (
+                format!("{start}\n{start}\n"),
+                "line 2: a second `start` record",
+            ),
+            (
+                format!("{start}\n{end}\n{end}\n"),
+                "line 3: a record after the `end` record",
+            ),
+            (
+                format!("{start}\n{outcome}\n"),
+                "line 2: the `outcome` of step 1, which has no `intent`",
+            ),
+            (
+                start_line("r2") + "\n",
+                "line 1: the `start` record names run `r2`, but the file is `r1.jsonl`",
+            ),
+            (
+                start.replace(",\"backend\":\"file\"", "") + "\n",
+                "line 1: the `start` record has no `backend`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let log = RunLog::parse("r1".into(), text.as_bytes());
+            assert!(
+                log.problems
+                    .iter()
+                    .any(|p| p.to_string().starts_with(expected)),
+                "{text:?}: {:?}",
+                log.problems
+            );
+        }
+        // Journals written before format 1 read without damage; they have no version.
+        let old = start
+            .replace(",\"backend\":\"file\"", "")
+            .replace("\"format_version\":1,", "");
+        let log = RunLog::parse("r1".into(), format!("{old}\n{end}\n").as_bytes());
+        assert_eq!((log.problems.clone(), log.format_version()), (vec![], None));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_terminals() {
+        assert_eq!(printable("a\u{1b}[2Jb", 20), "a\\u{1b}[2Jb");
+        assert_eq!(printable("abcdef", 3), "abc…");
+    }
+
     mod damaged {
         use super::*;
         use proptest::prelude::*;
@@ -804,6 +918,22 @@ mod tests {
                     .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
                     .count();
                 prop_assert_eq!(log.records.len() + log.damaged_lines, non_blank);
+                // Damage is on a line of the file; only the last line can be cut off, and
+                // only when the file does not end with a newline.
+                let text = lines.join(&b'\n');
+                let count = text.split(|b| *b == b'\n').count();
+                for problem in &log.problems {
+                    prop_assert!(problem.line.is_none_or(|l| (1..=count).contains(&l)));
+                }
+                if let Some(line) = log.cut_off {
+                    prop_assert_eq!(line, count);
+                    prop_assert!(text.last() != Some(&b'\n'));
+                }
+                prop_assert_eq!(
+                    log.damaged_lines,
+                    usize::from(log.cut_off.is_some())
+                        + log.problems.iter().filter(|p| p.message.starts_with("not a journal record")).count()
+                );
             }
         }
     }
