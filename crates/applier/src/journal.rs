@@ -6,7 +6,8 @@
 //! - A journal cut short by a crash (a truncated last line without its newline) still reads:
 //!   the cut-off line is skipped and reported, every complete record before it is kept.
 //! - Any other damage (an unreadable line anywhere else, a missing or second `start` record, a
-//!   record after `end`, an outcome without its intent, a file that is empty or not a journal)
+//!   record after `end`, an outcome without its intent, an inverse that writes another object
+//!   than its step, a file that is empty or not a journal)
 //!   is reported with its line number in [`RunLog::problems`]; a rollback refuses such a journal.
 //! - The `start` record carries [`FORMAT_VERSION`] and the backend kind; journals without a
 //!   format version (written before format 1) are read but cannot be rolled back.
@@ -484,7 +485,26 @@ impl RunLog {
                     );
                     return self.problems.extend(problems);
                 }
-                Record::Intent { step, .. } => {
+                Record::Intent {
+                    step,
+                    operation,
+                    inverse,
+                    ..
+                } => {
+                    // A rollback sends the inverse: it must write what the step wrote, nothing
+                    // else (a forged inverse could delete any mailbox).
+                    if let Some(inverse) = inverse
+                        && sharedbox_tenant::target(inverse) != sharedbox_tenant::target(operation)
+                    {
+                        at(
+                            line,
+                            format!(
+                                "the `inverse` of step {step} (`{}`) does not write what the step wrote (`{}`)",
+                                inverse.cmdlet(),
+                                operation.cmdlet()
+                            ),
+                        );
+                    }
                     if kind == Some(RunKind::Rollback) {
                         at(line, "an `intent` in the journal of a rollback".to_owned());
                     } else if intents.contains(step) {

@@ -412,3 +412,40 @@ fn runs_shows_what_a_rollback_run_undid() {
     );
     assert!(row.contains(&format!("restored of {a}")), "{row}");
 }
+
+#[test]
+fn a_journal_whose_undo_writes_another_object_is_refused() {
+    let project = project();
+    let a = apply(&project);
+    let after_a = normalized(project.tenant());
+    // A forged intent: undoing the rename of support would rename buchhaltung instead.
+    let path = journal(&project, &a);
+    let mut lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let intent = lines
+        .iter_mut()
+        .find(|r| r["type"] == "intent" && r["field"] == "displayName")
+        .unwrap();
+    let line = intent["step"].as_u64().unwrap() + 1;
+    intent["inverse"]["mailbox"] = "buchhaltung@fabrikam.com".into();
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+
+    let rollback = project.run(&["rollback", &a, "--auto-approve"]);
+    assert_eq!(
+        normalized(project.tenant()),
+        after_a,
+        "nothing was written, buchhaltung keeps its name"
+    );
+    assert_eq!(rollback.code, 3, "{}\n{}", rollback.stdout, rollback.stderr);
+    assert!(
+        rollback
+            .stderr
+            .contains(&format!("line {line}: the `inverse` of step")),
+        "{}",
+        rollback.stderr
+    );
+}
