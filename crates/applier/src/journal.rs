@@ -7,7 +7,7 @@
 //!   the cut-off line is skipped and reported, every complete record before it is kept.
 //! - Any other damage (an unreadable line anywhere else, a missing or second `start` record, a
 //!   record after `end`, an outcome without its intent, an inverse that writes another object
-//!   than its step, a file that is empty or not a journal)
+//!   than its step, an after-image that is not what the step writes, a file that is empty or not a journal)
 //!   is reported with its line number in [`RunLog::problems`]; a rollback refuses such a journal.
 //! - The `start` record carries [`FORMAT_VERSION`] and the backend kind; journals without a
 //!   format version (written before format 1) are read but cannot be rolled back.
@@ -489,8 +489,18 @@ impl RunLog {
                     step,
                     operation,
                     inverse,
+                    expected,
                     ..
                 } => {
+                    // The after-image follows from the write; rollback compares with it.
+                    if *expected != sharedbox_tenant::expected(operation) {
+                        at(
+                            line,
+                            format!(
+                                "the `expected` value of step {step} is not what its `operation` writes"
+                            ),
+                        );
+                    }
                     // A rollback sends the inverse: it must write what the step wrote, nothing
                     // else (a forged inverse could delete any mailbox).
                     if let Some(inverse) = inverse

@@ -413,27 +413,34 @@ fn runs_shows_what_a_rollback_run_undid() {
     assert!(row.contains(&format!("restored of {a}")), "{row}");
 }
 
-#[test]
-fn a_journal_whose_undo_writes_another_object_is_refused() {
-    let project = project();
-    let a = apply(&project);
-    let after_a = normalized(project.tenant());
-    // A forged intent: undoing the rename of support would rename buchhaltung instead.
-    let path = journal(&project, &a);
+/// Edits the `displayName` intent of `run_id`'s journal; returns its line number.
+fn forge_intent(project: &Project, run_id: &str, edit: impl Fn(&mut serde_json::Value)) -> usize {
+    let path = journal(project, run_id);
     let mut lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let intent = lines
-        .iter_mut()
-        .find(|r| r["type"] == "intent" && r["field"] == "displayName")
+    let at = lines
+        .iter()
+        .position(|r| r["type"] == "intent" && r["field"] == "displayName")
         .unwrap();
-    let line = intent["step"].as_u64().unwrap() + 1;
-    intent["inverse"]["mailbox"] = "buchhaltung@fabrikam.com".into();
+    edit(&mut lines[at]);
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&path, text).unwrap();
+    at + 1
+}
 
+#[test]
+fn a_journal_whose_undo_writes_another_object_is_refused() {
+    let project = project();
+    let a = apply(&project);
+    let after_a = normalized(project.tenant());
+    let original = std::fs::read_to_string(journal(&project, &a)).unwrap();
+    // A forged intent: undoing the rename of support would rename buchhaltung instead.
+    let line = forge_intent(&project, &a, |intent| {
+        intent["inverse"]["mailbox"] = "buchhaltung@fabrikam.com".into();
+    });
     let rollback = project.run(&["rollback", &a, "--auto-approve"]);
     assert_eq!(
         normalized(project.tenant()),
@@ -445,6 +452,22 @@ fn a_journal_whose_undo_writes_another_object_is_refused() {
         rollback
             .stderr
             .contains(&format!("line {line}: the `inverse` of step")),
+        "{}",
+        rollback.stderr
+    );
+
+    // A forged after-image: the rollback compares the live value with it.
+    std::fs::write(journal(&project, &a), &original).unwrap();
+    let line = forge_intent(&project, &a, |intent| {
+        intent["expected"] = serde_json::json!({"kind": "text", "value": "Somebody Else"});
+    });
+    let rollback = project.run(&["rollback", &a, "--auto-approve"]);
+    assert_eq!(normalized(project.tenant()), after_a, "nothing was written");
+    assert_eq!(rollback.code, 3, "{}\n{}", rollback.stdout, rollback.stderr);
+    assert!(
+        rollback
+            .stderr
+            .contains(&format!("line {line}: the `expected` value of step")),
         "{}",
         rollback.stderr
     );
