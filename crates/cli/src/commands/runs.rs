@@ -167,11 +167,12 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
                 "run `{run}` was followed by run{} {later} that changed objects it changed",
                 plural(history.later.len())
             ))
-            .hint(format!("nothing was written: rolling back `{run}` now would undo what the later runs set too. Roll them back first, newest first, or pass `--force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)"))
+            .hint(format!("nothing was written: rolling back `{run}` now would undo what they set too. Roll them back first, newest first, or pass `--force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)"))
             .into());
         }
         eprintln!(
-            "warning: `--force`: rolling back `{run}` although later runs {later} changed objects it changed"
+            "warning: `--force`: rolling back `{run}` although later run{} {later} changed objects it changed",
+            plural(history.later.len())
         );
     }
     let steps = log.steps();
