@@ -3,8 +3,14 @@
 //! # Guarantees
 //! - The intent of a write, with the before-image of what it touches, is on disk (fsynced)
 //!   before the write is sent; its outcome is fsynced right after.
-//! - A journal cut short by a crash (a truncated last line) still reads: the damaged line is
-//!   skipped and reported, every complete record before it is kept.
+//! - A journal cut short by a crash (a truncated last line without its newline) still reads:
+//!   the cut-off line is skipped and reported, every complete record before it is kept.
+//! - Any other damage (an unreadable line anywhere else, a missing or second `start` record, a
+//!   record after `end`, an outcome without its intent, an inverse that writes another object
+//!   than its step, an after-image that is not what the step writes, a file that is empty or not a journal)
+//!   is reported with its line number in [`RunLog::problems`]; a rollback refuses such a journal.
+//! - The `start` record carries [`FORMAT_VERSION`] and the backend kind; journals without a
+//!   format version (written before format 1) are read but cannot be rolled back.
 //! - Journals are created with mode 0600: they name every principal that was changed.
 
 use std::fs::{File, OpenOptions};
@@ -13,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sharedbox_tenant::{Observation, Operation};
+
+/// The journal format this version writes and the only one it rolls back.
+pub const FORMAT_VERSION: u32 = 1;
 
 /// Whether a run applied a plan or rolled one back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,13 +127,19 @@ pub enum RunOutcome {
 pub enum Record {
     /// The first record of a run.
     Start {
+        /// The journal format ([`FORMAT_VERSION`]); `None` in journals written before format 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format_version: Option<u32>,
         /// The run id.
         run_id: String,
         /// Apply or rollback.
         kind: RunKind,
+        /// The backend kind: `file` or `exchange-online` (`None` before format 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backend: Option<String>,
         /// The tenant.
         tenant: String,
-        /// RFC 3339 time.
+        /// RFC 3339 time, with fractions of a second since format 1 (it orders runs).
         at: String,
         /// Who and where.
         actor: Actor,
@@ -276,6 +291,24 @@ impl Journal {
     }
 }
 
+/// Something wrong with a journal, at a line where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The 1-based line, when the problem is on one.
+    pub line: Option<usize>,
+    /// What is wrong, lower case.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
 /// A journal as read back.
 #[derive(Debug, Clone, Default)]
 pub struct RunLog {
@@ -283,53 +316,260 @@ pub struct RunLog {
     pub run_id: String,
     /// Every complete record, in order.
     pub records: Vec<Record>,
-    /// Lines that could not be read (a crash cut the last one short).
+    /// The 1-based line of each record in [`RunLog::records`].
+    pub lines: Vec<usize>,
+    /// Lines that could not be read (including a cut-off last line).
     pub damaged_lines: usize,
+    /// The line a crash cut short: the last one, without its newline, unreadable. Expected
+    /// after a crash, and not a problem.
+    pub cut_off: Option<usize>,
+    /// Damage: unreadable lines other than a cut-off last one, and records out of place.
+    /// A rollback refuses a journal with problems.
+    pub problems: Vec<Problem>,
+}
+
+/// At most this many characters of a parse error are kept.
+const MAX_REASON: usize = 120;
+
+/// `text` with control characters escaped and cut to `max` characters: journal content
+/// is printed to terminals.
+pub fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl RunLog {
-    /// Reads `path`, skipping damaged lines.
+    /// Reads `path`, skipping damaged lines. A file that cannot be read, or is not a regular
+    /// file, gives a log with that problem rather than an error.
     pub fn read(path: &Path) -> Result<RunLog, JournalError> {
-        let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
         let run_id = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(RunLog::parse(run_id, &bytes))
+        let unreadable = |message: String| RunLog {
+            run_id: run_id.clone(),
+            problems: vec![Problem {
+                line: None,
+                message,
+            }],
+            ..RunLog::default()
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                return Ok(unreadable("not a regular file".to_owned()));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(JournalError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                });
+            }
+            Err(e) => return Ok(unreadable(format!("cannot be read: {e}"))),
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(RunLog::parse(run_id, &bytes)),
+            Err(e) => Ok(unreadable(format!("cannot be read: {e}"))),
+        }
     }
 
     /// Reads a journal's bytes: every line that is a record, and a count of those that are
-    /// not (a crash cuts the last one short; anything else is damage). Never fails.
+    /// not (a crash cuts the last one short; anything else is damage, listed in
+    /// [`RunLog::problems`] with what else is out of place). Never fails.
     pub fn parse(run_id: String, bytes: &[u8]) -> RunLog {
         let mut log = RunLog {
             run_id,
             ..RunLog::default()
         };
-        for line in bytes.split(|b| *b == b'\n') {
+        let segments: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        let last = segments.len().saturating_sub(1);
+        for (i, line) in segments.iter().enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             match serde_json::from_slice::<Record>(line) {
-                Ok(record) => log.records.push(record),
-                Err(_) => log.damaged_lines += 1,
+                Ok(record) => {
+                    log.records.push(record);
+                    log.lines.push(i + 1);
+                }
+                Err(e) => {
+                    log.damaged_lines += 1;
+                    // The segment after the last newline is a line the writer never finished.
+                    if i == last {
+                        log.cut_off = Some(i + 1);
+                    } else {
+                        log.problems.push(Problem {
+                            line: Some(i + 1),
+                            message: format!(
+                                "not a journal record ({})",
+                                printable(&e.to_string(), MAX_REASON)
+                            ),
+                        });
+                    }
+                }
             }
         }
+        log.check_structure();
         log
+    }
+
+    /// Adds the problems of records out of place.
+    fn check_structure(&mut self) {
+        let mut problems = Vec::new();
+        let mut at = |line: usize, message: String| {
+            problems.push(Problem {
+                line: Some(line),
+                message,
+            })
+        };
+        if self.records.is_empty() && self.damaged_lines == 0 {
+            self.problems.push(Problem {
+                line: None,
+                message: "the file is empty".to_owned(),
+            });
+            return;
+        }
+        let mut kind = None;
+        let mut intents: Vec<usize> = Vec::new();
+        let mut ended = false;
+        for (n, (record, &line)) in self.records.iter().zip(&self.lines).enumerate() {
+            if ended {
+                at(line, "a record after the `end` record".to_owned());
+            }
+            match record {
+                Record::Start {
+                    run_id,
+                    kind: k,
+                    format_version,
+                    backend,
+                    ..
+                } => {
+                    if n > 0 {
+                        at(line, "a second `start` record".to_owned());
+                        continue;
+                    }
+                    if line != 1 {
+                        at(line, "the `start` record is not the first line".to_owned());
+                    }
+                    if *run_id != self.run_id {
+                        at(
+                            line,
+                            format!(
+                                "the `start` record names run `{}`, but the file is `{}.jsonl`",
+                                printable(run_id, 60),
+                                printable(&self.run_id, 60)
+                            ),
+                        );
+                    }
+                    if format_version.is_some() && backend.is_none() {
+                        at(line, "the `start` record has no `backend`".to_owned());
+                    }
+                    kind = Some(*k);
+                }
+                _ if n == 0 => {
+                    at(
+                        line,
+                        "the first record is not a `start` record: not a sharedbox journal"
+                            .to_owned(),
+                    );
+                    return self.problems.extend(problems);
+                }
+                Record::Intent {
+                    step,
+                    operation,
+                    inverse,
+                    expected,
+                    ..
+                } => {
+                    // The after-image follows from the write; rollback compares with it.
+                    if *expected != sharedbox_tenant::expected(operation) {
+                        at(
+                            line,
+                            format!(
+                                "the `expected` value of step {step} is not what its `operation` writes"
+                            ),
+                        );
+                    }
+                    // A rollback sends the inverse: it must write what the step wrote, nothing
+                    // else (a forged inverse could delete any mailbox).
+                    if let Some(inverse) = inverse
+                        && sharedbox_tenant::target(inverse) != sharedbox_tenant::target(operation)
+                    {
+                        at(
+                            line,
+                            format!(
+                                "the `inverse` of step {step} (`{}`) does not write what the step wrote (`{}`)",
+                                inverse.cmdlet(),
+                                operation.cmdlet()
+                            ),
+                        );
+                    }
+                    if kind == Some(RunKind::Rollback) {
+                        at(line, "an `intent` in the journal of a rollback".to_owned());
+                    } else if intents.contains(step) {
+                        at(line, format!("a second `intent` of step {step}"));
+                    }
+                    intents.push(*step);
+                }
+                Record::Outcome { step, .. } => {
+                    if !intents.contains(step) {
+                        at(
+                            line,
+                            format!("the `outcome` of step {step}, which has no `intent`"),
+                        );
+                    }
+                }
+                Record::End { .. } => ended = true,
+                Record::UndoIntent { .. } | Record::Undo { .. } => {}
+            }
+        }
+        if self.records.is_empty() {
+            // Only damaged lines: the first of them is already a problem, unless the only
+            // line was cut off.
+            if self.problems.is_empty() {
+                self.problems.push(Problem {
+                    line: self.cut_off,
+                    message: "no complete record: not a sharedbox journal".to_owned(),
+                });
+            }
+        }
+        self.problems.extend(problems);
+        self.problems.sort_by_key(|p| p.line);
+    }
+
+    /// The journal format of the start record; `None` before format 1 or without a start.
+    pub fn format_version(&self) -> Option<u32> {
+        match self.start() {
+            Some(Record::Start { format_version, .. }) => *format_version,
+            _ => None,
+        }
     }
 
     /// Reads the run `run_id` from `state_dir`.
     pub fn find(state_dir: &Path, run_id: &str) -> Result<RunLog, JournalError> {
+        if run_id.is_empty() || run_id.contains(['/', '\\']) || run_id.starts_with('.') {
+            return Err(JournalError::NotFound(run_id.to_owned()));
+        }
         let path = run_path(state_dir, run_id);
-        if !path.exists() || run_id.contains(['/', '\\']) {
+        if std::fs::symlink_metadata(&path).is_err() {
             return Err(JournalError::NotFound(run_id.to_owned()));
         }
         RunLog::read(&path)
     }
 
-    /// Every run under `state_dir`, oldest first.
+    /// Every `.jsonl` file under `state_dir/runs`, by file name (oldest run first). Files that
+    /// are not journals are included, with their problems.
     pub fn all(state_dir: &Path) -> Result<Vec<RunLog>, JournalError> {
         let dir = state_dir.join("runs");
         let entries = match std::fs::read_dir(&dir) {
@@ -403,6 +643,62 @@ impl RunLog {
     }
 }
 
+/// How the undo decisions journaled by a run came out (a rollback run, or the automatic
+/// rollback of a failed apply).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UndoCounts {
+    /// Steps reverted.
+    pub reverted: usize,
+    /// Steps with nothing to undo.
+    pub skipped: usize,
+    /// Steps left alone: changed by someone else since.
+    pub conflicts: usize,
+    /// Steps that cannot be undone.
+    pub irreversible: usize,
+    /// Undo writes that failed.
+    pub failed: usize,
+    /// Undo writes announced without a recorded result (the run stopped).
+    pub unknown: usize,
+}
+
+impl RunLog {
+    /// Counts the undo decisions of this run.
+    pub fn undo_counts(&self) -> UndoCounts {
+        let mut counts = UndoCounts::default();
+        let mut pending: Vec<usize> = Vec::new();
+        for record in &self.records {
+            match record {
+                Record::UndoIntent { step, .. } => pending.push(*step),
+                Record::Undo { step, status, .. } => {
+                    if let Some(at) = pending.iter().position(|s| s == step) {
+                        pending.swap_remove(at);
+                    }
+                    match status {
+                        UndoStatus::Reverted => counts.reverted += 1,
+                        UndoStatus::Skipped => counts.skipped += 1,
+                        UndoStatus::Conflict => counts.conflicts += 1,
+                        UndoStatus::Irreversible => counts.irreversible += 1,
+                        UndoStatus::Failed => counts.failed += 1,
+                    }
+                }
+                _ => {}
+            }
+        }
+        counts.unknown = pending.len();
+        counts
+    }
+
+    /// The start time of the run, when its start record has a readable one.
+    pub fn started(&self) -> Option<time::OffsetDateTime> {
+        match self.start() {
+            Some(Record::Start { at, .. }) => {
+                time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A step as the journal records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JournaledStep {
@@ -436,6 +732,13 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Now, as RFC 3339 UTC with nanoseconds: the start time of a run, which orders runs.
+pub fn now_rfc3339_precise() -> String {
+    time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -501,6 +804,120 @@ mod tests {
         assert!(id.starts_with("20"), "{id}");
     }
 
+    fn start_line(run_id: &str) -> String {
+        serde_json::to_string(&Record::Start {
+            format_version: Some(FORMAT_VERSION),
+            run_id: run_id.to_owned(),
+            kind: RunKind::Apply,
+            backend: Some("file".to_owned()),
+            tenant: "contoso".to_owned(),
+            at: now_rfc3339_precise(),
+            actor: Actor::current(),
+            plan_id: None,
+            rollback_of: None,
+            steps: 1,
+        })
+        .unwrap()
+    }
+
+    fn end_line() -> String {
+        serde_json::to_string(&Record::End {
+            outcome: RunOutcome::Succeeded,
+            at: now_rfc3339(),
+        })
+        .unwrap()
+    }
+
+    fn problem_lines(log: &RunLog) -> Vec<Option<usize>> {
+        log.problems.iter().map(|p| p.line).collect()
+    }
+
+    #[test]
+    fn only_a_cut_off_last_line_is_not_damage() {
+        let start = start_line("r1");
+        let end = end_line();
+        let cut = &end[..end.len() / 2];
+        // Cut off: the last line, without its newline.
+        let log = RunLog::parse("r1".into(), format!("{start}\n{cut}").as_bytes());
+        assert_eq!((log.cut_off, log.problems.clone()), (Some(2), vec![]));
+        // The same line with its newline was written whole: damage.
+        let log = RunLog::parse("r1".into(), format!("{start}\n{cut}\n").as_bytes());
+        assert_eq!(log.cut_off, None);
+        assert_eq!(problem_lines(&log), vec![Some(2)]);
+        // A damaged line in the middle is damage, whatever follows.
+        let log = RunLog::parse("r1".into(), format!("{start}\n{cut}\n{end}\n").as_bytes());
+        assert_eq!(problem_lines(&log), vec![Some(2)]);
+        assert!(
+            log.problems[0]
+                .to_string()
+                .starts_with("line 2: not a journal record"),
+            "{}",
+            log.problems[0]
+        );
+        let log = RunLog::parse("r1".into(), format!("{start}\n{end}\n").as_bytes());
+        assert_eq!(log.problems, vec![]);
+        assert_eq!(log.format_version(), Some(FORMAT_VERSION));
+        assert!(log.started().is_some());
+    }
+
+    #[test]
+    fn records_out_of_place_are_damage() {
+        let start = start_line("r1");
+        let end = end_line();
+        let outcome = r#"{"type":"outcome","step":1,"ok":true,"error":null}"#;
+        let cases: Vec<(String, &str)> = vec![
+            (String::new(), "the file is empty"),
+            ("\n  \n".to_owned(), "the file is empty"),
+            ("{\"hello\":1}\n".to_owned(), "line 1: not a journal record"),
+            (
+                format!("{end}\n"),
+                "line 1: the first record is not a `start` record",
+            ),
+            (
+                format!("{start}\n{start}\n"),
+                "line 2: a second `start` record",
+            ),
+            (
+                format!("{start}\n{end}\n{end}\n"),
+                "line 3: a record after the `end` record",
+            ),
+            (
+                format!("{start}\n{outcome}\n"),
+                "line 2: the `outcome` of step 1, which has no `intent`",
+            ),
+            (
+                start_line("r2") + "\n",
+                "line 1: the `start` record names run `r2`, but the file is `r1.jsonl`",
+            ),
+            (
+                start.replace(",\"backend\":\"file\"", "") + "\n",
+                "line 1: the `start` record has no `backend`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let log = RunLog::parse("r1".into(), text.as_bytes());
+            assert!(
+                log.problems
+                    .iter()
+                    .any(|p| p.to_string().starts_with(expected)),
+                "{text:?}: {:?}",
+                log.problems
+            );
+        }
+        // Journals written before format 1 read without damage; they have no version.
+        let old = start
+            .replace(",\"backend\":\"file\"", "")
+            .replace("\"format_version\":1,", "");
+        let log = RunLog::parse("r1".into(), format!("{old}\n{end}\n").as_bytes());
+        assert_eq!((log.problems.clone(), log.format_version()), (vec![], None));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_terminals() {
+        assert_eq!(printable("a\u{1b}[2Jb", 20), "a\\u{1b}[2Jb");
+        assert_eq!(printable("abcdef", 3), "abc…");
+    }
+
     mod damaged {
         use super::*;
         use proptest::prelude::*;
@@ -531,6 +948,22 @@ mod tests {
                     .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
                     .count();
                 prop_assert_eq!(log.records.len() + log.damaged_lines, non_blank);
+                // Damage is on a line of the file; only the last line can be cut off, and
+                // only when the file does not end with a newline.
+                let text = lines.join(&b'\n');
+                let count = text.split(|b| *b == b'\n').count();
+                for problem in &log.problems {
+                    prop_assert!(problem.line.is_none_or(|l| (1..=count).contains(&l)));
+                }
+                if let Some(line) = log.cut_off {
+                    prop_assert_eq!(line, count);
+                    prop_assert!(text.last() != Some(&b'\n'));
+                }
+                prop_assert_eq!(
+                    log.damaged_lines,
+                    usize::from(log.cut_off.is_some())
+                        + log.problems.iter().filter(|p| p.message.starts_with("not a journal record")).count()
+                );
             }
         }
     }

@@ -18,11 +18,11 @@ pub mod rollback;
 pub mod run;
 
 pub use journal::{
-    Actor, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus, new_run_id,
-    now_rfc3339,
+    Actor, FORMAT_VERSION, Journal, JournalError, Problem, Record, RunKind, RunLog, RunOutcome,
+    UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
-pub use rollback::{RollbackReport, rollback_run};
+pub use rollback::{History, RollbackReport, history, rollback_run};
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,
 };

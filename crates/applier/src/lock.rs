@@ -3,6 +3,7 @@
 //! [`TenantLock`] is the seam for other lock stores (an Azure Blob lease, like terraform's
 //! azurerm backend). [`FileLock`] keeps `stateDir/locks/<tenant>.lock`, created exclusively,
 //! holding who holds it; a lock left by a dead process on the same host is taken over.
+//! Lock files are created with mode 0600, like journals: they name the user, host and run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -131,11 +132,14 @@ impl TenantLock for FileLock {
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
             {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(&path) {
                 Ok(mut file) => {
                     use std::io::Write;
                     let text = serde_json::to_string_pretty(info).expect("lock info serialises");
@@ -217,6 +221,22 @@ mod tests {
             lock.acquire("contoso", &info("b", std::process::id()), Duration::ZERO)
                 .is_ok()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn lock_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::new(dir.path());
+        let _guard = lock
+            .acquire("contoso", &info("a", std::process::id()), Duration::ZERO)
+            .unwrap();
+        let mode = std::fs::metadata(lock.path("contoso"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the lock names who holds it: {mode:o}");
     }
 
     #[cfg(target_os = "linux")]

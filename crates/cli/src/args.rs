@@ -217,6 +217,10 @@ pub struct RollbackArgs {
     /// How long to wait for another apply or rollback of the tenant to finish.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// Roll back even though later runs changed objects this run changed. Each step is still
+    /// checked: a value a later run changed is a conflict, left alone and reported.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `90`, `90s`, `5m`, `1h` -> a duration.

@@ -56,7 +56,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: changes or drift present (with `--detailed-exitcode`).
     Changes,
-    /// 3: apply failed and rollback is incomplete: a human must look.
+    /// 3: apply failed and rollback is incomplete, or a rollback refused a damaged journal: a
+    /// human must look.
     RollbackIncomplete,
 }
 

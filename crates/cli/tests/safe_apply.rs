@@ -164,6 +164,19 @@ fn a_killed_apply_is_rolled_back_from_its_journal() {
             .exists(),
         "the dead run's lock is left behind"
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(
+            project
+                .path()
+                .join(".sharedbox/locks/fabrikam.onmicrosoft.com.lock"),
+        )
+        .unwrap()
+        .permissions()
+        .mode();
+        assert_eq!(mode & 0o777, 0o600, "the lock file names who holds it");
+    }
 
     let runs = project.run(&["runs"]);
     assert!(
@@ -204,12 +217,22 @@ fn a_killed_apply_is_rolled_back_from_its_journal() {
 
     let again = project.run(&["rollback", &run_id, "--auto-approve"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
+    let rollback_id = rollback_journal
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     assert!(
-        again
-            .stdout
-            .contains("Nothing to roll back: every change of run"),
+        again.stdout.contains(&format!(
+            "Nothing to roll back: run `{run_id}` was already rolled back in run `{rollback_id}`."
+        )),
         "{}",
         again.stdout
+    );
+    assert_eq!(
+        journals(&project).len(),
+        2,
+        "a second rollback of a rolled-back run journals nothing"
     );
     assert_eq!(normalized(project.tenant()), before);
     let runs = project.run(&["runs"]);

@@ -10,7 +10,8 @@ use sharedbox_tenant::{ReadScope, Snapshot, Tenant};
 
 use super::plan::{PLAN_LIFETIME, read_plan_file, short};
 use super::{
-    confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope, print_plan, read,
+    backend_kind, confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope,
+    print_plan, read,
 };
 use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
@@ -319,10 +320,12 @@ async fn execute(
     let mut journal = Journal::create(&config.state_dir, run_id)?;
     let total = plan.ordered_changes().len();
     journal.write(&Record::Start {
+        format_version: Some(sharedbox_applier::FORMAT_VERSION),
         run_id: run_id.to_owned(),
         kind: RunKind::Apply,
+        backend: Some(backend_kind(config)?.to_owned()),
         tenant: plan.tenant.clone(),
-        at: sharedbox_applier::now_rfc3339(),
+        at: sharedbox_applier::now_rfc3339_precise(),
         actor: Actor::current(),
         plan_id: plan_id.clone(),
         rollback_of: None,

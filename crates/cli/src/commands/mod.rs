@@ -63,6 +63,14 @@ fn open_tenant(config: &RunConfig) -> anyhow::Result<Box<dyn Tenant>> {
     }
 }
 
+/// The kind of the configured backend, as journals record it: `file` or `exchange-online`.
+fn backend_kind(config: &RunConfig) -> anyhow::Result<&'static str> {
+    Ok(match config.tenant()? {
+        TenantSpec::File(_) => "file",
+        TenantSpec::Exo(_) => "exchange-online",
+    })
+}
+
 /// Connects to Exchange Online: the endpoint from `SHAREDBOX_EXO_ENDPOINT`, `tenant.endpoint`
 /// or the cloud; the token from `SHAREDBOX_ACCESS_TOKEN` or `tenant.auth`.
 fn open_exo(spec: &ExoSpec) -> anyhow::Result<ExoTenant> {

@@ -1,14 +1,15 @@
 //! `sharedbox rollback RUN_ID` and `sharedbox runs [show RUN_ID]`.
 
 use sharedbox_applier::{
-    Actor, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus,
+    Actor, FORMAT_VERSION, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus,
+    printable,
 };
 
 use super::apply::undo_line;
-use super::{confirm, lock, open_tenant, plural};
+use super::{backend_kind, confirm, lock, open_tenant, plural};
 use crate::args::RollbackArgs;
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure};
+use crate::output::{ExitStatus, Failure, print_error};
 
 fn find(config: &RunConfig, run_id: &str) -> anyhow::Result<RunLog> {
     RunLog::find(&config.state_dir, run_id).map_err(|e| match e {
@@ -22,49 +23,166 @@ fn find(config: &RunConfig, run_id: &str) -> anyhow::Result<RunLog> {
     })
 }
 
+/// Prints why a journal cannot be used for a rollback, and exits 3: nothing was written.
+fn refuse_damaged(message: String, hint: String) -> anyhow::Result<ExitStatus> {
+    print_error(&Failure::new(message).hint(hint).into());
+    Ok(ExitStatus::RollbackIncomplete)
+}
+
+/// The problems of a journal in one line, at most five of them.
+fn problem_list(log: &RunLog) -> String {
+    let mut text = log
+        .problems
+        .iter()
+        .take(5)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if log.problems.len() > 5 {
+        text.push_str(&format!("; and {} more", log.problems.len() - 5));
+    }
+    text
+}
+
 /// `sharedbox rollback RUN_ID`.
 pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
     let log = find(config, &args.run_id)?;
+    let run = &args.run_id;
+    if !log.problems.is_empty() {
+        return refuse_damaged(
+            format!(
+                "the journal of run `{run}` is damaged: {}",
+                problem_list(&log)
+            ),
+            format!(
+                "nothing was written: a damaged journal cannot be trusted to undo a run. `sharedbox runs show {run}` shows what can be read; undo its steps by hand, or restore the journal from a backup"
+            ),
+        );
+    }
     let Some(Record::Start {
+        format_version,
         kind,
+        backend,
         tenant: run_tenant,
         ..
     }) = log.start()
     else {
-        return Err(
-            Failure::new(format!("run `{}` has no start record", args.run_id))
-                .hint("the journal is damaged; inspect it by hand")
-                .into(),
+        return refuse_damaged(
+            format!("the journal of run `{run}` has no `start` record"),
+            format!("nothing was written; inspect it with `sharedbox runs show {run}`"),
         );
     };
+    match format_version {
+        Some(FORMAT_VERSION) => {}
+        None => {
+            return refuse_damaged(
+                format!(
+                    "the journal of run `{run}` has no `format_version`: it was written before journal format {FORMAT_VERSION} and does not record its backend"
+                ),
+                format!(
+                    "nothing was written; undo it with the sharedbox version that wrote it, or by hand (`sharedbox runs show {run}` lists its steps)"
+                ),
+            );
+        }
+        Some(other) => {
+            return refuse_damaged(
+                format!(
+                    "the journal of run `{run}` has format version {other}; this sharedbox reads version {FORMAT_VERSION}"
+                ),
+                "nothing was written; roll it back with the sharedbox version that wrote it"
+                    .to_owned(),
+            );
+        }
+    }
     if *kind == RunKind::Rollback {
-        return Err(
-            Failure::new(format!("run `{}` is itself a rollback", args.run_id))
-                .hint("to redo the original changes, run `sharedbox apply`")
-                .into(),
-        );
+        return Err(Failure::new(format!("run `{run}` is itself a rollback"))
+            .hint("to redo the original changes, run `sharedbox apply`")
+            .into());
+    }
+    let here = backend_kind(config)?;
+    let backend = backend.as_deref().unwrap_or_default();
+    if backend != here {
+        return Err(Failure::new(format!(
+            "run `{run}` changed a tenant of the `{}` backend, but the configured tenant is of the `{here}` backend",
+            printable(backend, 40)
+        ))
+        .hint("nothing was written; configure the backend and tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)")
+        .into());
     }
     let tenant = open_tenant(config)?;
     if *run_tenant != tenant.name() {
         return Err(Failure::new(format!(
-            "run `{}` changed tenant `{run_tenant}`, but the configured tenant is `{}`",
-            args.run_id,
+            "run `{run}` changed tenant `{}`, but the configured tenant is `{}`",
+            printable(run_tenant, 80),
             tenant.name()
         ))
-        .hint("configure the tenant the run changed")
+        .hint("nothing was written; configure the tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)")
         .into());
     }
-    let steps = log.steps();
-    if log.damaged_lines > 0 {
+    let rollback_id = sharedbox_applier::new_run_id();
+    // The lock is held from the look at the other journals to the last undo: no run can
+    // start in between.
+    let _lock = lock(
+        &config.state_dir,
+        run_tenant,
+        &rollback_id,
+        "rollback",
+        args.lock_timeout,
+    )?;
+    let all = RunLog::all(&config.state_dir)?;
+    let history = sharedbox_applier::history(&log, &all);
+    for file in &history.unchecked {
         eprintln!(
-            "warning: {} damaged line{} in the journal (a crash cut it short); every complete record is used",
-            log.damaged_lines,
-            plural(log.damaged_lines)
+            "warning: `{}.jsonl` in the runs folder is not a readable journal; it was not checked for later changes",
+            printable(file, 60)
+        );
+    }
+    let later = history
+        .later
+        .iter()
+        .map(|id| format!("`{}`", printable(id, 60)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(by) = &history.rolled_back_in {
+        if by == run {
+            outln!(
+                "Nothing to roll back: run `{run}` failed and was already rolled back automatically."
+            );
+        } else {
+            outln!(
+                "Nothing to roll back: run `{run}` was already rolled back in run `{}`.",
+                printable(by, 60)
+            );
+        }
+        if !history.later.is_empty() {
+            outln!(
+                "Later runs changed the same objects: {later}; to undo them, roll them back, newest first."
+            );
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if !history.later.is_empty() {
+        if !args.force {
+            return Err(Failure::new(format!(
+                "run `{run}` was followed by run{} {later} that changed objects it changed",
+                plural(history.later.len())
+            ))
+            .hint(format!("nothing was written: rolling back `{run}` now would undo what they set too. Roll them back first, newest first, or pass `--force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)"))
+            .into());
+        }
+        eprintln!(
+            "warning: `--force`: rolling back `{run}` although later run{} {later} changed objects it changed",
+            plural(history.later.len())
+        );
+    }
+    let steps = log.steps();
+    if let Some(line) = log.cut_off {
+        eprintln!(
+            "warning: the last line of the journal (line {line}) was cut off by a crash; every complete record is used"
         );
     }
     outln!(
-        "Run `{}` recorded {} write{} on `{run_tenant}`; rollback checks each, newest first:",
-        args.run_id,
+        "Run `{run}` recorded {} write{} on `{run_tenant}`; rollback checks each, newest first:",
         steps.len(),
         plural(steps.len())
     );
@@ -78,8 +196,8 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             "  step {} {} {} {} ({state})",
             step.step,
             step.operation.cmdlet(),
-            step.operation.mailbox().unwrap_or("tenant settings"),
-            step.field
+            printable(step.operation.mailbox().unwrap_or("tenant settings"), 120),
+            printable(&step.field, 60)
         );
     }
     if steps.is_empty() {
@@ -88,30 +206,21 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
     }
     if !args.auto_approve {
         confirm(
-            &format!(
-                "Do you want to undo run `{}` on `{run_tenant}`?",
-                args.run_id
-            ),
+            &format!("Do you want to undo run `{run}` on `{run_tenant}`?"),
             "rollback",
         )?;
     }
-    let rollback_id = sharedbox_applier::new_run_id();
-    let _lock = lock(
-        &config.state_dir,
-        run_tenant,
-        &rollback_id,
-        "rollback",
-        args.lock_timeout,
-    )?;
     let mut journal = Journal::create(&config.state_dir, &rollback_id)?;
     journal.write(&Record::Start {
+        format_version: Some(FORMAT_VERSION),
         run_id: rollback_id.clone(),
         kind: RunKind::Rollback,
+        backend: Some(here.to_owned()),
         tenant: run_tenant.clone(),
-        at: sharedbox_applier::now_rfc3339(),
+        at: sharedbox_applier::now_rfc3339_precise(),
         actor: Actor::current(),
         plan_id: None,
-        rollback_of: Some(args.run_id.clone()),
+        rollback_of: Some(run.clone()),
         steps: steps.len(),
     })?;
     let report = sharedbox_applier::rollback_run(tenant.as_ref(), &log, &mut journal, |item| {
@@ -120,15 +229,13 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
     .await?;
     if report.nothing_to_do() {
         outln!(
-            "\nNothing to roll back: every change of run `{}` is already undone (rollback run `{rollback_id}`).",
-            args.run_id
+            "\nNothing to roll back: every change of run `{run}` is already undone (rollback run `{rollback_id}`)."
         );
         return Ok(ExitStatus::Success);
     }
     let count = |status| report.items.iter().filter(|i| i.status == status).count();
     outln!(
-        "\nRollback of `{}` (run `{rollback_id}`): {} reverted, {} without change to undo, {} that cannot be undone, {} conflict(s), {} failed.",
-        args.run_id,
+        "\nRollback of `{run}` (run `{rollback_id}`): {} reverted, {} without change to undo, {} that cannot be undone, {} conflict(s), {} failed.",
         count(UndoStatus::Reverted),
         count(UndoStatus::Skipped),
         count(UndoStatus::Irreversible),
@@ -151,6 +258,19 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
     Ok(ExitStatus::Success)
 }
 
+/// A start time as `runs` shows it: to the second.
+fn short_time(at: &str) -> String {
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| t.replace_nanosecond(0).ok())
+        .and_then(|t| {
+            t.to_offset(time::UtcOffset::UTC)
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| printable(at, 30))
+}
+
 /// `sharedbox runs`.
 pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
     let logs = RunLog::all(&config.state_dir)?;
@@ -170,16 +290,12 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
     };
     outln!(
         "{:<24} {:<8} {:<20} {:<28} {:<26} {:<22} STEPS",
-        "RUN",
-        "KIND",
-        "STARTED",
-        "TENANT",
-        "BY",
-        "OUTCOME"
+        "RUN", "KIND", "STARTED", "TENANT", "BY", "OUTCOME"
     );
+    let mut damaged = 0;
     for log in &logs {
         let Some(Record::Start {
-            run_id,
+            format_version,
             kind,
             tenant,
             at,
@@ -188,34 +304,79 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             ..
         }) = log.start()
         else {
+            damaged += 1;
+            outln!(
+                "{:<24} {:<8} DAMAGED, not a readable journal: {}",
+                printable(&log.run_id, 60),
+                "?",
+                problem_list(log)
+            );
             continue;
         };
-        let steps = log.steps();
-        let ok = steps.iter().filter(|s| s.ok == Some(true)).count();
-        let failed = steps.iter().filter(|s| s.ok == Some(false)).count();
-        let reverted = steps
-            .iter()
-            .filter(|s| s.undo == Some(UndoStatus::Reverted))
-            .count();
+        let run_id = printable(&log.run_id, 60);
         let outcome = match log.outcome() {
             Some(o) => outcome_label(o).to_owned(),
             None => "unfinished (crashed?)".to_owned(),
         };
-        let outcome = match (rollback_of, rolled_back_by(run_id)) {
-            (Some(of), _) => format!("{outcome} of {of}"),
-            (None, Some(by)) => format!("{outcome}, rolled back by {by}"),
+        let mut outcome = match (rollback_of, rolled_back_by(&log.run_id)) {
+            (Some(of), _) => format!("{outcome} of {}", printable(of, 60)),
+            (None, Some(by)) => format!("{outcome}, rolled back by {}", printable(&by, 60)),
             (None, None) => outcome,
         };
+        if let Some(problem) = log.problems.first() {
+            damaged += 1;
+            outcome.push_str(&format!(", DAMAGED ({problem})"));
+        } else if format_version.is_none() {
+            outcome.push_str(", journal format 0");
+        }
         let by = match &actor.ci {
-            Some(ci) => format!("{} ({ci})", actor.user),
-            None => format!("{}@{}", actor.user, actor.host),
+            Some(ci) => format!("{} ({})", printable(&actor.user, 40), printable(ci, 60)),
+            None => format!(
+                "{}@{}",
+                printable(&actor.user, 40),
+                printable(&actor.host, 60)
+            ),
         };
-        let kind = match kind {
-            RunKind::Apply => "apply",
-            RunKind::Rollback => "rollback",
+        let (kind, counts) = match kind {
+            RunKind::Apply => {
+                let steps = log.steps();
+                let ok = steps.iter().filter(|s| s.ok == Some(true)).count();
+                let failed = steps.iter().filter(|s| s.ok == Some(false)).count();
+                let reverted = steps
+                    .iter()
+                    .filter(|s| s.undo == Some(UndoStatus::Reverted))
+                    .count();
+                (
+                    "apply",
+                    format!("{ok} ok, {failed} failed, {reverted} undone"),
+                )
+            }
+            RunKind::Rollback => {
+                let c = log.undo_counts();
+                let mut text = format!(
+                    "{} undone, {} unchanged, {} left alone, {} failed",
+                    c.reverted,
+                    c.skipped,
+                    c.conflicts + c.irreversible,
+                    c.failed
+                );
+                if c.unknown > 0 {
+                    text.push_str(&format!(", {} unknown", c.unknown));
+                }
+                ("rollback", text)
+            }
         };
         outln!(
-            "{run_id:<24} {kind:<8} {at:<20} {tenant:<28} {by:<26} {outcome:<22} {ok} ok, {failed} failed, {reverted} undone"
+            "{run_id:<24} {kind:<8} {:<20} {:<28} {by:<26} {outcome:<22} {counts}",
+            short_time(at),
+            printable(tenant, 80)
+        );
+    }
+    if damaged > 0 {
+        eprintln!(
+            "\nwarning: {damaged} damaged journal{} in `{}`\n\nhint: `sharedbox runs show RUN_ID` says what is wrong; `sharedbox rollback` refuses a damaged journal",
+            plural(damaged),
+            config.state_dir.join("runs").display()
         );
     }
     Ok(ExitStatus::Success)
@@ -234,10 +395,25 @@ fn outcome_label(outcome: RunOutcome) -> &'static str {
 /// `sharedbox runs show RUN_ID`.
 pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus> {
     let log = find(config, run_id)?;
+    if log.start().is_none() {
+        return Err(Failure::new(format!(
+            "`{run_id}.jsonl` is not a readable journal: {}",
+            problem_list(&log)
+        ))
+        .hint(format!(
+            "it was not written by sharedbox, or was damaged; `sharedbox rollback` refuses it. Move it out of `{}` once inspected",
+            config.state_dir.join("runs").display()
+        ))
+        .into());
+    }
+    let text = |t: &str| printable(t, 120);
+    let mailbox = |o: &sharedbox_tenant::Operation| text(o.mailbox().unwrap_or("tenant settings"));
     for record in &log.records {
         match record {
             Record::Start {
+                format_version,
                 kind,
+                backend,
                 tenant,
                 at,
                 actor,
@@ -246,21 +422,36 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 steps,
                 ..
             } => {
+                let backend = backend
+                    .as_deref()
+                    .map(|b| format!(" ({} backend)", text(b)))
+                    .unwrap_or_default();
                 outln!(
-                    "run {run_id}: {kind:?} of {steps} step{} on `{tenant}`, started {at} by {}@{} (pid {})",
+                    "run {run_id}: {kind:?} of {steps} step{} on `{}`{backend}, started {} by {}@{} (pid {})",
                     plural(*steps),
-                    actor.user,
-                    actor.host,
+                    text(tenant),
+                    text(at),
+                    text(&actor.user),
+                    text(&actor.host),
                     actor.pid
                 );
                 if let Some(ci) = &actor.ci {
-                    outln!("  from {ci}");
+                    outln!("  from {}", text(ci));
                 }
                 if let Some(plan_id) = plan_id {
-                    outln!("  saved plan {}", super::plan::short(plan_id));
+                    outln!("  saved plan {}", text(super::plan::short(plan_id)));
                 }
                 if let Some(of) = rollback_of {
-                    outln!("  rolls back run {of}");
+                    outln!("  rolls back run {}", text(of));
+                }
+                match format_version {
+                    Some(FORMAT_VERSION) => {}
+                    Some(v) => outln!(
+                        "  journal format {v}: this sharedbox reads format {FORMAT_VERSION}"
+                    ),
+                    None => outln!(
+                        "  journal format 0 (written before format {FORMAT_VERSION}): readable, but `sharedbox rollback` refuses it"
+                    ),
                 }
             }
             Record::Intent {
@@ -272,19 +463,26 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 ..
             } => {
                 outln!(
-                    "  step {step}: {} {} {field}: {before:?} -> {expected:?}",
+                    "  step {step}: {} {} {}: {} -> {}",
                     operation.cmdlet(),
-                    operation.mailbox().unwrap_or("tenant settings")
+                    mailbox(operation),
+                    text(field),
+                    text(&format!("{before:?}")),
+                    text(&format!("{expected:?}"))
                 );
             }
             Record::Outcome { step, ok, error } => match error {
-                Some(e) => outln!("  step {step}: {} ({e})", if *ok { "ok" } else { "FAILED" }),
+                Some(e) => outln!(
+                    "  step {step}: {} ({})",
+                    if *ok { "ok" } else { "FAILED" },
+                    text(e)
+                ),
                 None => outln!("  step {step}: {}", if *ok { "ok" } else { "FAILED" }),
             },
             Record::UndoIntent { step, operation } => outln!(
                 "  undo of step {step}: sending {} {}",
                 operation.cmdlet(),
-                operation.mailbox().unwrap_or("tenant settings")
+                mailbox(operation)
             ),
             Record::Undo {
                 step,
@@ -298,11 +496,13 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                     .unwrap_or_default();
                 let detail = detail
                     .as_ref()
-                    .map(|d| format!(" ({d})"))
+                    .map(|d| format!(" ({})", text(d)))
                     .unwrap_or_default();
                 outln!("  undo of step {step}: {status:?}{write}{detail}");
             }
-            Record::End { outcome, at } => outln!("ended {at}: {}", outcome_label(*outcome)),
+            Record::End { outcome, at } => {
+                outln!("ended {}: {}", text(at), outcome_label(*outcome));
+            }
         }
     }
     if log.outcome().is_none() {
@@ -310,12 +510,18 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
             "the run has no end record: it crashed or is still running; `sharedbox rollback {run_id}` undoes what it did"
         );
     }
-    if log.damaged_lines > 0 {
+    if let Some(line) = log.cut_off {
+        outln!("line {line}, the last, was cut off (a crash): skipped");
+    }
+    if !log.problems.is_empty() {
         outln!(
-            "{} damaged line{} skipped",
-            log.damaged_lines,
-            plural(log.damaged_lines)
+            "DAMAGED: {} problem{}; `sharedbox rollback` refuses this journal:",
+            log.problems.len(),
+            plural(log.problems.len())
         );
+        for problem in &log.problems {
+            outln!("  {problem}");
+        }
     }
     Ok(ExitStatus::Success)
 }
