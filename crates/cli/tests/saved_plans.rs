@@ -314,3 +314,28 @@ fn listing(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn a_saved_deletion_counts_the_live_grants_against_max_removals_not_the_files() {
+    let project = Project::new();
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nlifecycle: {{ensure: absent}}\n"),
+    );
+    let mut document = saved_plan(&project);
+    assert_eq!(document["mailboxes"][0]["lost_grants"], 6, "{document}");
+    // The file claims the deletion takes nothing with it.
+    document["mailboxes"][0]["lost_grants"] = 0.into();
+    write_with_recomputed_id(&project, "forged.json", document);
+    let before = project.tenant_text();
+    let run = project.run(&[
+        "apply",
+        "forged.json",
+        "--allow-destroy",
+        "--max-removals",
+        "5",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("takes away 6 grants"), "{}", run.stderr);
+    assert_eq!(project.tenant_text(), before, "nothing was written");
+}

@@ -297,6 +297,7 @@ mod tests {
         Plan {
             tenant: "t".into(),
             mailboxes: vec![MailboxPlan {
+                lost_grants: 0,
                 address: "support@x.com".into(),
                 action: MailboxAction::Update,
                 changes,

@@ -58,8 +58,18 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
                     .hint("nothing was changed; make a new plan with `sharedbox plan --out FILE` and review it")
                     .into());
             }
-            check_derivation(config, &document, &policies, &snapshot)?;
-            (document.to_plan(), snapshot, Some(document.plan_id))
+            let fresh = check_derivation(config, &document, &policies, &snapshot)?;
+            let mut plan = document.to_plan();
+            // What a deletion takes with it (counted against `--max-removals`) comes from the
+            // live tenant, never from the file.
+            for mailbox in &mut plan.mailboxes {
+                mailbox.lost_grants = fresh
+                    .mailboxes
+                    .iter()
+                    .find(|m| m.address == mailbox.address)
+                    .map_or(0, |m| m.lost_grants);
+            }
+            (plan, snapshot, Some(document.plan_id))
         }
         None => {
             let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
@@ -148,12 +158,13 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
 
 /// Refuses a saved plan with any change the policies (as loaded from the configuration) do
 /// not call for on the live tenant now; notes the changes they call for that it lacks.
+/// Returns that fresh plan.
 fn check_derivation(
     config: &RunConfig,
     document: &PlanDocument,
     policies: &PolicySet,
     snapshot: &Snapshot,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Plan> {
     let id = short(&document.plan_id);
     let fresh = sharedbox_planner::plan(
         policies,
@@ -210,7 +221,7 @@ fn check_derivation(
             },
         ));
     }
-    Ok(())
+    Ok(fresh)
 }
 
 /// Refuses a saved plan that is expired, for another tenant, made by another version, or applied before.

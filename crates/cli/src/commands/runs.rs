@@ -290,7 +290,12 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
     };
     outln!(
         "{:<24} {:<8} {:<20} {:<28} {:<26} {:<22} STEPS",
-        "RUN", "KIND", "STARTED", "TENANT", "BY", "OUTCOME"
+        "RUN",
+        "KIND",
+        "STARTED",
+        "TENANT",
+        "BY",
+        "OUTCOME"
     );
     let mut damaged = 0;
     for log in &logs {
@@ -446,9 +451,9 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 }
                 match format_version {
                     Some(FORMAT_VERSION) => {}
-                    Some(v) => outln!(
-                        "  journal format {v}: this sharedbox reads format {FORMAT_VERSION}"
-                    ),
+                    Some(v) => {
+                        outln!("  journal format {v}: this sharedbox reads format {FORMAT_VERSION}")
+                    }
                     None => outln!(
                         "  journal format 0 (written before format {FORMAT_VERSION}): readable, but `sharedbox rollback` refuses it"
                     ),
