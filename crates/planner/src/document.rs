@@ -211,31 +211,13 @@ impl PlanDocument {
     /// only the drift/policy label may differ), each at most as often as `fresh` holds it.
     pub fn check_against(&self, fresh: &Plan) -> Derivation<'_> {
         let mut available: BTreeMap<String, usize> = BTreeMap::new();
-        let fresh_changes = fresh
-            .mailboxes
-            .iter()
-            .flat_map(|m| {
-                m.changes
-                    .iter()
-                    .map(move |c| (Some((&*m.address, m.action)), c))
-            })
-            .chain(fresh.organization.iter().map(|c| (None, c)));
-        for (owner, change) in fresh_changes {
+        for (owner, change) in owned_changes(&fresh.mailboxes, &fresh.organization) {
             *available.entry(change_key(owner, change)).or_default() += 1;
         }
         let fresh_total: usize = available.values().sum();
         let mut unfounded = Vec::new();
         let mut matched = 0;
-        let saved = self
-            .mailboxes
-            .iter()
-            .flat_map(|m| {
-                m.changes
-                    .iter()
-                    .map(move |c| (Some((&*m.address, m.action)), c))
-            })
-            .chain(self.organization.iter().map(|c| (None, c)));
-        for (owner, change) in saved {
+        for (owner, change) in owned_changes(&self.mailboxes, &self.organization) {
             match available.get_mut(&change_key(owner, change)) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
@@ -258,6 +240,22 @@ pub struct Derivation<'a> {
     pub unfounded: Vec<&'a Change>,
     /// How many changes the fresh plan holds that the saved plan does not (drift since).
     pub not_in_saved: usize,
+}
+
+/// Every change of a plan with the mailbox (address and action) it belongs to; `None` for
+/// tenant settings.
+fn owned_changes<'a>(
+    mailboxes: &'a [MailboxPlan],
+    organization: &'a [Change],
+) -> impl Iterator<Item = (Option<(&'a str, MailboxAction)>, &'a Change)> {
+    mailboxes
+        .iter()
+        .flat_map(|m| {
+            m.changes
+                .iter()
+                .map(move |c| (Some((m.address.as_str(), m.action)), c))
+        })
+        .chain(organization.iter().map(|c| (None, c)))
 }
 
 /// A change with its mailbox as one comparable string; the drift/policy label is left out.
