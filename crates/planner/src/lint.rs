@@ -2,7 +2,7 @@
 //! domains and grants, run by `plan` next to the offline ones. The catalog, the levels and
 //! `explain` texts are in [`sharedbox_policy::lint`]. [`lint_plan`] runs both kinds.
 
-use sharedbox_policy::lint::finding;
+use sharedbox_policy::lint::{LintCode, finding};
 use sharedbox_policy::{Diagnostic, LintLevels, MailboxPolicy, PolicySet, PrincipalSet};
 use sharedbox_tenant::directory::{LivePrincipal, PrincipalId};
 use sharedbox_tenant::{Recipient, Snapshot};
@@ -65,7 +65,7 @@ fn auto_mapping(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagn
         if let Some(current) = current.filter(|c| *c != wanted.value) {
             out.push(
                 finding(
-                    "SBX201",
+                    LintCode::Sbx201,
                     format!(
                         "autoMapping of `{}` on `{}` changes from {current} to {}: applied as revoke and re-grant, and Exchange cannot report it back for verification",
                         grant.principal.value, policy.address.value, wanted.value
@@ -95,7 +95,7 @@ fn accepted_domain(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Di
     let exists = snapshot.mailbox(address).is_some();
     out.push(
         finding(
-            "SBX202",
+            LintCode::Sbx202,
             format!(
                 "`{address}` is not in an accepted domain of `{}` ({}){}",
                 snapshot.tenant,
@@ -166,7 +166,7 @@ fn principal_kinds<'a>(policy: &'a MailboxPolicy, snapshot: &Snapshot, out: &mut
         match kind_of(recipient) {
                 RecipientKind::NonSecurityGroup => out.push(
                     finding(
-                        "SBX204",
+                        LintCode::Sbx204,
                         format!(
                             "`{}` in `{field}` of `{}` is a {} ({}), not a mail-enabled security group: Exchange does not grant permissions to it",
                             principal.value,
@@ -181,7 +181,7 @@ fn principal_kinds<'a>(policy: &'a MailboxPolicy, snapshot: &Snapshot, out: &mut
                 RecipientKind::NotMailEnabled if matches!(field, "sendAs" | "sendOnBehalf") => {
                     out.push(
                         finding(
-                            "SBX203",
+                            LintCode::Sbx203,
                             format!(
                                 "`{}` in `{field}` of `{}` is not mail-enabled ({}): it cannot send mail",
                                 principal.value,

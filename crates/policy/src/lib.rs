@@ -20,7 +20,7 @@ pub mod redact;
 pub mod source;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use lint::{LINTS, Level, Lint, LintLevels, lint_policies, lint_policies_with};
+pub use lint::{LINTS, Level, Lint, LintCode, LintLevels, lint_policies, lint_policies_with};
 pub use load::{load_dir, load_sources, parse_yaml};
 pub use model::*;
 pub use source::{Excerpt, Located, Origin, Source};

@@ -12,11 +12,68 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Client, MailboxPolicy, PolicySet, PrincipalRef, SmtpAuth};
 use crate::source::{Located, Origin};
 
+/// The stable code of a lint: `SBX1xx` offline, `SBX2xx` tenant-aware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LintCode {
+    /// `SBX101` sent-copy-missing.
+    Sbx101,
+    /// `SBX102` sent-copy-without-senders.
+    Sbx102,
+    /// `SBX103` protocol-bypasses-sent-copy.
+    Sbx103,
+    /// `SBX104` sender-cannot-read-sent-items.
+    Sbx104,
+    /// `SBX105` send-on-behalf-duplicates.
+    Sbx105,
+    /// `SBX106`: moderation without moderators.
+    Sbx106,
+    /// `SBX107`: a moderator also in the bypass list.
+    Sbx107,
+    /// `SBX201`: an autoMapping change is a revoke and re-grant.
+    Sbx201,
+    /// `SBX202`: an address outside the accepted domains.
+    Sbx202,
+    /// `SBX203`: a sender that is not mail-enabled.
+    Sbx203,
+    /// `SBX204`: a group that cannot hold the permission.
+    Sbx204,
+}
+
+impl LintCode {
+    /// The code as written: `SBX101`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LintCode::Sbx101 => "SBX101",
+            LintCode::Sbx102 => "SBX102",
+            LintCode::Sbx103 => "SBX103",
+            LintCode::Sbx104 => "SBX104",
+            LintCode::Sbx105 => "SBX105",
+            LintCode::Sbx106 => "SBX106",
+            LintCode::Sbx107 => "SBX107",
+            LintCode::Sbx201 => "SBX201",
+            LintCode::Sbx202 => "SBX202",
+            LintCode::Sbx203 => "SBX203",
+            LintCode::Sbx204 => "SBX204",
+        }
+    }
+
+    /// The lint of the catalog with this code (every code has one; a test checks it).
+    pub fn lint(self) -> &'static Lint {
+        LINTS.iter().find(|l| l.code == self).unwrap_or(&LINTS[0])
+    }
+}
+
+impl std::fmt::Display for LintCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One lint of the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lint {
     /// The stable code, e.g. `SBX101`.
-    pub code: &'static str,
+    pub code: LintCode,
     /// A short kebab-case name, e.g. `sent-copy-missing`.
     pub name: &'static str,
     /// The severity unless `sharedbox.yaml` says otherwise.
@@ -32,7 +89,7 @@ pub struct Lint {
 /// Every lint sharedbox knows, ordered by code.
 pub const LINTS: &[Lint] = &[
     Lint {
-        code: "SBX101",
+        code: LintCode::Sbx101,
         name: "sent-copy-missing",
         default_severity: Severity::Warning,
         tenant_aware: false,
@@ -55,7 +112,7 @@ mailbox at once) in a `Defaults` document:
 The sender's personal copy stays; the shared copy is added (two places, on purpose).",
     },
     Lint {
-        code: "SBX102",
+        code: LintCode::Sbx102,
         name: "sent-copy-without-senders",
         default_severity: Severity::Info,
         tenant_aware: false,
@@ -74,7 +131,7 @@ of shared\"), or lower this lint to `off` in `sharedbox.yaml`:
       SBX102: off",
     },
     Lint {
-        code: "SBX103",
+        code: LintCode::Sbx103,
         name: "protocol-bypasses-sent-copy",
         default_severity: Severity::Warning,
         tenant_aware: false,
@@ -94,7 +151,7 @@ itself (IMAP APPEND to the Sent Items folder) and keep this warning, or set the 
 for the project. The built-in profile `contact-center` documents that setup.",
     },
     Lint {
-        code: "SBX104",
+        code: LintCode::Sbx104,
         name: "sender-cannot-read-sent-items",
         default_severity: Severity::Warning,
         tenant_aware: false,
@@ -117,7 +174,7 @@ is a member of a group listed in `fullAccess` or `sentItemsReaders`, this warnin
 alarm: name the group in `sendAs` too, or lower the lint in `sharedbox.yaml`.",
     },
     Lint {
-        code: "SBX105",
+        code: LintCode::Sbx105,
         name: "send-on-behalf-duplicates",
         default_severity: Severity::Warning,
         tenant_aware: false,
@@ -138,7 +195,7 @@ on the mailbox (`clients: {outlook: false}`) where the team uses new Outlook or 
 client side is fixed tenant-wide, lower this lint to `off` in `sharedbox.yaml`.",
     },
     Lint {
-        code: "SBX106",
+        code: LintCode::Sbx106,
         name: "moderation-without-moderators",
         default_severity: Severity::Error,
         tenant_aware: false,
@@ -155,7 +212,7 @@ Fix: list the moderators, or switch moderation off:
       moderators: [lead@contoso.com]",
     },
     Lint {
-        code: "SBX107",
+        code: LintCode::Sbx107,
         name: "moderator-in-bypass",
         default_severity: Severity::Warning,
         tenant_aware: false,
@@ -168,7 +225,7 @@ no approval), and reviewers misread the policy. Moderators' own messages need no
 Fix: remove the moderator from `moderation.bypass`.",
     },
     Lint {
-        code: "SBX201",
+        code: LintCode::Sbx201,
         name: "auto-mapping-regrant",
         default_severity: Severity::Warning,
         tenant_aware: true,
@@ -185,7 +242,7 @@ in one change and add it back with the new `autoMapping` in the next. To make a 
 drop an auto-mapped mailbox without losing access, revoke and re-grant with `autoMapping: false`.",
     },
     Lint {
-        code: "SBX202",
+        code: LintCode::Sbx202,
         name: "address-outside-accepted-domains",
         default_severity: Severity::Error,
         tenant_aware: true,
@@ -201,7 +258,7 @@ Fix: correct the address, or add and verify the domain in the Microsoft 365 admi
 The check is skipped when the tenant's accepted domains cannot be read.",
     },
     Lint {
-        code: "SBX203",
+        code: LintCode::Sbx203,
         name: "send-as-trustee-not-mail-enabled",
         default_severity: Severity::Warning,
         tenant_aware: true,
@@ -217,7 +274,7 @@ Fix: grant a user who has a mailbox, or use a mail-enabled security group
 mail-enabled afterwards.",
     },
     Lint {
-        code: "SBX204",
+        code: LintCode::Sbx204,
         name: "group-not-security-enabled",
         default_severity: Severity::Error,
         tenant_aware: true,
@@ -237,7 +294,8 @@ group with the same members and name it in the policy.",
 /// The lint with `code` (`SBX101`) or `name` (`sent-copy-missing`), case-insensitive.
 pub fn find(code_or_name: &str) -> Option<&'static Lint> {
     LINTS.iter().find(|l| {
-        l.code.eq_ignore_ascii_case(code_or_name) || l.name.eq_ignore_ascii_case(code_or_name)
+        l.code.as_str().eq_ignore_ascii_case(code_or_name)
+            || l.name.eq_ignore_ascii_case(code_or_name)
     })
 }
 
@@ -268,8 +326,8 @@ pub fn levels_of(
     map: &std::collections::BTreeMap<String, crate::document::Sp<crate::document::LintLevel>>,
     source: &std::sync::Arc<crate::Source>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<(&'static str, Located<Level>)> {
-    let mut levels: Vec<(&'static str, Located<Level>)> = Vec::new();
+) -> Vec<(LintCode, Located<Level>)> {
+    let mut levels: Vec<(LintCode, Located<Level>)> = Vec::new();
     for (code, level) in map {
         let at = level.origin(source);
         match find(code) {
@@ -299,7 +357,7 @@ pub fn levels_of(
 
 /// Per-code levels from `sharedbox.yaml` (`lints: {SBX105: off, SBX104: error}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LintLevels(HashMap<&'static str, Level>);
+pub struct LintLevels(HashMap<LintCode, Level>);
 
 impl LintLevels {
     /// Sets the level of `lint`.
@@ -312,17 +370,17 @@ impl LintLevels {
         let lint = find(code)?;
         Some(
             self.0
-                .get(lint.code)
+                .get(&lint.code)
                 .copied()
                 .unwrap_or(Level::Severity(lint.default_severity)),
         )
     }
 
     /// These levels with `overrides` (a mailbox's own `lints:`) taking precedence.
-    pub fn with_overrides(&self, overrides: &[(&'static str, Located<Level>)]) -> LintLevels {
+    pub fn with_overrides(&self, overrides: &[(LintCode, Located<Level>)]) -> LintLevels {
         let mut levels = self.clone();
         for (code, level) in overrides {
-            levels.0.insert(code, level.value);
+            levels.0.insert(*code, level.value);
         }
         levels
     }
@@ -345,14 +403,11 @@ impl LintLevels {
 }
 
 /// A finding of the lint `code` at `origin`, with its default severity.
-///
-/// # Panics
-/// When `code` is not in [`LINTS`] (a programming error, caught by the tests).
-pub fn finding(code: &'static str, message: impl Into<String>, origin: &Origin) -> Diagnostic {
-    let lint = find(code).unwrap_or_else(|| panic!("lint `{code}` is not in the catalog"));
+pub fn finding(code: LintCode, message: impl Into<String>, origin: &Origin) -> Diagnostic {
+    let lint = code.lint();
     Diagnostic {
         severity: lint.default_severity,
-        ..Diagnostic::error(lint.code, message, Some(origin.clone()))
+        ..Diagnostic::error(code.as_str(), message, Some(origin.clone()))
     }
     .with_label(lint.name)
 }
@@ -426,7 +481,7 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
                 };
                 out.push(
                     finding(
-                        "SBX101",
+                        LintCode::Sbx101,
                         format!(
                             "{senders} {} may {} `{address}`, but `sentItems.{}` {state}: what they send is not copied to the shared Sent Items",
                             if senders == 1 { "principal" } else { "principals" },
@@ -446,7 +501,7 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
             (Some(list), Some(flag)) if senders == 0 && flag.value && set_by_mailbox(m, flag) => {
                 out.push(
                     finding(
-                        "SBX102",
+                        LintCode::Sbx102,
                         format!(
                             "`sentItems.{}` is on for `{address}`, but `{}` is empty: nobody can {} it, so the flag has no effect",
                             mode.flag_field, mode.list_field, mode.verb
@@ -500,7 +555,7 @@ fn protocols(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
     for (protocol, at) in allowed {
         out.push(
             finding(
-                "SBX103",
+                LintCode::Sbx103,
                 format!(
                     "{protocol} is allowed on `{}`, which relies on server-side sent copies: mail sent through {protocol} is not copied to the shared Sent Items",
                     m.address.value
@@ -542,7 +597,7 @@ fn senders_can_read(
             reported.push(&sender.value);
             out.push(
                 finding(
-                    "SBX104",
+                    LintCode::Sbx104,
                     format!(
                         "`{}` may {} `{}` but can neither open it (`fullAccess`) nor read its Sent Items (`sentItemsReaders`)",
                         sender.value, mode.verb, m.address.value
@@ -572,7 +627,7 @@ fn send_on_behalf_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
     }
     out.push(
         finding(
-            "SBX105",
+            LintCode::Sbx105,
             format!(
                 "`{}` copies mail sent on its behalf server-side and {} classic Outlook: if Outlook also copies (`DelegateSentItemsStyle`, the Outlook option, a move rule), every such mail appears twice",
                 m.address.value,
@@ -593,7 +648,7 @@ fn moderation(m: &MailboxPolicy, same: &dyn Fn(&str, &str) -> bool, out: &mut Ve
         let at = m.moderators.as_ref().map_or(&enabled.origin, |l| &l.origin);
         out.push(
             finding(
-                "SBX106",
+                LintCode::Sbx106,
                 format!(
                     "moderation of `{}` is enabled with no moderators",
                     m.address.value
@@ -614,7 +669,7 @@ fn moderation(m: &MailboxPolicy, same: &dyn Fn(&str, &str) -> bool, out: &mut Ve
         {
             out.push(
                 finding(
-                    "SBX107",
+                    LintCode::Sbx107,
                     format!(
                         "`{}` moderates `{}` and is also listed in `moderation.bypass`",
                         entry.value, m.address.value
@@ -625,6 +680,45 @@ fn moderation(m: &MailboxPolicy, same: &dyn Fn(&str, &str) -> bool, out: &mut Ve
                     "remove it from `moderation.bypass`: moderators need no approval (moderator entry at {})",
                     moderator.origin
                 )),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_catalog_entry_found_by_its_code_and_name() {
+        let codes = [
+            LintCode::Sbx101,
+            LintCode::Sbx102,
+            LintCode::Sbx103,
+            LintCode::Sbx104,
+            LintCode::Sbx105,
+            LintCode::Sbx106,
+            LintCode::Sbx107,
+            LintCode::Sbx201,
+            LintCode::Sbx202,
+            LintCode::Sbx203,
+            LintCode::Sbx204,
+        ];
+        assert_eq!(LINTS.len(), codes.len());
+        for code in codes {
+            let entries: Vec<_> = LINTS.iter().filter(|l| l.code == code).collect();
+            assert_eq!(entries.len(), 1, "{code}");
+            assert_eq!(code.lint().code, code);
+            assert_eq!(find(code.as_str()).map(|l| l.code), Some(code));
+            assert_eq!(
+                find(&code.as_str().to_lowercase()).map(|l| l.code),
+                Some(code)
+            );
+            assert_eq!(find(entries[0].name).map(|l| l.code), Some(code));
+            assert_eq!(
+                code.as_str().starts_with("SBX2"),
+                entries[0].tenant_aware,
+                "{code}"
             );
         }
     }

@@ -296,7 +296,7 @@ struct Layer {
     moderation_notifications: Option<Located<Notifications>>,
     prevent_destroy: Option<Located<bool>>,
     ensure: Option<Located<Ensure>>,
-    lints: Vec<(&'static str, Located<crate::lint::Level>)>,
+    lints: Vec<(crate::lint::LintCode, Located<crate::lint::Level>)>,
 }
 
 impl Layer {
@@ -462,7 +462,7 @@ impl Layer {
         let mut lints = self.lints.clone();
         for (code, level) in &defaults.lints {
             if !lints.iter().any(|(c, _)| c == code) {
-                lints.push((code, level.clone()));
+                lints.push((*code, level.clone()));
             }
         }
         Layer {

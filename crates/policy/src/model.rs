@@ -115,7 +115,7 @@ pub struct MailboxPolicy {
     /// `lifecycle.ensure`, `present` unless set.
     pub ensure: Ensure,
     /// Lint levels of this mailbox (its own, its profile's, the defaults'), by lint code.
-    pub lints: Vec<(&'static str, Located<crate::lint::Level>)>,
+    pub lints: Vec<(crate::lint::LintCode, Located<crate::lint::Level>)>,
 }
 
 /// One FullAccess grant.

@@ -189,13 +189,13 @@ moderation: {{enabled: true}}
 fn the_catalog_has_unique_codes_names_and_an_explanation_each() {
     for (i, lint) in LINTS.iter().enumerate() {
         assert!(
-            lint.code.starts_with("SBX") && lint.code.len() == 6,
+            lint.code.as_str().starts_with("SBX") && lint.code.as_str().len() == 6,
             "{}",
             lint.code
         );
         assert_eq!(
             lint.tenant_aware,
-            lint.code.starts_with("SBX2"),
+            lint.code.as_str().starts_with("SBX2"),
             "{}",
             lint.code
         );
