@@ -88,7 +88,7 @@ impl Actor {
 }
 
 /// How a step's undo went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UndoStatus {
     /// The step's change was reverted.

@@ -3,7 +3,8 @@
 //! - [`run`]: guards, waves, the journal, automatic rollback of a failed run, verification;
 //! - [`rollback`]: `sharedbox rollback RUN_ID`, idempotent and conflict-aware;
 //! - [`journal`]: the append-only, fsynced record of every write and its undo;
-//! - [`lock`]: one apply or rollback per tenant at a time.
+//! - [`lock`]: one apply or rollback per tenant at a time;
+//! - [`result`]: the typed result document of `apply --format json`.
 //!
 //! # Guarantees
 //! - Nothing is written when a guard refuses the plan.
@@ -14,6 +15,7 @@
 
 pub mod journal;
 pub mod lock;
+pub mod result;
 pub mod rollback;
 pub mod run;
 
@@ -22,7 +24,13 @@ pub use journal::{
     UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
+pub use result::{ApplyOutcome, ApplyResult};
 pub use rollback::{History, RollbackReport, history, rollback_run};
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,
 };
+
+/// The JSON Schema (draft-07) of the apply result document (`apply --format json`).
+pub fn apply_result_schema_json() -> String {
+    sharedbox_planner::schema_json::<ApplyResult>()
+}

@@ -58,7 +58,7 @@ pub enum Command {
     Drift(DriftArgs),
     /// Write the live tenant's shared mailboxes as policy files, to adopt an existing tenant.
     Export(ExportArgs),
-    /// Print a JSON Schema (draft-07): of policy documents, or of the plan or drift document.
+    /// Print a JSON Schema (draft-07): of policy documents, or of the plan, drift or apply document.
     Schema {
         /// Which document.
         #[arg(value_enum, default_value_t)]
@@ -103,6 +103,8 @@ pub enum SchemaDocument {
     Plan,
     /// `drift --format json` (`docs/schemas/drift.schema.json`).
     Drift,
+    /// `apply --format json` (`docs/schemas/apply.schema.json`).
+    Apply,
 }
 
 /// Arguments of `validate`.

@@ -50,6 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
                     SchemaDocument::Policy => sharedbox_policy::schema_json(),
                     SchemaDocument::Plan => sharedbox_planner::plan_schema_json(),
                     SchemaDocument::Drift => sharedbox_planner::drift_schema_json(),
+                    SchemaDocument::Apply => sharedbox_applier::apply_result_schema_json(),
                 }
             );
             return Ok(ExitStatus::Success);

@@ -191,7 +191,11 @@ fn the_comment_of_a_5000_mailbox_plan_stays_under_the_cap_and_says_what_was_cut(
 #[test]
 fn the_committed_document_schemas_are_current_and_describe_the_documents() {
     let project = common::Project::new();
-    for (document, file) in [("plan", "plan.schema.json"), ("drift", "drift.schema.json")] {
+    for (document, file) in [
+        ("plan", "plan.schema.json"),
+        ("drift", "drift.schema.json"),
+        ("apply", "apply.schema.json"),
+    ] {
         let run = project.run(&["schema", document]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let committed = std::fs::read_to_string(root().join("docs/schemas").join(file)).unwrap();
@@ -202,23 +206,28 @@ fn the_committed_document_schemas_are_current_and_describe_the_documents() {
         let schema = json(&committed);
         assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
     }
-    // Every top-level field of a real plan document is described, and every required one present.
+    // Every top-level field of a real plan and apply document is described, and every
+    // required one present.
     let demo = common::Project::demo();
     let plan = json(&demo.run(&["plan", "--format", "json"]).stdout);
-    let schema =
-        json(&std::fs::read_to_string(root().join("docs/schemas/plan.schema.json")).unwrap());
-    let described: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
-    for key in plan.as_object().unwrap().keys() {
-        assert!(
-            described.contains(&key),
-            "`{key}` is not in the plan schema"
-        );
-    }
-    for required in schema["required"].as_array().unwrap() {
-        assert!(
-            plan.get(required.as_str().unwrap()).is_some(),
-            "{required} missing"
-        );
+    let apply = json(
+        &demo
+            .run(&["apply", "--auto-approve", "--format", "json"])
+            .stdout,
+    );
+    for (document, file) in [(plan, "plan.schema.json"), (apply, "apply.schema.json")] {
+        let schema =
+            json(&std::fs::read_to_string(root().join("docs/schemas").join(file)).unwrap());
+        let described: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        for key in document.as_object().unwrap().keys() {
+            assert!(described.contains(&key), "`{key}` is not in {file}");
+        }
+        for required in schema["required"].as_array().unwrap() {
+            assert!(
+                document.get(required.as_str().unwrap()).is_some(),
+                "{required} missing from a document of {file}"
+            );
+        }
     }
 }
 

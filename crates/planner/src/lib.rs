@@ -41,7 +41,8 @@ pub fn drift_schema_json() -> String {
     schema_json::<DriftReport>()
 }
 
-fn schema_json<T: schemars::JsonSchema>() -> String {
+/// The JSON Schema (draft-07) of `T`, pretty-printed with a trailing newline.
+pub fn schema_json<T: schemars::JsonSchema>() -> String {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let schema = generator.into_root_schema_for::<T>();
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");

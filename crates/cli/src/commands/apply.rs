@@ -1,8 +1,8 @@
 //! `sharedbox apply [PLANFILE]`.
 
 use sharedbox_applier::{
-    Actor, ApplyOptions, ApplyReport, Event, Journal, Record, RunKind, RunLog, RunOutcome,
-    UndoItem, UndoStatus,
+    Actor, ApplyOptions, ApplyReport, ApplyResult, Event, Journal, Record, RunKind, RunLog,
+    RunOutcome, UndoItem, UndoStatus,
 };
 use sharedbox_planner::{Plan, PlanDocument};
 use sharedbox_policy::PolicySet;
@@ -99,7 +99,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         match args.format {
             Format::Json => outln!(
                 "{}",
-                serde_json::to_string_pretty(&result_json(
+                serde_json::to_string_pretty(&ApplyResult::new(
                     None,
                     &plan,
                     &run_id,
@@ -358,7 +358,7 @@ async fn execute(
         Format::Markdown => out!("\n{markdown}"),
         Format::Json => outln!(
             "{}",
-            serde_json::to_string_pretty(&result_json(
+            serde_json::to_string_pretty(&ApplyResult::new(
                 Some(&report),
                 plan,
                 run_id,
@@ -585,85 +585,6 @@ fn exit_status(report: &ApplyReport) -> ExitStatus {
         RunOutcome::RolledBack | RunOutcome::Failed => ExitStatus::Failure,
         RunOutcome::RollbackIncomplete => ExitStatus::RollbackIncomplete,
     }
-}
-
-/// Where a run's write went, for the result document.
-fn step_json(cmdlet: &str, mailbox: Option<&str>, field: &str) -> serde_json::Value {
-    serde_json::json!({
-        "cmdlet": cmdlet,
-        "mailbox": mailbox,
-        "field": field,
-    })
-}
-
-/// The result document of `apply --format json` (format 1); `report` is `None` when the
-/// plan was empty and nothing ran.
-fn result_json(
-    report: Option<&ApplyReport>,
-    plan: &Plan,
-    run_id: &str,
-    plan_id: Option<&str>,
-) -> serde_json::Value {
-    let Some(report) = report else {
-        return serde_json::json!({
-            "format_version": 1,
-            "run_id": null,
-            "tenant": plan.tenant,
-            "plan_id": plan_id,
-            "outcome": "nothing_to_do",
-            "summary": plan.summary(),
-            "applied": 0,
-            "not_run": 0,
-            "failed_step": null,
-            "undo": [],
-            "verification": null,
-        });
-    };
-    let failed = report
-        .failed
-        .as_ref()
-        .map(|(step, field, operation, error)| {
-            let mut value = step_json(operation.cmdlet(), operation.mailbox(), field);
-            value["step"] = (*step).into();
-            value["error"] = error.clone().into();
-            value
-        });
-    let undo: Vec<serde_json::Value> = report
-        .undo
-        .iter()
-        .map(|item| {
-            let mut value = step_json(
-                item.operation.cmdlet(),
-                item.operation.mailbox(),
-                &item.field,
-            );
-            value["step"] = item.step.into();
-            value["status"] = serde_json::to_value(item.status).unwrap_or_default();
-            value["detail"] = item.detail.clone().into();
-            value
-        })
-        .collect();
-    let verification = report.verification.as_ref().map(|v| {
-        serde_json::json!({
-            "verified": v.verified,
-            "not_visible": v.not_visible.iter()
-                .map(|(field, operation, _)| step_json(operation.cmdlet(), operation.mailbox(), field))
-                .collect::<Vec<_>>(),
-        })
-    });
-    serde_json::json!({
-        "format_version": 1,
-        "run_id": run_id,
-        "tenant": plan.tenant,
-        "plan_id": plan_id,
-        "outcome": report.outcome,
-        "summary": plan.summary(),
-        "applied": report.applied,
-        "not_run": report.not_run,
-        "failed_step": failed,
-        "undo": undo,
-        "verification": verification,
-    })
 }
 
 /// The result for a job summary.
