@@ -4,6 +4,7 @@
 //!   spellings, built-ins never touched, orphans revoked);
 //! - [`plan`]: the plan, its waves, counts and inverses;
 //! - [`document`]: the saved plan (`plan --out`);
+//! - [`acceptance`]: whether a saved plan may be applied (format, digest, version, times, tenant);
 //! - [`drift`]: the drift report (`drift`);
 //! - [`export`]: live state written as policy documents (adoption);
 //! - [`lint`]: the tenant-aware lints (`SBX2xx`);
@@ -11,6 +12,7 @@
 //! - [`render`]: the terraform-style text rendering;
 //! - [`markdown`]: the pull-request comment, size-capped.
 
+pub mod acceptance;
 pub mod diff;
 pub mod document;
 pub mod drift;
@@ -21,6 +23,7 @@ pub mod plan;
 pub mod render;
 pub mod resolve;
 
+pub use acceptance::{MAX_CLOCK_SKEW, PLAN_LIFETIME, Refusal, parse_plan_document};
 pub use diff::{PlanError, PlanOptions, plan};
 pub use document::{FORMAT_VERSION, Finding, PlanDocument, policy_digest};
 pub use drift::{DriftReport, drift_report};

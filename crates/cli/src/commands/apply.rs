@@ -8,7 +8,7 @@ use sharedbox_planner::{Plan, PlanDocument};
 use sharedbox_policy::PolicySet;
 use sharedbox_tenant::{ReadScope, Snapshot, Tenant};
 
-use super::plan::{PLAN_LIFETIME, read_plan_file, short};
+use super::plan::{read_plan_file, short};
 use super::{
     backend_kind, confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope,
     print_plan, read,
@@ -136,9 +136,6 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     .await
 }
 
-/// How far ahead of this clock a saved plan's creation time may be.
-const MAX_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
-
 /// What a saved plan's run reads: the mailboxes it touches (for the stale check) and every
 /// managed mailbox (to re-derive the plan from the policies).
 fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope {
@@ -231,67 +228,13 @@ fn check_saved_plan(
     tenant: &dyn Tenant,
 ) -> anyhow::Result<PlanDocument> {
     let id = short(&document.plan_id);
-    let hint = "nothing was changed; make a new plan with `sharedbox plan --out FILE`";
-    if document.tool_version != env!("CARGO_PKG_VERSION") {
-        return Err(Failure::new(format!(
-            "plan {id} was made by sharedbox {}, this is {}",
-            document.tool_version,
-            env!("CARGO_PKG_VERSION")
-        ))
-        .hint(hint)
-        .into());
-    }
-    let time = |what: &str, value: &str| {
-        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).map_err(
-            |_| Failure::new(format!("plan {id} has an invalid {what} `{value}`")).hint(hint),
+    document
+        .accept(
+            env!("CARGO_PKG_VERSION"),
+            &tenant.name(),
+            time::OffsetDateTime::now_utc(),
         )
-    };
-    let created = time("creation time", &document.created_at)?;
-    let written_expiry = time("expiry", &document.expires_at)?;
-    let now = time::OffsetDateTime::now_utc();
-    if created > now + MAX_CLOCK_SKEW {
-        return Err(Failure::new(format!(
-            "plan {id} claims to be made at {}, in the future",
-            document.created_at
-        ))
-        .hint(format!(
-            "{hint}; a plan made more than {} minutes ahead of this clock is refused",
-            MAX_CLOCK_SKEW.whole_minutes()
-        ))
-        .into());
-    }
-    // The file cannot lengthen its own life: the expiry is at most the fixed lifetime of
-    // `plan --out` after the plan was made.
-    let expires = written_expiry.min(created + PLAN_LIFETIME);
-    if now > expires {
-        let why = if expires < written_expiry {
-            format!(
-                " ({} hours after it was made at {}; its file says {}, which is longer than a saved plan lives)",
-                PLAN_LIFETIME.whole_hours(),
-                document.created_at,
-                document.expires_at
-            )
-        } else {
-            String::new()
-        };
-        return Err(Failure::new(format!(
-            "plan {id} expired at {}{why}",
-            expires
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_else(|_| document.expires_at.clone())
-        ))
-        .hint(hint)
-        .into());
-    }
-    if document.tenant != tenant.name() {
-        return Err(Failure::new(format!(
-            "plan {id} is for tenant `{}`, but the configured tenant is `{}`",
-            document.tenant,
-            tenant.name()
-        ))
-        .hint(hint)
-        .into());
-    }
+        .map_err(|refusal| Failure::new(refusal.to_string()).hint(refusal.hint()))?;
     for log in RunLog::all(&config.state_dir)? {
         if let Some(Record::Start {
             plan_id: Some(applied),

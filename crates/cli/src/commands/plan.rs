@@ -2,16 +2,13 @@
 
 use std::path::Path;
 
+pub use sharedbox_planner::acceptance::short;
 use sharedbox_planner::{MarkdownOptions, Plan, PlanDocument, render_markdown};
 
 use super::{load_policies, make_plan, open_tenant, plural, policy_scope, print_plan, read};
 use crate::args::{Format, PlanArgs, ValidateArgs};
 use crate::config::RunConfig;
 use crate::output::{ExitStatus, Failure, diagnostic_json, print_diagnostics, step_summary};
-
-/// How long a saved plan stays valid: `apply` never accepts one older than this, whatever
-/// its `expires_at` says.
-pub(crate) const PLAN_LIFETIME: time::Duration = time::Duration::hours(24);
 
 /// `sharedbox validate`: parse strictly, check the rules, run the offline lints.
 pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
@@ -162,7 +159,7 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
             &policies,
             env!("CARGO_PKG_VERSION"),
             rfc3339(now),
-            rfc3339(now + PLAN_LIFETIME),
+            rfc3339(now + sharedbox_planner::PLAN_LIFETIME),
             args.targets.clone(),
         )
     });
@@ -284,46 +281,13 @@ pub fn show(plan_file: &Path, format: Format) -> anyhow::Result<ExitStatus> {
 
 /// Reads and checks the format of a saved plan.
 pub fn read_plan_file(path: &Path) -> anyhow::Result<PlanDocument> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| Failure::new(format!("cannot read plan file `{}`: {e}", path.display())))?;
-    let hint = "make a new one with `sharedbox plan --out FILE`";
-    let version: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Failure::new(format!(
-            "`{}` is not a sharedbox plan file: {e}",
-            path.display()
-        ))
-        .hint(hint)
-    })?;
-    let format = version
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64);
-    if format != Some(u64::from(sharedbox_planner::FORMAT_VERSION)) {
-        return Err(Failure::new(format!(
-            "`{}` has plan format {}, this sharedbox reads format {}",
-            path.display(),
-            format.map_or("(none)".to_owned(), |f| f.to_string()),
-            sharedbox_planner::FORMAT_VERSION
-        ))
-        .hint(hint)
-        .into());
-    }
-    let document: PlanDocument = serde_json::from_value(version).map_err(|e| {
-        Failure::new(format!(
-            "`{}` is not a valid plan file: {e}",
-            path.display()
-        ))
-        .hint(hint)
-    })?;
-    if document.digest() != document.plan_id {
-        return Err(Failure::new(format!(
-            "`{}` was modified after it was saved (its content does not match plan id {})",
-            path.display(),
-            short(&document.plan_id)
-        ))
-        .hint(hint)
-        .into());
-    }
-    Ok(document)
+    sharedbox_planner::parse_plan_document(&bytes).map_err(|refusal| {
+        Failure::new(format!("`{}` {refusal}", path.display()))
+            .hint(refusal.hint())
+            .into()
+    })
 }
 
 /// Refuses a `plan --out` path that is a symbolic link or exists and is not a regular file.
@@ -420,13 +384,6 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         return Err(cannot(e).into());
     }
     Ok(())
-}
-
-/// A plan id as people read it: the first 12 hex digits.
-pub fn short(plan_id: &str) -> &str {
-    let hex = plan_id.strip_prefix("sha256:").unwrap_or(plan_id);
-    let end = hex.char_indices().nth(12).map_or(hex.len(), |(at, _)| at);
-    &hex[..end]
 }
 
 #[cfg(test)]
