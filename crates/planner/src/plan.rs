@@ -252,18 +252,11 @@ impl Plan {
         )
     }
 
-    /// How many grants the plan takes away (what `--max-removals` limits): revocations, and
-    /// the grants on mailboxes it deletes.
+    /// How many grants the plan takes away (what `--max-removals` limits): the revocations of
+    /// the summary line (`Z to revoke`), and the grants on mailboxes it deletes. An
+    /// autoMapping re-grant (revoked and granted again in one wave) is a change, not a
+    /// revocation, in both.
     pub fn revocations(&self) -> usize {
-        self.mailboxes
-            .iter()
-            .map(|m| {
-                m.lost_grants
-                    + m.changes
-                        .iter()
-                        .filter(|c| c.operation.is_revocation())
-                        .count()
-            })
-            .sum()
+        self.summary().revoke + self.mailboxes.iter().map(|m| m.lost_grants).sum::<usize>()
     }
 }
