@@ -201,11 +201,7 @@ impl MailboxPlanner<'_> {
             let rows: Vec<&str> = live
                 .recipient_permissions
                 .iter()
-                .filter(|r| {
-                    !r.is_inherited
-                        && r.access_control_type.eq_ignore_ascii_case("Allow")
-                        && has_right(&r.access_rights, "SendAs")
-                })
+                .filter(|r| r.is_send_as_grant())
                 .map(|r| r.trustee.as_str())
                 .collect();
             self.principal_list(
@@ -422,7 +418,7 @@ impl MailboxPlanner<'_> {
         for row in live
             .mailbox_permissions
             .iter()
-            .filter(|r| !r.is_inherited && !r.deny && has_right(&r.access_rights, "FullAccess"))
+            .filter(|r| r.is_full_access_grant())
         {
             if let Some(p) = self.live_principal(policy, "fullAccess", &row.user) {
                 live_grants.insert(key(&p), (p, row.auto_mapping));
@@ -846,16 +842,12 @@ fn grants_on(live: &Mailbox) -> usize {
     let full_access = live
         .mailbox_permissions
         .iter()
-        .filter(|p| !p.is_inherited && !p.deny && !is_built_in(&p.user))
+        .filter(|p| p.is_full_access_grant() && !is_built_in(&p.user))
         .count();
     let send_as = live
         .recipient_permissions
         .iter()
-        .filter(|r| {
-            !r.is_inherited
-                && r.access_control_type.eq_ignore_ascii_case("Allow")
-                && !is_built_in(&r.trustee)
-        })
+        .filter(|r| r.is_send_as_grant() && !is_built_in(&r.trustee))
         .count();
     let readers = live
         .sent_items
@@ -864,10 +856,6 @@ fn grants_on(live: &Mailbox) -> usize {
         .filter(|p| !is_built_in(&p.user))
         .count();
     full_access + send_as + live.grant_send_on_behalf_to.len() + readers
-}
-
-fn has_right(rights: &[String], right: &str) -> bool {
-    rights.iter().any(|r| r.eq_ignore_ascii_case(right))
 }
 
 fn quote(s: &str) -> String {

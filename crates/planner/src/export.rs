@@ -129,10 +129,6 @@ fn entry(directory: &Directory, raw: &str) -> Option<Entry> {
     }
 }
 
-fn has(rights: &[String], right: &str) -> bool {
-    rights.iter().any(|r| r.eq_ignore_ascii_case(right))
-}
-
 /// A YAML scalar: plain when safe, double-quoted otherwise.
 fn scalar(text: &str) -> String {
     let plain = !text.is_empty()
@@ -199,11 +195,7 @@ pub fn export_mailbox(
                 let rows = mailbox
                     .recipient_permissions
                     .iter()
-                    .filter(|r| {
-                        !r.is_inherited
-                            && r.access_control_type.eq_ignore_ascii_case("Allow")
-                            && has(&r.access_rights, "SendAs")
-                    })
+                    .filter(|r| r.is_send_as_grant())
                     .map(|r| r.trustee.as_str());
                 orphans_left_out += write_list(&mut out, "sendAs", "", directory, rows);
             }
@@ -220,7 +212,7 @@ pub fn export_mailbox(
                 let rows = mailbox
                     .mailbox_permissions
                     .iter()
-                    .filter(|r| !r.is_inherited && !r.deny && has(&r.access_rights, "FullAccess"))
+                    .filter(|r| r.is_full_access_grant())
                     .map(|r| r.user.as_str());
                 let (addresses, orphans) = entries(directory, rows);
                 orphans_left_out += orphans.len();

@@ -49,12 +49,7 @@ fn auto_mapping(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagn
         };
         let id = PrincipalId::of(recipient);
         let current = live.mailbox_permissions.iter().find_map(|row| {
-            let is_grant = !row.is_inherited
-                && !row.deny
-                && row
-                    .access_rights
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case("FullAccess"));
+            let is_grant = row.is_full_access_grant();
             match snapshot.directory.resolve_live(&row.user) {
                 LivePrincipal::Recipient(r) if is_grant && PrincipalId::of(r) == id => {
                     row.auto_mapping

@@ -313,6 +313,30 @@ pub struct RecipientPermission {
     pub access_control_type: String,
 }
 
+impl MailboxPermission {
+    /// Whether this row is an explicit FullAccess grant: not inherited, not a deny. The one
+    /// rule for "is this a live FullAccess grant" (built-in principals are the caller's to
+    /// skip, see [`crate::is_built_in`]).
+    pub fn is_full_access_grant(&self) -> bool {
+        !self.is_inherited && !self.deny && has_right(&self.access_rights, "FullAccess")
+    }
+}
+
+impl RecipientPermission {
+    /// Whether this row is an explicit Send As grant: not inherited, `Allow`. The one rule for
+    /// "is this a live Send As grant".
+    pub fn is_send_as_grant(&self) -> bool {
+        !self.is_inherited
+            && self.access_control_type.eq_ignore_ascii_case("Allow")
+            && has_right(&self.access_rights, "SendAs")
+    }
+}
+
+/// Whether `rights` holds `right`; Exchange compares access rights case-insensitively.
+pub fn has_right(rights: &[String], right: &str) -> bool {
+    rights.iter().any(|r| r.eq_ignore_ascii_case(right))
+}
+
 fn default_allow() -> String {
     "Allow".to_owned()
 }
@@ -452,5 +476,35 @@ impl CasMailbox {
             Imap => &mut self.imap_enabled,
             Pop => &mut self.pop_enabled,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_grant_is_explicit_allowed_and_compared_without_case() {
+        let full = |rights: &[&str], is_inherited, deny| MailboxPermission {
+            user: "anna@contoso.com".into(),
+            access_rights: rights.iter().map(|r| (*r).to_owned()).collect(),
+            is_inherited,
+            deny,
+            auto_mapping: None,
+        };
+        assert!(full(&["ReadPermission", "fullaccess"], false, false).is_full_access_grant());
+        assert!(!full(&["FullAccess"], true, false).is_full_access_grant());
+        assert!(!full(&["FullAccess"], false, true).is_full_access_grant());
+        assert!(!full(&["ReadPermission"], false, false).is_full_access_grant());
+        let send_as = |rights: &[&str], is_inherited, access: &str| RecipientPermission {
+            trustee: "anna@contoso.com".into(),
+            access_rights: rights.iter().map(|r| (*r).to_owned()).collect(),
+            is_inherited,
+            access_control_type: access.into(),
+        };
+        assert!(send_as(&["sendas"], false, "allow").is_send_as_grant());
+        assert!(!send_as(&["SendAs"], true, "Allow").is_send_as_grant());
+        assert!(!send_as(&["SendAs"], false, "Deny").is_send_as_grant());
+        assert!(!send_as(&["ReadPermission"], false, "Allow").is_send_as_grant());
     }
 }

@@ -90,28 +90,19 @@ fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directo
             Observation::Member(entries.iter().any(|e| denotes(directory, e, principal)))
         }
         Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. } => {
-            Observation::Member(mailbox.recipient_permissions.iter().any(|row| {
-                !row.is_inherited
-                    && row.access_control_type.eq_ignore_ascii_case("Allow")
-                    && row
-                        .access_rights
-                        .iter()
-                        .any(|r| r.eq_ignore_ascii_case("SendAs"))
-                    && denotes(directory, &row.trustee, principal)
-            }))
+            Observation::Member(
+                mailbox.recipient_permissions.iter().any(|row| {
+                    row.is_send_as_grant() && denotes(directory, &row.trustee, principal)
+                }),
+            )
         }
         Operation::GrantFullAccess { principal, .. }
-        | Operation::RevokeFullAccess { principal, .. } => {
-            Observation::Member(mailbox.mailbox_permissions.iter().any(|row| {
-                !row.is_inherited
-                    && !row.deny
-                    && row
-                        .access_rights
-                        .iter()
-                        .any(|r| r.eq_ignore_ascii_case("FullAccess"))
-                    && denotes(directory, &row.user, principal)
-            }))
-        }
+        | Operation::RevokeFullAccess { principal, .. } => Observation::Member(
+            mailbox
+                .mailbox_permissions
+                .iter()
+                .any(|row| row.is_full_access_grant() && denotes(directory, &row.user, principal)),
+        ),
         Operation::AddSentItemsPermission { principal, .. }
         | Operation::SetSentItemsPermission { principal, .. }
         | Operation::RemoveSentItemsPermission { principal, .. } => Observation::FolderAccess(
