@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::ClientOptions;
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential,
     AzurePipelinesCredentialOptions, ClientAssertionCredential, ClientAssertionCredentialOptions,
@@ -318,11 +318,21 @@ impl Settings {
     }
 
     /// The azure_core options that send token requests to this cloud's authority.
+    /// The authority of the cloud, and a short retry budget for token requests: a job that
+    /// cannot reach Entra ID says so within about 15 seconds (azure_core's default retries
+    /// for a minute and more), while a throttled or briefly failing authority still gets
+    /// three more tries.
     fn client_options(&self) -> ClientOptions {
         let mut custom = CustomConfiguration::default();
         custom.authority_host = self.cloud.authority_host().to_owned();
         ClientOptions {
             cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
+            retry: RetryOptions::exponential(ExponentialRetryOptions {
+                initial_delay: azure_core::time::Duration::milliseconds(500),
+                max_retries: 3,
+                max_total_elapsed: azure_core::time::Duration::seconds(15),
+                max_delay: azure_core::time::Duration::seconds(5),
+            }),
             ..Default::default()
         }
     }
