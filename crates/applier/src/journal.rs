@@ -349,6 +349,10 @@ pub fn printable(text: &str, max: usize) -> String {
     out
 }
 
+/// The largest journal read (a journal of an apply to 50,000 mailboxes is about 100 MiB);
+/// a larger file in the runs folder is listed as damaged, not read into memory.
+pub const MAX_JOURNAL_BYTES: u64 = 1024 * 1024 * 1024;
+
 impl RunLog {
     /// Reads `path`, skipping damaged lines. A file that cannot be read, or is not a regular
     /// file, gives a log with that problem rather than an error.
@@ -368,6 +372,12 @@ impl RunLog {
         match std::fs::metadata(path) {
             Ok(meta) if !meta.is_file() => {
                 return Ok(unreadable("not a regular file".to_owned()));
+            }
+            Ok(meta) if meta.len() > MAX_JOURNAL_BYTES => {
+                return Ok(unreadable(format!(
+                    "larger than {} MiB: not read",
+                    MAX_JOURNAL_BYTES / (1024 * 1024)
+                )));
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -755,6 +765,27 @@ pub fn new_run_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_journal_larger_than_the_bound_is_listed_as_damaged_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = run_path(dir.path(), "huge");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // Sparse: no disk is used, but the size is past the bound.
+        File::create(&path)
+            .unwrap()
+            .set_len(MAX_JOURNAL_BYTES + 1)
+            .unwrap();
+        let log = RunLog::read(&path).unwrap();
+        assert!(log.records.is_empty());
+        assert!(
+            log.problems
+                .iter()
+                .any(|p| p.message.contains("larger than")),
+            "{:?}",
+            log.problems
+        );
+    }
 
     #[test]
     fn a_truncated_last_line_is_skipped_and_reported() {
