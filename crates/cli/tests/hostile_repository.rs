@@ -216,3 +216,40 @@ fn paths_in_the_configuration_may_not_leave_the_repository() {
     let run = run(project.path(), &["--policies", &policies, "validate"]);
     assert!(run.stderr.contains("outside the repository"), "{run:?}");
 }
+
+#[test]
+fn a_configuration_cannot_send_the_token_to_another_host() {
+    let project = Project::new();
+    for endpoint in [
+        "https://evil.example.com",
+        "https://outlook.office365.com.evil.example",
+    ] {
+        std::fs::write(
+            project.path().join("sharedbox.yaml"),
+            format!(
+                "policies: policies\ntenant:\n  backend: exchange-online\n  tenant: contoso.onmicrosoft.com\n  endpoint: {endpoint}\n  auth: {{method: access-token}}\n"
+            ),
+        )
+        .unwrap();
+        for args in [&["plan"][..], &["doctor"], &["drift"]] {
+            let output = assert_cmd::Command::cargo_bin("sharedbox")
+                .unwrap()
+                .current_dir(project.path())
+                .env("SHAREDBOX_ACCESS_TOKEN", TOKEN)
+                .env_remove("SHAREDBOX_EXO_ENDPOINT")
+                .env("NO_COLOR", "1")
+                .args(args)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("refusing `tenant.endpoint: {endpoint}`"))
+                    && stderr.contains("SHAREDBOX_EXO_ENDPOINT"),
+                "{args:?}: {stderr}"
+            );
+            assert!(!stderr.contains(TOKEN), "{stderr}");
+        }
+    }
+}

@@ -62,6 +62,29 @@ impl Cloud {
     }
 }
 
+/// Whether `endpoint` is served by the admin API host of a Microsoft cloud (HTTPS), or is a
+/// loopback address (the simulator): the hosts a configuration file may send tokens to.
+/// Any other host must be chosen outside the repository (`SHAREDBOX_EXO_ENDPOINT`).
+pub fn is_service_endpoint(endpoint: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(endpoint) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    loopback
+        || (url.scheme() == "https"
+            && url.port().is_none()
+            && Cloud::ALL.iter().any(|cloud| {
+                reqwest::Url::parse(cloud.base_url())
+                    .is_ok_and(|base| base.host_str() == Some(host))
+            }))
+}
+
 impl fmt::Display for Cloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -81,5 +104,36 @@ impl FromStr for Cloud {
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| UnknownCloud(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_clouds_admin_hosts_and_loopback_are_service_endpoints() {
+        for endpoint in [
+            "https://outlook.office365.com",
+            "https://outlook.office365.com/",
+            "https://outlook.office365.us",
+            "https://outlook-dod.office365.us",
+            "https://partner.outlook.cn",
+            "http://127.0.0.1:8787",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(is_service_endpoint(endpoint), "{endpoint}");
+        }
+        for endpoint in [
+            "https://evil.example.com",
+            "https://outlook.office365.com.evil.example",
+            "https://outlook.office365.com:8443",
+            "http://outlook.office365.com",
+            "https://evil.example.com/outlook.office365.com",
+            "not a url",
+        ] {
+            assert!(!is_service_endpoint(endpoint), "{endpoint}");
+        }
     }
 }

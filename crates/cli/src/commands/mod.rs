@@ -75,9 +75,23 @@ fn backend_kind(config: &RunConfig) -> anyhow::Result<&'static str> {
 /// or the cloud; the token from `SHAREDBOX_ACCESS_TOKEN` or `tenant.auth`.
 fn open_exo(spec: &ExoSpec) -> anyhow::Result<ExoTenant> {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let endpoint = from_env(sharedbox_exo::ENDPOINT_VARIABLE)
-        .or_else(|| spec.endpoint.clone())
-        .unwrap_or_else(|| spec.cloud.base_url().to_owned());
+    // The environment is the pipeline's choice; `tenant.endpoint` is repository content that
+    // a pull request can change, so it may only name Exchange Online itself (or loopback).
+    let endpoint = match (from_env(sharedbox_exo::ENDPOINT_VARIABLE), &spec.endpoint) {
+        (Some(endpoint), _) => endpoint,
+        (None, Some(endpoint)) if !sharedbox_exo::cloud::is_service_endpoint(endpoint) => {
+            return Err(Failure::new(format!(
+                "refusing `tenant.endpoint: {endpoint}` from `sharedbox.yaml`: tokens are sent only to Exchange Online's own hosts or to a loopback address"
+            ))
+            .hint(format!(
+                "`sharedbox.yaml` is repository content that a pull request can change; to use another host deliberately, set `{}` in the pipeline",
+                sharedbox_exo::ENDPOINT_VARIABLE
+            ))
+            .into());
+        }
+        (None, Some(endpoint)) => endpoint.clone(),
+        (None, None) => spec.cloud.base_url().to_owned(),
+    };
     let tokens: Arc<dyn TokenSource> = match (from_env("SHAREDBOX_ACCESS_TOKEN"), &spec.auth) {
         (Some(token), _) => Arc::new(StaticToken::new(token.trim())),
         (None, Some(auth)) => sharedbox_exo::auth::token_source(auth, &spec.tenant, spec.cloud)
