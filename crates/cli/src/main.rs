@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            print_error(&anyhow::anyhow!("cannot start the async runtime: {e}"));
             return ExitStatus::Failure.into();
         }
     };
