@@ -732,3 +732,6 @@ async fn verify(
         tokio::time::sleep(options.poll_interval).await;
     }
 }
+
+#[cfg(test)]
+mod tests;
