@@ -29,6 +29,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         max_removals: args.max_removals,
         rollback_on_failure: !args.no_rollback,
         verify_timeout: args.verify_timeout,
+        poll_interval: args.verify_interval,
         ..ApplyOptions::default()
     };
     // Saved plans are checked before the lock is taken: a refusal never waits.
