@@ -137,9 +137,51 @@ pub fn install_diagnostic_renderer() {
 
 static JSON_LINES: OnceLock<bool> = OnceLock::new();
 
-/// Chooses plain or JSON-lines stderr for the rest of the run.
+/// Chooses plain or JSON-lines stderr for the rest of the run. With JSON lines, a panic is
+/// reported as a `panic` event too.
 pub fn init(json_lines: bool) {
     let _ = JSON_LINES.set(json_lines);
+    if json_lines {
+        std::panic::set_hook(Box::new(|info| {
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            emit(
+                "panic",
+                "error",
+                &format!("sharedbox panicked: {payload}"),
+                serde_json::json!({
+                    "location": info.location().map(ToString::to_string),
+                    "hint": "this is a bug in sharedbox; please report it",
+                }),
+            );
+        }));
+    }
+}
+
+/// Reports a command line clap could not parse, or prints the help or version it asked for
+/// (data, on stdout), and returns clap's exit status. Under `--json-lines` a usage error is an
+/// `error` event like any other.
+pub fn usage_error(error: &clap::Error) -> ExitCode {
+    let json = error.use_stderr() && std::env::args_os().skip(1).any(|a| a == "--json-lines");
+    if !json {
+        error.exit();
+    }
+    let rendered = error.render().to_string();
+    let mut lines = rendered.trim().lines();
+    let first = lines.next().unwrap_or_default();
+    let rest: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+    let _ = JSON_LINES.set(true);
+    emit(
+        "error",
+        "error",
+        first.strip_prefix("error: ").unwrap_or(first),
+        serde_json::json!({ "hint": rest.join("\n") }),
+    );
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
 }
 
 /// Whether stderr carries JSON lines.

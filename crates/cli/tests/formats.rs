@@ -467,6 +467,20 @@ fn json_lines_make_every_stderr_line_an_event() {
         0,
     );
 
+    // a command line that does not parse
+    let usage = check(
+        "usage error",
+        &project.run(&["plan", "--json-lines", "--no-such-flag"]),
+        2,
+    );
+    assert!(
+        usage[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--no-such-flag"),
+        "{usage:?}"
+    );
+
     for kind in [
         "diagnostic",
         "error",
