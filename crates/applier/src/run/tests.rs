@@ -509,14 +509,7 @@ async fn undo_reverts_skips_or_leaves_alone_what_it_finds() {
     })
     .await
     .unwrap();
-    let status_of = |field: &str| {
-        report
-            .items
-            .iter()
-            .find(|i| i.field == field)
-            .unwrap_or_else(|| panic!("no decision for {field}: {:#?}", report.items))
-            .status
-    };
+    let status_of = |field: &str| status_of_in(&report.items, field);
     assert_eq!(status_of("sentItems.copyForSendAs"), UndoStatus::Reverted);
     assert_eq!(status_of("hiddenFromAddressLists"), UndoStatus::Skipped);
     assert_eq!(status_of("displayName"), UndoStatus::Conflict);
@@ -570,6 +563,165 @@ async fn undo_reverts_skips_or_leaves_alone_what_it_finds() {
     assert_eq!(decisions.len(), 4);
     assert!(decisions.contains(&(UndoStatus::Reverted, true)));
     assert_eq!(decisions.iter().filter(|(_, write)| *write).count(), 1);
+
+    // A second rollback finds the reverted value as before the run: it writes nothing.
+    let after_first = fixture.file();
+    let mut again = journal(&fixture.state_dir(), "run-3", RunKind::Rollback, 4);
+    let report = rollback_run(tenant, &log, &mut again, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of_in(&report.items, "sentItems.copyForSendAs"),
+        UndoStatus::Skipped
+    );
+    assert_eq!(
+        status_of_in(&report.items, "displayName"),
+        UndoStatus::Conflict
+    );
+    assert_eq!(fixture.file(), after_first, "idempotent");
+}
+
+fn status_of_in(items: &[UndoItem], field: &str) -> UndoStatus {
+    items
+        .iter()
+        .find(|i| i.field == field)
+        .unwrap_or_else(|| panic!("no decision for {field}: {items:#?}"))
+        .status
+}
+
+/// An undo write the tenant refuses is a failed undo: journaled with its intent and the
+/// error, and the rollback is incomplete.
+#[tokio::test]
+async fn a_refused_undo_write_is_a_failed_undo() {
+    // Write 1 is the apply's, write 2 the undo's.
+    let fixture = Fixture::new("simulation:\n  failOnWrite: 2\n");
+    let (plan, snapshot) = fixture
+        .plan(
+            &[(
+                "support.yaml",
+                "mailbox: support@fabrikam.com\nsentItems: {copyForSendAs: true}\n",
+            )],
+            false,
+        )
+        .await;
+    let (report, _, log) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded);
+    let mut rollback = journal(&fixture.state_dir(), "run-2", RunKind::Rollback, 1);
+    let report = rollback_run(&fixture.tenant, &log, &mut rollback, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::RollbackIncomplete);
+    let item = &report.items[0];
+    assert_eq!(item.status, UndoStatus::Failed);
+    assert!(
+        item.detail
+            .as_deref()
+            .unwrap()
+            .contains("simulated failure of write 2"),
+        "{item:?}"
+    );
+    assert!(
+        fixture.file().mailboxes[0].message_copy_for_sent_as_enabled,
+        "still as set"
+    );
+    let journaled = RunLog::find(&fixture.state_dir(), "run-2").unwrap();
+    assert!(
+        journaled
+            .records
+            .iter()
+            .any(|r| matches!(r, Record::UndoIntent { step: 1, .. }))
+    );
+    assert!(journaled.records.iter().any(|r| matches!(
+        r,
+        Record::Undo {
+            step: 1,
+            status: UndoStatus::Failed,
+            operation: Some(_),
+            ..
+        }
+    )));
+}
+
+/// A mailbox the run created is removed by the undo only while it holds no grants: its own
+/// grants are reverted first (newest first); one someone else added since keeps it.
+#[tokio::test]
+async fn a_created_mailbox_that_holds_grants_now_is_left_in_place() {
+    let fixture = Fixture::new("");
+    let (plan, snapshot) = fixture
+        .plan(
+            &[(
+                "neu.yaml",
+                "mailbox: neu@fabrikam.com\nsendAs: [helpdesk@fabrikam.com]\n",
+            )],
+            false,
+        )
+        .await;
+    let (report, _, log) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded);
+
+    // Someone gives Anna full access to the new mailbox.
+    let directory = fixture.file().directory();
+    let anna = directory.resolve_policy("anna@fabrikam.com").unwrap();
+    fixture
+        .tenant
+        .execute(&Operation::GrantFullAccess {
+            mailbox: "neu@fabrikam.com".to_owned(),
+            principal: sharedbox_tenant::Principal::Recipient {
+                id: sharedbox_tenant::PrincipalId::of(anna),
+                address: "anna@fabrikam.com".to_owned(),
+            },
+            auto_mapping: false,
+        })
+        .await
+        .unwrap();
+
+    let mut rollback = journal(&fixture.state_dir(), "run-2", RunKind::Rollback, 2);
+    let report = rollback_run(&fixture.tenant, &log, &mut rollback, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(status_of_in(&report.items, "sendAs"), UndoStatus::Reverted);
+    let create = report
+        .items
+        .iter()
+        .find(|i| matches!(i.operation, Operation::CreateMailbox { .. }))
+        .unwrap();
+    assert_eq!(create.status, UndoStatus::Conflict);
+    assert!(
+        create.detail.as_deref().unwrap().contains("holds grants"),
+        "{create:?}"
+    );
+    let neu = fixture
+        .file()
+        .mailboxes
+        .into_iter()
+        .find(|m| m.primary_smtp_address == "neu@fabrikam.com")
+        .expect("the mailbox stays");
+    assert!(
+        !neu.recipient_permissions
+            .iter()
+            .any(|p| p.trustee.contains("helpdesk")),
+        "the run's own grant is reverted"
+    );
+
+    // Without the foreign grant, the mailbox goes.
+    let fixture = Fixture::new("");
+    let (plan, snapshot) = fixture
+        .plan(
+            &[(
+                "neu.yaml",
+                "mailbox: neu@fabrikam.com\nsendAs: [helpdesk@fabrikam.com]\n",
+            )],
+            false,
+        )
+        .await;
+    let before = fixture.file();
+    let (_, _, log) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    let mut rollback = journal(&fixture.state_dir(), "run-2", RunKind::Rollback, 2);
+    let report = rollback_run(&fixture.tenant, &log, &mut rollback, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::Restored);
+    assert_eq!(fixture.file(), before);
 }
 
 /// Verification re-reads on tokio's clock: with paused time it polls past the replication
