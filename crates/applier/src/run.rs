@@ -46,7 +46,7 @@ impl Default for ApplyOptions {
 /// Something that happened during a run, for progress output.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// A step is about to run.
+    /// A step is about to be sent: its intent is journaled, its outcome not yet known.
     Started {
         /// 1-based position.
         step: usize,
@@ -55,10 +55,24 @@ pub enum Event<'a> {
         /// The change.
         change: &'a Change,
     },
-    /// The step succeeded.
-    Succeeded,
-    /// The step failed; the run stops.
+    /// The step succeeded. Every step of a round is [`Event::Started`] before the round is
+    /// sent, so the outcomes name their step.
+    Succeeded {
+        /// 1-based position.
+        step: usize,
+        /// Number of steps.
+        total: usize,
+        /// The change.
+        change: &'a Change,
+    },
+    /// The step failed; the run stops after its round.
     Failed {
+        /// 1-based position.
+        step: usize,
+        /// Number of steps.
+        total: usize,
+        /// The change.
+        change: &'a Change,
         /// Why.
         error: &'a TenantError,
     },
@@ -252,6 +266,13 @@ pub async fn apply(
                 });
             }
             journal.write_all(&intents)?;
+            for &i in &round {
+                on_event(Event::Started {
+                    step: i + 1,
+                    total,
+                    change: changes[i],
+                });
+            }
             let operations: Vec<Operation> = round
                 .iter()
                 .map(|&i| changes[i].operation.clone())
@@ -271,15 +292,14 @@ pub async fn apply(
             let mut failure = None;
             for ((&i, mut journaled), result) in round.iter().zip(steps).zip(results) {
                 let change = changes[i];
-                on_event(Event::Started {
-                    step: i + 1,
-                    total,
-                    change,
-                });
                 journaled.ok = Some(result.is_ok());
                 match result {
                     Ok(()) => {
-                        on_event(Event::Succeeded);
+                        on_event(Event::Succeeded {
+                            step: i + 1,
+                            total,
+                            change,
+                        });
                         report.applied += 1;
                         now.insert(target(&change.operation), journaled.expected.clone());
                         if let Operation::CreateMailbox {
@@ -294,7 +314,12 @@ pub async fn apply(
                         }
                     }
                     Err(error) => {
-                        on_event(Event::Failed { error: &error });
+                        on_event(Event::Failed {
+                            step: i + 1,
+                            total,
+                            change,
+                            error: &error,
+                        });
                         failure.get_or_insert((
                             i + 1,
                             change.field.clone(),
@@ -707,3 +732,6 @@ async fn verify(
         tokio::time::sleep(options.poll_interval).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

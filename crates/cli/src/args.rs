@@ -206,6 +206,10 @@ pub struct ApplyArgs {
     /// How long to re-read changed objects until Exchange shows the changes.
     #[arg(long, value_name = "DURATION", default_value = "3m", value_parser = parse_duration)]
     pub verify_timeout: std::time::Duration,
+    /// How often to re-read while verifying, and while waiting for new mailboxes to show
+    /// (e.g. `500ms`, `2s`).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
+    pub verify_interval: std::time::Duration,
 }
 
 /// Arguments of `rollback`.
@@ -225,7 +229,7 @@ pub struct RollbackArgs {
     pub force: bool,
 }
 
-/// `90`, `90s`, `5m`, `1h` -> a duration.
+/// `90`, `90s`, `5m`, `1h`, `500ms` -> a duration.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let (number, unit) = text.split_at(
@@ -235,11 +239,53 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let value: u64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not a duration; use e.g. `30s`, `5m` or `1h`"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "m" => value * 60,
-        "h" => value * 3600,
-        _ => return Err(format!("`{text}` has an unknown unit; use `s`, `m` or `h`")),
+    let millis_per_unit: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit; use `ms`, `s`, `m` or `h`"
+            ));
+        }
     };
-    Ok(std::time::Duration::from_secs(seconds))
+    let millis = value
+        .checked_mul(millis_per_unit)
+        .ok_or_else(|| format!("`{text}` is too long a duration"))?;
+    Ok(std::time::Duration::from_millis(millis))
+}
+
+/// A duration between two polls: like [`parse_duration`], and not zero.
+pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = parse_duration(text)?;
+    if interval.is_zero() {
+        return Err(format!(
+            "`{text}` would re-read without a pause; use e.g. `500ms` or `2s`"
+        ));
+    }
+    Ok(interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_a_unit_and_never_overflow() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("2d").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("s").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_duration("18446744073709551615h")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(parse_interval("0s").is_err());
+        assert_eq!(parse_interval("10ms"), Ok(Duration::from_millis(10)));
+    }
 }

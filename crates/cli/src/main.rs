@@ -12,14 +12,17 @@ mod git;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 use crate::args::{Cli, Command, RunsAction, SchemaDocument};
 use crate::config::ConfigError;
 use crate::output::{ExitStatus, print_diagnostics, print_error};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return output::usage_error(&error),
+    };
     output::init(cli.json_lines);
     output::install_diagnostic_renderer();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -28,7 +31,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            print_error(&anyhow::anyhow!("cannot start the async runtime: {e}"));
             return ExitStatus::Failure.into();
         }
     };

@@ -1,8 +1,14 @@
 //! What the user sees: diagnostics and errors on stderr (with `hint:` lines), colour only
 //! on a terminal and never with `NO_COLOR`, and the exit status.
 //!
-//! In pipelines: with `--json-lines` every diagnostic, progress message, apply step and error
-//! is one JSON object per line on stderr; under GitHub Actions (`GITHUB_ACTIONS=true`)
+//! Every line on stderr is written here, and nowhere else: [`note`], [`warning`],
+//! [`remark`], [`hint`], [`detail`], [`message`], [`blank_line`], [`progress`], [`prompt`],
+//! [`print_diagnostics`], [`print_error`] and [`emit`]. Data goes to stdout through the
+//! `out!`/`outln!` macros.
+//!
+//! In pipelines: with `--json-lines` every diagnostic, progress message, warning, apply step
+//! and error is one JSON object per line on stderr, with `type`, `level`, `message` and
+//! `timestamp` (blank lines are dropped); under GitHub Actions (`GITHUB_ACTIONS=true`)
 //! located diagnostics also become `::error file=…,line=…,col=…::` annotations, and
 //! [`step_summary`] appends Markdown to `$GITHUB_STEP_SUMMARY`.
 
@@ -38,9 +44,9 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     if let Err(e) = std::io::stdout().lock().write_fmt(args) {
         STDOUT_GONE.store(true, Ordering::Relaxed);
         if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!(
-                "warning: cannot write to standard output: {e}; the rest of the output is dropped"
-            );
+            warning(&format!(
+                "cannot write to standard output: {e}; the rest of the output is dropped"
+            ));
         }
     }
 }
@@ -131,9 +137,51 @@ pub fn install_diagnostic_renderer() {
 
 static JSON_LINES: OnceLock<bool> = OnceLock::new();
 
-/// Chooses plain or JSON-lines stderr for the rest of the run.
+/// Chooses plain or JSON-lines stderr for the rest of the run. With JSON lines, a panic is
+/// reported as a `panic` event too.
 pub fn init(json_lines: bool) {
     let _ = JSON_LINES.set(json_lines);
+    if json_lines {
+        std::panic::set_hook(Box::new(|info| {
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            emit(
+                "panic",
+                "error",
+                &format!("sharedbox panicked: {payload}"),
+                serde_json::json!({
+                    "location": info.location().map(ToString::to_string),
+                    "hint": "this is a bug in sharedbox; please report it",
+                }),
+            );
+        }));
+    }
+}
+
+/// Reports a command line clap could not parse, or prints the help or version it asked for
+/// (data, on stdout), and returns clap's exit status. Under `--json-lines` a usage error is an
+/// `error` event like any other.
+pub fn usage_error(error: &clap::Error) -> ExitCode {
+    let json = error.use_stderr() && std::env::args_os().skip(1).any(|a| a == "--json-lines");
+    if !json {
+        error.exit();
+    }
+    let rendered = error.render().to_string();
+    let mut lines = rendered.trim().lines();
+    let first = lines.next().unwrap_or_default();
+    let rest: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+    let _ = JSON_LINES.set(true);
+    emit(
+        "error",
+        "error",
+        first.strip_prefix("error: ").unwrap_or(first),
+        serde_json::json!({ "hint": rest.join("\n") }),
+    );
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
 }
 
 /// Whether stderr carries JSON lines.
@@ -159,8 +207,12 @@ pub fn emit(kind: &str, level: &str, message: &str, extra: serde_json::Value) {
     if let (Some(event), serde_json::Value::Object(extra)) = (event.as_object_mut(), extra) {
         event.extend(extra);
     }
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{event}");
+    write_stderr(&format!("{event}\n"));
+}
+
+/// Writes `text` to stderr at once (stderr is unbuffered); a failing stderr is ignored.
+fn write_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// A diagnostic as JSON: severity, code, message, file, line, column, hint.
@@ -214,7 +266,7 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
             text.push_str(&annotation(diagnostic));
             text.push('\n');
         }
-        eprint!("{text}");
+        write_stderr(&text);
     }
     for (code, severity, count) in seen {
         let Some(count) = count.checked_sub(SHOWN_PER_CODE).filter(|n| *n > 0) else {
@@ -223,10 +275,10 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
         let name = sharedbox_policy::lint::find(code)
             .map(|lint| format!(" ({})", lint.name))
             .unwrap_or_default();
-        eprintln!(
-            "{severity}[{code}]: {count} more finding{} of this kind{name} not shown\n  hint: `--json-lines` or `sharedbox validate --format json` lists them all; `sharedbox explain {code}` says why it matters",
+        write_stderr(&format!(
+            "{severity}[{code}]: {count} more finding{} of this kind{name} not shown\n  hint: `--json-lines` or `sharedbox validate --format json` lists them all; `sharedbox explain {code}` says why it matters\n",
             plural(count)
-        );
+        ));
     }
 }
 
@@ -290,20 +342,26 @@ pub fn print_error(error: &anyhow::Error) {
             &format!("{error:#}"),
             serde_json::json!({ "hint": hint }),
         );
-    } else {
-        eprintln!("error: {error:#}");
-        if let Some(hint) = hint {
-            eprintln!("\nhint: {hint}");
-        }
+        return;
     }
+    let mut text = format!("error: {error:#}\n");
+    if let Some(hint) = hint {
+        text.push_str(&format!("\nhint: {hint}\n"));
+    }
+    // Like diagnostics, an error is annotated for GitHub only on plain stderr: with
+    // `--json-lines` every line stays a JSON object.
     if github_actions() {
         let mut message = format!("{error:#}");
         if let Some(hint) = hint {
             message.push_str("\nhint: ");
             message.push_str(hint);
         }
-        eprintln!("::error title=sharedbox::{}", escape_data(&message));
+        text.push_str(&format!(
+            "::error title=sharedbox::{}\n",
+            escape_data(&message)
+        ));
     }
+    write_stderr(&text);
 }
 
 /// A message to stderr, shown only on a terminal (progress and chatter); always an event
@@ -312,17 +370,88 @@ pub fn progress(message: &str) {
     if json_lines() {
         emit("progress", "info", message, serde_json::json!({}));
     } else if std::io::stderr().is_terminal() {
-        eprintln!("{message}");
+        write_stderr(&format!("{message}\n"));
     }
 }
 
-/// A message to stderr that is always shown (an event with `--json-lines`).
-pub fn note(message: &str) {
+/// A line to stderr, always shown: `text` as it is on plain stderr; with `--json-lines` an
+/// event of `kind` and `level` whose message is `text` without surrounding blank lines and
+/// indentation, and the fields of `extra` (an object).
+pub fn message(kind: &str, level: &str, text: &str, extra: serde_json::Value) {
     if json_lines() {
-        emit("message", "info", message, serde_json::json!({}));
+        emit(kind, level, text.trim(), extra);
     } else {
-        eprintln!("{message}");
+        write_stderr(&format!("{text}\n"));
     }
+}
+
+/// A message to stderr that is always shown (a `message` event with `--json-lines`).
+pub fn note(text: &str) {
+    message("message", "info", text, serde_json::json!({}));
+}
+
+/// `warning: {text}` on stderr (a `warning` event with `--json-lines`).
+pub fn warning(text: &str) {
+    if json_lines() {
+        emit("warning", "warning", text, serde_json::json!({}));
+    } else {
+        write_stderr(&format!("warning: {text}\n"));
+    }
+}
+
+/// `note: {text}` on stderr: something worth knowing that is no problem (a `note` event with
+/// `--json-lines`).
+pub fn remark(text: &str) {
+    if json_lines() {
+        emit("note", "info", text, serde_json::json!({}));
+    } else {
+        write_stderr(&format!("note: {text}\n"));
+    }
+}
+
+/// `hint: {text}` on stderr: what to do next (a `hint` event with `--json-lines`).
+pub fn hint(text: &str) {
+    if json_lines() {
+        emit("hint", "info", text, serde_json::json!({}));
+    } else {
+        write_stderr(&format!("hint: {text}\n"));
+    }
+}
+
+/// One item of a list that explains the message before it, e.g. `  - {object}`: `text` as it
+/// is on plain stderr (with its indentation), a `detail` event of `level` with
+/// `--json-lines`.
+pub fn detail(level: &str, text: &str) {
+    message("detail", level, text, serde_json::json!({}));
+}
+
+/// An empty line on plain stderr, to set a block apart; nothing with `--json-lines`.
+pub fn blank_line() {
+    if !json_lines() {
+        write_stderr("\n");
+    }
+}
+
+/// Asks `question` on stderr and reads one line of standard input (the caller has made sure
+/// it is a terminal). With `--json-lines` the question is a `prompt` event.
+pub fn prompt(question: &str) -> std::io::Result<String> {
+    use std::io::BufRead as _;
+    if json_lines() {
+        emit(
+            "prompt",
+            "info",
+            question,
+            serde_json::json!({ "accepts": "yes" }),
+        );
+    } else {
+        write_stderr(&format!(
+            "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+        ));
+    }
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer)
 }
 
 /// Appends Markdown to the GitHub Actions job summary when `GITHUB_STEP_SUMMARY` is set.

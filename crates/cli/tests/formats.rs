@@ -129,6 +129,31 @@ fn apply_json_is_a_result_document_and_json_lines_narrate_every_step() {
         .filter(|e| e["type"] == "step_succeeded")
         .count();
     assert_eq!((started, succeeded), (70, 70));
+    // A step is started before its round is sent: the first round's steps are all started
+    // before the first outcome, and every outcome follows its own start.
+    let first_outcome = events
+        .iter()
+        .position(|e| e["type"] == "step_succeeded")
+        .unwrap();
+    assert!(
+        events[..first_outcome]
+            .iter()
+            .filter(|e| e["type"] == "step_started")
+            .count()
+            > 1,
+        "{events:#?}"
+    );
+    for (at, event) in events.iter().enumerate() {
+        if event["type"] == "step_succeeded" {
+            assert!(
+                events[..at]
+                    .iter()
+                    .any(|e| e["type"] == "step_started" && e["step"] == event["step"]),
+                "step {} ended before it started",
+                event["step"]
+            );
+        }
+    }
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.contains("**Applied 70 changes.**"), "{summary}");
 
@@ -276,4 +301,213 @@ fn a_closed_stdout_pipe_ends_no_command_with_a_panic() {
             .iter()
             .any(|m| m.primary_smtp_address == "pipes@contoso.com")
     );
+}
+
+/// Every line a command writes to stderr under `--json-lines`, parsed; fails on a line that
+/// is not a JSON object with a string `type` and `level`.
+fn events(label: &str, run: &common::Run) -> Vec<serde_json::Value> {
+    run.stderr
+        .lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!(
+                    "{label}: a stderr line is not JSON ({e}): {line:?}\n{}",
+                    run.stderr
+                )
+            });
+            assert!(event.is_object(), "{label}: not an object: {line}");
+            for key in ["type", "level", "message"] {
+                assert!(event[key].is_string(), "{label}: no `{key}` in {line}");
+            }
+            event
+        })
+        .collect()
+}
+
+/// `--json-lines` makes stderr one JSON object per line in every command: diagnostics,
+/// warnings and their list items, hints, confirmations refused, apply steps, undo decisions,
+/// verification and errors.
+#[test]
+fn json_lines_make_every_stderr_line_an_event() {
+    const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    let mut check = |label: &str, run: &common::Run, code: i32| {
+        assert_eq!(run.code, code, "{label}: {}\n{}", run.stdout, run.stderr);
+        let events = events(label, run);
+        assert!(!events.is_empty(), "{label}: no events");
+        seen.extend(events.clone());
+        events
+    };
+
+    // validate with an error
+    let invalid = common::Project::new();
+    invalid.policy(
+        "sales.yaml",
+        &format!("{HEADER}mailbox: sales@contoso.com\ncolour: blue\n"),
+    );
+    check("validate", &invalid.run(&["validate", "--json-lines"]), 1);
+
+    // plan with targeting and lint warnings; SendAs for a distribution group fails at step 2
+    let project = common::Project::new();
+    project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nsendAs: [anna@fabrikam.com, all-staff@fabrikam.com]\nlints: {{SBX204: off}}\n"));
+    project.policy(
+        "buchhaltung.yaml",
+        &format!("{HEADER}mailbox: buchhaltung@fabrikam.com\nhiddenFromAddressLists: true\n"),
+    );
+    let plan = check(
+        "plan",
+        &project.run(&["plan", "--json-lines", "--target", "support@fabrikam.com"]),
+        0,
+    );
+    assert!(
+        plan.iter()
+            .any(|e| e["type"] == "warning" && e["message"].as_str().unwrap().contains("targeting")),
+        "{plan:?}"
+    );
+
+    // refused applies: no terminal to confirm on, and a guard
+    let before = project.tenant();
+    check(
+        "apply without a terminal",
+        &project.run(&["apply", "--json-lines"]),
+        1,
+    );
+    let guard = check(
+        "apply over --max-removals",
+        &project.run(&[
+            "apply",
+            "--json-lines",
+            "--auto-approve",
+            "--max-removals",
+            "0",
+        ]),
+        1,
+    );
+    assert!(
+        guard
+            .iter()
+            .any(|e| e["type"] == "error" && e["level"] == "error")
+    );
+    assert_eq!(project.tenant(), before, "refused applies write nothing");
+
+    // an apply that fails and rolls back
+    let failed = check(
+        "failing apply",
+        &project.run(&["apply", "--json-lines", "--auto-approve"]),
+        1,
+    );
+    for kind in ["step_failed", "rollback_started", "step_undone", "hint"] {
+        assert!(
+            failed.iter().any(|e| e["type"] == kind),
+            "no {kind}: {failed:?}"
+        );
+    }
+    assert_eq!(project.tenant(), before, "rolled back");
+
+    // an apply that succeeds, then its rollback, with a damaged journal beside it
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nsendAs: [anna@fabrikam.com]\n"),
+    );
+    let run_id = common::new_run(&project, || {
+        check(
+            "apply",
+            &project.run(&["apply", "--json-lines", "--auto-approve"]),
+            0,
+        );
+    });
+    std::fs::write(
+        project.path().join(".sharedbox/runs/bogus.jsonl"),
+        "not a journal\n",
+    )
+    .unwrap();
+    let rollback = check(
+        "rollback",
+        &project.run(&["rollback", &run_id, "--json-lines", "--auto-approve"]),
+        0,
+    );
+    assert!(
+        rollback.iter().any(|e| e["type"] == "warning"),
+        "{rollback:?}"
+    );
+    assert!(
+        rollback.iter().any(|e| e["type"] == "step_undone"),
+        "{rollback:?}"
+    );
+    check("runs", &project.run(&["runs", "--json-lines"]), 0);
+    check(
+        "drift",
+        &project.run(&["drift", "--json-lines", "--format", "json"]),
+        0,
+    );
+    let export = check(
+        "export",
+        &project.run(&["export", "--json-lines", "--out", "exported"]),
+        0,
+    );
+    assert!(
+        export.iter().any(|e| e["type"] == "note"),
+        "orphans: {export:?}"
+    );
+    check(
+        "export into a full folder",
+        &project.run(&["export", "--json-lines", "--out", "exported"]),
+        1,
+    );
+
+    // verification that gives up before Exchange shows the change
+    let lagging = common::Project::with_tenant(&format!(
+        "{}simulation:\n  visibilityLagReads: 1000\n",
+        common::TENANT
+    ));
+    lagging.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true}}\n"),
+    );
+    check(
+        "apply not yet visible",
+        &lagging.run(&[
+            "apply",
+            "--json-lines",
+            "--auto-approve",
+            "--verify-timeout",
+            "0s",
+        ]),
+        0,
+    );
+
+    // a command line that does not parse
+    let usage = check(
+        "usage error",
+        &project.run(&["plan", "--json-lines", "--no-such-flag"]),
+        2,
+    );
+    assert!(
+        usage[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--no-such-flag"),
+        "{usage:?}"
+    );
+
+    for kind in [
+        "diagnostic",
+        "error",
+        "warning",
+        "hint",
+        "detail",
+        "note",
+        "message",
+        "step_started",
+        "step_succeeded",
+        "step_failed",
+        "step_undone",
+        "verified",
+        "not_visible",
+    ] {
+        assert!(
+            seen.iter().any(|e| e["type"] == kind),
+            "no `{kind}` event among {seen:#?}"
+        );
+    }
 }

@@ -477,10 +477,24 @@ fn orphan_revocations_are_reported_as_irreversible() {
 
 #[test]
 fn verification_waits_for_replication_and_says_what_is_not_visible_yet() {
-    // Each read after a write shows the old state 3 times: verification polls past it.
+    // Each read after a write shows the old state 3 times: verification polls past it, every
+    // 10 ms here (the timing itself is tested on paused time in the applier's unit tests).
     let project = Project::with_tenant(&format!("{TENANT}simulation:\n  visibilityLagReads: 3\n"));
     project.policy("support.yaml", &format!("{HEADER}mailbox: support@fabrikam.com\nsentItems: {{copyForSendAs: true, copyForSendOnBehalf: true}}\n"));
-    let run = project.run(&["apply", "--auto-approve", "--verify-timeout", "30s"]);
+    let started = Instant::now();
+    let run = project.run(&[
+        "apply",
+        "--auto-approve",
+        "--verify-timeout",
+        "30s",
+        "--verify-interval",
+        "10ms",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "`--verify-interval` sets the pause between reads: {:?}",
+        started.elapsed()
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr

@@ -15,7 +15,10 @@ use super::{
 };
 use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure, emit, json_lines, note, print_diagnostics, step_summary};
+use crate::output::{
+    ExitStatus, Failure, blank_line, detail, emit, hint, json_lines, message, note,
+    print_diagnostics, step_summary,
+};
 
 /// `sharedbox apply`.
 pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -26,6 +29,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         max_removals: args.max_removals,
         rollback_on_failure: !args.no_rollback,
         verify_timeout: args.verify_timeout,
+        poll_interval: args.verify_interval,
         ..ApplyOptions::default()
     };
     // Saved plans are checked before the lock is taken: a refusal never waits.
@@ -52,7 +56,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
             let stale = document.stale_objects(&snapshot);
             if !stale.is_empty() {
                 for object in &stale {
-                    eprintln!("  - {object}");
+                    detail("error", &format!("  - {object}"));
                 }
                 return Err(Failure::new(format!("the saved plan {} is stale: {} object{} changed since it was made", short(&document.plan_id), stale.len(), plural(stale.len())))
                     .hint("nothing was changed; make a new plan with `sharedbox plan --out FILE` and review it")
@@ -183,12 +187,15 @@ fn check_derivation(
     let derivation = document.check_against(&fresh);
     if !derivation.unfounded.is_empty() {
         for change in &derivation.unfounded {
-            eprintln!(
-                "  - `{}` on `{}` ({}): `{}`",
-                change.operation.cmdlet(),
-                change.operation.mailbox().unwrap_or("tenant settings"),
-                change.field,
-                serde_json::to_string(&change.operation).unwrap_or_default()
+            detail(
+                "error",
+                &format!(
+                    "  - `{}` on `{}` ({}): `{}`",
+                    change.operation.cmdlet(),
+                    change.operation.mailbox().unwrap_or("tenant settings"),
+                    change.field,
+                    serde_json::to_string(&change.operation).unwrap_or_default()
+                ),
             );
         }
         let n = derivation.unfounded.len();
@@ -312,36 +319,51 @@ async fn execute(
     Ok(exit_status(&report))
 }
 
+/// Narrates a run on stderr: one line per step once its outcome is known (a step is
+/// started before its round is sent, and ends after), or JSON lines.
 fn progress_line(event: Event<'_>) {
     if json_lines() {
         return progress_event(event);
     }
+    let step_line = |step: usize, total: usize, change: &sharedbox_planner::Change| {
+        let target = change.operation.mailbox().unwrap_or("tenant settings");
+        let value = change
+            .after
+            .as_deref()
+            .or(change.before.as_deref())
+            .unwrap_or("");
+        format!(
+            "  [{step}/{total}] {} {target} {} {value} ... ",
+            change.operation.cmdlet(),
+            change.field
+        )
+    };
     match event {
-        Event::Started {
+        Event::Started { .. } => {}
+        Event::Succeeded {
             step,
             total,
             change,
-        } => {
-            let target = change.operation.mailbox().unwrap_or("tenant settings");
-            let value = change
-                .after
-                .as_deref()
-                .or(change.before.as_deref())
-                .unwrap_or("");
-            eprint!(
-                "  [{step}/{total}] {} {target} {} {value} ... ",
-                change.operation.cmdlet(),
-                change.field
-            );
+        } => detail("info", &format!("{}ok", step_line(step, total, change))),
+        Event::Failed {
+            step,
+            total,
+            change,
+            error,
+        } => detail(
+            "error",
+            &format!("{}FAILED: {error}", step_line(step, total, change)),
+        ),
+        Event::WaitingForMailboxes { mailboxes } => detail(
+            "info",
+            &format!("  waiting until {} can be read ...", mailboxes.join(", ")),
+        ),
+        Event::RollingBack => {
+            blank_line();
+            note("rolling back the completed steps, newest first:");
         }
-        Event::Succeeded => eprintln!("ok"),
-        Event::Failed { error } => eprintln!("FAILED: {error}"),
-        Event::WaitingForMailboxes { mailboxes } => {
-            eprintln!("  waiting until {} can be read ...", mailboxes.join(", "))
-        }
-        Event::RollingBack => eprintln!("\nrolling back the completed steps, newest first:"),
-        Event::Undone(item) => eprintln!("  {}", undo_line(item)),
-        Event::Verifying => eprintln!("  verifying: re-reading the changed mailboxes ..."),
+        Event::Undone(item) => undo_event(item),
+        Event::Verifying => detail("info", "  verifying: re-reading the changed mailboxes ..."),
     }
 }
 
@@ -370,8 +392,18 @@ fn progress_event(event: Event<'_>) {
                 }),
             );
         }
-        Event::Succeeded => emit("step_succeeded", "info", "ok", none),
-        Event::Failed { error } => emit("step_failed", "error", &error.to_string(), none),
+        Event::Succeeded { step, .. } => emit(
+            "step_succeeded",
+            "info",
+            "ok",
+            serde_json::json!({ "step": step }),
+        ),
+        Event::Failed { step, error, .. } => emit(
+            "step_failed",
+            "error",
+            &error.to_string(),
+            serde_json::json!({ "step": step }),
+        ),
         Event::WaitingForMailboxes { mailboxes } => emit(
             "waiting",
             "info",
@@ -384,16 +416,7 @@ fn progress_event(event: Event<'_>) {
             "rolling back the completed steps, newest first",
             none,
         ),
-        Event::Undone(item) => emit(
-            "step_undone",
-            if matches!(item.status, UndoStatus::Conflict | UndoStatus::Failed) {
-                "error"
-            } else {
-                "info"
-            },
-            &undo_line(item),
-            serde_json::json!({ "step": item.step, "status": item.status }),
-        ),
+        Event::Undone(item) => undo_event(item),
         Event::Verifying => emit(
             "verifying",
             "info",
@@ -401,6 +424,21 @@ fn progress_event(event: Event<'_>) {
             none,
         ),
     }
+}
+
+/// One undo decision on stderr: `  {undo_line}`, or a `step_undone` event (level `error` for a
+/// conflict or a failed undo).
+pub fn undo_event(item: &UndoItem) {
+    message(
+        "step_undone",
+        if matches!(item.status, UndoStatus::Conflict | UndoStatus::Failed) {
+            "error"
+        } else {
+            "info"
+        },
+        &format!("  {}", undo_line(item)),
+        serde_json::json!({ "step": item.step, "status": item.status }),
+    );
 }
 
 /// One undo decision as a line.
@@ -435,28 +473,42 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
         );
         if let Some(verification) = &report.verification {
             if verification.not_visible.is_empty() {
-                eprintln!(
-                    "verified: the tenant shows all {} change{}",
-                    verification.verified,
-                    plural(verification.verified)
+                message(
+                    "verified",
+                    "info",
+                    &format!(
+                        "verified: the tenant shows all {} change{}",
+                        verification.verified,
+                        plural(verification.verified)
+                    ),
+                    serde_json::json!({ "verified": verification.verified }),
                 );
             } else {
-                eprintln!(
-                    "applied, not yet visible: {} of {} change{} do not show yet (Exchange can take up to 60 minutes):",
-                    verification.not_visible.len(),
-                    verification.verified + verification.not_visible.len(),
-                    plural(verification.verified + verification.not_visible.len())
+                message(
+                    "not_visible",
+                    "warning",
+                    &format!(
+                        "applied, not yet visible: {} of {} change{} do not show yet (Exchange can take up to 60 minutes):",
+                        verification.not_visible.len(),
+                        verification.verified + verification.not_visible.len(),
+                        plural(verification.verified + verification.not_visible.len())
+                    ),
+                    serde_json::json!({
+                        "verified": verification.verified,
+                        "not_visible": verification.not_visible.len(),
+                    }),
                 );
                 for (field, operation, _) in &verification.not_visible {
-                    eprintln!(
-                        "  - {} {} {field}",
-                        operation.cmdlet(),
-                        operation.mailbox().unwrap_or("tenant settings")
+                    detail(
+                        "warning",
+                        &format!(
+                            "  - {} {} {field}",
+                            operation.cmdlet(),
+                            operation.mailbox().unwrap_or("tenant settings")
+                        ),
                     );
                 }
-                eprintln!(
-                    "hint: run `sharedbox plan` later; it is empty once Exchange shows every change"
-                );
+                hint("run `sharedbox plan` later; it is empty once Exchange shows every change");
             }
         }
         return;
@@ -486,9 +538,10 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
             {
                 outln!("  {}", undo_line(item));
             }
-            eprintln!(
-                "\nhint: fix the cause, then run `sharedbox apply` again; `sharedbox runs show {run_id}` shows every step"
-            );
+            blank_line();
+            hint(&format!(
+                "fix the cause, then run `sharedbox apply` again; `sharedbox runs show {run_id}` shows every step"
+            ));
         }
         RunOutcome::Failed => {
             outln!(
@@ -497,9 +550,10 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
                 plural(report.applied),
                 report.not_run
             );
-            eprintln!(
-                "\nhint: `sharedbox rollback {run_id}` undoes the applied changes; `sharedbox plan` shows what is left"
-            );
+            blank_line();
+            hint(&format!(
+                "`sharedbox rollback {run_id}` undoes the applied changes; `sharedbox plan` shows what is left"
+            ));
         }
         _ => {
             outln!(
@@ -514,9 +568,10 @@ fn print_report(report: &ApplyReport, plan: &Plan, run_id: &str) {
             {
                 outln!("  {}", undo_line(item));
             }
-            eprintln!(
-                "\nhint: `sharedbox runs show {run_id}` shows every step; `sharedbox rollback {run_id}` retries the undo"
-            );
+            blank_line();
+            hint(&format!(
+                "`sharedbox runs show {run_id}` shows every step; `sharedbox rollback {run_id}` retries the undo"
+            ));
         }
     }
 }

@@ -11,7 +11,7 @@ use sharedbox_tenant::ReadScope;
 use super::{load_policies, make_plan, open_tenant, plural, policy_scope, read};
 use crate::args::{DriftArgs, ExportArgs, Format};
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure};
+use crate::output::{ExitStatus, Failure, detail, note, remark};
 
 /// `sharedbox drift`.
 pub async fn drift(config: &RunConfig, args: &DriftArgs) -> anyhow::Result<ExitStatus> {
@@ -129,7 +129,7 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
         orphans += file.orphans_left_out;
     }
     let exported = mailboxes.len();
-    eprintln!(
+    note(&format!(
         "exported {exported} shared mailbox{}{} of `{}`",
         if exported == 1 { "" } else { "es" },
         if with_tenant_settings {
@@ -138,13 +138,13 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
             ""
         },
         snapshot.tenant
-    );
+    ));
     if orphans > 0 {
-        eprintln!(
-            "note: {orphans} orphaned grant{} (deleted principals) left out; the first `sharedbox plan` shows {} as revocations",
+        remark(&format!(
+            "{orphans} orphaned grant{} (deleted principals) left out; the first `sharedbox plan` shows {} as revocations",
             plural(orphans),
             if orphans == 1 { "it" } else { "them" }
-        );
+        ));
     }
     Ok(ExitStatus::Success)
 }
@@ -207,7 +207,7 @@ fn write_export(out: &Path, files: &[(String, String)], force: bool) -> anyhow::
         }
         if !existing.is_empty() && !force {
             for path in &existing {
-                eprintln!("  exists: {}", path.display());
+                detail("error", &format!("  exists: {}", path.display()));
             }
             return Err(Failure::new(format!(
                 "{} file{} already exist{} in `{}`; nothing was written",

@@ -14,7 +14,7 @@ pub use explain::{explain, profiles};
 pub use plan::{plan, show, validate};
 pub use runs::{rollback, runs, runs_show};
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use sharedbox_applier::{Actor, FileLock, LockGuard, LockInfo, TenantLock};
@@ -28,7 +28,9 @@ use sharedbox_exo::auth::{StaticToken, TokenSource};
 use sharedbox_exo::{ClientOptions, ExoTenant};
 
 use crate::config::{ExoSpec, RunConfig, TenantSpec};
-use crate::output::{Failure, plural, print_diagnostics, progress};
+use crate::output::{
+    Failure, blank_line, detail, plural, print_diagnostics, progress, prompt, warning,
+};
 
 /// Loads the policies, printing every diagnostic; fails when any is an error.
 fn load_policies(config: &RunConfig) -> anyhow::Result<PolicySet> {
@@ -148,13 +150,15 @@ fn make_plan(
     lints: Option<&LintLevels>,
 ) -> anyhow::Result<Plan> {
     if !targets.is_empty() {
-        eprintln!(
-            "warning: targeting is in effect: only {} will be planned",
+        warning(&format!(
+            "targeting is in effect: only {} will be planned",
             targets.join(", ")
+        ));
+        detail(
+            "warning",
+            "  targeting is for exceptional cases such as recovering from mistakes, not for routine use",
         );
-        eprintln!(
-            "  targeting is for exceptional cases such as recovering from mistakes, not for routine use\n"
-        );
+        blank_line();
     }
     let mut plan = match sharedbox_planner::plan(
         policies,
@@ -231,10 +235,7 @@ fn confirm(question: &str, command: &str) -> anyhow::Result<()> {
             .hint(format!("review what is shown above, then run `sharedbox {command} --auto-approve` in pipelines and scheduled jobs"))
             .into());
     }
-    eprint!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer)?;
+    let answer = prompt(question)?;
     if answer.trim() != "yes" {
         return Err(Failure::new(format!("{command} cancelled"))
             .hint("nothing was changed")

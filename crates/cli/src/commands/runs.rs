@@ -5,11 +5,11 @@ use sharedbox_applier::{
     printable,
 };
 
-use super::apply::undo_line;
+use super::apply::{undo_event, undo_line};
 use super::{backend_kind, confirm, lock, open_tenant, plural};
 use crate::args::RollbackArgs;
 use crate::config::RunConfig;
-use crate::output::{ExitStatus, Failure, print_error};
+use crate::output::{ExitStatus, Failure, blank_line, hint, print_error, warning};
 
 fn find(config: &RunConfig, run_id: &str) -> anyhow::Result<RunLog> {
     RunLog::find(&config.state_dir, run_id).map_err(|e| match e {
@@ -132,10 +132,10 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
     let all = RunLog::all(&config.state_dir)?;
     let history = sharedbox_applier::history(&log, &all);
     for file in &history.unchecked {
-        eprintln!(
-            "warning: `{}.jsonl` in the runs folder is not a readable journal; it was not checked for later changes",
+        warning(&format!(
+            "`{}.jsonl` in the runs folder is not a readable journal; it was not checked for later changes",
             printable(file, 60)
-        );
+        ));
     }
     let later = history
         .later
@@ -170,16 +170,16 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             .hint(format!("nothing was written: rolling back `{run}` now would undo what they set too. Roll them back first, newest first, or pass `--force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)"))
             .into());
         }
-        eprintln!(
-            "warning: `--force`: rolling back `{run}` although later run{} {later} changed objects it changed",
+        warning(&format!(
+            "`--force`: rolling back `{run}` although later run{} {later} changed objects it changed",
             plural(history.later.len())
-        );
+        ));
     }
     let steps = log.steps();
     if let Some(line) = log.cut_off {
-        eprintln!(
-            "warning: the last line of the journal (line {line}) was cut off by a crash; every complete record is used"
-        );
+        warning(&format!(
+            "the last line of the journal (line {line}) was cut off by a crash; every complete record is used"
+        ));
     }
     outln!(
         "Run `{run}` recorded {} write{} on `{run_tenant}`; rollback checks each, newest first:",
@@ -223,10 +223,8 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
         rollback_of: Some(run.clone()),
         steps: steps.len(),
     })?;
-    let report = sharedbox_applier::rollback_run(tenant.as_ref(), &log, &mut journal, |item| {
-        eprintln!("  {}", undo_line(item))
-    })
-    .await?;
+    let report =
+        sharedbox_applier::rollback_run(tenant.as_ref(), &log, &mut journal, undo_event).await?;
     if report.nothing_to_do() {
         outln!(
             "\nNothing to roll back: every change of run `{run}` is already undone (rollback run `{rollback_id}`)."
@@ -250,8 +248,9 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
         outln!("  {}", undo_line(item));
     }
     if report.is_incomplete() {
-        eprintln!(
-            "\nhint: conflicts are values someone changed after the run; they are left alone. Check them, then run `sharedbox plan`"
+        blank_line();
+        hint(
+            "conflicts are values someone changed after the run; they are left alone. Check them, then run `sharedbox plan`",
         );
         return Ok(ExitStatus::RollbackIncomplete);
     }
@@ -378,10 +377,15 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
         );
     }
     if damaged > 0 {
-        eprintln!(
-            "\nwarning: {damaged} damaged journal{} in `{}`\n\nhint: `sharedbox runs show RUN_ID` says what is wrong; `sharedbox rollback` refuses a damaged journal",
+        blank_line();
+        warning(&format!(
+            "{damaged} damaged journal{} in `{}`",
             plural(damaged),
             config.state_dir.join("runs").display()
+        ));
+        blank_line();
+        hint(
+            "`sharedbox runs show RUN_ID` says what is wrong; `sharedbox rollback` refuses a damaged journal",
         );
     }
     Ok(ExitStatus::Success)
