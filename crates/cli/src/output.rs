@@ -17,6 +17,8 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use sharedbox_policy::Diagnostic;
+
 /// Writes data to stdout like `print!`, through [`write_stdout`]: a closed pipe never panics.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
@@ -50,8 +52,6 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
         }
     }
 }
-
-use sharedbox_policy::Diagnostic;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
