@@ -523,11 +523,22 @@ pub(crate) async fn undo(
                 .get(&target(&s.operation))
                 .cloned()
                 .unwrap_or_else(|| observe(&snapshot, &s.operation));
-            let decision = if current == Observation::MailboxMissing
-                && s.operation
-                    .mailbox()
-                    .is_some_and(|m| created_in_run.iter().any(|c| c.eq_ignore_ascii_case(m)))
+            let created_here = s
+                .operation
+                .mailbox()
+                .is_some_and(|m| created_in_run.iter().any(|c| c.eq_ignore_ascii_case(m)));
+            let decision = if current == Observation::Exists(false)
+                && matches!(s.operation, Operation::CreateMailbox { .. })
+                && s.ok == Some(true)
             {
+                // Created for sure, but not readable: Exchange may not show a new mailbox for
+                // a while. Calling that "as before" would report a tenant restored while the
+                // mailbox appears later; a human must look, or run the rollback again.
+                Some((
+                    UndoStatus::Failed,
+                    Some("the mailbox this run created is not readable (not yet replicated, or deleted since); run the rollback again later to remove it".to_owned()),
+                ))
+            } else if current == Observation::MailboxMissing && created_here {
                 Some((
                     UndoStatus::Skipped,
                     Some("the mailbox this run created is gone".to_owned()),

@@ -845,4 +845,25 @@ async fn a_new_mailbox_that_never_shows_fails_the_run_at_the_create_timeout() {
     assert_eq!(report.not_run, 1, "the property step never ran");
     assert_eq!(started.elapsed(), Duration::from_secs(60));
     assert!(log.outcome().is_some());
+    // The create cannot be undone while the mailbox is not readable: the run does not claim
+    // the tenant is as before (the mailbox would appear later), a human must look.
+    assert_eq!(
+        report.outcome,
+        RunOutcome::RollbackIncomplete,
+        "{:?}",
+        report.undo
+    );
+    let create = report
+        .undo
+        .iter()
+        .find(|i| matches!(i.operation, Operation::CreateMailbox { .. }))
+        .unwrap();
+    assert_eq!(create.status, UndoStatus::Failed);
+    assert!(
+        create
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not readable")
+    );
 }
