@@ -97,14 +97,14 @@ pub enum ApplyError {
     Journal(#[from] JournalError),
 }
 
-impl ApplyError {
+impl miette::Diagnostic for ApplyError {
     /// A hint for the user.
-    pub fn hint(&self) -> String {
-        match self {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(match self {
             ApplyError::DestroyNotAllowed(_) => "review the deletions; pass `--allow-destroy` to delete mailboxes with `ensure: absent`".to_owned(),
             ApplyError::TooManyRemovals { count, .. } => format!("review the revocations; pass `--max-removals {count}` if they are intended"),
             ApplyError::Journal(_) => "sharedbox stops when it cannot record a write; check the state folder, then `sharedbox runs` and `sharedbox rollback`".to_owned(),
-        }
+        }))
     }
 }
 

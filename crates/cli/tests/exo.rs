@@ -5,7 +5,7 @@
 mod common;
 
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 
 fn sim(project: &common::Project, config: SimConfig) -> SimHandle {
     SimServer::start(project.tenant(), config).unwrap()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sharedbox_exo::auth::{AccessToken, AuthError, StaticToken, TokenSource};
 use sharedbox_exo::{ClientOptions, ExoTenant};
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
     ClientSetting, ClientSwitch, Mailbox, MailboxSetting, Operation, OrganizationSetting,
     Principal, PrincipalId, PrincipalList, ReadScope, Snapshot, Tenant, normalized,
@@ -502,7 +502,12 @@ async fn a_403_of_nul_bytes_declared_gzip_is_a_forbidden_error_with_a_hint() {
         matches!(error, sharedbox_exo::ExoError::Forbidden { .. }),
         "{error:?}"
     );
-    assert!(error.hint().unwrap().contains("Exchange.ManageAsApp"));
+    assert!(
+        miette::Diagnostic::help(&error)
+            .unwrap()
+            .to_string()
+            .contains("Exchange.ManageAsApp")
+    );
     assert_eq!(sim.counters().cmdlet("Get-NoSuchThing"), 1, "not retried");
 }
 
