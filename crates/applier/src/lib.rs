@@ -3,7 +3,9 @@
 //! - [`run`]: guards, waves, the journal, automatic rollback of a failed run, verification;
 //! - [`rollback`]: `sharedbox rollback RUN_ID`, idempotent and conflict-aware;
 //! - [`journal`]: the append-only, fsynced record of every write and its undo;
-//! - [`lock`]: one apply or rollback per tenant at a time.
+//! - [`lock`]: one apply or rollback per tenant at a time;
+//! - [`retry`]: throttled and transient failures are tried again, permanent ones reported
+//!   at once ([`sharedbox_tenant::TenantErrorKind`]).
 //!
 //! # Guarantees
 //! - Nothing is written when a guard refuses the plan.
@@ -14,6 +16,7 @@
 
 pub mod journal;
 pub mod lock;
+pub mod retry;
 pub mod rollback;
 pub mod run;
 
@@ -22,6 +25,7 @@ pub use journal::{
     UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
+pub use retry::Retry;
 pub use rollback::{History, RollbackReport, history, rollback_run};
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,
