@@ -137,3 +137,81 @@ async fn new_mailbox_is_never_sent_again_even_when_the_failure_is_transient() {
     assert!(report.failed.is_some());
     assert_eq!(writes(&tenant), 1, "`New-Mailbox` is not repeated blindly");
 }
+
+/// The file backend with reads that are refused (a token without read rights), counted.
+struct ForbiddenReads {
+    inner: FileTenant,
+    reads: std::sync::atomic::AtomicU32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("reads are forbidden")]
+struct NoReads;
+
+impl miette::Diagnostic for NoReads {}
+
+#[async_trait::async_trait]
+impl Tenant for ForbiddenReads {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    async fn read(
+        &self,
+        _: &ReadScope,
+    ) -> Result<sharedbox_tenant::Snapshot, sharedbox_tenant::TenantError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(sharedbox_tenant::TenantError::backend(
+            sharedbox_tenant::TenantErrorKind::Forbidden,
+            NoReads,
+        ))
+    }
+
+    async fn execute(&self, operation: &Operation) -> Result<(), sharedbox_tenant::TenantError> {
+        self.inner.execute(operation).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_read_failure_ends_the_wait_for_new_mailboxes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tenant.yaml");
+    std::fs::write(&path, FIXTURE).unwrap();
+    let file = FileTenant::open(&path).unwrap();
+    let snapshot = file.read(&ReadScope::default()).await.unwrap();
+    let tenant = ForbiddenReads {
+        inner: file,
+        reads: Default::default(),
+    };
+    let plan = plan_of(
+        Operation::CreateMailbox {
+            mailbox: "neu@fabrikam.com".into(),
+            display_name: "Neu".into(),
+        },
+        Some(Operation::RemoveMailbox {
+            mailbox: "neu@fabrikam.com".into(),
+        }),
+        Wave::Create,
+    );
+    let options = ApplyOptions {
+        create_timeout: Duration::from_secs(600),
+        poll_interval: Duration::from_millis(50),
+        ..options()
+    };
+    let mut journal = Journal::create(dir.path(), "run-1").unwrap();
+    let started = std::time::Instant::now();
+    let report = apply(&tenant, &plan, &snapshot, &mut journal, &options, |_| {})
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(60), "no polling");
+    let (_, _, _, error) = report.failed.expect("the wait fails");
+    assert!(
+        error.contains("could not be read: reads are forbidden"),
+        "{error}"
+    );
+    assert_eq!(
+        tenant.reads.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one read for the wait, one for the rollback, none repeated"
+    );
+}
