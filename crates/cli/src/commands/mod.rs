@@ -84,7 +84,7 @@ fn open_exo(spec: &ExoSpec) -> anyhow::Result<ExoTenant> {
         (None, Some(auth)) => sharedbox_exo::auth::token_source(auth, &spec.tenant, spec.cloud)
             .map_err(|e| {
                 Failure::new(format!("cannot set up authentication: {}", e.message))
-                    .maybe_hint(e.hint)
+                    .maybe_hint(hint_of(&e))
             })?,
         (None, None) => {
             return Err(Failure::new(format!("no credentials for tenant `{}`", spec.tenant))
