@@ -250,4 +250,68 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("t.yaml") && text.contains("nmae"), "{text}");
     }
+
+    #[tokio::test]
+    async fn file_errors_map_onto_kinds_and_keep_their_source() {
+        use miette::Diagnostic;
+        use sharedbox_tenant::TenantErrorKind;
+
+        let dir = tempfile::tempdir().unwrap();
+        let missing = FileTenant::open(dir.path().join("nope.yaml")).unwrap_err();
+        assert_eq!(missing.kind(), TenantErrorKind::NotFound);
+        assert!(!missing.is_retryable());
+        assert!(matches!(
+            missing
+                .backend_error()
+                .and_then(|e| e.downcast_ref::<FileError>()),
+            Some(FileError::Io { .. })
+        ));
+        assert!(
+            missing
+                .to_string()
+                .starts_with("cannot access tenant file `"),
+            "{missing}"
+        );
+
+        let invalid = TenantFile::parse("organization: [", Path::new("t.yaml")).unwrap_err();
+        assert_eq!(invalid.kind(), TenantErrorKind::Invalid);
+        assert!(
+            invalid
+                .help()
+                .unwrap()
+                .to_string()
+                .contains("restore it from git")
+        );
+
+        // A simulated transient failure is retryable; the default one is a permanent refusal
+        // with the message the backend always gave.
+        let path = dir.path().join("tenant.yaml");
+        let mut file = fixture();
+        file.simulation = Some(Simulation {
+            fail_on_write: Some(1),
+            fail_kind: Some(FailKind::Transient),
+            ..Simulation::default()
+        });
+        std::fs::write(&path, FIXTURE).unwrap();
+        let tenant = FileTenant::open_async(&path).await.unwrap();
+        tenant.save(&file).unwrap();
+        let write = Operation::SetOrganization {
+            setting: OrganizationSetting::SendFromAliasEnabled(true),
+        };
+        let error = tenant.execute(&write).await.unwrap_err();
+        assert_eq!(error.kind(), TenantErrorKind::Transient);
+        assert!(error.is_retryable());
+        file.simulation = Some(Simulation {
+            fail_on_write: Some(1),
+            ..Simulation::default()
+        });
+        tenant.save(&file).unwrap();
+        let error = tenant.execute(&write).await.unwrap_err();
+        assert!(!error.is_retryable());
+        assert!(matches!(error, TenantError::Rejected { .. }));
+        assert_eq!(
+            error.to_string(),
+            "simulated failure of write 1 (`simulation.failOnWrite` in the tenant file)"
+        );
+    }
 }
