@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use sharedbox_tenant::{Operation, ReadScope, Snapshot, Tenant, TenantError};
+use sharedbox_tenant::{Operation, ReadScope, Snapshot, Tenant, TenantError, TenantErrorKind};
 
 /// How often, and after what pause, retryable failures are tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,13 @@ pub fn may_resend(operation: &Operation) -> bool {
         operation,
         Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. }
     )
+}
+
+/// Whether polling (the wait for new mailboxes, verification) should go on after a failed
+/// read: a retryable failure passes, and so may "not found", which is how replication delay
+/// looks right after `New-Mailbox`; forbidden, invalid and the rest will not change.
+pub fn may_pass_while_polling(error: &TenantError) -> bool {
+    error.is_retryable() || error.kind() == TenantErrorKind::NotFound
 }
 
 /// [`Tenant::execute_all`], then the steps that failed retryably (and may be resent) again,
@@ -95,5 +102,29 @@ pub async fn read(
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_goes_on_through_replication_delay_but_not_through_a_refusal() {
+        let not_found = TenantError::MailboxNotFound("neu@contoso.com".into());
+        assert!(!not_found.is_retryable(), "a write is not resent");
+        assert!(may_pass_while_polling(&not_found), "a read is polled again");
+        let refused = TenantError::Rejected {
+            message: "no".into(),
+            hint: None,
+        };
+        assert!(!may_pass_while_polling(&refused));
+        assert!(may_resend(&Operation::SetOrganization {
+            setting: sharedbox_tenant::OrganizationSetting::SendFromAliasEnabled(true),
+        }));
+        assert!(!may_resend(&Operation::RemoveMailbox {
+            mailbox: "neu@contoso.com".into(),
+        }));
+        assert_eq!(Retry::default().pause(1), Duration::from_secs(4));
     }
 }

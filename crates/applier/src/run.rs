@@ -649,8 +649,9 @@ fn show(observation: &Observation) -> String {
 }
 
 /// Polls until every mailbox in `mailboxes` can be read (`Ok(true)`) or the time is up
-/// (`Ok(false)`). A read that fails permanently (forbidden, invalid, ...) ends the wait at
-/// once: polling cannot change its answer.
+/// (`Ok(false)`). A read that fails permanently (forbidden, invalid, ...; not "not found",
+/// which replication delay may cause) ends the wait at once: polling cannot change its
+/// answer.
 async fn wait_until_readable(
     tenant: &dyn Tenant,
     mailboxes: &[String],
@@ -665,7 +666,7 @@ async fn wait_until_readable(
             Ok(snapshot) if mailboxes.iter().all(|m| snapshot.mailbox(m).is_some()) => {
                 return Ok(true);
             }
-            Err(e) if !e.is_retryable() => return Err(e),
+            Err(e) if !retry::may_pass_while_polling(&e) => return Err(e),
             _ => {}
         }
         if tokio::time::Instant::now() >= deadline {
@@ -711,7 +712,7 @@ async fn verify(
                 }
             }
             Err(e) => {
-                permanent = !e.is_retryable();
+                permanent = !retry::may_pass_while_polling(&e);
                 report.not_visible = last
                     .iter()
                     .map(|s| {
