@@ -10,7 +10,7 @@
 //! rows, Names in `GrantSendOnBehalfTo`/`ModeratedBy`, display names in folder permissions.
 //!
 //! This crate owns three things, split out of the vocabulary crate `sharedbox-tenant`:
-//! - [`format`]: the file's format ([`TenantFile`]) with the simulation knobs
+//! - [`format`](mod@format): the file's format ([`TenantFile`]) with the simulation knobs
 //!   ([`Simulation`]), and how one [`Operation`] changes it the way Exchange would
 //!   ([`TenantFile::apply`]);
 //! - [`backend`]: the [`sharedbox_tenant::Tenant`] over the file ([`FileTenant`]): IO,
