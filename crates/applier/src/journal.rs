@@ -283,11 +283,29 @@ impl Journal {
             path: self.path.clone(),
             source,
         };
-        self.file.write_all(text.as_bytes()).map_err(io)?;
-        self.file.sync_data().map_err(|source| JournalError::Io {
-            path: self.path.clone(),
-            source,
+        let file = &mut self.file;
+        blocking(|| {
+            file.write_all(text.as_bytes())?;
+            file.sync_data()
         })
+        .map_err(io)
+    }
+}
+
+/// Runs blocking IO (a journal's write and fsync) so that it does not stall an async worker.
+///
+/// On a multi-threaded tokio runtime this is [`tokio::task::block_in_place`]: the worker
+/// hands its other tasks to the rest of the pool while it waits for the disk. Not
+/// `spawn_blocking`: the record must be on disk before the next tenant write is sent, and the
+/// journal's file stays borrowed in place. Outside a runtime, or on a current-thread runtime
+/// (where there is no other worker to hand tasks to), it simply runs `work`.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 

@@ -4,7 +4,9 @@
 //! - [`rollback`]: `sharedbox rollback RUN_ID`, idempotent and conflict-aware;
 //! - [`journal`]: the append-only, fsynced record of every write and its undo;
 //! - [`lock`]: one apply or rollback per tenant at a time;
-//! - [`result`]: the typed result document of `apply --format json`.
+//! - [`result`]: the typed result document of `apply --format json`;
+//! - [`retry`]: throttled and transient failures are tried again, permanent ones reported
+//!   at once ([`sharedbox_tenant::TenantErrorKind`]).
 //!
 //! # Guarantees
 //! - Nothing is written when a guard refuses the plan.
@@ -16,6 +18,7 @@
 pub mod journal;
 pub mod lock;
 pub mod result;
+pub mod retry;
 pub mod rollback;
 pub mod run;
 
@@ -25,6 +28,7 @@ pub use journal::{
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
 pub use result::{ApplyOutcome, ApplyResult};
+pub use retry::Retry;
 pub use rollback::{History, RollbackReport, history, rollback_run};
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,

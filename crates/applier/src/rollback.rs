@@ -16,6 +16,7 @@ use sharedbox_tenant::{Operation, Tenant, target};
 use crate::journal::{
     Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus, now_rfc3339,
 };
+use crate::retry::Retry;
 use crate::run::{UndoItem, undo};
 
 /// What a rollback did.
@@ -50,7 +51,7 @@ pub async fn rollback_run(
     on_item: impl FnMut(&UndoItem),
 ) -> Result<RollbackReport, JournalError> {
     let steps = log.steps();
-    let items = undo(tenant, &steps, journal, on_item).await?;
+    let items = undo(tenant, &steps, journal, &Retry::default(), on_item).await?;
     let outcome = if items
         .iter()
         .any(|i| matches!(i.status, UndoStatus::Conflict | UndoStatus::Failed))

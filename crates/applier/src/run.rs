@@ -12,6 +12,7 @@ use sharedbox_tenant::{
 use crate::journal::{
     Journal, JournalError, JournaledStep, Record, RunOutcome, UndoStatus, now_rfc3339,
 };
+use crate::retry::{self, Retry};
 
 /// Limits and switches of one apply.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct ApplyOptions {
     pub verify_timeout: Duration,
     /// How often to poll while waiting or verifying.
     pub poll_interval: Duration,
+    /// How throttled or transient failures are tried again (permanent ones never are).
+    pub retry: Retry,
 }
 
 impl Default for ApplyOptions {
@@ -39,6 +42,7 @@ impl Default for ApplyOptions {
             create_timeout: Duration::from_secs(300),
             verify_timeout: Duration::from_secs(180),
             poll_interval: Duration::from_secs(2),
+            retry: Retry::default(),
         }
     }
 }
@@ -111,14 +115,14 @@ pub enum ApplyError {
     Journal(#[from] JournalError),
 }
 
-impl ApplyError {
+impl miette::Diagnostic for ApplyError {
     /// A hint for the user.
-    pub fn hint(&self) -> String {
-        match self {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(match self {
             ApplyError::DestroyNotAllowed(_) => "review the deletions; pass `--allow-destroy` to delete mailboxes with `ensure: absent`".to_owned(),
             ApplyError::TooManyRemovals { count, .. } => format!("review the revocations; pass `--max-removals {count}` if they are intended"),
             ApplyError::Journal(_) => "sharedbox stops when it cannot record a write; check the state folder, then `sharedbox runs` and `sharedbox rollback`".to_owned(),
-        }
+        }))
     }
 }
 
@@ -277,7 +281,7 @@ pub async fn apply(
                 .iter()
                 .map(|&i| changes[i].operation.clone())
                 .collect();
-            let results = tenant.execute_all(&operations).await;
+            let results = retry::execute_all(tenant, &operations, &options.retry).await;
             executed += round.len();
             let outcomes: Vec<Record> = steps
                 .iter()
@@ -341,12 +345,19 @@ pub async fn apply(
             on_event(Event::WaitingForMailboxes {
                 mailboxes: &created,
             });
-            if !wait_until_readable(tenant, &created, options).await {
-                let error = format!(
-                    "new mailbox(es) {} were not readable after {:?}",
-                    created.join(", "),
-                    options.create_timeout
-                );
+            let readable = wait_until_readable(tenant, &created, options).await;
+            if !matches!(readable, Ok(true)) {
+                let error = match readable {
+                    Err(e) => format!(
+                        "new mailbox(es) {} could not be read: {e}",
+                        created.join(", ")
+                    ),
+                    Ok(_) => format!(
+                        "new mailbox(es) {} were not readable after {:?}",
+                        created.join(", "),
+                        options.create_timeout
+                    ),
+                };
                 let last = done
                     .last()
                     .map(|s| (s.step, s.field.clone(), s.operation.clone()));
@@ -430,7 +441,10 @@ async fn finish_failed(
 ) -> Result<(), ApplyError> {
     report.outcome = if options.rollback_on_failure {
         on_event(Event::RollingBack);
-        report.undo = undo(tenant, done, journal, |item| on_event(Event::Undone(item))).await?;
+        report.undo = undo(tenant, done, journal, &options.retry, |item| {
+            on_event(Event::Undone(item))
+        })
+        .await?;
         if report
             .undo
             .iter()
@@ -455,15 +469,17 @@ async fn finish_failed(
 /// Per step: the value now equals what the step set -> run the inverse; equals what was there
 /// before -> skip; anything else -> conflict, left alone. A created mailbox is removed only
 /// when it holds no grants any more; steps without an inverse are reported as irreversible.
+/// Reads and inverses that fail retryably are tried again as `retry` says.
 pub(crate) async fn undo(
     tenant: &dyn Tenant,
     steps: &[JournaledStep],
     journal: &mut Journal,
+    retry: &Retry,
     mut on_item: impl FnMut(&UndoItem),
 ) -> Result<Vec<UndoItem>, JournalError> {
     let scope = scope_of(steps.iter().map(|s| &s.operation));
     let mut items = Vec::new();
-    let snapshot = match tenant.read(&scope).await {
+    let snapshot = match retry::read(tenant, &scope, retry).await {
         Ok(s) => s,
         Err(e) => {
             for s in steps.iter().rev() {
@@ -583,7 +599,7 @@ pub(crate) async fn undo(
         journal.write_all(&undo_intents)?;
         let mut results = Vec::with_capacity(writes.len());
         for chunk in writes.chunks(ROUND) {
-            results.extend(tenant.execute_all(chunk).await);
+            results.extend(retry::execute_all(tenant, chunk, retry).await);
         }
         let mut results = results.into_iter();
         for (s, decision) in decided {
@@ -668,30 +684,36 @@ fn show(observation: &Observation) -> String {
     }
 }
 
-/// Polls until every mailbox in `mailboxes` can be read.
+/// Polls until every mailbox in `mailboxes` can be read (`Ok(true)`) or the time is up
+/// (`Ok(false)`). A read that fails permanently (forbidden, invalid, ...; not "not found",
+/// which replication delay may cause) ends the wait at once: polling cannot change its
+/// answer.
 async fn wait_until_readable(
     tenant: &dyn Tenant,
     mailboxes: &[String],
     options: &ApplyOptions,
-) -> bool {
+) -> Result<bool, TenantError> {
     let scope = ReadScope {
         mailboxes: mailboxes.to_vec(),
     };
     let deadline = tokio::time::Instant::now() + options.create_timeout;
     loop {
-        if let Ok(snapshot) = tenant.read(&scope).await
-            && mailboxes.iter().all(|m| snapshot.mailbox(m).is_some())
-        {
-            return true;
+        match tenant.read(&scope).await {
+            Ok(snapshot) if mailboxes.iter().all(|m| snapshot.mailbox(m).is_some()) => {
+                return Ok(true);
+            }
+            Err(e) if !retry::may_pass_while_polling(&e) => return Err(e),
+            _ => {}
         }
         if tokio::time::Instant::now() >= deadline {
-            return false;
+            return Ok(false);
         }
         tokio::time::sleep(options.poll_interval).await;
     }
 }
 
-/// Re-reads the touched objects until every change shows, or the time is up.
+/// Re-reads the touched objects until every change shows, or the time is up, or a read
+/// fails permanently.
 async fn verify(
     tenant: &dyn Tenant,
     steps: &[JournaledStep],
@@ -711,6 +733,7 @@ async fn verify(
     let deadline = tokio::time::Instant::now() + options.verify_timeout;
     loop {
         let mut report = VerifyReport::default();
+        let mut permanent = false;
         match tenant.read(&scope).await {
             Ok(snapshot) => {
                 for s in &last {
@@ -724,7 +747,8 @@ async fn verify(
                     }
                 }
             }
-            Err(_) => {
+            Err(e) => {
+                permanent = !retry::may_pass_while_polling(&e);
                 report.not_visible = last
                     .iter()
                     .map(|s| {
@@ -737,7 +761,7 @@ async fn verify(
                     .collect()
             }
         }
-        if report.not_visible.is_empty() || tokio::time::Instant::now() >= deadline {
+        if report.not_visible.is_empty() || permanent || tokio::time::Instant::now() >= deadline {
             return report;
         }
         tokio::time::sleep(options.poll_interval).await;

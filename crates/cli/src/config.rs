@@ -12,7 +12,7 @@ use sharedbox_policy::{Diagnostic, LintLevels, Source};
 use sharedbox_exo::Cloud;
 use sharedbox_exo::auth::AuthConfig;
 
-use crate::output::Failure;
+use crate::output::{Failure, hint_of};
 
 /// The configuration file as written.
 #[derive(Debug, Deserialize)]
@@ -134,10 +134,10 @@ pub fn resolve(
             )
             .map_err(|e| {
                 let hint = match e {
-                    sharedbox_policy::files::FileError::Io { .. } => "pass an existing file with `--config`, or run sharedbox where `sharedbox.yaml` is",
-                    _ => e.hint(),
+                    sharedbox_policy::files::FileError::Io { .. } => Some("pass an existing file with `--config`, or run sharedbox where `sharedbox.yaml` is".to_owned()),
+                    _ => hint_of(&e),
                 };
-                Failure::new(format!("cannot read configuration: {e}")).hint(hint)
+                Failure::new(format!("cannot read configuration: {e}")).maybe_hint(hint)
             })?;
             let source = Source::new(path.clone(), text);
             let file: ConfigFile =

@@ -106,6 +106,25 @@ impl Failure {
         self.hint = hint;
         self
     }
+
+    /// A failure that says what a library error says, with its hint.
+    pub fn of(error: &dyn miette::Diagnostic) -> Failure {
+        Failure::new(error.to_string()).maybe_hint(hint_of(error))
+    }
+}
+
+/// The hint of an error: miette's `help`, the one way the library crates (`TenantError`,
+/// `ExoError`, `ApplyError`, the policy crate's `FileError`) and [`Failure`] give hints.
+pub fn hint_of(error: &dyn miette::Diagnostic) -> Option<String> {
+    error.help().map(|h| h.to_string())
+}
+
+impl miette::Diagnostic for Failure {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.hint
+            .as_deref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
 }
 
 /// Whether to colour what goes to stdout.
@@ -333,8 +352,8 @@ fn escape_property(text: &str) -> String {
 
 /// Prints an error (and its hint) to stderr.
 pub fn print_error(error: &anyhow::Error) {
-    let failure = error.downcast_ref::<Failure>();
-    let hint = failure.and_then(|f| f.hint.as_deref());
+    let hint = error.downcast_ref::<Failure>().and_then(|f| hint_of(f));
+    let hint = hint.as_deref();
     if json_lines() {
         emit(
             "error",

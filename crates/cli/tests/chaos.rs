@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use common::{Project, normalized};
 use sharedbox_exo_sim::synthetic::{DOMAIN, SyntheticOptions, generate};
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 
 const TENANT: &str = "exo:bench.onmicrosoft.com";
 const MAILBOXES: usize = 6;

@@ -17,7 +17,7 @@
 //! ```no_run
 //! # fn main() -> Result<(), sharedbox_exo_sim::SimError> {
 //! use sharedbox_exo_sim::{SimConfig, SimServer};
-//! # let tenant = sharedbox_tenant::file::TenantFile::default();
+//! # let tenant = sharedbox_file::TenantFile::default();
 //! let sim = SimServer::start(tenant, SimConfig::default())?;
 //! // point the client at sim.base_url() (e.g. SHAREDBOX_EXO_ENDPOINT), then:
 //! assert_eq!(sim.counters().total_writes(), 0);
@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 pub use config::{BatchOrder, Role, SimConfig, UnknownCmdlet};
 pub use counters::Counters;
-pub use sharedbox_tenant::file::TenantFile;
+pub use sharedbox_file::TenantFile;
 pub use state::{Change, SimState};
 
 /// Why the simulator could not start.

@@ -4,7 +4,7 @@
 //! never trimmed, never interpreted), so anything that is not one of those spellings
 //! matches nothing.
 
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 use sharedbox_tenant::{Directory, LivePrincipal, Mailbox, Principal, PrincipalId, Recipient};
 
 use crate::wire::ExoError;

@@ -703,8 +703,7 @@ async fn get_tenant(State(state): State<Arc<SimState>>, RawQuery(query): RawQuer
 
 async fn put_tenant(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
     let text = String::from_utf8_lossy(&body);
-    match sharedbox_tenant::file::TenantFile::parse(&text, std::path::Path::new("PUT /sim/tenant"))
-    {
+    match sharedbox_file::TenantFile::parse(&text, std::path::Path::new("PUT /sim/tenant")) {
         Ok(tenant) => {
             state.set_tenant(tenant);
             StatusCode::NO_CONTENT.into_response()

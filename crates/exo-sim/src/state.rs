@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 
 use crate::config::SimConfig;
 use crate::counters::Counters;

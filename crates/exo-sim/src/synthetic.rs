@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
     FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
     RecipientPermission,

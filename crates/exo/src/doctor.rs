@@ -98,7 +98,10 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
             .and_then(|o| o.rows.first().and_then(|r| r.text("PrimarySmtpAddress")));
         probes.push(Probe {
             cmdlet,
-            hint: result.as_ref().err().and_then(ExoError::hint),
+            hint: result
+                .as_ref()
+                .err()
+                .and_then(|e| miette::Diagnostic::help(e).map(|h| h.to_string())),
             result: result.map(|o| o.rows.len()).map_err(|e| e.to_string()),
         });
         first

@@ -1,9 +1,11 @@
 //! Typed admin API errors: what a status and an error body mean, whether a retry can help,
-//! and how each maps onto [`sharedbox_tenant::TenantError`].
+//! and how each maps onto [`sharedbox_tenant::TenantError`] and its
+//! [`TenantErrorKind`]. Hints are miette's [`Diagnostic::help`].
 
 use std::time::Duration;
 
-use sharedbox_tenant::TenantError;
+use miette::Diagnostic;
+use sharedbox_tenant::{TenantError, TenantErrorKind};
 
 use crate::wire::ErrorBody;
 
@@ -221,7 +223,7 @@ pub fn roles_for(cmdlet: &str) -> &'static str {
 
 impl ExoError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint_text(&self) -> Option<String> {
         match self {
             ExoError::Forbidden { cmdlet, .. } => Some(format!(
                 "the app needs the `Exchange.ManageAsApp` API permission and an Exchange role that includes `{cmdlet}` (role: {}); run `sharedbox doctor` to see what the token holds",
@@ -244,13 +246,43 @@ impl ExoError {
         }
     }
 
-    /// The error as the `Tenant` trait reports it.
-    pub fn into_tenant_error(self) -> TenantError {
-        let hint = self.hint();
-        TenantError::Rejected {
-            message: self.to_string(),
-            hint,
+    /// What kind of failure it is for the `Tenant` trait: throttling and transient trouble
+    /// are retryable, everything else is permanent.
+    pub fn kind(&self) -> TenantErrorKind {
+        match self {
+            ExoError::NotFound { .. } | ExoError::EntryMissing { .. } => TenantErrorKind::NotFound,
+            ExoError::AlreadyExists { .. } | ExoError::EntryExists { .. } => {
+                TenantErrorKind::AlreadyExists
+            }
+            ExoError::Forbidden { .. } | ExoError::Unauthorized { .. } | ExoError::Auth(..) => {
+                TenantErrorKind::Forbidden
+            }
+            ExoError::Throttled { .. } => TenantErrorKind::Throttled,
+            ExoError::Transient { .. } => TenantErrorKind::Transient,
+            ExoError::BadParameter { .. } | ExoError::Config { .. } => TenantErrorKind::Invalid,
+            ExoError::Rejected { status, .. } => match status {
+                404 => TenantErrorKind::NotFound,
+                401 | 403 => TenantErrorKind::Forbidden,
+                409 | 412 => TenantErrorKind::Conflict,
+                429 => TenantErrorKind::Throttled,
+                408 | 500..=599 => TenantErrorKind::Transient,
+                400..=499 => TenantErrorKind::Invalid,
+                _ => TenantErrorKind::Other,
+            },
         }
+    }
+
+    /// The error as the `Tenant` trait reports it: its [`ExoError::kind`], this error as the
+    /// source, its hint.
+    pub fn into_tenant_error(self) -> TenantError {
+        TenantError::backend(self.kind(), self)
+    }
+}
+
+impl Diagnostic for ExoError {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.hint_text()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
 }
 
@@ -326,7 +358,13 @@ mod tests {
             ExoError::EntryExists { .. }
         ));
         let forbidden = final_error("Set-Mailbox", 403, ErrorBody::default());
-        assert!(forbidden.hint().unwrap().contains("Mail Recipients"));
+        assert!(
+            forbidden
+                .help()
+                .unwrap()
+                .to_string()
+                .contains("Mail Recipients")
+        );
         assert!(matches!(
             final_error(
                 "Set-Mailbox",
@@ -338,5 +376,106 @@ mod tests {
             ),
             ExoError::BadParameter { .. }
         ));
+    }
+
+    #[test]
+    fn errors_map_onto_tenant_error_kinds() {
+        // 429 and out of retries: throttled, retryable, with its hint and source kept.
+        let throttled = ExoError::Throttled {
+            cmdlet: "Set-Mailbox".into(),
+            attempts: 5,
+            retry_after: Some(Duration::from_secs(3)),
+        }
+        .into_tenant_error();
+        assert_eq!(throttled.kind(), TenantErrorKind::Throttled);
+        assert!(throttled.is_retryable());
+        assert!(
+            throttled
+                .help()
+                .unwrap()
+                .to_string()
+                .contains("tenant.concurrency")
+        );
+        assert!(matches!(
+            throttled
+                .backend_error()
+                .unwrap()
+                .downcast_ref::<ExoError>(),
+            Some(ExoError::Throttled { attempts: 5, .. })
+        ));
+        assert_eq!(
+            throttled.to_string(),
+            "`Set-Mailbox` was throttled by Exchange Online 5 times in a row",
+            "the message is the admin API error's own"
+        );
+
+        // 503 that retries did not overcome: transient, retryable.
+        let busy = ExoError::Transient {
+            cmdlet: "Set-Mailbox".into(),
+            message: "HTTP 503".into(),
+            maybe_applied: false,
+        }
+        .into_tenant_error();
+        assert_eq!(busy.kind(), TenantErrorKind::Transient);
+        assert!(busy.is_retryable());
+
+        // 403: forbidden, permanent, the role hint kept.
+        let forbidden =
+            final_error("Add-MailboxPermission", 403, ErrorBody::default()).into_tenant_error();
+        assert_eq!(forbidden.kind(), TenantErrorKind::Forbidden);
+        assert!(!forbidden.is_retryable());
+        assert!(
+            forbidden
+                .help()
+                .unwrap()
+                .to_string()
+                .contains("Exchange.ManageAsApp")
+        );
+
+        // 404 and a missing object: not found, permanent.
+        let missing = final_error("Get-Mailbox", 404, ErrorBody::default()).into_tenant_error();
+        assert_eq!(missing.kind(), TenantErrorKind::NotFound);
+        assert!(!missing.is_retryable());
+
+        // A cmdlet's "already exists" error.
+        for exists in [
+            final_error(
+                "New-Mailbox",
+                400,
+                body(
+                    "Microsoft.Exchange.Data.Directory.ProxyAddressExistsException",
+                    "The proxy address \"SMTP:x@contoso.com\" is already being used",
+                ),
+            ),
+            final_error(
+                "Add-MailboxFolderPermission",
+                400,
+                body(
+                    "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
+                    "An existing permission entry was found for user: Anna.",
+                ),
+            ),
+        ] {
+            let error = exists.into_tenant_error();
+            assert_eq!(error.kind(), TenantErrorKind::AlreadyExists, "{error}");
+            assert!(!error.is_retryable());
+        }
+
+        // A refused parameter: invalid; an unclassified 409: conflict; 401: forbidden.
+        let bad = final_error(
+            "Set-Mailbox",
+            400,
+            body(
+                "System.Management.Automation.ParameterBindingException",
+                "x",
+            ),
+        );
+        assert_eq!(bad.kind(), TenantErrorKind::Invalid);
+        let conflict = final_error("Set-Mailbox", 409, body("SomeConflict", "changed"));
+        assert_eq!(conflict.kind(), TenantErrorKind::Conflict);
+        let unauthorized = ExoError::Unauthorized {
+            message: String::new(),
+        };
+        assert_eq!(unauthorized.kind(), TenantErrorKind::Forbidden);
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sharedbox_exo::auth::{AccessToken, AuthError, StaticToken, TokenSource};
 use sharedbox_exo::{ClientOptions, ExoTenant};
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
     ClientSetting, ClientSwitch, Mailbox, MailboxSetting, Operation, OrganizationSetting,
     Principal, PrincipalId, PrincipalList, ReadScope, Snapshot, Tenant, normalized,
@@ -502,7 +502,12 @@ async fn a_403_of_nul_bytes_declared_gzip_is_a_forbidden_error_with_a_hint() {
         matches!(error, sharedbox_exo::ExoError::Forbidden { .. }),
         "{error:?}"
     );
-    assert!(error.hint().unwrap().contains("Exchange.ManageAsApp"));
+    assert!(
+        miette::Diagnostic::help(&error)
+            .unwrap()
+            .to_string()
+            .contains("Exchange.ManageAsApp")
+    );
     assert_eq!(sim.counters().cmdlet("Get-NoSuchThing"), 1, "not retried");
 }
 
@@ -610,4 +615,67 @@ async fn hostile_text_in_a_value_is_stored_literally() {
             .all(|m| demo().mailboxes.iter().any(|d| d == m));
         assert!(others_unchanged, "{hostile:?} reached another mailbox");
     }
+}
+
+/// What the applier decides on: a refused write is `Forbidden` (permanent) after one
+/// request; a tenant that keeps answering 503 is `Transient` (retryable) once the client's
+/// own retries are spent.
+#[tokio::test]
+async fn write_failures_reach_the_tenant_trait_with_their_kind() {
+    use sharedbox_tenant::TenantErrorKind;
+    let write = Operation::SetMailbox {
+        mailbox: "support@contoso.com".into(),
+        setting: MailboxSetting::CopyForSendAs(true),
+    };
+
+    let sim = start(SimConfig {
+        roles: vec![sharedbox_exo_sim::Role {
+            token_prefix: "reader".into(),
+            cmdlets: vec!["Get-*".into()],
+        }],
+        ..SimConfig::default()
+    });
+    let reader = client(&sim, Arc::new(StaticToken::new("reader-token")), fast());
+    let results = reader.execute_all(std::slice::from_ref(&write)).await;
+    let error = results[0].as_ref().unwrap_err();
+    assert_eq!(error.kind(), TenantErrorKind::Forbidden, "{error}");
+    assert!(!error.is_retryable());
+    assert!(
+        miette::Diagnostic::help(error)
+            .unwrap()
+            .to_string()
+            .contains("Exchange.ManageAsApp"),
+        "the admin API error's hint is kept"
+    );
+    assert!(matches!(
+        error
+            .backend_error()
+            .and_then(|e| e.downcast_ref::<sharedbox_exo::ExoError>()),
+        Some(sharedbox_exo::ExoError::Forbidden { .. })
+    ));
+    assert_eq!(
+        sim.counters().cmdlet("Set-Mailbox"),
+        1,
+        "a 403 is not retried"
+    );
+
+    let sim = start(SimConfig {
+        unavailable_rate: 1.0,
+        ..SimConfig::default()
+    });
+    let options = ClientOptions {
+        max_attempts: 3,
+        ..fast()
+    };
+    let error = client(&sim, token(), options)
+        .execute(&write)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), TenantErrorKind::Transient, "{error}");
+    assert!(error.is_retryable());
+    assert_eq!(
+        sim.counters().cmdlet("Set-Mailbox"),
+        3,
+        "503s are retried by the client until its attempts are spent"
+    );
 }

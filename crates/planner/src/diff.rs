@@ -911,9 +911,9 @@ fn client_field(client: Client) -> &'static str {
 mod tests {
     use std::path::Path;
 
+    use sharedbox_file::TenantFile;
     use sharedbox_policy::Source;
     use sharedbox_tenant::ReadScope;
-    use sharedbox_tenant::file::TenantFile;
 
     use super::*;
 

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use sharedbox_file::TenantFile;
 use sharedbox_planner::{PlanOptions, plan};
 use sharedbox_policy::Source;
 use sharedbox_tenant::ReadScope;
-use sharedbox_tenant::file::TenantFile;
 
 const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
 

@@ -57,9 +57,15 @@ pub enum FileError {
     },
 }
 
-impl FileError {
+impl miette::Diagnostic for FileError {
     /// What the user can do about it.
-    pub fn hint(&self) -> &'static str {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.hint_text()))
+    }
+}
+
+impl FileError {
+    fn hint_text(&self) -> &'static str {
         match self {
             FileError::Outside { .. } => {
                 "files read from the repository must be inside it; a symbolic link may only point to a file in the same folder tree"

@@ -60,7 +60,9 @@ fn read_bounded(path: &Path, root: &Path) -> Result<String, Box<Diagnostic>> {
                 "policy files must be inside the policy folder `{}`; a symbolic link may only point to a file in it",
                 root.display()
             ),
-            other => other.hint().to_owned(),
+            other => miette::Diagnostic::help(other)
+                .map(|h| h.to_string())
+                .unwrap_or_default(),
         };
         Box::new(Diagnostic::error(code, error.to_string(), None).with_hint(hint))
     })

@@ -5,15 +5,20 @@
 //!   grant, client switches, moderation, the Sent Items folder, organisation settings;
 //! - the recipient directory ([`directory`]) that normalises principals to one identity;
 //! - the write vocabulary ([`Operation`]);
-//! - the [`Tenant`] trait every backend implements, and the embedded [`file`] backend.
+//! - the [`Tenant`] trait every backend implements, and its errors ([`TenantError`] with a
+//!   [`TenantErrorKind`] that tells retryable from permanent failures).
+//!
+//! Backends live elsewhere: the file backend in `sharedbox-file`, Exchange Online in
+//! `sharedbox-exo`.
 
 pub mod directory;
-pub mod file;
+pub mod error;
 pub mod model;
 pub mod observe;
 pub mod operation;
 
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
+pub use error::{TenantError, TenantErrorKind};
 pub use model::{
     CasMailbox, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
     RecipientPermission, SentItemsFolder, Snapshot,
@@ -73,66 +78,5 @@ pub trait Tenant: Send + Sync {
             results.push(self.execute(operation).await);
         }
         results
-    }
-}
-
-/// Why a tenant read or write failed.
-#[derive(Debug, thiserror::Error)]
-pub enum TenantError {
-    /// The mailbox does not exist.
-    #[error("mailbox `{0}` does not exist")]
-    MailboxNotFound(String),
-    /// `New-Mailbox` for an address that is already taken.
-    #[error("a recipient with address `{0}` already exists")]
-    MailboxExists(String),
-    /// A principal that the tenant does not know.
-    #[error("`{0}` is not a recipient of the tenant")]
-    PrincipalNotFound(String),
-    /// Exchange refused the change as invalid.
-    #[error("{message}")]
-    Rejected {
-        /// What Exchange said.
-        message: String,
-        /// What the user can do about it.
-        hint: Option<String>,
-    },
-    /// The tenant file could not be read or written.
-    #[error("cannot access tenant file `{path}`: {source}")]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The tenant file is not a valid tenant snapshot.
-    #[error("tenant file `{path}` is invalid: {message}")]
-    InvalidFile {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The parser's message, with line and column.
-        message: String,
-    },
-}
-
-impl TenantError {
-    /// A hint for the user, where one helps.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            TenantError::MailboxNotFound(_) => Some(
-                "the mailbox may have been deleted since the plan was made; run `sharedbox plan` again"
-                    .to_owned(),
-            ),
-            TenantError::MailboxExists(_) => Some(
-                "another recipient (a user, group or soft-deleted mailbox) holds this address".to_owned(),
-            ),
-            TenantError::PrincipalNotFound(_) => {
-                Some("check the spelling, or whether the user or group was deleted".to_owned())
-            }
-            TenantError::Rejected { hint, .. } => hint.clone(),
-            TenantError::Io { .. } => None,
-            TenantError::InvalidFile { .. } => Some(
-                "the tenant file is the file backend's state; fix it or restore it from git".to_owned(),
-            ),
-        }
     }
 }

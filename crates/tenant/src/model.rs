@@ -333,7 +333,7 @@ impl RecipientPermission {
 }
 
 /// Whether `rights` holds `right`; Exchange compares access rights case-insensitively.
-pub fn has_right(rights: &[String], right: &str) -> bool {
+fn has_right(rights: &[String], right: &str) -> bool {
     rights.iter().any(|r| r.eq_ignore_ascii_case(right))
 }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sharedbox_file::{FileTenant, TenantFile};
 use sharedbox_planner::{Action, Change, Plan, PlanOptions, Wave};
-use sharedbox_tenant::file::{FileTenant, TenantFile};
 use sharedbox_tenant::{
     MailboxSetting, Operation, ReadScope, Snapshot, Tenant, TenantError, normalized, target,
 };

@@ -16,7 +16,7 @@ use super::{
 use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
 use crate::output::{
-    ExitStatus, Failure, blank_line, detail, emit, hint, json_lines, message, note,
+    ExitStatus, Failure, blank_line, detail, emit, hint, hint_of, json_lines, message, note,
     print_diagnostics, step_summary,
 };
 
@@ -116,8 +116,10 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         return Ok(ExitStatus::Success);
     }
     sharedbox_applier::check_guards(&plan, &options).map_err(|e| {
-        Failure::new(format!("refusing to apply: {e}"))
-            .hint(format!("nothing was changed; {}", e.hint()))
+        Failure::new(format!("refusing to apply: {e}")).hint(format!(
+            "nothing was changed; {}",
+            hint_of(&e).unwrap_or_default()
+        ))
     })?;
     if !args.auto_approve && plan_id.is_none() {
         confirm(
@@ -300,7 +302,7 @@ async fn execute(
     let report =
         sharedbox_applier::apply(tenant, plan, snapshot, &mut journal, options, progress_line)
             .await
-            .map_err(|e| Failure::new(e.to_string()).hint(e.hint()))?;
+            .map_err(|e| Failure::of(&e))?;
     let markdown = result_markdown(Some(&report), plan, run_id);
     step_summary(&markdown);
     match format {

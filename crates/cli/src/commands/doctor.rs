@@ -8,7 +8,7 @@ use sharedbox_exo::doctor::{Report, diagnose, role_hint};
 
 use super::open_exo;
 use crate::config::{RunConfig, TenantSpec};
-use crate::output::{ExitStatus, Failure};
+use crate::output::{ExitStatus, Failure, hint_of};
 
 /// Runs the checks; exit 0 when the identity can at least read, 1 otherwise.
 pub async fn doctor(config: &RunConfig) -> anyhow::Result<ExitStatus> {
@@ -30,7 +30,7 @@ pub async fn doctor(config: &RunConfig) -> anyhow::Result<ExitStatus> {
     let _ = writeln!(out, "endpoint:  {}", client.base());
     let _ = writeln!(out, "auth:      {}", client.tokens().method());
     let token = client.tokens().token().await.map_err(|e| {
-        Failure::new(format!("cannot get an access token: {}", e.message)).maybe_hint(e.hint)
+        Failure::new(format!("cannot get an access token: {}", e.message)).maybe_hint(hint_of(&e))
     })?;
     match claims(&token) {
         Some(c) => {

@@ -18,9 +18,10 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use sharedbox_applier::{Actor, FileLock, LockGuard, LockInfo, TenantLock};
+use sharedbox_file::FileTenant;
 use sharedbox_planner::{Plan, PlanOptions};
 use sharedbox_policy::{LintLevels, PolicySet};
-use sharedbox_tenant::{ReadScope, Snapshot, Tenant, file::FileTenant};
+use sharedbox_tenant::{ReadScope, Snapshot, Tenant};
 
 use std::sync::Arc;
 
@@ -29,7 +30,7 @@ use sharedbox_exo::{ClientOptions, ExoTenant};
 
 use crate::config::{ExoSpec, RunConfig, TenantSpec};
 use crate::output::{
-    Failure, blank_line, detail, plural, print_diagnostics, progress, prompt, warning,
+    Failure, blank_line, detail, hint_of, plural, print_diagnostics, progress, prompt, warning,
 };
 
 /// Loads the policies, printing every diagnostic; fails when any is an error.
@@ -51,7 +52,7 @@ fn open_tenant(config: &RunConfig) -> anyhow::Result<Box<dyn Tenant>> {
     match config.tenant()? {
         TenantSpec::File(path) => {
             let tenant = FileTenant::open(path).map_err(|e| {
-                let hint = e.hint().or_else(|| {
+                let hint = hint_of(&e).or_else(|| {
                     Some(
                         "check `tenant.path` in `sharedbox.yaml` or `--tenant file:PATH`"
                             .to_owned(),
@@ -99,7 +100,7 @@ fn open_exo(spec: &ExoSpec) -> anyhow::Result<ExoTenant> {
         (None, Some(auth)) => sharedbox_exo::auth::token_source(auth, &spec.tenant, spec.cloud)
             .map_err(|e| {
                 Failure::new(format!("cannot set up authentication: {}", e.message))
-                    .maybe_hint(e.hint)
+                    .maybe_hint(hint_of(&e))
             })?,
         (None, None) => {
             return Err(Failure::new(format!("no credentials for tenant `{}`", spec.tenant))
@@ -112,8 +113,7 @@ fn open_exo(spec: &ExoSpec) -> anyhow::Result<ExoTenant> {
         options.max_concurrency = n.max(1);
         options.initial_concurrency = options.initial_concurrency.min(options.max_concurrency);
     }
-    ExoTenant::new(&endpoint, &spec.tenant, tokens, options)
-        .map_err(|e| Failure::new(e.to_string()).maybe_hint(e.hint()).into())
+    ExoTenant::new(&endpoint, &spec.tenant, tokens, options).map_err(|e| Failure::of(&e).into())
 }
 
 /// Reads `scope` from the tenant.
@@ -123,10 +123,9 @@ async fn read(tenant: &dyn Tenant, scope: &ReadScope) -> anyhow::Result<Snapshot
         tenant.name(),
         scope.mailboxes.len()
     ));
-    Ok(tenant
-        .read(scope)
-        .await
-        .map_err(|e| Failure::new(format!("cannot read the tenant: {e}")).maybe_hint(e.hint()))?)
+    Ok(tenant.read(scope).await.map_err(|e| {
+        Failure::new(format!("cannot read the tenant: {e}")).maybe_hint(hint_of(&e))
+    })?)
 }
 
 /// The read scope of a policy set: every managed mailbox.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 
 /// The fixture tenant shared by the tests.
 pub const TENANT: &str = include_str!("../fixtures/tenant.yaml");

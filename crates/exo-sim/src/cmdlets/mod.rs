@@ -4,7 +4,7 @@ pub mod read;
 pub mod render;
 pub mod write;
 
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 
 use crate::config::SimConfig;
 use crate::params::Params;

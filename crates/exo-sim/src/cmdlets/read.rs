@@ -5,7 +5,7 @@
 //! "all" (reference §3.3), and `ResultSize` caps a listing (default 1000, `Unlimited` for
 //! everything) with the service's "more results available" warning.
 
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 use sharedbox_tenant::{FolderPermission, Mailbox, Recipient};
 
 use super::{Output, render};

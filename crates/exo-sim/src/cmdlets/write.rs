@@ -7,7 +7,7 @@
 //! warning, `Add-MailboxFolderPermission` on an existing entry and
 //! `Set-/Remove-MailboxFolderPermission` on a missing one as errors (reference §5.2).
 
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 use sharedbox_tenant::observe::denotes;
 use sharedbox_tenant::{
     ClientSetting, ClientSwitch, Directory, Mailbox, MailboxSetting, Operation,

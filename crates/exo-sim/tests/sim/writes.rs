@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use sharedbox_exo_sim::SimConfig;
-use sharedbox_tenant::file::TenantFile;
+use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
     ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,
     PrincipalId, PrincipalList,

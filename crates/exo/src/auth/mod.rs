@@ -74,6 +74,14 @@ impl AuthError {
     }
 }
 
+impl miette::Diagnostic for AuthError {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.hint
+            .as_deref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+}
+
 /// Where tokens come from.
 #[async_trait::async_trait]
 pub trait TokenSource: Send + Sync + fmt::Debug {
