@@ -70,7 +70,7 @@ fn options() -> ApplyOptions {
 async fn run(tenant: &FileTenant, plan: &Plan, state: &Path) -> ApplyReport {
     let snapshot = tenant.read(&ReadScope::default()).await.unwrap();
     let mut journal = Journal::create(state, "run-1").unwrap();
-    apply(tenant, plan, &snapshot, &mut journal, &options(), |_| {})
+    apply(tenant, plan, snapshot, &mut journal, &options(), |_| {})
         .await
         .unwrap()
 }
@@ -200,7 +200,7 @@ async fn a_permanent_read_failure_ends_the_wait_for_new_mailboxes_at_once() {
     };
     let mut journal = Journal::create(dir.path(), "run-1").unwrap();
     let started = std::time::Instant::now();
-    let report = apply(&tenant, &plan, &snapshot, &mut journal, &options, |_| {})
+    let report = apply(&tenant, &plan, snapshot, &mut journal, &options, |_| {})
         .await
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(60), "no polling");

@@ -25,7 +25,7 @@ pub use model::{
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
-    observe, sha256, target,
+    observe, observe_with_created, sha256, target,
 };
 pub use operation::{
     ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,

@@ -54,6 +54,25 @@ pub fn observe(snapshot: &Snapshot, operation: &Operation) -> Observation {
     }
 }
 
+/// Like [`observe`], with `created` (mailboxes made since `snapshot` was read) looked up
+/// first, so that the snapshot need not be copied to add them.
+pub fn observe_with_created(
+    snapshot: &Snapshot,
+    created: &[Mailbox],
+    operation: &Operation,
+) -> Observation {
+    let new = operation
+        .mailbox()
+        .and_then(|address| created.iter().find(|m| m.has_address(address)));
+    match (new, operation) {
+        (Some(_), Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. }) => {
+            Observation::Exists(true)
+        }
+        (Some(mailbox), other) => observe_mailbox(mailbox, other, &snapshot.directory),
+        (None, _) => observe(snapshot, operation),
+    }
+}
+
 fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directory) -> Observation {
     match operation {
         Operation::SetMailbox { setting, .. } => match setting {

@@ -191,7 +191,7 @@ async fn apply_recorded(
     let report = apply(
         &tenant,
         plan,
-        snapshot,
+        snapshot.clone(),
         &mut journal,
         options,
         recorder(&log),

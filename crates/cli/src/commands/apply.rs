@@ -131,7 +131,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         config,
         tenant.as_ref(),
         &plan,
-        &snapshot,
+        snapshot,
         &options,
         RunIdentity {
             run_id: &run_id,
@@ -271,7 +271,7 @@ async fn execute(
     config: &RunConfig,
     tenant: &dyn Tenant,
     plan: &Plan,
-    snapshot: &Snapshot,
+    snapshot: Snapshot,
     options: &ApplyOptions,
     run: RunIdentity<'_>,
 ) -> anyhow::Result<ExitStatus> {
