@@ -29,7 +29,10 @@ pub use journal::{
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
 pub use result::{ApplyOutcome, ApplyResult};
 pub use retry::Retry;
-pub use rollback::{History, RollbackReport, history, rollback_run};
+pub use rollback::{
+    Decision, History, RollbackRefusal, RollbackReport, check_journal, check_tenant, decide,
+    history, rollback_run,
+};
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,
 };

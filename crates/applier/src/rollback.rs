@@ -14,7 +14,8 @@ use std::collections::HashSet;
 use sharedbox_tenant::{Operation, Tenant, target};
 
 use crate::journal::{
-    Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus, now_rfc3339,
+    FORMAT_VERSION, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus,
+    now_rfc3339, printable,
 };
 use crate::retry::Retry;
 use crate::run::{UndoItem, undo};
@@ -219,4 +220,347 @@ pub fn history(log: &RunLog, all: &[RunLog]) -> History {
     later.sort();
     history.later = later.into_iter().map(|(_, id)| id).collect();
     history
+}
+
+/// Why a journaled run is not rolled back. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RollbackRefusal {
+    /// The journal has damaged lines or records out of place.
+    #[error("the journal of run `{run}` is damaged: {problems}")]
+    Damaged {
+        /// The run.
+        run: String,
+        /// Its problems in one line.
+        problems: String,
+    },
+    /// No `start` record.
+    #[error("the journal of run `{run}` has no `start` record")]
+    NoStart {
+        /// The run.
+        run: String,
+    },
+    /// Written before journal format 1 (it does not record its backend).
+    #[error(
+        "the journal of run `{run}` has no `format_version`: it was written before journal format {FORMAT_VERSION} and does not record its backend"
+    )]
+    NoFormatVersion {
+        /// The run.
+        run: String,
+    },
+    /// Another journal format.
+    #[error(
+        "the journal of run `{run}` has format version {found}; this sharedbox reads version {FORMAT_VERSION}"
+    )]
+    FormatVersion {
+        /// The run.
+        run: String,
+        /// The version found.
+        found: u32,
+    },
+    /// The run is a rollback itself.
+    #[error("run `{run}` is itself a rollback")]
+    IsRollback {
+        /// The run.
+        run: String,
+    },
+    /// The run changed a tenant of another backend.
+    #[error(
+        "run `{run}` changed a tenant of the `{backend}` backend, but the configured tenant is of the `{here}` backend"
+    )]
+    OtherBackend {
+        /// The run.
+        run: String,
+        /// The journal's backend (printable).
+        backend: String,
+        /// The configured one.
+        here: String,
+    },
+    /// The run changed another tenant.
+    #[error("run `{run}` changed tenant `{tenant}`, but the configured tenant is `{here}`")]
+    OtherTenant {
+        /// The run.
+        run: String,
+        /// The journal's tenant (printable).
+        tenant: String,
+        /// The configured one.
+        here: String,
+    },
+    /// Later runs changed objects the run changed (and `--force` was not given).
+    #[error("run `{run}` was followed by run{} {} that changed objects it changed", if later.len() == 1 { "" } else { "s" }, quoted(later))]
+    LaterRuns {
+        /// The run.
+        run: String,
+        /// The later runs, oldest first.
+        later: Vec<String>,
+    },
+}
+
+impl RollbackRefusal {
+    /// Whether a human must look (exit 3: the journal cannot be trusted), rather than a
+    /// refusal that configuration or `--force` resolves (exit 1).
+    pub fn needs_a_human(&self) -> bool {
+        matches!(
+            self,
+            RollbackRefusal::Damaged { .. }
+                | RollbackRefusal::NoStart { .. }
+                | RollbackRefusal::NoFormatVersion { .. }
+                | RollbackRefusal::FormatVersion { .. }
+        )
+    }
+}
+
+impl miette::Diagnostic for RollbackRefusal {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(match self {
+            RollbackRefusal::Damaged { run, .. } => format!(
+                "nothing was written: a damaged journal cannot be trusted to undo a run. `sharedbox runs show {run}` shows what can be read; undo its steps by hand, or restore the journal from a backup"
+            ),
+            RollbackRefusal::NoStart { run } => {
+                format!("nothing was written; inspect it with `sharedbox runs show {run}`")
+            }
+            RollbackRefusal::NoFormatVersion { run } => format!(
+                "nothing was written; undo it with the sharedbox version that wrote it, or by hand (`sharedbox runs show {run}` lists its steps)"
+            ),
+            RollbackRefusal::FormatVersion { .. } => {
+                "nothing was written; roll it back with the sharedbox version that wrote it".to_owned()
+            }
+            RollbackRefusal::IsRollback { .. } => {
+                "to redo the original changes, run `sharedbox apply`".to_owned()
+            }
+            RollbackRefusal::OtherBackend { .. } => "nothing was written; configure the backend and tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)".to_owned(),
+            RollbackRefusal::OtherTenant { .. } => "nothing was written; configure the tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)".to_owned(),
+            RollbackRefusal::LaterRuns { run, .. } => format!(
+                "nothing was written: rolling back `{run}` now would undo what they set too. Roll them back first, newest first, or pass `--force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)"
+            ),
+        }))
+    }
+}
+
+/// Run ids as the messages list them: `` `a`, `b` ``.
+pub fn quoted(runs: &[String]) -> String {
+    runs.iter()
+        .map(|id| format!("`{}`", printable(id, 60)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The problems of a journal in one line, at most five of them.
+pub fn problem_list(log: &RunLog) -> String {
+    let mut text = log
+        .problems
+        .iter()
+        .take(5)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if log.problems.len() > 5 {
+        text.push_str(&format!("; and {} more", log.problems.len() - 5));
+    }
+    text
+}
+
+/// Whether the journal of `log` can be rolled back against a tenant of the `backend` backend
+/// (`file`, `exchange-online`), before the tenant is opened: intact, of the current format,
+/// an apply, of the same backend.
+///
+/// # Errors
+/// The first [`RollbackRefusal`] that applies.
+pub fn check_journal(log: &RunLog, backend: &str) -> Result<(), RollbackRefusal> {
+    let run = log.run_id.clone();
+    if !log.problems.is_empty() {
+        return Err(RollbackRefusal::Damaged {
+            problems: problem_list(log),
+            run,
+        });
+    }
+    let Some(Record::Start {
+        format_version,
+        kind,
+        backend: journaled,
+        ..
+    }) = log.start()
+    else {
+        return Err(RollbackRefusal::NoStart { run });
+    };
+    match format_version {
+        Some(FORMAT_VERSION) => {}
+        None => return Err(RollbackRefusal::NoFormatVersion { run }),
+        Some(found) => {
+            return Err(RollbackRefusal::FormatVersion { run, found: *found });
+        }
+    }
+    if *kind == RunKind::Rollback {
+        return Err(RollbackRefusal::IsRollback { run });
+    }
+    let journaled = journaled.as_deref().unwrap_or_default();
+    if journaled != backend {
+        return Err(RollbackRefusal::OtherBackend {
+            run,
+            backend: printable(journaled, 40),
+            here: backend.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the run of `log` changed `tenant` (the configured tenant's name).
+///
+/// # Errors
+/// [`RollbackRefusal::OtherTenant`] or, without a start record, [`RollbackRefusal::NoStart`].
+pub fn check_tenant(log: &RunLog, tenant: &str) -> Result<(), RollbackRefusal> {
+    match log.start() {
+        Some(Record::Start {
+            tenant: journaled, ..
+        }) if journaled == tenant => Ok(()),
+        Some(Record::Start {
+            tenant: journaled, ..
+        }) => Err(RollbackRefusal::OtherTenant {
+            run: log.run_id.clone(),
+            tenant: printable(journaled, 80),
+            here: tenant.to_owned(),
+        }),
+        _ => Err(RollbackRefusal::NoStart {
+            run: log.run_id.clone(),
+        }),
+    }
+}
+
+/// What to do with a run, from the other journals (read with the tenant's lock held).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// It was rolled back already (by the run `by`, or by itself when it failed): write
+    /// nothing. `later` are runs that changed the same objects since.
+    AlreadyRolledBack {
+        /// The rollback run, or the run's own id.
+        by: String,
+        /// Later runs on the same objects.
+        later: Vec<String>,
+    },
+    /// Roll it back; `forced_over` are later runs on the same objects that `--force`
+    /// overrode (empty without them).
+    Proceed {
+        /// Later runs on the same objects, overridden.
+        forced_over: Vec<String>,
+    },
+}
+
+/// Decides, from `history`, whether to roll back: not twice, and not over later runs on the
+/// same objects unless `force`.
+///
+/// # Errors
+/// [`RollbackRefusal::LaterRuns`].
+pub fn decide(run: &str, history: &History, force: bool) -> Result<Decision, RollbackRefusal> {
+    if let Some(by) = &history.rolled_back_in {
+        return Ok(Decision::AlreadyRolledBack {
+            by: by.clone(),
+            later: history.later.clone(),
+        });
+    }
+    if !history.later.is_empty() && !force {
+        return Err(RollbackRefusal::LaterRuns {
+            run: run.to_owned(),
+            later: history.later.clone(),
+        });
+    }
+    Ok(Decision::Proceed {
+        forced_over: history.later.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Actor;
+
+    fn journal(kind: RunKind, format_version: Option<u32>, backend: Option<&str>) -> RunLog {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(dir.path(), "run-a").unwrap();
+        journal
+            .write(&Record::Start {
+                format_version,
+                run_id: "run-a".into(),
+                kind,
+                backend: backend.map(str::to_owned),
+                tenant: "contoso.onmicrosoft.com".into(),
+                at: now_rfc3339(),
+                actor: Actor::current(),
+                plan_id: None,
+                rollback_of: None,
+                steps: 0,
+            })
+            .unwrap();
+        RunLog::find(dir.path(), "run-a").unwrap()
+    }
+
+    #[test]
+    fn a_journal_is_rolled_back_only_when_intact_current_an_apply_and_of_this_tenant() {
+        let good = journal(RunKind::Apply, Some(FORMAT_VERSION), Some("file"));
+        assert_eq!(check_journal(&good, "file"), Ok(()));
+        assert_eq!(check_tenant(&good, "contoso.onmicrosoft.com"), Ok(()));
+        let other_backend = check_journal(&good, "exchange-online").unwrap_err();
+        assert!(matches!(
+            other_backend,
+            RollbackRefusal::OtherBackend { .. }
+        ));
+        assert!(!other_backend.needs_a_human());
+        assert!(matches!(
+            check_tenant(&good, "fabrikam.onmicrosoft.com"),
+            Err(RollbackRefusal::OtherTenant { .. })
+        ));
+        let old = journal(RunKind::Apply, None, None);
+        let refusal = check_journal(&old, "file").unwrap_err();
+        assert!(matches!(refusal, RollbackRefusal::NoFormatVersion { .. }));
+        assert!(refusal.needs_a_human());
+        assert!(matches!(
+            check_journal(&journal(RunKind::Apply, Some(9), Some("file")), "file"),
+            Err(RollbackRefusal::FormatVersion { found: 9, .. })
+        ));
+        assert!(matches!(
+            check_journal(
+                &journal(RunKind::Rollback, Some(FORMAT_VERSION), Some("file")),
+                "file"
+            ),
+            Err(RollbackRefusal::IsRollback { .. })
+        ));
+        let damaged = RunLog::parse("run-b".into(), b"not json\n{}\n");
+        let refusal = check_journal(&damaged, "file").unwrap_err();
+        assert!(matches!(refusal, RollbackRefusal::Damaged { .. }) && refusal.needs_a_human());
+    }
+
+    #[test]
+    fn a_run_is_not_rolled_back_twice_nor_over_later_runs_unless_forced() {
+        let done = History {
+            rolled_back_in: Some("run-r".into()),
+            later: vec!["run-b".into()],
+            unchecked: Vec::new(),
+        };
+        assert_eq!(
+            decide("run-a", &done, true),
+            Ok(Decision::AlreadyRolledBack {
+                by: "run-r".into(),
+                later: vec!["run-b".into()]
+            })
+        );
+        let followed = History {
+            later: vec!["run-b".into(), "run-c".into()],
+            ..History::default()
+        };
+        let refusal = decide("run-a", &followed, false).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "run `run-a` was followed by runs `run-b`, `run-c` that changed objects it changed"
+        );
+        assert_eq!(
+            decide("run-a", &followed, true),
+            Ok(Decision::Proceed {
+                forced_over: vec!["run-b".into(), "run-c".into()]
+            })
+        );
+        assert_eq!(
+            decide("run-a", &History::default(), false),
+            Ok(Decision::Proceed {
+                forced_over: Vec::new()
+            })
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! `sharedbox rollback RUN_ID` and `sharedbox runs [show RUN_ID]`.
 
+use sharedbox_applier::rollback::{problem_list, quoted};
 use sharedbox_applier::{
-    Actor, FORMAT_VERSION, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus,
-    printable,
+    Actor, Decision, FORMAT_VERSION, Journal, JournalError, Record, RollbackRefusal, RunKind,
+    RunLog, RunOutcome, UndoStatus, printable,
 };
 
 use super::apply::{undo_event, undo_line};
@@ -23,108 +24,32 @@ fn find(config: &RunConfig, run_id: &str) -> anyhow::Result<RunLog> {
     })
 }
 
-/// Prints why a journal cannot be used for a rollback, and exits 3: nothing was written.
-fn refuse_damaged(message: String, hint: String) -> anyhow::Result<ExitStatus> {
-    print_error(&Failure::new(message).hint(hint).into());
-    Ok(ExitStatus::RollbackIncomplete)
-}
-
-/// The problems of a journal in one line, at most five of them.
-fn problem_list(log: &RunLog) -> String {
-    let mut text = log
-        .problems
-        .iter()
-        .take(5)
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    if log.problems.len() > 5 {
-        text.push_str(&format!("; and {} more", log.problems.len() - 5));
-    }
-    text
-}
-
 /// `sharedbox rollback RUN_ID`.
 pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
     let log = find(config, &args.run_id)?;
     let run = &args.run_id;
-    if !log.problems.is_empty() {
-        return refuse_damaged(
-            format!(
-                "the journal of run `{run}` is damaged: {}",
-                problem_list(&log)
-            ),
-            format!(
-                "nothing was written: a damaged journal cannot be trusted to undo a run. `sharedbox runs show {run}` shows what can be read; undo its steps by hand, or restore the journal from a backup"
-            ),
-        );
-    }
-    let Some(Record::Start {
-        format_version,
-        kind,
-        backend,
-        tenant: run_tenant,
-        ..
-    }) = log.start()
-    else {
-        return refuse_damaged(
-            format!("the journal of run `{run}` has no `start` record"),
-            format!("nothing was written; inspect it with `sharedbox runs show {run}`"),
-        );
+    let refused = |refusal: RollbackRefusal| -> anyhow::Result<ExitStatus> {
+        if refusal.needs_a_human() {
+            print_error(&Failure::of(&refusal).into());
+            Ok(ExitStatus::RollbackIncomplete)
+        } else {
+            Err(Failure::of(&refusal).into())
+        }
     };
-    match format_version {
-        Some(FORMAT_VERSION) => {}
-        None => {
-            return refuse_damaged(
-                format!(
-                    "the journal of run `{run}` has no `format_version`: it was written before journal format {FORMAT_VERSION} and does not record its backend"
-                ),
-                format!(
-                    "nothing was written; undo it with the sharedbox version that wrote it, or by hand (`sharedbox runs show {run}` lists its steps)"
-                ),
-            );
-        }
-        Some(other) => {
-            return refuse_damaged(
-                format!(
-                    "the journal of run `{run}` has format version {other}; this sharedbox reads version {FORMAT_VERSION}"
-                ),
-                "nothing was written; roll it back with the sharedbox version that wrote it"
-                    .to_owned(),
-            );
-        }
-    }
-    if *kind == RunKind::Rollback {
-        return Err(Failure::new(format!("run `{run}` is itself a rollback"))
-            .hint("to redo the original changes, run `sharedbox apply`")
-            .into());
-    }
-    let here = backend_kind(config)?;
-    let backend = backend.as_deref().unwrap_or_default();
-    if backend != here {
-        return Err(Failure::new(format!(
-            "run `{run}` changed a tenant of the `{}` backend, but the configured tenant is of the `{here}` backend",
-            printable(backend, 40)
-        ))
-        .hint("nothing was written; configure the backend and tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)")
-        .into());
+    if let Err(refusal) = sharedbox_applier::check_journal(&log, backend_kind(config)?) {
+        return refused(refusal);
     }
     let tenant = open_tenant(config)?;
-    if *run_tenant != tenant.name() {
-        return Err(Failure::new(format!(
-            "run `{run}` changed tenant `{}`, but the configured tenant is `{}`",
-            printable(run_tenant, 80),
-            tenant.name()
-        ))
-        .hint("nothing was written; configure the tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)")
-        .into());
+    if let Err(refusal) = sharedbox_applier::check_tenant(&log, &tenant.name()) {
+        return refused(refusal);
     }
+    let run_tenant = tenant.name();
     let rollback_id = sharedbox_applier::new_run_id();
     // The lock is held from the look at the other journals to the last undo: no run can
     // start in between.
     let _lock = lock(
         &config.state_dir,
-        run_tenant,
+        &run_tenant,
         &rollback_id,
         "rollback",
         args.lock_timeout,
@@ -137,43 +62,35 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             printable(file, 60)
         ));
     }
-    let later = history
-        .later
-        .iter()
-        .map(|id| format!("`{}`", printable(id, 60)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Some(by) = &history.rolled_back_in {
-        if by == run {
-            outln!(
-                "Nothing to roll back: run `{run}` failed and was already rolled back automatically."
-            );
-        } else {
-            outln!(
-                "Nothing to roll back: run `{run}` was already rolled back in run `{}`.",
-                printable(by, 60)
-            );
+    match sharedbox_applier::decide(run, &history, args.force) {
+        Err(refusal) => return refused(refusal),
+        Ok(Decision::AlreadyRolledBack { by, later }) => {
+            if by == *run {
+                outln!(
+                    "Nothing to roll back: run `{run}` failed and was already rolled back automatically."
+                );
+            } else {
+                outln!(
+                    "Nothing to roll back: run `{run}` was already rolled back in run `{}`.",
+                    printable(&by, 60)
+                );
+            }
+            if !later.is_empty() {
+                outln!(
+                    "Later runs changed the same objects: {}; to undo them, roll them back, newest first.",
+                    quoted(&later)
+                );
+            }
+            return Ok(ExitStatus::Success);
         }
-        if !history.later.is_empty() {
-            outln!(
-                "Later runs changed the same objects: {later}; to undo them, roll them back, newest first."
-            );
+        Ok(Decision::Proceed { forced_over }) if !forced_over.is_empty() => {
+            warning(&format!(
+                "`--force`: rolling back `{run}` although later run{} {} changed objects it changed",
+                plural(forced_over.len()),
+                quoted(&forced_over)
+            ));
         }
-        return Ok(ExitStatus::Success);
-    }
-    if !history.later.is_empty() {
-        if !args.force {
-            return Err(Failure::new(format!(
-                "run `{run}` was followed by run{} {later} that changed objects it changed",
-                plural(history.later.len())
-            ))
-            .hint(format!("nothing was written: rolling back `{run}` now would undo what they set too. Roll them back first, newest first, or pass `--force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)"))
-            .into());
-        }
-        warning(&format!(
-            "`--force`: rolling back `{run}` although later run{} {later} changed objects it changed",
-            plural(history.later.len())
-        ));
+        Ok(Decision::Proceed { .. }) => {}
     }
     let steps = log.steps();
     if let Some(line) = log.cut_off {
@@ -215,7 +132,7 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
         format_version: Some(FORMAT_VERSION),
         run_id: rollback_id.clone(),
         kind: RunKind::Rollback,
-        backend: Some(here.to_owned()),
+        backend: Some(backend_kind(config)?.to_owned()),
         tenant: run_tenant.clone(),
         at: sharedbox_applier::now_rfc3339_precise(),
         actor: Actor::current(),
