@@ -226,7 +226,49 @@ pub struct Journal {
     file: File,
 }
 
+/// What the first record of a new run says (the rest is filled in: the journal format,
+/// the time with fractions of a second, who and where).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStart {
+    /// The run id.
+    pub run_id: String,
+    /// Apply or rollback.
+    pub kind: RunKind,
+    /// The backend kind: `file` or `exchange-online`.
+    pub backend: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The saved plan applied, if one is.
+    pub plan_id: Option<String>,
+    /// The run a rollback undoes.
+    pub rollback_of: Option<String>,
+    /// Number of planned steps.
+    pub steps: usize,
+}
+
 impl Journal {
+    /// Creates the journal of a new run and writes (fsyncs) its `start` record: the one way a
+    /// run's journal begins, for applies and rollbacks alike.
+    ///
+    /// # Errors
+    /// The journal could not be created or written.
+    pub fn start(state_dir: &Path, run: RunStart) -> Result<Journal, JournalError> {
+        let mut journal = Journal::create(state_dir, &run.run_id)?;
+        journal.write(&Record::Start {
+            format_version: Some(FORMAT_VERSION),
+            run_id: run.run_id,
+            kind: run.kind,
+            backend: Some(run.backend),
+            tenant: run.tenant,
+            at: now_rfc3339_precise(),
+            actor: Actor::current(),
+            plan_id: run.plan_id,
+            rollback_of: run.rollback_of,
+            steps: run.steps,
+        })?;
+        Ok(journal)
+    }
+
     /// Creates `runs/<run_id>.jsonl` under `state_dir`.
     pub fn create(state_dir: &Path, run_id: &str) -> Result<Journal, JournalError> {
         let dir = state_dir.join("runs");
@@ -365,6 +407,28 @@ pub fn printable(text: &str, max: usize) -> String {
         }
     }
     out
+}
+
+impl RunLog {
+    /// The run that applied the saved plan `plan_id`, if one did (a saved plan applies once).
+    ///
+    /// # Errors
+    /// The runs folder could not be read.
+    pub fn run_that_applied(
+        state_dir: &Path,
+        plan_id: &str,
+    ) -> Result<Option<String>, JournalError> {
+        Ok(RunLog::all(state_dir)?
+            .iter()
+            .find_map(|log| match log.start() {
+                Some(Record::Start {
+                    plan_id: Some(applied),
+                    run_id,
+                    ..
+                }) if applied == plan_id => Some(run_id.clone()),
+                _ => None,
+            }))
+    }
 }
 
 /// The largest journal read (a journal of an apply to 50,000 mailboxes is about 100 MiB);

@@ -24,7 +24,7 @@ pub mod run;
 
 pub use journal::{
     Actor, FORMAT_VERSION, Journal, JournalError, Problem, Record, RunKind, RunLog, RunOutcome,
-    UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
+    RunStart, UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
 pub use result::{ApplyOutcome, ApplyResult};

@@ -1,8 +1,8 @@
 //! `sharedbox apply [PLANFILE]`.
 
 use sharedbox_applier::{
-    Actor, ApplyOptions, ApplyReport, ApplyResult, Event, Journal, Record, RunKind, RunLog,
-    RunOutcome, UndoItem, UndoStatus,
+    ApplyOptions, ApplyReport, ApplyResult, Event, Journal, RunKind, RunLog, RunOutcome, RunStart,
+    UndoItem, UndoStatus,
 };
 use sharedbox_planner::{Plan, PlanDocument};
 use sharedbox_policy::PolicySet;
@@ -244,16 +244,12 @@ fn check_saved_plan(
             time::OffsetDateTime::now_utc(),
         )
         .map_err(|refusal| Failure::new(refusal.to_string()).hint(refusal.hint()))?;
-    for log in RunLog::all(&config.state_dir)? {
-        if let Some(Record::Start {
-            plan_id: Some(applied),
-            run_id,
-            ..
-        }) = log.start()
-            && *applied == document.plan_id
-        {
-            return Err(Failure::new(format!("plan {id} was already applied in run `{run_id}`")).hint("a saved plan applies once; make a new plan with `sharedbox plan --out FILE`").into());
-        }
+    if let Some(run_id) = RunLog::run_that_applied(&config.state_dir, &document.plan_id)? {
+        return Err(
+            Failure::new(format!("plan {id} was already applied in run `{run_id}`"))
+                .hint("a saved plan applies once; make a new plan with `sharedbox plan --out FILE`")
+                .into(),
+        );
     }
     Ok(document.clone())
 }
@@ -280,20 +276,19 @@ async fn execute(
         plan_id,
         format,
     } = run;
-    let mut journal = Journal::create(&config.state_dir, run_id)?;
     let total = plan.ordered_changes().len();
-    journal.write(&Record::Start {
-        format_version: Some(sharedbox_applier::FORMAT_VERSION),
-        run_id: run_id.to_owned(),
-        kind: RunKind::Apply,
-        backend: Some(backend_kind(config)?.to_owned()),
-        tenant: plan.tenant.clone(),
-        at: sharedbox_applier::now_rfc3339_precise(),
-        actor: Actor::current(),
-        plan_id: plan_id.clone(),
-        rollback_of: None,
-        steps: total,
-    })?;
+    let mut journal = Journal::start(
+        &config.state_dir,
+        RunStart {
+            run_id: run_id.to_owned(),
+            kind: RunKind::Apply,
+            backend: backend_kind(config)?.to_owned(),
+            tenant: plan.tenant.clone(),
+            plan_id: plan_id.clone(),
+            rollback_of: None,
+            steps: total,
+        },
+    )?;
     note(&format!(
         "\napplying {total} change{} (run `{run_id}`, journal `{}`)",
         plural(total),

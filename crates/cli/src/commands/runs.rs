@@ -2,8 +2,8 @@
 
 use sharedbox_applier::rollback::{problem_list, quoted};
 use sharedbox_applier::{
-    Actor, Decision, FORMAT_VERSION, Journal, JournalError, Record, RollbackRefusal, RunKind,
-    RunLog, RunOutcome, UndoStatus, printable,
+    Decision, FORMAT_VERSION, Journal, JournalError, Record, RollbackRefusal, RunKind, RunLog,
+    RunOutcome, RunStart, UndoStatus, printable,
 };
 
 use super::apply::{undo_event, undo_line};
@@ -127,19 +127,18 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             "rollback",
         )?;
     }
-    let mut journal = Journal::create(&config.state_dir, &rollback_id)?;
-    journal.write(&Record::Start {
-        format_version: Some(FORMAT_VERSION),
-        run_id: rollback_id.clone(),
-        kind: RunKind::Rollback,
-        backend: Some(backend_kind(config)?.to_owned()),
-        tenant: run_tenant.clone(),
-        at: sharedbox_applier::now_rfc3339_precise(),
-        actor: Actor::current(),
-        plan_id: None,
-        rollback_of: Some(run.clone()),
-        steps: steps.len(),
-    })?;
+    let mut journal = Journal::start(
+        &config.state_dir,
+        RunStart {
+            run_id: rollback_id.clone(),
+            kind: RunKind::Rollback,
+            backend: backend_kind(config)?.to_owned(),
+            tenant: run_tenant.clone(),
+            plan_id: None,
+            rollback_of: Some(run.clone()),
+            steps: steps.len(),
+        },
+    )?;
     let report =
         sharedbox_applier::rollback_run(tenant.as_ref(), &log, &mut journal, undo_event).await?;
     if report.nothing_to_do() {
