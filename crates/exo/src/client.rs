@@ -181,13 +181,7 @@ pub fn check_endpoint(endpoint: &str) -> Result<String, ExoError> {
         message: format!("the admin API endpoint `{endpoint}` is not a URL: {e}"),
         hint: Some("use a base URL such as `https://outlook.office365.com`".to_owned()),
     })?;
-    let host = url.host_str().unwrap_or_default();
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = crate::cloud::is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}

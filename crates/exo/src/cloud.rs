@@ -70,19 +70,24 @@ pub fn is_service_endpoint(endpoint: &str) -> bool {
         return false;
     };
     let host = url.host_str().unwrap_or_default();
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    loopback
+    is_loopback(&url)
         || (url.scheme() == "https"
             && url.port().is_none()
             && Cloud::ALL.iter().any(|cloud| {
                 reqwest::Url::parse(cloud.base_url())
                     .is_ok_and(|base| base.host_str() == Some(host))
             }))
+}
+
+/// Whether `url` names this machine (`localhost`, `127.0.0.0/8`, `[::1]`).
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for Cloud {
