@@ -17,4 +17,5 @@ mod rollback_bookkeeping;
 mod safe_apply;
 mod saved_plans;
 mod secrets;
+mod text_output;
 mod validate;
