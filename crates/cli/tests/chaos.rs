@@ -10,6 +10,7 @@
 //! `SHAREDBOX_CHAOS_RUNS` sets the number of runs (default 8 in CI; the long run in
 //! `docs/reliability.md` used 300), `SHAREDBOX_CHAOS_SEED` the first seed.
 
+#[path = "cli/common.rs"]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

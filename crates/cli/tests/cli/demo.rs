@@ -1,7 +1,7 @@
 //! The README's main job: `sharedbox plan` in the repository root, against the embedded demo
 //! tenant, shows creates, updates and revocations; applying it converges.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,11 +1,9 @@
 //! Safe apply (design.md §4): journal, automatic and manual rollback, saved plans, locks.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Project, TENANT, mailbox, normalized};
+use crate::common::{Project, TENANT, mailbox, normalized};
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
 

@@ -2,7 +2,7 @@
 //! drift on the demo tenant (snapshots), the size cap of the PR comment, GitHub annotations
 //! and job summaries, and `--json-lines`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

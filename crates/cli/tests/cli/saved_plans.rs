@@ -2,11 +2,11 @@
 //! from the policies of the checkout that applies it and the live tenant; its life is bounded
 //! by its creation time; `plan --out` never writes through a symbolic link.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::Project;
+use crate::common::Project;
 use sharedbox_planner::PlanDocument;
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";

@@ -3,12 +3,12 @@
 //! command prints a secret, reads outside the repository or hangs, and every refusal names
 //! the file.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Project, Run};
+use crate::common::{Project, Run};
 
 /// A secret in the environment of every run below; it must never be printed.
 const SECRET: &str = "Zq8Q~hostileRepoClientSecret0123456789";

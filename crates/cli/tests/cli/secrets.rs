@@ -4,11 +4,11 @@
 //! `docs/exchange-online.md` (reader: plan, drift, export; writer: apply, rollback) work
 //! with exactly the cmdlets listed there, while everything else is refused by Exchange.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{Project, Run, normalized};
+use crate::common::{Project, Run, normalized};
 use sharedbox_exo_sim::{Role, SimConfig, SimHandle, SimServer};
 
 const TOKEN: &str = "eyJ0eXAi.FAKE-ACCESS-TOKEN-7c1d9e";

@@ -1,9 +1,9 @@
 //! Plan and apply end to end on the file backend: tenant end states, plan contents and
 //! exit codes.
 
-mod common;
+use crate::common;
 
-use common::{Project, full_access, identities, mailbox, readers, send_as};
+use crate::common::{Project, full_access, identities, mailbox, readers, send_as};
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
 

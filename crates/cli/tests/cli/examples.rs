@@ -2,11 +2,9 @@
 //! the plan is exactly `expected-plan.txt`, `apply` reaches the desired state (the next plan is
 //! empty), and `rollback` of that run restores the tenant (the plan is the expected one again).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::run_in;
+use crate::common::run_in;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

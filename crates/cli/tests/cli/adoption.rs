@@ -1,10 +1,10 @@
 //! Adoption and drift (issue: export a live tenant to policies, report drift).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
-use common::{Project, TENANT};
+use crate::common::{Project, TENANT};
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
 

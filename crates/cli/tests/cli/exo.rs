@@ -2,7 +2,7 @@
 //! `SHAREDBOX_EXO_ENDPOINT` pointing at the simulator gives the file backend's plan,
 //! `apply` converges to the file backend's end state, and survives 429s and 503s.
 
-mod common;
+use crate::common;
 
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 use sharedbox_file::TenantFile;

@@ -1,9 +1,7 @@
 //! `sharedbox validate` and policy errors: every strict-YAML and semantic error names the
 //! file, line and column, explains itself, and nothing is written to the tenant.
 
-mod common;
-
-use common::Project;
+use crate::common::Project;
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
 

@@ -2,11 +2,11 @@
 //! rollback does not undo later runs behind their back, a journal of another backend or
 //! tenant is refused, and a damaged journal stops a rollback before it writes anything.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
-use common::{Project, mailbox, new_run, normalized, send_as};
+use crate::common::{Project, mailbox, new_run, normalized, send_as};
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
 

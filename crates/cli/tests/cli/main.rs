@@ -1,0 +1,21 @@
+//! The end-to-end tests of the `sharedbox` binary, in one test binary (each integration
+//! test file would be its own binary, linking the whole dependency graph again). Each
+//! module is one area; `common` holds the project and runner helpers. `tests/chaos.rs`
+//! stays a binary of its own: it is timing-sensitive, kills processes and must not run
+//! concurrently with these tests.
+
+mod common;
+
+mod adoption;
+mod demo;
+mod examples;
+mod exo;
+mod formats;
+mod hostile_repository;
+mod plan_apply;
+mod rollback_bookkeeping;
+mod safe_apply;
+mod saved_plans;
+mod secrets;
+mod text_output;
+mod validate;
