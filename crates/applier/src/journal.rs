@@ -105,6 +105,19 @@ pub enum UndoStatus {
     Failed,
 }
 
+/// As the rollback output says it: `reverted`, `nothing to undo`, `CONFLICT, left alone`, ...
+impl std::fmt::Display for UndoStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UndoStatus::Reverted => "reverted",
+            UndoStatus::Skipped => "nothing to undo",
+            UndoStatus::Conflict => "CONFLICT, left alone",
+            UndoStatus::Irreversible => "cannot be undone",
+            UndoStatus::Failed => "UNDO FAILED",
+        })
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

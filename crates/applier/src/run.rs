@@ -581,8 +581,7 @@ pub(crate) async fn undo(
                     UndoStatus::Conflict,
                     Some(format!(
                         "changed by someone else since: now {}, the run set {}",
-                        show(&current),
-                        show(&s.expected)
+                        current, s.expected
                     )),
                 ))
             };
@@ -671,17 +670,6 @@ fn irreversible_reason(operation: &Operation) -> String {
             "the revoked principal was orphaned (it no longer exists) and cannot be granted again".to_owned()
         }
         _ => "the value before the change was not reported by Exchange".to_owned(),
-    }
-}
-
-fn show(observation: &Observation) -> String {
-    match observation {
-        Observation::MailboxMissing => "mailbox missing".to_owned(),
-        Observation::Exists(e) => if *e { "exists" } else { "absent" }.to_owned(),
-        Observation::Member(m) => if *m { "granted" } else { "not granted" }.to_owned(),
-        Observation::FolderAccess(a) => a.clone().unwrap_or_else(|| "no access".to_owned()),
-        Observation::Text(t) => format!("{t:?}"),
-        Observation::Switch(s) => s.map_or_else(|| "unset".to_owned(), |b| b.to_string()),
     }
 }
 

@@ -32,6 +32,23 @@ pub enum Observation {
     Switch(Option<bool>),
 }
 
+/// As people read it: `granted`, `not granted`, `Reviewer`, `true`, `"Support"`, ...
+impl std::fmt::Display for Observation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Observation::MailboxMissing => f.write_str("mailbox missing"),
+            Observation::Exists(e) => f.write_str(if *e { "exists" } else { "absent" }),
+            Observation::Member(m) => f.write_str(if *m { "granted" } else { "not granted" }),
+            Observation::FolderAccess(a) => f.write_str(a.as_deref().unwrap_or("no access")),
+            Observation::Text(t) => write!(f, "{t:?}"),
+            Observation::Switch(s) => match s {
+                Some(b) => write!(f, "{b}"),
+                None => f.write_str("unset"),
+            },
+        }
+    }
+}
+
 /// The current value of what `operation` touches in `snapshot`.
 ///
 /// `snapshot` must hold the operation's mailbox in its scope.

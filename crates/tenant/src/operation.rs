@@ -333,6 +333,26 @@ impl Operation {
         }
     }
 
+    /// The principal the write grants to or takes from, if it is a grant.
+    pub fn principal(&self) -> Option<&Principal> {
+        match self {
+            Operation::AddToList { principal, .. }
+            | Operation::RemoveFromList { principal, .. }
+            | Operation::GrantSendAs { principal, .. }
+            | Operation::RevokeSendAs { principal, .. }
+            | Operation::GrantFullAccess { principal, .. }
+            | Operation::RevokeFullAccess { principal, .. }
+            | Operation::AddSentItemsPermission { principal, .. }
+            | Operation::SetSentItemsPermission { principal, .. }
+            | Operation::RemoveSentItemsPermission { principal, .. } => Some(principal),
+            Operation::CreateMailbox { .. }
+            | Operation::RemoveMailbox { .. }
+            | Operation::SetMailbox { .. }
+            | Operation::SetClient { .. }
+            | Operation::SetOrganization { .. } => None,
+        }
+    }
+
     /// Whether this operation takes a right or a member away (counted by `--max-removals`).
     pub fn is_revocation(&self) -> bool {
         matches!(

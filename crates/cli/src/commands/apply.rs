@@ -441,19 +441,17 @@ pub fn undo_event(item: &UndoItem) {
 /// One undo decision as a line.
 pub fn undo_line(item: &UndoItem) -> String {
     let what = format!(
-        "step {} {} {} {}",
+        "step {} {} {} {}{}",
         item.step,
         item.operation.cmdlet(),
         item.operation.mailbox().unwrap_or("tenant settings"),
-        item.field
+        item.field,
+        item.operation
+            .principal()
+            .map(|p| format!(" {}", p.label()))
+            .unwrap_or_default()
     );
-    let status = match item.status {
-        UndoStatus::Reverted => "reverted",
-        UndoStatus::Skipped => "nothing to undo",
-        UndoStatus::Conflict => "CONFLICT, left alone",
-        UndoStatus::Irreversible => "cannot be undone",
-        UndoStatus::Failed => "UNDO FAILED",
-    };
+    let status = item.status;
     match &item.detail {
         Some(detail) => format!("{what}: {status} ({detail})"),
         None => format!("{what}: {status}"),

@@ -333,6 +333,11 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
     }
     let text = |t: &str| printable(t, 120);
     let mailbox = |o: &sharedbox_tenant::Operation| text(o.mailbox().unwrap_or("tenant settings"));
+    let who = |o: &sharedbox_tenant::Operation| {
+        o.principal()
+            .map(|p| format!(" {}", text(&p.label())))
+            .unwrap_or_default()
+    };
     for record in &log.records {
         match record {
             Record::Start {
@@ -388,12 +393,13 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 ..
             } => {
                 outln!(
-                    "  step {step}: {} {} {}: {} -> {}",
+                    "  step {step}: {} {} {}{}: {} -> {}",
                     operation.cmdlet(),
                     mailbox(operation),
                     text(field),
-                    text(&format!("{before:?}")),
-                    text(&format!("{expected:?}"))
+                    who(operation),
+                    text(&before.to_string()),
+                    text(&expected.to_string())
                 );
             }
             Record::Outcome { step, ok, error } => match error {
@@ -405,9 +411,10 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 None => outln!("  step {step}: {}", if *ok { "ok" } else { "FAILED" }),
             },
             Record::UndoIntent { step, operation } => outln!(
-                "  undo of step {step}: sending {} {}",
+                "  undo of step {step}: sending {} {}{}",
                 operation.cmdlet(),
-                mailbox(operation)
+                mailbox(operation),
+                who(operation)
             ),
             Record::Undo {
                 step,
@@ -423,7 +430,7 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                     .as_ref()
                     .map(|d| format!(" ({})", text(d)))
                     .unwrap_or_default();
-                outln!("  undo of step {step}: {status:?}{write}{detail}");
+                outln!("  undo of step {step}: {status}{write}{detail}");
             }
             Record::End { outcome, at } => {
                 outln!("ended {}: {}", text(at), outcome_label(*outcome));
