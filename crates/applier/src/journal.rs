@@ -673,8 +673,8 @@ impl RunLog {
         RunLog::read(&path)
     }
 
-    /// Every `.jsonl` file under `state_dir/runs`, by file name (oldest run first). Files that
-    /// are not journals are included, with their problems.
+    /// Every `.jsonl` file under `state_dir/runs`, oldest run first (by start time). Files
+    /// that are not journals are included, with their problems, last.
     pub fn all(state_dir: &Path) -> Result<Vec<RunLog>, JournalError> {
         let dir = state_dir.join("runs");
         let entries = match std::fs::read_dir(&dir) {
@@ -688,7 +688,14 @@ impl RunLog {
             .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
             .collect();
         paths.sort();
-        paths.iter().map(|p| RunLog::read(p)).collect()
+        let mut logs = paths
+            .iter()
+            .map(|p| RunLog::read(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        // In the order the runs started (to the nanosecond since journal format 1; run ids
+        // of one second do not sort by time), files without a readable start last.
+        logs.sort_by_cached_key(|log| (log.started().is_none(), log.started()));
+        Ok(logs)
     }
 
     /// The start record.

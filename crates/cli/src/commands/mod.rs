@@ -51,7 +51,8 @@ fn load_policies(config: &RunConfig) -> anyhow::Result<PolicySet> {
 fn open_tenant(config: &RunConfig) -> anyhow::Result<Box<dyn Tenant>> {
     match config.tenant()? {
         TenantSpec::File(path) => {
-            let tenant = FileTenant::open(path).map_err(|e| {
+            // The file is read once here, off the async workers.
+            let tenant = tokio::task::block_in_place(|| FileTenant::open(path)).map_err(|e| {
                 let hint = hint_of(&e).or_else(|| {
                     Some(
                         "check `tenant.path` in `sharedbox.yaml` or `--tenant file:PATH`"
@@ -219,7 +220,8 @@ fn lock(
         actor: Actor::current(),
         since: sharedbox_applier::now_rfc3339(),
     };
-    FileLock::new(state_dir).acquire(tenant, &info, timeout).map_err(|e| {
+    // Waiting for a lock sleeps between tries: off the async workers.
+    tokio::task::block_in_place(|| FileLock::new(state_dir).acquire(tenant, &info, timeout)).map_err(|e| {
         Failure::new(e.to_string())
             .hint("wait for the other run to finish, or pass `--lock-timeout 5m` to wait; a lock of a process that died on this host is taken over automatically")
             .into()

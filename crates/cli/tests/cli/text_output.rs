@@ -88,9 +88,8 @@ fn an_apply_its_rollback_and_the_runs_as_a_person_reads_them() {
         "Support Team"
     );
 
-    // `runs` lists runs by id, and ids have a one-second resolution (then a random suffix):
-    // the rollback starts in a later second so that the order of the table is fixed.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // `runs` lists runs by their start time (to the nanosecond), not by id: the rollback,
+    // started within the same second, still comes second.
     let mut rolled_back = None;
     let rollback_id = common::new_run(&project, || {
         rolled_back = Some(run(&project, &["rollback", &apply_id, "--auto-approve"]));
