@@ -181,13 +181,19 @@ pub fn init(json_lines: bool) {
     }
 }
 
-/// Reports a command line clap could not parse, or prints the help or version it asked for
-/// (data, on stdout), and returns clap's exit status. Under `--json-lines` a usage error is an
-/// `error` event like any other.
+/// Reports a command line clap could not parse (exit 1), or prints the help or version it
+/// asked for (data, on stdout; exit 0). Under `--json-lines` a usage error is an `error`
+/// event like any other.
 pub fn usage_error(error: &clap::Error) -> ExitCode {
-    let json = error.use_stderr() && std::env::args_os().skip(1).any(|a| a == "--json-lines");
+    if !error.use_stderr() {
+        error.exit(); // `--help`, `--version`: on stdout, exit 0
+    }
+    // Exit 1 like every other error, never clap's 2: with `--detailed-exitcode`, 2 means
+    // "changes present", and a pipeline must not read a mistyped flag as a plan.
+    let json = std::env::args_os().skip(1).any(|a| a == "--json-lines");
     if !json {
-        error.exit();
+        let _ = error.print();
+        return ExitStatus::Failure.into();
     }
     let rendered = error.render().to_string();
     let mut lines = rendered.trim().lines();
@@ -200,7 +206,7 @@ pub fn usage_error(error: &clap::Error) -> ExitCode {
         first.strip_prefix("error: ").unwrap_or(first),
         serde_json::json!({ "hint": rest.join("\n") }),
     );
-    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
+    ExitStatus::Failure.into()
 }
 
 /// Whether stderr carries JSON lines.

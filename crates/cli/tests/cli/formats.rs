@@ -476,12 +476,20 @@ fn json_lines_make_every_stderr_line_an_event() {
         0,
     );
 
-    // a command line that does not parse
+    // a command line that does not parse: exit 1, never 2 ("changes present")
     let usage = check(
         "usage error",
-        &project.run(&["plan", "--json-lines", "--no-such-flag"]),
-        2,
+        &project.run(&[
+            "plan",
+            "--json-lines",
+            "--detailed-exitcode",
+            "--no-such-flag",
+        ]),
+        1,
     );
+    let plain = project.run(&["plan", "--detailed-exitcode", "--no-such-flag"]);
+    assert_eq!(plain.code, 1, "{plain:?}");
+    assert!(plain.stderr.contains("--no-such-flag"), "{plain:?}");
     assert!(
         usage[0]["message"]
             .as_str()
