@@ -404,23 +404,7 @@ pub struct RunLog {
 /// At most this many characters of a parse error are kept.
 const MAX_REASON: usize = 120;
 
-/// `text` with control characters escaped and cut to `max` characters: journal content
-/// is printed to terminals.
-pub fn printable(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use sharedbox_tenant::printable;
 
 impl RunLog {
     /// The run that applied the saved plan `plan_id`, if one did (a saved plan applies once).

@@ -29,7 +29,7 @@ pub use observe::{
 };
 pub use operation::{
     ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,
-    PrincipalList,
+    PrincipalList, printable,
 };
 
 /// What to read: the managed mailboxes in full, the rest only by address.

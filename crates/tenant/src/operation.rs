@@ -8,6 +8,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::PrincipalId;
 
+/// `text` with control characters escaped and cut to `max` characters: tenant data and
+/// journal content are printed to terminals and CI logs.
+pub fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A principal as an operation addresses it.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
@@ -34,7 +52,7 @@ impl Principal {
     pub fn label(&self) -> String {
         match self {
             Principal::Recipient { address, .. } => address.clone(),
-            Principal::Orphaned { raw } => format!("{raw} (orphaned)"),
+            Principal::Orphaned { raw } => format!("{} (orphaned)", printable(raw, 200)),
         }
     }
 
@@ -362,5 +380,24 @@ impl Operation {
                 | Operation::RevokeFullAccess { .. }
                 | Operation::RemoveSentItemsPermission { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_orphaned_principal_is_shown_with_control_characters_escaped() {
+        let orphan = Principal::Orphaned {
+            raw: "S-1-5-21-1\u{1b}[2J\u{7}".into(),
+        };
+        assert_eq!(orphan.label(), "S-1-5-21-1\\u{1b}[2J\\u{7} (orphaned)");
+        assert_eq!(
+            orphan.identity(),
+            "S-1-5-21-1\u{1b}[2J\u{7}",
+            "sent to Exchange as it is"
+        );
+        assert_eq!(printable("abcdef", 3), "abc…");
     }
 }
