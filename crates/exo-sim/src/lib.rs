@@ -5,7 +5,7 @@
 //! ([`TenantFile::parse`]), and every write cmdlet is mapped to a
 //! [`sharedbox_tenant::Operation`] and applied with [`TenantFile::apply`], so the simulator
 //! and the file backend end in the same state for the same writes. The wire format follows
-//! `shared/reference/exo-admin-api.md`, quirks included: annotation keys, Names in
+//! `docs/admin-api.md`, quirks included: annotation keys, Names in
 //! `GrantSendOnBehalfTo`, localised folders, warnings instead of errors for idempotent
 //! writes, `@odata.nextLink` paging by re-POSTing the same body, `$batch` answered out of
 //! order, 403 bodies of NUL bytes for unknown cmdlets.

@@ -1,5 +1,5 @@
 //! The Microsoft clouds Exchange Online runs in: admin API base URL, token scope and
-//! Entra authority per cloud (reference `exo-admin-api.md` §1.6).
+//! Entra authority per cloud (`docs/admin-api.md`, "Endpoints").
 
 use std::fmt;
 use std::str::FromStr;

@@ -7,7 +7,7 @@
 //! - [`write`]: one cmdlet call per [`Operation`];
 //! - [`auth`] and [`cloud`]: tokens (azure_identity and friends) and the clouds.
 //!
-//! The wire format follows `shared/reference/exo-admin-api.md`; what could only be
+//! The wire format follows `docs/admin-api.md`; what could only be
 //! checked against the simulator (`sharedbox-exo-sim`) is listed in `docs/exchange-online.md`.
 
 pub mod auth;

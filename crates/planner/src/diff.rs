@@ -1,6 +1,6 @@
 //! The pure planning step: `(policy set, snapshot) -> Plan`.
 //!
-//! Rules (design.md §2, §4):
+//! Rules (`docs/policy-format.md`, "Rules"):
 //! - a field that is absent from the policy is never diffed;
 //! - a list that is present is authoritative: live entries not listed are revoked;
 //! - built-in and inherited entries (`NT AUTHORITY\SELF`, inherited ACEs, deny ACEs,

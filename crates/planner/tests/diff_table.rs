@@ -1,4 +1,4 @@
-//! Table tests of the planning rules (design.md §2, §4): one policy for `support@fabrikam.com`
+//! Table tests of the planning rules (`docs/policy-format.md`, "Rules"): one policy for `support@fabrikam.com`
 //! against the fixture tenant per row, and the exact changes it must plan, as
 //! `field action: before -> after`.
 

@@ -92,3 +92,53 @@ fn applying_the_demo_converges() {
     let again = sharedbox(dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
 }
+
+/// What users read stands alone: no README, doc, example or pipeline template points at files
+/// outside the repository (`../shared/…`), and every relative Markdown link in them resolves.
+#[test]
+fn the_docs_stand_alone_and_their_links_resolve() {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("md" | "yml" | "yaml" | "example")
+            ) {
+                out.push(path);
+            }
+        }
+    }
+    let root = root();
+    let mut all = vec![
+        root.join("README.md"),
+        root.join("crates/exo-sim/README.md"),
+    ];
+    for dir in ["docs", "examples", "ci"] {
+        files(&root.join(dir), &mut all);
+    }
+    for path in &all {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            !text.contains("shared/") && !text.contains("design.md"),
+            "{} points outside the repository",
+            path.display()
+        );
+        if path.extension().is_some_and(|e| e == "md") {
+            for link in text.split("](").skip(1) {
+                let target = link.split(')').next().unwrap_or_default();
+                let file = target.split('#').next().unwrap_or_default();
+                if file.is_empty() || file.contains("://") {
+                    continue;
+                }
+                let resolved = path.parent().unwrap().join(file);
+                assert!(
+                    resolved.exists(),
+                    "{}: the link `{target}` leads nowhere",
+                    path.display()
+                );
+            }
+        }
+    }
+}

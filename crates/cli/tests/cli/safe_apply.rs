@@ -1,4 +1,4 @@
-//! Safe apply (design.md §4): journal, automatic and manual rollback, saved plans, locks.
+//! Safe apply (README, "Safe apply"): journal, automatic and manual rollback, saved plans, locks.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
