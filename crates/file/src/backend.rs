@@ -167,7 +167,7 @@ fn save(path: &Path, contents: &TenantFile) -> Result<(), TenantError> {
         }
         .into_tenant_error()
     })?;
-    write_atomically(path, text.as_bytes()).map_err(|source| {
+    write_atomically(path, text.as_bytes(), Access::Shared).map_err(|source| {
         FileError::Io {
             path: path.to_owned(),
             source,
@@ -181,9 +181,20 @@ fn every_failed(operations: &[Operation], error: &TenantError) -> Vec<Result<(),
     operations.iter().map(|_| Err(error.clone())).collect()
 }
 
-/// Writes `bytes` to `path` so that readers see the old or the new contents, never a mix:
-/// a temporary file in the same directory, fsync, rename over `path`, fsync of the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Who may read a file that [`write_atomically`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// As the umask allows (the tenant snapshot of the file backend).
+    Shared,
+    /// The owner only, mode 0600 (plan files: they name every principal).
+    Private,
+}
+
+/// Writes `bytes` to `path` so that readers see the old or the new contents, never a mix: a
+/// new temporary file in the same directory (created, never opened through a link), fsync,
+/// rename over `path` (which replaces a link at `path`, never follows it), fsync of the
+/// directory.
+pub fn write_atomically(path: &Path, bytes: &[u8], access: Access) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -192,9 +203,31 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let mut attempt = 0u32;
+    let (temp, mut file) = loop {
+        let temp = dir.join(format!(".{file_name}.{}-{attempt}.tmp", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if access == Access::Private {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&temp) {
+            Ok(file) => break (temp, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        // The mode given at creation is narrowed by the umask; set it exactly.
+        #[cfg(unix)]
+        if access == Access::Private {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -324,5 +357,37 @@ impl Tenant for FileTenant {
             }
             Err(e) => every_failed(operations, &e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn an_atomic_write_never_writes_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep\n").unwrap();
+        let target = dir.path().join("plan.json");
+        // A link planted at the first temporary name, and one at the target itself.
+        let temp = dir
+            .path()
+            .join(format!(".plan.json.{}-0.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &temp).unwrap();
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        write_atomically(&target, b"new\n", Access::Private).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new\n");
+        assert!(
+            !std::fs::symlink_metadata(&target)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

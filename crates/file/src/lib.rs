@@ -29,7 +29,7 @@
 pub mod backend;
 pub mod format;
 
-pub use backend::{FileError, FileTenant, write_atomically};
+pub use backend::{Access, FileError, FileTenant, write_atomically};
 pub use format::{FailKind, Simulation, TenantFile};
 
 #[cfg(test)]

@@ -332,58 +332,13 @@ fn check_plan_target(path: &Path) -> anyhow::Result<()> {
 /// replaced, not followed.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     check_plan_target(path)?;
-    let cannot = |e: std::io::Error| {
-        Failure::new(format!("cannot write plan file `{}`: {e}", path.display()))
-            .hint("check that its folder exists and can be written")
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map_or("plan".into(), |n| n.to_string_lossy().into_owned());
-    let (temp, mut file) = (0..100u32)
-        .find_map(|attempt| {
-            let temp = dir.join(format!(".{name}.{}-{attempt}.tmp", std::process::id()));
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            match options.open(&temp) {
-                Ok(file) => Some(Ok((temp, file))),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
-                Err(e) => Some(Err(e)),
-            }
+    let bytes = format!("{text}\n");
+    sharedbox_file::write_atomically(path, bytes.as_bytes(), sharedbox_file::Access::Private)
+        .map_err(|e| {
+            Failure::new(format!("cannot write plan file `{}`: {e}", path.display()))
+                .hint("check that its folder exists and can be written")
+                .into()
         })
-        .unwrap_or_else(|| {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "no free temporary file name",
-            ))
-        })
-        .map_err(cannot)?;
-    use std::io::Write;
-    let written = (|| {
-        // The mode given at creation is narrowed by the umask; set it exactly.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(cannot(e).into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
