@@ -4,13 +4,15 @@ mod apply;
 mod doctor;
 mod drift;
 mod explain;
+mod export;
 mod plan;
 mod runs;
 
 pub use apply::apply;
 pub use doctor::doctor;
-pub use drift::{drift, export};
+pub use drift::drift;
 pub use explain::{explain, profiles};
+pub use export::export;
 pub use plan::{plan, show, validate};
 pub use runs::{rollback, runs, runs_show};
 
