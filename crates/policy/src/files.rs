@@ -82,57 +82,89 @@ impl FileError {
     }
 }
 
-/// Reads `path`, which must be a regular file whose real path is inside `root`, of at most
-/// `max_bytes` bytes of UTF-8. Nothing is opened before these checks pass, so a FIFO cannot
-/// block and a link to a secret is never read.
+/// A folder files are read from, resolved once (links followed): the policy folder, or the
+/// repository that holds `sharedbox.yaml`.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// As given, for messages.
+    given: PathBuf,
+    /// Its real path.
+    real: PathBuf,
+}
+
+impl Root {
+    /// Resolves `root`.
+    ///
+    /// # Errors
+    /// [`FileError::Io`] when it does not exist or cannot be resolved.
+    pub fn new(root: &Path) -> Result<Root, FileError> {
+        let real = std::fs::canonicalize(root).map_err(|source| FileError::Io {
+            path: root.to_owned(),
+            source,
+        })?;
+        Ok(Root {
+            given: root.to_owned(),
+            real,
+        })
+    }
+
+    /// Reads `path`, which must be a regular file whose real path is inside this folder, of at
+    /// most `max_bytes` bytes of UTF-8. Nothing is opened before these checks pass, so a FIFO
+    /// cannot block and a link to a secret is never read.
+    ///
+    /// # Errors
+    /// [`FileError`], naming the path but never the content.
+    pub fn read(&self, path: &Path, max_bytes: u64) -> Result<String, FileError> {
+        let io = |source| FileError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let real = std::fs::canonicalize(path).map_err(io)?;
+        if !real.starts_with(&self.real) {
+            return Err(FileError::Outside {
+                path: path.to_owned(),
+                real,
+                root: self.given.clone(),
+            });
+        }
+        let metadata = std::fs::metadata(&real).map_err(io)?;
+        if !metadata.is_file() {
+            return Err(FileError::NotRegular {
+                path: path.to_owned(),
+                what: describe(&metadata.file_type()),
+            });
+        }
+        if metadata.len() > max_bytes {
+            return Err(FileError::TooLarge {
+                path: path.to_owned(),
+                max: max_bytes,
+            });
+        }
+        let file = std::fs::File::open(&real).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.take(max_bytes + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(FileError::TooLarge {
+                path: path.to_owned(),
+                max: max_bytes,
+            });
+        }
+        String::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
+            path: path.to_owned(),
+            offset: e.utf8_error().valid_up_to(),
+        })
+    }
+}
+
+/// Reads one file of `root` ([`Root::read`]); for many files of one folder, resolve the
+/// [`Root`] once.
 ///
 /// # Errors
 /// [`FileError`], naming the path but never the content.
 pub fn read_project_file(path: &Path, root: &Path, max_bytes: u64) -> Result<String, FileError> {
-    let io = |source| FileError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let real = std::fs::canonicalize(path).map_err(io)?;
-    let real_root = std::fs::canonicalize(root).map_err(|source| FileError::Io {
-        path: root.to_owned(),
-        source,
-    })?;
-    if !real.starts_with(&real_root) {
-        return Err(FileError::Outside {
-            path: path.to_owned(),
-            real,
-            root: root.to_owned(),
-        });
-    }
-    let metadata = std::fs::metadata(&real).map_err(io)?;
-    if !metadata.is_file() {
-        return Err(FileError::NotRegular {
-            path: path.to_owned(),
-            what: describe(&metadata.file_type()),
-        });
-    }
-    if metadata.len() > max_bytes {
-        return Err(FileError::TooLarge {
-            path: path.to_owned(),
-            max: max_bytes,
-        });
-    }
-    let file = std::fs::File::open(&real).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(max_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(FileError::TooLarge {
-            path: path.to_owned(),
-            max: max_bytes,
-        });
-    }
-    String::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
-        path: path.to_owned(),
-        offset: e.utf8_error().valid_up_to(),
-    })
+    Root::new(root)?.read(path, max_bytes)
 }
 
 /// Whether `path` (which must exist) really is inside `root`, links resolved; `None` when

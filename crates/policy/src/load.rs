@@ -28,10 +28,17 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
         ])
     })?;
     files.sort();
+    // The folder exists (it was just listed); resolve it once for every file's check.
+    let root = crate::files::Root::new(dir).map_err(|e| {
+        Diagnostics(vec![
+            Diagnostic::error("policy::io", e.to_string(), None)
+                .with_hint("check the `policies` path in `sharedbox.yaml`"),
+        ])
+    })?;
     let mut sources = Vec::with_capacity(files.len());
     let mut diagnostics = Vec::new();
     for path in files {
-        match read_bounded(&path, dir) {
+        match read_bounded(&path, &root) {
             Ok(text) => sources.push(Source::new(path, text)),
             Err(diagnostic) => diagnostics.push(*diagnostic),
         }
@@ -47,8 +54,8 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a policy file: a regular file inside `root` (links resolved) of at most
 /// [`MAX_FILE_BYTES`], refused before it is opened otherwise ([`crate::files`]).
-fn read_bounded(path: &Path, root: &Path) -> Result<String, Box<Diagnostic>> {
-    crate::files::read_project_file(path, root, MAX_FILE_BYTES).map_err(|error| {
+fn read_bounded(path: &Path, root: &crate::files::Root) -> Result<String, Box<Diagnostic>> {
+    root.read(path, MAX_FILE_BYTES).map_err(|error| {
         use crate::files::FileError;
         let code = match &error {
             FileError::TooLarge { .. } => "policy::too-large",
@@ -56,7 +63,7 @@ fn read_bounded(path: &Path, root: &Path) -> Result<String, Box<Diagnostic>> {
             FileError::NotUtf8 { .. } | FileError::Io { .. } => "policy::io",
         };
         let hint = match &error {
-            FileError::Outside { .. } => format!(
+            FileError::Outside { root, .. } => format!(
                 "policy files must be inside the policy folder `{}`; a symbolic link may only point to a file in it",
                 root.display()
             ),
