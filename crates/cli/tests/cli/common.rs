@@ -104,12 +104,17 @@ pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .env_remove("SHAREDBOX_ACCESS_TOKEN")
         .env_remove("SHAREDBOX_CLIENT_SECRET")
         .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env_remove("SHAREDBOX_CONFIG")
         // git never looks above the project: a temp project is never part of a checkout.
         .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))
         .args(args)
+        // A command that hangs (a FIFO read, a lock never released) fails its test instead
+        // of stalling the suite.
+        .timeout(std::time::Duration::from_secs(300))
         .output()
         .expect("sharedbox runs");
     Run {

@@ -6,7 +6,6 @@
 use crate::common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::common::{Project, Run};
 
@@ -16,27 +15,17 @@ const SECRET: &str = "Zq8Q~hostileRepoClientSecret0123456789";
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZS0xMjM0NTY";
 
 /// Runs `sharedbox` in `dir` with secrets in the environment, as a CI job would, under
-/// GitHub Actions (annotations on) and with a time limit: a FIFO must not hang it.
+/// GitHub Actions (annotations on); the common runner's time limit catches a hang on a FIFO.
 fn run(dir: &Path, args: &[&str]) -> Run {
-    let output = assert_cmd::Command::cargo_bin("sharedbox")
-        .unwrap()
-        .current_dir(dir)
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .env("SHAREDBOX_TEST_TOKEN", TOKEN)
-        .env("GITHUB_ACTIONS", "true")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("SHAREDBOX_ACCESS_TOKEN")
-        .env("NO_COLOR", "1")
-        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .expect("sharedbox runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    common::run_with_env(
+        dir,
+        args,
+        &[
+            ("AZURE_CLIENT_SECRET", SECRET),
+            ("SHAREDBOX_TEST_TOKEN", TOKEN),
+            ("GITHUB_ACTIONS", "true"),
+        ],
+    )
 }
 
 /// `validate` (every format) and `plan` (every format) refuse, name `file`, say `why`, and
@@ -232,18 +221,10 @@ fn a_configuration_cannot_send_the_token_to_another_host() {
         )
         .unwrap();
         for args in [&["plan"][..], &["doctor"], &["drift"]] {
-            let output = assert_cmd::Command::cargo_bin("sharedbox")
-                .unwrap()
-                .current_dir(project.path())
-                .env("SHAREDBOX_ACCESS_TOKEN", TOKEN)
-                .env_remove("SHAREDBOX_EXO_ENDPOINT")
-                .env("NO_COLOR", "1")
-                .args(args)
-                .timeout(Duration::from_secs(60))
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+            let output =
+                common::run_with_env(project.path(), args, &[("SHAREDBOX_ACCESS_TOKEN", TOKEN)]);
+            let stderr = &output.stderr;
+            assert_eq!(output.code, 1, "{args:?}: {stderr}");
             assert!(
                 stderr.contains(&format!("refusing `tenant.endpoint: {endpoint}`"))
                     && stderr.contains("SHAREDBOX_EXO_ENDPOINT"),
