@@ -134,7 +134,8 @@ pub fn resolve(
             )
             .map_err(|e| {
                 let hint = match e {
-                    sharedbox_policy::files::FileError::Io { .. } => Some("pass an existing file with `--config`, or run sharedbox where `sharedbox.yaml` is".to_owned()),
+                    sharedbox_policy::files::FileError::Io { .. }
+                    | sharedbox_policy::files::FileError::NotRegular { .. } => Some("pass the configuration file with `--config FILE`, or run sharedbox where `sharedbox.yaml` is".to_owned()),
                     _ => hint_of(&e),
                 };
                 Failure::new(format!("cannot read configuration: {e}")).maybe_hint(hint)

@@ -279,10 +279,28 @@ pub fn show(plan_file: &Path, format: Format) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// The largest plan file read (a plan of 50,000 changes is about 60 MiB).
+const MAX_PLAN_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Reads and checks the format of a saved plan.
 pub fn read_plan_file(path: &Path) -> anyhow::Result<PlanDocument> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::new(format!("cannot read plan file `{}`: {e}", path.display())))?;
+    let hint = "pass the file that `sharedbox plan --out FILE` wrote";
+    let cannot = |why: String| {
+        Failure::new(format!("cannot read plan file `{}`: {why}", path.display())).hint(hint)
+    };
+    // Checked before it is opened: a FIFO would block, a huge file would fill the memory.
+    let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(cannot("not a regular file".to_owned()).into());
+    }
+    if meta.len() > MAX_PLAN_BYTES {
+        return Err(cannot(format!(
+            "larger than {} MiB",
+            MAX_PLAN_BYTES / (1024 * 1024)
+        ))
+        .into());
+    }
+    let bytes = std::fs::read(path).map_err(|e| cannot(e.to_string()))?;
     sharedbox_planner::parse_plan_document(&bytes).map_err(|refusal| {
         Failure::new(format!("`{}` {refusal}", path.display()))
             .hint(refusal.hint())

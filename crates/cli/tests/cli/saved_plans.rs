@@ -339,3 +339,41 @@ fn a_saved_deletion_counts_the_live_grants_against_max_removals_not_the_files() 
     assert!(run.stderr.contains("takes away 6 grants"), "{}", run.stderr);
     assert_eq!(project.tenant_text(), before, "nothing was written");
 }
+
+/// A plan file that is a FIFO, a folder or too large is refused before it is read: `show` and
+/// `apply` neither hang nor fill the memory.
+#[cfg(unix)]
+#[test]
+fn a_plan_path_that_is_no_regular_file_is_refused_without_reading_it() {
+    let project = project();
+    let fifo = project.path().join("plan.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::create_dir(project.path().join("plan.dir")).unwrap();
+    let huge = project.path().join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(600 * 1024 * 1024)
+        .unwrap();
+    for (file, why) in [
+        ("plan.fifo", "not a regular file"),
+        ("plan.dir", "not a regular file"),
+        ("huge.json", "larger than 512 MiB"),
+    ] {
+        for command in ["show", "apply"] {
+            let run = project.run(&[command, file]);
+            assert_eq!(run.code, 1, "{command} {file}: {run:?}");
+            assert!(
+                run.stderr
+                    .contains(&format!("cannot read plan file `{file}`: {why}")),
+                "{command} {file}: {}",
+                run.stderr
+            );
+        }
+    }
+}
