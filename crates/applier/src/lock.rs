@@ -98,8 +98,15 @@ impl FileLock {
     }
 
     /// The current holder of `tenant`'s lock, if any.
+    /// Only a regular file of at most 64 KiB is read: a FIFO or a link planted at the lock's
+    /// path is a holder that cannot be named (the lock stays held), never a read that blocks.
     pub fn holder(&self, tenant: &str) -> Option<LockInfo> {
-        let text = std::fs::read_to_string(self.path(tenant)).ok()?;
+        let path = self.path(tenant);
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > 64 * 1024 {
+            return None;
+        }
+        let text = std::fs::read_to_string(path).ok()?;
         serde_json::from_str(&text).ok()
     }
 }
@@ -183,6 +190,35 @@ impl TenantLock for FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_at_the_lock_path_is_a_held_lock_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("locks")).unwrap();
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(lock.path("contoso"))
+                .status()
+                .unwrap()
+                .success()
+        );
+        let (done, result) = std::sync::mpsc::channel();
+        let state = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let taken = FileLock::new(&state).acquire(
+                "contoso",
+                &info("r1", std::process::id()),
+                Duration::from_millis(300),
+            );
+            let _ = done.send(taken.map(|_| ()));
+        });
+        let taken = result
+            .recv_timeout(Duration::from_secs(20))
+            .expect("acquire returned instead of blocking on the FIFO");
+        assert!(matches!(taken, Err(LockError::Held { .. })), "{taken:?}");
+    }
 
     fn info(run: &str, pid: u32) -> LockInfo {
         LockInfo {

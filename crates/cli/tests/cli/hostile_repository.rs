@@ -234,3 +234,31 @@ fn a_configuration_cannot_send_the_token_to_another_host() {
         }
     }
 }
+
+#[test]
+fn a_lookalike_mailbox_address_is_refused_not_created() {
+    // `support@fabrikam.com` exists; these only look like it (Cyrillic `р`, a zero-width
+    // space, a fullwidth `＠`). Created as new mailboxes, they would pass review unseen.
+    for lookalike in [
+        "suррort@fabrikam.com",
+        "support\u{200b}@fabrikam.com",
+        "support＠fabrikam.com",
+    ] {
+        let project = Project::new();
+        let before = project.tenant_text();
+        project.policy(
+            "x.yaml",
+            &format!("apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: \"{lookalike}\"\n"),
+        );
+        for args in [&["validate"][..], &["apply", "--auto-approve"]] {
+            let run = run(project.path(), args);
+            assert_eq!(run.code, 1, "{lookalike} {args:?}: {run:?}");
+            assert!(
+                run.stderr.contains("x.yaml:3:"),
+                "{lookalike}: {}",
+                run.stderr
+            );
+        }
+        assert_eq!(project.tenant_text(), before, "nothing was created");
+    }
+}
