@@ -169,6 +169,21 @@ impl PlanDocument {
         }
     }
 
+    /// The plan to execute after [`PlanDocument::check_against`] accepted it against `fresh`:
+    /// what it saved, with the grants a deletion takes with it (counted against
+    /// `--max-removals`) taken from the live tenant's plan, never from the file.
+    pub fn to_plan_against(&self, fresh: &Plan) -> Plan {
+        let mut plan = self.to_plan();
+        for mailbox in &mut plan.mailboxes {
+            mailbox.lost_grants = fresh
+                .mailboxes
+                .iter()
+                .find(|m| m.address == mailbox.address)
+                .map_or(0, |m| m.lost_grants);
+        }
+        plan
+    }
+
     /// The mailboxes the plan touches.
     pub fn touched_mailboxes(&self) -> Vec<String> {
         self.mailboxes.iter().map(|m| m.address.clone()).collect()

@@ -63,17 +63,11 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
                     .into());
             }
             let fresh = check_derivation(config, &document, &policies, &snapshot)?;
-            let mut plan = document.to_plan();
-            // What a deletion takes with it (counted against `--max-removals`) comes from the
-            // live tenant, never from the file.
-            for mailbox in &mut plan.mailboxes {
-                mailbox.lost_grants = fresh
-                    .mailboxes
-                    .iter()
-                    .find(|m| m.address == mailbox.address)
-                    .map_or(0, |m| m.lost_grants);
-            }
-            (plan, snapshot, Some(document.plan_id))
+            (
+                document.to_plan_against(&fresh),
+                snapshot,
+                Some(document.plan_id),
+            )
         }
         None => {
             let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
