@@ -10,7 +10,8 @@
 //!   than its step, an after-image that is not what the step writes, a file that is empty or not a journal)
 //!   is reported with its line number in [`RunLog::problems`]; a rollback refuses such a journal.
 //! - The `start` record carries [`FORMAT_VERSION`] and the backend kind; journals without a
-//!   format version (written before format 1) are read but cannot be rolled back.
+//!   format version (written before format 1) are read but cannot be rolled back; formats 1
+//!   and 2 are read and rolled back ([`reads_format`]).
 //! - Journals are created with mode 0600: they name every principal that was changed.
 
 use std::fs::{File, OpenOptions};
@@ -20,8 +21,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sharedbox_tenant::{Observation, Operation};
 
-/// The journal format this version writes and the only one it rolls back.
-pub const FORMAT_VERSION: u32 = 1;
+/// The journal format this version writes. Format 2 writes client settings as `set_mailbox`
+/// with a catalogued property; format 1 wrote them as `set_client` and is read and rolled back
+/// as well.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Whether this version reads and rolls back journals of format `version`.
+pub fn reads_format(version: u32) -> bool {
+    (1..=FORMAT_VERSION).contains(&version)
+}
 
 /// Whether a run applied a plan or rolled one back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -1024,7 +1032,7 @@ mod tests {
         // Journals written before format 1 read without damage; they have no version.
         let old = start
             .replace(",\"backend\":\"file\"", "")
-            .replace("\"format_version\":1,", "");
+            .replace(&format!("\"format_version\":{FORMAT_VERSION},"), "");
         let log = RunLog::parse("r1".into(), format!("{old}\n{end}\n").as_bytes());
         assert_eq!((log.problems.clone(), log.format_version()), (vec![], None));
     }

@@ -23,7 +23,7 @@ pub mod rollback;
 pub mod run;
 
 pub use journal::{
-    Actor, FORMAT_VERSION, Journal, JournalError, Problem, Record, RunKind, RunLog, RunOutcome,
+    Actor, FORMAT_VERSION, reads_format, Journal, JournalError, Problem, Record, RunKind, RunLog, RunOutcome,
     RunStart, UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};

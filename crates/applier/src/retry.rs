@@ -120,7 +120,10 @@ mod tests {
         };
         assert!(!may_pass_while_polling(&refused));
         assert!(may_resend(&Operation::SetOrganization {
-            setting: sharedbox_tenant::OrganizationSetting::SendFromAliasEnabled(true),
+            setting: sharedbox_tenant::OrganizationSetting {
+                property: sharedbox_tenant::OrganizationProperty::SendFromAliasEnabled,
+                value: true.into()
+            },
         }));
         assert!(!may_resend(&Operation::RemoveMailbox {
             mailbox: "neu@contoso.com".into(),

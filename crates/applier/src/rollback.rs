@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use sharedbox_tenant::{Operation, Tenant, target};
 
 use crate::journal::{
-    FORMAT_VERSION, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus,
+    FORMAT_VERSION, Journal, JournalError, reads_format, Record, RunKind, RunLog, RunOutcome, UndoStatus,
     now_rfc3339, printable,
 };
 use crate::retry::Retry;
@@ -241,7 +241,7 @@ pub enum RollbackRefusal {
     },
     /// Written before journal format 1 (it does not record its backend).
     #[error(
-        "the journal of run `{run}` has no `format_version`: it was written before journal format {FORMAT_VERSION} and does not record its backend"
+        "the journal of run `{run}` has no `format_version`: it was written before journal format 1 and does not record its backend"
     )]
     NoFormatVersion {
         /// The run.
@@ -249,7 +249,7 @@ pub enum RollbackRefusal {
     },
     /// Another journal format.
     #[error(
-        "the journal of run `{run}` has format version {found}; this sharedbox reads version {FORMAT_VERSION}"
+        "the journal of run `{run}` has format version {found}; this sharedbox reads versions 1 to {FORMAT_VERSION}"
     )]
     FormatVersion {
         /// The run.
@@ -383,7 +383,7 @@ pub fn check_journal(log: &RunLog, backend: &str) -> Result<(), RollbackRefusal>
         return Err(RollbackRefusal::NoStart { run });
     };
     match format_version {
-        Some(FORMAT_VERSION) => {}
+        Some(version) if reads_format(*version) => {}
         None => return Err(RollbackRefusal::NoFormatVersion { run }),
         Some(found) => {
             return Err(RollbackRefusal::FormatVersion { run, found: *found });
@@ -496,6 +496,12 @@ mod tests {
     fn a_journal_is_rolled_back_only_when_intact_current_an_apply_and_of_this_tenant() {
         let good = journal(RunKind::Apply, Some(FORMAT_VERSION), Some("file"));
         assert_eq!(check_journal(&good, "file"), Ok(()));
+        let format_1 = journal(RunKind::Apply, Some(1), Some("file"));
+        assert_eq!(
+            check_journal(&format_1, "file"),
+            Ok(()),
+            "format 1 (client settings as `set_client`) is still rolled back"
+        );
         assert_eq!(check_tenant(&good, "contoso.onmicrosoft.com"), Ok(()));
         let other_backend = check_journal(&good, "exchange-online").unwrap_err();
         assert!(matches!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sharedbox_applier::{ApplyOptions, ApplyReport, Journal, Retry, RunOutcome, apply};
 use sharedbox_file::{FailKind, FileTenant, Simulation, TenantFile};
 use sharedbox_planner::{Action, Change, Plan, Wave};
-use sharedbox_tenant::{Operation, OrganizationSetting, ReadScope, Tenant};
+use sharedbox_tenant::{Operation, OrganizationProperty, ReadScope, Tenant};
 
 const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
 
@@ -49,9 +49,7 @@ fn plan_of(operation: Operation, inverse: Option<Operation>, wave: Wave) -> Plan
 }
 
 fn send_from_alias(on: bool) -> Operation {
-    Operation::SetOrganization {
-        setting: OrganizationSetting::SendFromAliasEnabled(on),
-    }
+    Operation::set_organization(OrganizationProperty::SendFromAliasEnabled, on)
 }
 
 fn options() -> ApplyOptions {

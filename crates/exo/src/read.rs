@@ -15,12 +15,14 @@
 //! reported as absent.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use futures::StreamExt as _;
 
 use sharedbox_tenant::{
-    CasMailbox, Directory, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig,
-    ReadScope, Recipient, RecipientPermission, SentItemsFolder, Snapshot,
+    CasMailbox, Definition, Directory, FolderPermission, Kind, Mailbox, MailboxPermission,
+    OrganizationConfig, OrganizationProperty, Property, ReadScope, Recipient, RecipientPermission,
+    SentItemsFolder, Snapshot, Value,
 };
 
 use crate::client::{Client, Command, Output};
@@ -43,11 +45,11 @@ const RECIPIENT_FIELDS: &[&str] = &[
     "WindowsLiveID",
 ];
 
-const MAILBOX_FIELDS: &[&str] = &[
+/// `Get-Mailbox` fields besides the catalogued properties.
+const MAILBOX_IDENTITY: &[&str] = &[
     "Identity",
     "Name",
     "Alias",
-    "DisplayName",
     "PrimarySmtpAddress",
     "UserPrincipalName",
     "ExternalDirectoryObjectId",
@@ -55,34 +57,46 @@ const MAILBOX_FIELDS: &[&str] = &[
     "RecipientTypeDetails",
     "EmailAddresses",
     "Languages",
-    "HiddenFromAddressListsEnabled",
-    "MessageCopyForSentAsEnabled",
-    "MessageCopyForSendOnBehalfEnabled",
     "GrantSendOnBehalfTo",
-    "ModerationEnabled",
     "ModeratedBy",
     "BypassModerationFromSendersOrMembers",
-    "SendModerationNotifications",
 ];
 
-const CAS_FIELDS: &[&str] = &[
-    "Identity",
-    "Name",
-    "PrimarySmtpAddress",
-    "Guid",
-    "OWAEnabled",
-    "MAPIEnabled",
-    "OneWinNativeOutlookEnabled",
-    "MacOutlookEnabled",
-    "OutlookMobileEnabled",
-    "ActiveSyncEnabled",
-    "EwsEnabled",
-    "ImapEnabled",
-    "PopEnabled",
-    "SmtpClientAuthenticationDisabled",
-];
+/// `Get-CASMailbox` fields besides the catalogued properties.
+const CAS_IDENTITY: &[&str] = &["Identity", "Name", "PrimarySmtpAddress", "Guid"];
 
-const ORGANIZATION_FIELDS: &[&str] = &["Identity", "Name", "SendFromAliasEnabled"];
+/// The fields a read selects: `base`, then every catalogued property `cmdlet` reports.
+fn fields(base: &'static [&'static str], cmdlet: &str) -> Vec<&'static str> {
+    let catalogued = Property::of_cmdlet(cmdlet).map(|p| p.definition().parameter);
+    let organization = OrganizationProperty::ALL
+        .into_iter()
+        .map(|p| p.definition())
+        .filter(|d| d.read_cmdlet == cmdlet)
+        .map(|d| d.parameter);
+    base.iter()
+        .copied()
+        .chain(catalogued)
+        .chain(organization)
+        .collect()
+}
+
+static MAILBOX_FIELDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| fields(MAILBOX_IDENTITY, "Get-Mailbox"));
+static CAS_FIELDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| fields(CAS_IDENTITY, "Get-CASMailbox"));
+static ORGANIZATION_FIELDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| fields(&["Identity", "Name"], "Get-OrganizationConfig"));
+
+/// A catalogued property's value in a read cmdlet's output row.
+fn read_value<T>(row: &Row, definition: &Definition<T>) -> Value {
+    let value = match definition.kind {
+        Kind::Text | Kind::Choice(_) => row.text(definition.parameter).map(Value::Text),
+        Kind::Flag | Kind::ReportedFlag | Kind::Tristate { .. } => {
+            row.flag(definition.parameter).map(Value::Flag)
+        }
+    };
+    value.unwrap_or_else(|| definition.absent())
+}
 
 /// What a read found besides the snapshot: the Sent Items folder id of each mailbox read,
 /// for later folder permission writes.
@@ -95,21 +109,21 @@ pub async fn snapshot(
 ) -> Result<(Snapshot, FolderIds), ExoError> {
     let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
     let mut first = vec![
-        Command::read("Get-OrganizationConfig").select(ORGANIZATION_FIELDS),
+        Command::read("Get-OrganizationConfig").select(&ORGANIZATION_FIELDS),
         Command::read("Get-Recipient")
             .param("ResultSize", "Unlimited")
             .select(RECIPIENT_FIELDS),
         Command::read("Get-Mailbox")
             .param("RecipientTypeDetails", "SharedMailbox")
             .param("ResultSize", "Unlimited")
-            .select(MAILBOX_FIELDS),
+            .select(&MAILBOX_FIELDS),
     ];
     if bulk {
         first.push(
             Command::read("Get-CASMailbox")
                 .param("RecipientTypeDetails", "SharedMailbox")
                 .param("ResultSize", "Unlimited")
-                .select(CAS_FIELDS),
+                .select(&CAS_FIELDS),
         );
         first.push(
             Command::read("Get-RecipientPermission")
@@ -207,7 +221,7 @@ async fn read_chunk(
             second.push(
                 Command::read("Get-CASMailbox")
                     .param("Identity", address)
-                    .select(CAS_FIELDS),
+                    .select(&CAS_FIELDS),
             );
             second.push(
                 Command::read("Get-RecipientPermission")
@@ -368,14 +382,18 @@ fn organization_of(row: Option<&Row>) -> OrganizationConfig {
     let Some(row) = row else {
         return OrganizationConfig::default();
     };
-    OrganizationConfig {
+    let mut organization = OrganizationConfig {
         name: row
             .text("Name")
             .or_else(|| row.text("Identity"))
             .unwrap_or_default(),
-        send_from_alias_enabled: row.flag("SendFromAliasEnabled").unwrap_or(false),
-        accepted_domains: Vec::new(),
+        ..OrganizationConfig::default()
+    };
+    for property in OrganizationProperty::ALL {
+        let definition = property.definition();
+        (definition.set)(&mut organization, read_value(row, definition));
     }
+    organization
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -402,7 +420,7 @@ fn recipient_of(row: &Row) -> Option<Recipient> {
 
 fn mailbox_of(row: &Row) -> Option<Mailbox> {
     let address = row.text("PrimarySmtpAddress")?;
-    Some(Mailbox {
+    let mut mailbox = Mailbox {
         external_directory_object_id: non_empty(row.text("ExternalDirectoryObjectId")),
         guid: row
             .text("Guid")
@@ -410,31 +428,25 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
             .unwrap_or_default(),
         name: row.text_or_empty("Name"),
         alias: row.text_or_empty("Alias"),
-        display_name: row.text_or_empty("DisplayName"),
         user_principal_name: non_empty(row.text("UserPrincipalName")),
         email_addresses: row.strings("EmailAddresses", false),
         language: row.strings("Languages", false).into_iter().next(),
-        hidden_from_address_lists_enabled: row
-            .flag("HiddenFromAddressListsEnabled")
-            .unwrap_or(false),
-        message_copy_for_sent_as_enabled: row.flag("MessageCopyForSentAsEnabled").unwrap_or(false),
-        message_copy_for_send_on_behalf_enabled: row
-            .flag("MessageCopyForSendOnBehalfEnabled")
-            .unwrap_or(false),
         grant_send_on_behalf_to: row.strings("GrantSendOnBehalfTo", false),
-        moderation_enabled: row.flag("ModerationEnabled").unwrap_or(false),
         moderated_by: row.strings("ModeratedBy", false),
         bypass_moderation_from_senders_or_members: row
             .strings("BypassModerationFromSendersOrMembers", false),
-        send_moderation_notifications: row
-            .text("SendModerationNotifications")
-            .unwrap_or_else(|| "Always".to_owned()),
         primary_smtp_address: address,
         mailbox_permissions: Vec::new(),
         recipient_permissions: Vec::new(),
         sent_items: SentItemsFolder::default(),
         cas_mailbox: CasMailbox::default(),
-    })
+        ..Mailbox::default()
+    };
+    for property in Property::of_cmdlet("Get-Mailbox") {
+        let definition = property.definition();
+        (definition.set)(&mut mailbox, read_value(row, definition));
+    }
+    Some(mailbox)
 }
 
 fn mailbox_permission_of(row: &Row) -> MailboxPermission {
@@ -466,16 +478,10 @@ fn folder_permission_of(row: &Row) -> FolderPermission {
 }
 
 fn cas_of(row: &Row) -> CasMailbox {
-    CasMailbox {
-        owa_enabled: row.flag("OWAEnabled"),
-        mapi_enabled: row.flag("MAPIEnabled"),
-        one_win_native_outlook_enabled: row.flag("OneWinNativeOutlookEnabled"),
-        mac_outlook_enabled: row.flag("MacOutlookEnabled"),
-        outlook_mobile_enabled: row.flag("OutlookMobileEnabled"),
-        active_sync_enabled: row.flag("ActiveSyncEnabled"),
-        ews_enabled: row.flag("EwsEnabled"),
-        imap_enabled: row.flag("ImapEnabled"),
-        pop_enabled: row.flag("PopEnabled"),
-        smtp_client_authentication_disabled: row.flag("SmtpClientAuthenticationDisabled"),
+    let mut mailbox = Mailbox::default();
+    for property in Property::of_cmdlet("Get-CASMailbox") {
+        let definition = property.definition();
+        (definition.set)(&mut mailbox, read_value(row, definition));
     }
+    mailbox.cas_mailbox
 }

@@ -11,9 +11,7 @@
 //!   lost, the mailbox is read again to learn whether the call took effect.
 
 use serde_json::{Value, json};
-use sharedbox_tenant::{
-    ClientSetting, MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList,
-};
+use sharedbox_tenant::{Operation, Principal, PrincipalList};
 
 use crate::client::{Command, Retry};
 
@@ -44,21 +42,11 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
             .param("Identity", mailbox.as_str())
             .anchored(mailbox),
         SetMailbox { mailbox, setting } => {
-            let (name, value): (&str, Value) = match setting {
-                MailboxSetting::DisplayName(v) => ("DisplayName", v.as_str().into()),
-                MailboxSetting::HiddenFromAddressLists(v) => {
-                    ("HiddenFromAddressListsEnabled", (*v).into())
-                }
-                MailboxSetting::CopyForSendAs(v) => ("MessageCopyForSentAsEnabled", (*v).into()),
-                MailboxSetting::CopyForSendOnBehalf(v) => {
-                    ("MessageCopyForSendOnBehalfEnabled", (*v).into())
-                }
-                MailboxSetting::ModerationEnabled(v) => ("ModerationEnabled", (*v).into()),
-                MailboxSetting::ModerationNotifications(v) => {
-                    ("SendModerationNotifications", v.as_str().into())
-                }
-            };
-            set_mailbox(mailbox).param(name, value)
+            let definition = setting.definition();
+            Command::write(definition.cmdlet, Retry::Safe)
+                .param("Identity", mailbox.as_str())
+                .param(definition.parameter, &setting.value)
+                .anchored(mailbox)
         }
         AddToList {
             mailbox,
@@ -102,27 +90,11 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
         RemoveSentItemsPermission { mailbox, principal } => {
             folder_permission("Remove-MailboxFolderPermission", mailbox, folder, principal)
         }
-        SetClient { mailbox, setting } => {
-            let (name, value): (&str, Value) = match setting {
-                ClientSetting::Switch { switch, enabled } => {
-                    (switch.parameter(), (*enabled).into())
-                }
-                ClientSetting::SmtpClientAuthenticationDisabled(v) => (
-                    "SmtpClientAuthenticationDisabled",
-                    v.map_or(Value::Null, Value::Bool),
-                ),
-            };
-            Command::write("Set-CASMailbox", Retry::Safe)
-                .param("Identity", mailbox.as_str())
-                .param(name, value)
-                .anchored(mailbox)
+        SetOrganization { setting } => {
+            let definition = setting.property.definition();
+            Command::write(definition.cmdlet, Retry::Safe)
+                .param(definition.parameter, &setting.value)
         }
-        SetOrganization { setting } => match setting {
-            OrganizationSetting::SendFromAliasEnabled(v) => {
-                Command::write("Set-OrganizationConfig", Retry::Safe)
-                    .param("SendFromAliasEnabled", *v)
-            }
-        },
     }
 }
 
@@ -181,7 +153,7 @@ fn folder_permission(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sharedbox_tenant::{ClientSwitch, PrincipalId};
+    use sharedbox_tenant::{PrincipalId, Property};
 
     fn alice() -> Principal {
         Principal::Recipient {
@@ -209,21 +181,16 @@ mod tests {
                    "GrantSendOnBehalfTo": {"@odata.type": "#Exchange.GenericHashTable", "Add": ["alice@contoso.com"]}})
         );
         let c = command(
-            &Operation::SetClient {
-                mailbox: "support@contoso.com".into(),
-                setting: ClientSetting::SmtpClientAuthenticationDisabled(None),
-            },
+            &Operation::set(
+                "support@contoso.com",
+                Property::SmtpClientAuthenticationDisabled,
+                None,
+            ),
             None,
         );
         assert_eq!(body(&c)["SmtpClientAuthenticationDisabled"], Value::Null);
         let c = command(
-            &Operation::SetClient {
-                mailbox: "support@contoso.com".into(),
-                setting: ClientSetting::Switch {
-                    switch: ClientSwitch::NewOutlook,
-                    enabled: false,
-                },
-            },
+            &Operation::set("support@contoso.com", Property::NewOutlook, false),
             None,
         );
         assert_eq!(body(&c)["OneWinNativeOutlookEnabled"], false);

@@ -12,8 +12,8 @@ use sharedbox_exo::{ClientOptions, ExoTenant};
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
-    ClientSetting, ClientSwitch, Mailbox, MailboxSetting, Operation, OrganizationSetting,
-    Principal, PrincipalId, PrincipalList, ReadScope, Snapshot, Tenant, normalized,
+    Mailbox, Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList, Property,
+    ReadScope, Snapshot, Tenant, normalized,
 };
 
 const DEMO: &str = include_str!("../../../examples/contoso/tenant.yaml");
@@ -228,22 +228,14 @@ fn every_operation(file: &TenantFile) -> Vec<Operation> {
             mailbox: new.clone(),
             display_name: "Projekte".into(),
         },
-        Operation::SetMailbox {
-            mailbox: new.clone(),
-            setting: MailboxSetting::CopyForSendAs(true),
-        },
-        Operation::SetMailbox {
-            mailbox: support.clone(),
-            setting: MailboxSetting::DisplayName("Support \"Team\" $(x)".into()),
-        },
-        Operation::SetMailbox {
-            mailbox: support.clone(),
-            setting: MailboxSetting::HiddenFromAddressLists(true),
-        },
-        Operation::SetMailbox {
-            mailbox: support.clone(),
-            setting: MailboxSetting::CopyForSendOnBehalf(true),
-        },
+        Operation::set(new.clone(), Property::CopyForSendAs, true),
+        Operation::set(
+            support.clone(),
+            Property::DisplayName,
+            "Support \"Team\" $(x)",
+        ),
+        Operation::set(support.clone(), Property::HiddenFromAddressLists, true),
+        Operation::set(support.clone(), Property::CopyForSendOnBehalf, true),
         Operation::AddToList {
             mailbox: support.clone(),
             list: PrincipalList::SendOnBehalf,
@@ -254,14 +246,12 @@ fn every_operation(file: &TenantFile) -> Vec<Operation> {
             list: PrincipalList::Moderators,
             principal: katrin.clone(),
         },
-        Operation::SetMailbox {
-            mailbox: support.clone(),
-            setting: MailboxSetting::ModerationEnabled(true),
-        },
-        Operation::SetMailbox {
-            mailbox: support.clone(),
-            setting: MailboxSetting::ModerationNotifications("Internal".into()),
-        },
+        Operation::set(support.clone(), Property::ModerationEnabled, true),
+        Operation::set(
+            support.clone(),
+            Property::ModerationNotifications,
+            "Internal",
+        ),
         Operation::GrantSendAs {
             mailbox: support.clone(),
             principal: katrin.clone(),
@@ -311,24 +301,18 @@ fn every_operation(file: &TenantFile) -> Vec<Operation> {
             mailbox: new.clone(),
             principal: katrin.clone(),
         },
-        Operation::SetClient {
-            mailbox: support.clone(),
-            setting: ClientSetting::Switch {
-                switch: ClientSwitch::Imap,
-                enabled: false,
-            },
-        },
-        Operation::SetClient {
-            mailbox: support.clone(),
-            setting: ClientSetting::SmtpClientAuthenticationDisabled(Some(true)),
-        },
-        Operation::SetClient {
-            mailbox: support.clone(),
-            setting: ClientSetting::SmtpClientAuthenticationDisabled(None),
-        },
-        Operation::SetOrganization {
-            setting: OrganizationSetting::SendFromAliasEnabled(true),
-        },
+        Operation::set(support.clone(), Property::Imap, false),
+        Operation::set(
+            support.clone(),
+            Property::SmtpClientAuthenticationDisabled,
+            Some(true),
+        ),
+        Operation::set(
+            support.clone(),
+            Property::SmtpClientAuthenticationDisabled,
+            None,
+        ),
+        Operation::set_organization(OrganizationProperty::SendFromAliasEnabled, true),
         Operation::RemoveFromList {
             mailbox: support.clone(),
             list: PrincipalList::SendOnBehalf,
@@ -395,10 +379,11 @@ async fn every_operation_ends_in_the_file_backends_state() {
     assert_eq!(sim.counters().writes.get("New-Mailbox"), Some(&1));
     // Exchange's refusals arrive typed.
     let missing = exo
-        .execute(&Operation::SetMailbox {
-            mailbox: "nobody@contoso.com".into(),
-            setting: MailboxSetting::CopyForSendAs(true),
-        })
+        .execute(&Operation::set(
+            "nobody@contoso.com",
+            Property::CopyForSendAs,
+            true,
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -555,10 +540,7 @@ async fn hostile_identities_never_reach_another_object() {
                 principal: katrin.clone(),
                 auto_mapping: false,
             },
-            Operation::SetMailbox {
-                mailbox: (*hostile).to_owned(),
-                setting: MailboxSetting::CopyForSendAs(true),
-            },
+            Operation::set((*hostile).to_owned(), Property::CopyForSendAs, true),
             Operation::AddSentItemsPermission {
                 mailbox: (*hostile).to_owned(),
                 principal: katrin.clone(),
@@ -595,10 +577,11 @@ async fn hostile_text_in_a_value_is_stored_literally() {
     let sim = start(SimConfig::default());
     let exo = client(&sim, token(), fast());
     for hostile in HOSTILE.iter().filter(|h| !h.is_empty()) {
-        exo.execute(&Operation::SetMailbox {
-            mailbox: "support@contoso.com".to_owned(),
-            setting: MailboxSetting::DisplayName((*hostile).to_owned()),
-        })
+        exo.execute(&Operation::set(
+            "support@contoso.com".to_owned(),
+            Property::DisplayName,
+            (*hostile).to_owned(),
+        ))
         .await
         .unwrap();
         let tenant = sim.tenant();
@@ -623,10 +606,7 @@ async fn hostile_text_in_a_value_is_stored_literally() {
 #[tokio::test]
 async fn write_failures_reach_the_tenant_trait_with_their_kind() {
     use sharedbox_tenant::TenantErrorKind;
-    let write = Operation::SetMailbox {
-        mailbox: "support@contoso.com".into(),
-        setting: MailboxSetting::CopyForSendAs(true),
-    };
+    let write = Operation::set("support@contoso.com", Property::CopyForSendAs, true);
 
     let sim = start(SimConfig {
         roles: vec![sharedbox_exo_sim::Role {

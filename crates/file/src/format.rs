@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use sharedbox_tenant::observe::denotes;
 use sharedbox_tenant::{
-    ClientSetting, Directory, FolderPermission, Mailbox, MailboxPermission, MailboxSetting,
-    Operation, OrganizationConfig, OrganizationSetting, Principal, PrincipalList, ReadScope,
-    Recipient, RecipientPermission, Snapshot, TenantError, TenantErrorKind,
+    Definition, Directory, FolderPermission, Mailbox, MailboxPermission, Operation,
+    OrganizationConfig, Principal, PrincipalList, Property, ReadScope, Recipient,
+    RecipientPermission, Snapshot, TenantError, TenantErrorKind, Value,
 };
 
 use crate::backend::FileError;
@@ -157,7 +157,6 @@ impl TenantFile {
         let needs_directory = !matches!(
             operation,
             Operation::SetMailbox { .. }
-                | Operation::SetClient { .. }
                 | Operation::SetOrganization { .. }
                 | Operation::RemoveMailbox { .. }
         );
@@ -184,11 +183,9 @@ impl TenantFile {
                 Ok(())
             }
             Operation::SetOrganization { setting } => {
-                match setting {
-                    OrganizationSetting::SendFromAliasEnabled(value) => {
-                        self.organization.send_from_alias_enabled = *value
-                    }
-                }
+                let definition = setting.property.definition();
+                let value = checked(definition, &setting.value)?;
+                (definition.set)(&mut self.organization, value);
                 Ok(())
             }
             other => {
@@ -288,33 +285,14 @@ fn apply_to_mailbox(
 ) -> Result<(), TenantError> {
     match operation {
         Operation::SetMailbox { setting, .. } => {
-            match setting {
-                MailboxSetting::DisplayName(v) => mailbox.display_name = v.clone(),
-                MailboxSetting::HiddenFromAddressLists(v) => {
-                    mailbox.hidden_from_address_lists_enabled = *v
-                }
-                MailboxSetting::CopyForSendAs(v) => mailbox.message_copy_for_sent_as_enabled = *v,
-                MailboxSetting::CopyForSendOnBehalf(v) => {
-                    mailbox.message_copy_for_send_on_behalf_enabled = *v
-                }
-                MailboxSetting::ModerationEnabled(v) => {
-                    if *v && mailbox.moderated_by.is_empty() {
-                        return Err(no_moderator(mailbox));
-                    }
-                    mailbox.moderation_enabled = *v
-                }
-                MailboxSetting::ModerationNotifications(v) => {
-                    if !["Always", "Internal", "Never"].contains(&v.as_str()) {
-                        return Err(TenantError::Rejected {
-                            message: format!(
-                                "`{v}` is not a valid value for `SendModerationNotifications`"
-                            ),
-                            hint: Some("use `Always`, `Internal` or `Never`".to_owned()),
-                        });
-                    }
-                    mailbox.send_moderation_notifications = v.clone()
-                }
+            let value = checked(setting.definition(), &setting.value)?;
+            if setting.property == Property::ModerationEnabled
+                && value.flag()
+                && mailbox.moderated_by.is_empty()
+            {
+                return Err(no_moderator(mailbox));
             }
+            (setting.definition().set)(mailbox, value);
             Ok(())
         }
         Operation::AddToList {
@@ -472,23 +450,22 @@ fn apply_to_mailbox(
                 .retain(|row| !denotes(directory, &row.user, principal));
             Ok(())
         }
-        Operation::SetClient { setting, .. } => {
-            match setting {
-                ClientSetting::Switch { switch, enabled } => {
-                    *mailbox.cas_mailbox.get_mut(*switch) = Some(*enabled)
-                }
-                ClientSetting::SmtpClientAuthenticationDisabled(v) => {
-                    mailbox.cas_mailbox.smtp_client_authentication_disabled = *v
-                }
-            }
-            Ok(())
-        }
         Operation::CreateMailbox { .. }
         | Operation::RemoveMailbox { .. }
         | Operation::SetOrganization { .. } => {
             unreachable!("handled by TenantFile::apply")
         }
     }
+}
+
+/// `value` as Exchange would store it for `definition`, or Exchange's refusal.
+fn checked<T>(definition: &Definition<T>, value: &Value) -> Result<Value, TenantError> {
+    definition
+        .check(value)
+        .map_err(|message| TenantError::Rejected {
+            message,
+            hint: None,
+        })
 }
 
 fn no_moderator(mailbox: &Mailbox) -> TenantError {

@@ -36,8 +36,8 @@ pub use format::{FailKind, Simulation, TenantFile};
 mod tests {
     use super::*;
     use sharedbox_tenant::{
-        MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalId, PrincipalList,
-        Tenant, TenantError,
+        Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList, Property, Tenant,
+        TenantError,
     };
     use std::path::Path;
 
@@ -152,20 +152,22 @@ mod tests {
             "a distribution group cannot hold Full Access"
         );
         let err = file
-            .apply(&Operation::SetMailbox {
-                mailbox: "support@fabrikam.com".into(),
-                setting: MailboxSetting::ModerationEnabled(true),
-            })
+            .apply(&Operation::set(
+                "support@fabrikam.com",
+                Property::ModerationEnabled,
+                true,
+            ))
             .unwrap_err();
         assert!(
             err.to_string().contains("needs at least one moderator"),
             "{err}"
         );
         let err = file
-            .apply(&Operation::SetMailbox {
-                mailbox: "nobody@fabrikam.com".into(),
-                setting: MailboxSetting::CopyForSendAs(true),
-            })
+            .apply(&Operation::set(
+                "nobody@fabrikam.com",
+                Property::CopyForSendAs,
+                true,
+            ))
             .unwrap_err();
         assert!(matches!(err, TenantError::MailboxNotFound(_)));
         let ghost = Principal::Recipient {
@@ -201,10 +203,11 @@ mod tests {
         std::fs::write(&path, FIXTURE).unwrap();
         let tenant = FileTenant::open(&path).unwrap();
         tenant
-            .execute(&Operation::SetMailbox {
-                mailbox: "support@fabrikam.com".into(),
-                setting: MailboxSetting::CopyForSendAs(true),
-            })
+            .execute(&Operation::set(
+                "support@fabrikam.com",
+                Property::CopyForSendAs,
+                true,
+            ))
             .await
             .unwrap();
         // Someone edits the file between two steps; the next write keeps their change.
@@ -212,9 +215,10 @@ mod tests {
         edited.mailboxes[1].hidden_from_address_lists_enabled = true;
         tenant.save(&edited).unwrap();
         tenant
-            .execute(&Operation::SetOrganization {
-                setting: OrganizationSetting::SendFromAliasEnabled(true),
-            })
+            .execute(&Operation::set_organization(
+                OrganizationProperty::SendFromAliasEnabled,
+                true,
+            ))
             .await
             .unwrap();
         let file = tenant.load().unwrap();
@@ -295,9 +299,7 @@ mod tests {
         std::fs::write(&path, FIXTURE).unwrap();
         let tenant = FileTenant::open_async(&path).await.unwrap();
         tenant.save(&file).unwrap();
-        let write = Operation::SetOrganization {
-            setting: OrganizationSetting::SendFromAliasEnabled(true),
-        };
+        let write = Operation::set_organization(OrganizationProperty::SendFromAliasEnabled, true);
         let error = tenant.execute(&write).await.unwrap_err();
         assert_eq!(error.kind(), TenantErrorKind::Transient);
         assert!(error.is_retryable());

@@ -10,14 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use sharedbox_policy::{
-    Client, Diagnostic, Ensure, Located, MailboxPolicy, Notifications, PolicySet, PrincipalRef,
-    SmtpAuth,
-};
+use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::directory::is_built_in;
 use sharedbox_tenant::{
-    ClientSetting, ClientSwitch, Directory, LivePrincipal, Mailbox, MailboxSetting, Operation,
-    OrganizationSetting, Principal, PrincipalId, PrincipalList, Snapshot,
+    Definition, Directory, LivePrincipal, Mailbox, Operation, Principal, PrincipalId,
+    PrincipalList, Property, Snapshot, Value,
 };
 
 use crate::plan::{Action, Change, ListDiff, MailboxAction, MailboxPlan, Plan, Wave};
@@ -86,25 +83,15 @@ pub fn plan(
     }
     if options.targets.is_empty()
         && let Some(settings) = &policies.tenant_settings
-        && let Some(desired) = &settings.send_from_alias_enabled
     {
-        let live = snapshot.organization.send_from_alias_enabled;
-        if live != desired.value {
-            plan.organization.push(Change {
-                field: "sendFromAliasEnabled".into(),
-                action: Action::Update,
-                wave: Wave::Properties,
-                operation: Operation::SetOrganization {
-                    setting: OrganizationSetting::SendFromAliasEnabled(desired.value),
-                },
-                before: Some(live.to_string()),
-                after: Some(desired.value.to_string()),
-                inverse: Some(Operation::SetOrganization {
-                    setting: OrganizationSetting::SendFromAliasEnabled(live),
-                }),
-                note: None,
-                cause: None,
-            });
+        for (property, desired) in &settings.settings {
+            let definition = property.definition();
+            let live = (definition.get)(&snapshot.organization);
+            if let Some(change) = setting_change(definition, &live, &desired.value, |value| {
+                Operation::set_organization(*property, value)
+            }) {
+                plan.organization.push(change);
+            }
         }
     }
     if errors.is_empty() {
@@ -169,10 +156,10 @@ impl MailboxPlanner<'_> {
             }
             (Ensure::Present, Some(live)) => live,
             (Ensure::Present, None) => {
-                let display_name = policy.display_name.as_ref().map_or_else(
-                    || address.split('@').next().unwrap_or(&address).to_owned(),
-                    |d| d.value.clone(),
-                );
+                let display_name = policy
+                    .setting(Property::DisplayName)
+                    .map(|d| d.value.text())
+                    .unwrap_or_else(|| address.split('@').next().unwrap_or(&address).to_owned());
                 out.action = MailboxAction::Create;
                 out.changes.push(Change {
                     field: "displayName".into(),
@@ -195,8 +182,15 @@ impl MailboxPlanner<'_> {
             }
         };
 
-        self.scalars(policy, live, &mut out);
-        self.moderation(policy, live, &mut out);
+        // Settings in catalogue order, grouped as the policy writes them: moderators and
+        // bypass senders are added before moderation is switched on (Exchange refuses a
+        // moderated mailbox without moderators) and removed last (in the revocation wave).
+        let group = |p: &Property| p.definition().field.split('.').next().unwrap_or("");
+        settings(policy, live, &mut out, |p| {
+            !matches!(group(p), "moderation" | "clients")
+        });
+        self.moderation_lists(policy, live, &mut out);
+        settings(policy, live, &mut out, |p| group(p) == "moderation");
         if let Some(desired) = &policy.send_as {
             let rows: Vec<&str> = live
                 .recipient_permissions
@@ -239,66 +233,11 @@ impl MailboxPlanner<'_> {
         }
         self.full_access(policy, live, &mut out);
         self.sent_items_readers(policy, live, &mut out);
-        self.clients(policy, live, &mut out);
+        settings(policy, live, &mut out, |p| group(p) == "clients");
         Some(out)
     }
 
-    fn scalars(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
-        let mailbox = &policy.address.value;
-        let set = |setting: MailboxSetting| Operation::SetMailbox {
-            mailbox: mailbox.clone(),
-            setting,
-        };
-        if let Some(desired) = &policy.display_name
-            && out.action != MailboxAction::Create
-            && desired.value != live.display_name
-        {
-            out.changes.push(update(
-                "displayName",
-                set(MailboxSetting::DisplayName(desired.value.clone())),
-                set(MailboxSetting::DisplayName(live.display_name.clone())),
-                quote(&live.display_name),
-                quote(&desired.value),
-            ));
-        }
-        for (field, desired, current, make) in [
-            (
-                "hiddenFromAddressLists",
-                &policy.hidden_from_address_lists,
-                live.hidden_from_address_lists_enabled,
-                MailboxSetting::HiddenFromAddressLists as fn(bool) -> MailboxSetting,
-            ),
-            (
-                "sentItems.copyForSendAs",
-                &policy.copy_for_send_as,
-                live.message_copy_for_sent_as_enabled,
-                MailboxSetting::CopyForSendAs,
-            ),
-            (
-                "sentItems.copyForSendOnBehalf",
-                &policy.copy_for_send_on_behalf,
-                live.message_copy_for_send_on_behalf_enabled,
-                MailboxSetting::CopyForSendOnBehalf,
-            ),
-        ] {
-            if let Some(desired) = desired
-                && desired.value != current
-            {
-                out.changes.push(update(
-                    field,
-                    set(make(desired.value)),
-                    set(make(current)),
-                    current.to_string(),
-                    desired.value.to_string(),
-                ));
-            }
-        }
-    }
-
-    fn moderation(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
-        let mailbox = &policy.address.value;
-        // Moderators and bypass senders are added before moderation is switched on
-        // (Exchange refuses a moderated mailbox without moderators) and removed last.
+    fn moderation_lists(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
         if let Some(desired) = &policy.moderators {
             let rows: Vec<&str> = live.moderated_by.iter().map(String::as_str).collect();
             self.list_member(
@@ -326,86 +265,6 @@ impl MailboxPlanner<'_> {
                 out,
                 Wave::Properties,
             );
-        }
-        let set = |setting: MailboxSetting| Operation::SetMailbox {
-            mailbox: mailbox.clone(),
-            setting,
-        };
-        if let Some(desired) = &policy.moderation_enabled
-            && desired.value != live.moderation_enabled
-        {
-            out.changes.push(update(
-                "moderation.enabled",
-                set(MailboxSetting::ModerationEnabled(desired.value)),
-                set(MailboxSetting::ModerationEnabled(live.moderation_enabled)),
-                live.moderation_enabled.to_string(),
-                desired.value.to_string(),
-            ));
-        }
-        if let Some(desired) = &policy.moderation_notifications {
-            let want = desired.value.as_exchange();
-            if !live
-                .send_moderation_notifications
-                .eq_ignore_ascii_case(want)
-            {
-                out.changes.push(update(
-                    "moderation.notifications",
-                    set(MailboxSetting::ModerationNotifications(want.to_owned())),
-                    set(MailboxSetting::ModerationNotifications(
-                        live.send_moderation_notifications.clone(),
-                    )),
-                    live.send_moderation_notifications.to_lowercase(),
-                    notifications_label(desired.value).to_owned(),
-                ));
-            }
-        }
-    }
-
-    fn clients(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
-        let mailbox = &policy.address.value;
-        for (client, desired) in &policy.clients {
-            let switch = client_switch(*client);
-            let current = live.cas_mailbox.get(switch);
-            if current != Some(desired.value) {
-                let set = |enabled: bool| Operation::SetClient {
-                    mailbox: mailbox.clone(),
-                    setting: ClientSetting::Switch { switch, enabled },
-                };
-                out.changes.push(Change {
-                    field: client_field(*client).into(),
-                    action: Action::Update,
-                    wave: Wave::Properties,
-                    operation: set(desired.value),
-                    before: Some(
-                        current.map_or_else(|| "(not reported)".to_owned(), |c| c.to_string()),
-                    ),
-                    after: Some(desired.value.to_string()),
-                    inverse: current.map(set),
-                    note: None,
-                    cause: None,
-                });
-            }
-        }
-        if let Some(desired) = &policy.smtp_auth {
-            let want = match desired.value {
-                SmtpAuth::Enabled => Some(false),
-                SmtpAuth::Disabled => Some(true),
-                SmtpAuth::Inherit => None,
-            };
-            let current = live.cas_mailbox.smtp_client_authentication_disabled;
-            if current != want {
-                let set = |v: Option<bool>| Operation::SetClient {
-                    mailbox: mailbox.clone(),
-                    setting: ClientSetting::SmtpClientAuthenticationDisabled(v),
-                };
-                out.changes.push(update(
-                    "clients.smtpAuth",
-                    set(want),
-                    set(current),
-                    smtp_label(current).into(),
-                    smtp_label(want).into(),
-                ));
-            }
         }
     }
 
@@ -796,6 +655,52 @@ impl MailboxPlanner<'_> {
     }
 }
 
+/// The changes for the catalogued settings of `policy` that `include` selects, in catalogue
+/// order; the mailbox's display name only when it exists (a new one is created with it).
+fn settings(
+    policy: &MailboxPolicy,
+    live: &Mailbox,
+    out: &mut MailboxPlan,
+    include: impl Fn(&Property) -> bool,
+) {
+    for (property, desired) in policy.settings.iter().filter(|(p, _)| include(p)) {
+        if *property == Property::DisplayName && out.action == MailboxAction::Create {
+            continue;
+        }
+        let definition = property.definition();
+        let current = (definition.get)(live);
+        if let Some(change) = setting_change(definition, &current, &desired.value, |value| {
+            Operation::set(&policy.address.value, *property, value)
+        }) {
+            out.changes.push(change);
+        }
+    }
+}
+
+/// The change that takes a catalogued property from `live` to `desired`, if they differ,
+/// with the inverse that writes `live` back (none when `live` cannot be written).
+fn setting_change<T>(
+    definition: &Definition<T>,
+    live: &Value,
+    desired: &Value,
+    set: impl Fn(Value) -> Operation,
+) -> Option<Change> {
+    if definition.same(live, desired) {
+        return None;
+    }
+    Some(Change {
+        field: definition.field.into(),
+        action: Action::Update,
+        wave: Wave::Properties,
+        operation: set(desired.clone()),
+        before: Some(definition.show(live)),
+        after: Some(definition.show(desired)),
+        inverse: definition.inverse(live).map(&set),
+        note: None,
+        cause: None,
+    })
+}
+
 fn push_list(
     out: &mut MailboxPlan,
     field: &'static str,
@@ -812,26 +717,6 @@ fn push_list(
             before,
             after,
         });
-    }
-}
-
-fn update(
-    field: &'static str,
-    operation: Operation,
-    inverse: Operation,
-    before: String,
-    after: String,
-) -> Change {
-    Change {
-        field: field.into(),
-        action: Action::Update,
-        wave: Wave::Properties,
-        operation,
-        before: Some(before),
-        after: Some(after),
-        inverse: Some(inverse),
-        note: None,
-        cause: None,
     }
 }
 
@@ -860,51 +745,6 @@ fn grants_on(live: &Mailbox) -> usize {
 
 fn quote(s: &str) -> String {
     format!("{s:?}")
-}
-
-fn smtp_label(value: Option<bool>) -> &'static str {
-    match value {
-        Some(false) => "enabled",
-        Some(true) => "disabled",
-        None => "inherit",
-    }
-}
-
-fn notifications_label(value: Notifications) -> &'static str {
-    match value {
-        Notifications::Always => "always",
-        Notifications::Internal => "internal",
-        Notifications::Never => "never",
-    }
-}
-
-/// The tenant switch behind a policy client.
-pub fn client_switch(client: Client) -> ClientSwitch {
-    match client {
-        Client::Owa => ClientSwitch::Owa,
-        Client::Outlook => ClientSwitch::Outlook,
-        Client::NewOutlook => ClientSwitch::NewOutlook,
-        Client::MacOutlook => ClientSwitch::MacOutlook,
-        Client::Mobile => ClientSwitch::Mobile,
-        Client::ActiveSync => ClientSwitch::ActiveSync,
-        Client::Ews => ClientSwitch::Ews,
-        Client::Imap => ClientSwitch::Imap,
-        Client::Pop => ClientSwitch::Pop,
-    }
-}
-
-fn client_field(client: Client) -> &'static str {
-    match client {
-        Client::Owa => "clients.owa",
-        Client::Outlook => "clients.outlook",
-        Client::NewOutlook => "clients.newOutlook",
-        Client::MacOutlook => "clients.macOutlook",
-        Client::Mobile => "clients.mobile",
-        Client::ActiveSync => "clients.activeSync",
-        Client::Ews => "clients.ews",
-        Client::Imap => "clients.imap",
-        Client::Pop => "clients.pop",
-    }
 }
 
 #[cfg(test)]

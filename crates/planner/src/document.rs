@@ -14,8 +14,10 @@ use sharedbox_tenant::{Snapshot, fingerprint, fingerprint_organization, sha256};
 
 use crate::plan::{Change, MailboxAction, MailboxPlan, Plan, Summary};
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes and reads. Format 2 writes client settings as
+/// `set_mailbox` with a catalogued property (format 1: `set_client`); a plan of format 1 is
+/// refused and made again, as plans are short-lived.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A saved plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -8,7 +8,10 @@
 
 use std::fmt::Write;
 
-use sharedbox_tenant::{ClientSwitch, Directory, LivePrincipal, Mailbox, OrganizationConfig};
+use sharedbox_tenant::{
+    Directory, Kind, LivePrincipal, Mailbox, OrganizationConfig, OrganizationProperty, Property,
+    Value,
+};
 
 /// A field group of a `SharedMailbox` document that `export` can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -172,25 +175,12 @@ pub fn export_mailbox(
         scalar(&address)
     );
     for field in ExportField::ALL.into_iter().filter(|f| fields.contains(f)) {
+        write_settings(&mut out, field.name(), mailbox);
         match field {
-            ExportField::DisplayName => {
-                let _ = writeln!(out, "displayName: {}", scalar(&mailbox.display_name));
-            }
-            ExportField::HiddenFromAddressLists => {
-                let _ = writeln!(
-                    out,
-                    "hiddenFromAddressLists: {}",
-                    mailbox.hidden_from_address_lists_enabled
-                );
-            }
-            ExportField::SentItems => {
-                let _ = writeln!(
-                    out,
-                    "sentItems:\n  copyForSendAs: {}\n  copyForSendOnBehalf: {}",
-                    mailbox.message_copy_for_sent_as_enabled,
-                    mailbox.message_copy_for_send_on_behalf_enabled
-                );
-            }
+            ExportField::DisplayName
+            | ExportField::HiddenFromAddressLists
+            | ExportField::SentItems
+            | ExportField::Clients => {}
             ExportField::SendAs => {
                 let rows = mailbox
                     .recipient_permissions
@@ -262,35 +252,7 @@ pub fn export_mailbox(
                 }
                 list_comment(&mut out, &orphans, "  ");
             }
-            ExportField::Clients => {
-                let _ = writeln!(out, "clients:");
-                for switch in ClientSwitch::ALL {
-                    match mailbox.cas_mailbox.get(switch) {
-                        Some(v) => {
-                            let _ = writeln!(out, "  {}: {v}", switch.policy_field());
-                        }
-                        None => {
-                            let _ = writeln!(
-                                out,
-                                "  # {}: not reported by Exchange, left unmanaged",
-                                switch.policy_field()
-                            );
-                        }
-                    }
-                }
-                let smtp = match mailbox.cas_mailbox.smtp_client_authentication_disabled {
-                    Some(true) => "disabled",
-                    Some(false) => "enabled",
-                    None => "inherit",
-                };
-                let _ = writeln!(out, "  smtpAuth: {smtp}");
-            }
             ExportField::Moderation => {
-                let _ = writeln!(
-                    out,
-                    "moderation:\n  enabled: {}",
-                    mailbox.moderation_enabled
-                );
                 orphans_left_out += write_list(
                     &mut out,
                     "moderators",
@@ -308,11 +270,6 @@ pub fn export_mailbox(
                         .iter()
                         .map(String::as_str),
                 );
-                let _ = writeln!(
-                    out,
-                    "  notifications: {}",
-                    mailbox.send_moderation_notifications.to_ascii_lowercase()
-                );
             }
         }
     }
@@ -320,6 +277,42 @@ pub fn export_mailbox(
         file_name: format!("{}.yaml", file_stem(&address)),
         text: out,
         orphans_left_out,
+    }
+}
+
+/// Writes the catalogued settings at policy key `key`: `key: value` for a property of its
+/// own, `key:` and one `  name: value` line per property of a group (`sentItems`, `clients`,
+/// `moderation`). A value Exchange did not report is written as a comment.
+fn write_settings(out: &mut String, key: &str, mailbox: &Mailbox) {
+    let mut grouped = false;
+    for property in Property::ALL {
+        let definition = property.definition();
+        let value = (definition.get)(mailbox);
+        let yaml = match (definition.kind, &value) {
+            (Kind::ReportedFlag, Value::Unset) => None,
+            (Kind::Text, Value::Text(t)) => Some(scalar(t)),
+            _ => Some(definition.show(&value)),
+        };
+        let name = match definition.field.split_once('.') {
+            None if definition.field == key => {
+                let _ = writeln!(out, "{key}: {}", yaml.unwrap_or_else(|| "null".into()));
+                continue;
+            }
+            Some((group, name)) if group == key => name,
+            _ => continue,
+        };
+        if !grouped {
+            let _ = writeln!(out, "{key}:");
+            grouped = true;
+        }
+        match yaml {
+            Some(yaml) => {
+                let _ = writeln!(out, "  {name}: {yaml}");
+            }
+            None => {
+                let _ = writeln!(out, "  # {name}: not reported by Exchange, left unmanaged");
+            }
+        }
     }
 }
 
@@ -346,11 +339,15 @@ fn write_list<'a>(
 
 /// Writes the organisation settings as a `TenantSettings` document.
 pub fn export_tenant_settings(organization: &OrganizationConfig) -> ExportedFile {
-    let text = format!(
-        "# yaml-language-server: $schema=sharedbox.schema.json\n# exported by sharedbox from the live tenant `{}`\napiVersion: sharedbox/v1\nkind: TenantSettings\nsendFromAliasEnabled: {}\n",
+    let mut text = format!(
+        "# yaml-language-server: $schema=sharedbox.schema.json\n# exported by sharedbox from the live tenant `{}`\napiVersion: sharedbox/v1\nkind: TenantSettings\n",
         organization.name.replace('\n', " "),
-        organization.send_from_alias_enabled
     );
+    for property in OrganizationProperty::ALL {
+        let definition = property.definition();
+        let value = (definition.get)(organization);
+        let _ = writeln!(text, "{}: {}", definition.field, definition.show(&value));
+    }
     ExportedFile {
         file_name: "tenant.yaml".to_owned(),
         text,

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use sharedbox_tenant::{OrganizationProperty, Property, Value};
 
 /// A value together with its position in the YAML source.
 #[derive(Debug, Clone)]
@@ -134,6 +135,101 @@ pub struct RawDocument {
     /// `TenantSettings` only: let users send from proxy (alias) addresses (`SendFromAliasEnabled`).
     #[serde(default)]
     pub send_from_alias_enabled: Option<Sp<bool>>,
+}
+
+/// Where a setting was written in its YAML source.
+pub type Position<'a> = &'a serde_saphyr::Location;
+
+impl RawDocument {
+    /// Every catalogued mailbox property the document sets, with its value as Exchange takes
+    /// it and where it was written: the one place that maps policy fields to the catalogue.
+    pub fn settings(&self) -> Vec<(Property, Value, Position<'_>)> {
+        fn push<'a>(
+            out: &mut Vec<(Property, Value, Position<'a>)>,
+            property: Property,
+            value: &'a Option<Sp<bool>>,
+        ) {
+            if let Some(v) = value {
+                out.push((property, Value::Flag(*v.value()), &v.0.referenced));
+            }
+        }
+        let mut out = Vec::new();
+        let mut flag = |property, value| push(&mut out, property, value);
+        flag(
+            Property::HiddenFromAddressLists,
+            &self.hidden_from_address_lists,
+        );
+        if let Some(sent) = &self.sent_items {
+            flag(Property::CopyForSendAs, &sent.value().copy_for_send_as);
+            flag(
+                Property::CopyForSendOnBehalf,
+                &sent.value().copy_for_send_on_behalf,
+            );
+        }
+        if let Some(moderation) = &self.moderation {
+            flag(Property::ModerationEnabled, &moderation.value().enabled);
+        }
+        if let Some(clients) = &self.clients {
+            let c = clients.value();
+            flag(Property::Owa, &c.owa);
+            flag(Property::Outlook, &c.outlook);
+            flag(Property::NewOutlook, &c.new_outlook);
+            flag(Property::MacOutlook, &c.mac_outlook);
+            flag(Property::Mobile, &c.mobile);
+            flag(Property::ActiveSync, &c.active_sync);
+            flag(Property::Ews, &c.ews);
+            flag(Property::Imap, &c.imap);
+            flag(Property::Pop, &c.pop);
+        }
+        if let Some(name) = &self.display_name {
+            out.push((
+                Property::DisplayName,
+                Value::Text(name.value().clone()),
+                &name.0.referenced,
+            ));
+        }
+        if let Some(n) = self
+            .moderation
+            .as_ref()
+            .and_then(|m| m.value().notifications.as_ref())
+        {
+            out.push((
+                Property::ModerationNotifications,
+                Value::Text(n.value().as_exchange().to_owned()),
+                &n.0.referenced,
+            ));
+        }
+        if let Some(smtp) = self
+            .clients
+            .as_ref()
+            .and_then(|c| c.value().smtp_auth.as_ref())
+        {
+            let value = match smtp.value() {
+                SmtpAuth::Enabled => Value::Flag(false),
+                SmtpAuth::Disabled => Value::Flag(true),
+                SmtpAuth::Inherit => Value::Unset,
+            };
+            out.push((
+                Property::SmtpClientAuthenticationDisabled,
+                value,
+                &smtp.0.referenced,
+            ));
+        }
+        out
+    }
+
+    /// Every catalogued organisation property a `TenantSettings` document sets.
+    pub fn organization_settings(&self) -> Vec<(OrganizationProperty, Value, Position<'_>)> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.send_from_alias_enabled {
+            out.push((
+                OrganizationProperty::SendFromAliasEnabled,
+                Value::Flag(*v.value()),
+                &v.0.referenced,
+            ));
+        }
+        out
+    }
 }
 
 /// The level of a lint: its severity, or `off`.

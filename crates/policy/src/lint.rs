@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Client, MailboxPolicy, PolicySet, PrincipalRef, SmtpAuth};
+use sharedbox_tenant::{Property, Value};
+
+use crate::model::{MailboxPolicy, PolicySet, PrincipalRef};
 use crate::source::{Located, Origin};
 
 /// The stable code of a lint: `SBX1xx` offline, `SBX2xx` tenant-aware.
@@ -446,7 +448,7 @@ struct SendMode<'a> {
     flag_field: &'static str,
     verb: &'static str,
     senders: Option<&'a Located<Vec<PrincipalRef>>>,
-    flag: Option<&'a Located<bool>>,
+    flag: Option<&'a Located<Value>>,
 }
 
 fn send_modes(m: &MailboxPolicy) -> [SendMode<'_>; 2] {
@@ -456,14 +458,14 @@ fn send_modes(m: &MailboxPolicy) -> [SendMode<'_>; 2] {
             flag_field: "copyForSendAs",
             verb: "send as",
             senders: m.send_as.as_ref(),
-            flag: m.copy_for_send_as.as_ref(),
+            flag: m.setting(Property::CopyForSendAs),
         },
         SendMode {
             list_field: "sendOnBehalf",
             flag_field: "copyForSendOnBehalf",
             verb: "send on behalf of",
             senders: m.send_on_behalf.as_ref(),
-            flag: m.copy_for_send_on_behalf.as_ref(),
+            flag: m.setting(Property::CopyForSendOnBehalf),
         },
     ]
 }
@@ -474,7 +476,7 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
     for mode in send_modes(m) {
         let senders = mode.senders.map_or(0, |s| s.value.len());
         match (mode.senders, mode.flag) {
-            (Some(list), flag) if senders > 0 && flag.is_none_or(|f| !f.value) => {
+            (Some(list), flag) if senders > 0 && flag.is_none_or(|f| !f.value.flag()) => {
                 let (state, at) = match flag {
                     Some(f) => ("is off", &f.origin),
                     None => ("is not managed", &list.origin),
@@ -498,7 +500,9 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
             }
             // Only a flag the mailbox itself sets: a `Defaults` or profile that switches both
             // copies on for every mailbox is the recommended standard, not a slip.
-            (Some(list), Some(flag)) if senders == 0 && flag.value && set_by_mailbox(m, flag) => {
+            (Some(list), Some(flag))
+                if senders == 0 && flag.value.flag() && set_by_mailbox(m, flag) =>
+            {
                 out.push(
                     finding(
                         LintCode::Sbx102,
@@ -529,11 +533,9 @@ fn set_by_mailbox<T>(m: &MailboxPolicy, value: &Located<T>) -> bool {
 }
 
 /// Whether the mailbox relies on the server-side copies: a copy flag is on.
-fn relies_on_copies(m: &MailboxPolicy) -> Option<&Located<bool>> {
-    [&m.copy_for_send_as, &m.copy_for_send_on_behalf]
-        .into_iter()
-        .flatten()
-        .find(|f| f.value)
+fn relies_on_copies(m: &MailboxPolicy) -> Option<&Located<Value>> {
+    m.enables(Property::CopyForSendAs)
+        .or_else(|| m.enables(Property::CopyForSendOnBehalf))
 }
 
 /// SBX103.
@@ -541,14 +543,12 @@ fn protocols(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
     let Some(flag) = relies_on_copies(m) else {
         return;
     };
-    let mut allowed: Vec<(&str, &Origin)> = m
-        .clients
-        .iter()
-        .filter(|(c, v)| matches!(c, Client::Imap | Client::Pop) && v.value)
-        .map(|(c, v)| (if *c == Client::Imap { "IMAP" } else { "POP" }, &v.origin))
+    let mut allowed: Vec<(&str, &Origin)> = [(Property::Imap, "IMAP"), (Property::Pop, "POP")]
+        .into_iter()
+        .filter_map(|(p, name)| m.enables(p).map(|v| (name, &v.origin)))
         .collect();
-    if let Some(smtp) = &m.smtp_auth
-        && smtp.value == SmtpAuth::Enabled
+    if let Some(smtp) = m.setting(Property::SmtpClientAuthenticationDisabled)
+        && smtp.value == Value::Flag(false)
     {
         allowed.push(("SMTP AUTH", &smtp.origin));
     }
@@ -615,14 +615,14 @@ fn senders_can_read(
 
 /// SBX105.
 fn send_on_behalf_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
-    let Some(flag) = m.copy_for_send_on_behalf.as_ref().filter(|f| f.value) else {
+    let Some(flag) = m.enables(Property::CopyForSendOnBehalf) else {
         return;
     };
     if m.send_on_behalf.as_ref().is_none_or(|s| s.value.is_empty()) {
         return;
     }
-    let outlook = m.clients.iter().find(|(c, _)| *c == Client::Outlook);
-    if outlook.is_some_and(|(_, v)| !v.value) {
+    let outlook = m.setting(Property::Outlook);
+    if outlook.is_some_and(|v| v.value == Value::Flag(false)) {
         return;
     }
     out.push(
@@ -641,8 +641,7 @@ fn send_on_behalf_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
 
 /// SBX106 and SBX107.
 fn moderation(m: &MailboxPolicy, same: &dyn Fn(&str, &str) -> bool, out: &mut Vec<Diagnostic>) {
-    if let Some(enabled) = &m.moderation_enabled
-        && enabled.value
+    if let Some(enabled) = m.enables(Property::ModerationEnabled)
         && m.moderators.as_ref().is_none_or(|l| l.value.is_empty())
     {
         let at = m.moderators.as_ref().map_or(&enabled.origin, |l| &l.origin);

@@ -2,9 +2,11 @@
 //! the rules that span documents and files, merge `Defaults`, and return a [`PolicySet`]
 //! or every diagnostic found (not only the first).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use sharedbox_tenant::{Property, Value};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::document::{self, Ensure, Kind, RawDocument, Sp};
@@ -289,20 +291,13 @@ fn located<T: Clone>(source: &Arc<Source>, sp: &Sp<T>) -> Located<T> {
 /// The mailbox-shaped fields of a `SharedMailbox` or `Defaults` document, located.
 #[derive(Debug, Clone, Default)]
 struct Layer {
-    display_name: Option<Located<String>>,
-    hidden_from_address_lists: Option<Located<bool>>,
-    copy_for_send_as: Option<Located<bool>>,
-    copy_for_send_on_behalf: Option<Located<bool>>,
+    settings: BTreeMap<Property, Located<Value>>,
     send_as: Option<PrincipalSet>,
     send_on_behalf: Option<PrincipalSet>,
     full_access: Option<Located<Vec<FullAccessGrant>>>,
     sent_items_readers: Option<Located<Vec<ReaderGrant>>>,
-    clients: Vec<(Client, Located<bool>)>,
-    smtp_auth: Option<Located<SmtpAuth>>,
-    moderation_enabled: Option<Located<bool>>,
     moderators: Option<PrincipalSet>,
     moderation_bypass: Option<PrincipalSet>,
-    moderation_notifications: Option<Located<Notifications>>,
     prevent_destroy: Option<Located<bool>>,
     ensure: Option<Located<Ensure>>,
     lints: Vec<(crate::lint::LintCode, Located<crate::lint::Level>)>,
@@ -322,25 +317,18 @@ impl Layer {
             Located::new(list, origin(source, sp))
         };
         let mut layer = Layer {
-            display_name: doc.display_name.as_ref().map(|v| located(source, v)),
-            hidden_from_address_lists: doc
-                .hidden_from_address_lists
-                .as_ref()
-                .map(|v| located(source, v)),
+            settings: doc
+                .settings()
+                .into_iter()
+                .map(|(property, value, at)| {
+                    (
+                        property,
+                        Located::new(value, Origin::from_location(source, at)),
+                    )
+                })
+                .collect(),
             ..Layer::default()
         };
-        if let Some(sent) = &doc.sent_items {
-            layer.copy_for_send_as = sent
-                .value()
-                .copy_for_send_as
-                .as_ref()
-                .map(|v| located(source, v));
-            layer.copy_for_send_on_behalf = sent
-                .value()
-                .copy_for_send_on_behalf
-                .as_ref()
-                .map(|v| located(source, v));
-        }
         layer.send_as = doc.send_as.as_ref().map(|v| principals(v, diagnostics));
         layer.send_on_behalf = doc
             .send_on_behalf
@@ -370,31 +358,10 @@ impl Layer {
             check_principals(grants.iter().map(|g| &g.principal), diagnostics);
             layer.sent_items_readers = Some(Located::new(grants, origin(source, readers)));
         }
-        if let Some(clients) = &doc.clients {
-            let c = clients.value();
-            for (client, value) in [
-                (Client::Owa, &c.owa),
-                (Client::Outlook, &c.outlook),
-                (Client::NewOutlook, &c.new_outlook),
-                (Client::MacOutlook, &c.mac_outlook),
-                (Client::Mobile, &c.mobile),
-                (Client::ActiveSync, &c.active_sync),
-                (Client::Ews, &c.ews),
-                (Client::Imap, &c.imap),
-                (Client::Pop, &c.pop),
-            ] {
-                if let Some(v) = value {
-                    layer.clients.push((client, located(source, v)));
-                }
-            }
-            layer.smtp_auth = c.smtp_auth.as_ref().map(|v| located(source, v));
-        }
         if let Some(moderation) = &doc.moderation {
             let m = moderation.value();
-            layer.moderation_enabled = m.enabled.as_ref().map(|v| located(source, v));
             layer.moderators = m.moderators.as_ref().map(|v| principals(v, diagnostics));
             layer.moderation_bypass = m.bypass.as_ref().map(|v| principals(v, diagnostics));
-            layer.moderation_notifications = m.notifications.as_ref().map(|v| located(source, v));
         }
         if let Some(lints) = &doc.lints {
             layer.lints = crate::lint::levels_of(lints.value(), source, diagnostics);
@@ -421,10 +388,9 @@ impl Layer {
                 l.value.iter_mut().for_each(|p| p.origin = to.clone());
             }
         }
-        at(&mut self.display_name, to);
-        at(&mut self.hidden_from_address_lists, to);
-        at(&mut self.copy_for_send_as, to);
-        at(&mut self.copy_for_send_on_behalf, to);
+        self.settings
+            .values_mut()
+            .for_each(|v| v.origin = to.clone());
         list(&mut self.send_as, to);
         list(&mut self.send_on_behalf, to);
         if let Some(full) = &mut self.full_access {
@@ -441,14 +407,8 @@ impl Layer {
                 grant.access.origin = to.clone();
             }
         }
-        self.clients
-            .iter_mut()
-            .for_each(|(_, v)| v.origin = to.clone());
-        at(&mut self.smtp_auth, to);
-        at(&mut self.moderation_enabled, to);
         list(&mut self.moderators, to);
         list(&mut self.moderation_bypass, to);
-        at(&mut self.moderation_notifications, to);
         at(&mut self.prevent_destroy, to);
         self.lints
             .iter_mut()
@@ -461,13 +421,8 @@ impl Layer {
         fn pick<T: Clone>(own: Option<T>, default: &Option<T>) -> Option<T> {
             own.or_else(|| default.clone())
         }
-        let mut clients = self.clients.clone();
-        for (client, value) in &defaults.clients {
-            if !clients.iter().any(|(c, _)| c == client) {
-                clients.push((*client, value.clone()));
-            }
-        }
-        clients.sort_by_key(|(c, _)| *c);
+        let mut settings = defaults.settings.clone();
+        settings.extend(self.settings);
         let mut lints = self.lints.clone();
         for (code, level) in &defaults.lints {
             if !lints.iter().any(|(c, _)| c == code) {
@@ -475,29 +430,13 @@ impl Layer {
             }
         }
         Layer {
-            display_name: pick(self.display_name, &defaults.display_name),
-            hidden_from_address_lists: pick(
-                self.hidden_from_address_lists,
-                &defaults.hidden_from_address_lists,
-            ),
-            copy_for_send_as: pick(self.copy_for_send_as, &defaults.copy_for_send_as),
-            copy_for_send_on_behalf: pick(
-                self.copy_for_send_on_behalf,
-                &defaults.copy_for_send_on_behalf,
-            ),
+            settings,
             send_as: pick(self.send_as, &defaults.send_as),
             send_on_behalf: pick(self.send_on_behalf, &defaults.send_on_behalf),
             full_access: pick(self.full_access, &defaults.full_access),
             sent_items_readers: pick(self.sent_items_readers, &defaults.sent_items_readers),
-            clients,
-            smtp_auth: pick(self.smtp_auth, &defaults.smtp_auth),
-            moderation_enabled: pick(self.moderation_enabled, &defaults.moderation_enabled),
             moderators: pick(self.moderators, &defaults.moderators),
             moderation_bypass: pick(self.moderation_bypass, &defaults.moderation_bypass),
-            moderation_notifications: pick(
-                self.moderation_notifications,
-                &defaults.moderation_notifications,
-            ),
             prevent_destroy: pick(self.prevent_destroy, &defaults.prevent_destroy),
             ensure: self.ensure,
             lints,
@@ -792,10 +731,16 @@ impl Builder {
                     return;
                 }
                 let settings = TenantSettings {
-                    send_from_alias_enabled: doc
-                        .send_from_alias_enabled
-                        .as_ref()
-                        .map(|v| located(source, v)),
+                    settings: doc
+                        .organization_settings()
+                        .into_iter()
+                        .map(|(property, value, at)| {
+                            (
+                                property,
+                                Located::new(value, Origin::from_location(source, at)),
+                            )
+                        })
+                        .collect(),
                 };
                 self.tenant = Some((kind_origin, settings));
             }
@@ -840,20 +785,13 @@ impl Builder {
                 let policy = MailboxPolicy {
                     address,
                     profile,
-                    display_name: l.display_name,
-                    hidden_from_address_lists: l.hidden_from_address_lists,
-                    copy_for_send_as: l.copy_for_send_as,
-                    copy_for_send_on_behalf: l.copy_for_send_on_behalf,
+                    settings: l.settings,
                     send_as: l.send_as,
                     send_on_behalf: l.send_on_behalf,
                     full_access: l.full_access,
                     sent_items_readers: l.sent_items_readers,
-                    clients: l.clients,
-                    smtp_auth: l.smtp_auth,
-                    moderation_enabled: l.moderation_enabled,
                     moderators: l.moderators,
                     moderation_bypass: l.moderation_bypass,
-                    moderation_notifications: l.moderation_notifications,
                     prevent_destroy: l.prevent_destroy.as_ref().is_some_and(|p| p.value),
                     ensure: l.ensure.as_ref().map_or(Ensure::Present, |e| e.value),
                     lints: l.lints.clone(),

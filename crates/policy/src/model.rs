@@ -4,7 +4,10 @@
 //! else its profile's, else the default's, with the origin of whichever was used (a built-in
 //! profile's values point at the mailbox's `profile:` line). A list replaces, never merges.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use sharedbox_tenant::{OrganizationProperty, Property, Value};
 
 pub use crate::document::{Ensure, FolderAccess, Notifications, SmtpAuth};
 use crate::source::{Located, Source};
@@ -59,6 +62,17 @@ impl PolicySet {
 }
 
 impl MailboxPolicy {
+    /// The value the policy gives `property`, if it manages it.
+    pub fn setting(&self, property: Property) -> Option<&Located<Value>> {
+        self.settings.get(&property)
+    }
+
+    /// Where the policy sets `property` to `true`, if it does.
+    pub fn enables(&self, property: Property) -> Option<&Located<Value>> {
+        self.setting(property)
+            .filter(|v| v.value == Value::Flag(true))
+    }
+
     /// Whether `--target`s select this mailbox (no targets select every mailbox).
     pub fn is_targeted(&self, targets: &[String]) -> bool {
         targets.is_empty()
@@ -69,10 +83,10 @@ impl MailboxPolicy {
 }
 
 /// `TenantSettings`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantSettings {
-    /// `SendFromAliasEnabled`.
-    pub send_from_alias_enabled: Option<Located<bool>>,
+    /// The organisation properties it sets, each with its value and where it was written.
+    pub settings: BTreeMap<OrganizationProperty, Located<Value>>,
 }
 
 /// The desired state of one shared mailbox. `None` = not managed.
@@ -82,14 +96,10 @@ pub struct MailboxPolicy {
     pub address: Located<String>,
     /// The profile the mailbox takes (`profile:`), when it names one.
     pub profile: Option<Located<String>>,
-    /// `displayName`.
-    pub display_name: Option<Located<String>>,
-    /// `hiddenFromAddressLists`.
-    pub hidden_from_address_lists: Option<Located<bool>>,
-    /// `sentItems.copyForSendAs`.
-    pub copy_for_send_as: Option<Located<bool>>,
-    /// `sentItems.copyForSendOnBehalf`.
-    pub copy_for_send_on_behalf: Option<Located<bool>>,
+    /// The catalogued properties it manages (`displayName`, `sentItems.*`, `clients.*`,
+    /// `moderation.enabled`, ...), each with its value as Exchange takes it and where it was
+    /// written; a property that is absent is not managed.
+    pub settings: BTreeMap<Property, Located<Value>>,
     /// `sendAs`.
     pub send_as: Option<PrincipalSet>,
     /// `sendOnBehalf`.
@@ -98,18 +108,10 @@ pub struct MailboxPolicy {
     pub full_access: Option<Located<Vec<FullAccessGrant>>>,
     /// `sentItemsReaders`.
     pub sent_items_readers: Option<Located<Vec<ReaderGrant>>>,
-    /// `clients`: the switches that are set, in policy order.
-    pub clients: Vec<(Client, Located<bool>)>,
-    /// `clients.smtpAuth`.
-    pub smtp_auth: Option<Located<SmtpAuth>>,
-    /// `moderation.enabled`.
-    pub moderation_enabled: Option<Located<bool>>,
     /// `moderation.moderators`.
     pub moderators: Option<PrincipalSet>,
     /// `moderation.bypass`.
     pub moderation_bypass: Option<PrincipalSet>,
-    /// `moderation.notifications`.
-    pub moderation_notifications: Option<Located<Notifications>>,
     /// `lifecycle.preventDestroy`.
     pub prevent_destroy: bool,
     /// `lifecycle.ensure`, `present` unless set.
@@ -134,27 +136,4 @@ pub struct ReaderGrant {
     pub principal: PrincipalRef,
     /// The folder role.
     pub access: Located<FolderAccess>,
-}
-
-/// A client switch under `clients:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Client {
-    /// `owa`.
-    Owa,
-    /// `outlook`.
-    Outlook,
-    /// `newOutlook`.
-    NewOutlook,
-    /// `macOutlook`.
-    MacOutlook,
-    /// `mobile`.
-    Mobile,
-    /// `activeSync`.
-    ActiveSync,
-    /// `ews`.
-    Ews,
-    /// `imap`.
-    Imap,
-    /// `pop`.
-    Pop,
 }

@@ -1,7 +1,8 @@
 //! Profiles: built-in and `kind: Profile` documents, and the precedence
 //! mailbox > profile > `Defaults`.
 
-use sharedbox_policy::{Client, Diagnostics, PolicySet, SmtpAuth, Source, load_sources};
+use sharedbox_policy::{Diagnostics, PolicySet, Source, load_sources};
+use sharedbox_tenant::{Property, Value};
 
 fn load(files: &[(&str, &str)]) -> Result<PolicySet, Diagnostics> {
     load_sources(
@@ -12,13 +13,15 @@ fn load(files: &[(&str, &str)]) -> Result<PolicySet, Diagnostics> {
     )
 }
 
-fn client(set: &PolicySet, mailbox: &str, which: Client) -> Option<bool> {
+fn client(set: &PolicySet, mailbox: &str, which: Property) -> Option<bool> {
     set.mailbox(mailbox)
         .unwrap()
-        .clients
-        .iter()
-        .find(|(c, _)| *c == which)
-        .map(|(_, v)| v.value)
+        .setting(which)
+        .and_then(|v| v.value.option())
+}
+
+fn flag(m: &sharedbox_policy::MailboxPolicy, property: Property) -> bool {
+    m.setting(property).unwrap().value.flag()
 }
 
 const DEFAULTS: &str = "apiVersion: sharedbox/v1
@@ -47,25 +50,33 @@ clients: {pop: true}
     let m = set.mailbox("support@contoso.com").unwrap();
     assert_eq!(m.profile.as_ref().unwrap().value, "team-mailbox");
     // The mailbox's own values.
-    assert!(!m.copy_for_send_on_behalf.as_ref().unwrap().value);
-    assert_eq!(client(&set, "support@contoso.com", Client::Pop), Some(true));
-    // The profile's, over the defaults'.
-    assert!(m.copy_for_send_as.as_ref().unwrap().value);
+    assert!(!flag(m, Property::CopyForSendOnBehalf));
     assert_eq!(
-        client(&set, "support@contoso.com", Client::Imap),
+        client(&set, "support@contoso.com", Property::Pop),
+        Some(true)
+    );
+    // The profile's, over the defaults'.
+    assert!(flag(m, Property::CopyForSendAs));
+    assert_eq!(
+        client(&set, "support@contoso.com", Property::Imap),
         Some(false)
     );
-    assert_eq!(m.smtp_auth.as_ref().unwrap().value, SmtpAuth::Disabled);
+    assert_eq!(
+        m.setting(Property::SmtpClientAuthenticationDisabled)
+            .unwrap()
+            .value,
+        Value::Flag(true)
+    );
     // The defaults', where neither sets a value.
     assert_eq!(
-        client(&set, "support@contoso.com", Client::Ews),
+        client(&set, "support@contoso.com", Property::Ews),
         Some(false)
     );
-    assert!(m.hidden_from_address_lists.as_ref().unwrap().value);
+    assert!(flag(m, Property::HiddenFromAddressLists));
     // A built-in profile's values point at the `profile:` line.
-    let imap = m.clients.iter().find(|(c, _)| *c == Client::Imap).unwrap();
-    assert_eq!(imap.1.origin.path().to_str(), Some("p/support.yaml"));
-    assert_eq!(imap.1.origin.line, 4);
+    let imap = m.setting(Property::Imap).unwrap();
+    assert_eq!(imap.origin.path().to_str(), Some("p/support.yaml"));
+    assert_eq!(imap.origin.line, 4);
 }
 
 #[test]
@@ -92,37 +103,43 @@ profile: team-mailbox
     .unwrap();
     let m = set.mailbox("support@contoso.com").unwrap();
     assert_eq!(
-        client(&set, "support@contoso.com", Client::Imap),
+        client(&set, "support@contoso.com", Property::Imap),
         Some(true)
     );
     assert!(
-        m.copy_for_send_as.is_none(),
+        m.setting(Property::CopyForSendAs).is_none(),
         "the built-in profile is replaced, not merged"
     );
-    let imap = m.clients.iter().find(|(c, _)| *c == Client::Imap).unwrap();
-    assert_eq!(imap.1.origin.to_string(), "p/profiles/team.yaml:5:17");
+    let imap = m.setting(Property::Imap).unwrap();
+    assert_eq!(imap.origin.to_string(), "p/profiles/team.yaml:5:17");
 }
 
 #[test]
 fn every_built_in_profile_loads_and_sets_what_its_description_says() {
     for (name, imap, smtp) in [
-        ("team-mailbox", false, SmtpAuth::Disabled),
-        ("contact-center", true, SmtpAuth::Enabled),
-        ("crm-graph", false, SmtpAuth::Disabled),
+        ("team-mailbox", false, Value::Flag(true)),
+        ("contact-center", true, Value::Flag(false)),
+        ("crm-graph", false, Value::Flag(true)),
     ] {
         let text = format!(
             "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: x@contoso.com\nprofile: {name}\n"
         );
         let set = load(&[("p/x.yaml", &text)]).unwrap();
         assert_eq!(
-            client(&set, "x@contoso.com", Client::Imap),
+            client(&set, "x@contoso.com", Property::Imap),
             Some(imap),
             "{name}"
         );
         let m = set.mailbox("x@contoso.com").unwrap();
-        assert_eq!(m.smtp_auth.as_ref().unwrap().value, smtp, "{name}");
         assert_eq!(
-            client(&set, "x@contoso.com", Client::Owa),
+            m.setting(Property::SmtpClientAuthenticationDisabled)
+                .unwrap()
+                .value,
+            smtp,
+            "{name}"
+        );
+        assert_eq!(
+            client(&set, "x@contoso.com", Property::Owa),
             Some(true),
             "{name}"
         );

@@ -4,6 +4,7 @@
 //! - the snapshot model ([`model`]): shared mailboxes with every managed property and
 //!   grant, client switches, moderation, the Sent Items folder, organisation settings;
 //! - the recipient directory ([`directory`]) that normalises principals to one identity;
+//! - the property catalogue ([`catalog`]): every single-valued setting defined once;
 //! - the write vocabulary ([`Operation`]);
 //! - the [`Tenant`] trait every backend implements, and its errors ([`TenantError`] with a
 //!   [`TenantErrorKind`] that tells retryable from permanent failures).
@@ -11,12 +12,14 @@
 //! Backends live elsewhere: the file backend in `sharedbox-file`, Exchange Online in
 //! `sharedbox-exo`.
 
+pub mod catalog;
 pub mod directory;
 pub mod error;
 pub mod model;
 pub mod observe;
 pub mod operation;
 
+pub use catalog::{Definition, Kind, OrganizationProperty, Property, Value};
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
@@ -28,8 +31,7 @@ pub use observe::{
     observe, observe_with_created, sha256, target,
 };
 pub use operation::{
-    ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,
-    PrincipalList, printable,
+    MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList, printable,
 };
 
 /// What to read: the managed mailboxes in full, the rest only by address.

@@ -445,40 +445,6 @@ impl Default for CasMailbox {
     }
 }
 
-impl CasMailbox {
-    /// The value of one client switch.
-    pub fn get(&self, switch: crate::ClientSwitch) -> Option<bool> {
-        use crate::ClientSwitch::*;
-        match switch {
-            Owa => self.owa_enabled,
-            Outlook => self.mapi_enabled,
-            NewOutlook => self.one_win_native_outlook_enabled,
-            MacOutlook => self.mac_outlook_enabled,
-            Mobile => self.outlook_mobile_enabled,
-            ActiveSync => self.active_sync_enabled,
-            Ews => self.ews_enabled,
-            Imap => self.imap_enabled,
-            Pop => self.pop_enabled,
-        }
-    }
-
-    /// A mutable reference to one client switch.
-    pub fn get_mut(&mut self, switch: crate::ClientSwitch) -> &mut Option<bool> {
-        use crate::ClientSwitch::*;
-        match switch {
-            Owa => &mut self.owa_enabled,
-            Outlook => &mut self.mapi_enabled,
-            NewOutlook => &mut self.one_win_native_outlook_enabled,
-            MacOutlook => &mut self.mac_outlook_enabled,
-            Mobile => &mut self.outlook_mobile_enabled,
-            ActiveSync => &mut self.active_sync_enabled,
-            Ews => &mut self.ews_enabled,
-            Imap => &mut self.imap_enabled,
-            Pop => &mut self.pop_enabled,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

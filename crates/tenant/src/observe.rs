@@ -8,11 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Value;
 use crate::directory::{Directory, LivePrincipal, PrincipalId};
 use crate::model::{Mailbox, Snapshot};
-use crate::operation::{
-    ClientSetting, MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList,
-};
+use crate::operation::{Operation, Principal, PrincipalList};
 
 /// The observed value of what one operation touches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,9 +57,9 @@ pub fn observe(snapshot: &Snapshot, operation: &Operation) -> Observation {
         Operation::CreateMailbox { mailbox, .. } | Operation::RemoveMailbox { mailbox } => {
             Observation::Exists(snapshot.mailbox(mailbox).is_some())
         }
-        Operation::SetOrganization {
-            setting: OrganizationSetting::SendFromAliasEnabled(_),
-        } => Observation::Switch(Some(snapshot.organization.send_from_alias_enabled)),
+        Operation::SetOrganization { setting } => {
+            Observation::of((setting.property.definition().get)(&snapshot.organization))
+        }
         other => {
             let address = other.mailbox().unwrap_or_default();
             match snapshot.mailbox(address) {
@@ -92,24 +91,9 @@ pub fn observe_with_created(
 
 fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directory) -> Observation {
     match operation {
-        Operation::SetMailbox { setting, .. } => match setting {
-            MailboxSetting::DisplayName(_) => Observation::Text(mailbox.display_name.clone()),
-            MailboxSetting::HiddenFromAddressLists(_) => {
-                Observation::Switch(Some(mailbox.hidden_from_address_lists_enabled))
-            }
-            MailboxSetting::CopyForSendAs(_) => {
-                Observation::Switch(Some(mailbox.message_copy_for_sent_as_enabled))
-            }
-            MailboxSetting::CopyForSendOnBehalf(_) => {
-                Observation::Switch(Some(mailbox.message_copy_for_send_on_behalf_enabled))
-            }
-            MailboxSetting::ModerationEnabled(_) => {
-                Observation::Switch(Some(mailbox.moderation_enabled))
-            }
-            MailboxSetting::ModerationNotifications(_) => {
-                Observation::Text(mailbox.send_moderation_notifications.to_ascii_lowercase())
-            }
-        },
+        Operation::SetMailbox { setting, .. } => {
+            Observation::of((setting.definition().get)(mailbox))
+        }
         Operation::AddToList {
             list, principal, ..
         }
@@ -149,14 +133,6 @@ fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directo
                 .find(|row| denotes(directory, &row.user, principal))
                 .map(|row| row.access_rights.join(",")),
         ),
-        Operation::SetClient { setting, .. } => match setting {
-            ClientSetting::Switch { switch, .. } => {
-                Observation::Switch(mailbox.cas_mailbox.get(*switch))
-            }
-            ClientSetting::SmtpClientAuthenticationDisabled(_) => {
-                Observation::Switch(mailbox.cas_mailbox.smtp_client_authentication_disabled)
-            }
-        },
         Operation::CreateMailbox { .. }
         | Operation::RemoveMailbox { .. }
         | Operation::SetOrganization { .. } => {
@@ -170,17 +146,8 @@ pub fn expected(operation: &Operation) -> Observation {
     match operation {
         Operation::CreateMailbox { .. } => Observation::Exists(true),
         Operation::RemoveMailbox { .. } => Observation::Exists(false),
-        Operation::SetOrganization {
-            setting: OrganizationSetting::SendFromAliasEnabled(v),
-        } => Observation::Switch(Some(*v)),
-        Operation::SetMailbox { setting, .. } => match setting {
-            MailboxSetting::DisplayName(v) => Observation::Text(v.clone()),
-            MailboxSetting::ModerationNotifications(v) => Observation::Text(v.to_ascii_lowercase()),
-            MailboxSetting::HiddenFromAddressLists(v)
-            | MailboxSetting::CopyForSendAs(v)
-            | MailboxSetting::CopyForSendOnBehalf(v)
-            | MailboxSetting::ModerationEnabled(v) => Observation::Switch(Some(*v)),
-        },
+        Operation::SetOrganization { setting } => Observation::of(setting.value.clone()),
+        Operation::SetMailbox { setting, .. } => Observation::of(setting.value.clone()),
         Operation::AddToList { .. }
         | Operation::GrantSendAs { .. }
         | Operation::GrantFullAccess { .. } => Observation::Member(true),
@@ -192,14 +159,19 @@ pub fn expected(operation: &Operation) -> Observation {
             Observation::FolderAccess(Some(access.clone()))
         }
         Operation::RemoveSentItemsPermission { .. } => Observation::FolderAccess(None),
-        Operation::SetClient { setting, .. } => match setting {
-            ClientSetting::Switch { enabled, .. } => Observation::Switch(Some(*enabled)),
-            ClientSetting::SmtpClientAuthenticationDisabled(v) => Observation::Switch(*v),
-        },
     }
 }
 
 impl Observation {
+    /// The observation of a catalogued property's value: a switch or a text.
+    pub fn of(value: Value) -> Observation {
+        match value {
+            Value::Flag(b) => Observation::Switch(Some(b)),
+            Value::Unset => Observation::Switch(None),
+            Value::Text(t) => Observation::Text(t),
+        }
+    }
+
     /// Whether two observations are the same value (folder roles and text compare without case).
     pub fn matches(&self, other: &Observation) -> bool {
         match (self, other) {
@@ -275,19 +247,11 @@ pub fn target(operation: &Operation) -> String {
         Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. } => {
             format!("{mailbox}|exists")
         }
-        Operation::SetOrganization {
-            setting: OrganizationSetting::SendFromAliasEnabled(_),
-        } => "organization|sendFromAliasEnabled".to_owned(),
+        Operation::SetOrganization { setting } => {
+            format!("organization|{}", setting.property.definition().field)
+        }
         Operation::SetMailbox { setting, .. } => {
-            let property = match setting {
-                MailboxSetting::DisplayName(_) => "displayName",
-                MailboxSetting::HiddenFromAddressLists(_) => "hidden",
-                MailboxSetting::CopyForSendAs(_) => "copyForSendAs",
-                MailboxSetting::CopyForSendOnBehalf(_) => "copyForSendOnBehalf",
-                MailboxSetting::ModerationEnabled(_) => "moderationEnabled",
-                MailboxSetting::ModerationNotifications(_) => "moderationNotifications",
-            };
-            format!("{mailbox}|{property}")
+            format!("{mailbox}|{}", setting.definition().field)
         }
         Operation::AddToList {
             list, principal, ..
@@ -309,10 +273,6 @@ pub fn target(operation: &Operation) -> String {
         | Operation::RemoveSentItemsPermission { principal, .. } => {
             format!("{mailbox}|sentItems|{}", principal_key(principal))
         }
-        Operation::SetClient { setting, .. } => match setting {
-            ClientSetting::Switch { switch, .. } => format!("{mailbox}|client|{switch:?}"),
-            ClientSetting::SmtpClientAuthenticationDisabled(_) => format!("{mailbox}|smtpAuth"),
-        },
     }
 }
 

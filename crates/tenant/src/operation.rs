@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{OrganizationProperty, Property, Value};
 use crate::directory::PrincipalId;
 
 /// `text` with control characters escaped and cut to `max` characters: tenant data and
@@ -65,22 +66,62 @@ impl Principal {
     }
 }
 
-/// A single-valued `Set-Mailbox` property.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case", tag = "property", content = "value")]
-pub enum MailboxSetting {
-    /// `DisplayName`.
-    DisplayName(String),
-    /// `HiddenFromAddressListsEnabled`.
-    HiddenFromAddressLists(bool),
-    /// `MessageCopyForSentAsEnabled`.
-    CopyForSendAs(bool),
-    /// `MessageCopyForSendOnBehalfEnabled`.
-    CopyForSendOnBehalf(bool),
-    /// `ModerationEnabled`.
-    ModerationEnabled(bool),
-    /// `SendModerationNotifications`: `Always`, `Internal` or `Never`.
-    ModerationNotifications(String),
+/// One catalogued mailbox property and the value to give it (`Set-Mailbox` or
+/// `Set-CASMailbox`, as the catalogue says).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct MailboxSetting {
+    /// Which property.
+    pub property: Property,
+    /// Its new value.
+    pub value: Value,
+}
+
+impl MailboxSetting {
+    /// The property's catalogue entry.
+    pub fn definition(&self) -> &'static crate::catalog::MailboxDefinition {
+        self.property.definition()
+    }
+}
+
+/// Reads the current shape and the one journals and plans of format 1 wrote for client
+/// settings (`{"switch": {"switch": "owa", "enabled": false}}`,
+/// `{"smtp_client_authentication_disabled": null}`).
+impl<'de> Deserialize<'de> for MailboxSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Switch {
+            switch: Property,
+            enabled: bool,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Current {
+                property: Property,
+                value: Value,
+            },
+            Switch {
+                switch: Switch,
+            },
+            SmtpAuth {
+                smtp_client_authentication_disabled: Option<bool>,
+            },
+        }
+        Ok(match Repr::deserialize(deserializer)? {
+            Repr::Current { property, value } => MailboxSetting { property, value },
+            Repr::Switch { switch } => MailboxSetting {
+                property: switch.switch,
+                value: Value::Flag(switch.enabled),
+            },
+            Repr::SmtpAuth {
+                smtp_client_authentication_disabled,
+            } => MailboxSetting {
+                property: Property::SmtpClientAuthenticationDisabled,
+                value: smtp_client_authentication_disabled.into(),
+            },
+        })
+    }
 }
 
 /// A multi-valued `Set-Mailbox` property of principals, changed with `@{Add=...; Remove=...}`.
@@ -95,109 +136,14 @@ pub enum PrincipalList {
     ModerationBypass,
 }
 
-/// A client switch of `Set-CASMailbox`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientSwitch {
-    /// `OWAEnabled`.
-    Owa,
-    /// `MAPIEnabled`: classic Outlook for Windows.
-    Outlook,
-    /// `OneWinNativeOutlookEnabled`: new Outlook for Windows.
-    NewOutlook,
-    /// `MacOutlookEnabled`.
-    MacOutlook,
-    /// `OutlookMobileEnabled`.
-    Mobile,
-    /// `ActiveSyncEnabled`.
-    ActiveSync,
-    /// `EwsEnabled`.
-    Ews,
-    /// `ImapEnabled`.
-    Imap,
-    /// `PopEnabled`.
-    Pop,
-}
-
-impl ClientSwitch {
-    /// Every switch, in the order policies list them.
-    pub const ALL: [ClientSwitch; 9] = [
-        ClientSwitch::Owa,
-        ClientSwitch::Outlook,
-        ClientSwitch::NewOutlook,
-        ClientSwitch::MacOutlook,
-        ClientSwitch::Mobile,
-        ClientSwitch::ActiveSync,
-        ClientSwitch::Ews,
-        ClientSwitch::Imap,
-        ClientSwitch::Pop,
-    ];
-
-    /// The `Set-CASMailbox` parameter.
-    pub fn parameter(self) -> &'static str {
-        match self {
-            ClientSwitch::Owa => "OWAEnabled",
-            ClientSwitch::Outlook => "MAPIEnabled",
-            ClientSwitch::NewOutlook => "OneWinNativeOutlookEnabled",
-            ClientSwitch::MacOutlook => "MacOutlookEnabled",
-            ClientSwitch::Mobile => "OutlookMobileEnabled",
-            ClientSwitch::ActiveSync => "ActiveSyncEnabled",
-            ClientSwitch::Ews => "EwsEnabled",
-            ClientSwitch::Imap => "ImapEnabled",
-            ClientSwitch::Pop => "PopEnabled",
-        }
-    }
-
-    /// The policy field name under `clients:`.
-    pub fn policy_field(self) -> &'static str {
-        match self {
-            ClientSwitch::Owa => "owa",
-            ClientSwitch::Outlook => "outlook",
-            ClientSwitch::NewOutlook => "newOutlook",
-            ClientSwitch::MacOutlook => "macOutlook",
-            ClientSwitch::Mobile => "mobile",
-            ClientSwitch::ActiveSync => "activeSync",
-            ClientSwitch::Ews => "ews",
-            ClientSwitch::Imap => "imap",
-            ClientSwitch::Pop => "pop",
-        }
-    }
-}
-
-/// A `Set-CASMailbox` setting.
+/// One catalogued organisation property and the value to give it (`Set-OrganizationConfig`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientSetting {
-    /// One client switch on or off.
-    Switch {
-        /// Which switch.
-        switch: ClientSwitch,
-        /// On or off.
-        enabled: bool,
-    },
-    /// `SmtpClientAuthenticationDisabled`: `Some(true)` disabled, `Some(false)` enabled,
-    /// `None` follows the tenant setting.
-    SmtpClientAuthenticationDisabled(Option<bool>),
-}
-
-/// An organisation-wide setting (`Set-OrganizationConfig`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case", tag = "setting", content = "value")]
-pub enum OrganizationSetting {
-    /// `SendFromAliasEnabled`.
-    SendFromAliasEnabled(bool),
+pub struct OrganizationSetting {
+    /// Which property.
+    #[serde(rename = "setting")]
+    pub property: OrganizationProperty,
+    /// Its new value.
+    pub value: Value,
 }
 
 /// One change to a tenant: one cmdlet call.
@@ -216,7 +162,9 @@ pub enum Operation {
         /// Primary SMTP address.
         mailbox: String,
     },
-    /// `Set-Mailbox` with one single-valued property.
+    /// `Set-Mailbox` or `Set-CASMailbox` with one catalogued property (format 1 wrote the
+    /// client settings as `set_client`).
+    #[serde(alias = "set_client")]
     SetMailbox {
         /// Primary SMTP address.
         mailbox: String,
@@ -296,13 +244,6 @@ pub enum Operation {
         /// The user or group.
         principal: Principal,
     },
-    /// `Set-CASMailbox` with one setting.
-    SetClient {
-        /// Primary SMTP address.
-        mailbox: String,
-        /// The setting and its new value.
-        setting: ClientSetting,
-    },
     /// `Set-OrganizationConfig` with one setting.
     SetOrganization {
         /// The setting and its new value.
@@ -311,6 +252,31 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Sets one catalogued property of `mailbox`.
+    pub fn set(
+        mailbox: impl Into<String>,
+        property: Property,
+        value: impl Into<Value>,
+    ) -> Operation {
+        Operation::SetMailbox {
+            mailbox: mailbox.into(),
+            setting: MailboxSetting {
+                property,
+                value: value.into(),
+            },
+        }
+    }
+
+    /// Sets one catalogued property of the organisation.
+    pub fn set_organization(property: OrganizationProperty, value: impl Into<Value>) -> Operation {
+        Operation::SetOrganization {
+            setting: OrganizationSetting {
+                property,
+                value: value.into(),
+            },
+        }
+    }
+
     /// The mailbox this operation changes, if it changes one.
     pub fn mailbox(&self) -> Option<&str> {
         use Operation::*;
@@ -326,8 +292,7 @@ impl Operation {
             | RevokeFullAccess { mailbox, .. }
             | AddSentItemsPermission { mailbox, .. }
             | SetSentItemsPermission { mailbox, .. }
-            | RemoveSentItemsPermission { mailbox, .. }
-            | SetClient { mailbox, .. } => Some(mailbox),
+            | RemoveSentItemsPermission { mailbox, .. } => Some(mailbox),
             SetOrganization { .. } => None,
         }
     }
@@ -338,7 +303,8 @@ impl Operation {
         match self {
             CreateMailbox { .. } => "New-Mailbox",
             RemoveMailbox { .. } => "Remove-Mailbox",
-            SetMailbox { .. } | AddToList { .. } | RemoveFromList { .. } => "Set-Mailbox",
+            SetMailbox { setting, .. } => setting.definition().cmdlet,
+            AddToList { .. } | RemoveFromList { .. } => "Set-Mailbox",
             GrantSendAs { .. } => "Add-RecipientPermission",
             RevokeSendAs { .. } => "Remove-RecipientPermission",
             GrantFullAccess { .. } => "Add-MailboxPermission",
@@ -346,8 +312,7 @@ impl Operation {
             AddSentItemsPermission { .. } => "Add-MailboxFolderPermission",
             SetSentItemsPermission { .. } => "Set-MailboxFolderPermission",
             RemoveSentItemsPermission { .. } => "Remove-MailboxFolderPermission",
-            SetClient { .. } => "Set-CASMailbox",
-            SetOrganization { .. } => "Set-OrganizationConfig",
+            SetOrganization { setting } => setting.property.definition().cmdlet,
         }
     }
 
@@ -366,7 +331,6 @@ impl Operation {
             Operation::CreateMailbox { .. }
             | Operation::RemoveMailbox { .. }
             | Operation::SetMailbox { .. }
-            | Operation::SetClient { .. }
             | Operation::SetOrganization { .. } => None,
         }
     }
@@ -399,5 +363,59 @@ mod tests {
             "sent to Exchange as it is"
         );
         assert_eq!(printable("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn settings_read_back_as_written_and_as_format_1_wrote_client_settings() {
+        let set = |property, value| Operation::SetMailbox {
+            mailbox: "a@contoso.com".into(),
+            setting: MailboxSetting { property, value },
+        };
+        for operation in [
+            set(Property::CopyForSendAs, Value::Flag(true)),
+            set(Property::Owa, Value::Flag(false)),
+            set(Property::SmtpClientAuthenticationDisabled, Value::Unset),
+            set(
+                Property::ModerationNotifications,
+                Value::Text("Never".into()),
+            ),
+        ] {
+            let json = serde_json::to_string(&operation).unwrap();
+            assert_eq!(serde_json::from_str::<Operation>(&json).unwrap(), operation);
+        }
+        let old = |json: &str| serde_json::from_str::<Operation>(json).unwrap();
+        assert_eq!(
+            old(
+                r#"{"op":"set_mailbox","mailbox":"a@contoso.com","setting":{"property":"copy_for_send_as","value":true}}"#
+            ),
+            set(Property::CopyForSendAs, Value::Flag(true))
+        );
+        assert_eq!(
+            old(
+                r#"{"op":"set_client","mailbox":"a@contoso.com","setting":{"switch":{"switch":"new_outlook","enabled":false}}}"#
+            ),
+            set(Property::NewOutlook, Value::Flag(false))
+        );
+        assert_eq!(
+            old(
+                r#"{"op":"set_client","mailbox":"a@contoso.com","setting":{"smtp_client_authentication_disabled":null}}"#
+            ),
+            set(Property::SmtpClientAuthenticationDisabled, Value::Unset)
+        );
+        assert_eq!(
+            old(
+                r#"{"op":"set_organization","setting":{"setting":"send_from_alias_enabled","value":false}}"#
+            ),
+            Operation::SetOrganization {
+                setting: OrganizationSetting {
+                    property: OrganizationProperty::SendFromAliasEnabled,
+                    value: Value::Flag(false)
+                }
+            }
+        );
+        assert_eq!(
+            set(Property::Imap, Value::Flag(false)).cmdlet(),
+            "Set-CASMailbox"
+        );
     }
 }

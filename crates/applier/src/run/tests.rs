@@ -8,7 +8,7 @@ use std::time::Duration;
 use sharedbox_file::{FileTenant, TenantFile};
 use sharedbox_planner::{Action, Change, Plan, PlanOptions, Wave};
 use sharedbox_tenant::{
-    MailboxSetting, Operation, ReadScope, Snapshot, Tenant, TenantError, normalized, target,
+    Operation, Property, ReadScope, Snapshot, Tenant, TenantError, Value, normalized, target,
 };
 
 use super::*;
@@ -220,10 +220,7 @@ fn property(mailbox: &str) -> Change {
         field: "hiddenFromAddressLists".to_owned(),
         action: Action::Update,
         wave: Wave::Properties,
-        operation: Operation::SetMailbox {
-            mailbox: mailbox.to_owned(),
-            setting: MailboxSetting::HiddenFromAddressLists(true),
-        },
+        operation: Operation::set(mailbox.to_owned(), Property::HiddenFromAddressLists, true),
         before: None,
         after: None,
         inverse: None,
@@ -487,18 +484,15 @@ async fn undo_reverts_skips_or_leaves_alone_what_it_finds() {
     assert_eq!(report.outcome, RunOutcome::Succeeded);
     assert_eq!(log.steps().len(), 4, "{:#?}", log.steps());
 
-    let set = |setting| Operation::SetMailbox {
-        mailbox: "support@fabrikam.com".to_owned(),
-        setting,
-    };
+    let set = |property, value: Value| Operation::set("support@fabrikam.com", property, value);
     // Someone puts one value back and changes another to something else.
     let tenant = &fixture.tenant;
     tenant
-        .execute(&set(MailboxSetting::HiddenFromAddressLists(false)))
+        .execute(&set(Property::HiddenFromAddressLists, false.into()))
         .await
         .unwrap();
     tenant
-        .execute(&set(MailboxSetting::DisplayName("Helpdesk".to_owned())))
+        .execute(&set(Property::DisplayName, "Helpdesk".into()))
         .await
         .unwrap();
 

@@ -375,12 +375,12 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                     outln!("  rolls back run {}", text(of));
                 }
                 match format_version {
-                    Some(FORMAT_VERSION) => {}
+                    Some(v) if sharedbox_applier::reads_format(*v) => {}
                     Some(v) => {
-                        outln!("  journal format {v}: this sharedbox reads format {FORMAT_VERSION}")
+                        outln!("  journal format {v}: this sharedbox reads formats 1 to {FORMAT_VERSION}")
                     }
                     None => outln!(
-                        "  journal format 0 (written before format {FORMAT_VERSION}): readable, but `sharedbox rollback` refuses it"
+                        "  journal format 0 (written before format 1): readable, but `sharedbox rollback` refuses it"
                     ),
                 }
             }

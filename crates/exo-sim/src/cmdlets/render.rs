@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 use sharedbox_tenant::{
-    Directory, FolderPermission, LivePrincipal, MailboxPermission, OrganizationConfig, Recipient,
-    RecipientPermission,
+    Directory, FolderPermission, LivePrincipal, Mailbox, MailboxPermission, OrganizationConfig,
+    OrganizationProperty, Property, Recipient, RecipientPermission,
 };
 
 use crate::folders::{Folder, fnv};
@@ -89,7 +89,6 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
         .with("Id", m.name.as_str())
         .with("Name", m.name.as_str())
         .with("Alias", m.alias.as_str())
-        .with("DisplayName", m.display_name.as_str())
         .with("PrimarySmtpAddress", m.primary_smtp_address.as_str())
         .with(
             "UserPrincipalName",
@@ -108,14 +107,6 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
         .guid("ArchiveGuid", NO_GUID)
         .with("RecipientType", "UserMailbox")
         .with("RecipientTypeDetails", view.details.as_str())
-        .with(
-            "MessageCopyForSentAsEnabled",
-            m.message_copy_for_sent_as_enabled,
-        )
-        .with(
-            "MessageCopyForSendOnBehalfEnabled",
-            m.message_copy_for_send_on_behalf_enabled,
-        )
         .strings("GrantSendOnBehalfTo", &m.grant_send_on_behalf_to);
     if let Some(directory) = display_names {
         let names: Vec<String> = m
@@ -128,19 +119,11 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
             .collect();
         item = item.strings("GrantSendOnBehalfToWithDisplayNames", &names);
     }
-    item.with("ModerationEnabled", m.moderation_enabled)
-        .strings("ModeratedBy", &m.moderated_by)
+    item = catalogued(item, m, "Get-Mailbox");
+    item.strings("ModeratedBy", &m.moderated_by)
         .strings(
             "BypassModerationFromSendersOrMembers",
             &m.bypass_moderation_from_senders_or_members,
-        )
-        .with(
-            "SendModerationNotifications",
-            m.send_moderation_notifications.as_str(),
-        )
-        .with(
-            "HiddenFromAddressListsEnabled",
-            m.hidden_from_address_lists_enabled,
         )
         .strings(
             "EmailAddresses",
@@ -162,37 +145,29 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
         .date("WhenChanged", TIMESTAMP)
 }
 
+/// `item` with every catalogued property `cmdlet` reports.
+fn catalogued(mut item: Item, mailbox: &Mailbox, cmdlet: &str) -> Item {
+    for property in Property::of_cmdlet(cmdlet) {
+        let definition = property.definition();
+        item = item.with(definition.parameter, &(definition.get)(mailbox));
+    }
+    item
+}
+
 /// One `Get-CASMailbox` object.
 pub fn cas_mailbox(view: &MailboxView) -> Item {
     let m = &view.mailbox;
-    let c = &m.cas_mailbox;
-    Item::new()
+    let item = Item::new()
         .with("Identity", m.name.as_str())
         .with("Name", m.name.as_str())
-        .with("DisplayName", m.display_name.as_str())
         .with("PrimarySmtpAddress", m.primary_smtp_address.as_str())
         .with(
             "ExternalDirectoryObjectId",
             m.external_directory_object_id.clone().unwrap_or_default(),
         )
         .guid("Guid", &m.guid)
-        .with("OWAEnabled", c.owa_enabled)
-        .with("PopEnabled", c.pop_enabled)
-        .with("ImapEnabled", c.imap_enabled)
-        .with("MAPIEnabled", c.mapi_enabled)
-        .with("ActiveSyncEnabled", c.active_sync_enabled)
-        .with("EwsEnabled", c.ews_enabled)
-        .with(
-            "SmtpClientAuthenticationDisabled",
-            c.smtp_client_authentication_disabled,
-        )
-        .with(
-            "OneWinNativeOutlookEnabled",
-            c.one_win_native_outlook_enabled,
-        )
-        .with("MacOutlookEnabled", c.mac_outlook_enabled)
-        .with("OutlookMobileEnabled", c.outlook_mobile_enabled)
-        .with("UniversalOutlookEnabled", true)
+        .with("UniversalOutlookEnabled", true);
+    catalogued(item, m, "Get-CASMailbox").with("DisplayName", m.display_name.as_str())
 }
 
 /// Inherited rows every EXO mailbox shows besides its own (quirks only).
@@ -337,15 +312,19 @@ pub fn default_folder_permissions(folder: &Folder) -> Vec<FolderPermission> {
 
 /// The `Get-OrganizationConfig` object.
 pub fn organization(config: &OrganizationConfig) -> Item {
-    Item::new()
+    let mut item = Item::new()
         .with("Identity", config.name.as_str())
         .with("Id", config.name.as_str())
         .with("Name", config.name.as_str())
         .with("DisplayName", config.name.as_str())
         .guid("Guid", &derived_guid(&format!("org:{}", config.name)))
-        .with("SendFromAliasEnabled", config.send_from_alias_enabled)
         .with("AutoExpandingArchiveEnabled", false)
         .with("IsDehydrated", false)
         .with("OAuth2ClientProfileEnabled", true)
-        .date("WhenChanged", TIMESTAMP)
+        .date("WhenChanged", TIMESTAMP);
+    for property in OrganizationProperty::ALL {
+        let definition = property.definition();
+        item = item.with(definition.parameter, &(definition.get)(config));
+    }
+    item
 }

@@ -10,8 +10,8 @@
 use sharedbox_file::TenantFile;
 use sharedbox_tenant::observe::denotes;
 use sharedbox_tenant::{
-    ClientSetting, ClientSwitch, Directory, Mailbox, MailboxSetting, Operation,
-    OrganizationSetting, Principal, PrincipalList, Recipient, TenantError,
+    Definition, Directory, Kind, Mailbox, Operation, OrganizationProperty, Principal,
+    PrincipalList, Property, Recipient, TenantError, Value,
 };
 
 use super::read::{folder_rows, split_folder_identity};
@@ -246,8 +246,52 @@ pub fn remove_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output
     Ok(Output::changed(None, Vec::new(), changed))
 }
 
-/// A bool parameter of `Set-Mailbox` and the setting it makes.
-type Switch = (&'static str, fn(bool) -> MailboxSetting);
+/// The value a catalogued property's parameter was given, if it was given.
+fn param_value<T>(
+    params: &Params,
+    cmdlet: &str,
+    definition: &Definition<T>,
+) -> Result<Option<Value>, ExoError> {
+    let name = definition.parameter;
+    if !params.has(name) {
+        return Ok(None);
+    }
+    Ok(Some(match definition.kind {
+        Kind::Text | Kind::Choice(_) => Value::Text(params.required_string(cmdlet, name)?),
+        Kind::Flag | Kind::ReportedFlag => params.bool(name)?.into(),
+        Kind::Tristate { .. } => params.nullable_bool(name)?.flatten().into(),
+    }))
+}
+
+/// The parameters a setter cmdlet takes: `Identity`, its catalogued properties and `extra`.
+fn setter_parameters(cmdlet: &str, extra: &[&'static str]) -> Vec<&'static str> {
+    let mut allowed = vec!["Identity"];
+    allowed.extend(Property::of_cmdlet(cmdlet).map(|p| p.definition().parameter));
+    allowed.extend(
+        OrganizationProperty::ALL
+            .into_iter()
+            .map(|p| p.definition())
+            .filter(|d| d.cmdlet == cmdlet)
+            .map(|d| d.parameter),
+    );
+    allowed.extend_from_slice(extra);
+    allowed
+}
+
+/// One `Set-Mailbox`/`Set-CASMailbox` operation per catalogued property among `params`.
+fn mailbox_settings(
+    params: &Params,
+    cmdlet: &str,
+    address: &str,
+) -> Result<Vec<Operation>, ExoError> {
+    let mut operations = Vec::new();
+    for property in Property::of_cmdlet(cmdlet) {
+        if let Some(value) = param_value(params, cmdlet, property.definition())? {
+            operations.push(Operation::set(address, property, value));
+        }
+    }
+    Ok(operations)
+}
 
 const LISTS: [(&str, PrincipalList); 3] = [
     ("GrantSendOnBehalfTo", PrincipalList::SendOnBehalf),
@@ -273,18 +317,14 @@ pub fn set_mailbox(
     config: &SimConfig,
     params: &Params,
 ) -> Result<Output, ExoError> {
-    params.check_allowed(&[
-        "Identity",
-        "DisplayName",
-        "HiddenFromAddressListsEnabled",
-        "MessageCopyForSentAsEnabled",
-        "MessageCopyForSendOnBehalfEnabled",
-        "ModerationEnabled",
-        "SendModerationNotifications",
-        "GrantSendOnBehalfTo",
-        "ModeratedBy",
-        "BypassModerationFromSendersOrMembers",
-    ])?;
+    params.check_allowed(&setter_parameters(
+        "Set-Mailbox",
+        &[
+            "GrantSendOnBehalfTo",
+            "ModeratedBy",
+            "BypassModerationFromSendersOrMembers",
+        ],
+    ))?;
     let identity = params.required_string("Set-Mailbox", "Identity")?;
     let view = lookup::find_shared(tenant, &identity)?;
     let address = view.mailbox.primary_smtp_address.clone();
@@ -294,36 +334,7 @@ pub fn set_mailbox(
     } else {
         Directory::default()
     };
-    let mut settings = Vec::new();
-    if params.has("DisplayName") {
-        let name = params.required_string("Set-Mailbox", "DisplayName")?;
-        settings.push(MailboxSetting::DisplayName(name));
-    }
-    let switches: [Switch; 4] = [
-        (
-            "HiddenFromAddressListsEnabled",
-            MailboxSetting::HiddenFromAddressLists,
-        ),
-        ("MessageCopyForSentAsEnabled", MailboxSetting::CopyForSendAs),
-        (
-            "MessageCopyForSendOnBehalfEnabled",
-            MailboxSetting::CopyForSendOnBehalf,
-        ),
-        ("ModerationEnabled", MailboxSetting::ModerationEnabled),
-    ];
-    for (name, setting) in switches {
-        if let Some(value) = params.bool(name)? {
-            settings.push(setting(value));
-        }
-    }
-    if let Some(value) = params.string("SendModerationNotifications")? {
-        let canonical = ["Always", "Internal", "Never"]
-            .into_iter()
-            .find(|v| v.eq_ignore_ascii_case(&value))
-            .map(str::to_owned)
-            .unwrap_or(value);
-        settings.push(MailboxSetting::ModerationNotifications(canonical));
-    }
+    let settings = mailbox_settings(params, "Set-Mailbox", &address)?;
     let mut adds = Vec::new();
     let mut removes = Vec::new();
     for (name, list) in LISTS {
@@ -379,14 +390,7 @@ pub fn set_mailbox(
     }
     // Additions first (a moderator before moderation is enabled), removals last (moderation
     // disabled before its last moderator goes).
-    let operations: Vec<Operation> = adds
-        .into_iter()
-        .chain(settings.into_iter().map(|setting| Operation::SetMailbox {
-            mailbox: address.clone(),
-            setting,
-        }))
-        .chain(removes)
-        .collect();
+    let operations: Vec<Operation> = adds.into_iter().chain(settings).chain(removes).collect();
     let changed = apply(tenant, &operations, &identity)?;
     let warnings = if changed {
         Vec::new()
@@ -748,27 +752,11 @@ pub fn folder_permission(
 
 /// `Set-CASMailbox -Identity X` with client switches and `SmtpClientAuthenticationDisabled`.
 pub fn set_cas_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output, ExoError> {
-    let mut allowed: Vec<&str> = ClientSwitch::ALL.iter().map(|s| s.parameter()).collect();
-    allowed.extend(["Identity", "SmtpClientAuthenticationDisabled"]);
-    params.check_allowed(&allowed)?;
+    params.check_allowed(&setter_parameters("Set-CASMailbox", &[]))?;
     let identity = params.required_string("Set-CASMailbox", "Identity")?;
     let view = lookup::find_shared(tenant, &identity)?;
-    let mut settings = Vec::new();
-    for switch in ClientSwitch::ALL {
-        if let Some(enabled) = params.bool(switch.parameter())? {
-            settings.push(ClientSetting::Switch { switch, enabled });
-        }
-    }
-    if let Some(value) = params.nullable_bool("SmtpClientAuthenticationDisabled")? {
-        settings.push(ClientSetting::SmtpClientAuthenticationDisabled(value));
-    }
-    let operations: Vec<Operation> = settings
-        .into_iter()
-        .map(|setting| Operation::SetClient {
-            mailbox: view.mailbox.primary_smtp_address.clone(),
-            setting,
-        })
-        .collect();
+    let operations =
+        mailbox_settings(params, "Set-CASMailbox", &view.mailbox.primary_smtp_address)?;
     let changed = apply(tenant, &operations, &identity)?;
     let warnings = if changed {
         Vec::new()
@@ -783,12 +771,12 @@ pub fn set_organization_config(
     tenant: &mut TenantFile,
     params: &Params,
 ) -> Result<Output, ExoError> {
-    params.check_allowed(&["Identity", "SendFromAliasEnabled"])?;
+    params.check_allowed(&setter_parameters("Set-OrganizationConfig", &[]))?;
     let mut operations = Vec::new();
-    if let Some(value) = params.bool("SendFromAliasEnabled")? {
-        operations.push(Operation::SetOrganization {
-            setting: OrganizationSetting::SendFromAliasEnabled(value),
-        });
+    for property in OrganizationProperty::ALL {
+        if let Some(value) = param_value(params, "Set-OrganizationConfig", property.definition())? {
+            operations.push(Operation::set_organization(property, value));
+        }
     }
     let name = tenant.organization.name.clone();
     let changed = apply(tenant, &operations, &name)?;

@@ -4,8 +4,7 @@ use serde_json::{Value, json};
 use sharedbox_exo_sim::SimConfig;
 use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
-    ClientSetting, ClientSwitch, MailboxSetting, Operation, OrganizationSetting, Principal,
-    PrincipalId, PrincipalList,
+    Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList, Property,
 };
 
 use crate::{TENANT, client, fixture, invoke, start};
@@ -95,14 +94,8 @@ async fn writes_change_the_tenant_as_tenant_file_apply_does() {
     let buchhaltung = "buchhaltung@fabrikam.com".to_owned();
     let p = |address: &str| principal(&fixture(), address);
     let operations = [
-        Operation::SetMailbox {
-            mailbox: support.clone(),
-            setting: MailboxSetting::CopyForSendAs(true),
-        },
-        Operation::SetMailbox {
-            mailbox: support.clone(),
-            setting: MailboxSetting::HiddenFromAddressLists(true),
-        },
+        Operation::set(support.clone(), Property::CopyForSendAs, true),
+        Operation::set(support.clone(), Property::HiddenFromAddressLists, true),
         Operation::AddToList {
             mailbox: support.clone(),
             list: PrincipalList::SendOnBehalf,
@@ -118,14 +111,12 @@ async fn writes_change_the_tenant_as_tenant_file_apply_does() {
             list: PrincipalList::Moderators,
             principal: p("david@fabrikam.com"),
         },
-        Operation::SetMailbox {
-            mailbox: buchhaltung.clone(),
-            setting: MailboxSetting::ModerationEnabled(true),
-        },
-        Operation::SetMailbox {
-            mailbox: buchhaltung.clone(),
-            setting: MailboxSetting::ModerationNotifications("Internal".into()),
-        },
+        Operation::set(buchhaltung.clone(), Property::ModerationEnabled, true),
+        Operation::set(
+            buchhaltung.clone(),
+            Property::ModerationNotifications,
+            "Internal",
+        ),
         Operation::GrantSendAs {
             mailbox: support.clone(),
             principal: p("clara@fabrikam.com"),
@@ -161,31 +152,19 @@ async fn writes_change_the_tenant_as_tenant_file_apply_does() {
                 raw: "NT:S-1-5-21-1111111111-2222222222-3333333333-1190".into(),
             },
         },
-        Operation::SetClient {
-            mailbox: support.clone(),
-            setting: ClientSetting::Switch {
-                switch: ClientSwitch::Pop,
-                enabled: false,
-            },
-        },
-        Operation::SetClient {
-            mailbox: support.clone(),
-            setting: ClientSetting::SmtpClientAuthenticationDisabled(Some(true)),
-        },
-        Operation::SetClient {
-            mailbox: buchhaltung.clone(),
-            setting: ClientSetting::Switch {
-                switch: ClientSwitch::Owa,
-                enabled: false,
-            },
-        },
-        Operation::SetClient {
-            mailbox: buchhaltung.clone(),
-            setting: ClientSetting::SmtpClientAuthenticationDisabled(None),
-        },
-        Operation::SetOrganization {
-            setting: OrganizationSetting::SendFromAliasEnabled(true),
-        },
+        Operation::set(support.clone(), Property::Pop, false),
+        Operation::set(
+            support.clone(),
+            Property::SmtpClientAuthenticationDisabled,
+            Some(true),
+        ),
+        Operation::set(buchhaltung.clone(), Property::Owa, false),
+        Operation::set(
+            buchhaltung.clone(),
+            Property::SmtpClientAuthenticationDisabled,
+            None,
+        ),
+        Operation::set_organization(OrganizationProperty::SendFromAliasEnabled, true),
         Operation::CreateMailbox {
             mailbox: "neu@fabrikam.com".into(),
             display_name: "Neu Team".into(),

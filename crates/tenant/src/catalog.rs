@@ -1,0 +1,565 @@
+//! The property catalogue: every single-valued setting sharedbox manages, defined once.
+//!
+//! A [`Property`] is a setting of a shared mailbox (`Set-Mailbox`, `Set-CASMailbox`), an
+//! [`OrganizationProperty`] one of the organisation (`Set-OrganizationConfig`). Each has one
+//! [`Definition`]: its policy path, the cmdlet and parameter that write it and the read
+//! cmdlet whose output field of the same name reports it, what kind of value it holds, and
+//! its accessor in the tenant model. Everything else is derived from that definition:
+//!
+//! - the planner compares ([`Definition::same`]), shows ([`Definition::show`]) and inverts
+//!   ([`Definition::inverse`]) values;
+//! - observation, verification and rollback read the live value with [`Definition::get`];
+//! - the file backend (and the simulator on top of it) validates ([`Definition::check`]) and
+//!   writes with [`Definition::set`];
+//! - `exo` writes `-<parameter> <value>` and reads the field `<parameter>` back;
+//! - `export` writes the live value as policy.
+//!
+//! Adding a boolean mailbox property is one [`Property`] variant, one entry in
+//! [`MAILBOX`], the field on [`crate::Mailbox`] and the policy field that sets it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Mailbox, OrganizationConfig};
+
+/// A value of a catalogued property, as Exchange takes and returns it.
+///
+/// In JSON (plans, journals, the admin API) it is a bool, a string or `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Value {
+    /// A `$true`/`$false` parameter.
+    Flag(bool),
+    /// A string parameter.
+    Text(String),
+    /// `$null`: not reported (client switches), or "follow the organisation" (SMTP AUTH).
+    Unset,
+}
+
+impl Value {
+    /// The flag, `false` for anything else.
+    pub fn flag(&self) -> bool {
+        matches!(self, Value::Flag(true))
+    }
+
+    /// The flag, `None` for [`Value::Unset`] (and text).
+    pub fn option(&self) -> Option<bool> {
+        match self {
+            Value::Flag(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The text, empty for anything else.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Text(t) => t.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The value as a cmdlet parameter or output field: a JSON bool, string or `null`.
+impl From<&Value> for serde_json::Value {
+    fn from(value: &Value) -> serde_json::Value {
+        match value {
+            Value::Flag(b) => serde_json::Value::Bool(*b),
+            Value::Text(t) => serde_json::Value::String(t.clone()),
+            Value::Unset => serde_json::Value::Null,
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Flag(b)
+    }
+}
+
+impl From<String> for Value {
+    fn from(t: String) -> Value {
+        Value::Text(t)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(t: &str) -> Value {
+        Value::Text(t.to_owned())
+    }
+}
+
+impl From<Option<bool>> for Value {
+    fn from(b: Option<bool>) -> Value {
+        b.map_or(Value::Unset, Value::Flag)
+    }
+}
+
+/// What kind of value a property holds: how it is compared, shown, read and inverted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `true`/`false`; Exchange always reports it (absent reads as `false`).
+    Flag,
+    /// `true`/`false` that Exchange sometimes leaves blank: unset is "not reported", never
+    /// equal to a desired value, and has no value to restore.
+    ReportedFlag,
+    /// `true`, `false` or unset, shown as words (SMTP AUTH: `disabled`, `enabled`, `inherit`).
+    Tristate {
+        /// The word for `true`.
+        when_true: &'static str,
+        /// The word for `false`.
+        when_false: &'static str,
+        /// The word for unset.
+        when_unset: &'static str,
+    },
+    /// Free text, compared exactly, shown quoted.
+    Text,
+    /// One of a fixed set of words (the first is Exchange's default), compared without case
+    /// and shown in lower case.
+    Choice(&'static [&'static str]),
+}
+
+/// One catalogued property of an object `T` (a [`Mailbox`] or the [`OrganizationConfig`]).
+pub struct Definition<T: 'static> {
+    /// The policy path, e.g. `sentItems.copyForSendAs`.
+    pub field: &'static str,
+    /// The cmdlet that writes it, e.g. `Set-Mailbox`.
+    pub cmdlet: &'static str,
+    /// The cmdlet whose output reports it, in the field named like [`Definition::parameter`].
+    pub read_cmdlet: &'static str,
+    /// The parameter (and output field), e.g. `MessageCopyForSentAsEnabled`.
+    pub parameter: &'static str,
+    /// What kind of value it holds.
+    pub kind: Kind,
+    /// The live value in the tenant model.
+    pub get: fn(&T) -> Value,
+    /// Sets the value in the tenant model (the value has passed [`Definition::check`]).
+    pub set: fn(&mut T, Value),
+}
+
+impl<T> std::fmt::Debug for Definition<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Definition")
+            .field("field", &self.field)
+            .field("parameter", &self.parameter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Definition<T> {
+    /// Whether `a` and `b` are the same value (choices compare without case).
+    pub fn same(&self, a: &Value, b: &Value) -> bool {
+        match (self.kind, a, b) {
+            (Kind::Choice(_), Value::Text(a), Value::Text(b)) => a.eq_ignore_ascii_case(b),
+            _ => a == b,
+        }
+    }
+
+    /// The value as a plan shows it: `true`, `"Support"`, `never`, `inherit`, `(not reported)`.
+    pub fn show(&self, value: &Value) -> String {
+        match (self.kind, value) {
+            (Kind::Tristate { when_true, .. }, Value::Flag(true)) => when_true.to_owned(),
+            (Kind::Tristate { when_false, .. }, Value::Flag(false)) => when_false.to_owned(),
+            (Kind::Tristate { when_unset, .. }, Value::Unset) => when_unset.to_owned(),
+            (_, Value::Flag(b)) => b.to_string(),
+            (Kind::Choice(_), Value::Text(t)) => t.to_lowercase(),
+            (_, Value::Text(t)) => format!("{t:?}"),
+            (_, Value::Unset) => "(not reported)".to_owned(),
+        }
+    }
+
+    /// The value that undoes a change away from `before`; `None` when `before` is not a value
+    /// that can be written back (a switch Exchange did not report).
+    pub fn inverse(&self, before: &Value) -> Option<Value> {
+        match (self.kind, before) {
+            (Kind::ReportedFlag, Value::Unset) => None,
+            _ => Some(before.clone()),
+        }
+    }
+
+    /// What the property reads as when the read cmdlet leaves its field out.
+    pub fn absent(&self) -> Value {
+        match self.kind {
+            Kind::Flag => Value::Flag(false),
+            Kind::ReportedFlag | Kind::Tristate { .. } => Value::Unset,
+            Kind::Text => Value::Text(String::new()),
+            Kind::Choice(words) => Value::Text(words.first().copied().unwrap_or("").to_owned()),
+        }
+    }
+
+    /// `value` as Exchange accepts it for this property (a choice in its canonical spelling),
+    /// or why Exchange would refuse it.
+    ///
+    /// # Errors
+    /// A value of the wrong kind, a choice that is not one of the words, `$null` for a flag.
+    pub fn check(&self, value: &Value) -> Result<Value, String> {
+        match (self.kind, value) {
+            (Kind::Flag | Kind::ReportedFlag, Value::Flag(_))
+            | (Kind::Tristate { .. }, Value::Flag(_) | Value::Unset)
+            | (Kind::Text, Value::Text(_)) => Ok(value.clone()),
+            (Kind::Choice(words), Value::Text(t)) => words
+                .iter()
+                .find(|w| w.eq_ignore_ascii_case(t))
+                .map(|w| Value::Text((*w).to_owned()))
+                .ok_or_else(|| {
+                    format!(
+                        "`{t}` is not a valid value for `{}`: use {}",
+                        self.parameter,
+                        words
+                            .iter()
+                            .map(|w| format!("`{w}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            (_, other) => Err(format!(
+                "`{}` does not take the value `{}`",
+                self.parameter,
+                crate::printable(&format!("{other:?}"), 80)
+            )),
+        }
+    }
+}
+
+/// A single-valued property of a shared mailbox.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Property {
+    /// `DisplayName`.
+    DisplayName,
+    /// `HiddenFromAddressListsEnabled`.
+    HiddenFromAddressLists,
+    /// `MessageCopyForSentAsEnabled`.
+    CopyForSendAs,
+    /// `MessageCopyForSendOnBehalfEnabled`.
+    CopyForSendOnBehalf,
+    /// `ModerationEnabled`.
+    ModerationEnabled,
+    /// `SendModerationNotifications`.
+    ModerationNotifications,
+    /// `OWAEnabled`.
+    Owa,
+    /// `MAPIEnabled`: classic Outlook for Windows.
+    Outlook,
+    /// `OneWinNativeOutlookEnabled`: new Outlook for Windows.
+    NewOutlook,
+    /// `MacOutlookEnabled`.
+    MacOutlook,
+    /// `OutlookMobileEnabled`.
+    Mobile,
+    /// `ActiveSyncEnabled`.
+    ActiveSync,
+    /// `EwsEnabled`.
+    Ews,
+    /// `ImapEnabled`.
+    Imap,
+    /// `PopEnabled`.
+    Pop,
+    /// `SmtpClientAuthenticationDisabled`.
+    SmtpClientAuthenticationDisabled,
+}
+
+/// A mailbox [`Definition`].
+pub type MailboxDefinition = Definition<Mailbox>;
+
+macro_rules! flag {
+    ($field:literal, $cmdlet:literal, $read:literal, $parameter:literal, $kind:expr, $($path:ident).+) => {
+        Definition {
+            field: $field,
+            cmdlet: $cmdlet,
+            read_cmdlet: $read,
+            parameter: $parameter,
+            kind: $kind,
+            get: |m| m.$($path).+.into(),
+            set: |m, v| m.$($path).+ = v.flag(),
+        }
+    };
+}
+
+macro_rules! client {
+    ($field:literal, $parameter:literal, $($path:ident).+) => {
+        Definition {
+            field: $field,
+            cmdlet: "Set-CASMailbox",
+            read_cmdlet: "Get-CASMailbox",
+            parameter: $parameter,
+            kind: Kind::ReportedFlag,
+            get: |m| m.$($path).+.into(),
+            set: |m, v| m.$($path).+ = v.option(),
+        }
+    };
+}
+
+/// The mailbox catalogue, in [`Property`] order (the order plans list the settings in).
+pub static MAILBOX: [MailboxDefinition; 16] = [
+    Definition {
+        field: "displayName",
+        cmdlet: "Set-Mailbox",
+        read_cmdlet: "Get-Mailbox",
+        parameter: "DisplayName",
+        kind: Kind::Text,
+        get: |m| Value::Text(m.display_name.clone()),
+        set: |m, v| m.display_name = v.text(),
+    },
+    flag!(
+        "hiddenFromAddressLists",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "HiddenFromAddressListsEnabled",
+        Kind::Flag,
+        hidden_from_address_lists_enabled
+    ),
+    flag!(
+        "sentItems.copyForSendAs",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "MessageCopyForSentAsEnabled",
+        Kind::Flag,
+        message_copy_for_sent_as_enabled
+    ),
+    flag!(
+        "sentItems.copyForSendOnBehalf",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "MessageCopyForSendOnBehalfEnabled",
+        Kind::Flag,
+        message_copy_for_send_on_behalf_enabled
+    ),
+    flag!(
+        "moderation.enabled",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "ModerationEnabled",
+        Kind::Flag,
+        moderation_enabled
+    ),
+    Definition {
+        field: "moderation.notifications",
+        cmdlet: "Set-Mailbox",
+        read_cmdlet: "Get-Mailbox",
+        parameter: "SendModerationNotifications",
+        kind: Kind::Choice(&["Always", "Internal", "Never"]),
+        get: |m| Value::Text(m.send_moderation_notifications.clone()),
+        set: |m, v| m.send_moderation_notifications = v.text(),
+    },
+    client!("clients.owa", "OWAEnabled", cas_mailbox.owa_enabled),
+    client!("clients.outlook", "MAPIEnabled", cas_mailbox.mapi_enabled),
+    client!(
+        "clients.newOutlook",
+        "OneWinNativeOutlookEnabled",
+        cas_mailbox.one_win_native_outlook_enabled
+    ),
+    client!(
+        "clients.macOutlook",
+        "MacOutlookEnabled",
+        cas_mailbox.mac_outlook_enabled
+    ),
+    client!(
+        "clients.mobile",
+        "OutlookMobileEnabled",
+        cas_mailbox.outlook_mobile_enabled
+    ),
+    client!(
+        "clients.activeSync",
+        "ActiveSyncEnabled",
+        cas_mailbox.active_sync_enabled
+    ),
+    client!("clients.ews", "EwsEnabled", cas_mailbox.ews_enabled),
+    client!("clients.imap", "ImapEnabled", cas_mailbox.imap_enabled),
+    client!("clients.pop", "PopEnabled", cas_mailbox.pop_enabled),
+    Definition {
+        field: "clients.smtpAuth",
+        cmdlet: "Set-CASMailbox",
+        read_cmdlet: "Get-CASMailbox",
+        parameter: "SmtpClientAuthenticationDisabled",
+        kind: Kind::Tristate {
+            when_true: "disabled",
+            when_false: "enabled",
+            when_unset: "inherit",
+        },
+        get: |m| m.cas_mailbox.smtp_client_authentication_disabled.into(),
+        set: |m, v| m.cas_mailbox.smtp_client_authentication_disabled = v.option(),
+    },
+];
+
+impl Property {
+    /// Every property, in catalogue order.
+    pub const ALL: [Property; 16] = [
+        Property::DisplayName,
+        Property::HiddenFromAddressLists,
+        Property::CopyForSendAs,
+        Property::CopyForSendOnBehalf,
+        Property::ModerationEnabled,
+        Property::ModerationNotifications,
+        Property::Owa,
+        Property::Outlook,
+        Property::NewOutlook,
+        Property::MacOutlook,
+        Property::Mobile,
+        Property::ActiveSync,
+        Property::Ews,
+        Property::Imap,
+        Property::Pop,
+        Property::SmtpClientAuthenticationDisabled,
+    ];
+
+    /// The property's definition.
+    pub fn definition(self) -> &'static MailboxDefinition {
+        &MAILBOX[self as usize]
+    }
+
+    /// The properties a cmdlet writes (`Set-Mailbox`) or reports (`Get-CASMailbox`).
+    pub fn of_cmdlet(cmdlet: &str) -> impl Iterator<Item = Property> + '_ {
+        Property::ALL.into_iter().filter(move |p| {
+            let d = p.definition();
+            d.cmdlet.eq_ignore_ascii_case(cmdlet) || d.read_cmdlet.eq_ignore_ascii_case(cmdlet)
+        })
+    }
+
+    /// The property at policy path `field`.
+    pub fn at(field: &str) -> Option<Property> {
+        Property::ALL
+            .into_iter()
+            .find(|p| p.definition().field == field)
+    }
+}
+
+/// A setting of the organisation.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationProperty {
+    /// `SendFromAliasEnabled`.
+    SendFromAliasEnabled,
+}
+
+/// The organisation catalogue, in [`OrganizationProperty`] order.
+pub static ORGANIZATION: [Definition<OrganizationConfig>; 1] = [flag!(
+    "sendFromAliasEnabled",
+    "Set-OrganizationConfig",
+    "Get-OrganizationConfig",
+    "SendFromAliasEnabled",
+    Kind::Flag,
+    send_from_alias_enabled
+)];
+
+impl OrganizationProperty {
+    /// Every organisation property, in catalogue order.
+    pub const ALL: [OrganizationProperty; 1] = [OrganizationProperty::SendFromAliasEnabled];
+
+    /// The property's definition.
+    pub fn definition(self) -> &'static Definition<OrganizationConfig> {
+        &ORGANIZATION[self as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_are_in_enum_order_and_every_name_is_unique() {
+        for (i, p) in Property::ALL.into_iter().enumerate() {
+            assert_eq!(p as usize, i, "{p:?}");
+            assert_eq!(Property::at(p.definition().field), Some(p));
+        }
+        let mut parameters: Vec<&str> = MAILBOX.iter().map(|d| d.parameter).collect();
+        parameters.sort_unstable();
+        parameters.dedup();
+        assert_eq!(parameters.len(), MAILBOX.len());
+        for (i, p) in OrganizationProperty::ALL.into_iter().enumerate() {
+            assert_eq!(p as usize, i, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_compared_shown_checked_and_inverted_by_kind() {
+        let notifications = Property::ModerationNotifications.definition();
+        assert!(notifications.same(&Value::Text("never".into()), &Value::Text("Never".into())));
+        assert_eq!(notifications.show(&Value::Text("Never".into())), "never");
+        assert_eq!(
+            notifications.check(&Value::Text("internal".into())),
+            Ok(Value::Text("Internal".into()))
+        );
+        assert!(
+            notifications
+                .check(&Value::Text("sometimes".into()))
+                .is_err()
+        );
+        let name = Property::DisplayName.definition();
+        assert!(!name.same(
+            &Value::Text("support".into()),
+            &Value::Text("Support".into())
+        ));
+        assert_eq!(name.show(&Value::Text("Support".into())), "\"Support\"");
+        let owa = Property::Owa.definition();
+        assert_eq!(owa.show(&Value::Unset), "(not reported)");
+        assert_eq!(owa.inverse(&Value::Unset), None);
+        assert!(
+            owa.check(&Value::Unset).is_err(),
+            "a switch is set on or off"
+        );
+        let smtp = Property::SmtpClientAuthenticationDisabled.definition();
+        assert_eq!(smtp.show(&Value::Flag(true)), "disabled");
+        assert_eq!(smtp.show(&Value::Flag(false)), "enabled");
+        assert_eq!(smtp.show(&Value::Unset), "inherit");
+        assert_eq!(smtp.inverse(&Value::Unset), Some(Value::Unset));
+        assert_eq!(smtp.check(&Value::Unset), Ok(Value::Unset));
+        assert!(
+            Property::CopyForSendAs
+                .definition()
+                .check(&Value::Text("yes".into()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn every_property_reads_back_what_it_sets() {
+        for p in Property::ALL {
+            let d = p.definition();
+            let value = match d.kind {
+                Kind::Text => Value::Text("Team Inbox".into()),
+                Kind::Choice(words) => Value::Text(words[words.len() - 1].to_owned()),
+                Kind::Tristate { .. } => Value::Unset,
+                Kind::Flag | Kind::ReportedFlag => {
+                    Value::Flag(!(d.get)(&Mailbox::default()).flag())
+                }
+            };
+            let mut mailbox = Mailbox::new_shared("a@contoso.com", "A");
+            (d.set)(&mut mailbox, value.clone());
+            assert_eq!((d.get)(&mailbox), value, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_plain_json() {
+        let json = |v: &Value| serde_json::to_string(v).unwrap();
+        assert_eq!(json(&Value::Flag(true)), "true");
+        assert_eq!(json(&Value::Text("Never".into())), "\"Never\"");
+        assert_eq!(json(&Value::Unset), "null");
+        for v in [Value::Flag(false), Value::Text("x".into()), Value::Unset] {
+            assert_eq!(serde_json::from_str::<Value>(&json(&v)).unwrap(), v);
+        }
+    }
+}
