@@ -23,8 +23,9 @@ pub mod rollback;
 pub mod run;
 
 pub use journal::{
-    Actor, FORMAT_VERSION, reads_format, Journal, JournalError, Problem, Record, RunKind, RunLog, RunOutcome,
+    Actor, FORMAT_VERSION, Journal, JournalError, Problem, Record, RunKind, RunLog, RunOutcome,
     RunStart, UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
+    reads_format,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
 pub use result::{ApplyOutcome, ApplyResult};

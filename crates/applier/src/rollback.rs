@@ -14,8 +14,8 @@ use std::collections::HashSet;
 use sharedbox_tenant::{Operation, Tenant, target};
 
 use crate::journal::{
-    FORMAT_VERSION, Journal, JournalError, reads_format, Record, RunKind, RunLog, RunOutcome, UndoStatus,
-    now_rfc3339, printable,
+    FORMAT_VERSION, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus,
+    now_rfc3339, printable, reads_format,
 };
 use crate::retry::Retry;
 use crate::run::{UndoItem, undo};

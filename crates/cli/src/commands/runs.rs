@@ -377,7 +377,9 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 match format_version {
                     Some(v) if sharedbox_applier::reads_format(*v) => {}
                     Some(v) => {
-                        outln!("  journal format {v}: this sharedbox reads formats 1 to {FORMAT_VERSION}")
+                        outln!(
+                            "  journal format {v}: this sharedbox reads formats 1 to {FORMAT_VERSION}"
+                        )
                     }
                     None => outln!(
                         "  journal format 0 (written before format 1): readable, but `sharedbox rollback` refuses it"

@@ -32,7 +32,7 @@ fn plan_json_is_the_saved_plan_and_show_renders_it_in_every_format() {
     let printed = json(&run.stdout);
     let saved = json(&std::fs::read_to_string(project.path().join("plan.json")).unwrap());
     assert_eq!(printed, saved, "stdout is the saved plan document");
-    assert_eq!(printed["format_version"], 1);
+    assert_eq!(printed["format_version"], 2);
     assert_eq!(printed["tenant"], "contoso.onmicrosoft.com");
     assert_eq!(printed["summary"]["create"], 2);
     assert_eq!(printed["summary"]["revoke"], 9);

@@ -215,7 +215,7 @@ fn a_journal_of_another_backend_or_tenant_or_format_is_refused() {
     let project = project();
     let a = apply(&project);
     assert_eq!(records(&project, &a)[0]["backend"], "file");
-    assert_eq!(records(&project, &a)[0]["format_version"], 1);
+    assert_eq!(records(&project, &a)[0]["format_version"], 2);
     let after_a = normalized(project.tenant());
     let journals = journal_count(&project);
 
@@ -470,5 +470,71 @@ fn a_journal_whose_undo_writes_another_object_is_refused() {
             .contains(&format!("line {line}: the `expected` value of step")),
         "{}",
         rollback.stderr
+    );
+}
+
+/// Rewrites client settings in `value` the way journal format 1 wrote them (`set_client`).
+fn as_format_1(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let property = map
+                .get("setting")
+                .and_then(|s| s.get("property"))
+                .and_then(|p| p.as_str())
+                .map(str::to_owned);
+            if map.get("op").and_then(|o| o.as_str()) == Some("set_mailbox")
+                && let Some(property) = property
+                && (property == "owa" || property == "smtp_client_authentication_disabled")
+            {
+                let value = map["setting"]["value"].clone();
+                map.insert("op".into(), "set_client".into());
+                map.insert(
+                    "setting".into(),
+                    if property == "owa" {
+                        serde_json::json!({"switch": {"switch": "owa", "enabled": value}})
+                    } else {
+                        serde_json::json!({"smtp_client_authentication_disabled": value})
+                    },
+                );
+            }
+            map.values_mut().for_each(as_format_1);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(as_format_1),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_journal_of_format_1_with_client_settings_is_rolled_back() {
+    let project = Project::new();
+    project.policy(
+        "support.yaml",
+        &format!(
+            "{HEADER}mailbox: support@fabrikam.com\nclients: {{owa: false, smtpAuth: disabled}}\n"
+        ),
+    );
+    let before = normalized(project.tenant());
+    let a = apply(&project);
+    assert_ne!(normalized(project.tenant()), before);
+    let path = journal(&project, &a);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"property\":\"owa\""), "{text}");
+    let mut old = String::new();
+    for line in text.lines() {
+        let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if record.get("format_version").is_some() {
+            record["format_version"] = 1.into();
+        }
+        as_format_1(&mut record);
+        old.push_str(&format!("{record}\n"));
+    }
+    assert!(old.contains("\"set_client\""), "{old}");
+    std::fs::write(&path, old).unwrap();
+    let rollback = project.run(&["rollback", &a, "--auto-approve"]);
+    assert_eq!(rollback.code, 0, "{}\n{}", rollback.stdout, rollback.stderr);
+    assert_eq!(
+        normalized(project.tenant()),
+        before,
+        "both settings restored"
     );
 }
