@@ -9,8 +9,7 @@
 use std::fmt::Write;
 
 use sharedbox_tenant::{
-    Directory, Kind, LivePrincipal, Mailbox, OrganizationConfig, OrganizationProperty, Property,
-    Value,
+    Directory, LivePrincipal, Mailbox, OrganizationConfig, OrganizationProperty, Property,
 };
 
 /// A field group of a `SharedMailbox` document that `export` can write.
@@ -288,10 +287,10 @@ fn write_settings(out: &mut String, key: &str, mailbox: &Mailbox) {
     for property in Property::ALL {
         let definition = property.definition();
         let value = (definition.get)(mailbox);
-        let yaml = match (definition.kind, &value) {
-            (Kind::ReportedFlag, Value::Unset) => None,
-            (Kind::Text, Value::Text(t)) => Some(scalar(t)),
-            _ => Some(definition.show(&value)),
+        let yaml = match definition.policy_value(&value) {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some(scalar(&text)),
+            other => Some(other.to_string()),
         };
         let name = match definition.field.split_once('.') {
             None if definition.field == key => {
@@ -345,8 +344,8 @@ pub fn export_tenant_settings(organization: &OrganizationConfig) -> ExportedFile
     );
     for property in OrganizationProperty::ALL {
         let definition = property.definition();
-        let value = (definition.get)(organization);
-        let _ = writeln!(text, "{}: {}", definition.field, definition.show(&value));
+        let value = definition.policy_value(&(definition.get)(organization));
+        let _ = writeln!(text, "{}: {value}", definition.field);
     }
     ExportedFile {
         file_name: "tenant.yaml".to_owned(),

@@ -166,6 +166,17 @@ impl<T> Definition<T> {
         }
     }
 
+    /// The value as a policy writes it: `true`, `"Support"`, `never`, `disabled`, `inherit`;
+    /// `null` for a switch Exchange did not report (a policy cannot write that).
+    pub fn policy_value(&self, value: &Value) -> serde_json::Value {
+        match (self.kind, value) {
+            (Kind::Tristate { .. } | Kind::Choice(_), _) => self.show(value).into(),
+            (_, Value::Flag(b)) => (*b).into(),
+            (_, Value::Text(t)) => t.clone().into(),
+            (_, Value::Unset) => serde_json::Value::Null,
+        }
+    }
+
     /// The value that undoes a change away from `before`; `None` when `before` is not a value
     /// that can be written back (a switch Exchange did not report).
     pub fn inverse(&self, before: &Value) -> Option<Value> {
@@ -532,6 +543,12 @@ mod tests {
                 .check(&Value::Text("yes".into()))
                 .is_err()
         );
+        // As a policy writes them.
+        assert_eq!(smtp.policy_value(&Value::Flag(true)), "disabled");
+        assert_eq!(notifications.policy_value(&Value::Text("Never".into())), "never");
+        assert_eq!(name.policy_value(&Value::Text("Support".into())), "Support");
+        assert_eq!(owa.policy_value(&Value::Flag(false)), false);
+        assert_eq!(owa.policy_value(&Value::Unset), serde_json::Value::Null);
     }
 
     #[test]
