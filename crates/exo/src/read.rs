@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 use futures::StreamExt as _;
 
 use sharedbox_tenant::{
-    CasMailbox, Definition, Directory, FolderPermission, Kind, Mailbox, MailboxPermission,
+    CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxPermission,
     OrganizationConfig, OrganizationProperty, Property, ReadScope, Recipient, RecipientPermission,
     SentItemsFolder, Snapshot, Value,
 };
@@ -88,7 +88,7 @@ static ORGANIZATION_FIELDS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| fields(&["Identity", "Name"], "Get-OrganizationConfig"));
 
 /// A catalogued property's value in a read cmdlet's output row.
-fn read_value<T>(row: &Row, definition: &Definition<T>) -> Value {
+fn read_value<T: Fresh>(row: &Row, definition: &Definition<T>) -> Value {
     let value = match definition.kind {
         Kind::Text | Kind::Choice(_) => row.text(definition.parameter).map(Value::Text),
         Kind::Flag | Kind::ReportedFlag | Kind::Tristate { .. } => {

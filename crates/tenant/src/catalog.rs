@@ -186,16 +186,6 @@ impl<T> Definition<T> {
         }
     }
 
-    /// What the property reads as when the read cmdlet leaves its field out.
-    pub fn absent(&self) -> Value {
-        match self.kind {
-            Kind::Flag => Value::Flag(false),
-            Kind::ReportedFlag | Kind::Tristate { .. } => Value::Unset,
-            Kind::Text => Value::Text(String::new()),
-            Kind::Choice(words) => Value::Text(words.first().copied().unwrap_or("").to_owned()),
-        }
-    }
-
     /// `value` as Exchange accepts it for this property (a choice in its canonical spelling),
     /// or why Exchange would refuse it.
     ///
@@ -226,6 +216,36 @@ impl<T> Definition<T> {
                 self.parameter,
                 crate::printable(&format!("{other:?}"), 80)
             )),
+        }
+    }
+}
+
+/// What an object is like when Exchange makes it: what a property reads as when a read cmdlet
+/// leaves its field out.
+pub trait Fresh {
+    /// The object as Exchange creates it.
+    fn fresh() -> Self;
+}
+
+impl Fresh for Mailbox {
+    fn fresh() -> Mailbox {
+        Mailbox::new_shared("", "")
+    }
+}
+
+impl Fresh for OrganizationConfig {
+    fn fresh() -> OrganizationConfig {
+        OrganizationConfig::default()
+    }
+}
+
+impl<T: Fresh> Definition<T> {
+    /// What the property reads as when the read cmdlet leaves its field out: Exchange's default
+    /// for a new object, or unset for a switch Exchange may leave blank.
+    pub fn absent(&self) -> Value {
+        match self.kind {
+            Kind::ReportedFlag | Kind::Tristate { .. } => Value::Unset,
+            Kind::Flag | Kind::Text | Kind::Choice(_) => (self.get)(&T::fresh()),
         }
     }
 }
@@ -545,7 +565,10 @@ mod tests {
         );
         // As a policy writes them.
         assert_eq!(smtp.policy_value(&Value::Flag(true)), "disabled");
-        assert_eq!(notifications.policy_value(&Value::Text("Never".into())), "never");
+        assert_eq!(
+            notifications.policy_value(&Value::Text("Never".into())),
+            "never"
+        );
         assert_eq!(name.policy_value(&Value::Text("Support".into())), "Support");
         assert_eq!(owa.policy_value(&Value::Flag(false)), false);
         assert_eq!(owa.policy_value(&Value::Unset), serde_json::Value::Null);

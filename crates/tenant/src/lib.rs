@@ -19,7 +19,7 @@ pub mod model;
 pub mod observe;
 pub mod operation;
 
-pub use catalog::{Definition, Kind, OrganizationProperty, Property, Value};
+pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value};
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
