@@ -13,7 +13,7 @@ use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
     Mailbox, Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList, Property,
-    ReadScope, Snapshot, Tenant, normalized,
+    ReadScope, Snapshot, Tenant, Value, normalized,
 };
 
 const DEMO: &str = include_str!("../../../examples/contoso/tenant.yaml");
@@ -658,4 +658,63 @@ async fn write_failures_reach_the_tenant_trait_with_their_kind() {
         3,
         "503s are retried by the client until its attempts are spent"
     );
+}
+
+/// Every catalogued property, written through the wire and read back through the wire, is
+/// what was written: the cmdlet, the parameter and the output field all come from the
+/// catalogue, for the client and the simulator alike.
+#[tokio::test]
+async fn every_catalogued_property_round_trips_through_the_wire() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let support = "support@contoso.com";
+    let scope = ReadScope {
+        mailboxes: vec![support.to_owned()],
+    };
+    let before = exo.read(&scope).await.unwrap();
+    let live = before.mailbox(support).unwrap().clone();
+    // Moderation needs a moderator first (Exchange's rule).
+    let katrin = principal(&demo(), "katrin.schulz@contoso.com");
+    exo.execute(&Operation::AddToList {
+        mailbox: support.to_owned(),
+        list: PrincipalList::Moderators,
+        principal: katrin,
+    })
+    .await
+    .unwrap();
+    for property in Property::ALL {
+        let definition = property.definition();
+        let now = (definition.get)(&live);
+        let value = match definition.kind {
+            sharedbox_tenant::Kind::Text => Value::Text(format!("{} 2", now.text())),
+            sharedbox_tenant::Kind::Choice(words) => Value::Text(
+                (*words
+                    .iter()
+                    .find(|w| !definition.same(&now, &Value::Text((**w).to_owned())))
+                    .unwrap())
+                .to_owned(),
+            ),
+            sharedbox_tenant::Kind::Tristate { .. } if now == Value::Unset => Value::Flag(true),
+            sharedbox_tenant::Kind::Tristate { .. } => Value::Unset,
+            _ => Value::Flag(!now.flag()),
+        };
+        exo.execute(&Operation::set(support, property, value.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{property:?}: {e}"));
+        let read = exo.read(&scope).await.unwrap();
+        let got = (definition.get)(read.mailbox(support).unwrap());
+        assert!(
+            definition.same(&got, &value),
+            "{property:?}: wrote {value:?}, read {got:?}"
+        );
+    }
+    for property in OrganizationProperty::ALL {
+        let definition = property.definition();
+        let value = Value::Flag(!(definition.get)(&before.organization).flag());
+        exo.execute(&Operation::set_organization(property, value.clone()))
+            .await
+            .unwrap();
+        let read = exo.read(&scope).await.unwrap();
+        assert_eq!((definition.get)(&read.organization), value, "{property:?}");
+    }
 }

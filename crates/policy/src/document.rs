@@ -257,6 +257,10 @@ pub struct SentItems {
     /// (`MessageCopyForSendOnBehalfEnabled`).
     #[serde(default)]
     pub copy_for_send_on_behalf: Option<Sp<bool>>,
+    /// Save mail submitted over SMTP AUTH in the Sent Items of the account that authenticated
+    /// (`MessageCopyForSMTPClientSubmissionEnabled`; Exchange's default is on).
+    #[serde(default)]
+    pub copy_for_smtp_submission: Option<Sp<bool>>,
 }
 
 /// One FullAccess grant.

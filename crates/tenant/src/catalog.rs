@@ -274,6 +274,8 @@ pub enum Property {
     CopyForSendAs,
     /// `MessageCopyForSendOnBehalfEnabled`.
     CopyForSendOnBehalf,
+    /// `MessageCopyForSMTPClientSubmissionEnabled`.
+    CopyForSmtpSubmission,
     /// `ModerationEnabled`.
     ModerationEnabled,
     /// `SendModerationNotifications`.
@@ -332,7 +334,7 @@ macro_rules! client {
 }
 
 /// The mailbox catalogue, in [`Property`] order (the order plans list the settings in).
-pub static MAILBOX: [MailboxDefinition; 16] = [
+pub static MAILBOX: [MailboxDefinition; 17] = [
     Definition {
         field: "displayName",
         cmdlet: "Set-Mailbox",
@@ -365,6 +367,14 @@ pub static MAILBOX: [MailboxDefinition; 16] = [
         "MessageCopyForSendOnBehalfEnabled",
         Kind::Flag,
         message_copy_for_send_on_behalf_enabled
+    ),
+    flag!(
+        "sentItems.copyForSmtpSubmission",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "MessageCopyForSMTPClientSubmissionEnabled",
+        Kind::Flag,
+        message_copy_for_smtp_client_submission_enabled
     ),
     flag!(
         "moderation.enabled",
@@ -425,11 +435,12 @@ pub static MAILBOX: [MailboxDefinition; 16] = [
 
 impl Property {
     /// Every property, in catalogue order.
-    pub const ALL: [Property; 16] = [
+    pub const ALL: [Property; 17] = [
         Property::DisplayName,
         Property::HiddenFromAddressLists,
         Property::CopyForSendAs,
         Property::CopyForSendOnBehalf,
+        Property::CopyForSmtpSubmission,
         Property::ModerationEnabled,
         Property::ModerationNotifications,
         Property::Owa,

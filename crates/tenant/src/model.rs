@@ -181,6 +181,10 @@ pub struct Mailbox {
     /// `MessageCopyForSendOnBehalfEnabled`.
     #[serde(default)]
     pub message_copy_for_send_on_behalf_enabled: bool,
+    /// `MessageCopyForSMTPClientSubmissionEnabled`: mail submitted over SMTP AUTH is saved in
+    /// the Sent Items of the account that authenticated (Exchange's default: on).
+    #[serde(default = "yes")]
+    pub message_copy_for_smtp_client_submission_enabled: bool,
     /// `GrantSendOnBehalfTo`: recipient Names (often GUIDs).
     #[serde(default)]
     pub grant_send_on_behalf_to: Vec<String>,
@@ -210,6 +214,10 @@ pub struct Mailbox {
     pub cas_mailbox: CasMailbox,
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn default_notifications() -> String {
     "Always".to_owned()
 }
@@ -226,6 +234,7 @@ impl Mailbox {
             user_principal_name: Some(address.to_owned()),
             email_addresses: vec![format!("SMTP:{address}")],
             send_moderation_notifications: default_notifications(),
+            message_copy_for_smtp_client_submission_enabled: true,
             mailbox_permissions: vec![MailboxPermission {
                 user: "NT AUTHORITY\\SELF".to_owned(),
                 access_rights: vec!["FullAccess".to_owned(), "ReadPermission".to_owned()],
