@@ -748,14 +748,8 @@ sendFromAliasEnabled: true
         let mut sorted = waves.clone();
         sorted.sort();
         assert_eq!(waves, sorted, "changes run wave by wave");
-        let last_grant = ordered
-            .iter()
-            .rposition(|c| !c.operation.is_revocation())
-            .unwrap();
-        let first_revocation = ordered
-            .iter()
-            .position(|c| c.operation.is_revocation())
-            .unwrap();
+        let last_grant = ordered.iter().rposition(|c| !c.is_revocation()).unwrap();
+        let first_revocation = ordered.iter().position(|c| c.is_revocation()).unwrap();
         assert!(
             last_grant < first_revocation,
             "every revocation comes after every grant"

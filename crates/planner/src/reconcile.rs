@@ -306,9 +306,11 @@ mod tests {
                 .unwrap()
                 .starts_with("orphaned")
         );
-        assert!(out.changes.iter().all(|c| c.action == Action::Remove
-            && c.wave == Wave::Revocations
-            && c.operation.is_revocation()));
+        assert!(
+            out.changes
+                .iter()
+                .all(|c| c.is_revocation() && c.wave == Wave::Revocations)
+        );
         assert_eq!(out.list.unwrap().after, Vec::<String>::new());
     }
 

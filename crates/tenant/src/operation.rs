@@ -385,17 +385,6 @@ impl Operation {
             | Operation::SetOrganization { .. } => None,
         }
     }
-
-    /// Whether this operation takes a right or a member away (counted by `--max-removals`).
-    pub fn is_revocation(&self) -> bool {
-        matches!(
-            self,
-            Operation::RemoveFromList { .. }
-                | Operation::RevokeSendAs { .. }
-                | Operation::RevokeFullAccess { .. }
-                | Operation::RemoveSentItemsPermission { .. }
-        )
-    }
 }
 
 #[cfg(test)]
