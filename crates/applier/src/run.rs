@@ -652,7 +652,7 @@ async fn blocks_mailbox_removal(tenant: &dyn Tenant, inverse: &Operation) -> Opt
     };
     match tenant.read(&scope).await {
         Ok(snapshot) => match snapshot.mailbox(mailbox) {
-            Some(m) if !holds_no_grants(m, &snapshot.directory) => Some(
+            Some(m) if !holds_no_grants(m) => Some(
                 "the mailbox this run created holds grants now; it is left in place".to_owned(),
             ),
             _ => None,

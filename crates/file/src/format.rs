@@ -338,10 +338,7 @@ fn apply_to_mailbox(
         }
         Operation::RevokeSendAs { principal, .. } => {
             for row in &mut mailbox.recipient_permissions {
-                if !row.is_inherited
-                    && row.access_control_type.eq_ignore_ascii_case("Allow")
-                    && denotes(directory, &row.trustee, principal)
-                {
+                if row.is_explicit_allow() && denotes(directory, &row.trustee, principal) {
                     row.access_rights
                         .retain(|r| !r.eq_ignore_ascii_case("SendAs"));
                 }
@@ -359,9 +356,10 @@ fn apply_to_mailbox(
             let recipient = resolve(directory, principal)?
                 .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
             require_security_principal(recipient, "Full Access")?;
-            let existing = mailbox.mailbox_permissions.iter_mut().find(|row| {
-                !row.is_inherited && !row.deny && denotes(directory, &row.user, principal)
-            });
+            let existing = mailbox
+                .mailbox_permissions
+                .iter_mut()
+                .find(|row| row.is_explicit_allow() && denotes(directory, &row.user, principal));
             match existing {
                 Some(row) if row.is_full_access_grant() => {}
                 Some(row) => {
@@ -380,7 +378,7 @@ fn apply_to_mailbox(
         }
         Operation::RevokeFullAccess { principal, .. } => {
             for row in &mut mailbox.mailbox_permissions {
-                if !row.is_inherited && !row.deny && denotes(directory, &row.user, principal) {
+                if row.is_explicit_allow() && denotes(directory, &row.user, principal) {
                     row.access_rights
                         .retain(|r| !r.eq_ignore_ascii_case("FullAccess"));
                 }

@@ -8,16 +8,14 @@
 //! - both sides are compared as identities ([`PrincipalId`]), never as spellings;
 //! - a live principal that resolves to nothing is orphaned and revoked when its list is managed.
 
-use std::collections::BTreeMap;
-
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
-use sharedbox_tenant::directory::is_built_in;
 use sharedbox_tenant::{
     Definition, Directory, LivePrincipal, Mailbox, Operation, Principal, PrincipalId,
     PrincipalList, Property, Snapshot, Value,
 };
 
-use crate::plan::{Action, Change, ListDiff, MailboxAction, MailboxPlan, Plan, Wave};
+use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, Wave};
+use crate::reconcile::{Attribute, AutoMapping, Entries, FolderRole, List, Update};
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -107,19 +105,6 @@ struct MailboxPlanner<'a> {
     warnings: &'a mut Vec<Diagnostic>,
 }
 
-/// The key two principals are compared by.
-fn key(principal: &Principal) -> String {
-    match principal {
-        Principal::Recipient { id, .. } => id.0.clone(),
-        Principal::Orphaned { raw } => format!("orphan:{}", raw.trim().to_ascii_lowercase()),
-    }
-}
-
-fn note_for(principal: &Principal) -> Option<String> {
-    matches!(principal, Principal::Orphaned { .. })
-        .then(|| "orphaned: the principal no longer exists in the directory".to_owned())
-}
-
 impl MailboxPlanner<'_> {
     /// Plans one mailbox; `None` when it is not to exist and does not.
     fn plan_mailbox(
@@ -140,7 +125,7 @@ impl MailboxPlanner<'_> {
             (Ensure::Absent, None) => return None,
             (Ensure::Absent, Some(live)) => {
                 out.action = MailboxAction::Delete;
-                out.lost_grants = grants_on(live);
+                out.lost_grants = live.grant_count();
                 out.changes.push(Change {
                     field: "lifecycle.ensure".into(),
                     action: Action::Delete,
@@ -192,35 +177,32 @@ impl MailboxPlanner<'_> {
         self.moderation_lists(policy, live, &mut out);
         settings(policy, live, &mut out, |p| group(p) == "moderation");
         if let Some(desired) = &policy.send_as {
-            let rows: Vec<&str> = live
-                .recipient_permissions
-                .iter()
-                .filter(|r| r.is_send_as_grant())
-                .map(|r| r.trustee.as_str())
-                .collect();
-            self.principal_list(
+            let grant = |p: &Principal, (): &()| Operation::GrantSendAs {
+                mailbox: address.clone(),
+                principal: p.clone(),
+            };
+            let revoke = |p: &Principal| Operation::RevokeSendAs {
+                mailbox: address.clone(),
+                principal: p.clone(),
+            };
+            let list = List {
+                field: "sendAs",
+                qualifier: None,
+                add_wave: Wave::Grants,
+                grant: &grant,
+                revoke: &revoke,
+                update: Update::Never,
+            };
+            self.reconcile(
                 policy,
-                "sendAs",
-                desired,
-                &rows,
+                &list,
+                live.send_as_grants().map(|r| (r.trustee.as_str(), ())),
+                desired.value.iter().map(|p| (p, ())),
                 &mut out,
-                |p| Operation::GrantSendAs {
-                    mailbox: address.clone(),
-                    principal: p,
-                },
-                |p| Operation::RevokeSendAs {
-                    mailbox: address.clone(),
-                    principal: p,
-                },
-                Wave::Grants,
             );
         }
         if let Some(desired) = &policy.send_on_behalf {
-            let rows: Vec<&str> = live
-                .grant_send_on_behalf_to
-                .iter()
-                .map(String::as_str)
-                .collect();
+            let rows: Vec<&str> = live.send_on_behalf_grants().collect();
             self.list_member(
                 policy,
                 "sendOnBehalf",
@@ -273,112 +255,36 @@ impl MailboxPlanner<'_> {
             return;
         };
         let mailbox = &policy.address.value;
-        let mut live_grants: BTreeMap<String, (Principal, Option<bool>)> = BTreeMap::new();
-        for row in live
-            .mailbox_permissions
-            .iter()
-            .filter(|r| r.is_full_access_grant())
-        {
-            if let Some(p) = self.live_principal(policy, "fullAccess", &row.user) {
-                live_grants.insert(key(&p), (p, row.auto_mapping));
-            }
-        }
-        let mut wanted: BTreeMap<String, (Principal, Option<bool>)> = BTreeMap::new();
-        for grant in &desired.value {
-            if let Some(p) = self.policy_principal(policy, &grant.principal)
-                && wanted
-                    .insert(key(&p), (p, grant.auto_mapping.as_ref().map(|a| a.value)))
-                    .is_some()
-            {
-                self.same_recipient_twice("fullAccess", &grant.principal);
-            }
-        }
-        let label = |p: &Principal, auto: Option<bool>| match auto {
-            Some(a) => format!("{} (autoMapping: {a})", p.label()),
-            None => p.label(),
+        let grant = |p: &Principal, auto: &AutoMapping| Operation::GrantFullAccess {
+            mailbox: mailbox.clone(),
+            principal: p.clone(),
+            auto_mapping: auto.for_grant(),
         };
-        let before: Vec<String> = live_grants.values().map(|(p, a)| label(p, *a)).collect();
-        let mut after = Vec::new();
-        for (k, (p, auto)) in &wanted {
-            let grant = |auto_mapping: bool| Operation::GrantFullAccess {
-                mailbox: mailbox.clone(),
-                principal: p.clone(),
-                auto_mapping,
-            };
-            let revoke = Operation::RevokeFullAccess {
-                mailbox: mailbox.clone(),
-                principal: p.clone(),
-            };
-            match live_grants.get(k) {
-                None => {
-                    after.push(label(p, *auto));
-                    out.changes.push(Change {
-                        field: "fullAccess".into(),
-                        action: Action::Add,
-                        wave: Wave::Grants,
-                        operation: grant(auto.unwrap_or(true)),
-                        before: None,
-                        after: Some(label(p, *auto)),
-                        inverse: Some(revoke),
-                        note: None,
-                        cause: None,
-                    });
-                }
-                Some((_, Some(current))) if auto.is_some_and(|a| a != *current) => {
-                    let wanted_auto = auto.unwrap_or(true);
-                    after.push(label(p, Some(wanted_auto)));
-                    let note = Some("autoMapping can only be set when access is granted: revoked and granted again".to_owned());
-                    out.changes.push(Change {
-                        field: "fullAccess".into(),
-                        action: Action::Update,
-                        wave: Wave::Grants,
-                        operation: revoke.clone(),
-                        before: Some(label(p, Some(*current))),
-                        after: None,
-                        inverse: Some(grant(*current)),
-                        note: note.clone(),
-                        cause: None,
-                    });
-                    out.changes.push(Change {
-                        field: "fullAccess".into(),
-                        action: Action::Update,
-                        wave: Wave::Grants,
-                        operation: grant(wanted_auto),
-                        before: None,
-                        after: Some(label(p, Some(wanted_auto))),
-                        inverse: Some(revoke),
-                        note,
-                        cause: None,
-                    });
-                }
-                Some((_, current)) => after.push(label(p, *current)),
-            }
-        }
-        for (k, (p, auto)) in &live_grants {
-            if !wanted.contains_key(k) {
-                out.changes.push(Change {
-                    field: "fullAccess".into(),
-                    action: Action::Remove,
-                    wave: Wave::Revocations,
-                    operation: Operation::RevokeFullAccess {
-                        mailbox: mailbox.clone(),
-                        principal: p.clone(),
-                    },
-                    before: Some(label(p, *auto)),
-                    after: None,
-                    inverse: (!matches!(p, Principal::Orphaned { .. })).then(|| {
-                        Operation::GrantFullAccess {
-                            mailbox: mailbox.clone(),
-                            principal: p.clone(),
-                            auto_mapping: auto.unwrap_or(true),
-                        }
-                    }),
-                    note: note_for(p),
-                    cause: None,
-                });
-            }
-        }
-        push_list(out, "fullAccess", None, before, after);
+        let revoke = |p: &Principal| Operation::RevokeFullAccess {
+            mailbox: mailbox.clone(),
+            principal: p.clone(),
+        };
+        let list = List {
+            field: "fullAccess",
+            qualifier: None,
+            add_wave: Wave::Grants,
+            grant: &grant,
+            revoke: &revoke,
+            update: Update::Regrant(
+                "autoMapping can only be set when access is granted: revoked and granted again",
+            ),
+        };
+        self.reconcile(
+            policy,
+            &list,
+            live.full_access_grants()
+                .map(|row| (row.user.as_str(), AutoMapping(row.auto_mapping))),
+            desired.value.iter().map(|g| {
+                let auto = g.auto_mapping.as_ref().map(|a| a.value);
+                (&g.principal, AutoMapping(auto))
+            }),
+            out,
+        );
     }
 
     fn sent_items_readers(
@@ -391,94 +297,39 @@ impl MailboxPlanner<'_> {
             return;
         };
         let mailbox = &policy.address.value;
-        let folder = &live.sent_items.name;
-        let mut live_rows: BTreeMap<String, (Principal, String)> = BTreeMap::new();
-        for row in &live.sent_items.permissions {
-            if let Some(p) = self.live_principal(policy, "sentItemsReaders", &row.user) {
-                live_rows.insert(key(&p), (p, row.access_rights.join(",")));
-            }
-        }
-        let mut wanted: BTreeMap<String, (Principal, String)> = BTreeMap::new();
-        for reader in &desired.value {
-            if let Some(p) = self.policy_principal(policy, &reader.principal)
-                && wanted
-                    .insert(key(&p), (p, reader.access.value.as_str().to_owned()))
-                    .is_some()
-            {
-                self.same_recipient_twice("sentItemsReaders", &reader.principal);
-            }
-        }
-        let label = |p: &Principal, access: &str| format!("{}: {access}", p.label());
-        let before: Vec<String> = live_rows.values().map(|(p, a)| label(p, a)).collect();
-        let after: Vec<String> = wanted.values().map(|(p, a)| label(p, a)).collect();
-        for (k, (p, access)) in &wanted {
-            let add = Operation::AddSentItemsPermission {
-                mailbox: mailbox.clone(),
-                principal: p.clone(),
-                access: access.clone(),
-            };
-            let remove = Operation::RemoveSentItemsPermission {
-                mailbox: mailbox.clone(),
-                principal: p.clone(),
-            };
-            match live_rows.get(k) {
-                None => out.changes.push(Change {
-                    field: "sentItemsReaders".into(),
-                    action: Action::Add,
-                    wave: Wave::Grants,
-                    operation: add,
-                    before: None,
-                    after: Some(label(p, access)),
-                    inverse: Some(remove),
-                    note: None,
-                    cause: None,
-                }),
-                Some((_, current)) if !current.eq_ignore_ascii_case(access) => {
-                    let set = |access: &str| Operation::SetSentItemsPermission {
-                        mailbox: mailbox.clone(),
-                        principal: p.clone(),
-                        access: access.to_owned(),
-                    };
-                    out.changes.push(Change {
-                        field: "sentItemsReaders".into(),
-                        action: Action::Update,
-                        wave: Wave::Grants,
-                        operation: set(access),
-                        before: Some(label(p, current)),
-                        after: Some(label(p, access)),
-                        inverse: Some(set(current)),
-                        note: None,
-                        cause: None,
-                    });
-                }
-                Some(_) => {}
-            }
-        }
-        for (k, (p, access)) in &live_rows {
-            if !wanted.contains_key(k) {
-                out.changes.push(Change {
-                    field: "sentItemsReaders".into(),
-                    action: Action::Remove,
-                    wave: Wave::Revocations,
-                    operation: Operation::RemoveSentItemsPermission {
-                        mailbox: mailbox.clone(),
-                        principal: p.clone(),
-                    },
-                    before: Some(label(p, access)),
-                    after: None,
-                    inverse: (!matches!(p, Principal::Orphaned { .. })).then(|| {
-                        Operation::AddSentItemsPermission {
-                            mailbox: mailbox.clone(),
-                            principal: p.clone(),
-                            access: access.clone(),
-                        }
-                    }),
-                    note: note_for(p),
-                    cause: None,
-                });
-            }
-        }
-        push_list(out, "sentItemsReaders", Some(folder.clone()), before, after);
+        let add = |p: &Principal, role: &FolderRole| Operation::AddSentItemsPermission {
+            mailbox: mailbox.clone(),
+            principal: p.clone(),
+            access: role.0.clone(),
+        };
+        let set = |p: &Principal, role: &FolderRole| Operation::SetSentItemsPermission {
+            mailbox: mailbox.clone(),
+            principal: p.clone(),
+            access: role.0.clone(),
+        };
+        let remove = |p: &Principal| Operation::RemoveSentItemsPermission {
+            mailbox: mailbox.clone(),
+            principal: p.clone(),
+        };
+        let list = List {
+            field: "sentItemsReaders",
+            qualifier: Some(live.sent_items.name.clone()),
+            add_wave: Wave::Grants,
+            grant: &add,
+            revoke: &remove,
+            update: Update::Set(&set),
+        };
+        self.reconcile(
+            policy,
+            &list,
+            live.sent_items_grants()
+                .map(|row| (row.user.as_str(), FolderRole(row.access_rights.join(",")))),
+            desired
+                .value
+                .iter()
+                .map(|r| (&r.principal, FolderRole(r.access.value.as_str().to_owned()))),
+            out,
+        );
     }
 
     /// A multi-valued `Set-Mailbox` property (`GrantSendOnBehalfTo`, `ModeratedBy`, ...).
@@ -493,92 +344,63 @@ impl MailboxPlanner<'_> {
         out: &mut MailboxPlan,
         add_wave: Wave,
     ) {
-        let mailbox = policy.address.value.clone();
-        let m2 = mailbox.clone();
-        self.principal_list(
-            policy,
+        let mailbox = &policy.address.value;
+        let add = |p: &Principal, (): &()| Operation::AddToList {
+            mailbox: mailbox.clone(),
+            list,
+            principal: p.clone(),
+        };
+        let remove = |p: &Principal| Operation::RemoveFromList {
+            mailbox: mailbox.clone(),
+            list,
+            principal: p.clone(),
+        };
+        let list = List {
             field,
-            desired,
-            rows,
-            out,
-            |principal| Operation::AddToList {
-                mailbox: mailbox.clone(),
-                list,
-                principal,
-            },
-            |principal| Operation::RemoveFromList {
-                mailbox: m2.clone(),
-                list,
-                principal,
-            },
+            qualifier: None,
             add_wave,
+            grant: &add,
+            revoke: &remove,
+            update: Update::Never,
+        };
+        self.reconcile(
+            policy,
+            &list,
+            rows.iter().map(|row| (*row, ())),
+            desired.value.iter().map(|p| (p, ())),
+            out,
         );
     }
 
-    /// A plain set of principals: add what is missing, revoke what is not listed.
-    #[allow(clippy::too_many_arguments)]
-    fn principal_list(
+    /// Resolves both sides of a principal list and plans what makes the live side what the
+    /// policy lists ([`List::reconcile`]). Built-in live entries are skipped; a live entry
+    /// that names the same recipient as an earlier one is one entry with it (the later
+    /// attribute wins); a policy entry that does is warned about (the later wins).
+    fn reconcile<'r, A: Attribute>(
         &mut self,
         policy: &MailboxPolicy,
-        field: &'static str,
-        desired: &Located<Vec<PrincipalRef>>,
-        rows: &[&str],
+        list: &List<'_, A>,
+        live_rows: impl IntoIterator<Item = (&'r str, A)>,
+        wanted_rows: impl IntoIterator<Item = (&'r PrincipalRef, A)>,
         out: &mut MailboxPlan,
-        grant: impl Fn(Principal) -> Operation,
-        revoke: impl Fn(Principal) -> Operation,
-        add_wave: Wave,
     ) {
-        let mut live: BTreeMap<String, Principal> = BTreeMap::new();
-        for row in rows {
-            if let Some(p) = self.live_principal(policy, field, row) {
-                live.insert(key(&p), p);
+        let mut live = Entries::new();
+        for (raw, attribute) in live_rows {
+            if let Some(p) = self.live_principal(policy, list.field, raw) {
+                live.insert(p.key(), (p, attribute));
             }
         }
-        let mut wanted: BTreeMap<String, Principal> = BTreeMap::new();
-        for principal in &desired.value {
+        let mut wanted = Entries::new();
+        for (principal, attribute) in wanted_rows {
             if let Some(p) = self.policy_principal(policy, principal)
-                && wanted.insert(key(&p), p).is_some()
+                && wanted.insert(p.key(), (p, attribute)).is_some()
             {
-                self.same_recipient_twice(field, principal);
+                self.same_recipient_twice(list.field, principal);
             }
         }
-        for (k, p) in &wanted {
-            if !live.contains_key(k) {
-                out.changes.push(Change {
-                    field: field.into(),
-                    action: Action::Add,
-                    wave: add_wave,
-                    operation: grant(p.clone()),
-                    before: None,
-                    after: Some(p.label()),
-                    inverse: Some(revoke(p.clone())),
-                    note: None,
-                    cause: None,
-                });
-            }
-        }
-        for (k, p) in &live {
-            if !wanted.contains_key(k) {
-                out.changes.push(Change {
-                    field: field.into(),
-                    action: Action::Remove,
-                    wave: Wave::Revocations,
-                    operation: revoke(p.clone()),
-                    before: Some(p.label()),
-                    after: None,
-                    inverse: (!matches!(p, Principal::Orphaned { .. })).then(|| grant(p.clone())),
-                    note: note_for(p),
-                    cause: None,
-                });
-            }
-        }
-        push_list(
-            out,
-            field,
-            None,
-            live.values().map(Principal::label).collect(),
-            wanted.values().map(Principal::label).collect(),
-        );
+        let reconciled = list.reconcile(&live, &wanted);
+        out.changes.extend(reconciled.changes);
+        out.lists.extend(reconciled.list);
     }
 
     /// Warns that two spellings in one list name the same recipient (the later entry wins).
@@ -701,48 +523,6 @@ fn setting_change<T>(
     })
 }
 
-fn push_list(
-    out: &mut MailboxPlan,
-    field: &'static str,
-    qualifier: Option<String>,
-    mut before: Vec<String>,
-    mut after: Vec<String>,
-) {
-    before.sort();
-    after.sort();
-    if before != after {
-        out.lists.push(ListDiff {
-            field: field.into(),
-            qualifier,
-            before,
-            after,
-        });
-    }
-}
-
-/// The grants that a mailbox's deletion takes away: FullAccess and Send As rows, Send on
-/// Behalf delegates and Sent Items folder entries, built-in, inherited and deny entries left
-/// out.
-fn grants_on(live: &Mailbox) -> usize {
-    let full_access = live
-        .mailbox_permissions
-        .iter()
-        .filter(|p| p.is_full_access_grant() && !is_built_in(&p.user))
-        .count();
-    let send_as = live
-        .recipient_permissions
-        .iter()
-        .filter(|r| r.is_send_as_grant() && !is_built_in(&r.trustee))
-        .count();
-    let readers = live
-        .sent_items
-        .permissions
-        .iter()
-        .filter(|p| !is_built_in(&p.user))
-        .count();
-    full_access + send_as + live.grant_send_on_behalf_to.len() + readers
-}
-
 fn quote(s: &str) -> String {
     format!("{s:?}")
 }
@@ -808,14 +588,8 @@ sendFromAliasEnabled: true
         let mut sorted = waves.clone();
         sorted.sort();
         assert_eq!(waves, sorted, "changes run wave by wave");
-        let last_grant = ordered
-            .iter()
-            .rposition(|c| !c.operation.is_revocation())
-            .unwrap();
-        let first_revocation = ordered
-            .iter()
-            .position(|c| c.operation.is_revocation())
-            .unwrap();
+        let last_grant = ordered.iter().rposition(|c| !c.is_revocation()).unwrap();
+        let first_revocation = ordered.iter().position(|c| c.is_revocation()).unwrap();
         assert!(
             last_grant < first_revocation,
             "every revocation comes after every grant"

@@ -181,11 +181,7 @@ pub fn export_mailbox(
             | ExportField::SentItems
             | ExportField::Clients => {}
             ExportField::SendAs => {
-                let rows = mailbox
-                    .recipient_permissions
-                    .iter()
-                    .filter(|r| r.is_send_as_grant())
-                    .map(|r| r.trustee.as_str());
+                let rows = mailbox.send_as_grants().map(|r| r.trustee.as_str());
                 orphans_left_out += write_list(&mut out, "sendAs", "", directory, rows);
             }
             ExportField::SendOnBehalf => {
@@ -194,15 +190,11 @@ pub fn export_mailbox(
                     "sendOnBehalf",
                     "",
                     directory,
-                    mailbox.grant_send_on_behalf_to.iter().map(String::as_str),
+                    mailbox.send_on_behalf_grants(),
                 );
             }
             ExportField::FullAccess => {
-                let rows = mailbox
-                    .mailbox_permissions
-                    .iter()
-                    .filter(|r| r.is_full_access_grant())
-                    .map(|r| r.user.as_str());
+                let rows = mailbox.full_access_grants().map(|r| r.user.as_str());
                 let (addresses, orphans) = entries(directory, rows);
                 orphans_left_out += orphans.len();
                 let _ = writeln!(
@@ -222,7 +214,7 @@ pub fn export_mailbox(
             ExportField::SentItemsReaders => {
                 let mut readers: Vec<(String, String)> = Vec::new();
                 let mut orphans = Vec::new();
-                for row in &mailbox.sent_items.permissions {
+                for row in mailbox.sent_items_grants() {
                     match entry(directory, &row.user) {
                         Some(Entry::Address(a)) => readers.push((a, row.access_rights.join(","))),
                         Some(Entry::Orphan(o)) => orphans.push(o),

@@ -3,6 +3,7 @@
 //! - [`diff`]: the planning rules (absent = unmanaged, list = authoritative, identities not
 //!   spellings, built-ins never touched, orphans revoked);
 //! - [`plan`]: the plan, its waves, counts and inverses;
+//! - `reconcile`: the one reconcile of a principal list (grant, update, revoke);
 //! - [`document`]: the saved plan (`plan --out`);
 //! - [`acceptance`]: whether a saved plan may be applied (format, digest, version, times, tenant);
 //! - [`drift`]: the drift report (`drift`);
@@ -20,6 +21,7 @@ pub mod export;
 pub mod lint;
 pub mod markdown;
 pub mod plan;
+mod reconcile;
 pub mod render;
 pub mod resolve;
 

@@ -48,12 +48,9 @@ fn auto_mapping(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagn
             continue;
         };
         let id = PrincipalId::of(recipient);
-        let current = live.mailbox_permissions.iter().find_map(|row| {
-            let is_grant = row.is_full_access_grant();
+        let current = live.full_access_grants().find_map(|row| {
             match snapshot.directory.resolve_live(&row.user) {
-                LivePrincipal::Recipient(r) if is_grant && PrincipalId::of(r) == id => {
-                    row.auto_mapping
-                }
+                LivePrincipal::Recipient(r) if PrincipalId::of(r) == id => row.auto_mapping,
                 _ => None,
             }
         });

@@ -200,7 +200,7 @@ fn is_dangerous(mailbox: &MailboxPlan) -> bool {
         || mailbox
             .changes
             .iter()
-            .any(|c| matches!(c.action, Action::Remove | Action::Delete))
+            .any(|c| c.is_revocation() || c.action == Action::Delete)
 }
 
 /// The call-out of revocations and deletions, by name up to [`CALLED_OUT`].
@@ -259,11 +259,7 @@ fn mailbox_section(mailbox: &MailboxPlan) -> String {
         MailboxAction::Update => ("~", "updated"),
         MailboxAction::Delete => ("-", "DELETED"),
     };
-    let revokes = mailbox
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::Remove)
-        .count();
+    let revokes = mailbox.changes.iter().filter(|c| c.is_revocation()).count();
     let mut title = format!(
         "{symbol} {}: {verb}, {}",
         mailbox.address,

@@ -70,6 +70,18 @@ pub struct Change {
     pub cause: Option<Cause>,
 }
 
+impl Change {
+    /// Whether this change takes access away: a grant revoked or a member removed
+    /// ([`Action::Remove`]). The one meaning of "revocation": the summary's `N to revoke`,
+    /// `--max-removals` ([`Plan::revocations`]) and the pull-request comment's call-out all
+    /// count these. The revoke half of an autoMapping re-grant is not one (it is an
+    /// [`Action::Update`]): the same principal is granted again in the same wave, so nobody
+    /// ends up with less access, and a limit of `--max-removals 0` lets it through.
+    pub fn is_revocation(&self) -> bool {
+        self.action == Action::Remove
+    }
+}
+
 /// Why a change is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -193,10 +205,12 @@ impl Plan {
                 MailboxAction::Delete => summary.destroy += 1,
                 MailboxAction::Update => {
                     for change in &mailbox.changes {
-                        match change.action {
-                            Action::Remove => summary.revoke += 1,
-                            Action::Delete => summary.destroy += 1,
-                            Action::Add | Action::Update => summary.change += 1,
+                        if change.is_revocation() {
+                            summary.revoke += 1;
+                        } else if change.action == Action::Delete {
+                            summary.destroy += 1;
+                        } else {
+                            summary.change += 1;
                         }
                     }
                 }
@@ -253,9 +267,9 @@ impl Plan {
     }
 
     /// How many grants the plan takes away (what `--max-removals` limits): the revocations of
-    /// the summary line (`Z to revoke`), and the grants on mailboxes it deletes. An
-    /// autoMapping re-grant (revoked and granted again in one wave) is a change, not a
-    /// revocation, in both.
+    /// the summary line (`Z to revoke`, [`Change::is_revocation`]), and the grants on
+    /// mailboxes it deletes. An autoMapping re-grant (revoked and granted again in one wave)
+    /// is a change, not a revocation, in both.
     pub fn revocations(&self) -> usize {
         self.summary().revoke + self.mailboxes.iter().map(|m| m.lost_grants).sum::<usize>()
     }

@@ -323,21 +323,79 @@ pub struct RecipientPermission {
 }
 
 impl MailboxPermission {
-    /// Whether this row is an explicit FullAccess grant: not inherited, not a deny. The one
-    /// rule for "is this a live FullAccess grant" (built-in principals are the caller's to
-    /// skip, see [`crate::is_built_in`]).
+    /// Whether this row is explicit and allows: not inherited, not a deny. Only such a row is
+    /// sharedbox's to grant into or revoke from.
+    pub fn is_explicit_allow(&self) -> bool {
+        !self.is_inherited && !self.deny
+    }
+
+    /// Whether this row is an explicit FullAccess grant: explicit, allowing, with the right.
+    /// The row half of the one rule for "is this a live FullAccess grant" (the principal half:
+    /// not built in, [`crate::is_built_in`]; both together: [`Mailbox::full_access_grants`]).
     pub fn is_full_access_grant(&self) -> bool {
-        !self.is_inherited && !self.deny && has_right(&self.access_rights, "FullAccess")
+        self.is_explicit_allow() && has_right(&self.access_rights, "FullAccess")
     }
 }
 
 impl RecipientPermission {
-    /// Whether this row is an explicit Send As grant: not inherited, `Allow`. The one rule for
-    /// "is this a live Send As grant".
+    /// Whether this row is explicit and allows: not inherited, `Allow`. Only such a row is
+    /// sharedbox's to grant into or revoke from.
+    pub fn is_explicit_allow(&self) -> bool {
+        !self.is_inherited && self.access_control_type.eq_ignore_ascii_case("Allow")
+    }
+
+    /// Whether this row is an explicit Send As grant: explicit, `Allow`, with the right. The
+    /// row half of the one rule for "is this a live Send As grant" (both halves:
+    /// [`Mailbox::send_as_grants`]).
     pub fn is_send_as_grant(&self) -> bool {
-        !self.is_inherited
-            && self.access_control_type.eq_ignore_ascii_case("Allow")
-            && has_right(&self.access_rights, "SendAs")
+        self.is_explicit_allow() && has_right(&self.access_rights, "SendAs")
+    }
+}
+
+/// The one rule for "is this a live grant": what planning compares with a policy, what a
+/// deletion takes away (`--max-removals`) and what keeps a created mailbox from being
+/// removed again on rollback. A grant is an explicit, allowing row with the right (see
+/// [`MailboxPermission::is_full_access_grant`], [`RecipientPermission::is_send_as_grant`]) of
+/// a principal that is not built in ([`crate::is_built_in`]: `NT AUTHORITY\SELF`, `Default`,
+/// `Anonymous`, ...). Every Sent Items folder entry and Send on Behalf delegate of a
+/// principal that is not built in is one.
+impl Mailbox {
+    /// The live FullAccess grants.
+    pub fn full_access_grants(&self) -> impl Iterator<Item = &MailboxPermission> {
+        self.mailbox_permissions
+            .iter()
+            .filter(|row| row.is_full_access_grant() && !crate::is_built_in(&row.user))
+    }
+
+    /// The live Send As grants.
+    pub fn send_as_grants(&self) -> impl Iterator<Item = &RecipientPermission> {
+        self.recipient_permissions
+            .iter()
+            .filter(|row| row.is_send_as_grant() && !crate::is_built_in(&row.trustee))
+    }
+
+    /// The live Sent Items folder entries (`Default` and `Anonymous` left out).
+    pub fn sent_items_grants(&self) -> impl Iterator<Item = &FolderPermission> {
+        self.sent_items
+            .permissions
+            .iter()
+            .filter(|row| !crate::is_built_in(&row.user))
+    }
+
+    /// The live Send on Behalf delegates.
+    pub fn send_on_behalf_grants(&self) -> impl Iterator<Item = &str> {
+        self.grant_send_on_behalf_to
+            .iter()
+            .map(String::as_str)
+            .filter(|entry| !crate::is_built_in(entry))
+    }
+
+    /// How many live grants the mailbox holds: what its deletion takes away.
+    pub fn grant_count(&self) -> usize {
+        self.full_access_grants().count()
+            + self.send_as_grants().count()
+            + self.sent_items_grants().count()
+            + self.send_on_behalf_grants().count()
     }
 }
 
@@ -481,5 +539,69 @@ mod tests {
         assert!(!send_as(&["SendAs"], true, "Allow").is_send_as_grant());
         assert!(!send_as(&["SendAs"], false, "Deny").is_send_as_grant());
         assert!(!send_as(&["ReadPermission"], false, "Allow").is_send_as_grant());
+    }
+
+    #[test]
+    fn a_mailbox_counts_only_live_grants_of_principals_that_are_not_built_in() {
+        let mut mailbox = Mailbox::new_shared("support@contoso.com", "Support");
+        assert_eq!(
+            mailbox.grant_count(),
+            0,
+            "SELF, Default and Anonymous are built in"
+        );
+        let row = |user: &str, rights: &[&str], is_inherited, deny| MailboxPermission {
+            user: user.into(),
+            access_rights: rights.iter().map(|r| (*r).to_owned()).collect(),
+            is_inherited,
+            deny,
+            auto_mapping: None,
+        };
+        mailbox.mailbox_permissions.extend([
+            row("anna@contoso.com", &["FullAccess"], false, false),
+            row("ben@contoso.com", &["FullAccess"], true, false),
+            row("clara@contoso.com", &["FullAccess"], false, true),
+            row("david@contoso.com", &["ReadPermission"], false, false),
+            row(" nt authority\\system", &["FullAccess"], false, false),
+        ]);
+        mailbox.recipient_permissions.push(RecipientPermission {
+            trustee: "ben@contoso.com".into(),
+            access_rights: vec!["SendAs".into()],
+            is_inherited: false,
+            access_control_type: "Deny".into(),
+        });
+        mailbox.grant_send_on_behalf_to.push("ben".into());
+        mailbox.sent_items.permissions.push(FolderPermission {
+            user: "Clara Diaz".into(),
+            access_rights: vec!["Reviewer".into()],
+        });
+        let full: Vec<&str> = mailbox
+            .full_access_grants()
+            .map(|r| r.user.as_str())
+            .collect();
+        assert_eq!(full, ["anna@contoso.com"]);
+        assert_eq!(
+            mailbox.send_as_grants().count(),
+            0,
+            "a deny row is no grant"
+        );
+        assert_eq!(
+            mailbox.grant_count(),
+            3,
+            "anna, ben on behalf, clara's folder role"
+        );
+        assert!(!crate::holds_no_grants(&mailbox));
+        mailbox.grant_send_on_behalf_to.clear();
+        mailbox.sent_items = SentItemsFolder::default();
+        assert!(
+            !crate::holds_no_grants(&mailbox),
+            "anna still holds FullAccess"
+        );
+        mailbox
+            .mailbox_permissions
+            .retain(|r| r.user != "anna@contoso.com");
+        assert!(
+            crate::holds_no_grants(&mailbox),
+            "inherited, deny and ReadPermission-only rows are no grants"
+        );
     }
 }

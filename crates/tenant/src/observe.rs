@@ -238,10 +238,6 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// A key for what an operation touches: two operations with the same key change the same
 /// property or grant (e.g. a revoke and a re-grant of one principal's FullAccess).
 pub fn target(operation: &Operation) -> String {
-    let principal_key = |p: &Principal| match p {
-        Principal::Recipient { id, .. } => id.0.clone(),
-        Principal::Orphaned { raw } => format!("orphan:{}", raw.trim().to_ascii_lowercase()),
-    };
     let mailbox = operation.mailbox().unwrap_or("").to_ascii_lowercase();
     match operation {
         Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. } => {
@@ -259,35 +255,26 @@ pub fn target(operation: &Operation) -> String {
         | Operation::RemoveFromList {
             list, principal, ..
         } => {
-            format!("{mailbox}|{list:?}|{}", principal_key(principal))
+            format!("{mailbox}|{list:?}|{}", principal.key())
         }
         Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. } => {
-            format!("{mailbox}|sendAs|{}", principal_key(principal))
+            format!("{mailbox}|sendAs|{}", principal.key())
         }
         Operation::GrantFullAccess { principal, .. }
         | Operation::RevokeFullAccess { principal, .. } => {
-            format!("{mailbox}|fullAccess|{}", principal_key(principal))
+            format!("{mailbox}|fullAccess|{}", principal.key())
         }
         Operation::AddSentItemsPermission { principal, .. }
         | Operation::SetSentItemsPermission { principal, .. }
         | Operation::RemoveSentItemsPermission { principal, .. } => {
-            format!("{mailbox}|sentItems|{}", principal_key(principal))
+            format!("{mailbox}|sentItems|{}", principal.key())
         }
     }
 }
 
 /// Whether a mailbox holds no grants besides the built-in ones: the condition for undoing
-/// its creation.
-pub fn holds_no_grants(mailbox: &Mailbox, directory: &Directory) -> bool {
-    let real = |raw: &str| !matches!(directory.resolve_live(raw), LivePrincipal::BuiltIn);
-    !mailbox
-        .mailbox_permissions
-        .iter()
-        .any(|r| !r.is_inherited && real(&r.user))
-        && !mailbox
-            .recipient_permissions
-            .iter()
-            .any(|r| !r.is_inherited && real(&r.trustee))
-        && !mailbox.sent_items.permissions.iter().any(|r| real(&r.user))
-        && mailbox.grant_send_on_behalf_to.is_empty()
+/// its creation. The same rule as planning and `--max-removals` ([`Mailbox::grant_count`]):
+/// an inherited row, a deny row or a row without FullAccess or Send As is not a grant.
+pub fn holds_no_grants(mailbox: &Mailbox) -> bool {
+    mailbox.grant_count() == 0
 }

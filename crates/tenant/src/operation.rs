@@ -64,6 +64,21 @@ impl Principal {
             Principal::Orphaned { raw } => raw,
         }
     }
+
+    /// The one key principals are compared by: the canonical id of a recipient, the raw
+    /// string (trimmed, without case) of an orphan. Two spellings of one recipient have the
+    /// same key; a plan's diff and [`crate::target`] both use it.
+    pub fn key(&self) -> String {
+        match self {
+            Principal::Recipient { id, .. } => id.0.clone(),
+            Principal::Orphaned { raw } => format!("orphan:{}", raw.trim().to_ascii_lowercase()),
+        }
+    }
+
+    /// Whether the principal resolves to nothing (it cannot be granted again).
+    pub fn is_orphaned(&self) -> bool {
+        matches!(self, Principal::Orphaned { .. })
+    }
 }
 
 /// One catalogued mailbox property and the value to give it (`Set-Mailbox` or
@@ -334,17 +349,6 @@ impl Operation {
             | Operation::SetOrganization { .. } => None,
         }
     }
-
-    /// Whether this operation takes a right or a member away (counted by `--max-removals`).
-    pub fn is_revocation(&self) -> bool {
-        matches!(
-            self,
-            Operation::RemoveFromList { .. }
-                | Operation::RevokeSendAs { .. }
-                | Operation::RevokeFullAccess { .. }
-                | Operation::RemoveSentItemsPermission { .. }
-        )
-    }
 }
 
 #[cfg(test)]
@@ -417,5 +421,22 @@ mod tests {
             set(Property::Imap, Value::Flag(false)).cmdlet(),
             "Set-CASMailbox"
         );
+    }
+
+    #[test]
+    fn a_principal_key_is_its_identity_not_its_spelling() {
+        let anna = |address: &str| Principal::Recipient {
+            id: crate::PrincipalId("0a1b".into()),
+            address: address.into(),
+        };
+        assert_eq!(
+            anna("anna@contoso.com").key(),
+            anna("anna.berg@contoso.com").key()
+        );
+        let orphan = |raw: &str| Principal::Orphaned { raw: raw.into() };
+        assert_eq!(orphan(" S-1-5-21-9 ").key(), orphan("s-1-5-21-9").key());
+        assert_ne!(orphan("0a1b").key(), anna("anna@contoso.com").key());
+        assert!(orphan("S-1-5-21-9").is_orphaned());
+        assert!(!anna("anna@contoso.com").is_orphaned());
     }
 }

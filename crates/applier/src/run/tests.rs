@@ -861,3 +861,33 @@ async fn a_new_mailbox_that_never_shows_fails_the_run_at_the_create_timeout() {
             .contains("not readable")
     );
 }
+
+#[test]
+fn max_removals_counts_what_the_summary_revokes_and_not_an_automapping_regrant() {
+    // anna's FullAccess autoMapping is known (true) and changed: revoked and granted again.
+    // The orphan's FullAccess and ben's Send As are revoked: 2, as in `2 to revoke`.
+    let mut file = TenantFile::parse(TENANT, Path::new("tenant.yaml")).unwrap();
+    file.mailboxes[0].mailbox_permissions[1].auto_mapping = Some(true);
+    let policies = sharedbox_policy::load_sources(vec![sharedbox_policy::Source::new(
+        "support.yaml",
+        format!(
+            "{HEADER}mailbox: support@fabrikam.com\nsendAs: [anna@fabrikam.com]\nfullAccess: [{{principal: anna@fabrikam.com, autoMapping: false}}]\n"
+        ),
+    )])
+    .unwrap();
+    let snapshot = file.snapshot(&ReadScope {
+        mailboxes: vec!["support@fabrikam.com".into()],
+    });
+    let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
+    assert_eq!(plan.summary().revoke, 2);
+    assert_eq!(plan.summary().change, 2, "the re-grant is two changes");
+    let limit = |max_removals| ApplyOptions {
+        max_removals,
+        ..ApplyOptions::default()
+    };
+    assert!(check_guards(&plan, &limit(2)).is_ok());
+    assert!(matches!(
+        check_guards(&plan, &limit(1)),
+        Err(ApplyError::TooManyRemovals { count: 2, limit: 1 })
+    ));
+}

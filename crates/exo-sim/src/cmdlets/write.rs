@@ -528,7 +528,7 @@ pub fn add_mailbox_permission(
         .unwrap_or_default();
     let items = rows
         .iter()
-        .filter(|row| !row.is_inherited && !row.deny && denotes(&directory, &row.user, &principal))
+        .filter(|row| row.is_explicit_allow() && denotes(&directory, &row.user, &principal))
         .map(|row| render::mailbox_permission(&view, row, config.quirks))
         .collect();
     Ok(Output::changed(Some(items), Vec::new(), changed))
