@@ -14,7 +14,7 @@ use sharedbox_tenant::{
     PrincipalList, Property, Snapshot, Value,
 };
 
-use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, Wave};
+use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, PlanValue, Wave};
 use crate::reconcile::{Attribute, AutoMapping, Entries, FolderRole, List, Update};
 
 /// What to plan.
@@ -131,8 +131,8 @@ impl MailboxPlanner<'_> {
                     action: Action::Delete,
                     wave: Wave::Revocations,
                     operation: Operation::RemoveMailbox { mailbox: address.clone() },
-                    before: Some("present".into()),
-                    after: Some("absent".into()),
+                    before: Some(PlanValue::Presence { present: true }),
+                    after: Some(PlanValue::Presence { present: false }),
                     inverse: None,
                     note: Some("Exchange keeps a deleted mailbox soft-deleted for 30 days; sharedbox does not recreate it on rollback".into()),
                     cause: None,
@@ -155,7 +155,9 @@ impl MailboxPlanner<'_> {
                         display_name: display_name.clone(),
                     },
                     before: None,
-                    after: Some(quote(&display_name)),
+                    after: Some(PlanValue::Setting {
+                        value: Value::Text(display_name.clone()),
+                    }),
                     inverse: Some(Operation::RemoveMailbox {
                         mailbox: address.clone(),
                     }),
@@ -515,16 +517,16 @@ fn setting_change<T>(
         action: Action::Update,
         wave: Wave::Properties,
         operation: set(desired.clone()),
-        before: Some(definition.show(live)),
-        after: Some(definition.show(desired)),
+        before: Some(PlanValue::Setting {
+            value: live.clone(),
+        }),
+        after: Some(PlanValue::Setting {
+            value: desired.clone(),
+        }),
         inverse: definition.inverse(live).map(&set),
         note: None,
         cause: None,
     })
-}
-
-fn quote(s: &str) -> String {
-    format!("{s:?}")
 }
 
 #[cfg(test)]
@@ -667,7 +669,7 @@ sendFromAliasEnabled: true
             .flat_map(|m| &m.changes)
             .find(|c| c.field == "clients.owa")
             .unwrap();
-        assert_eq!(owa.before.as_deref(), Some("(not reported)"));
+        assert_eq!(owa.shown_before().as_deref(), Some("(not reported)"));
         assert_eq!(owa.inverse, None, "no known value to restore");
     }
 

@@ -285,8 +285,23 @@ fn change_key(owner: Option<(&str, MailboxAction)>, change: &Change) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Cause, Wave};
+    use crate::plan::{Action, Cause, PlanValue, Wave};
     use sharedbox_tenant::{Operation, Principal, PrincipalId};
+
+    fn shown(who: &str) -> PlanValue {
+        PlanValue::Grant {
+            principal: recipient(who),
+            auto_mapping: None,
+            access: None,
+        }
+    }
+
+    fn recipient(who: &str) -> Principal {
+        Principal::Recipient {
+            id: PrincipalId(format!("id-{who}")),
+            address: who.into(),
+        }
+    }
 
     fn grant(mailbox: &str, who: &str) -> Change {
         Change {
@@ -295,13 +310,10 @@ mod tests {
             wave: Wave::Grants,
             operation: Operation::GrantSendAs {
                 mailbox: mailbox.into(),
-                principal: Principal::Recipient {
-                    id: PrincipalId(format!("id-{who}")),
-                    address: who.into(),
-                },
+                principal: recipient(who),
             },
             before: None,
-            after: Some(who.into()),
+            after: Some(shown(who)),
             inverse: None,
             note: None,
             cause: None,
@@ -354,7 +366,7 @@ mod tests {
         assert_eq!(doubled.check_against(&fresh).unfounded.len(), 1);
 
         let mut shown_alike = grant("support@x.com", "c");
-        shown_alike.after = Some("a".into());
+        shown_alike.after = Some(shown("a"));
         let forged = document(&plan(vec![shown_alike, grant("other@x.com", "b")]));
         assert_eq!(forged.check_against(&fresh).unfounded.len(), 2);
     }

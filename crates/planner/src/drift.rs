@@ -8,7 +8,7 @@ use serde::Serialize;
 use sharedbox_policy::PolicySet;
 use sharedbox_tenant::Snapshot;
 
-use crate::plan::{MailboxAction, Plan};
+use crate::plan::{Change, MailboxAction, Plan, PlanValue};
 
 /// The drift report's format version.
 pub const DRIFT_FORMAT_VERSION: u32 = 1;
@@ -116,8 +116,8 @@ pub fn drift_report(plan: &Plan, policies: &PolicySet, snapshot: &Snapshot) -> D
             }
             properties.push(DifferingProperty {
                 property: change.field.clone(),
-                desired: json(change.after.as_deref()),
-                actual: json(change.before.as_deref()),
+                desired: policy_value(change, change.after.as_ref()),
+                actual: policy_value(change, change.before.as_ref()),
             });
         }
         mailboxes.push(MailboxDrift {
@@ -133,8 +133,8 @@ pub fn drift_report(plan: &Plan, policies: &PolicySet, snapshot: &Snapshot) -> D
             .iter()
             .map(|c| DifferingProperty {
                 property: c.field.clone(),
-                desired: json(c.after.as_deref()),
-                actual: json(c.before.as_deref()),
+                desired: policy_value(c, c.after.as_ref()),
+                actual: policy_value(c, c.before.as_ref()),
             })
             .collect();
         SettingsDrift {
@@ -162,15 +162,9 @@ pub fn drift_report(plan: &Plan, policies: &PolicySet, snapshot: &Snapshot) -> D
 }
 
 /// A rendered plan value as JSON: booleans as booleans, quoted text unquoted.
-fn json(value: Option<&str>) -> serde_json::Value {
-    match value {
-        None => serde_json::Value::Null,
-        Some("true") => true.into(),
-        Some("false") => false.into(),
-        Some(text) => serde_json::from_str::<String>(text)
-            .unwrap_or_else(|_| text.to_owned())
-            .into(),
-    }
+/// A change's value as a policy writes it (`null` when there is none).
+fn policy_value(change: &Change, value: Option<&PlanValue>) -> serde_json::Value {
+    value.map_or(serde_json::Value::Null, |v| v.policy_value(&change.field))
 }
 
 fn value(v: &serde_json::Value) -> String {

@@ -224,7 +224,11 @@ fn caution(out: &mut String, plan: &Plan) {
                     "- `{}`: revokes `{}` {}",
                     mailbox.address,
                     change.field,
-                    change.before.as_deref().map(code).unwrap_or_default()
+                    change
+                        .shown_before()
+                        .as_deref()
+                        .map(code)
+                        .unwrap_or_default()
                 )),
                 Action::Delete => lines.push(format!(
                     "- `{}`: **deletes** `{}`",

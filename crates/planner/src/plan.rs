@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use sharedbox_policy::Diagnostic;
-use sharedbox_tenant::Operation;
+use sharedbox_tenant::{Operation, OrganizationProperty, Principal, Property, Value};
 
 /// The order in which changes are applied. A later wave starts only when the earlier ones
 /// have succeeded; revocations come last so that nobody loses access before the new
@@ -57,10 +57,10 @@ pub struct Change {
     pub wave: Wave,
     /// The write.
     pub operation: Operation,
-    /// The value before, as shown to people.
-    pub before: Option<String>,
-    /// The value after, as shown to people.
-    pub after: Option<String>,
+    /// The value before (none for an addition).
+    pub before: Option<PlanValue>,
+    /// The value after (none for a revocation).
+    pub after: Option<PlanValue>,
     /// The write that undoes it, when there is one.
     pub inverse: Option<Operation>,
     /// A remark for the reviewer (orphaned principal, autoMapping caveat, ...).
@@ -79,6 +79,96 @@ impl Change {
     /// ends up with less access, and a limit of `--max-removals 0` lets it through.
     pub fn is_revocation(&self) -> bool {
         self.action == Action::Remove
+    }
+}
+
+/// A value a change moves from or to, as data: text, Markdown, JSON and drift are
+/// renderers of it ([`Change::shown_before`], [`PlanValue::show`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PlanValue {
+    /// A catalogued property's value, as Exchange takes it (shown by its definition).
+    Setting {
+        /// The value.
+        value: Value,
+    },
+    /// A grant or a member of a principal list.
+    Grant {
+        /// Who.
+        principal: Principal,
+        /// A FullAccess grant's autoMapping, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auto_mapping: Option<bool>,
+        /// A folder entry's role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access: Option<String>,
+    },
+    /// Whether the mailbox exists (`lifecycle.ensure`).
+    Presence {
+        /// Present or absent.
+        present: bool,
+    },
+}
+
+impl PlanValue {
+    /// The value as people read it, for the policy field `field`: `true`, `"Support"`,
+    /// `never`, `anna@contoso.com (autoMapping: false)`, `clara@contoso.com: Reviewer`,
+    /// `present`.
+    pub fn show(&self, field: &str) -> String {
+        match self {
+            PlanValue::Setting { value } => {
+                match (Property::at(field), OrganizationProperty::at(field)) {
+                    (Some(property), _) => property.definition().show(value),
+                    (None, Some(property)) => property.definition().show(value),
+                    (None, None) => format!("{value:?}"),
+                }
+            }
+            PlanValue::Grant {
+                principal,
+                auto_mapping,
+                access,
+            } => {
+                let mut shown = principal.label();
+                if let Some(a) = auto_mapping {
+                    shown.push_str(&format!(" (autoMapping: {a})"));
+                }
+                if let Some(access) = access {
+                    shown.push_str(&format!(": {access}"));
+                }
+                shown
+            }
+            PlanValue::Presence { present } => {
+                (if *present { "present" } else { "absent" }).to_owned()
+            }
+        }
+    }
+
+    /// The value as a policy or a JSON report writes it: a setting by its definition's
+    /// `policy_value` (`true`, `never`, `disabled`, `null` when not reported), anything else
+    /// as shown.
+    pub fn policy_value(&self, field: &str) -> serde_json::Value {
+        match self {
+            PlanValue::Setting { value } => {
+                match (Property::at(field), OrganizationProperty::at(field)) {
+                    (Some(property), _) => property.definition().policy_value(value),
+                    (None, Some(property)) => property.definition().policy_value(value),
+                    (None, None) => serde_json::Value::from(value),
+                }
+            }
+            other => other.show(field).into(),
+        }
+    }
+}
+
+impl Change {
+    /// The value before, as people read it.
+    pub fn shown_before(&self) -> Option<String> {
+        self.before.as_ref().map(|v| v.show(&self.field))
+    }
+
+    /// The value after, as people read it.
+    pub fn shown_after(&self) -> Option<String> {
+        self.after.as_ref().map(|v| v.show(&self.field))
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use sharedbox_tenant::{Operation, Principal};
 
-use crate::plan::{Action, Change, ListDiff, Wave};
+use crate::plan::{Action, Change, ListDiff, PlanValue, Wave};
 
 /// The entries of one side of a list: principal and attribute, by [`Principal::key`].
 pub(crate) type Entries<A> = BTreeMap<String, (Principal, A)>;
@@ -24,8 +24,17 @@ pub(crate) trait Attribute: Clone {
     /// Whether a live entry with this attribute already is what `wanted` asks for.
     fn satisfies(&self, wanted: &Self) -> bool;
 
-    /// The entry as shown to people.
-    fn label(&self, principal: &Principal) -> String;
+    /// The entry as a plan value.
+    fn value(&self, principal: &Principal) -> PlanValue;
+}
+
+/// A grant of `principal` with its attribute's parts.
+fn grant(principal: &Principal, auto_mapping: Option<bool>, access: Option<String>) -> PlanValue {
+    PlanValue::Grant {
+        principal: principal.clone(),
+        auto_mapping,
+        access,
+    }
 }
 
 /// A plain member: nothing besides the principal.
@@ -34,8 +43,8 @@ impl Attribute for () {
         true
     }
 
-    fn label(&self, principal: &Principal) -> String {
-        principal.label()
+    fn value(&self, principal: &Principal) -> PlanValue {
+        grant(principal, None, None)
     }
 }
 
@@ -61,11 +70,8 @@ impl Attribute for AutoMapping {
         }
     }
 
-    fn label(&self, principal: &Principal) -> String {
-        match self.0 {
-            Some(a) => format!("{} (autoMapping: {a})", principal.label()),
-            None => principal.label(),
-        }
+    fn value(&self, principal: &Principal) -> PlanValue {
+        grant(principal, self.0, None)
     }
 }
 
@@ -78,8 +84,8 @@ impl Attribute for FolderRole {
         self.0.eq_ignore_ascii_case(&wanted.0)
     }
 
-    fn label(&self, principal: &Principal) -> String {
-        format!("{}: {}", principal.label(), self.0)
+    fn value(&self, principal: &Principal) -> PlanValue {
+        grant(principal, None, Some(self.0.clone()))
     }
 }
 
@@ -120,6 +126,11 @@ pub(crate) struct Reconciled {
 }
 
 impl<A: Attribute> List<'_, A> {
+    /// An entry as the list diff shows it.
+    fn label(&self, principal: &Principal, attribute: &A) -> String {
+        attribute.value(principal).show(self.field)
+    }
+
     /// Plans the changes that make `live` what `wanted` says: grants and updates by key, then
     /// revocations by key.
     pub(crate) fn reconcile(&self, live: &Entries<A>, wanted: &Entries<A>) -> Reconciled {
@@ -128,22 +139,22 @@ impl<A: Attribute> List<'_, A> {
         for (key, (principal, want)) in wanted {
             match live.get(key) {
                 None => {
-                    after.push(want.label(principal));
+                    after.push(self.label(principal, want));
                     changes.push(self.change(
                         Action::Add,
                         self.add_wave,
                         (self.grant)(principal, want),
                         None,
-                        Some(want.label(principal)),
+                        Some(want.value(principal)),
                         Some((self.revoke)(principal)),
                         None,
                     ));
                 }
                 Some((_, current)) if current.satisfies(want) => {
-                    after.push(current.label(principal));
+                    after.push(self.label(principal, current));
                 }
                 Some((_, current)) => {
-                    after.push(want.label(principal));
+                    after.push(self.label(principal, want));
                     self.update(&mut changes, principal, current, want);
                 }
             }
@@ -154,7 +165,7 @@ impl<A: Attribute> List<'_, A> {
                     Action::Remove,
                     Wave::Revocations,
                     (self.revoke)(principal),
-                    Some(current.label(principal)),
+                    Some(current.value(principal)),
                     None,
                     (!principal.is_orphaned()).then(|| (self.grant)(principal, current)),
                     principal.is_orphaned().then(|| {
@@ -163,7 +174,7 @@ impl<A: Attribute> List<'_, A> {
                 ));
             }
         }
-        let mut before: Vec<String> = live.values().map(|(p, a)| a.label(p)).collect();
+        let mut before: Vec<String> = live.values().map(|(p, a)| self.label(p, a)).collect();
         before.sort();
         after.sort();
         let list = (before != after).then(|| ListDiff {
@@ -184,7 +195,7 @@ impl<A: Attribute> List<'_, A> {
                     Action::Update,
                     self.add_wave,
                     (self.revoke)(principal),
-                    Some(current.label(principal)),
+                    Some(current.value(principal)),
                     None,
                     Some((self.grant)(principal, current)),
                     note.clone(),
@@ -194,7 +205,7 @@ impl<A: Attribute> List<'_, A> {
                     self.add_wave,
                     (self.grant)(principal, want),
                     None,
-                    Some(want.label(principal)),
+                    Some(want.value(principal)),
                     Some((self.revoke)(principal)),
                     note,
                 ));
@@ -203,8 +214,8 @@ impl<A: Attribute> List<'_, A> {
                 Action::Update,
                 self.add_wave,
                 set(principal, want),
-                Some(current.label(principal)),
-                Some(want.label(principal)),
+                Some(current.value(principal)),
+                Some(want.value(principal)),
                 Some(set(principal, current)),
                 None,
             )),
@@ -217,8 +228,8 @@ impl<A: Attribute> List<'_, A> {
         action: Action,
         wave: Wave,
         operation: Operation,
-        before: Option<String>,
-        after: Option<String>,
+        before: Option<PlanValue>,
+        after: Option<PlanValue>,
         inverse: Option<Operation>,
         note: Option<String>,
     ) -> Change {
@@ -291,7 +302,7 @@ mod tests {
         let by_label = |label: &str| {
             out.changes
                 .iter()
-                .find(|c| c.before.as_deref() == Some(label))
+                .find(|c| c.shown_before().as_deref() == Some(label))
                 .unwrap()
         };
         assert_eq!(

@@ -168,13 +168,15 @@ pub(crate) fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Sty
                     let _ = writeln!(out, "            {line}");
                 }
                 ChangeTag::Insert => {
-                    let cause =
-                        item_cause(mailbox, &list.field, |c| c.after.as_deref() == Some(line));
+                    let cause = item_cause(mailbox, &list.field, |c| {
+                        c.shown_after().as_deref() == Some(line)
+                    });
                     let _ = writeln!(out, "          {} {line}{cause}", style.add("+"));
                 }
                 ChangeTag::Delete => {
-                    let cause =
-                        item_cause(mailbox, &list.field, |c| c.before.as_deref() == Some(line));
+                    let cause = item_cause(mailbox, &list.field, |c| {
+                        c.shown_before().as_deref() == Some(line)
+                    });
                     let _ = writeln!(out, "          {} {line}{cause}", style.remove("-"));
                 }
             }
@@ -210,7 +212,7 @@ fn item_cause(
 fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) {
     let field = format!("{:width$}", change.field);
     let cause = cause_suffix(change.cause);
-    let (symbol, value) = match (change.action, &change.before, &change.after) {
+    let (symbol, value) = match (change.action, change.shown_before(), change.shown_after()) {
         (Action::Add, _, Some(after)) => (style.add("+"), format!(" = {after}")),
         (Action::Delete, Some(before), Some(after)) => {
             (style.remove("-"), format!(" = {before} -> {after}"))

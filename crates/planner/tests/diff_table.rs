@@ -39,8 +39,8 @@ fn changes(body: &str) -> Vec<String> {
                 "{} {:?}: {} -> {}",
                 c.field,
                 c.action,
-                c.before.as_deref().unwrap_or("-"),
-                c.after.as_deref().unwrap_or("-")
+                c.shown_before().unwrap_or_else(|| "-".into()),
+                c.shown_after().unwrap_or_else(|| "-".into())
             )
         })
         .collect();
@@ -194,8 +194,8 @@ fn described(plan: &Plan) -> Vec<String> {
                 c.field,
                 c.action,
                 c.wave,
-                c.before.as_deref().unwrap_or("-"),
-                c.after.as_deref().unwrap_or("-"),
+                c.shown_before().unwrap_or_else(|| "-".into()),
+                c.shown_after().unwrap_or_else(|| "-".into()),
                 if c.inverse.is_some() {
                     "undo"
                 } else {

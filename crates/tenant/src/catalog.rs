@@ -514,6 +514,13 @@ impl OrganizationProperty {
     pub fn definition(self) -> &'static Definition<OrganizationConfig> {
         &ORGANIZATION[self as usize]
     }
+
+    /// The property at policy path `field`.
+    pub fn at(field: &str) -> Option<OrganizationProperty> {
+        OrganizationProperty::ALL
+            .into_iter()
+            .find(|p| p.definition().field == field)
+    }
 }
 
 #[cfg(test)]

@@ -319,10 +319,9 @@ fn progress_line(event: Event<'_>) {
     let step_line = |step: usize, total: usize, change: &sharedbox_planner::Change| {
         let target = change.operation.mailbox().unwrap_or("tenant settings");
         let value = change
-            .after
-            .as_deref()
-            .or(change.before.as_deref())
-            .unwrap_or("");
+            .shown_after()
+            .or_else(|| change.shown_before())
+            .unwrap_or_default();
         format!(
             "  [{step}/{total}] {} {target} {} {value} ... ",
             change.operation.cmdlet(),
@@ -378,8 +377,8 @@ fn progress_event(event: Event<'_>) {
                     "cmdlet": change.operation.cmdlet(),
                     "mailbox": change.operation.mailbox(),
                     "field": change.field,
-                    "before": change.before,
-                    "after": change.after,
+                    "before": change.shown_before(),
+                    "after": change.shown_after(),
                 }),
             );
         }
