@@ -16,7 +16,7 @@ const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
 /// A value of `kind` chosen by `pick`: any value the property can be written with.
 fn value_of(kind: Kind, pick: u8) -> Value {
     match kind {
-        Kind::Flag | Kind::ReportedFlag => Value::Flag(pick % 2 == 0),
+        Kind::Flag | Kind::ReportedFlag => Value::Flag(pick.is_multiple_of(2)),
         Kind::Tristate { .. } => {
             [Value::Flag(true), Value::Flag(false), Value::Unset][usize::from(pick % 3)].clone()
         }
@@ -24,7 +24,7 @@ fn value_of(kind: Kind, pick: u8) -> Value {
         Kind::Choice(words) => {
             // Any spelling: Exchange takes choices without case.
             let word = words[usize::from(pick) % words.len()];
-            Value::Text(if pick % 2 == 0 {
+            Value::Text(if pick.is_multiple_of(2) {
                 word.to_owned()
             } else {
                 word.to_ascii_lowercase()
