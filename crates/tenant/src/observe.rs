@@ -4,7 +4,8 @@
 //! [`observe`] reads the current value of exactly the property or grant an [`Operation`]
 //! changes; [`expected`] says what that value is once the operation has run. Rollback of a
 //! step compares the observation now with the step's before-image and expected value:
-//! equal to expected -> undo; equal to before -> nothing to do; anything else -> conflict.
+//! equal to expected -> write the before-image back ([`crate::undo()`]); equal to before ->
+//! nothing to do; anything else -> conflict.
 
 use serde::{Deserialize, Serialize};
 
