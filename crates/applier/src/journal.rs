@@ -601,8 +601,9 @@ impl RunLog {
                             ),
                         );
                     }
-                    // A rollback sends the inverse: it must write what the step wrote, nothing
-                    // else (a forged inverse could delete any mailbox).
+                    // Older sharedbox versions send the inverse: it must write what the step
+                    // wrote, nothing else (a forged inverse could delete any mailbox). This
+                    // version derives its undo and only checks it against the inverse.
                     if let Some(inverse) = inverse
                         && sharedbox_tenant::target(inverse) != sharedbox_tenant::target(operation)
                     {
