@@ -1,5 +1,5 @@
 //! The write that undoes an operation, derived from the operation and the before-image of
-//! what it touches ([`crate::observe`]).
+//! what it touches ([`crate::observe()`]).
 //!
 //! This is the one source of truth for undo: rollback writes what [`undo`] derives from a
 //! journal's `operation` and observed `before`, and a plan's or a journal's recorded inverse
