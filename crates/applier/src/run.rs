@@ -6,7 +6,8 @@ use std::time::Duration;
 use sharedbox_planner::{Change, Plan};
 use sharedbox_tenant::{
     Mailbox, NoUndo, Observation, Operation, ReadScope, Snapshot, Tenant, TenantError, agrees,
-    expected, holds_no_grants, observe, observe_with_created, printable, target, with_recorded,
+    expected, holds_no_grants, observe, observe_with_created, printable, same_value, target,
+    with_recorded,
 };
 
 use crate::journal::{
@@ -561,7 +562,9 @@ pub(crate) async fn undo(
                     UndoStatus::Skipped,
                     Some("the mailbox this run created is gone".to_owned()),
                 ))
-            } else if current.matches(&s.expected) && !current.matches(&s.before) {
+            } else if same_value(&s.operation, &current, &s.expected)
+                && !same_value(&s.operation, &current, &s.before)
+            {
                 match undo_write(s) {
                     Err((status, reason)) => Some((status, Some(reason))),
                     Ok(write) => match blocks_mailbox_removal(tenant, &write).await {
@@ -572,7 +575,7 @@ pub(crate) async fn undo(
                         }
                     },
                 }
-            } else if current.matches(&s.before) {
+            } else if same_value(&s.operation, &current, &s.before) {
                 Some((UndoStatus::Skipped, None))
             } else {
                 Some((
@@ -788,7 +791,7 @@ async fn verify(
             Ok(snapshot) => {
                 for s in &last {
                     let seen = observe(&snapshot, &s.operation);
-                    if seen.matches(&s.expected) {
+                    if same_value(&s.operation, &seen, &s.expected) {
                         report.verified += 1;
                     } else {
                         report

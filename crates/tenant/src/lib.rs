@@ -29,7 +29,7 @@ pub use model::{
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
-    observe, observe_with_created, sha256, target,
+    observe, observe_with_created, same_value, sha256, target,
 };
 pub use operation::{
     MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList, printable,

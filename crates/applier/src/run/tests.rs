@@ -1095,3 +1095,33 @@ async fn the_automatic_rollback_does_not_follow_a_wrong_inverse_of_the_plan() {
     assert_eq!(report.outcome, RunOutcome::RolledBack);
     assert_eq!(fixture.file(), before);
 }
+
+/// A display name is free text: a change of its case only is a change, undone like any other
+/// (choices, like `moderation.notifications`, compare without case).
+#[tokio::test]
+async fn a_change_of_case_only_in_a_display_name_is_rolled_back() {
+    let fixture = Fixture::new("");
+    let before = fixture.file();
+    let (plan, snapshot) = fixture
+        .plan(
+            &[(
+                "support.yaml",
+                "mailbox: support@fabrikam.com\ndisplayName: SUPPORT\n",
+            )],
+            false,
+        )
+        .await;
+    assert_eq!(plan.ordered_changes().len(), 1);
+    let (report, _, log) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded);
+    assert_ne!(fixture.file(), before);
+    let mut rollback = journal(&fixture.state_dir(), "run-2", RunKind::Rollback, 1);
+    let report = rollback_run(&fixture.tenant, &log, &mut rollback, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of_in(&report.items, "displayName"),
+        UndoStatus::Reverted
+    );
+    assert_eq!(fixture.file(), before);
+}
