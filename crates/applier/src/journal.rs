@@ -179,9 +179,12 @@ pub enum Record {
         field: String,
         /// The write.
         operation: Operation,
-        /// The write that undoes it, if any.
+        /// The write that undoes it, if any, as the plan had it. Rollback derives the undo from
+        /// `operation` and `before` ([`sharedbox_tenant::undo()`]) and only checks it against
+        /// this (a step whose `inverse` disagrees is a conflict); older sharedbox versions send
+        /// it, so it is still written.
         inverse: Option<Operation>,
-        /// What the write touches, before it.
+        /// What the write touches, before it: what rollback puts back.
         before: Observation,
         /// What it touches, after it.
         expected: Observation,
@@ -598,8 +601,9 @@ impl RunLog {
                             ),
                         );
                     }
-                    // A rollback sends the inverse: it must write what the step wrote, nothing
-                    // else (a forged inverse could delete any mailbox).
+                    // Older sharedbox versions send the inverse: it must write what the step
+                    // wrote, nothing else (a forged inverse could delete any mailbox). This
+                    // version derives its undo and only checks it against the inverse.
                     if let Some(inverse) = inverse
                         && sharedbox_tenant::target(inverse) != sharedbox_tenant::target(operation)
                     {
@@ -812,9 +816,10 @@ pub struct JournaledStep {
     pub field: String,
     /// The write.
     pub operation: Operation,
-    /// Its undo, if any.
+    /// Its undo as journaled: a cross-check of the undo derived from `operation` and
+    /// `before`, and the source of a FullAccess re-grant's `autoMapping`.
     pub inverse: Option<Operation>,
-    /// Before-image.
+    /// Before-image: what rollback puts back.
     pub before: Observation,
     /// Expected after-image.
     pub expected: Observation,

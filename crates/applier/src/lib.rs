@@ -14,6 +14,10 @@
 //!   after; a crash leaves a journal that `rollback` can use.
 //! - A failed run undoes its completed steps in reverse order (unless told not to); what
 //!   could not be undone is listed, never hidden.
+//! - An undo writes the step's journaled before-image back: the write is derived from the
+//!   step's operation and before-image ([`sharedbox_tenant::undo()`]), never taken from the
+//!   journal or the plan. Their recorded `inverse` is a cross-check: a step whose `inverse` is
+//!   another write is a conflict, and nothing is written for it.
 
 pub mod journal;
 pub mod lock;

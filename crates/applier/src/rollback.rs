@@ -4,6 +4,9 @@
 //! - Idempotent: a second rollback of the same run finds every step as it was before the run
 //!   and changes nothing.
 //! - A value someone changed after the run is left alone and reported as a conflict.
+//! - What is written back is each step's journaled before-image, derived
+//!   ([`sharedbox_tenant::undo()`]); a step whose journaled `inverse` disagrees with that
+//!   write is a conflict, left alone (a journal is outside input).
 //! - The rollback is itself a journaled run (`kind: rollback`, `rollback_of: RUN_ID`).
 //! - [`history`] reads the other journals: a run that a rollback restored (or that rolled
 //!   itself back when it failed) is not rolled back again, and runs started later on the same

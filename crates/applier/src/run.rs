@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use sharedbox_planner::{Change, Plan};
 use sharedbox_tenant::{
-    Mailbox, Observation, Operation, ReadScope, Snapshot, Tenant, TenantError, expected,
-    holds_no_grants, observe, observe_with_created, target,
+    Mailbox, NoUndo, Observation, Operation, ReadScope, Snapshot, Tenant, TenantError, agrees,
+    expected, holds_no_grants, observe, observe_with_created, printable, same_value, target,
+    with_recorded,
 };
 
 use crate::journal::{
@@ -467,9 +468,10 @@ async fn finish_failed(
 
 /// Undoes `steps` newest first, journaling each decision.
 ///
-/// Per step: the value now equals what the step set -> run the inverse; equals what was there
-/// before -> skip; anything else -> conflict, left alone. A created mailbox is removed only
-/// when it holds no grants any more; steps without an inverse are reported as irreversible.
+/// Per step: the value now equals what the step set -> write it back to the journaled
+/// before-image ([`undo_write`]); equals what was there before -> skip; anything else ->
+/// conflict, left alone. A created mailbox is removed only when it holds no grants any more;
+/// steps whose before-image cannot be written back are reported as irreversible.
 /// Reads and inverses that fail retryably are tried again as `retry` says.
 pub(crate) async fn undo(
     tenant: &dyn Tenant,
@@ -560,21 +562,20 @@ pub(crate) async fn undo(
                     UndoStatus::Skipped,
                     Some("the mailbox this run created is gone".to_owned()),
                 ))
-            } else if current.matches(&s.expected) && !current.matches(&s.before) {
-                match &s.inverse {
-                    None => Some((
-                        UndoStatus::Irreversible,
-                        Some(irreversible_reason(&s.operation)),
-                    )),
-                    Some(inverse) => match blocks_mailbox_removal(tenant, inverse).await {
+            } else if same_value(&s.operation, &current, &s.expected)
+                && !same_value(&s.operation, &current, &s.before)
+            {
+                match undo_write(s) {
+                    Err((status, reason)) => Some((status, Some(reason))),
+                    Ok(write) => match blocks_mailbox_removal(tenant, &write).await {
                         Some(reason) => Some((UndoStatus::Conflict, Some(reason))),
                         None => {
-                            writes.push(inverse.clone());
+                            writes.push(write);
                             None
                         }
                     },
                 }
-            } else if current.matches(&s.before) {
+            } else if same_value(&s.operation, &current, &s.before) {
                 Some((UndoStatus::Skipped, None))
             } else {
                 Some((
@@ -602,18 +603,19 @@ pub(crate) async fn undo(
             results.extend(retry::execute_all(tenant, chunk, retry).await);
         }
         let mut results = results.into_iter();
+        let mut sent = writes.into_iter();
         for (s, decision) in decided {
             let (status, detail, write) = match decision {
                 Some((status, detail)) => (status, detail, None),
                 None => {
-                    let inverse = s.inverse.clone();
+                    let write = sent.next();
                     match results.next() {
-                        Some(Ok(())) => (UndoStatus::Reverted, None, inverse),
-                        Some(Err(e)) => (UndoStatus::Failed, Some(e.to_string()), inverse),
+                        Some(Ok(())) => (UndoStatus::Reverted, None, write),
+                        Some(Err(e)) => (UndoStatus::Failed, Some(e.to_string()), write),
                         None => (
                             UndoStatus::Failed,
                             Some("the backend returned no result for this write".to_owned()),
-                            inverse,
+                            write,
                         ),
                     }
                 }
@@ -643,8 +645,8 @@ pub(crate) async fn undo(
 }
 
 /// Why a `RemoveMailbox` that undoes a create must not run: the mailbox holds grants.
-async fn blocks_mailbox_removal(tenant: &dyn Tenant, inverse: &Operation) -> Option<String> {
-    let Operation::RemoveMailbox { mailbox } = inverse else {
+async fn blocks_mailbox_removal(tenant: &dyn Tenant, write: &Operation) -> Option<String> {
+    let Operation::RemoveMailbox { mailbox } = write else {
         return None;
     };
     let scope = ReadScope {
@@ -663,14 +665,76 @@ async fn blocks_mailbox_removal(tenant: &dyn Tenant, inverse: &Operation) -> Opt
     }
 }
 
-fn irreversible_reason(operation: &Operation) -> String {
-    match operation {
-        Operation::RemoveMailbox { .. } => "a deleted mailbox is not recreated; Exchange keeps it soft-deleted for 30 days (`Undo-SoftDeletedMailbox`)".to_owned(),
-        Operation::RevokeFullAccess { .. } | Operation::RevokeSendAs { .. } | Operation::RemoveFromList { .. } | Operation::RemoveSentItemsPermission { .. } => {
-            "the revoked principal was orphaned (it no longer exists) and cannot be granted again".to_owned()
+/// The write that undoes step `s`, or the decision not to write and why.
+///
+/// The write is derived from the step's operation and its journaled before-image
+/// ([`sharedbox_tenant::undo()`]), never taken from the journal's `inverse`: a journal is
+/// outside input and may be stale or forged. The `inverse` (which journals keep writing for
+/// older sharedbox versions) is a cross-check: when it is not the derived write, the step is a
+/// conflict and nothing is written. It supplies one thing, the `autoMapping` of a FullAccess
+/// re-grant, which no before-image holds (Exchange never reports it).
+fn undo_write(s: &JournaledStep) -> Result<Operation, (UndoStatus, String)> {
+    match sharedbox_tenant::undo(&s.operation, &s.before) {
+        Ok(Some(write)) if agrees(Some(&write), s.inverse.as_ref()) => {
+            Ok(with_recorded(write, s.inverse.as_ref()))
         }
-        _ => "the value before the change was not reported by Exchange".to_owned(),
+        Ok(Some(write)) => Err((
+            UndoStatus::Conflict,
+            format!(
+                "the journal's `inverse` of this step ({}) is not the write that puts back the value before it ({}): nothing was written, the journal is not trusted for this step",
+                s.inverse.as_ref().map_or_else(|| "none".to_owned(), shown),
+                shown(&write)
+            ),
+        )),
+        // The value before is the value now: nothing to put back. (Not reached: the caller
+        // skips a step whose value is as before.)
+        Ok(None) => Err((
+            UndoStatus::Skipped,
+            "the value before the step is what it wrote".to_owned(),
+        )),
+        Err(reason @ NoUndo::Invalid { .. }) => Err((
+            UndoStatus::Conflict,
+            format!("{reason}: nothing was written, the journal is not trusted for this step"),
+        )),
+        Err(reason) => Err((UndoStatus::Irreversible, reason.to_string())),
     }
+}
+
+/// A write as a conflict message names it: its cmdlet and what it writes, printable (it may
+/// come from a forged journal).
+fn shown(operation: &Operation) -> String {
+    let what = match operation {
+        Operation::SetMailbox { setting, .. } => format!(
+            "-{} {}",
+            setting.definition().parameter,
+            serde_json::Value::from(&setting.value)
+        ),
+        Operation::SetOrganization { setting } => format!(
+            "-{} {}",
+            setting.property.definition().parameter,
+            serde_json::Value::from(&setting.value)
+        ),
+        Operation::AddSentItemsPermission {
+            principal, access, ..
+        }
+        | Operation::SetSentItemsPermission {
+            principal, access, ..
+        } => format!("{} {access}", principal.label()),
+        Operation::AddToList {
+            list, principal, ..
+        }
+        | Operation::RemoveFromList {
+            list, principal, ..
+        } => format!("{list:?} {}", principal.label()),
+        other => other.principal().map(|p| p.label()).unwrap_or_default(),
+    };
+    let text = format!(
+        "`{} {}` on {}",
+        operation.cmdlet(),
+        what,
+        operation.mailbox().unwrap_or("the organisation")
+    );
+    printable(&text, 200)
 }
 
 /// Polls until every mailbox in `mailboxes` can be read (`Ok(true)`) or the time is up
@@ -727,7 +791,7 @@ async fn verify(
             Ok(snapshot) => {
                 for s in &last {
                     let seen = observe(&snapshot, &s.operation);
-                    if seen.matches(&s.expected) {
+                    if same_value(&s.operation, &seen, &s.expected) {
                         report.verified += 1;
                     } else {
                         report

@@ -5,7 +5,7 @@
 //!   grant, client switches, moderation, the Sent Items folder, organisation settings;
 //! - the recipient directory ([`directory`]) that normalises principals to one identity;
 //! - the property catalogue ([`catalog`]): every single-valued setting defined once;
-//! - the write vocabulary ([`Operation`]);
+//! - the write vocabulary ([`Operation`]) and the write that undoes each one ([`undo()`]);
 //! - the [`Tenant`] trait every backend implements, and its errors ([`TenantError`] with a
 //!   [`TenantErrorKind`] that tells retryable from permanent failures).
 //!
@@ -18,6 +18,7 @@ pub mod error;
 pub mod model;
 pub mod observe;
 pub mod operation;
+pub mod undo;
 
 pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value};
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
@@ -28,11 +29,12 @@ pub use model::{
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
-    observe, observe_with_created, sha256, target,
+    observe, observe_with_created, same_value, sha256, target,
 };
 pub use operation::{
     MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList, printable,
 };
+pub use undo::{NoUndo, agrees, undo, with_recorded};
 
 /// What to read: the managed mailboxes in full, the rest only by address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! [`observe`] reads the current value of exactly the property or grant an [`Operation`]
 //! changes; [`expected`] says what that value is once the operation has run. Rollback of a
 //! step compares the observation now with the step's before-image and expected value:
-//! equal to expected -> undo; equal to before -> nothing to do; anything else -> conflict.
+//! equal to expected -> write the before-image back ([`crate::undo()`]); equal to before ->
+//! nothing to do; anything else -> conflict.
 
 use serde::{Deserialize, Serialize};
 
@@ -172,13 +173,37 @@ impl Observation {
         }
     }
 
-    /// Whether two observations are the same value (folder roles and text compare without case).
+    /// Whether two observations are the same value (folder roles and text compare without
+    /// case; [`same_value`] compares a setting's text as its catalogue says).
     pub fn matches(&self, other: &Observation) -> bool {
         match (self, other) {
             (Observation::FolderAccess(Some(a)), Observation::FolderAccess(Some(b)))
             | (Observation::Text(a), Observation::Text(b)) => a.eq_ignore_ascii_case(b),
             _ => self == other,
         }
+    }
+}
+
+/// Whether `a` and `b` are the same value of what `operation` touches: a catalogued setting
+/// as its catalogue compares ([`crate::Definition::same`]: free text exactly, choices without
+/// case), anything else as [`Observation::matches`] does. A display name whose case changed is
+/// another value.
+pub fn same_value(operation: &Operation, a: &Observation, b: &Observation) -> bool {
+    let value = |o: &Observation| match o {
+        Observation::Switch(b) => Some(Value::from(*b)),
+        Observation::Text(t) => Some(Value::Text(t.clone())),
+        _ => None,
+    };
+    let compare = |same: &dyn Fn(&Value, &Value) -> bool| match (value(a), value(b)) {
+        (Some(x), Some(y)) => same(&x, &y),
+        _ => a == b,
+    };
+    match operation {
+        Operation::SetMailbox { setting, .. } => compare(&|x, y| setting.definition().same(x, y)),
+        Operation::SetOrganization { setting } => {
+            compare(&|x, y| setting.property.definition().same(x, y))
+        }
+        _ => a.matches(b),
     }
 }
 
@@ -277,4 +302,37 @@ pub fn target(operation: &Operation) -> String {
 /// an inherited row, a deny row or a row without FullAccess or Send As is not a grant.
 pub fn holds_no_grants(mailbox: &Mailbox) -> bool {
     mailbox.grant_count() == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Property;
+
+    #[test]
+    fn settings_compare_as_the_catalogue_says_and_folder_roles_without_case() {
+        let text = |t: &str| Observation::Text(t.into());
+        let name = Operation::set("a@contoso.com", Property::DisplayName, "Support");
+        assert!(!same_value(&name, &text("support"), &text("Support")));
+        assert!(same_value(&name, &text("Support"), &text("Support")));
+        let notify = Operation::set("a@contoso.com", Property::ModerationNotifications, "Never");
+        assert!(same_value(&notify, &text("never"), &text("Never")));
+        let owa = Operation::set("a@contoso.com", Property::Owa, false);
+        assert!(!same_value(
+            &owa,
+            &Observation::Switch(None),
+            &Observation::Switch(Some(false))
+        ));
+        assert!(!same_value(
+            &owa,
+            &Observation::MailboxMissing,
+            &Observation::Switch(Some(false))
+        ));
+        let role = |r: &str| Observation::FolderAccess(Some(r.into()));
+        let remove = Operation::RemoveSentItemsPermission {
+            mailbox: "a@contoso.com".into(),
+            principal: Principal::Orphaned { raw: "S-1".into() },
+        };
+        assert!(same_value(&remove, &role("reviewer"), &role("Reviewer")));
+    }
 }

@@ -891,3 +891,267 @@ fn max_removals_counts_what_the_summary_revokes_and_not_an_automapping_regrant()
         Err(ApplyError::TooManyRemovals { count: 2, limit: 1 })
     ));
 }
+
+/// Rewrites the intent of the step on `field` in the journal of `run_id` with `edit`, as
+/// someone with access to the state folder could.
+fn tamper(state_dir: &Path, run_id: &str, field: &str, edit: impl Fn(&mut serde_json::Value)) {
+    let path = crate::journal::run_path(state_dir, run_id);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+            if record["type"] == "intent" && record["field"] == field {
+                edit(&mut record);
+                found = true;
+            }
+            record.to_string()
+        })
+        .collect();
+    assert!(found, "no intent on {field}");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A journal is outside input. Rollback writes what the journaled before-image says, and a
+/// journal whose `inverse` says otherwise (another value, no undo at all) or whose
+/// before-image is not a value of what the step wrote gets a conflict for that step, not its
+/// write. The `autoMapping` of a FullAccess re-grant, which no before-image holds, comes from
+/// the journal's inverse.
+#[tokio::test]
+async fn a_journal_whose_inverse_was_tampered_with_is_not_used_to_write_something_else() {
+    let fixture = Fixture::new("");
+    let (plan, snapshot) = fixture
+        .plan(
+            &[(
+                "support.yaml",
+                "mailbox: support@fabrikam.com\nhiddenFromAddressLists: true\nsentItems: {copyForSendAs: true, copyForSendOnBehalf: true}\nsendAs: [anna@fabrikam.com, ben@fabrikam.com, clara@fabrikam.com]\nfullAccess: []\n",
+            )],
+            false,
+        )
+        .await;
+    let (report, _, _) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded);
+    let state = fixture.state_dir();
+    let set = |property, value: bool| {
+        serde_json::to_value(Operation::set("support@fabrikam.com", property, value)).unwrap()
+    };
+    // Another value: the inverse would keep the mailbox hidden.
+    tamper(&state, "run-1", "hiddenFromAddressLists", |intent| {
+        intent["inverse"] = set(Property::HiddenFromAddressLists, true);
+    });
+    // No undo at all, for a step that has one.
+    tamper(&state, "run-1", "sendAs", |intent| {
+        intent["inverse"] = serde_json::Value::Null;
+    });
+    // A before-image that is not a value of the setting.
+    tamper(&state, "run-1", "sentItems.copyForSendAs", |intent| {
+        intent["before"] = serde_json::json!({"kind": "member", "value": false});
+    });
+    // The autoMapping of the re-grant: the one thing the inverse supplies.
+    let anna_id = snapshot
+        .directory
+        .resolve_policy("anna@fabrikam.com")
+        .map(sharedbox_tenant::PrincipalId::of)
+        .unwrap();
+    tamper(&state, "run-1", "fullAccess", |intent| {
+        if intent["operation"]["principal"]["kind"] == "recipient" {
+            intent["inverse"]["auto_mapping"] = false.into();
+        }
+    });
+    let log = RunLog::find(&state, "run-1").unwrap();
+    assert!(log.problems.is_empty(), "{:?}", log.problems);
+
+    let mut rollback = journal(&state, "run-2", RunKind::Rollback, log.steps().len());
+    let report = rollback_run(&fixture.tenant, &log, &mut rollback, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::RollbackIncomplete);
+    let item = |field: &str| {
+        report
+            .items
+            .iter()
+            .find(|i| i.field == field)
+            .unwrap_or_else(|| panic!("{field}: {:#?}", report.items))
+    };
+    let hidden = item("hiddenFromAddressLists");
+    assert_eq!(hidden.status, UndoStatus::Conflict);
+    assert_eq!(
+        hidden.detail.as_deref().unwrap(),
+        "the journal's `inverse` of this step (`Set-Mailbox -HiddenFromAddressListsEnabled true` on support@fabrikam.com) is not the write that puts back the value before it (`Set-Mailbox -HiddenFromAddressListsEnabled false` on support@fabrikam.com): nothing was written, the journal is not trusted for this step"
+    );
+    let send_as = item("sendAs");
+    assert_eq!(send_as.status, UndoStatus::Conflict);
+    assert!(
+        send_as.detail.as_deref().unwrap().contains(
+            "(none) is not the write that puts back the value before it (`Remove-RecipientPermission clara@fabrikam.com` on support@fabrikam.com)"
+        ),
+        "{send_as:?}"
+    );
+    let copy = item("sentItems.copyForSendAs");
+    assert_eq!(copy.status, UndoStatus::Conflict);
+    assert!(
+        copy.detail.as_deref().unwrap().starts_with(
+            "the value before the change (`not granted`) is not a value `Set-Mailbox` writes"
+        ),
+        "{copy:?}"
+    );
+    assert_eq!(
+        item("sentItems.copyForSendOnBehalf").status,
+        UndoStatus::Reverted,
+        "an untouched step is undone"
+    );
+
+    // The tenant: the tampered steps are left as the run set them; the rest is put back.
+    let support = fixture
+        .file()
+        .mailboxes
+        .into_iter()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap();
+    assert!(support.hidden_from_address_lists_enabled);
+    assert!(support.message_copy_for_sent_as_enabled);
+    assert!(!support.message_copy_for_send_on_behalf_enabled);
+    assert!(
+        support
+            .recipient_permissions
+            .iter()
+            .any(|p| p.trustee.contains("clara"))
+    );
+    let anna = fixture.file().directory();
+    let regranted: Vec<_> = fixture
+        .tenant
+        .read(&ReadScope {
+            mailboxes: vec!["support@fabrikam.com".into()],
+        })
+        .await
+        .unwrap()
+        .mailbox("support@fabrikam.com")
+        .unwrap()
+        .mailbox_permissions
+        .iter()
+        .filter(|row| {
+            row.is_full_access_grant()
+                && matches!(
+                    anna.resolve_live(&row.user),
+                    sharedbox_tenant::LivePrincipal::Recipient(r)
+                        if sharedbox_tenant::PrincipalId::of(r) == anna_id
+                )
+        })
+        .map(|row| row.auto_mapping)
+        .collect();
+    assert_eq!(
+        regranted,
+        [Some(false)],
+        "anna has full access again, with the journal's autoMapping"
+    );
+
+    // The rollback's journal: no write for a conflict.
+    let journaled = RunLog::find(&state, "run-2").unwrap();
+    let conflicts_written = journaled
+        .records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Record::Undo {
+                    status: UndoStatus::Conflict,
+                    operation: Some(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(conflicts_written, 0);
+}
+
+/// The automatic rollback of a failed apply also derives its writes from the before-images:
+/// a plan whose inverse is wrong (a saved plan is outside input as well) is not followed.
+#[tokio::test]
+async fn the_automatic_rollback_does_not_follow_a_wrong_inverse_of_the_plan() {
+    // Write 1 hides the mailbox, write 2 (the copy for Send As) fails.
+    let fixture = Fixture::new("simulation:\n  failOnWrite: 2\n");
+    let before = fixture.file();
+    let (mut plan, snapshot) = fixture
+        .plan(
+            &[(
+                "support.yaml",
+                "mailbox: support@fabrikam.com\nhiddenFromAddressLists: true\nsentItems: {copyForSendAs: true}\n",
+            )],
+            false,
+        )
+        .await;
+    for change in plan.mailboxes.iter_mut().flat_map(|m| m.changes.iter_mut()) {
+        if change.field == "hiddenFromAddressLists" {
+            change.inverse = Some(Operation::set(
+                "support@fabrikam.com",
+                Property::HiddenFromAddressLists,
+                true,
+            ));
+        }
+    }
+    let (report, _, log) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    assert_eq!(report.outcome, RunOutcome::RollbackIncomplete);
+    assert_eq!(
+        status_of_in(&report.undo, "hiddenFromAddressLists"),
+        UndoStatus::Conflict
+    );
+    assert_eq!(log.outcome(), Some(RunOutcome::RollbackIncomplete));
+    let mut after = fixture.file();
+    let support = after
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap();
+    assert!(
+        support.hidden_from_address_lists_enabled,
+        "left as the run set it"
+    );
+    support.hidden_from_address_lists_enabled = false;
+    assert_eq!(after, before, "nothing else was written");
+
+    // With the plan's own inverse, the same failure is rolled back completely.
+    let fixture = Fixture::new("simulation:\n  failOnWrite: 2\n");
+    let (plan, snapshot) = fixture
+        .plan(
+            &[(
+                "support.yaml",
+                "mailbox: support@fabrikam.com\nhiddenFromAddressLists: true\nsentItems: {copyForSendAs: true}\n",
+            )],
+            false,
+        )
+        .await;
+    let (report, _, _) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    assert_eq!(report.outcome, RunOutcome::RolledBack);
+    assert_eq!(fixture.file(), before);
+}
+
+/// A display name is free text: a change of its case only is a change, undone like any other
+/// (choices, like `moderation.notifications`, compare without case).
+#[tokio::test]
+async fn a_change_of_case_only_in_a_display_name_is_rolled_back() {
+    let fixture = Fixture::new("");
+    let before = fixture.file();
+    let (plan, snapshot) = fixture
+        .plan(
+            &[(
+                "support.yaml",
+                "mailbox: support@fabrikam.com\ndisplayName: SUPPORT\n",
+            )],
+            false,
+        )
+        .await;
+    assert_eq!(plan.ordered_changes().len(), 1);
+    let (report, _, log) = apply_recorded(&fixture, &plan, &snapshot, &quick()).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded);
+    assert_ne!(fixture.file(), before);
+    let mut rollback = journal(&fixture.state_dir(), "run-2", RunKind::Rollback, 1);
+    let report = rollback_run(&fixture.tenant, &log, &mut rollback, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of_in(&report.items, "displayName"),
+        UndoStatus::Reverted
+    );
+    assert_eq!(fixture.file(), before);
+}
