@@ -288,6 +288,22 @@ fn located<T: Clone>(source: &Arc<Source>, sp: &Sp<T>) -> Located<T> {
     Located::new(sp.value().clone(), origin(source, sp))
 }
 
+/// A document's catalogued settings by property, each located in `source`.
+fn located_settings<P: Ord>(
+    source: &Arc<Source>,
+    settings: Vec<(P, Value, document::Position<'_>)>,
+) -> BTreeMap<P, Located<Value>> {
+    settings
+        .into_iter()
+        .map(|(property, value, at)| {
+            (
+                property,
+                Located::new(value, Origin::from_location(source, at)),
+            )
+        })
+        .collect()
+}
+
 /// The mailbox-shaped fields of a `SharedMailbox` or `Defaults` document, located.
 #[derive(Debug, Clone, Default)]
 struct Layer {
@@ -317,16 +333,7 @@ impl Layer {
             Located::new(list, origin(source, sp))
         };
         let mut layer = Layer {
-            settings: doc
-                .settings()
-                .into_iter()
-                .map(|(property, value, at)| {
-                    (
-                        property,
-                        Located::new(value, Origin::from_location(source, at)),
-                    )
-                })
-                .collect(),
+            settings: located_settings(source, doc.settings()),
             ..Layer::default()
         };
         layer.send_as = doc.send_as.as_ref().map(|v| principals(v, diagnostics));
@@ -731,16 +738,7 @@ impl Builder {
                     return;
                 }
                 let settings = TenantSettings {
-                    settings: doc
-                        .organization_settings()
-                        .into_iter()
-                        .map(|(property, value, at)| {
-                            (
-                                property,
-                                Located::new(value, Origin::from_location(source, at)),
-                            )
-                        })
-                        .collect(),
+                    settings: located_settings(source, doc.organization_settings()),
                 };
                 self.tenant = Some((kind_origin, settings));
             }
