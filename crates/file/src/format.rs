@@ -189,10 +189,7 @@ impl TenantFile {
                 Ok(())
             }
             other => {
-                let address = other
-                    .mailbox()
-                    .expect("every other operation names a mailbox");
-                let index = self.index_of(address)?;
+                let index = self.index_of(other.mailbox().unwrap_or_default())?;
                 // On a copy, so that a refused operation leaves the mailbox as it was.
                 let mut mailbox = self.mailboxes[index].clone();
                 apply_to_mailbox(&mut mailbox, other, &directory)?;
@@ -448,10 +445,15 @@ fn apply_to_mailbox(
                 .retain(|row| !denotes(directory, &row.user, principal));
             Ok(())
         }
-        Operation::CreateMailbox { .. }
-        | Operation::RemoveMailbox { .. }
-        | Operation::SetOrganization { .. } => {
-            unreachable!("handled by TenantFile::apply")
+        // The mailbox exists: Exchange refuses to create it again.
+        Operation::CreateMailbox { .. } => Err(TenantError::MailboxExists(
+            mailbox.primary_smtp_address.clone(),
+        )),
+        Operation::RemoveMailbox { .. } | Operation::SetOrganization { .. } => {
+            Err(TenantError::Rejected {
+                message: format!("`{}` is not a write inside one mailbox", operation.cmdlet()),
+                hint: None,
+            })
         }
     }
 }

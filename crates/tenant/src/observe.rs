@@ -53,22 +53,10 @@ impl std::fmt::Display for Observation {
 ///
 /// `snapshot` must hold the operation's mailbox in its scope.
 pub fn observe(snapshot: &Snapshot, operation: &Operation) -> Observation {
-    let directory = &snapshot.directory;
-    match operation {
-        Operation::CreateMailbox { mailbox, .. } | Operation::RemoveMailbox { mailbox } => {
-            Observation::Exists(snapshot.mailbox(mailbox).is_some())
-        }
-        Operation::SetOrganization { setting } => {
-            Observation::of((setting.property.definition().get)(&snapshot.organization))
-        }
-        other => {
-            let address = other.mailbox().unwrap_or_default();
-            match snapshot.mailbox(address) {
-                Some(mailbox) => observe_mailbox(mailbox, other, directory),
-                None => Observation::MailboxMissing,
-            }
-        }
-    }
+    let mailbox = operation
+        .mailbox()
+        .and_then(|address| snapshot.mailbox(address));
+    observe_in(snapshot, mailbox, operation)
 }
 
 /// Like [`observe`], with `created` (mailboxes made since `snapshot` was read) looked up
@@ -78,29 +66,43 @@ pub fn observe_with_created(
     created: &[Mailbox],
     operation: &Operation,
 ) -> Observation {
-    let new = operation
-        .mailbox()
-        .and_then(|address| created.iter().find(|m| m.has_address(address)));
-    match (new, operation) {
-        (Some(_), Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. }) => {
-            Observation::Exists(true)
-        }
-        (Some(mailbox), other) => observe_mailbox(mailbox, other, &snapshot.directory),
-        (None, _) => observe(snapshot, operation),
-    }
+    let mailbox = operation.mailbox().and_then(|address| {
+        created
+            .iter()
+            .find(|m| m.has_address(address))
+            .or_else(|| snapshot.mailbox(address))
+    });
+    observe_in(snapshot, mailbox, operation)
 }
 
-fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directory) -> Observation {
-    match operation {
-        Operation::SetMailbox { setting, .. } => {
+/// What `operation` touches, in the organisation of `snapshot` or in `mailbox` (the
+/// operation's mailbox, `None` when it does not exist).
+fn observe_in(
+    snapshot: &Snapshot,
+    mailbox: Option<&Mailbox>,
+    operation: &Operation,
+) -> Observation {
+    let directory = &snapshot.directory;
+    match (operation, mailbox) {
+        (Operation::SetOrganization { setting }, _) => {
+            Observation::of((setting.property.definition().get)(&snapshot.organization))
+        }
+        (Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. }, mailbox) => {
+            Observation::Exists(mailbox.is_some())
+        }
+        (_, None) => Observation::MailboxMissing,
+        (Operation::SetMailbox { setting, .. }, Some(mailbox)) => {
             Observation::of((setting.definition().get)(mailbox))
         }
-        Operation::AddToList {
-            list, principal, ..
-        }
-        | Operation::RemoveFromList {
-            list, principal, ..
-        } => {
+        (
+            Operation::AddToList {
+                list, principal, ..
+            }
+            | Operation::RemoveFromList {
+                list, principal, ..
+            },
+            Some(mailbox),
+        ) => {
             let entries = match list {
                 PrincipalList::SendOnBehalf => &mailbox.grant_send_on_behalf_to,
                 PrincipalList::Moderators => &mailbox.moderated_by,
@@ -110,23 +112,31 @@ fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directo
             };
             Observation::Member(entries.iter().any(|e| denotes(directory, e, principal)))
         }
-        Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. } => {
-            Observation::Member(
-                mailbox.recipient_permissions.iter().any(|row| {
-                    row.is_send_as_grant() && denotes(directory, &row.trustee, principal)
-                }),
-            )
-        }
-        Operation::GrantFullAccess { principal, .. }
-        | Operation::RevokeFullAccess { principal, .. } => Observation::Member(
+        (
+            Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. },
+            Some(mailbox),
+        ) => Observation::Member(
+            mailbox
+                .recipient_permissions
+                .iter()
+                .any(|row| row.is_send_as_grant() && denotes(directory, &row.trustee, principal)),
+        ),
+        (
+            Operation::GrantFullAccess { principal, .. }
+            | Operation::RevokeFullAccess { principal, .. },
+            Some(mailbox),
+        ) => Observation::Member(
             mailbox
                 .mailbox_permissions
                 .iter()
                 .any(|row| row.is_full_access_grant() && denotes(directory, &row.user, principal)),
         ),
-        Operation::AddSentItemsPermission { principal, .. }
-        | Operation::SetSentItemsPermission { principal, .. }
-        | Operation::RemoveSentItemsPermission { principal, .. } => Observation::FolderAccess(
+        (
+            Operation::AddSentItemsPermission { principal, .. }
+            | Operation::SetSentItemsPermission { principal, .. }
+            | Operation::RemoveSentItemsPermission { principal, .. },
+            Some(mailbox),
+        ) => Observation::FolderAccess(
             mailbox
                 .sent_items
                 .permissions
@@ -134,11 +144,6 @@ fn observe_mailbox(mailbox: &Mailbox, operation: &Operation, directory: &Directo
                 .find(|row| denotes(directory, &row.user, principal))
                 .map(|row| row.access_rights.join(",")),
         ),
-        Operation::CreateMailbox { .. }
-        | Operation::RemoveMailbox { .. }
-        | Operation::SetOrganization { .. } => {
-            unreachable!("observed on the snapshot, not the mailbox")
-        }
     }
 }
 
