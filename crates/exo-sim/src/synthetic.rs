@@ -116,6 +116,7 @@ fn user(n: usize) -> Recipient {
         email_addresses: Vec::new(),
         sid: None,
         recipient_type_details: "UserMailbox".to_owned(),
+        smtp_client_authentication_disabled: None,
     }
 }
 
@@ -203,6 +204,7 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
                 name: "bench.onmicrosoft.com".to_owned(),
                 send_from_alias_enabled: false,
                 accepted_domains: vec![DOMAIN.to_owned(), "bench.onmicrosoft.com".to_owned()],
+                ..OrganizationConfig::default()
             },
             recipients: users,
             mailboxes,

@@ -11,6 +11,7 @@ use crate::error::{ExoError, roles_for};
 /// What `plan`, `drift` and `export` run.
 pub const READER_CMDLETS: &[&str] = &[
     "Get-OrganizationConfig",
+    "Get-TransportConfig",
     "Get-Recipient",
     "Get-Mailbox",
     "Get-CASMailbox",
@@ -34,6 +35,7 @@ pub const WRITER_CMDLETS: &[&str] = &[
     "Remove-MailboxFolderPermission",
     "Set-CASMailbox",
     "Set-OrganizationConfig",
+    "Set-TransportConfig",
 ];
 
 /// One harmless read and how it went.
@@ -112,6 +114,10 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
         client
             .invoke(&Command::read("Get-OrganizationConfig"))
             .await,
+    );
+    record(
+        "Get-TransportConfig",
+        client.invoke(&Command::read("Get-TransportConfig")).await,
     );
     record("Get-Recipient", client.invoke(&one("Get-Recipient")).await);
     let shared = record(

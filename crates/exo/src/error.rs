@@ -210,6 +210,7 @@ pub fn final_error(cmdlet: &str, status: u16, body: ErrorBody) -> ExoError {
 pub fn roles_for(cmdlet: &str) -> &'static str {
     match cmdlet {
         "Get-OrganizationConfig" | "Set-OrganizationConfig" => "Organization Configuration",
+        "Get-TransportConfig" | "Set-TransportConfig" => "Organization Transport Settings",
         "New-Mailbox" | "Remove-Mailbox" => "Mail Recipient Creation",
         "Get-MailboxFolderStatistics"
         | "Get-MailboxFolderPermission"

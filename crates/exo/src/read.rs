@@ -1,7 +1,8 @@
 //! Reading a [`Snapshot`]: bulk reads where Exchange allows them, per-mailbox reads only
 //! for the managed mailboxes, everything in `$batch` requests.
 //!
-//! Round 1 (one `$batch`): `Get-OrganizationConfig`, `Get-Recipient` (the directory),
+//! Round 1 (one `$batch`): `Get-OrganizationConfig` and `Get-TransportConfig` (one read per
+//! read cmdlet of the organisation catalogue), `Get-Recipient` (the directory),
 //! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, and, for larger scopes,
 //! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk.
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
@@ -84,8 +85,14 @@ static MAILBOX_FIELDS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| fields(MAILBOX_IDENTITY, "Get-Mailbox"));
 static CAS_FIELDS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| fields(CAS_IDENTITY, "Get-CASMailbox"));
-static ORGANIZATION_FIELDS: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| fields(&["Identity", "Name"], "Get-OrganizationConfig"));
+/// One read per cmdlet of the organisation catalogue (`Get-OrganizationConfig`,
+/// `Get-TransportConfig`), each with the fields it reports.
+static ORGANIZATION_READS: LazyLock<Vec<(&'static str, Vec<&'static str>)>> = LazyLock::new(|| {
+    OrganizationProperty::read_cmdlets()
+        .into_iter()
+        .map(|cmdlet| (cmdlet, fields(&["Identity", "Name"], cmdlet)))
+        .collect()
+});
 
 /// A catalogued property's value in a read cmdlet's output row.
 fn read_value<T: Fresh>(row: &Row, definition: &Definition<T>) -> Value {
@@ -108,8 +115,11 @@ pub async fn snapshot(
     scope: &ReadScope,
 ) -> Result<(Snapshot, FolderIds), ExoError> {
     let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
-    let mut first = vec![
-        Command::read("Get-OrganizationConfig").select(&ORGANIZATION_FIELDS),
+    let mut first: Vec<Command> = ORGANIZATION_READS
+        .iter()
+        .map(|(cmdlet, fields)| Command::read(cmdlet).select(fields))
+        .collect();
+    first.extend([
         Command::read("Get-Recipient")
             .param("ResultSize", "Unlimited")
             .select(RECIPIENT_FIELDS),
@@ -117,7 +127,7 @@ pub async fn snapshot(
             .param("RecipientTypeDetails", "SharedMailbox")
             .param("ResultSize", "Unlimited")
             .select(&MAILBOX_FIELDS),
-    ];
+    ]);
     if bulk {
         first.push(
             Command::read("Get-CASMailbox")
@@ -133,7 +143,11 @@ pub async fn snapshot(
     }
     let mut results = client.batch(&first).await.into_iter();
     let mut next = || results.next().unwrap_or_else(|| Ok(Output::default()));
-    let organization = organization_of(next()?.rows.first());
+    let mut organization_rows = Vec::new();
+    for (cmdlet, _) in ORGANIZATION_READS.iter() {
+        organization_rows.push((*cmdlet, next()?.rows.into_iter().next()));
+    }
+    let organization = organization_of(&organization_rows);
     // Each answer is turned into the model and dropped before the next is looked at: at
     // 10,000 mailboxes the raw rows are the largest thing this process holds.
     let mut directory = Directory::new(next()?.rows.iter().filter_map(recipient_of));
@@ -378,20 +392,26 @@ fn rows_of<T: Clone>(groups: &HashMap<String, Vec<T>>, m: &Mailbox) -> Vec<T> {
         .unwrap_or_default()
 }
 
-fn organization_of(row: Option<&Row>) -> OrganizationConfig {
-    let Some(row) = row else {
-        return OrganizationConfig::default();
-    };
-    let mut organization = OrganizationConfig {
-        name: row
-            .text("Name")
-            .or_else(|| row.text("Identity"))
-            .unwrap_or_default(),
-        ..OrganizationConfig::default()
-    };
-    for property in OrganizationProperty::ALL {
-        let definition = property.definition();
-        (definition.set)(&mut organization, read_value(row, definition));
+/// The organisation from the first row of each organisation read (`Get-OrganizationConfig`
+/// names it); each property from the row of its own read cmdlet.
+fn organization_of(rows: &[(&str, Option<Row>)]) -> OrganizationConfig {
+    let mut organization = OrganizationConfig::default();
+    for (cmdlet, row) in rows {
+        let Some(row) = row else {
+            continue;
+        };
+        if *cmdlet == "Get-OrganizationConfig" {
+            organization.name = row
+                .text("Name")
+                .or_else(|| row.text("Identity"))
+                .unwrap_or_default();
+        }
+        for property in OrganizationProperty::of_cmdlet(cmdlet) {
+            let definition = property.definition();
+            if definition.read_cmdlet == *cmdlet {
+                (definition.set)(&mut organization, read_value(row, definition));
+            }
+        }
     }
     organization
 }
@@ -415,6 +435,8 @@ fn recipient_of(row: &Row) -> Option<Recipient> {
         email_addresses: row.strings("EmailAddresses", false),
         sid: None,
         recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
+        // Not in `Get-Recipient`: the account's own SMTP AUTH is not read (SBX205 says so).
+        smtp_client_authentication_disabled: None,
     })
 }
 

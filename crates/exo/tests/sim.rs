@@ -68,6 +68,10 @@ fn assert_same(exo: &Snapshot, file: &Snapshot) {
         exo.organization.send_from_alias_enabled,
         file.organization.send_from_alias_enabled
     );
+    assert_eq!(
+        exo.organization.smtp_client_authentication_disabled,
+        file.organization.smtp_client_authentication_disabled
+    );
     let mut a = exo.all_shared_mailboxes.clone();
     let mut b = file.all_shared_mailboxes.clone();
     a.sort();
@@ -717,4 +721,39 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
         let read = exo.read(&scope).await.unwrap();
         assert_eq!((definition.get)(&read.organization), value, "{property:?}");
     }
+}
+
+/// The organisation's SMTP AUTH travels as `Get-TransportConfig` / `Set-TransportConfig`
+/// (a second organisation read cmdlet next to `Get-OrganizationConfig`), and a tenant that
+/// enables it is read as enabled.
+#[tokio::test]
+async fn the_organisations_smtp_auth_is_read_and_written_through_the_transport_config() {
+    let mut tenant = demo();
+    tenant.organization.smtp_client_authentication_disabled = false;
+    let sim = SimServer::start(tenant, SimConfig::default()).unwrap();
+    let exo = client(&sim, token(), fast());
+    let scope = ReadScope { mailboxes: vec![] };
+    let read = exo.read(&scope).await.unwrap();
+    assert!(!read.organization.smtp_client_authentication_disabled);
+    assert!(!read.organization.send_from_alias_enabled);
+    assert_eq!(read.organization.name, "contoso.onmicrosoft.com");
+    exo.execute(&Operation::set_organization(
+        OrganizationProperty::SmtpClientAuthenticationDisabled,
+        true,
+    ))
+    .await
+    .unwrap();
+    assert!(
+        sim.tenant()
+            .organization
+            .smtp_client_authentication_disabled
+    );
+    assert!(
+        exo.read(&scope)
+            .await
+            .unwrap()
+            .organization
+            .smtp_client_authentication_disabled
+    );
+    assert!(!sim.tenant().organization.send_from_alias_enabled);
 }

@@ -10,8 +10,8 @@
 
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
-    Definition, Directory, LivePrincipal, Mailbox, Operation, Principal, PrincipalId,
-    PrincipalList, Property, Snapshot, Value,
+    Definition, Directory, LivePrincipal, Mailbox, Operation, OrganizationProperty, Principal,
+    PrincipalId, PrincipalList, Property, Snapshot, Value,
 };
 
 use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, PlanValue, Wave};
@@ -92,6 +92,7 @@ pub fn plan(
             }
         }
     }
+    show_inherited_smtp_auth(&mut plan, snapshot);
     if errors.is_empty() {
         Ok(plan)
     } else {
@@ -157,6 +158,7 @@ impl MailboxPlanner<'_> {
                     before: None,
                     after: Some(PlanValue::Setting {
                         value: Value::Text(display_name.clone()),
+                        organization: None,
                     }),
                     inverse: Some(Operation::RemoveMailbox {
                         mailbox: address.clone(),
@@ -479,6 +481,44 @@ impl MailboxPlanner<'_> {
     }
 }
 
+/// Annotates every `inherit` of `clients.smtpAuth` with the organisation's setting it
+/// follows: before with the live one, after with the one the plan leaves (a planned
+/// `TenantSettings` change of it included), so that the plan shows `inherit (disabled by the
+/// organisation)` and nobody reads `inherit` as "allowed".
+fn show_inherited_smtp_auth(plan: &mut Plan, snapshot: &Snapshot) {
+    let organization = OrganizationProperty::SmtpClientAuthenticationDisabled;
+    let live = (organization.definition().get)(&snapshot.organization);
+    let planned = plan
+        .organization
+        .iter()
+        .find_map(|c| match &c.operation {
+            Operation::SetOrganization { setting } if setting.property == organization => {
+                Some(setting.value.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| live.clone());
+    let field = Property::SmtpClientAuthenticationDisabled
+        .definition()
+        .field;
+    for change in plan
+        .mailboxes
+        .iter_mut()
+        .flat_map(|m| m.changes.iter_mut())
+        .filter(|c| c.field == field)
+    {
+        for (value, effective) in [(&mut change.before, &live), (&mut change.after, &planned)] {
+            if let Some(PlanValue::Setting {
+                value: Value::Unset,
+                organization,
+            }) = value
+            {
+                *organization = Some(effective.clone());
+            }
+        }
+    }
+}
+
 /// The changes for the catalogued settings of `policy` that `include` selects, in catalogue
 /// order; the mailbox's display name only when it exists (a new one is created with it).
 fn settings(
@@ -519,9 +559,11 @@ fn setting_change<T>(
         operation: set(desired.clone()),
         before: Some(PlanValue::Setting {
             value: live.clone(),
+            organization: None,
         }),
         after: Some(PlanValue::Setting {
             value: desired.clone(),
+            organization: None,
         }),
         inverse: definition.inverse(live).map(&set),
         note: None,

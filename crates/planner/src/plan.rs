@@ -91,6 +91,10 @@ pub enum PlanValue {
     Setting {
         /// The value.
         value: Value,
+        /// For an `inherit` (unset) `clients.smtpAuth`: the organisation's
+        /// `SmtpClientAuthenticationDisabled` it follows, as the plan leaves it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        organization: Option<Value>,
     },
     /// A grant or a member of a principal list.
     Grant {
@@ -116,13 +120,24 @@ impl PlanValue {
     /// `present`.
     pub fn show(&self, field: &str) -> String {
         match self {
-            PlanValue::Setting { value } => {
-                match (Property::at(field), OrganizationProperty::at(field)) {
-                    (Some(property), _) => property.definition().show(value),
-                    (None, Some(property)) => property.definition().show(value),
-                    (None, None) => format!("{value:?}"),
+            PlanValue::Setting {
+                value,
+                organization,
+            } => match (Property::at(field), OrganizationProperty::at(field)) {
+                (Some(property), _) => {
+                    let definition = property.definition();
+                    match organization {
+                        Some(effective) if *value == Value::Unset => format!(
+                            "{} ({} by the organisation)",
+                            definition.show(value),
+                            definition.show(effective)
+                        ),
+                        _ => definition.show(value),
+                    }
                 }
-            }
+                (None, Some(property)) => property.definition().show(value),
+                (None, None) => format!("{value:?}"),
+            },
             PlanValue::Grant {
                 principal,
                 auto_mapping,
@@ -148,7 +163,7 @@ impl PlanValue {
     /// as shown.
     pub fn policy_value(&self, field: &str) -> serde_json::Value {
         match self {
-            PlanValue::Setting { value } => {
+            PlanValue::Setting { value, .. } => {
                 match (Property::at(field), OrganizationProperty::at(field)) {
                     (Some(property), _) => property.definition().policy_value(value),
                     (None, Some(property)) => property.definition().policy_value(value),

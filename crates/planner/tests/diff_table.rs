@@ -126,7 +126,7 @@ fn each_rule_plans_exactly_its_changes() {
         ("clients: {smtpAuth: inherit}\n", vec![]),
         (
             "clients: {smtpAuth: disabled}\n",
-            vec!["clients.smtpAuth Update: inherit -> disabled"],
+            vec!["clients.smtpAuth Update: inherit (disabled by the organisation) -> disabled"],
         ),
         (
             "moderation: {enabled: true, moderators: [david@fabrikam.com], notifications: internal}\n",

@@ -135,6 +135,11 @@ pub struct RawDocument {
     /// `TenantSettings` only: let users send from proxy (alias) addresses (`SendFromAliasEnabled`).
     #[serde(default)]
     pub send_from_alias_enabled: Option<Sp<bool>>,
+    /// `TenantSettings` only: switch SMTP AUTH off (`true`) or on (`false`) for every account
+    /// whose own `clients.smtpAuth` is `inherit` (`Set-TransportConfig
+    /// -SmtpClientAuthenticationDisabled`).
+    #[serde(default)]
+    pub smtp_client_authentication_disabled: Option<Sp<bool>>,
 }
 
 /// Where a setting was written in its YAML source.
@@ -224,6 +229,13 @@ impl RawDocument {
         if let Some(v) = &self.send_from_alias_enabled {
             out.push((
                 OrganizationProperty::SendFromAliasEnabled,
+                Value::Flag(*v.value()),
+                &v.0.referenced,
+            ));
+        }
+        if let Some(v) = &self.smtp_client_authentication_disabled {
+            out.push((
+                OrganizationProperty::SmtpClientAuthenticationDisabled,
                 Value::Flag(*v.value()),
                 &v.0.referenced,
             ));
@@ -470,7 +482,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         Kind::SharedMailbox => MAILBOX_FIELDS,
         Kind::Defaults => &MAILBOX_FIELDS[3..],
         Kind::Profile => &PROFILE_FIELDS,
-        Kind::TenantSettings => &["sendFromAliasEnabled"],
+        Kind::TenantSettings => &["sendFromAliasEnabled", "smtpClientAuthenticationDisabled"],
     }
 }
 

@@ -600,7 +600,7 @@ impl Builder {
                             (Kind::Defaults | Kind::Profile, "mailbox" | "displayName") => "defaults and profiles apply to many mailboxes; set this in the mailbox's own document".to_owned(),
                             (Kind::Defaults, "profile") => "a `Defaults` document cannot take a profile; set `profile:` in each mailbox that should take it".to_owned(),
                             (Kind::Profile, "profile") => "a profile cannot take another profile; copy the values you need".to_owned(),
-                            (_, "sendFromAliasEnabled") => "`sendFromAliasEnabled` belongs in a `TenantSettings` document".to_owned(),
+                            (_, "sendFromAliasEnabled" | "smtpClientAuthenticationDisabled") => format!("`{field}` belongs in a `TenantSettings` document"),
                             _ => format!("a `{}` document allows: {}", kind.as_str(), document::allowed_fields(kind).iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")),
                         }),
                 );
@@ -867,5 +867,9 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("lifecycle", doc.lifecycle);
     field!("lints", doc.lints);
     field!("sendFromAliasEnabled", doc.send_from_alias_enabled);
+    field!(
+        "smtpClientAuthenticationDisabled",
+        doc.smtp_client_authentication_disabled
+    );
     out
 }

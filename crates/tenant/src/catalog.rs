@@ -1,7 +1,8 @@
 //! The property catalogue: every single-valued setting sharedbox manages, defined once.
 //!
 //! A [`Property`] is a setting of a shared mailbox (`Set-Mailbox`, `Set-CASMailbox`), an
-//! [`OrganizationProperty`] one of the organisation (`Set-OrganizationConfig`). Each has one
+//! [`OrganizationProperty`] one of the organisation (`Set-OrganizationConfig`,
+//! `Set-TransportConfig`). Each has one
 //! [`Definition`]: its policy path, the cmdlet and parameter that write it and the read
 //! cmdlet whose output field of the same name reports it, what kind of value it holds, and
 //! its accessor in the tenant model. Everything else is derived from that definition:
@@ -494,25 +495,63 @@ impl Property {
 pub enum OrganizationProperty {
     /// `SendFromAliasEnabled`.
     SendFromAliasEnabled,
+    /// `SmtpClientAuthenticationDisabled` of `Set-TransportConfig`: SMTP AUTH for every
+    /// account whose own `Set-CASMailbox` setting is unset (`inherit`).
+    SmtpClientAuthenticationDisabled,
 }
 
 /// The organisation catalogue, in [`OrganizationProperty`] order.
-pub static ORGANIZATION: [Definition<OrganizationConfig>; 1] = [flag!(
-    "sendFromAliasEnabled",
-    "Set-OrganizationConfig",
-    "Get-OrganizationConfig",
-    "SendFromAliasEnabled",
-    Kind::Flag,
-    send_from_alias_enabled
-)];
+pub static ORGANIZATION: [Definition<OrganizationConfig>; 2] = [
+    flag!(
+        "sendFromAliasEnabled",
+        "Set-OrganizationConfig",
+        "Get-OrganizationConfig",
+        "SendFromAliasEnabled",
+        Kind::Flag,
+        send_from_alias_enabled
+    ),
+    flag!(
+        "smtpClientAuthenticationDisabled",
+        "Set-TransportConfig",
+        "Get-TransportConfig",
+        "SmtpClientAuthenticationDisabled",
+        Kind::Flag,
+        smtp_client_authentication_disabled
+    ),
+];
 
 impl OrganizationProperty {
     /// Every organisation property, in catalogue order.
-    pub const ALL: [OrganizationProperty; 1] = [OrganizationProperty::SendFromAliasEnabled];
+    pub const ALL: [OrganizationProperty; 2] = [
+        OrganizationProperty::SendFromAliasEnabled,
+        OrganizationProperty::SmtpClientAuthenticationDisabled,
+    ];
 
     /// The property's definition.
     pub fn definition(self) -> &'static Definition<OrganizationConfig> {
         &ORGANIZATION[self as usize]
+    }
+
+    /// The read cmdlets of the organisation catalogue, each once, in catalogue order
+    /// (`Get-OrganizationConfig`, `Get-TransportConfig`).
+    pub fn read_cmdlets() -> Vec<&'static str> {
+        let mut cmdlets: Vec<&'static str> = Vec::new();
+        for p in OrganizationProperty::ALL {
+            let cmdlet = p.definition().read_cmdlet;
+            if !cmdlets.contains(&cmdlet) {
+                cmdlets.push(cmdlet);
+            }
+        }
+        cmdlets
+    }
+
+    /// The properties a cmdlet writes (`Set-TransportConfig`) or reports
+    /// (`Get-OrganizationConfig`).
+    pub fn of_cmdlet(cmdlet: &str) -> impl Iterator<Item = OrganizationProperty> + '_ {
+        OrganizationProperty::ALL.into_iter().filter(move |p| {
+            let d = p.definition();
+            d.cmdlet.eq_ignore_ascii_case(cmdlet) || d.read_cmdlet.eq_ignore_ascii_case(cmdlet)
+        })
     }
 
     /// The property at policy path `field`.
@@ -539,7 +578,12 @@ mod tests {
         assert_eq!(parameters.len(), MAILBOX.len());
         for (i, p) in OrganizationProperty::ALL.into_iter().enumerate() {
             assert_eq!(p as usize, i, "{p:?}");
+            assert_eq!(OrganizationProperty::at(p.definition().field), Some(p));
         }
+        assert_eq!(
+            OrganizationProperty::read_cmdlets(),
+            ["Get-OrganizationConfig", "Get-TransportConfig"]
+        );
     }
 
     #[test]

@@ -177,6 +177,7 @@ mod tests {
             ],
             sid: Some("S-1-5-21-1-2-3-1001".into()),
             recipient_type_details: "UserMailbox".into(),
+            smtp_client_authentication_disabled: None,
         }
     }
 

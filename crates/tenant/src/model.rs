@@ -75,8 +75,8 @@ impl std::fmt::Debug for MailboxIndex {
     }
 }
 
-/// `Get-OrganizationConfig`, the part sharedbox manages or needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `Get-OrganizationConfig` and `Get-TransportConfig`, the part sharedbox manages or needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrganizationConfig {
     /// The organisation's name, its initial `onmicrosoft.com` domain.
@@ -84,9 +84,25 @@ pub struct OrganizationConfig {
     /// `SendFromAliasEnabled`: users may send from proxy addresses.
     #[serde(default)]
     pub send_from_alias_enabled: bool,
+    /// `SmtpClientAuthenticationDisabled` (`Get-TransportConfig`): SMTP AUTH for every account
+    /// whose own setting (`Set-CASMailbox`) is unset. Off (`true`) unless the tenant says
+    /// otherwise: Microsoft's default for organisations created since 2020.
+    #[serde(default = "yes")]
+    pub smtp_client_authentication_disabled: bool,
     /// The accepted domains of the tenant.
     #[serde(default)]
     pub accepted_domains: Vec<String>,
+}
+
+impl Default for OrganizationConfig {
+    fn default() -> OrganizationConfig {
+        OrganizationConfig {
+            name: String::new(),
+            send_from_alias_enabled: false,
+            smtp_client_authentication_disabled: true,
+            accepted_domains: Vec::new(),
+        }
+    }
 }
 
 /// A recipient as `Get-Recipient` returns it: a user, a group, a contact or a mailbox.
@@ -115,6 +131,11 @@ pub struct Recipient {
     pub sid: Option<String>,
     /// `RecipientTypeDetails`, e.g. `UserMailbox`, `SharedMailbox`, `MailUniversalSecurityGroup`.
     pub recipient_type_details: String,
+    /// The account's own `SmtpClientAuthenticationDisabled` (`Get-CASMailbox`) where the
+    /// backend knows it (the file backend and the simulator); unset = follows the
+    /// organisation. Exchange Online reads do not fill it (`Get-Recipient` does not report it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_client_authentication_disabled: Option<bool>,
 }
 
 impl Recipient {
@@ -283,6 +304,9 @@ impl Mailbox {
             email_addresses: self.email_addresses.clone(),
             sid: None,
             recipient_type_details: "SharedMailbox".to_owned(),
+            smtp_client_authentication_disabled: self
+                .cas_mailbox
+                .smtp_client_authentication_disabled,
         }
     }
 }

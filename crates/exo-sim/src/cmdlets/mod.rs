@@ -20,6 +20,7 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("Get-MailboxFolderStatistics", false),
     ("Get-MailboxFolderPermission", false),
     ("Get-OrganizationConfig", false),
+    ("Get-TransportConfig", false),
     ("New-Mailbox", true),
     ("Remove-Mailbox", true),
     ("Set-Mailbox", true),
@@ -32,6 +33,7 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("Remove-MailboxFolderPermission", true),
     ("Set-CASMailbox", true),
     ("Set-OrganizationConfig", true),
+    ("Set-TransportConfig", true),
 ];
 
 /// Cmdlets that act on one mailbox and are routed by `X-AnchorMailbox`.
@@ -107,6 +109,7 @@ pub fn run(
         "Get-MailboxFolderStatistics" => read::get_folder_statistics(tenant, config, params),
         "Get-MailboxFolderPermission" => read::get_folder_permission(tenant, config, params),
         "Get-OrganizationConfig" => read::get_organization_config(tenant, params),
+        "Get-TransportConfig" => read::get_transport_config(tenant, params),
         "New-Mailbox" => write::new_mailbox(tenant, params),
         "Remove-Mailbox" => write::remove_mailbox(tenant, params),
         "Set-Mailbox" => write::set_mailbox(tenant, config, params),
@@ -124,7 +127,12 @@ pub fn run(
             write::folder_permission(tenant, config, params, FolderAction::Remove)
         }
         "Set-CASMailbox" => write::set_cas_mailbox(tenant, params),
-        "Set-OrganizationConfig" => write::set_organization_config(tenant, params),
+        "Set-OrganizationConfig" => {
+            write::set_organization_settings(tenant, "Set-OrganizationConfig", params)
+        }
+        "Set-TransportConfig" => {
+            write::set_organization_settings(tenant, "Set-TransportConfig", params)
+        }
         other => Err(ExoError::unknown_cmdlet(other)),
     }
 }

@@ -371,6 +371,15 @@ pub fn get_folder_permission(
     Ok(Output::items(items, Vec::new()))
 }
 
+/// `Get-TransportConfig`.
+pub fn get_transport_config(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity"])?;
+    Ok(Output::items(
+        vec![render::transport_config(&tenant.organization)],
+        Vec::new(),
+    ))
+}
+
 /// `Get-OrganizationConfig`.
 pub fn get_organization_config(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
     params.check_allowed(&["Identity"])?;

@@ -322,7 +322,21 @@ pub fn organization(config: &OrganizationConfig) -> Item {
         .with("IsDehydrated", false)
         .with("OAuth2ClientProfileEnabled", true)
         .date("WhenChanged", TIMESTAMP);
-    for property in OrganizationProperty::ALL {
+    for property in OrganizationProperty::of_cmdlet("Get-OrganizationConfig") {
+        let definition = property.definition();
+        item = item.with(definition.parameter, &(definition.get)(config));
+    }
+    item
+}
+
+/// The `Get-TransportConfig` object: the tenant-wide SMTP AUTH switch (the other transport
+/// settings are not modelled).
+pub fn transport_config(config: &OrganizationConfig) -> Item {
+    let mut item = Item::new()
+        .with("Identity", config.name.as_str())
+        .with("Name", config.name.as_str())
+        .date("WhenChanged", TIMESTAMP);
+    for property in OrganizationProperty::of_cmdlet("Get-TransportConfig") {
         let definition = property.definition();
         item = item.with(definition.parameter, &(definition.get)(config));
     }

@@ -766,15 +766,21 @@ pub fn set_cas_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Outpu
     Ok(Output::changed(None, warnings, changed))
 }
 
-/// `Set-OrganizationConfig -SendFromAliasEnabled b`.
-pub fn set_organization_config(
+/// `Set-OrganizationConfig -SendFromAliasEnabled b`, `Set-TransportConfig
+/// -SmtpClientAuthenticationDisabled b`: the organisation properties `cmdlet` writes.
+pub fn set_organization_settings(
     tenant: &mut TenantFile,
+    cmdlet: &str,
     params: &Params,
 ) -> Result<Output, ExoError> {
-    params.check_allowed(&setter_parameters("Set-OrganizationConfig", &[]))?;
+    params.check_allowed(&setter_parameters(cmdlet, &[]))?;
     let mut operations = Vec::new();
     for property in OrganizationProperty::ALL {
-        if let Some(value) = param_value(params, "Set-OrganizationConfig", property.definition())? {
+        let definition = property.definition();
+        if definition.cmdlet != cmdlet {
+            continue;
+        }
+        if let Some(value) = param_value(params, cmdlet, definition)? {
             operations.push(Operation::set_organization(property, value));
         }
     }

@@ -386,3 +386,48 @@ async fn exchange_refusals_and_binding_rules_are_reproduced() {
     let tenant_url = sim.invoke_url(TENANT);
     assert!(tenant_url.ends_with("/InvokeCommand"));
 }
+
+/// The organisation's SMTP AUTH is a transport setting: `Get-TransportConfig` reports it,
+/// `Set-TransportConfig` writes it, and `Set-OrganizationConfig` does not bind it (nor
+/// `Set-TransportConfig` the organisation config's parameters).
+#[tokio::test]
+async fn smtp_auth_of_the_organisation_is_a_transport_setting() {
+    let sim = start(SimConfig::default());
+    let read = invoke(&sim, "Get-TransportConfig", Value::Null).await;
+    assert_eq!(read.status, 200, "{}", read.json);
+    assert_eq!(read.value()[0]["SmtpClientAuthenticationDisabled"], true);
+    let org = invoke(&sim, "Get-OrganizationConfig", Value::Null).await;
+    assert!(
+        org.value()[0]
+            .get("SmtpClientAuthenticationDisabled")
+            .is_none()
+    );
+
+    let before = sim.tenant();
+    for (cmdlet, parameters) in [
+        (
+            "Set-OrganizationConfig",
+            json!({"SmtpClientAuthenticationDisabled": false}),
+        ),
+        ("Set-TransportConfig", json!({"SendFromAliasEnabled": true})),
+    ] {
+        let reply = invoke(&sim, cmdlet, parameters).await;
+        assert_eq!(reply.status, 400, "{cmdlet}: {}", reply.json);
+    }
+    assert_eq!(sim.tenant(), before, "a refused call changes nothing");
+
+    let reply = invoke(
+        &sim,
+        "Set-TransportConfig",
+        json!({"SmtpClientAuthenticationDisabled": false}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert!(
+        !sim.tenant()
+            .organization
+            .smtp_client_authentication_disabled
+    );
+    let read = invoke(&sim, "Get-TransportConfig", Value::Null).await;
+    assert_eq!(read.value()[0]["SmtpClientAuthenticationDisabled"], false);
+}
