@@ -5,7 +5,7 @@
 use sharedbox_policy::lint::{LintCode, finding};
 use sharedbox_policy::{Diagnostic, LintLevels, MailboxPolicy, PolicySet, PrincipalSet};
 use sharedbox_tenant::directory::{LivePrincipal, PrincipalId};
-use sharedbox_tenant::{Recipient, Snapshot};
+use sharedbox_tenant::{OrganizationProperty, Property, Recipient, Snapshot, Value};
 
 /// Every lint for `plan`: the offline ones with principals compared as identities (an SMTP
 /// address and a UPN of the same user are one sender), then the tenant-aware ones, at the
@@ -24,11 +24,22 @@ pub fn lint_plan(
             )
     };
     let mut out = sharedbox_policy::lint_policies_with(policies, levels, &same);
+    // The organisation's SMTP AUTH as the plan leaves it: `TenantSettings` wins over the tenant.
+    let organization = OrganizationProperty::SmtpClientAuthenticationDisabled;
+    let organization_smtp_off = policies
+        .tenant_settings
+        .as_ref()
+        .and_then(|t| t.settings.get(&organization))
+        .map_or(
+            snapshot.organization.smtp_client_authentication_disabled,
+            |v| v.value.flag(),
+        );
     for mailbox in &policies.mailboxes {
         let mut found = Vec::new();
         auto_mapping(mailbox, snapshot, &mut found);
         accepted_domain(mailbox, snapshot, &mut found);
         principal_kinds(mailbox, snapshot, &mut found);
+        smtp_auth_senders(mailbox, organization_smtp_off, snapshot, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -195,5 +206,190 @@ fn group_word(details: &str) -> &'static str {
         "GroupMailbox" => "Microsoft 365 group",
         "DynamicDistributionGroup" => "dynamic distribution group",
         _ => "distribution group",
+    }
+}
+
+/// Whether SMTP AUTH is off for an account: its own setting (`Some(true)` off, `Some(false)`
+/// on), else the organisation's. The words say why, for the message.
+fn smtp_auth_off(own: Option<bool>, organization_off: bool) -> Option<&'static str> {
+    match own {
+        Some(true) => Some("switched off for the account itself"),
+        Some(false) => None,
+        None if organization_off => {
+            Some("it follows the organisation's `SmtpClientAuthenticationDisabled: true`")
+        }
+        None => None,
+    }
+}
+
+/// SBX205: a mailbox read over IMAP sends over SMTP AUTH, as each service account that has
+/// both `sendAs` and `fullAccess` on it, or as itself when there is none; SMTP AUTH must be
+/// on for the account that logs in.
+fn smtp_auth_senders(
+    policy: &MailboxPolicy,
+    organization_off: bool,
+    snapshot: &Snapshot,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(imap) = policy.enables(Property::Imap) else {
+        return;
+    };
+    let address = &policy.address.value;
+    let directory = &snapshot.directory;
+    let full_access: Vec<PrincipalId> = policy
+        .full_access
+        .iter()
+        .flat_map(|g| &g.value)
+        .filter_map(|g| directory.resolve_policy(&g.principal))
+        .map(PrincipalId::of)
+        .collect();
+    let accounts: Vec<(&sharedbox_policy::Located<String>, &Recipient)> = policy
+        .send_as
+        .iter()
+        .flat_map(|l| &l.value)
+        .filter_map(|p| directory.resolve_policy(p).map(|r| (p, r)))
+        .filter(|(_, r)| !r.is_group() && full_access.contains(&PrincipalId::of(r)))
+        .collect();
+    if accounts.is_empty() {
+        // The mailbox logs in itself. A policy that says `disabled` means it does not send
+        // over SMTP AUTH; only an `inherit` that the organisation turns off is a slip.
+        let own = match policy.setting(Property::SmtpClientAuthenticationDisabled) {
+            Some(v) if v.value == Value::Flag(true) => return,
+            Some(v) => v.value.option(),
+            None => snapshot
+                .mailbox(address)
+                .and_then(|m| m.cas_mailbox.smtp_client_authentication_disabled),
+        };
+        if let Some(why) = smtp_auth_off(own, organization_off) {
+            out.push(
+                finding(
+                    LintCode::Sbx205,
+                    format!(
+                        "`{address}` is read over IMAP and no account sends as it with Full Access, so a system sending for it logs in as the mailbox: SMTP AUTH is off for the mailbox ({why})"
+                    ),
+                    &imap.origin,
+                )
+                .with_hint("set `clients.smtpAuth: enabled` if the system sends over SMTP AUTH as the mailbox, or `disabled` if it does not send over SMTP; `sharedbox explain SBX205`"),
+            );
+        }
+        return;
+    }
+    for (principal, recipient) in accounts {
+        let own = snapshot
+            .mailbox(&recipient.primary_smtp_address)
+            .map_or(recipient.smtp_client_authentication_disabled, |m| {
+                m.cas_mailbox.smtp_client_authentication_disabled
+            });
+        if let Some(why) = smtp_auth_off(own, organization_off) {
+            out.push(
+                finding(
+                    LintCode::Sbx205,
+                    format!(
+                        "`{}` reads `{address}` over IMAP and sends as it, so it logs in to SMTP AUTH itself, but SMTP AUTH is off for it ({why}): the mailbox's own `clients.smtpAuth` does not apply to the account that authenticates",
+                        principal.value
+                    ),
+                    &principal.origin,
+                )
+                .with_hint(format!(
+                    "enable SMTP AUTH for that account only: `Set-CASMailbox -Identity {} -SmtpClientAuthenticationDisabled $false` (sharedbox does not manage user accounts); `sharedbox explain SBX205`",
+                    recipient.primary_smtp_address
+                )),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+    use sharedbox_tenant::ReadScope;
+
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+
+    /// SBX205 findings as `(line, message)` for `policies` on the fixture tenant, with the
+    /// organisation's SMTP AUTH and Anna's own setting as given.
+    fn smtp(policies: &str, organization_off: bool, anna: Option<bool>) -> Vec<(u32, String)> {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        file.organization.smtp_client_authentication_disabled = organization_off;
+        file.recipients
+            .iter_mut()
+            .find(|r| r.primary_smtp_address == "anna@fabrikam.com")
+            .unwrap()
+            .smtp_client_authentication_disabled = anna;
+        let set = sharedbox_policy::load_sources(vec![Source::new("p.yaml", policies)]).unwrap();
+        let scope = ReadScope {
+            mailboxes: set
+                .mailboxes
+                .iter()
+                .map(|m| m.address.value.clone())
+                .collect(),
+        };
+        lint_plan(&set, &file.snapshot(&scope), &LintLevels::default())
+            .into_iter()
+            .filter(|d| d.code == "SBX205")
+            .map(|d| (d.origin.map_or(0, |o| o.line), d.message))
+            .collect()
+    }
+
+    const ACCOUNT: &str = "apiVersion: sharedbox/v1
+kind: SharedMailbox
+mailbox: support@fabrikam.com
+sendAs: [anna@fabrikam.com, clara@fabrikam.com]
+fullAccess: [{principal: anna@fabrikam.com}]
+clients: {imap: true, smtpAuth: enabled}
+";
+
+    #[test]
+    fn the_account_that_logs_in_is_judged_not_the_mailbox() {
+        // Anna has Send As and Full Access on a mailbox read over IMAP: she logs in. Clara
+        // only sends as it (Outlook); the mailbox's own `enabled` does not help Anna.
+        let found = smtp(ACCOUNT, true, None);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 4);
+        assert!(found[0].1.starts_with("`anna@fabrikam.com` reads"));
+        assert!(found[0].1.contains("follows the organisation"));
+        // Her own setting wins over the organisation, either way.
+        assert!(smtp(ACCOUNT, true, Some(false)).is_empty());
+        let own = smtp(ACCOUNT, false, Some(true));
+        assert!(
+            own[0].1.contains("switched off for the account itself"),
+            "{own:?}"
+        );
+        assert!(smtp(ACCOUNT, false, None).is_empty());
+        // A `TenantSettings` document that enables it for the organisation counts as planned.
+        let enabling = format!(
+            "{ACCOUNT}---\napiVersion: sharedbox/v1\nkind: TenantSettings\nsmtpClientAuthenticationDisabled: false\n"
+        );
+        assert!(smtp(&enabling, true, None).is_empty());
+    }
+
+    #[test]
+    fn without_a_service_account_the_mailbox_itself_logs_in() {
+        let mailbox = |smtp_auth: &str| {
+            format!(
+                "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nsendAs: [clara@fabrikam.com]\nclients: {{imap: true{smtp_auth}}}\n"
+            )
+        };
+        let found = smtp(&mailbox(""), true, None);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("logs in as the mailbox"));
+        assert!(smtp(&mailbox(""), false, None).is_empty());
+        assert!(smtp(&mailbox(", smtpAuth: enabled"), true, None).is_empty());
+        // `disabled` says the mailbox does not send over SMTP AUTH: no finding.
+        assert!(smtp(&mailbox(", smtpAuth: disabled"), true, None).is_empty());
+        // Not read over IMAP: nothing suggests an SMTP client.
+        assert!(
+            smtp(
+                "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nclients: {imap: false}\n",
+                true,
+                None
+            )
+            .is_empty()
+        );
     }
 }

@@ -21,11 +21,11 @@ pub enum LintCode {
     Sbx101,
     /// `SBX102` sent-copy-without-senders.
     Sbx102,
-    /// `SBX103` protocol-bypasses-sent-copy.
+    /// `SBX103` smtp-submission-sent-copy.
     Sbx103,
     /// `SBX104` sender-cannot-read-sent-items.
     Sbx104,
-    /// `SBX105` send-on-behalf-duplicates.
+    /// `SBX105` delegate-sent-items-duplicates.
     Sbx105,
     /// `SBX106`: moderation without moderators.
     Sbx106,
@@ -39,6 +39,8 @@ pub enum LintCode {
     Sbx203,
     /// `SBX204`: a group that cannot hold the permission.
     Sbx204,
+    /// `SBX205`: an account that submits over SMTP AUTH for the mailbox has it switched off.
+    Sbx205,
 }
 
 impl LintCode {
@@ -56,6 +58,7 @@ impl LintCode {
             LintCode::Sbx202 => "SBX202",
             LintCode::Sbx203 => "SBX203",
             LintCode::Sbx204 => "SBX204",
+            LintCode::Sbx205 => "SBX205",
         }
     }
 
@@ -134,23 +137,30 @@ of shared\"), or lower this lint to `off` in `sharedbox.yaml`:
     },
     Lint {
         code: LintCode::Sbx103,
-        name: "protocol-bypasses-sent-copy",
+        name: "smtp-submission-sent-copy",
         default_severity: Severity::Warning,
         tenant_aware: false,
-        summary: "IMAP, POP or SMTP AUTH is allowed on a mailbox that relies on server-side sent copies",
+        summary: "SMTP AUTH as the mailbox: Exchange's own sent copy and an IMAP client's copy make two, or none is made",
         explanation: "\
-Why: the server-side copy flags only work for mail that Exchange itself sends for a client:
-Outlook (classic, new, Mac, mobile) and Outlook on the web. An IMAP or POP client, or a device or
-application submitting over SMTP AUTH, sends on its own; nothing lands in the shared Sent Items,
-and the team loses the thread again, silently.
+Why: IMAP and POP only read mail; they do not send. A client or system that works in the
+mailbox over IMAP sends over SMTP AUTH (smtp.office365.com, port 587). When it logs in *as the
+shared mailbox* (app-only OAuth, or the mailbox's own account), Exchange saves what it submits
+in the mailbox's Sent Items as long as `MessageCopyForSMTPClientSubmissionEnabled` is on
+(`sentItems.copyForSmtpSubmission`, on by default). Most IMAP clients also append their own copy
+to the Sent Items over IMAP: every message is then there twice. With the flag off and no client
+append, nothing is there at all.
 
-Fix: if people work in the mailbox with Outlook or OWA, switch the protocols off:
+An account that logs in for the mailbox and sends *as* it (a service account with `sendAs`)
+is not this case: `copyForSmtpSubmission` acts on the account that authenticates, and Send As
+is governed by `copyForSendAs`.
 
-    clients: {imap: false, pop: false, smtpAuth: disabled}
+Fix: one copy, in one place. Keep Exchange's copy and switch the client's own \"save sent mail\"
+(IMAP append) off, or, where the client must append, switch Exchange's copy off:
 
-If a system really needs IMAP/SMTP (a contact center, a scanner), make it store its sent mail
-itself (IMAP APPEND to the Sent Items folder) and keep this warning, or set the lint to `info`
-for the project. The built-in profile `contact-center` documents that setup.",
+    sentItems:
+      copyForSmtpSubmission: false   # the IMAP client appends its sent mail itself
+
+A mailbox that is not meant to send over SMTP AUTH: `clients: {smtpAuth: disabled}`.",
     },
     Lint {
         code: LintCode::Sbx104,
@@ -177,20 +187,22 @@ alarm: name the group in `sendAs` too, or lower the lint in `sharedbox.yaml`.",
     },
     Lint {
         code: LintCode::Sbx105,
-        name: "send-on-behalf-duplicates",
+        name: "delegate-sent-items-duplicates",
         default_severity: Severity::Warning,
         tenant_aware: false,
-        summary: "Send on Behalf with the server-side copy and classic Outlook allowed: duplicates if Outlook also copies",
+        summary: "Send As or Send on Behalf with the server-side copy and classic Outlook allowed: duplicates if Outlook also copies",
         explanation: "\
-Why: classic Outlook for Windows can copy mail sent on behalf of a shared mailbox into the
+Why: classic Outlook for Windows can save mail sent as or on behalf of a shared mailbox in the
 shared Sent Items itself: with the option \"Save sent items in the other person's folder\", the
-registry value `DelegateSentItemsStyle=1`, or a rule that moves sent mail. Together with
-`MessageCopyForSendOnBehalfEnabled` every such mail then appears twice in the shared Sent Items.
-New Outlook, Outlook on the web and Outlook mobile only use the server flag. sharedbox cannot
-see or change client registries.
+registry value `DelegateSentItemsStyle=1`, or a rule that moves sent mail. Together with the
+server flag every such mail then appears twice in the shared Sent Items (and none in the
+sender's own). Microsoft's table for `DelegateSentItemsStyle=1` shows this for Send As
+(`MessageCopyForSentAsEnabled`) as well as for Send on Behalf
+(`MessageCopyForSendOnBehalfEnabled`). New Outlook, Outlook on the web and Outlook mobile only
+use the server flags. sharedbox cannot see or change client registries.
 
-Fix: one source of truth, server-side (the seeds' recommendation). Keep
-`copyForSendOnBehalf: true` and switch the client-side copy off on every PC, e.g. by Group
+Fix: one source of truth, server-side (the seeds' recommendation). Keep `copyForSendAs: true`
+and `copyForSendOnBehalf: true` and switch the client-side copy off on every PC, e.g. by Group
 Policy / Intune: `HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\Preferences`,
 `DelegateSentItemsStyle = 0`, and remove \"move after sending\" rules. Or forbid classic Outlook
 on the mailbox (`clients: {outlook: false}`) where the team uses new Outlook or OWA. Once the
@@ -291,15 +303,58 @@ Fix: use a mail-enabled security group (`New-DistributionGroup -Type Security`).
 group or Microsoft 365 group cannot be turned into one in place: create a mail-enabled security
 group with the same members and name it in the policy.",
     },
+    Lint {
+        code: LintCode::Sbx205,
+        name: "smtp-auth-off-for-sender",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "the account that submits over SMTP AUTH for the mailbox has SMTP AUTH switched off",
+        explanation: "\
+Why: `SmtpClientAuthenticationDisabled` applies to the account that *authenticates*, not to the
+mailbox named in From. A system that reads a shared mailbox over IMAP (a contact center, a
+ticket system) sends over SMTP AUTH, either logging in as a service account that has Send As
+and Full Access on the mailbox, or as the mailbox itself (app-only OAuth). Enabling
+`clients.smtpAuth` on the shared mailbox does nothing for the service account: its own
+setting counts, and where that is unset (`inherit`), the organisation's
+(`Set-TransportConfig -SmtpClientAuthenticationDisabled`, off by default in tenants created
+since 2020). Exchange then refuses the login (`5.7.139 Authentication unsuccessful`) and the
+system cannot send.
+
+sharedbox takes the sending account to be each principal with both `sendAs` and `fullAccess`
+on a mailbox read over IMAP, or the mailbox itself when there is none. The account's own
+setting is known from the file backend; Exchange Online reads do not report it yet, so there
+it is taken to follow the organisation.
+
+Fix: enable SMTP AUTH for that account only (sharedbox manages shared mailboxes, not user
+accounts):
+
+    Set-CASMailbox -Identity svc-ccaas@contoso.com -SmtpClientAuthenticationDisabled $false
+
+For the mailbox itself: `clients: {smtpAuth: enabled}`. Enabling it for the whole organisation
+(`smtpClientAuthenticationDisabled: false` in `TenantSettings`) also works but opens SMTP AUTH
+for every account that follows it. If the system sends through Microsoft Graph or EWS instead,
+this is a false alarm: set the lint to `off` in that mailbox's `lints:`.",
+    },
 ];
 
 /// The lint with `code` (`SBX101`) or `name` (`sent-copy-missing`), case-insensitive.
 pub fn find(code_or_name: &str) -> Option<&'static Lint> {
+    let code_or_name = FORMER_NAMES
+        .iter()
+        .find(|(old, _)| old.eq_ignore_ascii_case(code_or_name))
+        .map_or(code_or_name, |(_, code)| code);
     LINTS.iter().find(|l| {
         l.code.as_str().eq_ignore_ascii_case(code_or_name)
             || l.name.eq_ignore_ascii_case(code_or_name)
     })
 }
+
+/// Names a lint had before its rule was rewritten, still accepted in `lints:` maps and by
+/// `explain`, with the code they name now.
+const FORMER_NAMES: &[(&str, &str)] = &[
+    ("protocol-bypasses-sent-copy", "SBX103"),
+    ("send-on-behalf-duplicates", "SBX105"),
+];
 
 /// What `sharedbox.yaml` sets for one lint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -435,7 +490,7 @@ pub fn lint_policies_with(
         sent_copies(mailbox, &mut found);
         protocols(mailbox, &mut found);
         senders_can_read(mailbox, same, &mut found);
-        send_on_behalf_duplicates(mailbox, &mut found);
+        delegate_duplicates(mailbox, &mut found);
         moderation(mailbox, same, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
@@ -532,41 +587,50 @@ fn set_by_mailbox<T>(m: &MailboxPolicy, value: &Located<T>) -> bool {
             .is_none_or(|p| p.origin.offset != value.origin.offset)
 }
 
-/// Whether the mailbox relies on the server-side copies: a copy flag is on.
-fn relies_on_copies(m: &MailboxPolicy) -> Option<&Located<Value>> {
-    m.enables(Property::CopyForSendAs)
-        .or_else(|| m.enables(Property::CopyForSendOnBehalf))
-}
-
-/// SBX103.
+/// SBX103: SMTP AUTH as the mailbox itself (`clients.smtpAuth: enabled`). Exchange copies
+/// what it submits to the Sent Items unless `copyForSmtpSubmission` is off (on when not
+/// managed: Exchange's default); an IMAP client that also appends makes two copies, and with
+/// the flag off and IMAP off nothing saves a copy.
 fn protocols(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
-    let Some(flag) = relies_on_copies(m) else {
+    let Some(smtp) = m
+        .setting(Property::SmtpClientAuthenticationDisabled)
+        .filter(|v| v.value == Value::Flag(false))
+    else {
         return;
     };
-    let mut allowed: Vec<(&str, &Origin)> = [(Property::Imap, "IMAP"), (Property::Pop, "POP")]
-        .into_iter()
-        .filter_map(|(p, name)| m.enables(p).map(|v| (name, &v.origin)))
-        .collect();
-    if let Some(smtp) = m.setting(Property::SmtpClientAuthenticationDisabled)
-        && smtp.value == Value::Flag(false)
-    {
-        allowed.push(("SMTP AUTH", &smtp.origin));
-    }
-    for (protocol, at) in allowed {
-        out.push(
+    let address = &m.address.value;
+    let copy = m.setting(Property::CopyForSmtpSubmission);
+    let copies = copy.is_none_or(|c| c.value.flag());
+    let imap = m.setting(Property::Imap);
+    match (copies, imap) {
+        (true, Some(imap)) if imap.value.flag() => out.push(
             finding(
                 LintCode::Sbx103,
                 format!(
-                    "{protocol} is allowed on `{}`, which relies on server-side sent copies: mail sent through {protocol} is not copied to the shared Sent Items",
-                    m.address.value
+                    "`{address}` allows SMTP AUTH and IMAP: Exchange saves what is submitted over SMTP AUTH as the mailbox in its Sent Items (`sentItems.copyForSmtpSubmission` {}), so a client that also appends its sent mail over IMAP makes two copies",
+                    if copy.is_some() { "is on" } else { "is not managed: Exchange's default is on" }
                 ),
-                at,
+                &imap.origin,
             )
             .with_hint(format!(
-                "switch {protocol} off where people use Outlook or OWA, or make the {protocol} client store its sent mail itself (copy flag at {}); `sharedbox explain SBX103`",
-                flag.origin
+                "switch the client's own copy (IMAP append) off, or set `sentItems.copyForSmtpSubmission: false` if the client must append (SMTP AUTH at {}); `sharedbox explain SBX103`",
+                smtp.origin
             )),
-        );
+        ),
+        (false, Some(imap)) if imap.value == Value::Flag(false) => {
+            let at = copy.map_or(&smtp.origin, |c| &c.origin);
+            out.push(
+                finding(
+                    LintCode::Sbx103,
+                    format!(
+                        "`{address}` allows SMTP AUTH with `sentItems.copyForSmtpSubmission: false` and IMAP off: what is submitted over SMTP AUTH as the mailbox is saved in no Sent Items"
+                    ),
+                    at,
+                )
+                .with_hint("set `sentItems.copyForSmtpSubmission: true` (Exchange's default) so that Exchange keeps the copy; `sharedbox explain SBX103`"),
+            );
+        }
+        _ => {}
     }
 }
 
@@ -613,29 +677,45 @@ fn senders_can_read(
     }
 }
 
-/// SBX105.
-fn send_on_behalf_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
-    let Some(flag) = m.enables(Property::CopyForSendOnBehalf) else {
-        return;
-    };
-    if m.send_on_behalf.as_ref().is_none_or(|s| s.value.is_empty()) {
-        return;
-    }
+/// SBX105: the ways of sending (Send As, Send on Behalf) that have senders and their server
+/// copy on, while classic Outlook is not forbidden; one finding per mailbox, at the first flag.
+fn delegate_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
     let outlook = m.setting(Property::Outlook);
     if outlook.is_some_and(|v| v.value == Value::Flag(false)) {
         return;
     }
+    let copied: Vec<(SendMode<'_>, &Located<Value>)> = send_modes(m)
+        .into_iter()
+        .filter(|mode| mode.senders.is_some_and(|s| !s.value.is_empty()))
+        .filter_map(|mode| mode.flag.filter(|f| f.value.flag()).map(|f| (mode, f)))
+        .collect();
+    let Some((_, at)) = copied.first() else {
+        return;
+    };
+    let ways = copied
+        .iter()
+        .map(|(mode, _)| match mode.list_field {
+            "sendAs" => "as",
+            _ => "on behalf of",
+        })
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let flags = copied
+        .iter()
+        .map(|(mode, _)| format!("`sentItems.{}`", mode.flag_field))
+        .collect::<Vec<_>>()
+        .join(", ");
     out.push(
         finding(
             LintCode::Sbx105,
             format!(
-                "`{}` copies mail sent on its behalf server-side and {} classic Outlook: if Outlook also copies (`DelegateSentItemsStyle`, the Outlook option, a move rule), every such mail appears twice",
+                "`{}` copies mail sent {ways} it server-side ({flags}) and {} classic Outlook: if Outlook also copies (`DelegateSentItemsStyle=1`, the Outlook option, a move rule), every such mail appears twice in the shared Sent Items",
                 m.address.value,
                 if outlook.is_some() { "allows" } else { "does not restrict" }
             ),
-            &flag.origin,
+            &at.origin,
         )
-        .with_hint("keep the server flag and set `DelegateSentItemsStyle = 0` on the clients (Group Policy/Intune), or set `clients.outlook: false`; `sharedbox explain SBX105`"),
+        .with_hint("keep the server flags and set `DelegateSentItemsStyle = 0` on the clients (Group Policy/Intune), or set `clients.outlook: false`; `sharedbox explain SBX105`"),
     );
 }
 
@@ -702,6 +782,7 @@ mod tests {
             LintCode::Sbx202,
             LintCode::Sbx203,
             LintCode::Sbx204,
+            LintCode::Sbx205,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {
@@ -714,11 +795,18 @@ mod tests {
                 Some(code)
             );
             assert_eq!(find(entries[0].name).map(|l| l.code), Some(code));
+            assert!(
+                FORMER_NAMES.iter().all(|(old, _)| *old != entries[0].name),
+                "{code}"
+            );
             assert_eq!(
                 code.as_str().starts_with("SBX2"),
                 entries[0].tenant_aware,
                 "{code}"
             );
+        }
+        for (old, code) in FORMER_NAMES {
+            assert_eq!(find(old).map(|l| l.code.as_str()), Some(*code));
         }
     }
 }

@@ -71,33 +71,67 @@ sendAs: []
 }
 
 #[test]
-fn imap_pop_and_smtp_auth_on_a_mailbox_with_copies_are_each_reported() {
+fn imap_and_pop_do_not_send_so_they_alone_are_no_finding() {
     let findings = lint(&format!(
         "{HEADER}sentItems: {{copyForSendAs: true}}
 sendAs: []
 clients:
   imap: true
   pop: true
-  smtpAuth: enabled
+  smtpAuth: disabled
 "
     ));
-    let found = codes(&findings);
-    assert!(found.contains(&("SBX103", 7)), "{found:?}");
-    assert!(found.contains(&("SBX103", 8)), "{found:?}");
-    assert!(found.contains(&("SBX103", 9)), "{found:?}");
-    assert!(
-        findings
-            .iter()
-            .any(|d| d.message.starts_with("SMTP AUTH is allowed"))
-    );
+    assert_eq!(codes(&findings), [("SBX102", 4)], "{findings:#?}");
 }
 
 #[test]
-fn protocols_are_fine_without_server_side_copies() {
+fn smtp_auth_as_the_mailbox_with_imap_and_exchanges_copy_warns_of_two_copies() {
+    // `copyForSmtpSubmission` not managed: Exchange's default (on) counts.
     let findings = lint(&format!(
-        "{HEADER}clients: {{imap: true, smtpAuth: enabled}}\n"
+        "{HEADER}clients:
+  imap: true
+  smtpAuth: enabled
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX103", 5)]);
+    assert!(
+        findings[0].message.contains("two copies")
+            && findings[0].message.contains("Exchange's default is on"),
+        "{}",
+        findings[0].message
+    );
+    // Exchange's copy off: the IMAP client's append is the one copy.
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSmtpSubmission: false}}
+clients: {{imap: true, smtpAuth: enabled}}
+"
     ));
     assert!(findings.is_empty(), "{findings:#?}");
+    // Exchange's copy off and IMAP off: no copy anywhere.
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSmtpSubmission: false}}
+clients: {{imap: false, smtpAuth: enabled}}
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX103", 4)]);
+    assert!(findings[0].message.contains("saved in no Sent Items"));
+    // SMTP AUTH off for the mailbox: nothing submits as it.
+    let findings = lint(&format!(
+        "{HEADER}clients: {{imap: true, smtpAuth: disabled}}\n"
+    ));
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn former_lint_names_are_still_accepted() {
+    assert_eq!(
+        find("protocol-bypasses-sent-copy").map(|l| l.code.as_str()),
+        Some("SBX103")
+    );
+    assert_eq!(
+        find("send-on-behalf-duplicates").map(|l| l.code.as_str()),
+        Some("SBX105")
+    );
 }
 
 #[test]
@@ -125,6 +159,7 @@ fn a_sender_with_a_sent_items_folder_right_can_read() {
 sendAs: [alice@contoso.com]
 fullAccess: []
 sentItemsReaders: [{{principal: alice@contoso.com, access: Reviewer}}]
+clients: {{outlook: false}}
 "
     ));
     assert!(findings.is_empty(), "{findings:#?}");
@@ -145,6 +180,27 @@ sendOnBehalf: [lead@contoso.com]
         [("SBX105", 4)]
     );
     assert!(lint(&policy("clients: {outlook: false}\n")).is_empty());
+}
+
+#[test]
+fn send_as_copies_with_classic_outlook_warn_of_duplicates_too() {
+    // Microsoft's table: `DelegateSentItemsStyle=1` with `MessageCopyForSentAsEnabled` gives
+    // two copies in the shared mailbox.
+    let findings = lint(&format!(
+        "{HEADER}sentItems: {{copyForSendAs: true, copyForSendOnBehalf: true}}
+sendAs: [team@contoso.com]
+sendOnBehalf: [lead@contoso.com]
+fullAccess: [{{principal: team@contoso.com}}, {{principal: lead@contoso.com}}]
+"
+    ));
+    assert_eq!(codes(&findings), [("SBX105", 4)]);
+    assert!(
+        findings[0].message.contains(
+            "sent as and on behalf of it server-side (`sentItems.copyForSendAs`, `sentItems.copyForSendOnBehalf`)"
+        ),
+        "{}",
+        findings[0].message
+    );
 }
 
 #[test]
@@ -231,19 +287,20 @@ fn a_mailbox_or_its_profile_sets_levels_that_win_over_the_configuration() {
     let yaml = "apiVersion: sharedbox/v1
 kind: SharedMailbox
 mailbox: cc@contoso.com
-profile: contact-center
-sentItems: {copyForSendAs: true}
-sendAs: [agent@contoso.com]
-fullAccess: [{principal: agent@contoso.com}]
+profile: smtp-as-mailbox
+clients: {smtpAuth: enabled}
 ---
 apiVersion: sharedbox/v1
 kind: SharedMailbox
 mailbox: support@contoso.com
-sentItems: {copyForSendAs: true}
-sendAs: [agent@contoso.com]
-fullAccess: [{principal: agent@contoso.com}]
-clients: {imap: true}
+clients: {imap: true, smtpAuth: enabled}
 lints: {SBX103: off, protocol-bypasses-sent-copy: error}
+---
+apiVersion: sharedbox/v1
+kind: Profile
+name: smtp-as-mailbox
+clients: {imap: true}
+lints: {SBX103: info}
 ";
     // The same lint twice in one `lints:` map: the YAML keys differ, the codes do not.
     let errors = load_sources(vec![Source::new("p/x.yaml", yaml)]).unwrap_err();
@@ -255,9 +312,9 @@ lints: {SBX103: off, protocol-bypasses-sent-copy: error}
     let mut config = LintLevels::default();
     config.set(find("SBX103").unwrap(), Level::Severity(Severity::Error));
     let findings = lint_policies(&set, &config);
-    // cc@: IMAP and SMTP AUTH from the profile, reported at the profile's level (info);
-    // support@: its own `lints:` switches SBX103 off.
-    assert_eq!(codes(&findings), [("SBX103", 4), ("SBX103", 4)]);
+    // cc@: IMAP from the profile, reported at the profile's level (info); support@: its own
+    // `lints:` switches SBX103 off.
+    assert_eq!(codes(&findings), [("SBX103", 16)]);
     assert!(findings.iter().all(|d| d.severity == Severity::Info));
     assert!(
         findings

@@ -117,9 +117,11 @@ profile: team-mailbox
 #[test]
 fn every_built_in_profile_loads_and_sets_what_its_description_says() {
     for (name, imap, smtp) in [
-        ("team-mailbox", false, Value::Flag(true)),
-        ("contact-center", true, Value::Flag(false)),
-        ("crm-graph", false, Value::Flag(true)),
+        ("team-mailbox", false, Some(Value::Flag(true))),
+        // SMTP AUTH counts for the account that logs in (the service account, SBX205), so
+        // the contact-center profile leaves the mailbox's own setting alone.
+        ("contact-center", true, None),
+        ("crm-graph", false, Some(Value::Flag(true))),
     ] {
         let text = format!(
             "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: x@contoso.com\nprofile: {name}\n"
@@ -133,8 +135,7 @@ fn every_built_in_profile_loads_and_sets_what_its_description_says() {
         let m = set.mailbox("x@contoso.com").unwrap();
         assert_eq!(
             m.setting(Property::SmtpClientAuthenticationDisabled)
-                .unwrap()
-                .value,
+                .map(|v| v.value.clone()),
             smtp,
             "{name}"
         );

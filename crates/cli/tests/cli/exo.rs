@@ -213,3 +213,126 @@ fn tenant_auth_in_the_config_file_is_used_and_checked() {
     assert!(inline.stderr.contains("clientSecret"), "{}", inline.stderr);
     assert_eq!(sim.counters().total_writes(), 0);
 }
+
+/// The contact-center example over the wire: the organisation's SMTP AUTH
+/// (`Get-TransportConfig`) shows what `inherit` means, SBX205 names the service account that
+/// logs in with SMTP AUTH off, and a `TenantSettings` document manages the organisation's
+/// switch through `Set-TransportConfig`.
+#[test]
+fn smtp_auth_is_judged_for_the_account_that_authenticates_over_the_wire() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/contact-center");
+    let project =
+        common::Project::with_tenant(&std::fs::read_to_string(root.join("tenant.yaml")).unwrap());
+    for name in ["defaults.yaml", "service.yaml"] {
+        project.policy(
+            name,
+            &std::fs::read_to_string(root.join("policies").join(name)).unwrap(),
+        );
+    }
+    let sim = sim(&project, SimConfig::default());
+    let wire = |args: &[&str]| {
+        let mut all = vec!["--tenant", "exo:contoso-service.onmicrosoft.com"];
+        all.extend_from_slice(args);
+        common::run_with_env(
+            project.path(),
+            &all,
+            &[
+                ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+                ("SHAREDBOX_ACCESS_TOKEN", "sim-token-7f3a"),
+            ],
+        )
+    };
+    let plan = wire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains(
+            "clients.smtpAuth              = inherit (disabled by the organisation) -> disabled"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stderr.contains("SBX205"), "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("`svc-ccaas@contoso-service.com` reads"),
+        "{}",
+        plan.stderr
+    );
+
+    // The organisation enables SMTP AUTH: planned through `Set-TransportConfig`, and the
+    // service account, which inherits it, is no longer reported.
+    project.policy(
+        "tenant.yaml",
+        "apiVersion: sharedbox/v1\nkind: TenantSettings\nsmtpClientAuthenticationDisabled: false\n",
+    );
+    let plan = wire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("~ smtpClientAuthenticationDisabled = true -> false"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stderr.contains("SBX205"), "{}", plan.stderr);
+    let applied = wire(&["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        !sim.tenant()
+            .organization
+            .smtp_client_authentication_disabled
+    );
+    let again = wire(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
+/// `sentItems.copyForSmtpSubmission` reaches Exchange (`Set-Mailbox
+/// -MessageCopyForSMTPClientSubmissionEnabled`), and SBX103 tells SMTP AUTH as the mailbox
+/// with Exchange's copy and an IMAP client apart from the same with Exchange's copy off.
+#[test]
+fn the_smtp_submission_copy_is_planned_applied_and_linted_over_the_wire() {
+    let project = common::Project::demo();
+    let sim = sim(&project, SimConfig::default());
+    let scanner = "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n";
+    project.policy(
+        "support.yaml",
+        &format!("{scanner}clients: {{imap: true, smtpAuth: enabled}}\n"),
+    );
+    let plan = exo(&project, &sim, &["plan", "--target", "support@contoso.com"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stderr.contains("SBX103"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("smtp-submission-sent-copy"),
+        "{}",
+        plan.stderr
+    );
+
+    project.policy(
+        "support.yaml",
+        &format!(
+            "{scanner}sentItems: {{copyForSmtpSubmission: false}}\nclients: {{imap: true, smtpAuth: enabled}}\n"
+        ),
+    );
+    let plan = exo(&project, &sim, &["plan", "--target", "support@contoso.com"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(!plan.stderr.contains("SBX103"), "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("sentItems.copyForSmtpSubmission = true -> false"),
+        "{}",
+        plan.stdout
+    );
+    let applied = exo(
+        &project,
+        &sim,
+        &["apply", "--auto-approve", "--target", "support@contoso.com"],
+    );
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let tenant = sim.tenant();
+    let support = common::mailbox(&tenant, "support@contoso.com");
+    assert!(!support.message_copy_for_smtp_client_submission_enabled);
+    assert_eq!(
+        support.cas_mailbox.smtp_client_authentication_disabled,
+        Some(false)
+    );
+}

@@ -16,6 +16,7 @@ hiddenFromAddressLists: true
 sentItems:
   copyForSendAs: true
   copyForSendOnBehalf: true
+  copyForSmtpSubmission: false
 sendAs: [anna@fabrikam.com, clara@fabrikam.com]
 sendOnBehalf: [ben@fabrikam.com, david@fabrikam.com]
 fullAccess:
@@ -60,6 +61,7 @@ clients: {imap: false, smtpAuth: enabled}
 apiVersion: sharedbox/v1
 kind: TenantSettings
 sendFromAliasEnabled: true
+smtpClientAuthenticationDisabled: false
 "#;
 
 #[test]
@@ -71,20 +73,24 @@ fn every_field_is_planned_and_applied() {
     for expected in [
         "# projekte@fabrikam.com will be created",
         "# support@fabrikam.com will be updated in place",
-        "~ displayName                   = \"Support\" -> \"Support Team\"",
-        "~ hiddenFromAddressLists        = false -> true",
-        "~ sentItems.copyForSendAs       = false -> true",
-        "~ clients.outlook               = true -> false",
-        "~ clients.smtpAuth              = inherit -> disabled",
-        "~ moderation.enabled            = false -> true",
-        "~ moderation.notifications      = always -> internal",
+        "~ displayName                     = \"Support\" -> \"Support Team\"",
+        "~ hiddenFromAddressLists          = false -> true",
+        "~ sentItems.copyForSendAs         = false -> true",
+        "~ clients.outlook                 = true -> false",
+        "~ sentItems.copyForSmtpSubmission = true -> false",
+        "~ clients.smtpAuth                = inherit (disabled by the organisation) -> disabled",
+        "~ moderation.enabled              = false -> true",
+        "~ moderation.notifications        = always -> internal",
         "- ben@fabrikam.com",
         "+ clara@fabrikam.com",
         "- S-1-5-21-1111111111-2222222222-3333333333-1107 (orphaned)",
         "- clara@fabrikam.com: Reviewer",
         "+ clara@fabrikam.com: Editor",
-        "~ sendFromAliasEnabled = false -> true",
-        "Plan: 1 to create, 22 to change, 2 to revoke.",
+        "~ sendFromAliasEnabled             = false -> true",
+        "~ smtpClientAuthenticationDisabled = true -> false",
+        // A new mailbox's `inherit` is judged against the organisation as it is now.
+        "~ clients.smtpAuth        = inherit (disabled by the organisation) -> enabled",
+        "Plan: 1 to create, 24 to change, 2 to revoke.",
     ] {
         assert!(
             plan.stdout.contains(expected),
@@ -96,14 +102,14 @@ fn every_field_is_planned_and_applied() {
     let apply = project.run(&["apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     assert!(
-        apply.stdout.contains("Apply complete: 31 changes applied"),
+        apply.stdout.contains("Apply complete: 33 changes applied"),
         "{}",
         apply.stdout
     );
     assert!(
         apply
             .stderr
-            .contains("verified: the tenant shows all 31 changes"),
+            .contains("verified: the tenant shows all 33 changes"),
         "{}",
         apply.stderr
     );
@@ -212,6 +218,8 @@ fn every_field_is_planned_and_applied() {
         Some(false)
     );
     assert!(tenant.organization.send_from_alias_enabled);
+    assert!(!tenant.organization.smtp_client_authentication_disabled);
+    assert!(!support.message_copy_for_smtp_client_submission_enabled);
 
     let again = project.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
