@@ -316,9 +316,9 @@ ticket system) sends over SMTP AUTH, either logging in as a service account that
 and Full Access on the mailbox, or as the mailbox itself (app-only OAuth). Enabling
 `clients.smtpAuth` on the shared mailbox does nothing for the service account: its own
 setting counts, and where that is unset (`inherit`), the organisation's
-(`Set-TransportConfig -SmtpClientAuthenticationDisabled`, off by default in tenants created
-since 2020). Exchange then refuses the login (`5.7.139 Authentication unsuccessful`) and the
-system cannot send.
+(`Set-TransportConfig -SmtpClientAuthenticationDisabled`, off by default in newer tenants).
+Exchange then refuses the login (`535 5.7.139 Authentication unsuccessful`, SMTP AUTH disabled
+for the mailbox or the tenant) and the system cannot send.
 
 sharedbox takes the sending account to be each principal with both `sendAs` and `fullAccess`
 on a mailbox read over IMAP, or the mailbox itself when there is none. The account's own

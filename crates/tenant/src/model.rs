@@ -86,7 +86,7 @@ pub struct OrganizationConfig {
     pub send_from_alias_enabled: bool,
     /// `SmtpClientAuthenticationDisabled` (`Get-TransportConfig`): SMTP AUTH for every account
     /// whose own setting (`Set-CASMailbox`) is unset. Off (`true`) unless the tenant says
-    /// otherwise: Microsoft's default for organisations created since 2020.
+    /// otherwise: Microsoft's default for newer organisations (not verified for old ones).
     #[serde(default = "yes")]
     pub smtp_client_authentication_disabled: bool,
     /// The accepted domains of the tenant.
