@@ -729,12 +729,15 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
 #[tokio::test]
 async fn the_organisations_smtp_auth_is_read_and_written_through_the_transport_config() {
     let mut tenant = demo();
-    tenant.organization.smtp_client_authentication_disabled = false;
+    tenant.organization.smtp_client_authentication_disabled = Some(false);
     let sim = SimServer::start(tenant, SimConfig::default()).unwrap();
     let exo = client(&sim, token(), fast());
     let scope = ReadScope { mailboxes: vec![] };
     let read = exo.read(&scope).await.unwrap();
-    assert!(!read.organization.smtp_client_authentication_disabled);
+    assert_eq!(
+        read.organization.smtp_client_authentication_disabled,
+        Some(false)
+    );
     assert!(!read.organization.send_from_alias_enabled);
     assert_eq!(read.organization.name, "contoso.onmicrosoft.com");
     exo.execute(&Operation::set_organization(
@@ -743,17 +746,59 @@ async fn the_organisations_smtp_auth_is_read_and_written_through_the_transport_c
     ))
     .await
     .unwrap();
-    assert!(
+    assert_eq!(
         sim.tenant()
             .organization
-            .smtp_client_authentication_disabled
+            .smtp_client_authentication_disabled,
+        Some(true)
     );
-    assert!(
+    assert_eq!(
         exo.read(&scope)
             .await
             .unwrap()
             .organization
-            .smtp_client_authentication_disabled
+            .smtp_client_authentication_disabled,
+        Some(true)
     );
     assert!(!sim.tenant().organization.send_from_alias_enabled);
+}
+
+/// An identity whose role does not include `Get-TransportConfig` still reads the tenant:
+/// the organisation's SMTP AUTH is then not reported (nothing is judged by it), while a
+/// refused `Get-OrganizationConfig` still fails the read.
+#[tokio::test]
+async fn a_transport_config_the_role_does_not_cover_reads_as_not_reported() {
+    let reads: Vec<String> = [
+        "Get-OrganizationConfig",
+        "Get-Recipient",
+        "Get-Mailbox",
+        "Get-CASMailbox",
+        "Get-RecipientPermission",
+        "Get-MailboxPermission",
+        "Get-MailboxFolderStatistics",
+        "Get-MailboxFolderPermission",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let sim = start(SimConfig {
+        roles: vec![
+            sharedbox_exo_sim::Role {
+                token_prefix: "narrow".into(),
+                cmdlets: reads.clone(),
+            },
+            sharedbox_exo_sim::Role {
+                token_prefix: "noorg".into(),
+                cmdlets: reads[1..].to_vec(),
+            },
+        ],
+        ..SimConfig::default()
+    });
+    let narrow = client(&sim, Arc::new(StaticToken::new("narrow-token")), fast());
+    let file = demo();
+    let read = narrow.read(&everything(&file)).await.unwrap();
+    assert_eq!(read.organization.smtp_client_authentication_disabled, None);
+    assert_eq!(read.organization.name, "contoso.onmicrosoft.com");
+    assert_eq!(read.mailboxes.len(), file.mailboxes.len());
+    let noorg = client(&sim, Arc::new(StaticToken::new("noorg-token")), fast());
+    assert!(noorg.read(&everything(&file)).await.is_err());
 }

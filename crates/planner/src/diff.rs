@@ -484,7 +484,8 @@ impl MailboxPlanner<'_> {
 /// Annotates every `inherit` of `clients.smtpAuth` with the organisation's setting it
 /// follows: before with the live one, after with the one the plan leaves (a planned
 /// `TenantSettings` change of it included), so that the plan shows `inherit (disabled by the
-/// organisation)` and nobody reads `inherit` as "allowed".
+/// organisation)` and nobody reads `inherit` as "allowed". Not when the organisation's
+/// setting could not be read.
 fn show_inherited_smtp_auth(plan: &mut Plan, snapshot: &Snapshot) {
     let organization = OrganizationProperty::SmtpClientAuthenticationDisabled;
     let live = (organization.definition().get)(&snapshot.organization);
@@ -508,6 +509,9 @@ fn show_inherited_smtp_auth(plan: &mut Plan, snapshot: &Snapshot) {
         .filter(|c| c.field == field)
     {
         for (value, effective) in [(&mut change.before, &live), (&mut change.after, &planned)] {
+            if *effective == Value::Unset {
+                continue;
+            }
             if let Some(PlanValue::Setting {
                 value: Value::Unset,
                 organization,

@@ -32,7 +32,7 @@ pub fn lint_plan(
         .and_then(|t| t.settings.get(&organization))
         .map_or(
             snapshot.organization.smtp_client_authentication_disabled,
-            |v| v.value.flag(),
+            |v| v.value.option(),
         );
     for mailbox in &policies.mailboxes {
         let mut found = Vec::new();
@@ -210,15 +210,15 @@ fn group_word(details: &str) -> &'static str {
 }
 
 /// Whether SMTP AUTH is off for an account: its own setting (`Some(true)` off, `Some(false)`
-/// on), else the organisation's. The words say why, for the message.
-fn smtp_auth_off(own: Option<bool>, organization_off: bool) -> Option<&'static str> {
-    match own {
-        Some(true) => Some("switched off for the account itself"),
-        Some(false) => None,
-        None if organization_off => {
+/// on), else the organisation's (not judged when that could not be read). The words say why,
+/// for the message.
+fn smtp_auth_off(own: Option<bool>, organization_off: Option<bool>) -> Option<&'static str> {
+    match (own, organization_off) {
+        (Some(true), _) => Some("switched off for the account itself"),
+        (None, Some(true)) => {
             Some("it follows the organisation's `SmtpClientAuthenticationDisabled: true`")
         }
-        None => None,
+        _ => None,
     }
 }
 
@@ -227,7 +227,7 @@ fn smtp_auth_off(own: Option<bool>, organization_off: bool) -> Option<&'static s
 /// on for the account that logs in.
 fn smtp_auth_senders(
     policy: &MailboxPolicy,
-    organization_off: bool,
+    organization_off: Option<bool>,
     snapshot: &Snapshot,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -315,7 +315,7 @@ mod tests {
     /// organisation's SMTP AUTH and Anna's own setting as given.
     fn smtp(policies: &str, organization_off: bool, anna: Option<bool>) -> Vec<(u32, String)> {
         let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
-        file.organization.smtp_client_authentication_disabled = organization_off;
+        file.organization.smtp_client_authentication_disabled = Some(organization_off);
         file.recipients
             .iter_mut()
             .find(|r| r.primary_smtp_address == "anna@fabrikam.com")

@@ -510,14 +510,16 @@ pub static ORGANIZATION: [Definition<OrganizationConfig>; 2] = [
         Kind::Flag,
         send_from_alias_enabled
     ),
-    flag!(
-        "smtpClientAuthenticationDisabled",
-        "Set-TransportConfig",
-        "Get-TransportConfig",
-        "SmtpClientAuthenticationDisabled",
-        Kind::Flag,
-        smtp_client_authentication_disabled
-    ),
+    // A reported flag: unset when `Get-TransportConfig` could not be read.
+    Definition {
+        field: "smtpClientAuthenticationDisabled",
+        cmdlet: "Set-TransportConfig",
+        read_cmdlet: "Get-TransportConfig",
+        parameter: "SmtpClientAuthenticationDisabled",
+        kind: Kind::ReportedFlag,
+        get: |o| o.smtp_client_authentication_disabled.into(),
+        set: |o, v| o.smtp_client_authentication_disabled = v.option(),
+    },
 ];
 
 impl OrganizationProperty {

@@ -76,7 +76,7 @@ impl std::fmt::Debug for MailboxIndex {
 }
 
 /// `Get-OrganizationConfig` and `Get-TransportConfig`, the part sharedbox manages or needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrganizationConfig {
     /// The organisation's name, its initial `onmicrosoft.com` domain.
@@ -85,24 +85,14 @@ pub struct OrganizationConfig {
     #[serde(default)]
     pub send_from_alias_enabled: bool,
     /// `SmtpClientAuthenticationDisabled` (`Get-TransportConfig`): SMTP AUTH for every account
-    /// whose own setting (`Set-CASMailbox`) is unset. Off (`true`) unless the tenant says
-    /// otherwise: Microsoft's default for newer organisations (not verified for old ones).
-    #[serde(default = "yes")]
-    pub smtp_client_authentication_disabled: bool,
+    /// whose own setting (`Set-CASMailbox`) is unset; `true` = off (Microsoft's default for
+    /// newer organisations). Unset when it could not be read (the reading identity may lack
+    /// the role for `Get-TransportConfig`): then nothing is judged by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_client_authentication_disabled: Option<bool>,
     /// The accepted domains of the tenant.
     #[serde(default)]
     pub accepted_domains: Vec<String>,
-}
-
-impl Default for OrganizationConfig {
-    fn default() -> OrganizationConfig {
-        OrganizationConfig {
-            name: String::new(),
-            send_from_alias_enabled: false,
-            smtp_client_authentication_disabled: true,
-            accepted_domains: Vec::new(),
-        }
-    }
 }
 
 /// A recipient as `Get-Recipient` returns it: a user, a group, a contact or a mailbox.

@@ -277,10 +277,11 @@ fn smtp_auth_is_judged_for_the_account_that_authenticates_over_the_wire() {
     assert!(!plan.stderr.contains("SBX205"), "{}", plan.stderr);
     let applied = wire(&["apply", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
-    assert!(
-        !sim.tenant()
+    assert_eq!(
+        sim.tenant()
             .organization
-            .smtp_client_authentication_disabled
+            .smtp_client_authentication_disabled,
+        Some(false)
     );
     let again = wire(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);

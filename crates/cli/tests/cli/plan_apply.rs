@@ -218,7 +218,10 @@ fn every_field_is_planned_and_applied() {
         Some(false)
     );
     assert!(tenant.organization.send_from_alias_enabled);
-    assert!(!tenant.organization.smtp_client_authentication_disabled);
+    assert_eq!(
+        tenant.organization.smtp_client_authentication_disabled,
+        Some(false)
+    );
     assert!(!support.message_copy_for_smtp_client_submission_enabled);
 
     let again = project.run(&["plan", "--detailed-exitcode"]);

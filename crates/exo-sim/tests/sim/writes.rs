@@ -423,10 +423,11 @@ async fn smtp_auth_of_the_organisation_is_a_transport_setting() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.json);
-    assert!(
-        !sim.tenant()
+    assert_eq!(
+        sim.tenant()
             .organization
-            .smtp_client_authentication_disabled
+            .smtp_client_authentication_disabled,
+        Some(false)
     );
     let read = invoke(&sim, "Get-TransportConfig", Value::Null).await;
     assert_eq!(read.value()[0]["SmtpClientAuthenticationDisabled"], false);
