@@ -121,7 +121,10 @@ pub async fn snapshot(
     // tenant would be the largest thing this process holds. Only the managed mailboxes are
     // kept in full; of the others, the directory entry and the address.
     let wanted = scope.address_set();
-    let round1 = std::sync::Mutex::new(Round1::default());
+    let round1 = std::sync::Mutex::new(Round1 {
+        managed: Vec::with_capacity(scope.mailboxes.len()),
+        ..Round1::default()
+    });
     let sink = |command: usize, rows: Vec<Row>| {
         let mut round1 = round1
             .lock()
@@ -151,6 +154,8 @@ pub async fn snapshot(
             SharedMailbox::Other(recipient) => *recipient,
         });
     }
+    directory.shrink_to_fit();
+    managed.shrink_to_fit();
     // The bulk rows go to their mailboxes now, so that the tenant-wide maps are gone
     // before rounds 2 and 3 read the rest.
     let mut from_bulk: Vec<FromBulk> = if bulk {
