@@ -116,6 +116,7 @@ fn user(n: usize) -> Recipient {
         email_addresses: Vec::new(),
         sid: None,
         recipient_type_details: "UserMailbox".to_owned(),
+        app_id: None,
     }
 }
 

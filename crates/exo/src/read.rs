@@ -2,7 +2,8 @@
 //! for the managed mailboxes, everything in `$batch` requests.
 //!
 //! Round 1 (one `$batch`): `Get-OrganizationConfig`, `Get-Recipient` (the directory),
-//! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, and, for larger scopes,
+//! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, `Get-ServicePrincipal`, `Get-User`
+//! and `Get-Group` (principals without mail), and, for larger scopes,
 //! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk.
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
@@ -44,6 +45,37 @@ const RECIPIENT_FIELDS: &[&str] = &[
     "EmailAddresses",
     "WindowsLiveID",
 ];
+
+/// `Get-User` and `Get-Group` fields: principals without mail, which `Get-Recipient` does
+/// not list but which can hold grants (their permission rows may name them by SID).
+const USER_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "DisplayName",
+    "ExternalDirectoryObjectId",
+    "Guid",
+    "RecipientTypeDetails",
+    "UserPrincipalName",
+    "WindowsEmailAddress",
+    "SID",
+];
+
+/// `Get-ServicePrincipal` fields (`ObjectId` is also spelled `ServiceId`).
+const SERVICE_PRINCIPAL_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "DisplayName",
+    "AppId",
+    "ObjectId",
+    "ServiceId",
+    "Guid",
+];
+
+/// Turns a row of a directory read into a principal.
+type Convert = fn(&Row) -> Option<Recipient>;
+
+/// `Get-User` of users without mail only; users with a mailbox come from `Get-Recipient`.
+const NON_MAIL_USERS: &[&str] = &["User", "DisabledUser"];
 
 /// `Get-Mailbox` fields besides the catalogued properties.
 const MAILBOX_IDENTITY: &[&str] = &[
@@ -117,6 +149,14 @@ pub async fn snapshot(
             .param("RecipientTypeDetails", "SharedMailbox")
             .param("ResultSize", "Unlimited")
             .select(&MAILBOX_FIELDS),
+        Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS),
+        Command::read("Get-User")
+            .param("RecipientTypeDetails", serde_json::json!(NON_MAIL_USERS))
+            .param("ResultSize", "Unlimited")
+            .select(USER_FIELDS),
+        Command::read("Get-Group")
+            .param("ResultSize", "Unlimited")
+            .select(USER_FIELDS),
     ];
     if bulk {
         first.push(
@@ -138,6 +178,27 @@ pub async fn snapshot(
     // 10,000 mailboxes the raw rows are the largest thing this process holds.
     let mut directory = Directory::new(next()?.rows.iter().filter_map(recipient_of));
     let all: Vec<Mailbox> = next()?.rows.iter().filter_map(mailbox_of).collect();
+    // Principals without mail: a read the identity may not be allowed (a role without
+    // `Get-ServicePrincipal`) leaves the directory incomplete, so that what it does not
+    // resolve is "not looked up", never "orphaned".
+    let kinds: [(Convert, _); 3] = [
+        (service_principal_of, next()),
+        (non_mail_of, next()),
+        (non_mail_of, next()),
+    ];
+    for (convert, output) in kinds {
+        match output {
+            Ok(output) => {
+                for recipient in output.rows.iter().filter_map(convert) {
+                    directory.insert_if_absent(recipient);
+                }
+            }
+            Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. }) => {
+                directory.mark_incomplete();
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let bulk_rows = if bulk {
         let cas = index_rows(next()?.rows, cas_of);
         let send_as = group_rows(next()?.rows, recipient_permission_of);
@@ -415,6 +476,51 @@ fn recipient_of(row: &Row) -> Option<Recipient> {
         email_addresses: row.strings("EmailAddresses", false),
         sid: None,
         recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
+        app_id: None,
+    })
+}
+
+/// A row of `Get-User` or `Get-Group`; a row with mail is left to `Get-Recipient`.
+fn non_mail_of(row: &Row) -> Option<Recipient> {
+    let guid = row
+        .text("Guid")
+        .or_else(|| row.text("ExternalDirectoryObjectId"))?;
+    Some(Recipient {
+        external_directory_object_id: non_empty(row.text("ExternalDirectoryObjectId")),
+        name: row.text("Name").unwrap_or_else(|| guid.clone()),
+        guid,
+        display_name: row.text_or_empty("DisplayName"),
+        primary_smtp_address: String::new(),
+        user_principal_name: non_empty(row.text("UserPrincipalName")),
+        email_addresses: Vec::new(),
+        sid: non_empty(row.text("SID").or_else(|| row.text("Sid"))),
+        recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
+        app_id: None,
+    })
+}
+
+/// A row of `Get-ServicePrincipal`: `AppId`, `ObjectId` (or `ServiceId`), `DisplayName`.
+fn service_principal_of(row: &Row) -> Option<Recipient> {
+    let app_id = non_empty(row.text("AppId"))?;
+    let object_id = non_empty(row.text("ObjectId")).or_else(|| non_empty(row.text("ServiceId")));
+    let guid = non_empty(row.text("Guid"))
+        .or_else(|| object_id.clone())
+        .or_else(|| row.text("Identity"))
+        .unwrap_or_else(|| app_id.clone());
+    Some(Recipient {
+        name: row
+            .text("Name")
+            .or_else(|| row.text("Identity"))
+            .unwrap_or_else(|| guid.clone()),
+        external_directory_object_id: object_id,
+        guid,
+        display_name: row.text_or_empty("DisplayName"),
+        primary_smtp_address: String::new(),
+        user_principal_name: None,
+        email_addresses: Vec::new(),
+        sid: None,
+        recipient_type_details: sharedbox_tenant::model::SERVICE_PRINCIPAL.to_owned(),
+        app_id: Some(app_id.to_ascii_lowercase()),
     })
 }
 

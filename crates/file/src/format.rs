@@ -251,6 +251,10 @@ fn resolve<'a>(
             .map(Some)
             .ok_or_else(|| TenantError::PrincipalNotFound(address.clone())),
         Principal::Orphaned { .. } => Ok(None),
+        Principal::Unresolved { raw } => match directory.resolve_live(raw) {
+            sharedbox_tenant::LivePrincipal::Recipient(r) => Ok(Some(r)),
+            _ => Ok(None),
+        },
     }
 }
 
@@ -268,7 +272,20 @@ fn require_security_principal(recipient: &Recipient, right: &str) -> Result<(), 
 }
 
 /// How Exchange writes a principal into a permission row: UPN for users, Name otherwise.
+/// Whether `ModeratedBy` takes this recipient: a mailbox, mail user or mail contact
+/// (Set-Mailbox doc), not a group, a user without mail or a service principal.
+pub fn can_moderate(recipient: &Recipient) -> bool {
+    recipient.is_mail_enabled() && !recipient.is_group()
+}
+
+/// A service principal is written by its object id, as `-User` names it (how Exchange shows
+/// it is not documented; clients resolve every spelling).
 fn acl_form(recipient: &Recipient) -> String {
+    if recipient.is_service_principal()
+        && let Some(id) = &recipient.external_directory_object_id
+    {
+        return id.clone();
+    }
     recipient
         .user_principal_name
         .clone()
@@ -297,6 +314,16 @@ fn apply_to_mailbox(
         } => {
             let recipient = resolve(directory, principal)?
                 .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            if *list == PrincipalList::Moderators && !can_moderate(recipient) {
+                return Err(TenantError::Rejected {
+                    message: format!(
+                        "`{}` is a {}: `ModeratedBy` takes only mailboxes, mail users and mail contacts",
+                        principal.identity(),
+                        recipient.recipient_type_details
+                    ),
+                    hint: Some("name a mailbox, mail user or mail contact as moderator".to_owned()),
+                });
+            }
             let entries = list_mut(mailbox, *list);
             if !entries.iter().any(|e| denotes(directory, e, principal)) {
                 entries.push(recipient.name.clone());

@@ -10,8 +10,8 @@
 
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
-    Definition, Directory, LivePrincipal, Mailbox, Operation, Principal, PrincipalId,
-    PrincipalList, Property, Snapshot, Value,
+    Definition, Directory, LivePrincipal, Mailbox, Operation, Principal, PrincipalList, Property,
+    Snapshot, Value,
 };
 
 use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, PlanValue, Wave};
@@ -428,10 +428,7 @@ impl MailboxPlanner<'_> {
         principal: &PrincipalRef,
     ) -> Option<Principal> {
         match self.directory.resolve_policy(&principal.value) {
-            Some(recipient) => Some(Principal::Recipient {
-                id: PrincipalId::of(recipient),
-                address: recipient.primary_smtp_address.to_ascii_lowercase(),
-            }),
+            Some(recipient) => Some(recipient.principal()),
             None => {
                 self.errors.push(
                     Diagnostic::error("plan::unknown-principal", format!("`{}` is not a recipient of the tenant", principal.value), Some(principal.origin.clone()))
@@ -452,11 +449,11 @@ impl MailboxPlanner<'_> {
     ) -> Option<Principal> {
         match self.directory.resolve_live(raw) {
             LivePrincipal::BuiltIn => None,
-            LivePrincipal::Recipient(r) => Some(Principal::Recipient {
-                id: PrincipalId::of(r),
-                address: r.primary_smtp_address.to_ascii_lowercase(),
-            }),
+            LivePrincipal::Recipient(r) => Some(r.principal()),
             LivePrincipal::Orphaned => Some(Principal::Orphaned {
+                raw: raw.to_owned(),
+            }),
+            LivePrincipal::Unresolved => Some(Principal::Unresolved {
                 raw: raw.to_owned(),
             }),
             LivePrincipal::Ambiguous(candidates) => {

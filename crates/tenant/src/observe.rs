@@ -219,6 +219,13 @@ pub fn denotes(directory: &Directory, entry: &str, principal: &Principal) -> boo
             matches!(directory.resolve_live(entry), LivePrincipal::Recipient(r) if PrincipalId::of(r) == *id)
         }
         Principal::Orphaned { raw } => entry.trim().eq_ignore_ascii_case(raw.trim()),
+        Principal::Unresolved { raw } => {
+            entry.trim().eq_ignore_ascii_case(raw.trim())
+                || matches!(
+                    (directory.resolve_live(entry), directory.resolve_live(raw)),
+                    (LivePrincipal::Recipient(a), LivePrincipal::Recipient(b)) if PrincipalId::of(a) == PrincipalId::of(b)
+                )
+        }
     }
 }
 

@@ -46,6 +46,13 @@ pub enum Principal {
         /// The raw string from the permission row.
         raw: String,
     },
+    /// A live entry the directory could not resolve because it did not look up every kind
+    /// of principal (see [`crate::LivePrincipal::Unresolved`]): it may exist, so a revoke is
+    /// undone by granting the same string again.
+    Unresolved {
+        /// The raw string from the permission row.
+        raw: String,
+    },
 }
 
 impl Principal {
@@ -54,6 +61,7 @@ impl Principal {
         match self {
             Principal::Recipient { address, .. } => address.clone(),
             Principal::Orphaned { raw } => format!("{} (orphaned)", printable(raw, 200)),
+            Principal::Unresolved { raw } => format!("{} (not looked up)", printable(raw, 200)),
         }
     }
 
@@ -61,7 +69,7 @@ impl Principal {
     pub fn identity(&self) -> &str {
         match self {
             Principal::Recipient { address, .. } => address,
-            Principal::Orphaned { raw } => raw,
+            Principal::Orphaned { raw } | Principal::Unresolved { raw } => raw,
         }
     }
 
@@ -72,6 +80,9 @@ impl Principal {
         match self {
             Principal::Recipient { id, .. } => id.0.clone(),
             Principal::Orphaned { raw } => format!("orphan:{}", raw.trim().to_ascii_lowercase()),
+            Principal::Unresolved { raw } => {
+                format!("unresolved:{}", raw.trim().to_ascii_lowercase())
+            }
         }
     }
 

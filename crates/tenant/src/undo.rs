@@ -209,7 +209,7 @@ pub const DEFAULT_AUTO_MAPPING: bool = true;
 /// The principal to grant again: not an orphaned one.
 fn regrant(principal: &Principal) -> Result<Principal, NoUndo> {
     match principal {
-        Principal::Recipient { .. } => Ok(principal.clone()),
+        Principal::Recipient { .. } | Principal::Unresolved { .. } => Ok(principal.clone()),
         Principal::Orphaned { .. } => Err(NoUndo::Orphaned),
     }
 }
