@@ -20,6 +20,11 @@ pub const READER_CMDLETS: &[&str] = &[
     "Get-MailboxFolderPermission",
 ];
 
+/// Reads of principals without mail that `plan`, `drift` and `export` also run. Without
+/// them the reads still work, but a SID nothing resolves is reported as "not looked up"
+/// instead of orphaned, and a policy cannot name a service principal (`app:<appId>`).
+pub const DIRECTORY_CMDLETS: &[&str] = &["Get-ServicePrincipal", "Get-User", "Get-Group"];
+
 /// What `apply` and `rollback` run besides the reads (`Remove-Mailbox` only with
 /// `ensure: absent` and `--allow-destroy`).
 pub const WRITER_CMDLETS: &[&str] = &[

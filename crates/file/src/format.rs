@@ -272,12 +272,6 @@ fn require_security_principal(recipient: &Recipient, right: &str) -> Result<(), 
 }
 
 /// How Exchange writes a principal into a permission row: UPN for users, Name otherwise.
-/// Whether `ModeratedBy` takes this recipient: a mailbox, mail user or mail contact
-/// (Set-Mailbox doc), not a group, a user without mail or a service principal.
-pub fn can_moderate(recipient: &Recipient) -> bool {
-    recipient.is_mail_enabled() && !recipient.is_group()
-}
-
 /// A service principal is written by its object id, as `-User` names it (how Exchange shows
 /// it is not documented; clients resolve every spelling).
 fn acl_form(recipient: &Recipient) -> String {
@@ -314,7 +308,7 @@ fn apply_to_mailbox(
         } => {
             let recipient = resolve(directory, principal)?
                 .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
-            if *list == PrincipalList::Moderators && !can_moderate(recipient) {
+            if *list == PrincipalList::Moderators && !recipient.can_moderate() {
                 return Err(TenantError::Rejected {
                     message: format!(
                         "`{}` is a {}: `ModeratedBy` takes only mailboxes, mail users and mail contacts",

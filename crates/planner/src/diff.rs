@@ -394,7 +394,7 @@ impl MailboxPlanner<'_> {
         }
         let mut wanted = Entries::new();
         for (principal, attribute) in wanted_rows {
-            if let Some(p) = self.policy_principal(policy, principal)
+            if let Some(p) = self.policy_principal(policy, list.field, principal)
                 && wanted.insert(p.key(), (p, attribute)).is_some()
             {
                 self.same_recipient_twice(list.field, principal);
@@ -422,12 +422,52 @@ impl MailboxPlanner<'_> {
     }
 
     /// Resolves a principal named in a policy; an unknown one is an error at its position.
+    /// Also checks, before anything is written, that the recipient is of a kind the field
+    /// takes: a moderator is a mailbox, mail user or mail contact (Set-Mailbox doc); a
+    /// service principal holds only FullAccess and Send As.
     fn policy_principal(
         &mut self,
         policy: &MailboxPolicy,
+        field: &str,
         principal: &PrincipalRef,
     ) -> Option<Principal> {
         match self.directory.resolve_policy(&principal.value) {
+            Some(recipient) if field == "moderation.moderators" && !recipient.can_moderate() => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "plan::moderator-kind",
+                        format!(
+                            "`{}` in `moderation.moderators` of `{}` is a {} ({}): Exchange takes only mailboxes, mail users and mail contacts as moderators",
+                            principal.value,
+                            policy.address.value,
+                            kind_word(recipient),
+                            recipient.recipient_type_details
+                        ),
+                        Some(principal.origin.clone()),
+                    )
+                    .with_label("not a mailbox, mail user or mail contact")
+                    .with_hint("name the people who approve as moderators (a group cannot moderate: list its members)"),
+                );
+                None
+            }
+            Some(recipient)
+                if recipient.is_service_principal()
+                    && !matches!(field, "fullAccess" | "sendAs") =>
+            {
+                self.errors.push(
+                    Diagnostic::error(
+                        "plan::service-principal-field",
+                        format!(
+                            "`{}` in `{field}` of `{}` is a service principal: it can hold only `fullAccess` and `sendAs`",
+                            principal.value, policy.address.value
+                        ),
+                        Some(principal.origin.clone()),
+                    )
+                    .with_label("service principal")
+                    .with_hint("grant an app `fullAccess` (IMAP/POP) or `sendAs` (SMTP); other lists take recipients with mail"),
+                );
+                None
+            }
             Some(recipient) => Some(recipient.principal()),
             None => {
                 self.errors.push(
@@ -524,6 +564,19 @@ fn setting_change<T>(
         note: None,
         cause: None,
     })
+}
+
+/// How a recipient's kind is named in messages.
+fn kind_word(recipient: &sharedbox_tenant::Recipient) -> &'static str {
+    if recipient.is_service_principal() {
+        "service principal"
+    } else if recipient.is_group() {
+        "group"
+    } else if !recipient.is_mail_enabled() {
+        "user without mail"
+    } else {
+        "recipient"
+    }
 }
 
 #[cfg(test)]

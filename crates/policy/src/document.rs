@@ -104,8 +104,10 @@ pub struct RawDocument {
     /// Server-side copies of sent mail in the shared mailbox's own Sent Items.
     #[serde(default)]
     pub sent_items: Option<Sp<SentItems>>,
-    /// Who may send as the mailbox (`Add-RecipientPermission -AccessRights SendAs`).
-    /// Authoritative when present: trustees not listed are revoked; `[]` revokes all.
+    /// Who may send as the mailbox (`Add-RecipientPermission -AccessRights SendAs`):
+    /// SMTP address, UPN, Entra object id, or `app:<appId>` for an app's service principal
+    /// (SMTP AUTH app-only). Authoritative when present: trustees not listed are revoked;
+    /// `[]` revokes all.
     #[serde(default)]
     pub send_as: Option<Sp<Vec<Sp<String>>>>,
     /// Who may send on behalf of the mailbox (`GrantSendOnBehalfTo`). Authoritative when present.
@@ -267,7 +269,8 @@ pub struct SentItems {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FullAccessEntry {
-    /// A user or mail-enabled security group: SMTP address, UPN or Entra object id.
+    /// A user or mail-enabled security group (SMTP address, UPN or Entra object id), or an
+    /// app's service principal as `app:<appId>` (app-only IMAP/POP).
     pub principal: Sp<String>,
     /// Whether Outlook opens the mailbox automatically. Exchange applies it only when the
     /// grant is made and never reports it back; absent = Exchange's default (`true`).

@@ -163,6 +163,12 @@ impl Recipient {
         self.is_group() && !self.is_mail_enabled() && self.is_security_principal()
     }
 
+    /// Whether `Set-Mailbox -ModeratedBy` takes this recipient: a mailbox, mail user or mail
+    /// contact (Set-Mailbox doc), not a group, a user without mail or a service principal.
+    pub fn can_moderate(&self) -> bool {
+        self.is_mail_enabled() && !self.is_group()
+    }
+
     /// The string passed to Exchange as `-User`, `-Trustee` or in a list: the primary SMTP
     /// address, else the UPN, else the Entra object id (a service principal's `ObjectId`),
     /// else the Exchange Guid.

@@ -37,7 +37,9 @@ pub enum Principal {
     Recipient {
         /// Canonical id (Entra object id or Exchange Guid).
         id: PrincipalId,
-        /// Primary SMTP address: what is shown to people and passed to Exchange.
+        /// What is shown to people and passed to Exchange: the primary SMTP address, else
+        /// the UPN (a user without mail), else the object id (a service principal), else the
+        /// Exchange Guid ([`crate::Recipient::identity`]).
         address: String,
     },
     /// A live entry that resolves to nothing (an orphaned SID, a deleted user), addressed by
