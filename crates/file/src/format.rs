@@ -188,6 +188,53 @@ impl TenantFile {
                 (definition.set)(&mut self.organization, value);
                 Ok(())
             }
+            Operation::CreateServicePrincipal {
+                app_id,
+                object_id,
+                display_name,
+            } => {
+                let taken = self.recipients.iter().any(|r| {
+                    r.is_service_principal()
+                        && (r
+                            .app_id
+                            .as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+                            || r.external_directory_object_id
+                                .as_deref()
+                                .is_some_and(|o| o.eq_ignore_ascii_case(object_id)))
+                });
+                if taken {
+                    return Err(TenantError::Rejected {
+                        message: format!(
+                            "a service principal with AppId `{app_id}` or ObjectId `{object_id}` already exists"
+                        ),
+                        hint: None,
+                    });
+                }
+                self.recipients.push(Recipient {
+                    external_directory_object_id: Some(object_id.to_ascii_lowercase()),
+                    guid: stable_guid(&format!("sp|{object_id}")),
+                    name: object_id.to_ascii_lowercase(),
+                    display_name: display_name.clone(),
+                    recipient_type_details: sharedbox_tenant::model::SERVICE_PRINCIPAL.to_owned(),
+                    app_id: Some(app_id.to_ascii_lowercase()),
+                    ..Recipient::default()
+                });
+                Ok(())
+            }
+            Operation::RemoveServicePrincipal { app_id, object_id } => {
+                self.recipients.retain(|r| {
+                    !(r.is_service_principal()
+                        && (r
+                            .app_id
+                            .as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+                            || r.external_directory_object_id
+                                .as_deref()
+                                .is_some_and(|o| o.eq_ignore_ascii_case(object_id))))
+                });
+                Ok(())
+            }
             other => {
                 let index = self.index_of(other.mailbox().unwrap_or_default())?;
                 // On a copy, so that a refused operation leaves the mailbox as it was.
@@ -470,12 +517,13 @@ fn apply_to_mailbox(
         Operation::CreateMailbox { .. } => Err(TenantError::MailboxExists(
             mailbox.primary_smtp_address.clone(),
         )),
-        Operation::RemoveMailbox { .. } | Operation::SetOrganization { .. } => {
-            Err(TenantError::Rejected {
-                message: format!("`{}` is not a write inside one mailbox", operation.cmdlet()),
-                hint: None,
-            })
-        }
+        Operation::RemoveMailbox { .. }
+        | Operation::SetOrganization { .. }
+        | Operation::CreateServicePrincipal { .. }
+        | Operation::RemoveServicePrincipal { .. } => Err(TenantError::Rejected {
+            message: format!("`{}` is not a write inside one mailbox", operation.cmdlet()),
+            hint: None,
+        }),
     }
 }
 

@@ -65,12 +65,36 @@ pub fn plan(
                 .with_hint("an empty policy set never revokes anything; add SharedMailbox documents to manage mailboxes"),
         );
     }
+    // Service principal registrations a `TenantSettings` document declares but Exchange does
+    // not have yet: planned against a directory that holds them, created first if needed.
+    let missing = missing_registrations(policies, &snapshot.directory);
+    let augmented;
+    let directory = if missing.is_empty() {
+        &snapshot.directory
+    } else {
+        let mut with = snapshot.directory.clone();
+        for registration in &missing {
+            with.insert_if_absent(registration_recipient(registration));
+        }
+        augmented = with;
+        &augmented
+    };
+    for registration in &missing {
+        let needed = policies
+            .mailboxes
+            .iter()
+            .filter(|p| p.is_targeted(&options.targets))
+            .any(|p| names_registration(p, directory, registration));
+        if needed {
+            plan.organization.push(create_registration(registration));
+        }
+    }
     for policy in &policies.mailboxes {
         if !policy.is_targeted(&options.targets) {
             continue;
         }
         let mut planner = MailboxPlanner {
-            directory: &snapshot.directory,
+            directory,
             errors: &mut errors,
             warnings: &mut plan.warnings,
         };
@@ -96,6 +120,91 @@ pub fn plan(
         Ok(plan)
     } else {
         Err(PlanError(errors))
+    }
+}
+
+/// The declared registrations Exchange does not have (by app id or object id).
+fn missing_registrations<'p>(
+    policies: &'p PolicySet,
+    directory: &Directory,
+) -> Vec<&'p sharedbox_policy::ServicePrincipalRegistration> {
+    policies
+        .tenant_settings
+        .iter()
+        .flat_map(|t| &t.service_principals)
+        .filter(|r| {
+            directory
+                .resolve_policy(&format!(
+                    "{}{}",
+                    sharedbox_tenant::directory::APP_PREFIX,
+                    r.app_id.value
+                ))
+                .is_none()
+                && directory.resolve_policy(&r.object_id.value).is_none()
+        })
+        .collect()
+}
+
+/// The directory entry a registration will be once `New-ServicePrincipal` ran.
+fn registration_recipient(
+    registration: &sharedbox_policy::ServicePrincipalRegistration,
+) -> sharedbox_tenant::Recipient {
+    sharedbox_tenant::Recipient {
+        external_directory_object_id: Some(registration.object_id.value.clone()),
+        guid: registration.object_id.value.clone(),
+        name: registration.object_id.value.clone(),
+        display_name: registration.display_name.clone(),
+        recipient_type_details: sharedbox_tenant::model::SERVICE_PRINCIPAL.to_owned(),
+        app_id: Some(registration.app_id.value.clone()),
+        ..sharedbox_tenant::Recipient::default()
+    }
+}
+
+/// Whether `policy` grants FullAccess or Send As to the registration's service principal.
+fn names_registration(
+    policy: &MailboxPolicy,
+    directory: &Directory,
+    registration: &sharedbox_policy::ServicePrincipalRegistration,
+) -> bool {
+    let is_it = |principal: &PrincipalRef| {
+        directory
+            .resolve_policy(&principal.value)
+            .is_some_and(|r| r.app_id.as_deref() == Some(registration.app_id.value.as_str()))
+    };
+    policy
+        .full_access
+        .iter()
+        .flat_map(|l| &l.value)
+        .any(|g| is_it(&g.principal))
+        || policy.send_as.iter().flat_map(|l| &l.value).any(is_it)
+}
+
+/// `New-ServicePrincipal` for a registration, undone by `Remove-ServicePrincipal`.
+fn create_registration(registration: &sharedbox_policy::ServicePrincipalRegistration) -> Change {
+    Change {
+        field: format!(
+            "servicePrincipals.{}{}",
+            sharedbox_tenant::directory::APP_PREFIX,
+            registration.app_id.value
+        ),
+        action: Action::Add,
+        wave: Wave::Create,
+        operation: Operation::CreateServicePrincipal {
+            app_id: registration.app_id.value.clone(),
+            object_id: registration.object_id.value.clone(),
+            display_name: registration.display_name.clone(),
+        },
+        before: None,
+        after: Some(PlanValue::Presence { present: true }),
+        inverse: Some(Operation::RemoveServicePrincipal {
+            app_id: registration.app_id.value.clone(),
+            object_id: registration.object_id.value.clone(),
+        }),
+        note: Some(format!(
+            "registers the service principal of app `{}` (object id `{}`) in Exchange",
+            registration.app_id.value, registration.object_id.value
+        )),
+        cause: None,
     }
 }
 

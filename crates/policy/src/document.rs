@@ -137,6 +137,25 @@ pub struct RawDocument {
     /// `TenantSettings` only: let users send from proxy (alias) addresses (`SendFromAliasEnabled`).
     #[serde(default)]
     pub send_from_alias_enabled: Option<Sp<bool>>,
+    /// `TenantSettings` only: Exchange registrations of Entra apps' service principals that
+    /// policies name as `app:<appId>`; a missing one is created (`New-ServicePrincipal`)
+    /// before any grant. Not authoritative: registrations not listed are left alone.
+    #[serde(default)]
+    pub service_principals: Option<Sp<Vec<ServicePrincipalEntry>>>,
+}
+
+/// One Exchange service principal registration (`New-ServicePrincipal`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServicePrincipalEntry {
+    /// The application (client) id: App registrations > Application (client) ID.
+    pub app_id: Sp<String>,
+    /// The object id of the enterprise application (the service principal), not of the app
+    /// registration: Enterprise applications > Object ID. Exchange does not check it.
+    pub object_id: Sp<String>,
+    /// The display name Exchange shows.
+    #[serde(default)]
+    pub display_name: Option<Sp<String>>,
 }
 
 /// Where a setting was written in its YAML source.
@@ -473,7 +492,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         Kind::SharedMailbox => MAILBOX_FIELDS,
         Kind::Defaults => &MAILBOX_FIELDS[3..],
         Kind::Profile => &PROFILE_FIELDS,
-        Kind::TenantSettings => &["sendFromAliasEnabled"],
+        Kind::TenantSettings => &["sendFromAliasEnabled", "servicePrincipals"],
     }
 }
 

@@ -769,8 +769,55 @@ impl Builder {
                     );
                     return;
                 }
+                let mut service_principals = Vec::new();
+                for entry in doc.service_principals.iter().flat_map(|l| l.value()) {
+                    let app_id =
+                        located(source, &entry.app_id).map(|a| a.trim().to_ascii_lowercase());
+                    let object_id =
+                        located(source, &entry.object_id).map(|a| a.trim().to_ascii_lowercase());
+                    let mut valid = true;
+                    for (what, id) in [("appId", &app_id), ("objectId", &object_id)] {
+                        if !is_guid(&id.value) {
+                            valid = false;
+                            diagnostics.push(
+                                Diagnostic::error(
+                                    "policy::invalid-service-principal",
+                                    format!("`{what}` `{}` is not a GUID", id.value),
+                                    Some(id.origin.clone()),
+                                )
+                                .with_label("not a GUID")
+                                .with_hint("copy the id from Entra: the app's Application (client) ID, the enterprise application's Object ID"),
+                            );
+                        }
+                    }
+                    if valid && app_id.value == object_id.value {
+                        valid = false;
+                        diagnostics.push(
+                            Diagnostic::error(
+                                "policy::invalid-service-principal",
+                                "`appId` and `objectId` are the same id",
+                                Some(object_id.origin.clone()),
+                            )
+                            .with_label("same as `appId`")
+                            .with_hint("`objectId` is the enterprise application's Object ID (Enterprise applications), not the client id; the two are easy to mix up"),
+                        );
+                    }
+                    if valid {
+                        let display_name = entry
+                            .display_name
+                            .as_ref()
+                            .map(|d| d.value().clone())
+                            .unwrap_or_else(|| app_id.value.clone());
+                        service_principals.push(crate::model::ServicePrincipalRegistration {
+                            app_id,
+                            object_id,
+                            display_name,
+                        });
+                    }
+                }
                 let settings = TenantSettings {
                     settings: located_settings(source, doc.organization_settings()),
+                    service_principals,
                 };
                 self.tenant = Some((kind_origin, settings));
             }
@@ -899,5 +946,6 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("lifecycle", doc.lifecycle);
     field!("lints", doc.lints);
     field!("sendFromAliasEnabled", doc.send_from_alias_enabled);
+    field!("servicePrincipals", doc.service_principals);
     out
 }

@@ -277,6 +277,25 @@ pub enum Operation {
         /// The setting and its new value.
         setting: OrganizationSetting,
     },
+    /// `New-ServicePrincipal -AppId -ObjectId -DisplayName`: registers an Entra app's service
+    /// principal in Exchange so that it can hold FullAccess or Send As. Exchange does not
+    /// check the ids against Entra.
+    CreateServicePrincipal {
+        /// The application (client) id.
+        app_id: String,
+        /// The enterprise application's (service principal's) object id.
+        object_id: String,
+        /// The display name.
+        display_name: String,
+    },
+    /// `Remove-ServicePrincipal -Identity <objectId>`: only to undo a registration the run
+    /// made.
+    RemoveServicePrincipal {
+        /// The application (client) id.
+        app_id: String,
+        /// The object id (the identity passed to Exchange).
+        object_id: String,
+    },
 }
 
 impl Operation {
@@ -321,7 +340,9 @@ impl Operation {
             | AddSentItemsPermission { mailbox, .. }
             | SetSentItemsPermission { mailbox, .. }
             | RemoveSentItemsPermission { mailbox, .. } => Some(mailbox),
-            SetOrganization { .. } => None,
+            SetOrganization { .. }
+            | CreateServicePrincipal { .. }
+            | RemoveServicePrincipal { .. } => None,
         }
     }
 
@@ -341,6 +362,8 @@ impl Operation {
             SetSentItemsPermission { .. } => "Set-MailboxFolderPermission",
             RemoveSentItemsPermission { .. } => "Remove-MailboxFolderPermission",
             SetOrganization { setting } => setting.property.definition().cmdlet,
+            CreateServicePrincipal { .. } => "New-ServicePrincipal",
+            RemoveServicePrincipal { .. } => "Remove-ServicePrincipal",
         }
     }
 
@@ -359,7 +382,9 @@ impl Operation {
             Operation::CreateMailbox { .. }
             | Operation::RemoveMailbox { .. }
             | Operation::SetMailbox { .. }
-            | Operation::SetOrganization { .. } => None,
+            | Operation::SetOrganization { .. }
+            | Operation::CreateServicePrincipal { .. }
+            | Operation::RemoveServicePrincipal { .. } => None,
         }
     }
 }

@@ -20,6 +20,10 @@ pub enum NoUndo {
         "a deleted mailbox is not recreated; Exchange keeps it soft-deleted for 30 days (`Undo-SoftDeletedMailbox`)"
     )]
     MailboxDeleted,
+    /// `Remove-ServicePrincipal` is not undone: sharedbox removes only registrations its own
+    /// run created, as the undo of that creation.
+    #[error("a removed service principal registration is not recreated by rollback")]
+    ServicePrincipalRemoved,
     /// The principal that lost a grant is orphaned: it cannot be granted anything.
     #[error("the revoked principal was orphaned (it no longer exists) and cannot be granted again")]
     Orphaned,
@@ -83,6 +87,21 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
         },
         Operation::RemoveMailbox { .. } => match before {
             Observation::Exists(true) => Err(NoUndo::MailboxDeleted),
+            Observation::Exists(false) => Ok(None),
+            _ => Err(invalid()),
+        },
+        Operation::CreateServicePrincipal {
+            app_id, object_id, ..
+        } => match before {
+            Observation::Exists(false) => Ok(Some(Operation::RemoveServicePrincipal {
+                app_id: app_id.clone(),
+                object_id: object_id.clone(),
+            })),
+            Observation::Exists(true) => Ok(None),
+            _ => Err(invalid()),
+        },
+        Operation::RemoveServicePrincipal { .. } => match before {
+            Observation::Exists(true) => Err(NoUndo::ServicePrincipalRemoved),
             Observation::Exists(false) => Ok(None),
             _ => Err(invalid()),
         },

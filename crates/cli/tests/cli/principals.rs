@@ -186,3 +186,79 @@ fn a_service_principal_is_granted_and_only_the_orphaned_sid_cannot_be_undone() {
     let again = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
+
+const NEW_APP_ID: &str = "ca73fffa-cedb-4b84-860f-d7fb8aa8a6c1";
+const NEW_OBJECT_ID: &str = "1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5";
+
+#[test]
+fn a_missing_registration_is_created_first_and_rolled_back_only_when_the_run_made_it() {
+    let project = common::Project::with_tenant(&tenant());
+    project.policy(
+        "tenant.yaml",
+        &format!(
+            "apiVersion: sharedbox/v1\nkind: TenantSettings\nservicePrincipals:\n  - {{appId: {NEW_APP_ID}, objectId: {NEW_OBJECT_ID}, displayName: Mail archiver}}\n  - {{appId: {APP_ID}, objectId: {APP_OBJECT_ID}}}\n"
+        ),
+    );
+    project.policy(
+        "sales.yaml",
+        &format!(
+            "{HEADER}mailbox: sales@fabrikam.com\nfullAccess:\n  - {{principal: \"app:{NEW_APP_ID}\", autoMapping: false}}\n"
+        ),
+    );
+    let sim = sim(&project);
+    let before = common::normalized(sim.tenant());
+    let plan = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains(&format!("servicePrincipals.app:{NEW_APP_ID}")),
+        "{}",
+        plan.stdout
+    );
+    // The registration that exists already is not created again.
+    assert!(
+        !plan
+            .stdout
+            .contains(&format!("servicePrincipals.app:{APP_ID}")),
+        "{}",
+        plan.stdout
+    );
+
+    let mut applied = None;
+    let run_id = common::new_run(&project, || {
+        applied = Some(exo(&project, &sim, &["apply", "--auto-approve"]));
+    });
+    let applied = applied.unwrap();
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(sim.counters().writes.get("New-ServicePrincipal"), Some(&1));
+    let tenant = sim.tenant();
+    assert!(
+        tenant
+            .recipients
+            .iter()
+            .any(|r| r.app_id.as_deref() == Some(NEW_APP_ID) && r.display_name == "Mail archiver")
+    );
+    let sales = common::mailbox(&tenant, "sales@fabrikam.com");
+    assert!(
+        sales
+            .mailbox_permissions
+            .iter()
+            .any(|p| p.user == NEW_OBJECT_ID),
+        "{:?}",
+        sales.mailbox_permissions
+    );
+    let again = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    let rollback = exo(&project, &sim, &["rollback", &run_id, "--auto-approve"]);
+    assert_eq!(rollback.code, 0, "{}\n{}", rollback.stdout, rollback.stderr);
+    assert_eq!(
+        sim.counters().writes.get("Remove-ServicePrincipal"),
+        Some(&1)
+    );
+    assert_eq!(
+        common::normalized(sim.tenant()),
+        before,
+        "the grant and the registration the run made are gone; the one it found stays"
+    );
+}

@@ -35,6 +35,8 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("Remove-MailboxFolderPermission", true),
     ("Set-CASMailbox", true),
     ("Set-OrganizationConfig", true),
+    ("New-ServicePrincipal", true),
+    ("Remove-ServicePrincipal", true),
 ];
 
 /// Cmdlets that act on one mailbox and are routed by `X-AnchorMailbox`.
@@ -131,6 +133,8 @@ pub fn run(
         }
         "Set-CASMailbox" => write::set_cas_mailbox(tenant, params),
         "Set-OrganizationConfig" => write::set_organization_config(tenant, params),
+        "New-ServicePrincipal" => write::new_service_principal(tenant, params),
+        "Remove-ServicePrincipal" => write::remove_service_principal(tenant, params),
         other => Err(ExoError::unknown_cmdlet(other)),
     }
 }
