@@ -629,4 +629,53 @@ mod tests {
         );
         assert_eq!(undone(&remove, Observation::Exists(false)), Ok(None));
     }
+
+    #[test]
+    fn a_registration_is_removed_only_when_the_run_made_it_and_a_removal_is_final() {
+        let create = Operation::CreateServicePrincipal {
+            app_id: "a".into(),
+            object_id: "o".into(),
+            display_name: "App".into(),
+        };
+        assert_eq!(
+            undone(&create, Observation::Exists(false)),
+            Ok(Some(Operation::RemoveServicePrincipal {
+                app_id: "a".into(),
+                object_id: "o".into(),
+            }))
+        );
+        assert_eq!(undone(&create, Observation::Exists(true)), Ok(None));
+        let remove = Operation::RemoveServicePrincipal {
+            app_id: "a".into(),
+            object_id: "o".into(),
+        };
+        assert_eq!(
+            undo(&remove, &Observation::Exists(true)),
+            Err(NoUndo::ServicePrincipalRemoved)
+        );
+        assert_eq!(target(&create), target(&remove));
+    }
+
+    #[test]
+    fn a_revoke_of_a_principal_not_looked_up_is_undone_with_the_same_string() {
+        let unresolved = Principal::Unresolved {
+            raw: "S-1-5-21-1-2-3-4711".into(),
+        };
+        let revoke = Operation::RevokeFullAccess {
+            mailbox: MAILBOX.into(),
+            principal: unresolved.clone(),
+        };
+        assert!(matches!(
+            undo(&revoke, &Observation::Member(true)),
+            Ok(Some(Operation::GrantFullAccess { principal, .. })) if principal == unresolved
+        ));
+        let orphaned = Operation::RevokeFullAccess {
+            mailbox: MAILBOX.into(),
+            principal: orphan(),
+        };
+        assert_eq!(
+            undo(&orphaned, &Observation::Member(true)),
+            Err(NoUndo::Orphaned)
+        );
+    }
 }
