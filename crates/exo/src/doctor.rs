@@ -61,6 +61,9 @@ pub struct Report {
     pub missing_reader: Vec<&'static str>,
     /// Writer cmdlets the identity may not run.
     pub missing_writer: Vec<&'static str>,
+    /// Directory reads ([`DIRECTORY_CMDLETS`]) the identity may not run: reading still
+    /// works, but unresolved entries are "not looked up" rather than orphaned.
+    pub missing_directory: Vec<&'static str>,
     /// The harmless reads.
     pub probes: Vec<Probe>,
 }
@@ -94,6 +97,11 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
     };
     let missing_reader = READER_CMDLETS.iter().copied().filter(|c| !may(c)).collect();
     let missing_writer = WRITER_CMDLETS.iter().copied().filter(|c| !may(c)).collect();
+    let missing_directory = DIRECTORY_CMDLETS
+        .iter()
+        .copied()
+        .filter(|c| !may(c))
+        .collect();
 
     let mut probes = Vec::new();
     let mut record = |cmdlet: &'static str, result: Result<crate::Output, ExoError>| {
@@ -175,6 +183,7 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
         exported: exported.map_err(|e| e.to_string()),
         missing_reader,
         missing_writer,
+        missing_directory,
         probes,
     }
 }

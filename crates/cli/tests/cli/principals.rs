@@ -262,3 +262,46 @@ fn a_missing_registration_is_created_first_and_rolled_back_only_when_the_run_mad
         "the grant and the registration the run made are gone; the one it found stays"
     );
 }
+
+#[test]
+fn without_the_directory_reads_plans_work_and_doctor_says_what_is_lost() {
+    let project = common::Project::with_tenant(&tenant());
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: [{{principal: anna@fabrikam.com}}]\n"),
+    );
+    let reads: Vec<String> = sharedbox_exo::doctor::READER_CMDLETS
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    let sim = SimServer::start(
+        project.tenant(),
+        SimConfig {
+            roles: vec![sharedbox_exo_sim::Role {
+                token_prefix: "sim-token".into(),
+                cmdlets: reads,
+            }],
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let plan = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    // The user without mail and the orphan cannot be told apart now: both are "not looked
+    // up", and their revocation is undone by granting the same string again.
+    assert_eq!(
+        plan.stdout.matches("(not looked up)").count(),
+        2,
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("cannot be undone"), "{}", plan.stdout);
+    let doctor = exo(&project, &sim, &["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("optional:  `Get-ServicePrincipal`, `Get-User`, `Get-Group` not allowed"),
+        "{}",
+        doctor.stdout
+    );
+}
