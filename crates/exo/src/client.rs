@@ -133,6 +133,9 @@ impl Command {
     }
 }
 
+/// Where a streamed command's rows go: its index among the commands and the receiver.
+type Sink<'a> = (usize, &'a (dyn Fn(usize, Vec<Row>) + Sync));
+
 /// What a cmdlet produced, all pages together.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Output {
@@ -474,11 +477,25 @@ impl Client {
 
     /// Runs one cmdlet through `InvokeCommand`, following `@odata.nextLink` to the end.
     pub async fn invoke(&self, command: &Command) -> Result<Output, ExoError> {
-        let url = self.invoke_url(command.select);
-        self.invoke_at(command, &url).await
+        self.invoke_into(command, None).await
     }
 
-    async fn invoke_at(&self, command: &Command, first: &str) -> Result<Output, ExoError> {
+    /// [`Client::invoke`], each page's rows handed to `sink` when there is one.
+    async fn invoke_into(
+        &self,
+        command: &Command,
+        sink: Option<Sink<'_>>,
+    ) -> Result<Output, ExoError> {
+        let url = self.invoke_url(command.select);
+        self.invoke_at(command, &url, sink).await
+    }
+
+    async fn invoke_at(
+        &self,
+        command: &Command,
+        first: &str,
+        sink: Option<Sink<'_>>,
+    ) -> Result<Output, ExoError> {
         let request_id = self.request_id();
         let body = command.body();
         let mut output = Output::default();
@@ -493,16 +510,26 @@ impl Client {
                 ));
             }
             let page = wire::parse_page(&answer.body);
-            match self.absorb(&mut output, page)? {
+            drop(answer);
+            match self.absorb(&mut output, page, sink)? {
                 Some(next) => url = next,
                 None => return Ok(output),
             }
         }
     }
 
-    /// Adds a page to `output`; returns where the next page is.
-    fn absorb(&self, output: &mut Output, page: Page) -> Result<Option<String>, ExoError> {
-        output.rows.extend(page.rows);
+    /// Adds a page to `output` (its rows to the sink when there is one); returns where the
+    /// next page is.
+    fn absorb(
+        &self,
+        output: &mut Output,
+        page: Page,
+        sink: Option<Sink<'_>>,
+    ) -> Result<Option<String>, ExoError> {
+        match sink {
+            Some((i, sink)) => sink(i, page.rows),
+            None => output.rows.extend(page.rows),
+        }
         output.warnings.extend(page.warnings);
         match page.next_link {
             Some(next) => Ok(Some(self.check_next_link(&next)?)),
@@ -595,17 +622,38 @@ impl Client {
     /// failed transiently are retried on their own (reads and idempotent writes only);
     /// commands that must never be retried are sent on their own, not in a batch.
     pub async fn batch(&self, commands: &[Command]) -> Vec<Result<Output, ExoError>> {
+        self.batch_into(commands, None).await
+    }
+
+    /// [`Client::batch`] for bulk reads: each page's rows go to `sink` with the index of its
+    /// command as soon as the page is read (in page order per command), so that a caller
+    /// can turn them into its own values and drop them; the outputs have warnings only.
+    /// A command's rows are final only when its result is `Ok`.
+    pub async fn batch_streamed(
+        &self,
+        commands: &[Command],
+        sink: &(dyn Fn(usize, Vec<Row>) + Sync),
+    ) -> Vec<Result<Output, ExoError>> {
+        self.batch_into(commands, Some(sink)).await
+    }
+
+    async fn batch_into(
+        &self,
+        commands: &[Command],
+        sink: Option<&(dyn Fn(usize, Vec<Row>) + Sync)>,
+    ) -> Vec<Result<Output, ExoError>> {
         let mut results: Vec<Option<Result<Output, ExoError>>> = vec![None; commands.len()];
         let (safe, unsafe_): (Vec<usize>, Vec<usize>) =
             (0..commands.len()).partition(|&i| commands[i].retry == Retry::Safe);
-        let single = join_all(
-            unsafe_
-                .iter()
-                .map(|&i| async move { vec![(i, self.invoke(&commands[i]).await)] }),
-        );
+        let single = join_all(unsafe_.iter().map(|&i| async move {
+            vec![(
+                i,
+                self.invoke_into(&commands[i], sink.map(|s| (i, s))).await,
+            )]
+        }));
         let batched = join_all(
             safe.chunks(MAX_BATCH)
-                .map(|chunk| self.run_batch(commands, chunk)),
+                .map(|chunk| self.run_batch(commands, chunk, sink)),
         );
         let (single, batched) = futures::join!(single, batched);
         for (i, result) in single.into_iter().chain(batched).flatten() {
@@ -630,10 +678,14 @@ impl Client {
         &self,
         commands: &[Command],
         chunk: &[usize],
+        sink: Option<&(dyn Fn(usize, Vec<Row>) + Sync)>,
     ) -> Vec<(usize, Result<Output, ExoError>)> {
         if chunk.len() == 1 {
             let i = chunk[0];
-            return vec![(i, self.invoke(&commands[i]).await)];
+            return vec![(
+                i,
+                self.invoke_into(&commands[i], sink.map(|s| (i, s))).await,
+            )];
         }
         let token = match self.tokens.token().await {
             Ok(token) => token,
@@ -696,7 +748,11 @@ impl Client {
             }
         }
         let followed = chunk.iter().zip(answered).map(|(&i, response)| async move {
-            (i, self.finish_sub_response(&commands[i], response).await)
+            (
+                i,
+                self.finish_sub_response(&commands[i], response, sink.map(|s| (i, s)))
+                    .await,
+            )
         });
         join_all(followed).await
     }
@@ -708,15 +764,16 @@ impl Client {
         &self,
         command: &Command,
         response: Option<SubResponse>,
+        sink: Option<Sink<'_>>,
     ) -> Result<Output, ExoError> {
         let Some(response) = response else {
-            return self.invoke(command).await;
+            return self.invoke_into(command, sink).await;
         };
         if (200..300).contains(&response.status) {
             let mut output = Output::default();
-            return match self.absorb(&mut output, wire::page_of(response.body))? {
+            return match self.absorb(&mut output, wire::page_of(response.body), sink)? {
                 Some(next) => {
-                    let rest = self.invoke_at(command, &next).await?;
+                    let rest = self.invoke_at(command, &next, sink).await?;
                     output.rows.extend(rest.rows);
                     output.warnings.extend(rest.warnings);
                     Ok(output)
@@ -731,11 +788,11 @@ impl Client {
             Class::Throttled => {
                 self.limiter.throttled();
                 self.throttled.fetch_add(1, Ordering::Relaxed);
-                self.invoke(command).await
+                self.invoke_into(command, sink).await
             }
             _ => {
                 self.retried.fetch_add(1, Ordering::Relaxed);
-                self.invoke(command).await
+                self.invoke_into(command, sink).await
             }
         }
     }

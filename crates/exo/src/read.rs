@@ -71,9 +71,6 @@ const SERVICE_PRINCIPAL_FIELDS: &[&str] = &[
     "Guid",
 ];
 
-/// Turns a row of a directory read into a principal.
-type Convert = fn(&Row) -> Option<Recipient>;
-
 /// `Get-User` of users without mail only; users with a mailbox come from `Get-Recipient`.
 const NON_MAIL_USERS: &[&str] = &["User", "DisabledUser"];
 
@@ -149,14 +146,6 @@ pub async fn snapshot(
             .param("RecipientTypeDetails", "SharedMailbox")
             .param("ResultSize", "Unlimited")
             .select(&MAILBOX_FIELDS),
-        Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS),
-        Command::read("Get-User")
-            .param("RecipientTypeDetails", serde_json::json!(NON_MAIL_USERS))
-            .param("ResultSize", "Unlimited")
-            .select(USER_FIELDS),
-        Command::read("Get-Group")
-            .param("ResultSize", "Unlimited")
-            .select(USER_FIELDS),
     ];
     if bulk {
         first.push(
@@ -171,58 +160,103 @@ pub async fn snapshot(
                 .param("ResultSize", "Unlimited"),
         );
     }
-    let mut results = client.batch(&first).await.into_iter();
-    let mut next = || results.next().unwrap_or_else(|| Ok(Output::default()));
-    let organization = organization_of(next()?.rows.first());
-    // Each answer is turned into the model and dropped before the next is looked at: at
-    // 10,000 mailboxes the raw rows are the largest thing this process holds.
-    let mut directory = Directory::new(next()?.rows.iter().filter_map(recipient_of));
-    let all: Vec<Mailbox> = next()?.rows.iter().filter_map(mailbox_of).collect();
-    // Principals without mail: a read the identity may not be allowed (a role without
+    // Principals without mail, last: a read the identity may not be allowed (a role without
     // `Get-ServicePrincipal`) leaves the directory incomplete, so that what it does not
     // resolve is "not looked up", never "orphaned".
-    let kinds: [(Convert, _); 3] = [
-        (service_principal_of, next()),
-        (non_mail_of, next()),
-        (non_mail_of, next()),
-    ];
-    for (convert, output) in kinds {
-        match output {
-            Ok(output) => {
-                for recipient in output.rows.iter().filter_map(convert) {
-                    directory.insert_if_absent(recipient);
-                }
+    let principals_at = first.len();
+    first.push(Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS));
+    first.push(
+        Command::read("Get-User")
+            .param("RecipientTypeDetails", serde_json::json!(NON_MAIL_USERS))
+            .param("ResultSize", "Unlimited")
+            .select(USER_FIELDS),
+    );
+    first.push(
+        Command::read("Get-Group")
+            .param("ResultSize", "Unlimited")
+            .select(USER_FIELDS),
+    );
+    // Each page is turned into the model as it arrives and dropped: raw rows of a whole
+    // tenant would be the largest thing this process holds. Only the managed mailboxes are
+    // kept in full; of the others, the directory entry and the address.
+    let wanted = scope.address_set();
+    let round1 = std::sync::Mutex::new(Round1 {
+        managed: Vec::with_capacity(scope.mailboxes.len()),
+        principals_at,
+        ..Round1::default()
+    });
+    let sink = |command: usize, rows: Vec<Row>| {
+        let mut round1 = round1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        round1.take(command, rows, &wanted);
+    };
+    let results = client.batch_streamed(&first, &sink).await;
+    let mut incomplete = false;
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. })
+                if i >= principals_at =>
+            {
+                incomplete = true;
             }
-            Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. }) => {
-                directory.mark_incomplete();
+            other => {
+                other?;
             }
-            Err(e) => return Err(e),
         }
     }
-    let bulk_rows = if bulk {
-        let cas = index_rows(next()?.rows, cas_of);
-        let send_as = group_rows(next()?.rows, recipient_permission_of);
-        Some((cas, send_as))
-    } else {
-        None
-    };
-    for mailbox in &all {
-        directory.insert(mailbox.recipient());
+    drop(wanted);
+    let Round1 {
+        organization,
+        mut directory,
+        mut managed,
+        shared,
+        all_shared_mailboxes,
+        cas,
+        send_as,
+        principals,
+        ..
+    } = round1
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let organization = organization.unwrap_or_else(|| organization_of(None));
+    for mailbox in shared {
+        directory.insert(match mailbox {
+            SharedMailbox::Managed(i) => managed[i].recipient(),
+            SharedMailbox::Other(recipient) => *recipient,
+        });
     }
-    let all_shared_mailboxes = all.iter().map(|m| m.primary_smtp_address.clone()).collect();
-    let wanted = scope.address_set();
-    let mut managed: Vec<Mailbox> = all.into_iter().filter(|m| m.is_any_of(&wanted)).collect();
+    for principal in principals {
+        directory.insert_if_absent(principal);
+    }
+    if incomplete {
+        directory.mark_incomplete();
+    }
+    directory.shrink_to_fit();
+    managed.shrink_to_fit();
+    // The bulk rows go to their mailboxes now, so that the tenant-wide maps are gone
+    // before rounds 2 and 3 read the rest.
+    let mut from_bulk: Vec<FromBulk> = if bulk {
+        let mut send_as = send_as;
+        managed
+            .iter()
+            .map(|m| (find_row(&cas, m).cloned(), take_rows(&mut send_as, m)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    drop(cas);
 
     // Rounds 2 and 3, pipelined: each chunk of ten mailboxes reads its folder permissions
     // as soon as its own folder statistics are in, while other chunks are still reading.
     // Only as many chunks run as can have requests in flight, so that requests are not
     // built long before they can be sent.
     let in_flight = client.max_concurrency().max(1) * 2;
-    let bulk_rows = bulk_rows.as_ref();
-    let chunks: Vec<_> = managed
-        .chunks_mut(CHUNK)
-        .map(|chunk| read_chunk(client, chunk, bulk_rows))
-        .collect();
+    let chunks = Chunks {
+        client,
+        mailboxes: managed.chunks_mut(CHUNK),
+        bulk: bulk.then(|| from_bulk.chunks_mut(CHUNK)),
+    };
     let mut chunks = futures::stream::iter(chunks).buffer_unordered(in_flight);
     let mut folder_ids = FolderIds::new();
     while let Some(result) = chunks.next().await {
@@ -243,12 +277,94 @@ pub async fn snapshot(
     ))
 }
 
+/// What round 1 has read so far, each page converted as it arrives.
+#[derive(Default)]
+struct Round1 {
+    /// `Get-OrganizationConfig`, from its first row.
+    organization: Option<OrganizationConfig>,
+    /// `Get-Recipient`.
+    directory: Directory,
+    /// The shared mailboxes in scope, in the order read.
+    managed: Vec<Mailbox>,
+    /// Every shared mailbox in the order read, for the directory once `Get-Recipient` is in.
+    shared: Vec<SharedMailbox>,
+    /// The primary address of every shared mailbox.
+    all_shared_mailboxes: Vec<String>,
+    /// `Get-CASMailbox` in bulk.
+    cas: Keyed<CasMailbox>,
+    /// `Get-RecipientPermission -AccessRights SendAs` in bulk, by `Identity`.
+    send_as: HashMap<String, Vec<RecipientPermission>>,
+    /// The index of `Get-ServicePrincipal`; `Get-User` and `Get-Group` follow it.
+    principals_at: usize,
+    /// Principals without mail, added to the directory once `Get-Recipient` is in.
+    principals: Vec<Recipient>,
+}
+
+/// A shared mailbox as the directory gets it: from the managed mailbox, or on its own.
+enum SharedMailbox {
+    Managed(usize),
+    Other(Box<Recipient>),
+}
+
+impl Round1 {
+    /// Converts a page of command `command` of round 1 (in the order the commands are sent).
+    fn take(&mut self, command: usize, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
+        match command {
+            // The directory reads come after every other command (bulk ones included).
+            i if i == self.principals_at => {
+                self.principals
+                    .extend(rows.iter().filter_map(service_principal_of));
+            }
+            i if i > self.principals_at && i <= self.principals_at + 2 => {
+                self.principals.extend(rows.iter().filter_map(non_mail_of));
+            }
+            0 if self.organization.is_none() => {
+                self.organization = Some(organization_of(rows.first()));
+            }
+            1 => {
+                for row in &rows {
+                    if let Some(recipient) = recipient_of(row) {
+                        self.directory.insert(recipient);
+                    }
+                }
+            }
+            2 => {
+                for mailbox in rows.iter().filter_map(mailbox_of) {
+                    self.all_shared_mailboxes
+                        .push(mailbox.primary_smtp_address.clone());
+                    if mailbox.is_any_of(wanted) {
+                        self.shared.push(SharedMailbox::Managed(self.managed.len()));
+                        self.managed.push(mailbox);
+                    } else {
+                        self.shared
+                            .push(SharedMailbox::Other(Box::new(mailbox.recipient())));
+                    }
+                }
+            }
+            3 => {
+                for row in rows {
+                    self.cas.push(&row, cas_of);
+                }
+            }
+            4 => {
+                for row in rows {
+                    let key = row.text_or_empty("Identity").to_ascii_lowercase();
+                    self.send_as
+                        .entry(key)
+                        .or_default()
+                        .push(recipient_permission_of(&row));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Managed mailboxes read together in rounds 2 and 3 (3 `$batch` requests per chunk).
 const CHUNK: usize = 10;
 
-/// Client access settings and Send As rows read in bulk, by the keys a mailbox may be
-/// named by.
-type BulkRows = (Keyed<CasMailbox>, HashMap<String, Vec<RecipientPermission>>);
+/// A managed mailbox's client access settings and Send As rows from the bulk reads.
+type FromBulk = (Option<CasMailbox>, Vec<RecipientPermission>);
 
 /// Values each reachable by several keys (name, GUID, address), stored once.
 struct Keyed<T> {
@@ -256,12 +372,30 @@ struct Keyed<T> {
     index: HashMap<String, usize>,
 }
 
+/// The reads of rounds 2 and 3, one chunk of mailboxes after the other, each made only when
+/// it is started (a chunk's future is a few KB; all of them up front would be tens of MB).
+struct Chunks<'a> {
+    client: &'a Client,
+    mailboxes: std::slice::ChunksMut<'a, Mailbox>,
+    bulk: Option<std::slice::ChunksMut<'a, FromBulk>>,
+}
+
+impl<'a> Iterator for Chunks<'a> {
+    type Item = futures::future::BoxFuture<'a, Result<FolderIds, ExoError>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let chunk = self.mailboxes.next()?;
+        let bulk = self.bulk.as_mut().and_then(Iterator::next);
+        Some(Box::pin(read_chunk(self.client, chunk, bulk)))
+    }
+}
+
 /// Rounds 2 and 3 for one chunk of managed mailboxes: permissions, Sent Items folder and
 /// (for small scopes) client settings and Send As rows, then the folder's permissions.
 async fn read_chunk(
     client: &Client,
     chunk: &mut [Mailbox],
-    bulk: Option<&BulkRows>,
+    mut bulk: Option<&mut [FromBulk]>,
 ) -> Result<FolderIds, ExoError> {
     let mut second = Vec::with_capacity(chunk.len() * 4);
     for m in chunk.iter() {
@@ -295,7 +429,7 @@ async fn read_chunk(
     let mut second = client.batch(&second).await.into_iter();
     let mut folder_ids = FolderIds::new();
     let mut third = Vec::with_capacity(chunk.len());
-    for m in chunk.iter_mut() {
+    for (at, m) in chunk.iter_mut().enumerate() {
         let permissions = next_of(&mut second)?;
         let folders = next_of(&mut second)?;
         m.mailbox_permissions = permissions.rows.iter().map(mailbox_permission_of).collect();
@@ -313,8 +447,8 @@ async fn read_chunk(
                 .param("Identity", folder)
                 .anchored(&m.primary_smtp_address),
         );
-        let (cas, send_as) = match bulk {
-            Some((cas, send_as)) => (find_row(cas, m).cloned(), rows_of(send_as, m)),
+        let (cas, send_as) = match bulk.as_deref_mut() {
+            Some(bulk) => std::mem::take(&mut bulk[at]),
             None => {
                 let cas = next_of(&mut second)?;
                 let send_as = next_of(&mut second)?;
@@ -398,21 +532,27 @@ fn keys_of(m: &Mailbox) -> Vec<String> {
     keys
 }
 
-fn index_rows<T>(rows: Vec<Row>, convert: fn(&Row) -> T) -> Keyed<T> {
-    let mut keyed = Keyed {
-        values: Vec::with_capacity(rows.len()),
-        index: HashMap::with_capacity(rows.len() * 3),
-    };
-    for row in rows {
-        let at = keyed.values.len();
+impl<T> Default for Keyed<T> {
+    fn default() -> Self {
+        Keyed {
+            values: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Keyed<T> {
+    /// Adds the value of `row`, found by its identity, name, GUID and address (the first
+    /// row of a key wins).
+    fn push(&mut self, row: &Row, convert: fn(&Row) -> T) {
+        let at = self.values.len();
         for key in ["Identity", "Name", "Guid", "PrimarySmtpAddress"] {
             if let Some(value) = row.text(key) {
-                keyed.index.entry(value.to_ascii_lowercase()).or_insert(at);
+                self.index.entry(value.to_ascii_lowercase()).or_insert(at);
             }
         }
-        keyed.values.push(convert(&row));
+        self.values.push(convert(row));
     }
-    keyed
 }
 
 fn find_row<'a, T>(keyed: &'a Keyed<T>, m: &Mailbox) -> Option<&'a T> {
@@ -422,20 +562,11 @@ fn find_row<'a, T>(keyed: &'a Keyed<T>, m: &Mailbox) -> Option<&'a T> {
         .map(|&at| &keyed.values[at])
 }
 
-fn group_rows<T>(rows: Vec<Row>, convert: fn(&Row) -> T) -> HashMap<String, Vec<T>> {
-    let mut groups: HashMap<String, Vec<T>> = HashMap::new();
-    for row in rows {
-        let key = row.text_or_empty("Identity").to_ascii_lowercase();
-        groups.entry(key).or_default().push(convert(&row));
-    }
-    groups
-}
-
-fn rows_of<T: Clone>(groups: &HashMap<String, Vec<T>>, m: &Mailbox) -> Vec<T> {
+/// Takes the rows of `m` (found by the first of its keys that has rows) out of `groups`.
+fn take_rows<T>(groups: &mut HashMap<String, Vec<T>>, m: &Mailbox) -> Vec<T> {
     keys_of(m)
         .iter()
-        .find_map(|k| groups.get(k))
-        .cloned()
+        .find_map(|k| groups.remove(k))
         .unwrap_or_default()
 }
 

@@ -12,71 +12,50 @@ use sharedbox_tenant::{
     Directory, LivePrincipal, Mailbox, OrganizationConfig, OrganizationProperty, Property,
 };
 
-/// A field group of a `SharedMailbox` document that `export` can write.
+/// A top-level key of a `SharedMailbox` document that `export` can write: a catalogued
+/// property or group of properties (`displayName`, `sentItems`, `clients`, `moderation`) or a
+/// principal list (`sendAs`, `sendOnBehalf`, `fullAccess`, `sentItemsReaders`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ExportField {
-    /// `displayName`.
-    DisplayName,
-    /// `hiddenFromAddressLists`.
-    HiddenFromAddressLists,
-    /// `sentItems` (both copy flags).
-    SentItems,
-    /// `sendAs`.
-    SendAs,
-    /// `sendOnBehalf`.
-    SendOnBehalf,
-    /// `fullAccess`.
-    FullAccess,
-    /// `sentItemsReaders`.
-    SentItemsReaders,
-    /// `clients` (every switch and SMTP AUTH).
-    Clients,
-    /// `moderation`.
-    Moderation,
-}
+pub struct ExportField(&'static str);
+
+/// The principal lists, in document order.
+const LISTS: [&str; 4] = ["sendAs", "sendOnBehalf", "fullAccess", "sentItemsReaders"];
 
 impl ExportField {
-    /// Every field, in document order.
-    pub const ALL: [ExportField; 9] = [
-        ExportField::DisplayName,
-        ExportField::HiddenFromAddressLists,
-        ExportField::SentItems,
-        ExportField::SendAs,
-        ExportField::SendOnBehalf,
-        ExportField::FullAccess,
-        ExportField::SentItemsReaders,
-        ExportField::Clients,
-        ExportField::Moderation,
-    ];
+    /// Every field, in document order: the catalogue's keys in catalogue order, with the
+    /// principal lists after `sentItems`, the settings they go with.
+    pub fn all() -> Vec<ExportField> {
+        let mut all: Vec<ExportField> = Vec::new();
+        for property in Property::ALL {
+            let field = property.definition().field;
+            let key = field.split_once('.').map_or(field, |(key, _)| key);
+            if all.iter().any(|f| f.0 == key) {
+                continue;
+            }
+            all.push(ExportField(key));
+            if key == "sentItems" {
+                all.extend(LISTS.map(ExportField));
+            }
+        }
+        all
+    }
 
     /// What `export` writes without `--fields` or `--all-fields`: who may send and read, and
     /// the sent-items copies, the heart of a shared mailbox.
-    pub const DEFAULT: [ExportField; 5] = [
-        ExportField::SentItems,
-        ExportField::SendAs,
-        ExportField::SendOnBehalf,
-        ExportField::FullAccess,
-        ExportField::SentItemsReaders,
-    ];
+    pub fn defaults() -> Vec<ExportField> {
+        std::iter::once(ExportField("sentItems"))
+            .chain(LISTS.map(ExportField))
+            .collect()
+    }
 
     /// The policy field name.
     pub fn name(self) -> &'static str {
-        match self {
-            ExportField::DisplayName => "displayName",
-            ExportField::HiddenFromAddressLists => "hiddenFromAddressLists",
-            ExportField::SentItems => "sentItems",
-            ExportField::SendAs => "sendAs",
-            ExportField::SendOnBehalf => "sendOnBehalf",
-            ExportField::FullAccess => "fullAccess",
-            ExportField::SentItemsReaders => "sentItemsReaders",
-            ExportField::Clients => "clients",
-            ExportField::Moderation => "moderation",
-        }
+        self.0
     }
 
     /// The field called `name`.
     pub fn parse(name: &str) -> Option<ExportField> {
-        ExportField::ALL
+        ExportField::all()
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(name.trim()))
     }
@@ -178,18 +157,17 @@ pub fn export_mailbox(
         "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {}",
         scalar(&address)
     );
-    for field in ExportField::ALL.into_iter().filter(|f| fields.contains(f)) {
+    for field in ExportField::all()
+        .into_iter()
+        .filter(|f| fields.contains(f))
+    {
         write_settings(&mut out, field.name(), mailbox);
-        match field {
-            ExportField::DisplayName
-            | ExportField::HiddenFromAddressLists
-            | ExportField::SentItems
-            | ExportField::Clients => {}
-            ExportField::SendAs => {
+        match field.name() {
+            "sendAs" => {
                 let rows = mailbox.send_as_grants().map(|r| r.trustee.as_str());
                 orphans_left_out += write_list(&mut out, "sendAs", "", directory, rows);
             }
-            ExportField::SendOnBehalf => {
+            "sendOnBehalf" => {
                 orphans_left_out += write_list(
                     &mut out,
                     "sendOnBehalf",
@@ -198,7 +176,7 @@ pub fn export_mailbox(
                     mailbox.send_on_behalf_grants(),
                 );
             }
-            ExportField::FullAccess => {
+            "fullAccess" => {
                 let rows = mailbox.full_access_grants().map(|r| r.user.as_str());
                 let (addresses, orphans) = entries(directory, rows);
                 orphans_left_out += orphans.len();
@@ -216,7 +194,7 @@ pub fn export_mailbox(
                 }
                 list_comment(&mut out, &orphans, "  ");
             }
-            ExportField::SentItemsReaders => {
+            "sentItemsReaders" => {
                 let mut readers: Vec<(String, String)> = Vec::new();
                 let mut orphans = Vec::new();
                 for row in mailbox.sent_items_grants() {
@@ -248,7 +226,7 @@ pub fn export_mailbox(
                 }
                 list_comment(&mut out, &orphans, "  ");
             }
-            ExportField::Moderation => {
+            "moderation" => {
                 orphans_left_out += write_list(
                     &mut out,
                     "moderators",
@@ -267,6 +245,8 @@ pub fn export_mailbox(
                         .map(String::as_str),
                 );
             }
+            // The catalogued settings, written above.
+            _ => {}
         }
     }
     ExportedFile {
@@ -431,6 +411,39 @@ pub fn file_names(addresses: &[String]) -> std::collections::BTreeMap<String, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fields_follow_the_catalogue_with_the_principal_lists_after_sent_items() {
+        let names: Vec<&str> = ExportField::all()
+            .into_iter()
+            .map(ExportField::name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "displayName",
+                "hiddenFromAddressLists",
+                "sentItems",
+                "sendAs",
+                "sendOnBehalf",
+                "fullAccess",
+                "sentItemsReaders",
+                "clients",
+                "moderation"
+            ]
+        );
+        assert_eq!(ExportField::parse(" SENDAS "), Some(ExportField("sendAs")));
+        assert_eq!(
+            ExportField::parse("copyForSendAs"),
+            None,
+            "a key, not a nested field"
+        );
+        assert!(
+            ExportField::defaults()
+                .iter()
+                .all(|f| names.contains(&f.name()))
+        );
+    }
 
     #[test]
     fn hostile_addresses_become_plain_file_names() {

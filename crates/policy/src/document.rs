@@ -186,6 +186,10 @@ impl RawDocument {
                 Property::CopyForSendOnBehalf,
                 &sent.value().copy_for_send_on_behalf,
             );
+            flag(
+                Property::CopyForSmtpSubmission,
+                &sent.value().copy_for_smtp_submission,
+            );
         }
         if let Some(moderation) = &self.moderation {
             flag(Property::ModerationEnabled, &moderation.value().enabled);

@@ -141,7 +141,9 @@ impl Root {
             });
         }
         let file = std::fs::File::open(&real).map_err(io)?;
-        let mut bytes = Vec::new();
+        // Sized from the metadata: the texts stay loaded for excerpts, and a buffer grown
+        // by doubling would keep up to twice each file's size.
+        let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0) + 1);
         file.take(max_bytes + 1)
             .read_to_end(&mut bytes)
             .map_err(io)?;

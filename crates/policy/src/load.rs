@@ -114,16 +114,21 @@ pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics>
             builder.add_builtin_profile(&source, &doc);
         }
     }
-    let mut documents = Vec::new();
+    // Each file's documents are added as soon as it is parsed and then dropped (the parsed
+    // documents of every file at once were most of the memory of a large load); the
+    // findings keep their order: every parse error first, then what adding found.
+    let mut found = Vec::new();
     for source in &sources {
         match parse_source(source) {
-            Ok(docs) => documents.extend(docs.into_iter().map(|d| (Arc::clone(source), d))),
+            Ok(docs) => {
+                for doc in &docs {
+                    builder.add(source, doc, &mut found);
+                }
+            }
             Err(d) => diagnostics.push(*d),
         }
     }
-    for (source, doc) in &documents {
-        builder.add(source, doc, &mut diagnostics);
-    }
+    diagnostics.append(&mut found);
     let set = builder.finish(sources, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.sort_by_key(|d| !d.is_error());

@@ -276,10 +276,6 @@ pub enum Property {
     CopyForSendOnBehalf,
     /// `MessageCopyForSMTPClientSubmissionEnabled`.
     CopyForSmtpSubmission,
-    /// `ModerationEnabled`.
-    ModerationEnabled,
-    /// `SendModerationNotifications`.
-    ModerationNotifications,
     /// `OWAEnabled`.
     Owa,
     /// `MAPIEnabled`: classic Outlook for Windows.
@@ -300,6 +296,10 @@ pub enum Property {
     Pop,
     /// `SmtpClientAuthenticationDisabled`.
     SmtpClientAuthenticationDisabled,
+    /// `ModerationEnabled`.
+    ModerationEnabled,
+    /// `SendModerationNotifications`.
+    ModerationNotifications,
 }
 
 /// A mailbox [`Definition`].
@@ -333,7 +333,8 @@ macro_rules! client {
     };
 }
 
-/// The mailbox catalogue, in [`Property`] order (the order plans list the settings in).
+/// The mailbox catalogue, in [`Property`] order: the order plans list the settings in within
+/// their policy key, and `export` writes the keys in.
 pub static MAILBOX: [MailboxDefinition; 17] = [
     Definition {
         field: "displayName",
@@ -376,23 +377,6 @@ pub static MAILBOX: [MailboxDefinition; 17] = [
         Kind::Flag,
         message_copy_for_smtp_client_submission_enabled
     ),
-    flag!(
-        "moderation.enabled",
-        "Set-Mailbox",
-        "Get-Mailbox",
-        "ModerationEnabled",
-        Kind::Flag,
-        moderation_enabled
-    ),
-    Definition {
-        field: "moderation.notifications",
-        cmdlet: "Set-Mailbox",
-        read_cmdlet: "Get-Mailbox",
-        parameter: "SendModerationNotifications",
-        kind: Kind::Choice(&["Always", "Internal", "Never"]),
-        get: |m| Value::Text(m.send_moderation_notifications.clone()),
-        set: |m, v| m.send_moderation_notifications = v.text(),
-    },
     client!("clients.owa", "OWAEnabled", cas_mailbox.owa_enabled),
     client!("clients.outlook", "MAPIEnabled", cas_mailbox.mapi_enabled),
     client!(
@@ -431,6 +415,23 @@ pub static MAILBOX: [MailboxDefinition; 17] = [
         get: |m| m.cas_mailbox.smtp_client_authentication_disabled.into(),
         set: |m, v| m.cas_mailbox.smtp_client_authentication_disabled = v.option(),
     },
+    flag!(
+        "moderation.enabled",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "ModerationEnabled",
+        Kind::Flag,
+        moderation_enabled
+    ),
+    Definition {
+        field: "moderation.notifications",
+        cmdlet: "Set-Mailbox",
+        read_cmdlet: "Get-Mailbox",
+        parameter: "SendModerationNotifications",
+        kind: Kind::Choice(&["Always", "Internal", "Never"]),
+        get: |m| Value::Text(m.send_moderation_notifications.clone()),
+        set: |m, v| m.send_moderation_notifications = v.text(),
+    },
 ];
 
 impl Property {
@@ -441,8 +442,6 @@ impl Property {
         Property::CopyForSendAs,
         Property::CopyForSendOnBehalf,
         Property::CopyForSmtpSubmission,
-        Property::ModerationEnabled,
-        Property::ModerationNotifications,
         Property::Owa,
         Property::Outlook,
         Property::NewOutlook,
@@ -453,6 +452,8 @@ impl Property {
         Property::Imap,
         Property::Pop,
         Property::SmtpClientAuthenticationDisabled,
+        Property::ModerationEnabled,
+        Property::ModerationNotifications,
     ];
 
     /// The property's definition.

@@ -137,6 +137,15 @@ impl Directory {
         !self.incomplete
     }
 
+    /// Gives back the room the directory grew into while it was built (up to half of it
+    /// at the size of a large tenant).
+    pub fn shrink_to_fit(&mut self) {
+        self.recipients.shrink_to_fit();
+        self.by_key.shrink_to_fit();
+        self.by_display_name.shrink_to_fit();
+        self.by_id.shrink_to_fit();
+    }
+
     /// Every recipient.
     pub fn recipients(&self) -> &[Recipient] {
         &self.recipients

@@ -16,15 +16,15 @@ use crate::output::{ExitStatus, Failure, detail, note, remark};
 /// `sharedbox export`.
 pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
     let fields: Vec<ExportField> = if args.all_fields {
-        ExportField::ALL.to_vec()
+        ExportField::all()
     } else if args.fields.is_empty() {
-        ExportField::DEFAULT.to_vec()
+        ExportField::defaults()
     } else {
         args.fields
             .iter()
             .map(|name| {
                 ExportField::parse(name).ok_or_else(|| {
-                    let known: Vec<String> = ExportField::ALL
+                    let known: Vec<String> = ExportField::all()
                         .iter()
                         .map(|f| format!("`{}`", f.name()))
                         .collect();

@@ -137,6 +137,8 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     };
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
+    // A plan writes nothing: what the backend kept for writes (folder ids) can go.
+    drop(tenant);
     let mut plan = make_plan(
         &policies,
         &snapshot,
@@ -163,6 +165,9 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
             args.targets.clone(),
         )
     });
+    // Rendering needs the plan only: the tenant's state and the policies can go first.
+    drop(snapshot);
+    drop(policies);
     let markdown = markdown(&plan, args.out.as_deref());
     match (args.format, &document) {
         (Format::Json, Some(document)) => {
