@@ -253,3 +253,41 @@ async fn a_service_principal_is_granted_full_access_and_send_as_but_cannot_moder
         );
     }
 }
+
+#[tokio::test]
+async fn the_bulk_read_of_a_large_scope_resolves_the_same_principals() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, "test-token");
+    let mut scope = support();
+    scope
+        .mailboxes
+        .extend((0..45).map(|i| format!("absent-{i}@contoso.com")));
+    let snapshot = exo.read(&scope).await.unwrap();
+    assert_eq!(
+        sim.counters().cmdlets.get("Get-CASMailbox"),
+        Some(&1),
+        "read in bulk"
+    );
+    assert!(snapshot.directory.is_complete());
+    assert!(matches!(
+        snapshot.directory.resolve_live(USER_SID),
+        LivePrincipal::Recipient(r) if r.display_name == "Scanner Account"
+    ));
+    assert!(
+        snapshot
+            .directory
+            .resolve_policy(&format!("app:{APP_ID}"))
+            .is_some()
+    );
+    assert_eq!(
+        snapshot.directory.resolve_live(ORPHAN_SID),
+        LivePrincipal::Orphaned
+    );
+    let support = snapshot.mailbox("support@contoso.com").unwrap();
+    assert!(
+        support
+            .mailbox_permissions
+            .iter()
+            .any(|p| p.user == APP_OBJECT_ID)
+    );
+}
