@@ -49,7 +49,9 @@ impl Retry {
 pub fn may_resend(operation: &Operation) -> bool {
     !matches!(
         operation,
-        Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. }
+        Operation::CreateMailbox { .. }
+            | Operation::RemoveMailbox { .. }
+            | Operation::CreateServicePrincipal { .. }
     )
 }
 

@@ -5,7 +5,7 @@
 //! matches nothing.
 
 use sharedbox_file::TenantFile;
-use sharedbox_tenant::{Directory, LivePrincipal, Mailbox, Principal, PrincipalId, Recipient};
+use sharedbox_tenant::{Directory, LivePrincipal, Mailbox, Principal, Recipient};
 
 use crate::wire::ExoError;
 
@@ -332,7 +332,7 @@ pub fn resolve(directory: &Directory, value: &str) -> Resolved {
         LivePrincipal::BuiltIn => Resolved::BuiltIn,
         LivePrincipal::Recipient(r) => Resolved::Recipient(Box::new(r.clone())),
         LivePrincipal::Ambiguous(_) => Resolved::Ambiguous,
-        LivePrincipal::Orphaned => {
+        LivePrincipal::Orphaned | LivePrincipal::Unresolved => {
             let by_alias: Vec<&Recipient> = directory
                 .recipients()
                 .iter()
@@ -354,10 +354,7 @@ pub fn resolve(directory: &Directory, value: &str) -> Resolved {
 
 /// The operation principal of a recipient.
 pub fn principal(recipient: &Recipient) -> Principal {
-    Principal::Recipient {
-        id: PrincipalId::of(recipient),
-        address: recipient.primary_smtp_address.clone(),
-    }
+    recipient.principal()
 }
 
 /// Whether a string is shaped like a security identifier (`S-1-...`, or `NT:S-1-...`).

@@ -117,6 +117,7 @@ fn user(n: usize) -> Recipient {
         sid: None,
         recipient_type_details: "UserMailbox".to_owned(),
         smtp_client_authentication_disabled: None,
+        app_id: None,
     }
 }
 

@@ -21,6 +21,11 @@ pub const READER_CMDLETS: &[&str] = &[
     "Get-MailboxFolderPermission",
 ];
 
+/// Reads of principals without mail that `plan`, `drift` and `export` also run. Without
+/// them the reads still work, but a SID nothing resolves is reported as "not looked up"
+/// instead of orphaned, and a policy cannot name a service principal (`app:<appId>`).
+pub const DIRECTORY_CMDLETS: &[&str] = &["Get-ServicePrincipal", "Get-User", "Get-Group"];
+
 /// What `apply` and `rollback` run besides the reads (`Remove-Mailbox` only with
 /// `ensure: absent` and `--allow-destroy`).
 pub const WRITER_CMDLETS: &[&str] = &[
@@ -58,6 +63,9 @@ pub struct Report {
     pub missing_reader: Vec<&'static str>,
     /// Writer cmdlets the identity may not run.
     pub missing_writer: Vec<&'static str>,
+    /// Directory reads ([`DIRECTORY_CMDLETS`]) the identity may not run: reading still
+    /// works, but unresolved entries are "not looked up" rather than orphaned.
+    pub missing_directory: Vec<&'static str>,
     /// The harmless reads.
     pub probes: Vec<Probe>,
 }
@@ -91,6 +99,11 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
     };
     let missing_reader = READER_CMDLETS.iter().copied().filter(|c| !may(c)).collect();
     let missing_writer = WRITER_CMDLETS.iter().copied().filter(|c| !may(c)).collect();
+    let missing_directory = DIRECTORY_CMDLETS
+        .iter()
+        .copied()
+        .filter(|c| !may(c))
+        .collect();
 
     let mut probes = Vec::new();
     let mut record = |cmdlet: &'static str, result: Result<crate::Output, ExoError>| {
@@ -176,6 +189,7 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
         exported: exported.map_err(|e| e.to_string()),
         missing_reader,
         missing_writer,
+        missing_directory,
         probes,
     }
 }

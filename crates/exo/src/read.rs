@@ -3,7 +3,8 @@
 //!
 //! Round 1 (one `$batch`): `Get-OrganizationConfig` and `Get-TransportConfig` (one read per
 //! read cmdlet of the organisation catalogue), `Get-Recipient` (the directory),
-//! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, and, for larger scopes,
+//! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, `Get-ServicePrincipal`, `Get-User`
+//! and `Get-Group` (principals without mail), and, for larger scopes,
 //! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk.
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
@@ -45,6 +46,34 @@ const RECIPIENT_FIELDS: &[&str] = &[
     "EmailAddresses",
     "WindowsLiveID",
 ];
+
+/// `Get-User` and `Get-Group` fields: principals without mail, which `Get-Recipient` does
+/// not list but which can hold grants (their permission rows may name them by SID).
+const USER_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "DisplayName",
+    "ExternalDirectoryObjectId",
+    "Guid",
+    "RecipientTypeDetails",
+    "UserPrincipalName",
+    "WindowsEmailAddress",
+    "SID",
+];
+
+/// `Get-ServicePrincipal` fields (`ObjectId` is also spelled `ServiceId`).
+const SERVICE_PRINCIPAL_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "DisplayName",
+    "AppId",
+    "ObjectId",
+    "ServiceId",
+    "Guid",
+];
+
+/// `Get-User` of users without mail only; users with a mailbox come from `Get-Recipient`.
+const NON_MAIL_USERS: &[&str] = &["User", "DisabledUser"];
 
 /// `Get-Mailbox` fields besides the catalogued properties.
 const MAILBOX_IDENTITY: &[&str] = &[
@@ -141,12 +170,29 @@ pub async fn snapshot(
                 .param("ResultSize", "Unlimited"),
         );
     }
+    // Principals without mail, last: a read the identity may not be allowed (a role without
+    // `Get-ServicePrincipal`) leaves the directory incomplete, so that what it does not
+    // resolve is "not looked up", never "orphaned".
+    let principals_at = first.len();
+    first.push(Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS));
+    first.push(
+        Command::read("Get-User")
+            .param("RecipientTypeDetails", serde_json::json!(NON_MAIL_USERS))
+            .param("ResultSize", "Unlimited")
+            .select(USER_FIELDS),
+    );
+    first.push(
+        Command::read("Get-Group")
+            .param("ResultSize", "Unlimited")
+            .select(USER_FIELDS),
+    );
     // Each page is turned into the model as it arrives and dropped: raw rows of a whole
     // tenant would be the largest thing this process holds. Only the managed mailboxes are
     // kept in full; of the others, the directory entry and the address.
     let wanted = scope.address_set();
     let round1 = std::sync::Mutex::new(Round1 {
         managed: Vec::with_capacity(scope.mailboxes.len()),
+        principals_at,
         ..Round1::default()
     });
     let sink = |command: usize, rows: Vec<Row>| {
@@ -156,6 +202,7 @@ pub async fn snapshot(
         round1.take(command, rows, &wanted);
     };
     let results = client.batch_streamed(&first, &sink).await;
+    let mut incomplete = false;
     for (i, result) in results.into_iter().enumerate() {
         match result {
             // The transport settings only inform (`inherit` shown with its effect, SBX205);
@@ -164,6 +211,11 @@ pub async fn snapshot(
                 if ORGANIZATION_READS
                     .get(i)
                     .is_some_and(|(cmdlet, _)| *cmdlet != "Get-OrganizationConfig") => {}
+            Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. })
+                if i >= principals_at =>
+            {
+                incomplete = true;
+            }
             other => {
                 other?;
             }
@@ -178,6 +230,8 @@ pub async fn snapshot(
         all_shared_mailboxes,
         cas,
         send_as,
+        principals,
+        ..
     } = round1
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -193,6 +247,12 @@ pub async fn snapshot(
             SharedMailbox::Managed(i) => managed[i].recipient(),
             SharedMailbox::Other(recipient) => *recipient,
         });
+    }
+    for principal in principals {
+        directory.insert_if_absent(principal);
+    }
+    if incomplete {
+        directory.mark_incomplete();
     }
     directory.shrink_to_fit();
     managed.shrink_to_fit();
@@ -257,6 +317,10 @@ struct Round1 {
     cas: Keyed<CasMailbox>,
     /// `Get-RecipientPermission -AccessRights SendAs` in bulk, by `Identity`.
     send_as: HashMap<String, Vec<RecipientPermission>>,
+    /// The index of `Get-ServicePrincipal`; `Get-User` and `Get-Group` follow it.
+    principals_at: usize,
+    /// Principals without mail, added to the directory once `Get-Recipient` is in.
+    principals: Vec<Recipient>,
 }
 
 /// A shared mailbox as the directory gets it: from the managed mailbox, or on its own.
@@ -268,6 +332,16 @@ enum SharedMailbox {
 impl Round1 {
     /// Converts a page of command `command` of round 1 (in the order the commands are sent).
     fn take(&mut self, command: usize, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
+        // The directory reads come after every other command (bulk ones included).
+        if command >= self.principals_at {
+            if command == self.principals_at {
+                self.principals
+                    .extend(rows.iter().filter_map(service_principal_of));
+            } else {
+                self.principals.extend(rows.iter().filter_map(non_mail_of));
+            }
+            return;
+        }
         let organization_reads = ORGANIZATION_READS.len();
         if command < organization_reads {
             self.organization.resize(organization_reads, None);
@@ -570,6 +644,53 @@ fn recipient_of(row: &Row) -> Option<Recipient> {
         sid: None,
         recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
         // Not in `Get-Recipient`: the account's own SMTP AUTH is not read (SBX205 says so).
+        smtp_client_authentication_disabled: None,
+        app_id: None,
+    })
+}
+
+/// A row of `Get-User` or `Get-Group`; a row with mail is left to `Get-Recipient`.
+fn non_mail_of(row: &Row) -> Option<Recipient> {
+    let guid = row
+        .text("Guid")
+        .or_else(|| row.text("ExternalDirectoryObjectId"))?;
+    Some(Recipient {
+        external_directory_object_id: non_empty(row.text("ExternalDirectoryObjectId")),
+        name: row.text("Name").unwrap_or_else(|| guid.clone()),
+        guid,
+        display_name: row.text_or_empty("DisplayName"),
+        primary_smtp_address: String::new(),
+        user_principal_name: non_empty(row.text("UserPrincipalName")),
+        email_addresses: Vec::new(),
+        sid: non_empty(row.text("SID").or_else(|| row.text("Sid"))),
+        recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
+        app_id: None,
+        smtp_client_authentication_disabled: None,
+    })
+}
+
+/// A row of `Get-ServicePrincipal`: `AppId`, `ObjectId` (or `ServiceId`), `DisplayName`.
+fn service_principal_of(row: &Row) -> Option<Recipient> {
+    let app_id = non_empty(row.text("AppId"))?;
+    let object_id = non_empty(row.text("ObjectId")).or_else(|| non_empty(row.text("ServiceId")));
+    let guid = non_empty(row.text("Guid"))
+        .or_else(|| object_id.clone())
+        .or_else(|| row.text("Identity"))
+        .unwrap_or_else(|| app_id.clone());
+    Some(Recipient {
+        name: row
+            .text("Name")
+            .or_else(|| row.text("Identity"))
+            .unwrap_or_else(|| guid.clone()),
+        external_directory_object_id: object_id,
+        guid,
+        display_name: row.text_or_empty("DisplayName"),
+        primary_smtp_address: String::new(),
+        user_principal_name: None,
+        email_addresses: Vec::new(),
+        sid: None,
+        recipient_type_details: sharedbox_tenant::model::SERVICE_PRINCIPAL.to_owned(),
+        app_id: Some(app_id.to_ascii_lowercase()),
         smtp_client_authentication_disabled: None,
     })
 }

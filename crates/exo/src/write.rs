@@ -95,6 +95,18 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
             Command::write(definition.cmdlet, Retry::Safe)
                 .param(definition.parameter, &setting.value)
         }
+        CreateServicePrincipal {
+            app_id,
+            object_id,
+            display_name,
+        } => Command::write("New-ServicePrincipal", Retry::Never)
+            .param("AppId", app_id.as_str())
+            .param("ObjectId", object_id.as_str())
+            .param("DisplayName", display_name.as_str()),
+        RemoveServicePrincipal { object_id, .. } => {
+            Command::write("Remove-ServicePrincipal", Retry::Safe)
+                .param("Identity", object_id.as_str())
+        }
     }
 }
 

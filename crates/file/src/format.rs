@@ -188,6 +188,53 @@ impl TenantFile {
                 (definition.set)(&mut self.organization, value);
                 Ok(())
             }
+            Operation::CreateServicePrincipal {
+                app_id,
+                object_id,
+                display_name,
+            } => {
+                let taken = self.recipients.iter().any(|r| {
+                    r.is_service_principal()
+                        && (r
+                            .app_id
+                            .as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+                            || r.external_directory_object_id
+                                .as_deref()
+                                .is_some_and(|o| o.eq_ignore_ascii_case(object_id)))
+                });
+                if taken {
+                    return Err(TenantError::Rejected {
+                        message: format!(
+                            "a service principal with AppId `{app_id}` or ObjectId `{object_id}` already exists"
+                        ),
+                        hint: None,
+                    });
+                }
+                self.recipients.push(Recipient {
+                    external_directory_object_id: Some(object_id.to_ascii_lowercase()),
+                    guid: stable_guid(&format!("sp|{object_id}")),
+                    name: object_id.to_ascii_lowercase(),
+                    display_name: display_name.clone(),
+                    recipient_type_details: sharedbox_tenant::model::SERVICE_PRINCIPAL.to_owned(),
+                    app_id: Some(app_id.to_ascii_lowercase()),
+                    ..Recipient::default()
+                });
+                Ok(())
+            }
+            Operation::RemoveServicePrincipal { app_id, object_id } => {
+                self.recipients.retain(|r| {
+                    !(r.is_service_principal()
+                        && (r
+                            .app_id
+                            .as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+                            || r.external_directory_object_id
+                                .as_deref()
+                                .is_some_and(|o| o.eq_ignore_ascii_case(object_id))))
+                });
+                Ok(())
+            }
             other => {
                 let index = self.index_of(other.mailbox().unwrap_or_default())?;
                 // On a copy, so that a refused operation leaves the mailbox as it was.
@@ -251,6 +298,10 @@ fn resolve<'a>(
             .map(Some)
             .ok_or_else(|| TenantError::PrincipalNotFound(address.clone())),
         Principal::Orphaned { .. } => Ok(None),
+        Principal::Unresolved { raw } => match directory.resolve_live(raw) {
+            sharedbox_tenant::LivePrincipal::Recipient(r) => Ok(Some(r)),
+            _ => Ok(None),
+        },
     }
 }
 
@@ -268,7 +319,14 @@ fn require_security_principal(recipient: &Recipient, right: &str) -> Result<(), 
 }
 
 /// How Exchange writes a principal into a permission row: UPN for users, Name otherwise.
+/// A service principal is written by its object id, as `-User` names it (how Exchange shows
+/// it is not documented; clients resolve every spelling).
 fn acl_form(recipient: &Recipient) -> String {
+    if recipient.is_service_principal()
+        && let Some(id) = &recipient.external_directory_object_id
+    {
+        return id.clone();
+    }
     recipient
         .user_principal_name
         .clone()
@@ -297,6 +355,16 @@ fn apply_to_mailbox(
         } => {
             let recipient = resolve(directory, principal)?
                 .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            if *list == PrincipalList::Moderators && !recipient.can_moderate() {
+                return Err(TenantError::Rejected {
+                    message: format!(
+                        "`{}` is a {}: `ModeratedBy` takes only mailboxes, mail users and mail contacts",
+                        principal.identity(),
+                        recipient.recipient_type_details
+                    ),
+                    hint: Some("name a mailbox, mail user or mail contact as moderator".to_owned()),
+                });
+            }
             let entries = list_mut(mailbox, *list);
             if !entries.iter().any(|e| denotes(directory, e, principal)) {
                 entries.push(recipient.name.clone());
@@ -449,12 +517,13 @@ fn apply_to_mailbox(
         Operation::CreateMailbox { .. } => Err(TenantError::MailboxExists(
             mailbox.primary_smtp_address.clone(),
         )),
-        Operation::RemoveMailbox { .. } | Operation::SetOrganization { .. } => {
-            Err(TenantError::Rejected {
-                message: format!("`{}` is not a write inside one mailbox", operation.cmdlet()),
-                hint: None,
-            })
-        }
+        Operation::RemoveMailbox { .. }
+        | Operation::SetOrganization { .. }
+        | Operation::CreateServicePrincipal { .. }
+        | Operation::RemoveServicePrincipal { .. } => Err(TenantError::Rejected {
+            message: format!("`{}` is not a write inside one mailbox", operation.cmdlet()),
+            hint: None,
+        }),
     }
 }
 

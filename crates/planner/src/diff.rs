@@ -11,7 +11,7 @@
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
     Definition, Directory, LivePrincipal, Mailbox, Operation, OrganizationProperty, Principal,
-    PrincipalId, PrincipalList, Property, Snapshot, Value,
+    PrincipalList, Property, Snapshot, Value,
 };
 
 use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, PlanValue, Wave};
@@ -65,12 +65,36 @@ pub fn plan(
                 .with_hint("an empty policy set never revokes anything; add SharedMailbox documents to manage mailboxes"),
         );
     }
+    // Service principal registrations a `TenantSettings` document declares but Exchange does
+    // not have yet: planned against a directory that holds them, created first if needed.
+    let missing = missing_registrations(policies, &snapshot.directory);
+    let augmented;
+    let directory = if missing.is_empty() {
+        &snapshot.directory
+    } else {
+        let mut with = snapshot.directory.clone();
+        for registration in &missing {
+            with.insert_if_absent(registration_recipient(registration));
+        }
+        augmented = with;
+        &augmented
+    };
+    for registration in &missing {
+        let needed = policies
+            .mailboxes
+            .iter()
+            .filter(|p| p.is_targeted(&options.targets))
+            .any(|p| names_registration(p, directory, registration));
+        if needed {
+            plan.organization.push(create_registration(registration));
+        }
+    }
     for policy in &policies.mailboxes {
         if !policy.is_targeted(&options.targets) {
             continue;
         }
         let mut planner = MailboxPlanner {
-            directory: &snapshot.directory,
+            directory,
             errors: &mut errors,
             warnings: &mut plan.warnings,
         };
@@ -97,6 +121,91 @@ pub fn plan(
         Ok(plan)
     } else {
         Err(PlanError(errors))
+    }
+}
+
+/// The declared registrations Exchange does not have (by app id or object id).
+fn missing_registrations<'p>(
+    policies: &'p PolicySet,
+    directory: &Directory,
+) -> Vec<&'p sharedbox_policy::ServicePrincipalRegistration> {
+    policies
+        .tenant_settings
+        .iter()
+        .flat_map(|t| &t.service_principals)
+        .filter(|r| {
+            directory
+                .resolve_policy(&format!(
+                    "{}{}",
+                    sharedbox_tenant::directory::APP_PREFIX,
+                    r.app_id.value
+                ))
+                .is_none()
+                && directory.resolve_policy(&r.object_id.value).is_none()
+        })
+        .collect()
+}
+
+/// The directory entry a registration will be once `New-ServicePrincipal` ran.
+fn registration_recipient(
+    registration: &sharedbox_policy::ServicePrincipalRegistration,
+) -> sharedbox_tenant::Recipient {
+    sharedbox_tenant::Recipient {
+        external_directory_object_id: Some(registration.object_id.value.clone()),
+        guid: registration.object_id.value.clone(),
+        name: registration.object_id.value.clone(),
+        display_name: registration.display_name.clone(),
+        recipient_type_details: sharedbox_tenant::model::SERVICE_PRINCIPAL.to_owned(),
+        app_id: Some(registration.app_id.value.clone()),
+        ..sharedbox_tenant::Recipient::default()
+    }
+}
+
+/// Whether `policy` grants FullAccess or Send As to the registration's service principal.
+fn names_registration(
+    policy: &MailboxPolicy,
+    directory: &Directory,
+    registration: &sharedbox_policy::ServicePrincipalRegistration,
+) -> bool {
+    let is_it = |principal: &PrincipalRef| {
+        directory
+            .resolve_policy(&principal.value)
+            .is_some_and(|r| r.app_id.as_deref() == Some(registration.app_id.value.as_str()))
+    };
+    policy
+        .full_access
+        .iter()
+        .flat_map(|l| &l.value)
+        .any(|g| is_it(&g.principal))
+        || policy.send_as.iter().flat_map(|l| &l.value).any(is_it)
+}
+
+/// `New-ServicePrincipal` for a registration, undone by `Remove-ServicePrincipal`.
+fn create_registration(registration: &sharedbox_policy::ServicePrincipalRegistration) -> Change {
+    Change {
+        field: format!(
+            "servicePrincipals.{}{}",
+            sharedbox_tenant::directory::APP_PREFIX,
+            registration.app_id.value
+        ),
+        action: Action::Add,
+        wave: Wave::Create,
+        operation: Operation::CreateServicePrincipal {
+            app_id: registration.app_id.value.clone(),
+            object_id: registration.object_id.value.clone(),
+            display_name: registration.display_name.clone(),
+        },
+        before: None,
+        after: Some(PlanValue::Presence { present: true }),
+        inverse: Some(Operation::RemoveServicePrincipal {
+            app_id: registration.app_id.value.clone(),
+            object_id: registration.object_id.value.clone(),
+        }),
+        note: Some(format!(
+            "registers the service principal of app `{}` (object id `{}`) in Exchange",
+            registration.app_id.value, registration.object_id.value
+        )),
+        cause: None,
     }
 }
 
@@ -396,7 +505,7 @@ impl MailboxPlanner<'_> {
         }
         let mut wanted = Entries::new();
         for (principal, attribute) in wanted_rows {
-            if let Some(p) = self.policy_principal(policy, principal)
+            if let Some(p) = self.policy_principal(policy, list.field, principal)
                 && wanted.insert(p.key(), (p, attribute)).is_some()
             {
                 self.same_recipient_twice(list.field, principal);
@@ -424,16 +533,53 @@ impl MailboxPlanner<'_> {
     }
 
     /// Resolves a principal named in a policy; an unknown one is an error at its position.
+    /// Also checks, before anything is written, that the recipient is of a kind the field
+    /// takes: a moderator is a mailbox, mail user or mail contact (Set-Mailbox doc); a
+    /// service principal holds only FullAccess and Send As.
     fn policy_principal(
         &mut self,
         policy: &MailboxPolicy,
+        field: &str,
         principal: &PrincipalRef,
     ) -> Option<Principal> {
         match self.directory.resolve_policy(&principal.value) {
-            Some(recipient) => Some(Principal::Recipient {
-                id: PrincipalId::of(recipient),
-                address: recipient.primary_smtp_address.to_ascii_lowercase(),
-            }),
+            Some(recipient) if field == "moderation.moderators" && !recipient.can_moderate() => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "plan::moderator-kind",
+                        format!(
+                            "`{}` in `moderation.moderators` of `{}` is a {} ({}): Exchange takes only mailboxes, mail users and mail contacts as moderators",
+                            principal.value,
+                            policy.address.value,
+                            kind_word(recipient),
+                            recipient.recipient_type_details
+                        ),
+                        Some(principal.origin.clone()),
+                    )
+                    .with_label("not a mailbox, mail user or mail contact")
+                    .with_hint("name the people who approve as moderators (a group cannot moderate: list its members)"),
+                );
+                None
+            }
+            Some(recipient)
+                if recipient.is_service_principal()
+                    && !matches!(field, "fullAccess" | "sendAs") =>
+            {
+                self.errors.push(
+                    Diagnostic::error(
+                        "plan::service-principal-field",
+                        format!(
+                            "`{}` in `{field}` of `{}` is a service principal: it can hold only `fullAccess` and `sendAs`",
+                            principal.value, policy.address.value
+                        ),
+                        Some(principal.origin.clone()),
+                    )
+                    .with_label("service principal")
+                    .with_hint("grant an app `fullAccess` (IMAP/POP) or `sendAs` (SMTP); other lists take recipients with mail"),
+                );
+                None
+            }
+            Some(recipient) => Some(recipient.principal()),
             None => {
                 self.errors.push(
                     Diagnostic::error("plan::unknown-principal", format!("`{}` is not a recipient of the tenant", principal.value), Some(principal.origin.clone()))
@@ -454,11 +600,11 @@ impl MailboxPlanner<'_> {
     ) -> Option<Principal> {
         match self.directory.resolve_live(raw) {
             LivePrincipal::BuiltIn => None,
-            LivePrincipal::Recipient(r) => Some(Principal::Recipient {
-                id: PrincipalId::of(r),
-                address: r.primary_smtp_address.to_ascii_lowercase(),
-            }),
+            LivePrincipal::Recipient(r) => Some(r.principal()),
             LivePrincipal::Orphaned => Some(Principal::Orphaned {
+                raw: raw.to_owned(),
+            }),
+            LivePrincipal::Unresolved => Some(Principal::Unresolved {
                 raw: raw.to_owned(),
             }),
             LivePrincipal::Ambiguous(candidates) => {
@@ -573,6 +719,19 @@ fn setting_change<T>(
         note: None,
         cause: None,
     })
+}
+
+/// How a recipient's kind is named in messages.
+fn kind_word(recipient: &sharedbox_tenant::Recipient) -> &'static str {
+    if recipient.is_service_principal() {
+        "service principal"
+    } else if recipient.is_group() {
+        "group"
+    } else if !recipient.is_mail_enabled() {
+        "user without mail"
+    } else {
+        "recipient"
+    }
 }
 
 #[cfg(test)]

@@ -100,11 +100,16 @@ fn entries<'a>(
 fn entry(directory: &Directory, raw: &str) -> Option<Entry> {
     match directory.resolve_live(raw) {
         LivePrincipal::BuiltIn => None,
-        LivePrincipal::Recipient(r) => {
-            Some(Entry::Address(r.primary_smtp_address.to_ascii_lowercase()))
-        }
+        LivePrincipal::Recipient(r) => Some(Entry::Address(match &r.app_id {
+            Some(app) => format!(
+                "{}{}",
+                sharedbox_tenant::directory::APP_PREFIX,
+                app.to_ascii_lowercase()
+            ),
+            None => r.identity(),
+        })),
         // An ambiguous display name cannot be named safely either: treat it like an orphan.
-        LivePrincipal::Orphaned | LivePrincipal::Ambiguous(_) => {
+        LivePrincipal::Orphaned | LivePrincipal::Unresolved | LivePrincipal::Ambiguous(_) => {
             Some(Entry::Orphan(raw.to_owned()))
         }
     }

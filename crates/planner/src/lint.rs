@@ -40,6 +40,7 @@ pub fn lint_plan(
         accepted_domain(mailbox, snapshot, &mut found);
         principal_kinds(mailbox, snapshot, &mut found);
         smtp_auth_senders(mailbox, organization_smtp_off, snapshot, &mut found);
+        group_auto_mapping(mailbox, snapshot, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -181,23 +182,55 @@ fn principal_kinds<'a>(policy: &'a MailboxPolicy, snapshot: &Snapshot, out: &mut
                     )
                     .with_hint("use a mail-enabled security group with the same members; `sharedbox explain SBX204`"),
                 ),
-                RecipientKind::NotMailEnabled if matches!(field, "sendAs" | "sendOnBehalf") => {
+                RecipientKind::NotMailEnabled
+                    if matches!(field, "fullAccess" | "sentItemsReaders")
+                        && recipient.is_non_mail_security_group() =>
+                {
                     out.push(
                         finding(
                             LintCode::Sbx203,
                             format!(
-                                "`{}` in `{field}` of `{}` is not mail-enabled ({}): it cannot send mail",
+                                "`{}` in `{field}` of `{}` is a security group without mail ({}): Exchange accepts the grant, but its members get no access",
                                 principal.value,
                                 policy.address.value,
                                 recipient.recipient_type_details
                             ),
                             &principal.origin,
                         )
-                        .with_hint("grant a user with a mailbox or a mail-enabled security group; `sharedbox explain SBX203`"),
+                        .with_hint("use a mail-enabled security group with the same members; `sharedbox explain SBX203`"),
                     )
                 }
                 _ => {}
             }
+    }
+}
+
+/// SBX206: `autoMapping: true` on a FullAccess grant to a group (Autodiscover does not
+/// enumerate security groups, Add-MailboxPermission doc).
+fn group_auto_mapping(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    let Some(grants) = &policy.full_access else {
+        return;
+    };
+    for grant in &grants.value {
+        let Some(auto_mapping) = grant.auto_mapping.as_ref().filter(|a| a.value) else {
+            continue;
+        };
+        let Some(recipient) = snapshot.directory.resolve_policy(&grant.principal) else {
+            continue;
+        };
+        if recipient.is_group() {
+            out.push(
+                finding(
+                    LintCode::Sbx206,
+                    format!(
+                        "`autoMapping: true` on the FullAccess grant of `{}` to group `{}` has no effect: Outlook never maps a mailbox through a group",
+                        policy.address.value, grant.principal.value
+                    ),
+                    &auto_mapping.origin,
+                )
+                .with_hint("leave `autoMapping` out on group grants, or grant the people who need the mailbox mapped individually; `sharedbox explain SBX206`"),
+            );
+        }
     }
 }
 

@@ -60,6 +60,7 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
         let _ = writeln!(out, "{line}");
     }
     caution(&mut out, plan);
+    irreversible(&mut out, plan);
     let (lints, others) = plan.lints_and_other_warnings();
     for warning in others {
         let _ = writeln!(out, "\n> [!WARNING]\n> {}", text(&warning.to_string()));
@@ -248,6 +249,25 @@ fn caution(out: &mut String, plan: &Plan) {
     );
     for line in lines.iter().take(CALLED_OUT) {
         let _ = writeln!(out, "> {}", line.trim_end());
+    }
+    if lines.len() > CALLED_OUT {
+        let _ = writeln!(out, "> - and {} more", lines.len() - CALLED_OUT);
+    }
+}
+
+/// The steps rollback cannot undo, by name up to [`CALLED_OUT`].
+fn irreversible(out: &mut String, plan: &Plan) {
+    let lines = plan.irreversible();
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n> [!WARNING]\n> {} cannot be undone by `sharedbox rollback`:",
+        count(lines.len(), "step")
+    );
+    for line in lines.iter().take(CALLED_OUT) {
+        let _ = writeln!(out, "> - {}", text(&one_line(line)));
     }
     if lines.len() > CALLED_OUT {
         let _ = writeln!(out, "> - and {} more", lines.len() - CALLED_OUT);

@@ -371,6 +371,43 @@ impl Plan {
         )
     }
 
+    /// The steps `sharedbox rollback` cannot undo, one line each (mailbox, field, what is
+    /// lost and why): a change without an inverse (a revoke of a truly orphaned SID, a
+    /// setting whose value before Exchange did not report) and a deleted mailbox. Shown by
+    /// the text plan and the Markdown comment before apply asks for confirmation.
+    pub fn irreversible(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for mailbox in &self.mailboxes {
+            if mailbox.action == MailboxAction::Delete {
+                out.push(format!(
+                    "`{}`: the mailbox is deleted (Exchange keeps it soft-deleted for 30 days)",
+                    mailbox.address
+                ));
+                continue;
+            }
+            for change in &mailbox.changes {
+                if change.inverse.is_some() || change.action == Action::Add {
+                    continue;
+                }
+                let what = change
+                    .shown_before()
+                    .map(|b| format!(" {b}"))
+                    .unwrap_or_default();
+                let orphan = matches!(&change.before, Some(PlanValue::Grant { principal, .. }) if principal.is_orphaned());
+                let why = if orphan {
+                    "nothing in the directory has this SID, so it cannot be granted again"
+                } else {
+                    "Exchange did not report the value before, so there is none to put back"
+                };
+                out.push(format!(
+                    "`{}`: {}{what}: {why}",
+                    mailbox.address, change.field
+                ));
+            }
+        }
+        out
+    }
+
     /// How many grants the plan takes away (what `--max-removals` limits): the revocations of
     /// the summary line (`Z to revoke`, [`Change::is_revocation`]), and the grants on
     /// mailboxes it deletes. An autoMapping re-grant (revoked and granted again in one wave)

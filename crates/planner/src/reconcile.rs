@@ -169,7 +169,7 @@ impl<A: Attribute> List<'_, A> {
                     None,
                     (!principal.is_orphaned()).then(|| (self.grant)(principal, current)),
                     principal.is_orphaned().then(|| {
-                        "orphaned: the principal no longer exists in the directory".to_owned()
+                        "orphaned: the SID resolves to nothing in the directory, so it cannot be granted again".to_owned()
                     }),
                 ));
             }

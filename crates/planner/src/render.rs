@@ -88,6 +88,23 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
     if let Some(line) = baseline_line(plan) {
         let _ = writeln!(out, "{line}");
     }
+    let irreversible = plan.irreversible();
+    if !irreversible.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.remove(&format!(
+                "{} cannot be undone by `sharedbox rollback`:",
+                match irreversible.len() {
+                    1 => "1 step".to_owned(),
+                    n => format!("{n} steps"),
+                }
+            ))
+        );
+        for line in irreversible {
+            let _ = writeln!(out, "  - {line}");
+        }
+    }
     out
 }
 

@@ -104,8 +104,10 @@ pub struct RawDocument {
     /// Server-side copies of sent mail in the shared mailbox's own Sent Items.
     #[serde(default)]
     pub sent_items: Option<Sp<SentItems>>,
-    /// Who may send as the mailbox (`Add-RecipientPermission -AccessRights SendAs`).
-    /// Authoritative when present: trustees not listed are revoked; `[]` revokes all.
+    /// Who may send as the mailbox (`Add-RecipientPermission -AccessRights SendAs`):
+    /// SMTP address, UPN, Entra object id, or `app:<appId>` for an app's service principal
+    /// (SMTP AUTH app-only). Authoritative when present: trustees not listed are revoked;
+    /// `[]` revokes all.
     #[serde(default)]
     pub send_as: Option<Sp<Vec<Sp<String>>>>,
     /// Who may send on behalf of the mailbox (`GrantSendOnBehalfTo`). Authoritative when present.
@@ -140,6 +142,25 @@ pub struct RawDocument {
     /// -SmtpClientAuthenticationDisabled`).
     #[serde(default)]
     pub smtp_client_authentication_disabled: Option<Sp<bool>>,
+    /// `TenantSettings` only: Exchange registrations of Entra apps' service principals that
+    /// policies name as `app:<appId>`; a missing one is created (`New-ServicePrincipal`)
+    /// before any grant. Not authoritative: registrations not listed are left alone.
+    #[serde(default)]
+    pub service_principals: Option<Sp<Vec<ServicePrincipalEntry>>>,
+}
+
+/// One Exchange service principal registration (`New-ServicePrincipal`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServicePrincipalEntry {
+    /// The application (client) id: App registrations > Application (client) ID.
+    pub app_id: Sp<String>,
+    /// The object id of the enterprise application (the service principal), not of the app
+    /// registration: Enterprise applications > Object ID. Exchange does not check it.
+    pub object_id: Sp<String>,
+    /// The display name Exchange shows.
+    #[serde(default)]
+    pub display_name: Option<Sp<String>>,
 }
 
 /// Where a setting was written in its YAML source.
@@ -283,7 +304,8 @@ pub struct SentItems {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FullAccessEntry {
-    /// A user or mail-enabled security group: SMTP address, UPN or Entra object id.
+    /// A user or mail-enabled security group (SMTP address, UPN or Entra object id), or an
+    /// app's service principal as `app:<appId>` (app-only IMAP/POP).
     pub principal: Sp<String>,
     /// Whether Outlook opens the mailbox automatically. Exchange applies it only when the
     /// grant is made and never reports it back; absent = Exchange's default (`true`).
@@ -486,7 +508,11 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         Kind::SharedMailbox => MAILBOX_FIELDS,
         Kind::Defaults => &MAILBOX_FIELDS[3..],
         Kind::Profile => &PROFILE_FIELDS,
-        Kind::TenantSettings => &["sendFromAliasEnabled", "smtpClientAuthenticationDisabled"],
+        Kind::TenantSettings => &[
+            "sendFromAliasEnabled",
+            "smtpClientAuthenticationDisabled",
+            "servicePrincipals",
+        ],
     }
 }
 

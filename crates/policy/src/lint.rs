@@ -35,12 +35,14 @@ pub enum LintCode {
     Sbx201,
     /// `SBX202`: an address outside the accepted domains.
     Sbx202,
-    /// `SBX203`: a sender that is not mail-enabled.
+    /// `SBX203`: a security group without mail in a mailbox or folder permission.
     Sbx203,
     /// `SBX204`: a group that cannot hold the permission.
     Sbx204,
     /// `SBX205`: an account that submits over SMTP AUTH for the mailbox has it switched off.
     Sbx205,
+    /// `SBX206`: `autoMapping: true` on a FullAccess grant to a group.
+    Sbx206,
 }
 
 impl LintCode {
@@ -59,6 +61,7 @@ impl LintCode {
             LintCode::Sbx203 => "SBX203",
             LintCode::Sbx204 => "SBX204",
             LintCode::Sbx205 => "SBX205",
+            LintCode::Sbx206 => "SBX206",
         }
     }
 
@@ -273,19 +276,18 @@ The check is skipped when the tenant's accepted domains cannot be read.",
     },
     Lint {
         code: LintCode::Sbx203,
-        name: "send-as-trustee-not-mail-enabled",
+        name: "security-group-without-mail",
         default_severity: Severity::Warning,
         tenant_aware: true,
-        summary: "a Send As or Send on Behalf principal has no mailbox and is not mail-enabled",
+        summary: "a security group without mail holds FullAccess or reads Sent Items: accepted, but it does not work",
         explanation: "\
-Why: only mail-enabled recipients can send mail: user and shared mailboxes, mail users, and
-mail-enabled security groups (whose members send). A Send As grant to an account without a
-mailbox or a security group that is not mail-enabled is accepted by Exchange but nobody can
-use it; `GrantSendOnBehalfTo` refuses such principals outright.
+Why: Exchange lets you pick a security group that is not mail-enabled for a mailbox permission,
+but such groups \"are selectable, but they don't work\" (Add-MailboxPermission doc): the members
+get no access. The same holds for folder permissions on Sent Items. The grant is applied and
+reported as done, and nobody notices until a member tries to open the mailbox.
 
-Fix: grant a user who has a mailbox, or use a mail-enabled security group
-(`New-DistributionGroup -Type Security`); a security group created in Entra cannot be
-mail-enabled afterwards.",
+Fix: use a mail-enabled security group (`New-DistributionGroup -Type Security`) with the same
+members; a security group created in Entra cannot be mail-enabled afterwards.",
     },
     Lint {
         code: LintCode::Sbx204,
@@ -334,6 +336,21 @@ For the mailbox itself: `clients: {smtpAuth: enabled}`. Enabling it for the whol
 (`smtpClientAuthenticationDisabled: false` in `TenantSettings`) also works but opens SMTP AUTH
 for every account that follows it. If the system sends through Microsoft Graph or EWS instead,
 this is a false alarm: set the lint to `off` in that mailbox's `lints:`.",
+    },
+    Lint {
+        code: LintCode::Sbx206,
+        name: "auto-mapping-on-group",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "`autoMapping: true` on a FullAccess grant to a group has no effect",
+        explanation: "\
+Why: AutoMapping makes Outlook open the mailbox by itself through Autodiscover, which does not
+enumerate security groups (Add-MailboxPermission doc): the members of a group with FullAccess
+never get the mailbox mapped, whatever `autoMapping` says. The policy promises something
+Exchange does not do.
+
+Fix: leave `autoMapping` out (or set it to `false`) on group grants and have members add the
+mailbox in Outlook; grant the people who need it mapped individually.",
     },
 ];
 
@@ -783,6 +800,7 @@ mod tests {
             LintCode::Sbx203,
             LintCode::Sbx204,
             LintCode::Sbx205,
+            LintCode::Sbx206,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {

@@ -331,21 +331,25 @@ impl Layer {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Layer {
         let principals = |sp: &Sp<Vec<Sp<String>>>,
+                          apps: bool,
                           diagnostics: &mut Vec<Diagnostic>|
          -> PrincipalSet {
             let list: Vec<PrincipalRef> = sp.value().iter().map(|p| located(source, p)).collect();
-            check_principals(list.iter(), diagnostics);
+            check_principals(list.iter(), apps, diagnostics);
             Located::new(list, origin(source, sp))
         };
         let mut layer = Layer {
             settings: located_settings(source, doc.settings()),
             ..Layer::default()
         };
-        layer.send_as = doc.send_as.as_ref().map(|v| principals(v, diagnostics));
+        layer.send_as = doc
+            .send_as
+            .as_ref()
+            .map(|v| principals(v, true, diagnostics));
         layer.send_on_behalf = doc
             .send_on_behalf
             .as_ref()
-            .map(|v| principals(v, diagnostics));
+            .map(|v| principals(v, false, diagnostics));
         if let Some(full) = &doc.full_access {
             let grants: Vec<FullAccessGrant> = full
                 .value()
@@ -355,7 +359,7 @@ impl Layer {
                     auto_mapping: g.auto_mapping.as_ref().map(|v| located(source, v)),
                 })
                 .collect();
-            check_principals(grants.iter().map(|g| &g.principal), diagnostics);
+            check_principals(grants.iter().map(|g| &g.principal), true, diagnostics);
             layer.full_access = Some(Located::new(grants, origin(source, full)));
         }
         if let Some(readers) = &doc.sent_items_readers {
@@ -367,13 +371,16 @@ impl Layer {
                     access: located(source, &g.access),
                 })
                 .collect();
-            check_principals(grants.iter().map(|g| &g.principal), diagnostics);
+            check_principals(grants.iter().map(|g| &g.principal), false, diagnostics);
             layer.sent_items_readers = Some(Located::new(grants, origin(source, readers)));
         }
         if let Some(moderation) = &doc.moderation {
             let m = moderation.value();
-            layer.moderators = m.moderators.as_ref().map(|v| principals(v, diagnostics));
-            layer.moderation_bypass = m.bypass.as_ref().map(|v| principals(v, diagnostics));
+            layer.moderators = m
+                .moderators
+                .as_ref()
+                .map(|v| principals(v, false, diagnostics));
+            layer.moderation_bypass = m.bypass.as_ref().map(|v| principals(v, false, diagnostics));
         }
         if let Some(lints) = &doc.lints {
             layer.lints = crate::lint::levels_of(lints.value(), source, diagnostics);
@@ -456,18 +463,37 @@ impl Layer {
     }
 }
 
-/// Checks principal syntax and duplicates within one list.
+/// Checks principal syntax and duplicates within one list; `apps`: whether the list takes
+/// a service principal (`app:<appId>`; `fullAccess` and `sendAs` only).
 fn check_principals<'a>(
     list: impl Iterator<Item = &'a PrincipalRef>,
+    apps: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut seen: Vec<&PrincipalRef> = Vec::new();
     for principal in list {
-        if !is_address(principal) && !is_guid(principal) {
+        if let Some(app) = app_id(principal) {
+            if !is_guid(app) {
+                diagnostics.push(
+                    Diagnostic::error("policy::invalid-principal", format!("`{}` is not `app:` followed by an application (client) id", principal.value), Some(principal.origin.clone()))
+                        .with_label("malformed service principal")
+                        .with_hint("write `app:<appId>` with the app's client id (a GUID), as shown under App registrations in Entra"),
+                );
+                continue;
+            }
+            if !apps {
+                diagnostics.push(
+                    Diagnostic::error("policy::service-principal-field", format!("`{}` names a service principal, which holds only `fullAccess` and `sendAs`", principal.value), Some(principal.origin.clone()))
+                        .with_label("service principal in this list")
+                        .with_hint("grant an app `fullAccess` (IMAP/POP) or `sendAs` (SMTP); other lists take recipients with mail"),
+                );
+                continue;
+            }
+        } else if !is_address(principal) && !is_guid(principal) {
             diagnostics.push(
                 Diagnostic::error("policy::invalid-principal", format!("`{}` is not an email address, UPN or object id", principal.value), Some(principal.origin.clone()))
                     .with_label("malformed principal")
-                    .with_hint("name users and groups by SMTP address (`alice@contoso.com`), UPN, or Entra object id (a GUID)"),
+                    .with_hint("name users and groups by SMTP address (`alice@contoso.com`), UPN, or Entra object id (a GUID); a service principal as `app:<appId>`"),
             );
             continue;
         }
@@ -490,6 +516,12 @@ fn check_principals<'a>(
         }
         seen.push(principal);
     }
+}
+
+/// The application id of a principal written `app:<appId>` (prefix case-insensitive).
+pub fn app_id(s: &str) -> Option<&str> {
+    let prefix = s.get(..4)?;
+    prefix.eq_ignore_ascii_case("app:").then(|| s[4..].trim())
 }
 
 /// Whether `s` looks like an email address: one `@`, a local part, and a dotted domain.
@@ -742,8 +774,55 @@ impl Builder {
                     );
                     return;
                 }
+                let mut service_principals = Vec::new();
+                for entry in doc.service_principals.iter().flat_map(|l| l.value()) {
+                    let app_id =
+                        located(source, &entry.app_id).map(|a| a.trim().to_ascii_lowercase());
+                    let object_id =
+                        located(source, &entry.object_id).map(|a| a.trim().to_ascii_lowercase());
+                    let mut valid = true;
+                    for (what, id) in [("appId", &app_id), ("objectId", &object_id)] {
+                        if !is_guid(&id.value) {
+                            valid = false;
+                            diagnostics.push(
+                                Diagnostic::error(
+                                    "policy::invalid-service-principal",
+                                    format!("`{what}` `{}` is not a GUID", id.value),
+                                    Some(id.origin.clone()),
+                                )
+                                .with_label("not a GUID")
+                                .with_hint("copy the id from Entra: the app's Application (client) ID, the enterprise application's Object ID"),
+                            );
+                        }
+                    }
+                    if valid && app_id.value == object_id.value {
+                        valid = false;
+                        diagnostics.push(
+                            Diagnostic::error(
+                                "policy::invalid-service-principal",
+                                "`appId` and `objectId` are the same id",
+                                Some(object_id.origin.clone()),
+                            )
+                            .with_label("same as `appId`")
+                            .with_hint("`objectId` is the enterprise application's Object ID (Enterprise applications), not the client id; the two are easy to mix up"),
+                        );
+                    }
+                    if valid {
+                        let display_name = entry
+                            .display_name
+                            .as_ref()
+                            .map(|d| d.value().clone())
+                            .unwrap_or_else(|| app_id.value.clone());
+                        service_principals.push(crate::model::ServicePrincipalRegistration {
+                            app_id,
+                            object_id,
+                            display_name,
+                        });
+                    }
+                }
                 let settings = TenantSettings {
                     settings: located_settings(source, doc.organization_settings()),
+                    service_principals,
                 };
                 self.tenant = Some((kind_origin, settings));
             }
@@ -876,5 +955,6 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
         "smtpClientAuthenticationDisabled",
         doc.smtp_client_authentication_disabled
     );
+    field!("servicePrincipals", doc.service_principals);
     out
 }

@@ -87,6 +87,19 @@ impl MailboxPolicy {
 pub struct TenantSettings {
     /// The organisation properties it sets, each with its value and where it was written.
     pub settings: BTreeMap<OrganizationProperty, Located<Value>>,
+    /// The service principal registrations policies need (`servicePrincipals:`).
+    pub service_principals: Vec<ServicePrincipalRegistration>,
+}
+
+/// A service principal registration a `TenantSettings` document declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePrincipalRegistration {
+    /// The application (client) id, lower-cased, where it was written.
+    pub app_id: Located<String>,
+    /// The enterprise application's object id, lower-cased.
+    pub object_id: Located<String>,
+    /// The display name (the app id when not given).
+    pub display_name: String,
 }
 
 /// The desired state of one shared mailbox. `None` = not managed.

@@ -49,8 +49,12 @@ pub enum LivePrincipal<'a> {
     BuiltIn,
     /// A recipient of the directory.
     Recipient(&'a Recipient),
-    /// Nothing in the directory: an orphaned SID or a deleted user.
+    /// Nothing in a complete directory (recipients, users, groups and service principals all
+    /// looked up): an orphaned SID or a deleted user. Granting it again is impossible.
     Orphaned,
+    /// Nothing in a directory that did not look up every kind of principal (a read of
+    /// `Get-User`, `Get-Group` or `Get-ServicePrincipal` was refused): it may well exist.
+    Unresolved,
     /// More than one recipient carries this display name; sharedbox cannot tell which.
     Ambiguous(Vec<&'a Recipient>),
 }
@@ -64,7 +68,13 @@ pub struct Directory {
     /// Display names, lower-cased; not unique.
     by_display_name: HashMap<String, Vec<usize>>,
     by_id: HashMap<PrincipalId, usize>,
+    /// Whether some kind of principal was not looked up (see [`LivePrincipal::Unresolved`]).
+    incomplete: bool,
 }
+
+/// The prefix by which a policy names a service principal by its application (client) id:
+/// `app:<appId>`.
+pub const APP_PREFIX: &str = "app:";
 
 impl Directory {
     /// Builds the directory; a later recipient with the same canonical id replaces an earlier one.
@@ -95,6 +105,7 @@ impl Directory {
         keys.extend(recipient.external_directory_object_id.clone());
         keys.extend(recipient.user_principal_name.clone());
         keys.extend(recipient.sid.clone());
+        keys.extend(recipient.app_id.iter().map(|a| format!("{APP_PREFIX}{a}")));
         keys.extend(recipient.smtp_addresses());
         for key in keys {
             self.by_key.insert(key.to_ascii_lowercase(), index);
@@ -104,6 +115,26 @@ impl Directory {
         if !same_name.contains(&index) {
             same_name.push(index);
         }
+    }
+
+    /// Adds a principal from `Get-User`, `Get-Group` or `Get-ServicePrincipal` unless the
+    /// directory holds it already (a mailbox user from `Get-Recipient` is richer).
+    pub fn insert_if_absent(&mut self, recipient: Recipient) {
+        if self.by_id.contains_key(&PrincipalId::of(&recipient)) {
+            return;
+        }
+        self.insert(recipient);
+    }
+
+    /// Records that some kind of principal was not looked up: what resolves to nothing is
+    /// then [`LivePrincipal::Unresolved`], not [`LivePrincipal::Orphaned`].
+    pub fn mark_incomplete(&mut self) {
+        self.incomplete = true;
+    }
+
+    /// Whether every kind of principal was looked up.
+    pub fn is_complete(&self) -> bool {
+        !self.incomplete
     }
 
     /// Gives back the room the directory grew into while it was built (up to half of it
@@ -126,11 +157,15 @@ impl Directory {
     }
 
     /// Resolves a principal as a policy names it: an SMTP address (primary or proxy), a UPN,
-    /// or an Entra object id. Display names are deliberately not accepted: they are not unique.
+    /// an Entra object id (also a service principal's), or `app:<appId>` for a service
+    /// principal. Display names are deliberately not accepted: they are not unique.
     pub fn resolve_policy(&self, principal: &str) -> Option<&Recipient> {
-        self.by_key
-            .get(&principal.trim().to_ascii_lowercase())
-            .map(|&i| &self.recipients[i])
+        let key = principal.trim().to_ascii_lowercase();
+        let key = match key.strip_prefix(APP_PREFIX) {
+            Some(app) => format!("{APP_PREFIX}{}", app.trim()),
+            None => key,
+        };
+        self.by_key.get(&key).map(|&i| &self.recipients[i])
     }
 
     /// Resolves a principal as Exchange returns it in a permission row or a multi-valued
@@ -144,7 +179,11 @@ impl Directory {
             .strip_prefix("NT:")
             .unwrap_or(trimmed)
             .to_ascii_lowercase();
-        if let Some(&i) = self.by_key.get(&key) {
+        if let Some(&i) = self
+            .by_key
+            .get(&key)
+            .or_else(|| self.by_key.get(&format!("{APP_PREFIX}{key}")))
+        {
             return LivePrincipal::Recipient(&self.recipients[i]);
         }
         match self.by_display_name.get(&trimmed.to_lowercase()) {
@@ -152,6 +191,7 @@ impl Directory {
             Some(found) => {
                 LivePrincipal::Ambiguous(found.iter().map(|&i| &self.recipients[i]).collect())
             }
+            None if self.incomplete => LivePrincipal::Unresolved,
             None => LivePrincipal::Orphaned,
         }
     }
@@ -187,6 +227,7 @@ mod tests {
             sid: Some("S-1-5-21-1-2-3-1001".into()),
             recipient_type_details: "UserMailbox".into(),
             smtp_client_authentication_disabled: None,
+            app_id: None,
         }
     }
 
@@ -251,6 +292,46 @@ mod tests {
         );
         assert!(
             matches!(directory.resolve_live("Alice Wagner"), LivePrincipal::Ambiguous(r) if r.len() == 2)
+        );
+    }
+
+    #[test]
+    fn service_principals_by_app_id_and_unknown_sids_of_an_incomplete_directory() {
+        let sp = Recipient {
+            external_directory_object_id: Some("6233FBA6-0198-4277-892F-9275BF728BCC".into()),
+            guid: "0f4c7a51-1a2b-4c3d-8e9f-001122334455".into(),
+            name: "6233fba6-0198-4277-892f-9275bf728bcc".into(),
+            display_name: "IMAP app".into(),
+            recipient_type_details: "ServicePrincipal".into(),
+            app_id: Some("71487acd-ec93-476d-bd0e-6c8b31831053".into()),
+            ..Recipient::default()
+        };
+        let mut directory = Directory::new([alice(), sp.clone()]);
+        for spelling in [
+            "app:71487acd-ec93-476d-bd0e-6c8b31831053",
+            "APP: 71487ACD-EC93-476D-BD0E-6C8B31831053",
+            "6233fba6-0198-4277-892f-9275bf728bcc",
+        ] {
+            assert_eq!(directory.resolve_policy(spelling), Some(&sp), "{spelling}");
+        }
+        assert_eq!(
+            directory.resolve_live("71487acd-ec93-476d-bd0e-6c8b31831053"),
+            LivePrincipal::Recipient(&sp)
+        );
+        assert_eq!(sp.identity(), "6233fba6-0198-4277-892f-9275bf728bcc");
+        assert!(sp.is_service_principal() && !sp.is_mail_enabled());
+        assert_eq!(
+            directory.resolve_live("S-1-5-21-9-9-9-500"),
+            LivePrincipal::Orphaned
+        );
+        directory.mark_incomplete();
+        assert_eq!(
+            directory.resolve_live("S-1-5-21-9-9-9-500"),
+            LivePrincipal::Unresolved
+        );
+        assert_eq!(
+            directory.resolve_live("NT AUTHORITY\\SELF"),
+            LivePrincipal::BuiltIn
         );
     }
 }

@@ -119,16 +119,91 @@ pub struct Recipient {
     /// The on-premises or cloud security identifier, as permission rows show it when unresolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    /// `RecipientTypeDetails`, e.g. `UserMailbox`, `SharedMailbox`, `MailUniversalSecurityGroup`.
+    /// `RecipientTypeDetails`, e.g. `UserMailbox`, `SharedMailbox`, `MailUniversalSecurityGroup`;
+    /// `User` or `UniversalSecurityGroup` for an object without mail (from `Get-User`,
+    /// `Get-Group`), `ServicePrincipal` for an Exchange service principal.
     pub recipient_type_details: String,
     /// The account's own `SmtpClientAuthenticationDisabled` (`Get-CASMailbox`) where the
     /// backend knows it (the file backend and the simulator); unset = follows the
     /// organisation. Exchange Online reads do not fill it (`Get-Recipient` does not report it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_client_authentication_disabled: Option<bool>,
+    /// `AppId` of a service principal (`Get-ServicePrincipal`); its `ObjectId` is the
+    /// `externalDirectoryObjectId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
 }
 
+/// The `RecipientTypeDetails` sharedbox gives a service principal (Exchange spells it
+/// `ServicePrinciple`; both are accepted by [`Recipient::is_service_principal`]).
+pub const SERVICE_PRINCIPAL: &str = "ServicePrincipal";
+
 impl Recipient {
+    /// Whether this is an Exchange service principal (`Get-ServicePrincipal`).
+    pub fn is_service_principal(&self) -> bool {
+        self.app_id.is_some()
+            || self
+                .recipient_type_details
+                .eq_ignore_ascii_case(SERVICE_PRINCIPAL)
+            || self
+                .recipient_type_details
+                .eq_ignore_ascii_case("ServicePrinciple")
+    }
+
+    /// Whether this object has mail (a mailbox, mail user, contact or mail-enabled group):
+    /// `Get-Recipient` lists it. Users, security groups and service principals without mail
+    /// only come from `Get-User`, `Get-Group` and `Get-ServicePrincipal`.
+    pub fn is_mail_enabled(&self) -> bool {
+        !self.is_service_principal()
+            && !self.primary_smtp_address.is_empty()
+            && !matches!(
+                self.recipient_type_details.as_str(),
+                "User"
+                    | "DisabledUser"
+                    | "LinkedUser"
+                    | "SecurityGroup"
+                    | "UniversalSecurityGroup"
+                    | "GlobalSecurityGroup"
+                    | "NonUniversalGroup"
+            )
+    }
+
+    /// Whether this is a security group without mail (`Get-Group`): Exchange accepts it in a
+    /// mailbox permission, but it does not work there (`Add-MailboxPermission` doc).
+    pub fn is_non_mail_security_group(&self) -> bool {
+        self.is_group() && !self.is_mail_enabled() && self.is_security_principal()
+    }
+
+    /// Whether `Set-Mailbox -ModeratedBy` takes this recipient: a mailbox, mail user or mail
+    /// contact (Set-Mailbox doc), not a group, a user without mail or a service principal.
+    pub fn can_moderate(&self) -> bool {
+        self.is_mail_enabled() && !self.is_group()
+    }
+
+    /// The string passed to Exchange as `-User`, `-Trustee` or in a list: the primary SMTP
+    /// address, else the UPN, else the Entra object id (a service principal's `ObjectId`),
+    /// else the Exchange Guid.
+    pub fn identity(&self) -> String {
+        let identity = if !self.primary_smtp_address.is_empty() {
+            &self.primary_smtp_address
+        } else if let Some(upn) = &self.user_principal_name {
+            upn
+        } else if let Some(id) = &self.external_directory_object_id {
+            id
+        } else {
+            &self.guid
+        };
+        identity.to_ascii_lowercase()
+    }
+
+    /// The operation principal of this recipient.
+    pub fn principal(&self) -> crate::Principal {
+        crate::Principal::Recipient {
+            id: crate::PrincipalId::of(self),
+            address: self.identity(),
+        }
+    }
+
     /// Whether this recipient is a group of any kind.
     pub fn is_group(&self) -> bool {
         self.recipient_type_details.contains("Group")
@@ -137,12 +212,20 @@ impl Recipient {
     /// Whether Exchange can use this recipient in a permission ACE (a user, a mailbox or a
     /// mail-enabled security group; distribution groups and Microsoft 365 groups cannot hold rights).
     pub fn is_security_principal(&self) -> bool {
-        !self.is_group() || self.recipient_type_details == "MailUniversalSecurityGroup"
+        !self.is_group()
+            || matches!(
+                self.recipient_type_details.as_str(),
+                "MailUniversalSecurityGroup"
+                    | "UniversalSecurityGroup"
+                    | "SecurityGroup"
+                    | "GlobalSecurityGroup"
+            )
     }
 
     /// Every SMTP address of this recipient, primary first, lower-cased.
     pub fn smtp_addresses(&self) -> Vec<String> {
         let mut all = vec![self.primary_smtp_address.to_ascii_lowercase()];
+        all.retain(|a| !a.is_empty());
         for proxy in &self.email_addresses {
             if let Some((prefix, address)) = proxy.split_once(':')
                 && prefix.eq_ignore_ascii_case("smtp")
@@ -297,6 +380,7 @@ impl Mailbox {
             smtp_client_authentication_disabled: self
                 .cas_mailbox
                 .smtp_client_authentication_disabled,
+            app_id: None,
         }
     }
 }

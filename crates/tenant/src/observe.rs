@@ -90,6 +90,15 @@ fn observe_in(
         (Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. }, mailbox) => {
             Observation::Exists(mailbox.is_some())
         }
+        (
+            Operation::CreateServicePrincipal { app_id, .. }
+            | Operation::RemoveServicePrincipal { app_id, .. },
+            _,
+        ) => Observation::Exists(
+            directory
+                .resolve_policy(&format!("{}{app_id}", crate::directory::APP_PREFIX))
+                .is_some_and(|r| r.is_service_principal()),
+        ),
         (_, None) => Observation::MailboxMissing,
         (Operation::SetMailbox { setting, .. }, Some(mailbox)) => {
             Observation::of((setting.definition().get)(mailbox))
@@ -150,8 +159,12 @@ fn observe_in(
 /// What [`observe`] returns once `operation` has run.
 pub fn expected(operation: &Operation) -> Observation {
     match operation {
-        Operation::CreateMailbox { .. } => Observation::Exists(true),
-        Operation::RemoveMailbox { .. } => Observation::Exists(false),
+        Operation::CreateMailbox { .. } | Operation::CreateServicePrincipal { .. } => {
+            Observation::Exists(true)
+        }
+        Operation::RemoveMailbox { .. } | Operation::RemoveServicePrincipal { .. } => {
+            Observation::Exists(false)
+        }
         Operation::SetOrganization { setting } => Observation::of(setting.value.clone()),
         Operation::SetMailbox { setting, .. } => Observation::of(setting.value.clone()),
         Operation::AddToList { .. }
@@ -219,6 +232,13 @@ pub fn denotes(directory: &Directory, entry: &str, principal: &Principal) -> boo
             matches!(directory.resolve_live(entry), LivePrincipal::Recipient(r) if PrincipalId::of(r) == *id)
         }
         Principal::Orphaned { raw } => entry.trim().eq_ignore_ascii_case(raw.trim()),
+        Principal::Unresolved { raw } => {
+            entry.trim().eq_ignore_ascii_case(raw.trim())
+                || matches!(
+                    (directory.resolve_live(entry), directory.resolve_live(raw)),
+                    (LivePrincipal::Recipient(a), LivePrincipal::Recipient(b)) if PrincipalId::of(a) == PrincipalId::of(b)
+                )
+        }
     }
 }
 
@@ -275,6 +295,10 @@ pub fn target(operation: &Operation) -> String {
         }
         Operation::SetOrganization { setting } => {
             format!("organization|{}", setting.property.definition().field)
+        }
+        Operation::CreateServicePrincipal { app_id, .. }
+        | Operation::RemoveServicePrincipal { app_id, .. } => {
+            format!("servicePrincipal|{}", app_id.to_ascii_lowercase())
         }
         Operation::SetMailbox { setting, .. } => {
             format!("{mailbox}|{}", setting.definition().field)

@@ -37,12 +37,21 @@ pub enum Principal {
     Recipient {
         /// Canonical id (Entra object id or Exchange Guid).
         id: PrincipalId,
-        /// Primary SMTP address: what is shown to people and passed to Exchange.
+        /// What is shown to people and passed to Exchange: the primary SMTP address, else
+        /// the UPN (a user without mail), else the object id (a service principal), else the
+        /// Exchange Guid ([`crate::Recipient::identity`]).
         address: String,
     },
     /// A live entry that resolves to nothing (an orphaned SID, a deleted user), addressed by
     /// the exact string Exchange returned.
     Orphaned {
+        /// The raw string from the permission row.
+        raw: String,
+    },
+    /// A live entry the directory could not resolve because it did not look up every kind
+    /// of principal (see [`crate::LivePrincipal::Unresolved`]): it may exist, so a revoke is
+    /// undone by granting the same string again.
+    Unresolved {
         /// The raw string from the permission row.
         raw: String,
     },
@@ -54,6 +63,7 @@ impl Principal {
         match self {
             Principal::Recipient { address, .. } => address.clone(),
             Principal::Orphaned { raw } => format!("{} (orphaned)", printable(raw, 200)),
+            Principal::Unresolved { raw } => format!("{} (not looked up)", printable(raw, 200)),
         }
     }
 
@@ -61,7 +71,7 @@ impl Principal {
     pub fn identity(&self) -> &str {
         match self {
             Principal::Recipient { address, .. } => address,
-            Principal::Orphaned { raw } => raw,
+            Principal::Orphaned { raw } | Principal::Unresolved { raw } => raw,
         }
     }
 
@@ -72,6 +82,9 @@ impl Principal {
         match self {
             Principal::Recipient { id, .. } => id.0.clone(),
             Principal::Orphaned { raw } => format!("orphan:{}", raw.trim().to_ascii_lowercase()),
+            Principal::Unresolved { raw } => {
+                format!("unresolved:{}", raw.trim().to_ascii_lowercase())
+            }
         }
     }
 
@@ -264,6 +277,25 @@ pub enum Operation {
         /// The setting and its new value.
         setting: OrganizationSetting,
     },
+    /// `New-ServicePrincipal -AppId -ObjectId -DisplayName`: registers an Entra app's service
+    /// principal in Exchange so that it can hold FullAccess or Send As. Exchange does not
+    /// check the ids against Entra.
+    CreateServicePrincipal {
+        /// The application (client) id.
+        app_id: String,
+        /// The enterprise application's (service principal's) object id.
+        object_id: String,
+        /// The display name.
+        display_name: String,
+    },
+    /// `Remove-ServicePrincipal -Identity <objectId>`: only to undo a registration the run
+    /// made.
+    RemoveServicePrincipal {
+        /// The application (client) id.
+        app_id: String,
+        /// The object id (the identity passed to Exchange).
+        object_id: String,
+    },
 }
 
 impl Operation {
@@ -308,7 +340,9 @@ impl Operation {
             | AddSentItemsPermission { mailbox, .. }
             | SetSentItemsPermission { mailbox, .. }
             | RemoveSentItemsPermission { mailbox, .. } => Some(mailbox),
-            SetOrganization { .. } => None,
+            SetOrganization { .. }
+            | CreateServicePrincipal { .. }
+            | RemoveServicePrincipal { .. } => None,
         }
     }
 
@@ -328,6 +362,8 @@ impl Operation {
             SetSentItemsPermission { .. } => "Set-MailboxFolderPermission",
             RemoveSentItemsPermission { .. } => "Remove-MailboxFolderPermission",
             SetOrganization { setting } => setting.property.definition().cmdlet,
+            CreateServicePrincipal { .. } => "New-ServicePrincipal",
+            RemoveServicePrincipal { .. } => "Remove-ServicePrincipal",
         }
     }
 
@@ -346,7 +382,9 @@ impl Operation {
             Operation::CreateMailbox { .. }
             | Operation::RemoveMailbox { .. }
             | Operation::SetMailbox { .. }
-            | Operation::SetOrganization { .. } => None,
+            | Operation::SetOrganization { .. }
+            | Operation::CreateServicePrincipal { .. }
+            | Operation::RemoveServicePrincipal { .. } => None,
         }
     }
 }

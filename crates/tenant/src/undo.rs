@@ -20,6 +20,10 @@ pub enum NoUndo {
         "a deleted mailbox is not recreated; Exchange keeps it soft-deleted for 30 days (`Undo-SoftDeletedMailbox`)"
     )]
     MailboxDeleted,
+    /// `Remove-ServicePrincipal` is not undone: sharedbox removes only registrations its own
+    /// run created, as the undo of that creation.
+    #[error("a removed service principal registration is not recreated by rollback")]
+    ServicePrincipalRemoved,
     /// The principal that lost a grant is orphaned: it cannot be granted anything.
     #[error("the revoked principal was orphaned (it no longer exists) and cannot be granted again")]
     Orphaned,
@@ -83,6 +87,21 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
         },
         Operation::RemoveMailbox { .. } => match before {
             Observation::Exists(true) => Err(NoUndo::MailboxDeleted),
+            Observation::Exists(false) => Ok(None),
+            _ => Err(invalid()),
+        },
+        Operation::CreateServicePrincipal {
+            app_id, object_id, ..
+        } => match before {
+            Observation::Exists(false) => Ok(Some(Operation::RemoveServicePrincipal {
+                app_id: app_id.clone(),
+                object_id: object_id.clone(),
+            })),
+            Observation::Exists(true) => Ok(None),
+            _ => Err(invalid()),
+        },
+        Operation::RemoveServicePrincipal { .. } => match before {
+            Observation::Exists(true) => Err(NoUndo::ServicePrincipalRemoved),
             Observation::Exists(false) => Ok(None),
             _ => Err(invalid()),
         },
@@ -209,7 +228,7 @@ pub const DEFAULT_AUTO_MAPPING: bool = true;
 /// The principal to grant again: not an orphaned one.
 fn regrant(principal: &Principal) -> Result<Principal, NoUndo> {
     match principal {
-        Principal::Recipient { .. } => Ok(principal.clone()),
+        Principal::Recipient { .. } | Principal::Unresolved { .. } => Ok(principal.clone()),
         Principal::Orphaned { .. } => Err(NoUndo::Orphaned),
     }
 }
@@ -609,5 +628,54 @@ mod tests {
             Err(NoUndo::MailboxDeleted)
         );
         assert_eq!(undone(&remove, Observation::Exists(false)), Ok(None));
+    }
+
+    #[test]
+    fn a_registration_is_removed_only_when_the_run_made_it_and_a_removal_is_final() {
+        let create = Operation::CreateServicePrincipal {
+            app_id: "a".into(),
+            object_id: "o".into(),
+            display_name: "App".into(),
+        };
+        assert_eq!(
+            undone(&create, Observation::Exists(false)),
+            Ok(Some(Operation::RemoveServicePrincipal {
+                app_id: "a".into(),
+                object_id: "o".into(),
+            }))
+        );
+        assert_eq!(undone(&create, Observation::Exists(true)), Ok(None));
+        let remove = Operation::RemoveServicePrincipal {
+            app_id: "a".into(),
+            object_id: "o".into(),
+        };
+        assert_eq!(
+            undo(&remove, &Observation::Exists(true)),
+            Err(NoUndo::ServicePrincipalRemoved)
+        );
+        assert_eq!(target(&create), target(&remove));
+    }
+
+    #[test]
+    fn a_revoke_of_a_principal_not_looked_up_is_undone_with_the_same_string() {
+        let unresolved = Principal::Unresolved {
+            raw: "S-1-5-21-1-2-3-4711".into(),
+        };
+        let revoke = Operation::RevokeFullAccess {
+            mailbox: MAILBOX.into(),
+            principal: unresolved.clone(),
+        };
+        assert!(matches!(
+            undo(&revoke, &Observation::Member(true)),
+            Ok(Some(Operation::GrantFullAccess { principal, .. })) if principal == unresolved
+        ));
+        let orphaned = Operation::RevokeFullAccess {
+            mailbox: MAILBOX.into(),
+            principal: orphan(),
+        };
+        assert_eq!(
+            undo(&orphaned, &Observation::Member(true)),
+            Err(NoUndo::Orphaned)
+        );
     }
 }

@@ -131,6 +131,18 @@ fn render(out: &mut String, report: &Report) {
             }
         }
     }
+    if !report.missing_directory.is_empty() && report.exported.is_ok() {
+        let _ = writeln!(
+            out,
+            "optional:  {} not allowed: plans still work, but a SID nothing resolves is shown as not looked up rather than orphaned, and `app:` principals cannot be resolved",
+            report
+                .missing_directory
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let verdict = match (report.can_read(), report.can_write()) {
         (true, true) => {
             "this identity can plan, drift and export (reader) and apply and roll back (writer)"

@@ -131,10 +131,16 @@ fn orphans_are_left_out_with_a_comment_and_revoked_by_the_first_plan() {
         "{}",
         plan.stdout
     );
+    let (changes, after) = plan.stdout.split_once("Plan:").unwrap();
     assert_eq!(
-        plan.stdout.matches("(orphaned)").count(),
+        changes.matches("(orphaned)").count(),
         2,
         "only the orphans are revoked:\n{}",
+        plan.stdout
+    );
+    assert!(
+        after.contains("2 steps cannot be undone by `sharedbox rollback`:"),
+        "the plan says so before apply:\n{}",
         plan.stdout
     );
 }

@@ -13,6 +13,7 @@ mod exo;
 mod formats;
 mod hostile_repository;
 mod plan_apply;
+mod principals;
 mod rollback_bookkeeping;
 mod safe_apply;
 mod saved_plans;

@@ -179,6 +179,7 @@ fn reader() -> Role {
         token_prefix: "reader".into(),
         cmdlets: sharedbox_exo::doctor::READER_CMDLETS
             .iter()
+            .chain(sharedbox_exo::doctor::DIRECTORY_CMDLETS)
             .map(|c| (*c).to_owned())
             .collect(),
     }

@@ -21,6 +21,9 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("Get-MailboxFolderPermission", false),
     ("Get-OrganizationConfig", false),
     ("Get-TransportConfig", false),
+    ("Get-User", false),
+    ("Get-Group", false),
+    ("Get-ServicePrincipal", false),
     ("New-Mailbox", true),
     ("Remove-Mailbox", true),
     ("Set-Mailbox", true),
@@ -34,6 +37,8 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("Set-CASMailbox", true),
     ("Set-OrganizationConfig", true),
     ("Set-TransportConfig", true),
+    ("New-ServicePrincipal", true),
+    ("Remove-ServicePrincipal", true),
 ];
 
 /// Cmdlets that act on one mailbox and are routed by `X-AnchorMailbox`.
@@ -110,6 +115,9 @@ pub fn run(
         "Get-MailboxFolderPermission" => read::get_folder_permission(tenant, config, params),
         "Get-OrganizationConfig" => read::get_organization_config(tenant, params),
         "Get-TransportConfig" => read::get_transport_config(tenant, params),
+        "Get-User" => read::get_user(tenant, params),
+        "Get-Group" => read::get_group(tenant, params),
+        "Get-ServicePrincipal" => read::get_service_principal(tenant, params),
         "New-Mailbox" => write::new_mailbox(tenant, params),
         "Remove-Mailbox" => write::remove_mailbox(tenant, params),
         "Set-Mailbox" => write::set_mailbox(tenant, config, params),
@@ -133,6 +141,8 @@ pub fn run(
         "Set-TransportConfig" => {
             write::set_organization_settings(tenant, "Set-TransportConfig", params)
         }
+        "New-ServicePrincipal" => write::new_service_principal(tenant, params),
+        "Remove-ServicePrincipal" => write::remove_service_principal(tenant, params),
         other => Err(ExoError::unknown_cmdlet(other)),
     }
 }

@@ -177,8 +177,12 @@ pub fn get_recipient(tenant: &TenantFile, params: &Params) -> Result<Output, Exo
         },
         _ => directory.recipients().iter().collect(),
     };
+    // Get-Recipient lists mail-enabled objects only (its doc): users and security groups
+    // without mail come from Get-User / Get-Group, service principals from
+    // Get-ServicePrincipal.
     let items = recipients
         .into_iter()
+        .filter(|r| r.is_mail_enabled())
         .filter(|r| matches_types(&filter, &r.recipient_type_details))
         .filter(|r| {
             type_only.as_ref().is_none_or(|t| {
@@ -387,4 +391,74 @@ pub fn get_organization_config(tenant: &TenantFile, params: &Params) -> Result<O
         vec![render::organization(&tenant.organization)],
         Vec::new(),
     ))
+}
+
+/// `Get-User [-RecipientTypeDetails ...]`: every user object, with or without mail (never a
+/// group, contact or service principal), with its UPN and SID.
+pub fn get_user(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "ResultSize", "RecipientTypeDetails", "SortBy"])?;
+    let filter = type_filter(params)?;
+    let directory = tenant.directory();
+    let items = directory
+        .recipients()
+        .iter()
+        .filter(|r| !r.is_group() && !r.is_service_principal())
+        .filter(|r| r.recipient_type_details != "MailContact")
+        .filter(|r| matches_types(&filter, &r.recipient_type_details))
+        .filter(|r| identity_matches(params, r))
+        .map(|r| render::directory_object(r, "User"))
+        .collect();
+    capped(sorted(items, params)?, params)
+}
+
+/// `Get-Group [-RecipientTypeDetails ...]`: every group, with or without mail.
+pub fn get_group(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "ResultSize", "RecipientTypeDetails", "SortBy"])?;
+    let filter = type_filter(params)?;
+    let directory = tenant.directory();
+    let items = directory
+        .recipients()
+        .iter()
+        .filter(|r| r.is_group() && r.recipient_type_details != "GroupMailbox")
+        .filter(|r| matches_types(&filter, &r.recipient_type_details))
+        .filter(|r| identity_matches(params, r))
+        .map(|r| render::directory_object(r, "Group"))
+        .collect();
+    capped(sorted(items, params)?, params)
+}
+
+/// `Get-ServicePrincipal [-Identity X]`: the Exchange service principals.
+pub fn get_service_principal(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "Organization"])?;
+    let directory = tenant.directory();
+    let items = directory
+        .recipients()
+        .iter()
+        .filter(|r| r.is_service_principal())
+        .filter(|r| identity_matches(params, r))
+        .map(render::service_principal)
+        .collect();
+    Ok(Output::items(items, Vec::new()))
+}
+
+/// Whether `Identity` (absent or empty: all) names `recipient` by any of its keys.
+fn identity_matches(params: &Params, recipient: &Recipient) -> bool {
+    let Ok(Some(id)) = identity(params) else {
+        return true;
+    };
+    if id.is_empty() {
+        return true;
+    }
+    let id = id.to_ascii_lowercase();
+    [
+        Some(&recipient.guid),
+        Some(&recipient.name),
+        Some(&recipient.display_name),
+        recipient.external_directory_object_id.as_ref(),
+        recipient.user_principal_name.as_ref(),
+        recipient.app_id.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|k| k.to_ascii_lowercase() == id)
 }

@@ -256,6 +256,52 @@ pub fn recipient(r: &Recipient, alias: &str, hidden: bool) -> Item {
         .with("IsDirSynced", false)
 }
 
+/// One `Get-User` or `Get-Group` object (`kind`: `User` or `Group`, the `RecipientType` of
+/// an object without mail).
+pub fn directory_object(r: &Recipient, kind: &str) -> Item {
+    let recipient_type = if r.is_mail_enabled() {
+        recipient_type(&r.recipient_type_details)
+    } else {
+        kind
+    };
+    Item::new()
+        .with("Identity", r.name.as_str())
+        .with("Id", r.name.as_str())
+        .with("Name", r.name.as_str())
+        .with("DisplayName", r.display_name.as_str())
+        .with(
+            "ExternalDirectoryObjectId",
+            r.external_directory_object_id.clone().unwrap_or_default(),
+        )
+        .guid("Guid", &r.guid)
+        .with("RecipientType", recipient_type)
+        .with("RecipientTypeDetails", r.recipient_type_details.as_str())
+        .with(
+            "UserPrincipalName",
+            r.user_principal_name
+                .clone()
+                .map_or(Value::Null, Value::String),
+        )
+        .with("WindowsEmailAddress", r.primary_smtp_address.as_str())
+        .with("SID", r.sid.clone().map_or(Value::Null, Value::String))
+}
+
+/// One `Get-ServicePrincipal` object: `RecipientTypeDetails` spelled `ServicePrinciple`, as
+/// the real service does (michev.info post 4027).
+pub fn service_principal(r: &Recipient) -> Item {
+    let object_id = r.external_directory_object_id.clone().unwrap_or_default();
+    Item::new()
+        .with("Identity", object_id.as_str())
+        .with("Name", object_id.as_str())
+        .with("DisplayName", r.display_name.as_str())
+        .with("AppId", r.app_id.clone().unwrap_or_default())
+        .with("ObjectId", object_id.as_str())
+        .with("ServiceId", object_id.as_str())
+        .guid("Guid", &r.guid)
+        .with("RecipientType", "User")
+        .with("RecipientTypeDetails", "ServicePrinciple")
+}
+
 /// One `Get-MailboxFolderStatistics` object.
 pub fn folder_statistics(view: &MailboxView, folder: &Folder) -> Item {
     Item::new()

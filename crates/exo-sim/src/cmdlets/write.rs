@@ -793,3 +793,73 @@ pub fn set_organization_settings(
     };
     Ok(Output::changed(None, warnings, changed))
 }
+
+/// `New-ServicePrincipal -AppId -ObjectId (or -ServiceId) [-DisplayName]`: registers a
+/// service principal. Exchange does not check the ids against Entra (michev.info post 4027).
+pub fn new_service_principal(tenant: &mut TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&[
+        "AppId",
+        "ObjectId",
+        "ServiceId",
+        "DisplayName",
+        "Organization",
+    ])?;
+    let app_id = params.required_string("New-ServicePrincipal", "AppId")?;
+    let object_id = match params.string("ObjectId")? {
+        Some(id) => id,
+        None => params.required_string("New-ServicePrincipal", "ServiceId")?,
+    };
+    let display_name = params.string("DisplayName")?.unwrap_or_default();
+    let before = tenant.recipients.len();
+    let operation = Operation::CreateServicePrincipal {
+        app_id: app_id.clone(),
+        object_id,
+        display_name,
+    };
+    tenant
+        .apply(&operation)
+        .map_err(|e| tenant_error(e, &app_id))?;
+    let created = tenant.recipients.last().map(render::service_principal);
+    Ok(Output::changed(
+        created.map(|c| vec![c]),
+        Vec::new(),
+        tenant.recipients.len() != before,
+    ))
+}
+
+/// `Remove-ServicePrincipal -Identity <object id, app id or display name>`.
+pub fn remove_service_principal(
+    tenant: &mut TenantFile,
+    params: &Params,
+) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "Organization"])?;
+    let identity = params.required_string("Remove-ServicePrincipal", "Identity")?;
+    let found = tenant
+        .recipients
+        .iter()
+        .find(|r| {
+            r.is_service_principal()
+                && [
+                    r.external_directory_object_id.as_deref(),
+                    r.app_id.as_deref(),
+                    Some(r.display_name.as_str()),
+                    Some(r.guid.as_str()),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|k| k.eq_ignore_ascii_case(&identity))
+        })
+        .map(|r| {
+            (
+                r.app_id.clone().unwrap_or_default(),
+                r.external_directory_object_id.clone().unwrap_or_default(),
+            )
+        });
+    let Some((app_id, object_id)) = found else {
+        return Err(ExoError::object_not_found(&identity));
+    };
+    tenant
+        .apply(&Operation::RemoveServicePrincipal { app_id, object_id })
+        .map_err(|e| tenant_error(e, &identity))?;
+    Ok(Output::changed(None, Vec::new(), true))
+}
