@@ -34,7 +34,7 @@ pub use observe::{
 pub use operation::{
     MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList, printable,
 };
-pub use undo::{NoUndo, agrees, undo, with_recorded};
+pub use undo::{NoUndo, UNKNOWN_AUTO_MAPPING_RESTORED, agrees, undo, with_recorded};
 
 /// What to read: the managed mailboxes in full, the rest only by address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
