@@ -22,6 +22,11 @@ use crate::reconcile::{Attribute, AutoMapping, Entries, FolderRole, List, Update
 pub struct PlanOptions {
     /// Plan only these mailboxes (and no tenant settings). Empty = everything.
     pub targets: Vec<String>,
+    /// The policies at the base revision (the one `plan` compares with to label drift). A
+    /// FullAccess grant they list, whose autoMapping the tenant does not report (Exchange
+    /// never does), is taken to have the autoMapping sharedbox granted it with (theirs, else
+    /// `true`): a policy that changes it plans a revoke and re-grant instead of nothing.
+    pub base: Option<std::sync::Arc<PolicySet>>,
 }
 
 /// Why a plan could not be made.
@@ -71,6 +76,7 @@ pub fn plan(
         }
         let mut planner = MailboxPlanner {
             directory: &snapshot.directory,
+            base: options.base.as_deref(),
             errors: &mut errors,
             warnings: &mut plan.warnings,
         };
@@ -101,6 +107,7 @@ pub fn plan(
 
 struct MailboxPlanner<'a> {
     directory: &'a Directory,
+    base: Option<&'a PolicySet>,
     errors: &'a mut Vec<Diagnostic>,
     warnings: &'a mut Vec<Diagnostic>,
 }
@@ -276,17 +283,49 @@ impl MailboxPlanner<'_> {
                 "autoMapping can only be set when access is granted: revoked and granted again",
             ),
         };
+        let granted = self.granted_auto_mapping(mailbox);
         self.reconcile(
             policy,
             &list,
-            live.full_access_grants()
-                .map(|row| (row.user.as_str(), AutoMapping(row.auto_mapping))),
+            live.full_access_grants().map(|row| {
+                let auto =
+                    row.auto_mapping
+                        .or_else(|| match self.directory.resolve_live(&row.user) {
+                            LivePrincipal::Recipient(r) => {
+                                granted.get(&PrincipalId::of(r)).copied()
+                            }
+                            _ => None,
+                        });
+                (row.user.as_str(), AutoMapping(auto))
+            }),
             desired.value.iter().map(|g| {
                 let auto = g.auto_mapping.as_ref().map(|a| a.value);
                 (&g.principal, AutoMapping(auto))
             }),
             out,
         );
+    }
+
+    /// The autoMapping of each FullAccess grant the base policies list for `mailbox`, by
+    /// principal: the value sharedbox granted with (the written one, else `true`, the value
+    /// it passes when a policy does not say).
+    fn granted_auto_mapping(&self, mailbox: &str) -> std::collections::HashMap<PrincipalId, bool> {
+        let Some(grants) = self
+            .base
+            .and_then(|base| base.mailbox(mailbox))
+            .and_then(|policy| policy.full_access.as_ref())
+        else {
+            return Default::default();
+        };
+        grants
+            .value
+            .iter()
+            .filter_map(|g| {
+                let recipient = self.directory.resolve_policy(&g.principal.value)?;
+                let auto = g.auto_mapping.as_ref().map(|a| a.value);
+                Some((PrincipalId::of(recipient), AutoMapping(auto).for_grant()))
+            })
+            .collect()
     }
 
     fn sent_items_readers(

@@ -213,3 +213,108 @@ fn tenant_auth_in_the_config_file_is_used_and_checked() {
     assert!(inline.stderr.contains("clientSecret"), "{}", inline.stderr);
     assert_eq!(sim.counters().total_writes(), 0);
 }
+
+fn git(project: &common::Project, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(project.path())
+        .args([
+            "-c",
+            "user.email=ci@example.com",
+            "-c",
+            "user.name=ci",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The autoMapping of Anna's FullAccess on `support@` as the simulator holds it.
+fn annas_auto_mapping(sim: &SimHandle) -> Option<Option<bool>> {
+    let tenant = sim.tenant();
+    let support = common::mailbox(&tenant, "support@fabrikam.com");
+    support
+        .mailbox_permissions
+        .iter()
+        .find(|p| p.user.starts_with("anna"))
+        .map(|p| p.auto_mapping)
+}
+
+/// Exchange never reports autoMapping: a policy that changes it on an existing grant is
+/// planned against the policy at the git base (what sharedbox granted), as a revoke and
+/// re-grant; the saved plan applies (re-derived with the same base) and its rollback grants
+/// back with the value sharedbox had granted, not Exchange's silent default.
+#[test]
+fn a_changed_auto_mapping_is_planned_against_the_base_and_rolled_back_to_the_granted_value() {
+    const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
+    let project = common::Project::new();
+    // Without the fixture's orphaned grant on `support@` (revoked by any plan).
+    let mut tenant = project.tenant();
+    for mailbox in &mut tenant.mailboxes {
+        mailbox
+            .mailbox_permissions
+            .retain(|p| !p.user.starts_with("S-1-5-21"));
+    }
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: [{{principal: anna@fabrikam.com}}]\n"),
+    );
+    git(&project, &["init", "-q", "-b", "main"]);
+    git(&project, &["add", "-A"]);
+    git(&project, &["commit", "-q", "-m", "policies"]);
+    let sim = sim(&project, SimConfig::default());
+    assert_eq!(annas_auto_mapping(&sim), Some(None));
+    // Unchanged policy: nothing Exchange reports differs, nothing is planned.
+    let same = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(same.code, 0, "{}\n{}", same.stdout, same.stderr);
+
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: [{{principal: anna@fabrikam.com, autoMapping: false}}]\n"),
+    );
+    let plan = exo(
+        &project,
+        &sim,
+        &["plan", "--detailed-exitcode", "--out", "plan.json"],
+    );
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("autoMapping can only be set when access is granted"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("# policy change"), "{}", plan.stdout);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.path().join("plan.json")).unwrap())
+            .unwrap();
+    assert!(saved["base_commit"].is_string(), "{saved}");
+
+    let run = common::new_run(&project, || {
+        let applied = exo(&project, &sim, &["apply", "plan.json"]);
+        assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    });
+    assert_eq!(annas_auto_mapping(&sim), Some(Some(false)));
+    let rolled_back = exo(&project, &sim, &["rollback", &run, "--auto-approve"]);
+    assert_eq!(
+        rolled_back.code, 0,
+        "{}\n{}",
+        rolled_back.stdout, rolled_back.stderr
+    );
+    assert_eq!(
+        annas_auto_mapping(&sim),
+        Some(Some(true)),
+        "granted back as sharedbox had granted it (the base policy, no autoMapping: `true`)"
+    );
+}
