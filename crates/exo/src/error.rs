@@ -211,6 +211,7 @@ pub fn roles_for(cmdlet: &str) -> &'static str {
     match cmdlet {
         "Get-OrganizationConfig" | "Set-OrganizationConfig" => "Organization Configuration",
         "New-Mailbox" | "Remove-Mailbox" => "Mail Recipient Creation",
+        "Get-AcceptedDomain" => "View-Only Configuration (or Remote and Accepted Domains)",
         "Get-MailboxFolderStatistics"
         | "Get-MailboxFolderPermission"
         | "Add-MailboxFolderPermission"

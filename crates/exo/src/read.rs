@@ -1,7 +1,8 @@
 //! Reading a [`Snapshot`]: bulk reads where Exchange allows them, per-mailbox reads only
 //! for the managed mailboxes, everything in `$batch` requests.
 //!
-//! Round 1 (one `$batch`): `Get-OrganizationConfig`, `Get-Recipient` (the directory),
+//! Round 1 (one `$batch`): `Get-OrganizationConfig`, `Get-AcceptedDomain` (for lint
+//! SBX202; a failure leaves the list empty and the lint skipped), `Get-Recipient` (the directory),
 //! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, and, for larger scopes,
 //! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk.
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
@@ -110,6 +111,7 @@ pub async fn snapshot(
     let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
     let mut first = vec![
         Command::read("Get-OrganizationConfig").select(&ORGANIZATION_FIELDS),
+        Command::read("Get-AcceptedDomain").select(&["DomainName"]),
         Command::read("Get-Recipient")
             .param("ResultSize", "Unlimited")
             .select(RECIPIENT_FIELDS),
@@ -133,7 +135,16 @@ pub async fn snapshot(
     }
     let mut results = client.batch(&first).await.into_iter();
     let mut next = || results.next().unwrap_or_else(|| Ok(Output::default()));
-    let organization = organization_of(next()?.rows.first());
+    let mut organization = organization_of(next()?.rows.first());
+    // Only lint SBX202 uses them, and it is skipped when there are none: a role without
+    // `Get-AcceptedDomain` does not stop the read.
+    if let Ok(domains) = next() {
+        organization.accepted_domains = domains
+            .rows
+            .iter()
+            .filter_map(|row| row.text("DomainName"))
+            .collect();
+    }
     // Each answer is turned into the model and dropped before the next is looked at: at
     // 10,000 mailboxes the raw rows are the largest thing this process holds.
     let mut directory = Directory::new(next()?.rows.iter().filter_map(recipient_of));

@@ -68,6 +68,10 @@ fn assert_same(exo: &Snapshot, file: &Snapshot) {
         exo.organization.send_from_alias_enabled,
         file.organization.send_from_alias_enabled
     );
+    assert_eq!(
+        exo.organization.accepted_domains, file.organization.accepted_domains,
+        "`Get-AcceptedDomain`"
+    );
     let mut a = exo.all_shared_mailboxes.clone();
     let mut b = file.all_shared_mailboxes.clone();
     a.sort();
@@ -717,4 +721,40 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
         let read = exo.read(&scope).await.unwrap();
         assert_eq!((definition.get)(&read.organization), value, "{property:?}");
     }
+}
+
+/// The accepted domains come from `Get-AcceptedDomain` (lint SBX202 needs them); a role
+/// that may not run it still reads the tenant, with no domains (and the lint skipped).
+#[tokio::test]
+async fn accepted_domains_are_read_and_a_role_without_them_still_reads() {
+    let sim = start(SimConfig {
+        roles: vec![sharedbox_exo_sim::Role {
+            token_prefix: "narrow".into(),
+            cmdlets: vec![
+                "Get-Mailbox*".into(),
+                "Get-Recipient*".into(),
+                "Get-CASMailbox".into(),
+                "Get-OrganizationConfig".into(),
+            ],
+        }],
+        ..SimConfig::default()
+    });
+    let scope = ReadScope {
+        mailboxes: vec!["support@contoso.com".into()],
+    };
+    let full = client(&sim, token(), fast()).read(&scope).await.unwrap();
+    assert_eq!(
+        full.organization.accepted_domains,
+        vec![
+            "contoso.com".to_owned(),
+            "contoso.onmicrosoft.com".to_owned()
+        ]
+    );
+    assert_eq!(sim.counters().cmdlet("Get-AcceptedDomain"), 1);
+    let narrow = client(&sim, Arc::new(StaticToken::new("narrow-token")), fast())
+        .read(&scope)
+        .await
+        .unwrap();
+    assert!(narrow.organization.accepted_domains.is_empty());
+    assert!(narrow.mailbox("support@contoso.com").is_some());
 }

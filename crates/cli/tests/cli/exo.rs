@@ -318,3 +318,25 @@ fn a_changed_auto_mapping_is_planned_against_the_base_and_rolled_back_to_the_gra
         "granted back as sharedbox had granted it (the base policy, no autoMapping: `true`)"
     );
 }
+
+/// Lint SBX202 works on Exchange Online: the accepted domains come from `Get-AcceptedDomain`.
+#[test]
+fn a_mailbox_outside_the_accepted_domains_is_an_error_over_the_wire() {
+    let project = common::Project::new();
+    project.policy(
+        "neu.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: neu@fabrikam.co\ndisplayName: Neu\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("SBX202"), "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("`neu@fabrikam.co` is not in an accepted domain"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("(fabrikam.com,"), "{}", plan.stderr);
+    assert_eq!(sim.counters().total_writes(), 0);
+}

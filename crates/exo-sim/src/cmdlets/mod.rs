@@ -32,6 +32,7 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("Remove-MailboxFolderPermission", true),
     ("Set-CASMailbox", true),
     ("Set-OrganizationConfig", true),
+    ("Get-AcceptedDomain", false),
 ];
 
 /// Cmdlets that act on one mailbox and are routed by `X-AnchorMailbox`.
@@ -125,6 +126,7 @@ pub fn run(
         }
         "Set-CASMailbox" => write::set_cas_mailbox(tenant, params),
         "Set-OrganizationConfig" => write::set_organization_config(tenant, params),
+        "Get-AcceptedDomain" => read::get_accepted_domain(tenant, params),
         other => Err(ExoError::unknown_cmdlet(other)),
     }
 }

@@ -379,3 +379,31 @@ pub fn get_organization_config(tenant: &TenantFile, params: &Params) -> Result<O
         Vec::new(),
     ))
 }
+
+/// `Get-AcceptedDomain`: one row per accepted domain of the tenant (`DomainName`, `Name`,
+/// `DomainType`, `Default`, `InitialDomain`); the first is the default domain, the
+/// organisation's `onmicrosoft.com` name the initial one.
+pub fn get_accepted_domain(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "ResultSize"])?;
+    let organization = &tenant.organization;
+    let wanted = params.string("Identity")?;
+    let items = organization
+        .accepted_domains
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| wanted.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(d)))
+        .map(|(i, domain)| {
+            Item::new()
+                .with("Identity", domain.as_str())
+                .with("Name", domain.as_str())
+                .with("DomainName", domain.as_str())
+                .with("DomainType", "Authoritative")
+                .with("Default", i == 0)
+                .with(
+                    "InitialDomain",
+                    domain.eq_ignore_ascii_case(&organization.name),
+                )
+        })
+        .collect();
+    Ok(Output::items(items, Vec::new()))
+}
