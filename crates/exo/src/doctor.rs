@@ -18,6 +18,7 @@ pub const READER_CMDLETS: &[&str] = &[
     "Get-MailboxPermission",
     "Get-MailboxFolderStatistics",
     "Get-MailboxFolderPermission",
+    "Get-AcceptedDomain",
 ];
 
 /// What `apply` and `rollback` run besides the reads (`Remove-Mailbox` only with
@@ -112,6 +113,10 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
         client
             .invoke(&Command::read("Get-OrganizationConfig"))
             .await,
+    );
+    record(
+        "Get-AcceptedDomain",
+        client.invoke(&Command::read("Get-AcceptedDomain")).await,
     );
     record("Get-Recipient", client.invoke(&one("Get-Recipient")).await);
     let shared = record(

@@ -39,6 +39,10 @@ pub enum LintCode {
     Sbx203,
     /// `SBX204`: a group that cannot hold the permission.
     Sbx204,
+    /// `SBX108`: new Outlook allowed while OWA is off (which also blocks new Outlook).
+    Sbx108,
+    /// `SBX109`: a mailbox hidden from the address lists with Send As / on Behalf senders.
+    Sbx109,
 }
 
 impl LintCode {
@@ -56,6 +60,8 @@ impl LintCode {
             LintCode::Sbx202 => "SBX202",
             LintCode::Sbx203 => "SBX203",
             LintCode::Sbx204 => "SBX204",
+            LintCode::Sbx108 => "SBX108",
+            LintCode::Sbx109 => "SBX109",
         }
     }
 
@@ -205,7 +211,8 @@ client side is fixed tenant-wide, lower this lint to `off` in `sharedbox.yaml`."
         explanation: "\
 Why: a moderated mailbox holds every incoming message until a moderator approves it. Exchange
 needs at least one moderator (`ModeratedBy`); without one, `Set-Mailbox -ModerationEnabled $true`
-is refused, and messages that are held anyway expire unanswered after two days.
+is refused, and messages that are held anyway expire unanswered: Exchange processes expired
+requests on a cycle, so they are returned within days (between two and nine).
 
 Fix: list the moderators, or switch moderation off:
 
@@ -237,7 +244,9 @@ Why: Exchange applies AutoMapping (Outlook opening the mailbox automatically) on
 is granted, and never reports it back. To change it, sharedbox revokes the grant and grants it
 again: for a moment the user has no access, Outlook may need a restart, and afterwards nobody can
 check the result, because `Get-MailboxPermission` does not show AutoMapping. Where the live value
-is unknown (Exchange Online), a changed `autoMapping` in the policy is not applied at all.
+is unknown (Exchange Online), `plan` compares with the policy at the git base revision (what
+sharedbox granted) and plans the revoke and re-grant there; this lint fires only where the
+backend knows the live value.
 
 Fix: change autoMapping deliberately: apply the plan outside working hours, or remove the grant
 in one change and add it back with the new `autoMapping` in the next. To make a user's Outlook
@@ -290,6 +299,40 @@ groups, dynamic distribution groups and Microsoft 365 groups are not: Exchange r
 Fix: use a mail-enabled security group (`New-DistributionGroup -Type Security`). A distribution
 group or Microsoft 365 group cannot be turned into one in place: create a mail-enabled security
 group with the same members and name it in the policy.",
+    },
+    Lint {
+        code: LintCode::Sbx108,
+        name: "new-outlook-without-owa",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "new Outlook is allowed but OWA is off, which also blocks new Outlook",
+        explanation: "\
+Why: new Outlook for Windows is built on Outlook on the web. `Set-CASMailbox -OWAEnabled $false`
+also disables access from new Outlook (Set-CASMailbox reference, `OWAEnabled`), whatever
+`OneWinNativeOutlookEnabled` says. A policy with `clients.newOutlook: true` and `clients.owa:
+false` promises an access that does not exist, and the users of new Outlook lose the mailbox.
+
+Fix: allow OWA (`clients.owa: true`) where new Outlook is meant to work, or set
+`clients.newOutlook: false` to say what actually happens. For a shared mailbox in new Outlook,
+the OWA mailbox policy of the mailbox must allow it too.",
+    },
+    Lint {
+        code: LintCode::Sbx109,
+        name: "hidden-mailbox-with-senders",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "the mailbox is hidden from the address lists but people may send as or on behalf of it",
+        explanation: "\
+Why: classic Outlook for Windows picks the From address from the address book. A shared mailbox
+hidden from the address lists (`HiddenFromAddressListsEnabled`) cannot be chosen there, and
+Send As or Send on Behalf from Outlook desktop fails (\"you do not have the permission to send
+the message on behalf of the specified user\") although the permission is in place
+(microsoft-365-docs issue 8732). OWA and new Outlook are less affected, but the users of classic
+Outlook are not told why.
+
+Fix: show the mailbox in the address lists (`hiddenFromAddressLists: false`) when people send
+from it, or take the senders away if it should stay hidden. Cached-mode clients see the change
+after the offline address book is updated (up to a day).",
     },
 ];
 
@@ -437,6 +480,7 @@ pub fn lint_policies_with(
         senders_can_read(mailbox, same, &mut found);
         send_on_behalf_duplicates(mailbox, &mut found);
         moderation(mailbox, same, &mut found);
+        clients_and_visibility(mailbox, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -684,6 +728,50 @@ fn moderation(m: &MailboxPolicy, same: &dyn Fn(&str, &str) -> bool, out: &mut Ve
     }
 }
 
+/// SBX108 and SBX109.
+fn clients_and_visibility(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+    let address = &m.address.value;
+    if let (Some(new_outlook), Some(owa)) =
+        (m.enables(Property::NewOutlook), m.setting(Property::Owa))
+        && owa.value == Value::Flag(false)
+    {
+        out.push(
+            finding(
+                LintCode::Sbx108,
+                format!(
+                    "`clients.newOutlook` is on for `{address}`, but `clients.owa` is off, which also blocks new Outlook"
+                ),
+                &owa.origin,
+            )
+            .with_hint(format!(
+                "allow OWA here, or set `clients.newOutlook: false` (at {}); `sharedbox explain SBX108`",
+                new_outlook.origin
+            )),
+        );
+    }
+    let Some(hidden) = m.enables(Property::HiddenFromAddressLists) else {
+        return;
+    };
+    let senders: usize = [&m.send_as, &m.send_on_behalf]
+        .into_iter()
+        .flatten()
+        .map(|l| l.value.len())
+        .sum();
+    if senders > 0 {
+        out.push(
+            finding(
+                LintCode::Sbx109,
+                format!(
+                    "`{address}` is hidden from the address lists, but {senders} {} may send as or on behalf of it: sending from Outlook desktop fails for a hidden mailbox",
+                    if senders == 1 { "principal" } else { "principals" }
+                ),
+                &hidden.origin,
+            )
+            .with_hint("set `hiddenFromAddressLists: false` when people send from the mailbox; `sharedbox explain SBX109`"),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,6 +790,8 @@ mod tests {
             LintCode::Sbx202,
             LintCode::Sbx203,
             LintCode::Sbx204,
+            LintCode::Sbx108,
+            LintCode::Sbx109,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {

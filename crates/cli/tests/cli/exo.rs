@@ -340,3 +340,26 @@ fn a_mailbox_outside_the_accepted_domains_is_an_error_over_the_wire() {
     assert!(plan.stderr.contains("(fabrikam.com,"), "{}", plan.stderr);
     assert_eq!(sim.counters().total_writes(), 0);
 }
+
+/// The client and visibility lints of the review run in a plan against Exchange Online: OWA
+/// off with new Outlook on (SBX108), a hidden mailbox with senders (SBX109).
+#[test]
+fn owa_off_with_new_outlook_and_a_hidden_mailbox_with_senders_are_reported_over_the_wire() {
+    let project = common::Project::new();
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nhiddenFromAddressLists: true\nsentItems: {copyForSendOnBehalf: true}\nsendOnBehalf: [clara@fabrikam.com]\nclients: {owa: false, newOutlook: true, outlook: false}\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    for code in ["SBX108", "SBX109"] {
+        assert!(plan.stderr.contains(code), "{code}: {}", plan.stderr);
+    }
+    assert!(
+        plan.stderr.contains("`clients.owa` is off, which also"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(sim.counters().total_writes(), 0);
+}
