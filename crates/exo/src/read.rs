@@ -4,7 +4,9 @@
 //! Round 1 (one `$batch`): `Get-OrganizationConfig`, `Get-AcceptedDomain` (for lint
 //! SBX202; a failure leaves the list empty and the lint skipped), `Get-Recipient` (the directory),
 //! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, and, for larger scopes,
-//! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk.
+//! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk. Only when a
+//! mailbox in scope does not exist: `Get-Mailbox -SoftDeletedMailbox` (the addresses removed
+//! mailboxes still hold, for the plan's check before a create; a failure leaves it empty).
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
 //! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
@@ -23,7 +25,7 @@ use futures::StreamExt as _;
 use sharedbox_tenant::{
     CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxPermission,
     OrganizationConfig, OrganizationProperty, Property, ReadScope, Recipient, RecipientPermission,
-    SentItemsFolder, Snapshot, Value,
+    SentItemsFolder, Snapshot, SoftDeletedMailbox, Value,
 };
 
 use crate::client::{Client, Command, Output};
@@ -162,6 +164,13 @@ pub async fn snapshot(
     let all_shared_mailboxes = all.iter().map(|m| m.primary_smtp_address.clone()).collect();
     let wanted = scope.address_set();
     let mut managed: Vec<Mailbox> = all.into_iter().filter(|m| m.is_any_of(&wanted)).collect();
+    // Only when a mailbox in scope does not exist (one a plan may create): the addresses
+    // that soft-deleted mailboxes still hold.
+    let soft_deleted = if managed.len() < scope.mailboxes.len() {
+        soft_deleted_mailboxes(client).await
+    } else {
+        Vec::new()
+    };
 
     // Rounds 2 and 3, pipelined: each chunk of ten mailboxes reads its folder permissions
     // as soon as its own folder statistics are in, while other chunks are still reading.
@@ -188,9 +197,37 @@ pub async fn snapshot(
             mailboxes: managed,
             all_shared_mailboxes,
             index: Default::default(),
+            soft_deleted,
         },
         folder_ids,
     ))
+}
+
+/// `Get-Mailbox -SoftDeletedMailbox`: mailboxes removed within 30 days, with the addresses
+/// they still hold. Only the plan's check before a create uses them: a failure leaves the
+/// list empty (and `New-Mailbox` then fails at apply, as before).
+async fn soft_deleted_mailboxes(client: &Client) -> Vec<SoftDeletedMailbox> {
+    let command = Command::read("Get-Mailbox")
+        .param("SoftDeletedMailbox", true)
+        .param("ResultSize", "Unlimited")
+        .select(&["PrimarySmtpAddress", "EmailAddresses"]);
+    let Some(Ok(out)) = client
+        .batch(std::slice::from_ref(&command))
+        .await
+        .into_iter()
+        .next()
+    else {
+        return Vec::new();
+    };
+    out.rows
+        .iter()
+        .filter_map(|row| {
+            Some(SoftDeletedMailbox {
+                primary_smtp_address: row.text("PrimarySmtpAddress")?,
+                email_addresses: row.strings("EmailAddresses", false),
+            })
+        })
+        .collect()
 }
 
 /// Managed mailboxes read together in rounds 2 and 3 (3 `$batch` requests per chunk).

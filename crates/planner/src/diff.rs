@@ -34,6 +34,27 @@ pub struct PlanOptions {
 #[error("the plan could not be made: {} error(s)", .0.len())]
 pub struct PlanError(pub Vec<Diagnostic>);
 
+/// A mailbox to create whose address a soft-deleted mailbox still holds: `New-Mailbox` would
+/// fail during apply, so the plan fails first, at the policy's `mailbox:` line.
+fn soft_deleted_conflict(
+    policy: &MailboxPolicy,
+    held: &sharedbox_tenant::SoftDeletedMailbox,
+) -> Diagnostic {
+    let address = &held.primary_smtp_address;
+    Diagnostic::error(
+        "plan::address-held-by-soft-deleted-mailbox",
+        format!(
+            "`{}` cannot be created: the soft-deleted mailbox `{address}` still holds the address",
+            policy.address.value
+        ),
+        Some(policy.address.origin.clone()),
+    )
+    .with_label("held by a soft-deleted mailbox")
+    .with_hint(format!(
+        "Exchange keeps a removed mailbox and its addresses for 30 days; restore it (`Undo-SoftDeletedMailbox -SoftDeletedObject {address}`, then sharedbox manages it again), purge it (`Remove-Mailbox -Identity {address} -PermanentlyDelete`), or choose another address"
+    ))
+}
+
 /// Computes the plan that makes `snapshot` match `policies`.
 ///
 /// # Errors
@@ -72,6 +93,13 @@ pub fn plan(
     }
     for policy in &policies.mailboxes {
         if !policy.is_targeted(&options.targets) {
+            continue;
+        }
+        if policy.ensure == Ensure::Present
+            && snapshot.mailbox(&policy.address.value).is_none()
+            && let Some(held) = snapshot.soft_deleted_holding(&policy.address.value)
+        {
+            errors.push(soft_deleted_conflict(policy, held));
             continue;
         }
         let mut planner = MailboxPlanner {
@@ -137,7 +165,7 @@ impl MailboxPlanner<'_> {
                     field: "lifecycle.ensure".into(),
                     action: Action::Delete,
                     wave: Wave::Revocations,
-                    operation: Operation::RemoveMailbox { mailbox: address.clone() },
+                    operation: Operation::RemoveMailbox { mailbox: address.clone(), permanently: false },
                     before: Some(PlanValue::Presence { present: true }),
                     after: Some(PlanValue::Presence { present: false }),
                     inverse: None,
@@ -167,6 +195,7 @@ impl MailboxPlanner<'_> {
                     }),
                     inverse: Some(Operation::RemoveMailbox {
                         mailbox: address.clone(),
+                        permanently: true,
                     }),
                     note: None,
                     cause: None,

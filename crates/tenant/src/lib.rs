@@ -25,7 +25,7 @@ pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
     CasMailbox, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
-    RecipientPermission, SentItemsFolder, Snapshot,
+    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,

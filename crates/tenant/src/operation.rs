@@ -172,10 +172,15 @@ pub enum Operation {
         /// Display name (and Name) of the new mailbox.
         display_name: String,
     },
-    /// `Remove-Mailbox` (Exchange soft-deletes it for 30 days).
+    /// `Remove-Mailbox` (Exchange soft-deletes it for 30 days), and with `permanently`
+    /// `Remove-Mailbox -PermanentlyDelete` after it (purged: the addresses are free at once).
     RemoveMailbox {
         /// Primary SMTP address.
         mailbox: String,
+        /// Purge the soft-deleted mailbox too: only the undo of a create (an empty mailbox
+        /// the run made), never a policy's `ensure: absent`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        permanently: bool,
     },
     /// `Set-Mailbox` or `Set-CASMailbox` with one catalogued property (format 1 wrote the
     /// client settings as `set_client`).
@@ -297,7 +302,7 @@ impl Operation {
         use Operation::*;
         match self {
             CreateMailbox { mailbox, .. }
-            | RemoveMailbox { mailbox }
+            | RemoveMailbox { mailbox, .. }
             | SetMailbox { mailbox, .. }
             | AddToList { mailbox, .. }
             | RemoveFromList { mailbox, .. }

@@ -77,8 +77,11 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
     }
     match operation {
         Operation::CreateMailbox { mailbox, .. } => match before {
+            // Purged, not only soft-deleted: a soft-deleted mailbox keeps its addresses for
+            // 30 days, and the next apply could not create it again.
             Observation::Exists(false) => Ok(Some(Operation::RemoveMailbox {
                 mailbox: mailbox.clone(),
+                permanently: true,
             })),
             Observation::Exists(true) => Ok(None),
             _ => Err(invalid()),
@@ -603,6 +606,7 @@ mod tests {
         };
         let remove = Operation::RemoveMailbox {
             mailbox: MAILBOX.into(),
+            permanently: true,
         };
         assert_eq!(
             undone(&create, Observation::Exists(false)),

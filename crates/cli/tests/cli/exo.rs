@@ -363,3 +363,85 @@ fn owa_off_with_new_outlook_and_a_hidden_mailbox_with_senders_are_reported_over_
     );
     assert_eq!(sim.counters().total_writes(), 0);
 }
+
+/// A soft-deleted mailbox keeps its addresses for 30 days. The rollback of a run that created
+/// a mailbox purges it (`Remove-Mailbox -PermanentlyDelete` after the removal), so the next
+/// apply can create it again; a soft-deleted mailbox that holds a declared address is a plan
+/// error at the policy's `mailbox:` line, before anything is written.
+#[test]
+fn a_rolled_back_create_is_purged_and_a_soft_deleted_address_stops_the_plan() {
+    let project = common::Project::new();
+    project.policy(
+        "neu.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: neu@fabrikam.com\ndisplayName: Neu\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let run = common::new_run(&project, || {
+        let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
+        assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    });
+    assert!(
+        sim.tenant()
+            .mailboxes
+            .iter()
+            .any(|m| m.primary_smtp_address == "neu@fabrikam.com")
+    );
+    let rolled_back = exo(&project, &sim, &["rollback", &run, "--auto-approve"]);
+    assert_eq!(
+        rolled_back.code, 0,
+        "{}\n{}",
+        rolled_back.stdout, rolled_back.stderr
+    );
+    let tenant = sim.tenant();
+    assert!(
+        !tenant
+            .mailboxes
+            .iter()
+            .any(|m| m.primary_smtp_address == "neu@fabrikam.com")
+    );
+    assert!(
+        tenant.soft_deleted_mailboxes.is_empty(),
+        "purged: {:?}",
+        tenant.soft_deleted_mailboxes
+    );
+    assert_eq!(
+        sim.counters().cmdlet("Remove-Mailbox"),
+        2,
+        "soft delete, then -PermanentlyDelete"
+    );
+    let again = exo(&project, &sim, &["apply", "--auto-approve"]);
+    assert_eq!(
+        again.code, 0,
+        "created again: {}\n{}",
+        again.stdout, again.stderr
+    );
+
+    // Removed by someone else (soft-deleted, addresses kept): the plan stops at the policy.
+    let mut tenant = sim.tenant();
+    let index = tenant
+        .mailboxes
+        .iter()
+        .position(|m| m.primary_smtp_address == "neu@fabrikam.com")
+        .unwrap();
+    let removed = tenant.mailboxes.remove(index);
+    tenant
+        .soft_deleted_mailboxes
+        .push(sharedbox_tenant::SoftDeletedMailbox::of(&removed));
+    sim.set_tenant(tenant);
+    sim.reset_counters();
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("plan::address-held-by-soft-deleted-mailbox"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("policies/neu.yaml:3:10"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("restore it ("), "{}", plan.stderr);
+    assert_eq!(sim.counters().total_writes(), 0);
+}

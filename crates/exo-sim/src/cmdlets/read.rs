@@ -100,7 +100,11 @@ pub fn get_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, ExoEr
         "IncludeGrantSendOnBehalfToWithDisplayNames",
         "Properties",
         "SortBy",
+        "SoftDeletedMailbox",
     ])?;
+    if params.bool("SoftDeletedMailbox")?.unwrap_or(false) {
+        return soft_deleted_mailboxes(tenant, params);
+    }
     let filter = type_filter(params)?;
     let with_names = params
         .bool("IncludeGrantSendOnBehalfToWithDisplayNames")?
@@ -406,4 +410,25 @@ pub fn get_accepted_domain(tenant: &TenantFile, params: &Params) -> Result<Outpu
         })
         .collect();
     Ok(Output::items(items, Vec::new()))
+}
+
+/// `Get-Mailbox -SoftDeletedMailbox`: the mailboxes removed within the last 30 days, with
+/// the addresses they still hold (`PrimarySmtpAddress`, `EmailAddresses`, `WhenSoftDeleted`).
+fn soft_deleted_mailboxes(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    let wanted = identity(params)?;
+    let items = tenant
+        .soft_deleted_mailboxes
+        .iter()
+        .filter(|m| wanted.as_deref().is_none_or(|w| m.holds(w)))
+        .map(|m| {
+            Item::new()
+                .with("Identity", m.primary_smtp_address.as_str())
+                .with("PrimarySmtpAddress", m.primary_smtp_address.as_str())
+                .with("EmailAddresses", m.email_addresses.clone())
+                .with("RecipientTypeDetails", "SharedMailbox")
+                .with("IsSoftDeletedByRemove", true)
+                .date("WhenSoftDeleted", render::TIMESTAMP)
+        })
+        .collect();
+    capped(items, params)
 }
