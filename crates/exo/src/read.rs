@@ -63,6 +63,7 @@ const MAILBOX_IDENTITY: &[&str] = &[
     "GrantSendOnBehalfTo",
     "ModeratedBy",
     "BypassModerationFromSendersOrMembers",
+    "IsDirSynced",
 ];
 
 /// `Get-CASMailbox` fields besides the catalogued properties.
@@ -488,6 +489,7 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         recipient_permissions: Vec::new(),
         sent_items: SentItemsFolder::default(),
         cas_mailbox: CasMailbox::default(),
+        is_dir_synced: row.flag("IsDirSynced").unwrap_or(false),
         ..Mailbox::default()
     };
     for property in Property::of_cmdlet("Get-Mailbox") {

@@ -217,6 +217,19 @@ impl TenantFile {
             }
             other => {
                 let index = self.index_of(other.mailbox().unwrap_or_default())?;
+                // Hybrid: what on-premises AD masters is refused in the cloud.
+                if self.mailboxes[index].is_dir_synced
+                    && let Some(parameter) = other.mastered_on_premises()
+                {
+                    let address = &self.mailboxes[index].primary_smtp_address;
+                    return Err(TenantError::Rejected {
+                        message: format!(
+                            "The operation on mailbox \"{address}\" failed because it's out of the current user's write scope. The action '{}', '{parameter}', can't be performed on the object '{address}' because the object is being synchronized from your on-premises organization. This action should be performed on the object in your on-premises organization.",
+                            other.cmdlet()
+                        ),
+                        hint: Some("change it in on-premises Exchange; sharedbox plans refuse it for a synchronised mailbox".to_owned()),
+                    });
+                }
                 // On a copy, so that a refused operation leaves the mailbox as it was.
                 let mut mailbox = self.mailboxes[index].clone();
                 apply_to_mailbox(&mut mailbox, other, &directory)?;

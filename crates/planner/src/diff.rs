@@ -34,6 +34,56 @@ pub struct PlanOptions {
 #[error("the plan could not be made: {} error(s)", .0.len())]
 pub struct PlanError(pub Vec<Diagnostic>);
 
+/// Hybrid: the changes of a synchronised (`IsDirSynced`) mailbox to what on-premises Active
+/// Directory masters, each an error at the policy's field (Exchange Online would refuse the
+/// write half-way through an apply). Returns whether there was one.
+fn on_premises(
+    policy: &MailboxPolicy,
+    planned: &MailboxPlan,
+    errors: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut found = false;
+    let mut reported: Vec<&str> = Vec::new();
+    for change in &planned.changes {
+        let Some(parameter) = change.operation.mastered_on_premises() else {
+            continue;
+        };
+        if reported.contains(&parameter) {
+            continue;
+        }
+        reported.push(parameter);
+        found = true;
+        let origin = match &change.operation {
+            Operation::SetMailbox { setting, .. } => {
+                policy.setting(setting.property).map(|s| s.origin.clone())
+            }
+            Operation::AddToList { list, .. } | Operation::RemoveFromList { list, .. } => {
+                match list {
+                    PrincipalList::Moderators => {
+                        policy.moderators.as_ref().map(|l| l.origin.clone())
+                    }
+                    _ => policy.moderation_bypass.as_ref().map(|l| l.origin.clone()),
+                }
+            }
+            _ => None,
+        }
+        .unwrap_or_else(|| policy.address.origin.clone());
+        errors.push(
+            Diagnostic::error(
+                "plan::mastered-on-premises",
+                format!(
+                    "`{}` of `{}` is mastered on premises: the mailbox is synchronised from Active Directory (`IsDirSynced`), and Exchange Online refuses `{parameter}`",
+                    change.field, policy.address.value
+                ),
+                Some(origin),
+            )
+            .with_label("mastered on premises")
+            .with_hint("change it in on-premises Exchange (`Set-RemoteMailbox` or the on-premises admin center) and let it synchronise, or remove the field from this policy"),
+        );
+    }
+    found
+}
+
 /// A mailbox to create whose address a soft-deleted mailbox still holds: `New-Mailbox` would
 /// fail during apply, so the plan fails first, at the policy's `mailbox:` line.
 fn soft_deleted_conflict(
@@ -108,7 +158,11 @@ pub fn plan(
             errors: &mut errors,
             warnings: &mut plan.warnings,
         };
-        match planner.plan_mailbox(policy, snapshot.mailbox(&policy.address)) {
+        let live = snapshot.mailbox(&policy.address);
+        match planner.plan_mailbox(policy, live) {
+            Some(m)
+                if live.is_some_and(|l| l.is_dir_synced)
+                    && on_premises(policy, &m, &mut errors) => {}
             Some(m) if !m.changes.is_empty() => plan.mailboxes.push(m),
             _ => plan.unchanged.push(policy.address.value.clone()),
         }

@@ -251,6 +251,11 @@ pub struct Mailbox {
     /// `Get-CASMailbox`.
     #[serde(default)]
     pub cas_mailbox: CasMailbox,
+    /// `IsDirSynced`: the object is synchronised from on-premises Active Directory (hybrid);
+    /// the attributes it masters there cannot be changed in Exchange Online
+    /// ([`crate::Property::mastered_on_premises`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_dir_synced: bool,
 }
 
 fn yes() -> bool {

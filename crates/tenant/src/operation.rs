@@ -151,6 +151,40 @@ pub enum PrincipalList {
     ModerationBypass,
 }
 
+impl PrincipalList {
+    /// Whether the list is mastered in on-premises Active Directory for a synchronised
+    /// (`IsDirSynced`) mailbox (`msExchModeratedByLink`, `msExchBypassModerationLink`);
+    /// `GrantSendOnBehalfTo` (`publicDelegates`) is written back by Entra Connect in hybrid.
+    pub const fn mastered_on_premises(self) -> bool {
+        matches!(
+            self,
+            PrincipalList::Moderators | PrincipalList::ModerationBypass
+        )
+    }
+}
+
+impl Operation {
+    /// The `Set-Mailbox` parameter this write changes when it is mastered on premises for a
+    /// synchronised mailbox ([`crate::Property::mastered_on_premises`],
+    /// [`PrincipalList::mastered_on_premises`]), else `None`.
+    pub fn mastered_on_premises(&self) -> Option<&'static str> {
+        match self {
+            Operation::SetMailbox { setting, .. } if setting.property.mastered_on_premises() => {
+                Some(setting.definition().parameter)
+            }
+            Operation::AddToList { list, .. } | Operation::RemoveFromList { list, .. }
+                if list.mastered_on_premises() =>
+            {
+                Some(match list {
+                    PrincipalList::Moderators => "ModeratedBy",
+                    _ => "BypassModerationFromSendersOrMembers",
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One catalogued organisation property and the value to give it (`Set-OrganizationConfig`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganizationSetting {

@@ -445,3 +445,53 @@ fn a_rolled_back_create_is_purged_and_a_soft_deleted_address_stops_the_plan() {
     assert!(plan.stderr.contains("restore it ("), "{}", plan.stderr);
     assert_eq!(sim.counters().total_writes(), 0);
 }
+
+/// Hybrid: a mailbox synchronised from on-premises AD (`IsDirSynced`) cannot have what AD
+/// masters changed in Exchange Online. The plan says so at the policy's field, instead of the
+/// apply failing half-way; cloud settings (client access, sent copies) still plan and apply.
+#[test]
+fn properties_mastered_on_premises_are_a_plan_error_for_a_dir_synced_mailbox() {
+    let project = common::Project::new();
+    let mut tenant = project.tenant();
+    tenant
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap()
+        .is_dir_synced = true;
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\ndisplayName: Support Neu\nsentItems: {copyForSendAs: true}\nclients: {imap: false}\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr.contains("plan::mastered-on-premises"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("policies/support.yaml:4:14"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(sim.counters().total_writes(), 0);
+
+    // Without the display name, the cloud settings apply.
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nsentItems: {copyForSendAs: true}\nclients: {imap: false}\n",
+    );
+    let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let support = sim.tenant();
+    let support = common::mailbox(&support, "support@fabrikam.com");
+    assert!(support.message_copy_for_sent_as_enabled);
+    assert!(support.is_dir_synced, "read back as synchronised");
+}

@@ -140,7 +140,7 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
         .with("LitigationHoldEnabled", false)
         .with("RetentionHoldEnabled", false)
         .with("IsInactiveMailbox", false)
-        .with("IsDirSynced", false)
+        .with("IsDirSynced", m.is_dir_synced)
         .date("WhenCreated", TIMESTAMP)
         .date("WhenChanged", TIMESTAMP)
 }
