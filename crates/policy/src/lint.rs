@@ -43,6 +43,8 @@ pub enum LintCode {
     Sbx108,
     /// `SBX109`: a mailbox hidden from the address lists with Send As / on Behalf senders.
     Sbx109,
+    /// `SBX205`: a sender whose mailbox is on premises, with the server-side sent copy on.
+    Sbx205,
 }
 
 impl LintCode {
@@ -62,6 +64,7 @@ impl LintCode {
             LintCode::Sbx204 => "SBX204",
             LintCode::Sbx108 => "SBX108",
             LintCode::Sbx109 => "SBX109",
+            LintCode::Sbx205 => "SBX205",
         }
     }
 
@@ -333,6 +336,23 @@ Outlook are not told why.
 Fix: show the mailbox in the address lists (`hiddenFromAddressLists: false`) when people send
 from it, or take the senders away if it should stay hidden. Cached-mode clients see the change
 after the offline address book is updated (up to a day).",
+    },
+    Lint {
+        code: LintCode::Sbx205,
+        name: "sent-copy-across-environments",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "a sender's mailbox is on premises (hybrid) while the shared mailbox relies on the server-side sent copy",
+        explanation: "\
+Why: `MessageCopyForSentAsEnabled` and `MessageCopyForSendOnBehalfEnabled` work only when the
+sender and the shared mailbox are in the same environment. A user whose mailbox is still in
+on-premises Exchange (a `MailUser` in Exchange Online) who sends as or on behalf of a shared
+mailbox in Exchange Online gets no copy in the shared Sent Items (Learn: \"sent mail is not
+saved\" for hybrid deployments).
+
+Fix: move the sender's mailbox to Exchange Online, or let the sender's Outlook keep the copy
+(`DelegateSentItemsStyle`), and tell the team where those messages are. Lower this lint to
+`info` for a mailbox where this is accepted.",
     },
 ];
 
@@ -792,6 +812,7 @@ mod tests {
             LintCode::Sbx204,
             LintCode::Sbx108,
             LintCode::Sbx109,
+            LintCode::Sbx205,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {

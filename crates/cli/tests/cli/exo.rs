@@ -495,3 +495,40 @@ fn properties_mastered_on_premises_are_a_plan_error_for_a_dir_synced_mailbox() {
     assert!(support.message_copy_for_sent_as_enabled);
     assert!(support.is_dir_synced, "read back as synchronised");
 }
+
+/// Hybrid: a sender whose mailbox is on premises (a `MailUser` in Exchange Online) gets no
+/// server-side sent copy: lint SBX205 in a plan against the simulator.
+#[test]
+fn a_sender_on_premises_with_the_sent_copy_on_is_reported_over_the_wire() {
+    let project = common::Project::new();
+    let mut tenant = project.tenant();
+    let mut onprem = tenant.recipients[0].clone();
+    onprem.external_directory_object_id = Some("0a1b2c3d-0000-4000-8000-0000000000ff".into());
+    onprem.guid = "9f000000-0000-4000-8000-0000000000ff".into();
+    onprem.name = "onprem".into();
+    onprem.display_name = "On Prem".into();
+    onprem.primary_smtp_address = "onprem@fabrikam.com".into();
+    onprem.user_principal_name = Some("onprem@fabrikam.com".into());
+    onprem.email_addresses = vec!["SMTP:onprem@fabrikam.com".into()];
+    onprem.sid = None;
+    onprem.recipient_type_details = "MailUser".into();
+    tenant.recipients.push(onprem);
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nsentItems: {copyForSendAs: true}\nsendAs: [onprem@fabrikam.com]\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("SBX205"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("has its mailbox on premises"),
+        "{}",
+        plan.stderr
+    );
+}
