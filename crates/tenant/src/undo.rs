@@ -247,9 +247,15 @@ fn set_back<T>(
 
 /// Whether a recorded inverse (a plan's, a journal's) says the same as the derived undo:
 /// the same write, or both none. The `autoMapping` of a FullAccess re-grant is not compared:
-/// no before-image holds it (see the module documentation).
+/// no before-image holds it (see the module documentation). Nor is whether a removal of a
+/// created mailbox purges it: journals written before the purge record a plain removal, and
+/// the derived undo (with the purge) is what rollback writes.
 pub fn agrees(derived: Option<&Operation>, recorded: Option<&Operation>) -> bool {
     match (derived, recorded) {
+        (
+            Some(Operation::RemoveMailbox { mailbox: m1, .. }),
+            Some(Operation::RemoveMailbox { mailbox: m2, .. }),
+        ) => m1 == m2,
         (
             Some(Operation::GrantFullAccess {
                 mailbox: m1,
@@ -612,6 +618,12 @@ mod tests {
             undone(&create, Observation::Exists(false)),
             Ok(Some(remove.clone()))
         );
+        // A journal written before the purge records a plain removal: still the same undo.
+        let plain = Operation::RemoveMailbox {
+            mailbox: MAILBOX.into(),
+            permanently: false,
+        };
+        assert!(agrees(Some(&remove), Some(&plain)));
         assert_eq!(
             undone(&create, Observation::Exists(true)),
             Ok(None),
