@@ -223,7 +223,7 @@ impl MailboxPlanner<'_> {
                     before: Some(PlanValue::Presence { present: true }),
                     after: Some(PlanValue::Presence { present: false }),
                     inverse: None,
-                    note: Some("Exchange keeps a deleted mailbox soft-deleted for 30 days; sharedbox does not recreate it on rollback".into()),
+                    note: Some("Exchange keeps a deleted mailbox soft-deleted for 30 days, with its addresses: sharedbox does not recreate it on rollback; to use an address again within the 30 days, restore it (`Undo-SoftDeletedMailbox`) or purge it (`Remove-Mailbox -PermanentlyDelete`)".into()),
                     cause: None,
                 });
                 return Some(out);
