@@ -177,7 +177,7 @@ pub fn check_guards(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyErro
         .ordered_changes()
         .iter()
         .filter_map(|c| match &c.operation {
-            Operation::RemoveMailbox { mailbox } => Some(mailbox.clone()),
+            Operation::RemoveMailbox { mailbox, .. } => Some(mailbox.clone()),
             _ => None,
         })
         .collect();
@@ -646,7 +646,7 @@ pub(crate) async fn undo(
 
 /// Why a `RemoveMailbox` that undoes a create must not run: the mailbox holds grants.
 async fn blocks_mailbox_removal(tenant: &dyn Tenant, write: &Operation) -> Option<String> {
-    let Operation::RemoveMailbox { mailbox } = write else {
+    let Operation::RemoveMailbox { mailbox, .. } = write else {
         return None;
     };
     let scope = ReadScope {

@@ -209,6 +209,7 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
             },
             recipients: users,
             mailboxes,
+            soft_deleted_mailboxes: Vec::new(),
             simulation: None,
         },
         policies,

@@ -19,6 +19,7 @@ pub const READER_CMDLETS: &[&str] = &[
     "Get-MailboxPermission",
     "Get-MailboxFolderStatistics",
     "Get-MailboxFolderPermission",
+    "Get-AcceptedDomain",
 ];
 
 /// Reads of principals without mail that `plan`, `drift` and `export` also run. Without
@@ -131,6 +132,10 @@ pub async fn diagnose(tenant: &ExoTenant) -> Report {
     record(
         "Get-TransportConfig",
         client.invoke(&Command::read("Get-TransportConfig")).await,
+    );
+    record(
+        "Get-AcceptedDomain",
+        client.invoke(&Command::read("Get-AcceptedDomain")).await,
     );
     record("Get-Recipient", client.invoke(&one("Get-Recipient")).await);
     let shared = record(

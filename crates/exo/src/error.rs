@@ -212,6 +212,7 @@ pub fn roles_for(cmdlet: &str) -> &'static str {
         "Get-OrganizationConfig" | "Set-OrganizationConfig" => "Organization Configuration",
         "Get-TransportConfig" | "Set-TransportConfig" => "Organization Transport Settings",
         "New-Mailbox" | "Remove-Mailbox" => "Mail Recipient Creation",
+        "Get-AcceptedDomain" => "View-Only Configuration (or Remote and Accepted Domains)",
         "Get-MailboxFolderStatistics"
         | "Get-MailboxFolderPermission"
         | "Add-MailboxFolderPermission"

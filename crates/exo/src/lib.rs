@@ -104,6 +104,9 @@ impl ExoTenant {
     }
 
     async fn create(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
+        /// Calls after the first whose answer was lost (each after looking whether the
+        /// mailbox exists).
+        const AGAIN: u32 = 2;
         let call = write::command(operation, None);
         match self.client.invoke(&call).await {
             Ok(_) => Ok(()),
@@ -112,19 +115,27 @@ impl ExoTenant {
                 maybe_applied: true,
                 ..
             }) => {
-                // The answer was lost: look before creating again.
-                if self
-                    .exists(mailbox)
-                    .await
-                    .map_err(ExoError::into_tenant_error)?
-                {
-                    return Ok(());
-                }
-                match self.client.invoke(&call).await {
-                    Ok(_) => Ok(()),
-                    // Created by the first call, not yet visible to the read.
-                    Err(ExoError::AlreadyExists { .. }) => Ok(()),
-                    Err(e) => Err(to_tenant_error(e, operation)),
+                let mut again = 0;
+                loop {
+                    again += 1;
+                    // The answer was lost: look before creating again.
+                    if self
+                        .exists(mailbox)
+                        .await
+                        .map_err(ExoError::into_tenant_error)?
+                    {
+                        return Ok(());
+                    }
+                    match self.client.invoke(&call).await {
+                        Ok(_) => return Ok(()),
+                        // Created by an earlier call, not yet visible to the read.
+                        Err(ExoError::AlreadyExists { .. }) => return Ok(()),
+                        Err(ExoError::Transient {
+                            maybe_applied: true,
+                            ..
+                        }) if again < AGAIN => {}
+                        Err(e) => return Err(to_tenant_error(e, operation)),
+                    }
                 }
             }
             Err(e) => Err(to_tenant_error(e, operation)),
@@ -153,6 +164,28 @@ impl ExoTenant {
                     .map_err(|e| to_tenant_error(e, operation))
             }
             Err(e) => Err(to_tenant_error(e, operation)),
+        }
+    }
+
+    /// `Remove-Mailbox -Identity X -PermanentlyDelete` after the soft delete: purges the
+    /// mailbox, so that its addresses are free at once (the switch works only on soft-deleted
+    /// mailboxes). Retried while the soft-deleted mailbox is not found yet (replication).
+    async fn purge(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
+        let call = Command::write("Remove-Mailbox", client::Retry::Never)
+            .param("Identity", mailbox)
+            .param("PermanentlyDelete", true);
+        let mut attempt = 0;
+        loop {
+            match self.client.invoke(&call).await {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if attempt < 3 && e.kind() == sharedbox_tenant::TenantErrorKind::NotFound =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(2 * attempt)).await;
+                }
+                Err(e) => return Err(to_tenant_error(e, operation)),
+            }
         }
     }
 
@@ -324,7 +357,16 @@ impl Tenant for ExoTenant {
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {
         match operation {
             Operation::CreateMailbox { mailbox, .. } => self.create(operation, mailbox).await,
-            Operation::RemoveMailbox { mailbox } => self.remove(operation, mailbox).await,
+            Operation::RemoveMailbox {
+                mailbox,
+                permanently,
+            } => {
+                self.remove(operation, mailbox).await?;
+                if *permanently {
+                    self.purge(operation, mailbox).await?;
+                }
+                Ok(())
+            }
             Operation::AddSentItemsPermission { mailbox, .. }
             | Operation::SetSentItemsPermission { mailbox, .. }
             | Operation::RemoveSentItemsPermission { mailbox, .. } => {

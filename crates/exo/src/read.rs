@@ -4,8 +4,11 @@
 //! Round 1 (one `$batch`): `Get-OrganizationConfig` and `Get-TransportConfig` (one read per
 //! read cmdlet of the organisation catalogue), `Get-Recipient` (the directory),
 //! `Get-Mailbox -RecipientTypeDetails SharedMailbox`, `Get-ServicePrincipal`, `Get-User`
-//! and `Get-Group` (principals without mail), and, for larger scopes,
-//! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk.
+//! and `Get-Group` (principals without mail), `Get-AcceptedDomain` (for lint SBX202; a
+//! failure leaves the list empty and the lint skipped), and, for larger scopes,
+//! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk. Only when a
+//! mailbox in scope does not exist: `Get-Mailbox -SoftDeletedMailbox` (the addresses removed
+//! mailboxes still hold, for the plan's check before a create; a failure leaves it empty).
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
 //! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
@@ -24,7 +27,7 @@ use futures::StreamExt as _;
 use sharedbox_tenant::{
     CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxPermission,
     OrganizationConfig, OrganizationProperty, Property, ReadScope, Recipient, RecipientPermission,
-    SentItemsFolder, Snapshot, Value,
+    SentItemsFolder, Snapshot, SoftDeletedMailbox, Value,
 };
 
 use crate::client::{Client, Command, Output};
@@ -90,6 +93,7 @@ const MAILBOX_IDENTITY: &[&str] = &[
     "GrantSendOnBehalfTo",
     "ModeratedBy",
     "BypassModerationFromSendersOrMembers",
+    "IsDirSynced",
 ];
 
 /// `Get-CASMailbox` fields besides the catalogued properties.
@@ -186,6 +190,10 @@ pub async fn snapshot(
             .param("ResultSize", "Unlimited")
             .select(USER_FIELDS),
     );
+    // Only lint SBX202 uses the accepted domains, and it is skipped when there are none: a
+    // role without `Get-AcceptedDomain` does not stop the read.
+    let accepted_at = first.len();
+    first.push(Command::read("Get-AcceptedDomain").select(&["DomainName"]));
     // Each page is turned into the model as it arrives and dropped: raw rows of a whole
     // tenant would be the largest thing this process holds. Only the managed mailboxes are
     // kept in full; of the others, the directory entry and the address.
@@ -193,6 +201,7 @@ pub async fn snapshot(
     let round1 = std::sync::Mutex::new(Round1 {
         managed: Vec::with_capacity(scope.mailboxes.len()),
         principals_at,
+        accepted_at,
         ..Round1::default()
     });
     let sink = |command: usize, rows: Vec<Row>| {
@@ -205,6 +214,7 @@ pub async fn snapshot(
     let mut incomplete = false;
     for (i, result) in results.into_iter().enumerate() {
         match result {
+            Err(_) if i == accepted_at => {}
             // The transport settings only inform (`inherit` shown with its effect, SBX205);
             // an identity without the role for them reads them as not reported.
             Err(ExoError::Forbidden { .. })
@@ -231,17 +241,19 @@ pub async fn snapshot(
         cas,
         send_as,
         principals,
+        accepted_domains,
         ..
     } = round1
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let organization = organization_of(
+    let mut organization = organization_of(
         &ORGANIZATION_READS
             .iter()
             .map(|(cmdlet, _)| *cmdlet)
             .zip(organization)
             .collect::<Vec<_>>(),
     );
+    organization.accepted_domains = accepted_domains;
     for mailbox in shared {
         directory.insert(match mailbox {
             SharedMailbox::Managed(i) => managed[i].recipient(),
@@ -268,6 +280,13 @@ pub async fn snapshot(
         Vec::new()
     };
     drop(cas);
+    // Only when a mailbox in scope does not exist (one a plan may create): the addresses
+    // that soft-deleted mailboxes still hold.
+    let soft_deleted = if managed.len() < scope.mailboxes.len() {
+        soft_deleted_mailboxes(client).await
+    } else {
+        Vec::new()
+    };
 
     // Rounds 2 and 3, pipelined: each chunk of ten mailboxes reads its folder permissions
     // as soon as its own folder statistics are in, while other chunks are still reading.
@@ -294,6 +313,7 @@ pub async fn snapshot(
             mailboxes: managed,
             all_shared_mailboxes,
             index: Default::default(),
+            soft_deleted,
         },
         folder_ids,
     ))
@@ -321,6 +341,10 @@ struct Round1 {
     principals_at: usize,
     /// Principals without mail, added to the directory once `Get-Recipient` is in.
     principals: Vec<Recipient>,
+    /// The index of `Get-AcceptedDomain`.
+    accepted_at: usize,
+    /// `Get-AcceptedDomain`: the domain names.
+    accepted_domains: Vec<String>,
 }
 
 /// A shared mailbox as the directory gets it: from the managed mailbox, or on its own.
@@ -332,6 +356,11 @@ enum SharedMailbox {
 impl Round1 {
     /// Converts a page of command `command` of round 1 (in the order the commands are sent).
     fn take(&mut self, command: usize, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
+        if command == self.accepted_at {
+            self.accepted_domains
+                .extend(rows.iter().filter_map(|row| row.text("DomainName")));
+            return;
+        }
         // The directory reads come after every other command (bulk ones included).
         if command >= self.principals_at {
             if command == self.principals_at {
@@ -388,6 +417,33 @@ impl Round1 {
             _ => {}
         }
     }
+}
+
+/// `Get-Mailbox -SoftDeletedMailbox`: mailboxes removed within 30 days, with the addresses
+/// they still hold. Only the plan's check before a create uses them: a failure leaves the
+/// list empty (and `New-Mailbox` then fails at apply, as before).
+async fn soft_deleted_mailboxes(client: &Client) -> Vec<SoftDeletedMailbox> {
+    let command = Command::read("Get-Mailbox")
+        .param("SoftDeletedMailbox", true)
+        .param("ResultSize", "Unlimited")
+        .select(&["PrimarySmtpAddress", "EmailAddresses"]);
+    let Some(Ok(out)) = client
+        .batch(std::slice::from_ref(&command))
+        .await
+        .into_iter()
+        .next()
+    else {
+        return Vec::new();
+    };
+    out.rows
+        .iter()
+        .filter_map(|row| {
+            Some(SoftDeletedMailbox {
+                primary_smtp_address: row.text("PrimarySmtpAddress")?,
+                email_addresses: row.strings("EmailAddresses", false),
+            })
+        })
+        .collect()
 }
 
 /// Managed mailboxes read together in rounds 2 and 3 (3 `$batch` requests per chunk).
@@ -717,6 +773,7 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         recipient_permissions: Vec::new(),
         sent_items: SentItemsFolder::default(),
         cas_mailbox: CasMailbox::default(),
+        is_dir_synced: row.flag("IsDirSynced").unwrap_or(false),
         ..Mailbox::default()
     };
     for property in Property::of_cmdlet("Get-Mailbox") {

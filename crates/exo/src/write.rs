@@ -38,7 +38,7 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
                 .param("Alias", alias)
                 .param("PrimarySmtpAddress", mailbox.as_str())
         }
-        RemoveMailbox { mailbox } => Command::write("Remove-Mailbox", Retry::Never)
+        RemoveMailbox { mailbox, .. } => Command::write("Remove-Mailbox", Retry::Never)
             .param("Identity", mailbox.as_str())
             .anchored(mailbox),
         SetMailbox { mailbox, setting } => {

@@ -72,6 +72,10 @@ fn assert_same(exo: &Snapshot, file: &Snapshot) {
         exo.organization.smtp_client_authentication_disabled,
         file.organization.smtp_client_authentication_disabled
     );
+    assert_eq!(
+        exo.organization.accepted_domains, file.organization.accepted_domains,
+        "`Get-AcceptedDomain`"
+    );
     let mut a = exo.all_shared_mailboxes.clone();
     let mut b = file.all_shared_mailboxes.clone();
     a.sort();
@@ -801,4 +805,40 @@ async fn a_transport_config_the_role_does_not_cover_reads_as_not_reported() {
     assert_eq!(read.mailboxes.len(), file.mailboxes.len());
     let noorg = client(&sim, Arc::new(StaticToken::new("noorg-token")), fast());
     assert!(noorg.read(&everything(&file)).await.is_err());
+}
+
+/// The accepted domains come from `Get-AcceptedDomain` (lint SBX202 needs them); a role
+/// that may not run it still reads the tenant, with no domains (and the lint skipped).
+#[tokio::test]
+async fn accepted_domains_are_read_and_a_role_without_them_still_reads() {
+    let sim = start(SimConfig {
+        roles: vec![sharedbox_exo_sim::Role {
+            token_prefix: "narrow".into(),
+            cmdlets: vec![
+                "Get-Mailbox*".into(),
+                "Get-Recipient*".into(),
+                "Get-CASMailbox".into(),
+                "Get-OrganizationConfig".into(),
+            ],
+        }],
+        ..SimConfig::default()
+    });
+    let scope = ReadScope {
+        mailboxes: vec!["support@contoso.com".into()],
+    };
+    let full = client(&sim, token(), fast()).read(&scope).await.unwrap();
+    assert_eq!(
+        full.organization.accepted_domains,
+        vec![
+            "contoso.com".to_owned(),
+            "contoso.onmicrosoft.com".to_owned()
+        ]
+    );
+    assert_eq!(sim.counters().cmdlet("Get-AcceptedDomain"), 1);
+    let narrow = client(&sim, Arc::new(StaticToken::new("narrow-token")), fast())
+        .read(&scope)
+        .await
+        .unwrap();
+    assert!(narrow.organization.accepted_domains.is_empty());
+    assert!(narrow.mailbox("support@contoso.com").is_some());
 }

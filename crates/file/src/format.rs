@@ -10,7 +10,7 @@ use sharedbox_tenant::observe::denotes;
 use sharedbox_tenant::{
     Definition, Directory, FolderPermission, Mailbox, MailboxPermission, Operation,
     OrganizationConfig, Principal, PrincipalList, Property, ReadScope, Recipient,
-    RecipientPermission, Snapshot, TenantError, TenantErrorKind, Value,
+    RecipientPermission, Snapshot, SoftDeletedMailbox, TenantError, TenantErrorKind, Value,
 };
 
 use crate::backend::FileError;
@@ -27,6 +27,10 @@ pub struct TenantFile {
     /// The shared mailboxes with their full state.
     #[serde(default)]
     pub mailboxes: Vec<Mailbox>,
+    /// Mailboxes removed within the last 30 days (`Get-Mailbox -SoftDeletedMailbox`), holding
+    /// their addresses: `Remove-Mailbox` moves a mailbox here, `-PermanentlyDelete` purges it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub soft_deleted_mailboxes: Vec<SoftDeletedMailbox>,
     /// Faults to simulate (for tests and demonstrations of rollback); absent normally.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<Simulation>,
@@ -147,6 +151,7 @@ impl TenantFile {
                 .map(|m| m.primary_smtp_address.clone())
                 .collect(),
             index: Default::default(),
+            soft_deleted: self.soft_deleted_mailboxes.clone(),
         }
     }
 
@@ -173,13 +178,35 @@ impl TenantFile {
                 if directory.resolve_policy(mailbox).is_some() {
                     return Err(TenantError::MailboxExists(mailbox.clone()));
                 }
+                if let Some(held) = self
+                    .soft_deleted_mailboxes
+                    .iter()
+                    .find(|m| m.holds(mailbox))
+                {
+                    return Err(TenantError::Rejected {
+                        message: format!(
+                            "the address `{mailbox}` is still held by the soft-deleted mailbox `{}`",
+                            held.primary_smtp_address
+                        ),
+                        hint: Some(soft_deleted_hint(&held.primary_smtp_address)),
+                    });
+                }
                 self.mailboxes
                     .push(new_shared_mailbox(mailbox, display_name));
                 Ok(())
             }
-            Operation::RemoveMailbox { mailbox } => {
+            Operation::RemoveMailbox {
+                mailbox,
+                permanently,
+            } => {
                 let index = self.index_of(mailbox)?;
-                self.mailboxes.remove(index);
+                let removed = self.mailboxes.remove(index);
+                // Exchange keeps it soft-deleted for 30 days; `-PermanentlyDelete` after the
+                // removal purges it at once.
+                if !permanently {
+                    self.soft_deleted_mailboxes
+                        .push(SoftDeletedMailbox::of(&removed));
+                }
                 Ok(())
             }
             Operation::SetOrganization { setting } => {
@@ -237,6 +264,19 @@ impl TenantFile {
             }
             other => {
                 let index = self.index_of(other.mailbox().unwrap_or_default())?;
+                // Hybrid: what on-premises AD masters is refused in the cloud.
+                if self.mailboxes[index].is_dir_synced
+                    && let Some(parameter) = other.mastered_on_premises()
+                {
+                    let address = &self.mailboxes[index].primary_smtp_address;
+                    return Err(TenantError::Rejected {
+                        message: format!(
+                            "The operation on mailbox \"{address}\" failed because it's out of the current user's write scope. The action '{}', '{parameter}', can't be performed on the object '{address}' because the object is being synchronized from your on-premises organization. This action should be performed on the object in your on-premises organization.",
+                            other.cmdlet()
+                        ),
+                        hint: Some("change it in on-premises Exchange; sharedbox plans refuse it for a synchronised mailbox".to_owned()),
+                    });
+                }
                 // On a copy, so that a refused operation leaves the mailbox as it was.
                 let mut mailbox = self.mailboxes[index].clone();
                 apply_to_mailbox(&mut mailbox, other, &directory)?;
@@ -255,6 +295,13 @@ impl TenantFile {
 }
 
 /// A new shared mailbox with the identifiers Exchange would give it.
+/// What to do about a soft-deleted mailbox that holds an address.
+pub fn soft_deleted_hint(address: &str) -> String {
+    format!(
+        "restore it with `Undo-SoftDeletedMailbox -SoftDeletedObject {address}`, purge it with `Remove-Mailbox -Identity {address} -PermanentlyDelete`, or choose another address; Exchange frees it by itself 30 days after the removal"
+    )
+}
+
 fn new_shared_mailbox(address: &str, display_name: &str) -> Mailbox {
     let object_id = stable_guid(&format!("object:{address}"));
     let mut mailbox = Mailbox::new_shared(address, display_name);

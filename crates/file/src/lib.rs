@@ -236,7 +236,8 @@ mod tests {
         assert!(
             tenant
                 .execute(&Operation::RemoveMailbox {
-                    mailbox: "nobody@fabrikam.com".into()
+                    mailbox: "nobody@fabrikam.com".into(),
+                    permanently: false,
                 })
                 .await
                 .is_err()

@@ -11,7 +11,7 @@
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
     Definition, Directory, LivePrincipal, Mailbox, Operation, OrganizationProperty, Principal,
-    PrincipalList, Property, Snapshot, Value,
+    PrincipalId, PrincipalList, Property, Snapshot, Value,
 };
 
 use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, PlanValue, Wave};
@@ -22,12 +22,88 @@ use crate::reconcile::{Attribute, AutoMapping, Entries, FolderRole, List, Update
 pub struct PlanOptions {
     /// Plan only these mailboxes (and no tenant settings). Empty = everything.
     pub targets: Vec<String>,
+    /// The policies at the base revision (the one `plan` compares with to label drift). A
+    /// FullAccess grant they list, whose autoMapping the tenant does not report (Exchange
+    /// never does), is taken to have the autoMapping sharedbox granted it with (theirs, else
+    /// `true`): a policy that changes it plans a revoke and re-grant instead of nothing.
+    pub base: Option<std::sync::Arc<PolicySet>>,
 }
 
 /// Why a plan could not be made.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the plan could not be made: {} error(s)", .0.len())]
 pub struct PlanError(pub Vec<Diagnostic>);
+
+/// Hybrid: the changes of a synchronised (`IsDirSynced`) mailbox to what on-premises Active
+/// Directory masters, each an error at the policy's field (Exchange Online would refuse the
+/// write half-way through an apply). Returns whether there was one.
+fn on_premises(
+    policy: &MailboxPolicy,
+    planned: &MailboxPlan,
+    errors: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut found = false;
+    let mut reported: Vec<&str> = Vec::new();
+    for change in &planned.changes {
+        let Some(parameter) = change.operation.mastered_on_premises() else {
+            continue;
+        };
+        if reported.contains(&parameter) {
+            continue;
+        }
+        reported.push(parameter);
+        found = true;
+        let origin = match &change.operation {
+            Operation::SetMailbox { setting, .. } => {
+                policy.setting(setting.property).map(|s| s.origin.clone())
+            }
+            Operation::AddToList { list, .. } | Operation::RemoveFromList { list, .. } => {
+                match list {
+                    PrincipalList::Moderators => {
+                        policy.moderators.as_ref().map(|l| l.origin.clone())
+                    }
+                    _ => policy.moderation_bypass.as_ref().map(|l| l.origin.clone()),
+                }
+            }
+            _ => None,
+        }
+        .unwrap_or_else(|| policy.address.origin.clone());
+        errors.push(
+            Diagnostic::error(
+                "plan::mastered-on-premises",
+                format!(
+                    "`{}` of `{}` is mastered on premises: the mailbox is synchronised from Active Directory (`IsDirSynced`), and Exchange Online refuses `{parameter}`",
+                    change.field, policy.address.value
+                ),
+                Some(origin),
+            )
+            .with_label("mastered on premises")
+            .with_hint("change it in on-premises Exchange (`Set-RemoteMailbox` or the on-premises admin center) and let it synchronise, or remove the field from this policy"),
+        );
+    }
+    found
+}
+
+/// A mailbox to create whose address a soft-deleted mailbox still holds: `New-Mailbox` would
+/// fail during apply, so the plan fails first, at the policy's `mailbox:` line.
+fn soft_deleted_conflict(
+    policy: &MailboxPolicy,
+    held: &sharedbox_tenant::SoftDeletedMailbox,
+) -> Diagnostic {
+    let address = &held.primary_smtp_address;
+    Diagnostic::error(
+        "plan::address-held-by-soft-deleted-mailbox",
+        format!(
+            "`{}` cannot be created: the soft-deleted mailbox `{address}` still holds the address",
+            policy.address.value
+        ),
+        Some(policy.address.origin.clone()),
+    )
+    .with_label("held by a soft-deleted mailbox")
+    .with_hint(format!(
+        "Exchange keeps a removed mailbox and its addresses for 30 days; restore it (`Undo-SoftDeletedMailbox -SoftDeletedObject {address}`, then sharedbox manages it again), purge it (`Remove-Mailbox -Identity {address} -PermanentlyDelete`), or choose another address"
+    ))
+}
 
 /// Computes the plan that makes `snapshot` match `policies`.
 ///
@@ -93,12 +169,24 @@ pub fn plan(
         if !policy.is_targeted(&options.targets) {
             continue;
         }
+        if policy.ensure == Ensure::Present
+            && snapshot.mailbox(&policy.address.value).is_none()
+            && let Some(held) = snapshot.soft_deleted_holding(&policy.address.value)
+        {
+            errors.push(soft_deleted_conflict(policy, held));
+            continue;
+        }
         let mut planner = MailboxPlanner {
             directory,
+            base: options.base.as_deref(),
             errors: &mut errors,
             warnings: &mut plan.warnings,
         };
-        match planner.plan_mailbox(policy, snapshot.mailbox(&policy.address)) {
+        let live = snapshot.mailbox(&policy.address);
+        match planner.plan_mailbox(policy, live) {
+            Some(m)
+                if live.is_some_and(|l| l.is_dir_synced)
+                    && on_premises(policy, &m, &mut errors) => {}
             Some(m) if !m.changes.is_empty() => plan.mailboxes.push(m),
             _ => plan.unchanged.push(policy.address.value.clone()),
         }
@@ -211,6 +299,7 @@ fn create_registration(registration: &sharedbox_policy::ServicePrincipalRegistra
 
 struct MailboxPlanner<'a> {
     directory: &'a Directory,
+    base: Option<&'a PolicySet>,
     errors: &'a mut Vec<Diagnostic>,
     warnings: &'a mut Vec<Diagnostic>,
 }
@@ -240,11 +329,11 @@ impl MailboxPlanner<'_> {
                     field: "lifecycle.ensure".into(),
                     action: Action::Delete,
                     wave: Wave::Revocations,
-                    operation: Operation::RemoveMailbox { mailbox: address.clone() },
+                    operation: Operation::RemoveMailbox { mailbox: address.clone(), permanently: false },
                     before: Some(PlanValue::Presence { present: true }),
                     after: Some(PlanValue::Presence { present: false }),
                     inverse: None,
-                    note: Some("Exchange keeps a deleted mailbox soft-deleted for 30 days; sharedbox does not recreate it on rollback".into()),
+                    note: Some("Exchange keeps a deleted mailbox soft-deleted for 30 days, with its addresses: sharedbox does not recreate it on rollback; to use an address again within the 30 days, restore it (`Undo-SoftDeletedMailbox`) or purge it (`Remove-Mailbox -PermanentlyDelete`)".into()),
                     cause: None,
                 });
                 return Some(out);
@@ -271,6 +360,7 @@ impl MailboxPlanner<'_> {
                     }),
                     inverse: Some(Operation::RemoveMailbox {
                         mailbox: address.clone(),
+                        permanently: true,
                     }),
                     note: None,
                     cause: None,
@@ -387,17 +477,49 @@ impl MailboxPlanner<'_> {
                 "autoMapping can only be set when access is granted: revoked and granted again",
             ),
         };
+        let granted = self.granted_auto_mapping(mailbox);
         self.reconcile(
             policy,
             &list,
-            live.full_access_grants()
-                .map(|row| (row.user.as_str(), AutoMapping(row.auto_mapping))),
+            live.full_access_grants().map(|row| {
+                let auto =
+                    row.auto_mapping
+                        .or_else(|| match self.directory.resolve_live(&row.user) {
+                            LivePrincipal::Recipient(r) => {
+                                granted.get(&PrincipalId::of(r)).copied()
+                            }
+                            _ => None,
+                        });
+                (row.user.as_str(), AutoMapping(auto))
+            }),
             desired.value.iter().map(|g| {
                 let auto = g.auto_mapping.as_ref().map(|a| a.value);
                 (&g.principal, AutoMapping(auto))
             }),
             out,
         );
+    }
+
+    /// The autoMapping of each FullAccess grant the base policies list for `mailbox`, by
+    /// principal: the value sharedbox granted with (the written one, else `true`, the value
+    /// it passes when a policy does not say).
+    fn granted_auto_mapping(&self, mailbox: &str) -> std::collections::HashMap<PrincipalId, bool> {
+        let Some(grants) = self
+            .base
+            .and_then(|base| base.mailbox(mailbox))
+            .and_then(|policy| policy.full_access.as_ref())
+        else {
+            return Default::default();
+        };
+        grants
+            .value
+            .iter()
+            .filter_map(|g| {
+                let recipient = self.directory.resolve_policy(&g.principal.value)?;
+                let auto = g.auto_mapping.as_ref().map(|a| a.value);
+                Some((PrincipalId::of(recipient), AutoMapping(auto).for_grant()))
+            })
+            .collect()
     }
 
     fn sent_items_readers(

@@ -53,6 +53,11 @@ pub struct PlanDocument {
     pub lints: Vec<Finding>,
     /// Managed mailboxes without changes.
     pub unchanged: Vec<String>,
+    /// The commit of the base revision whose policies told the autoMapping of FullAccess
+    /// grants Exchange does not report (`PlanOptions::base`); `apply` re-derives the plan
+    /// with the policies at the same commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_commit: Option<String>,
 }
 
 /// A diagnostic as data (a lint finding in plans; any diagnostic in `validate --format json`).
@@ -143,6 +148,7 @@ impl PlanDocument {
             warnings: warnings.iter().map(|w| w.message.clone()).collect(),
             lints: lints.into_iter().map(Finding::of).collect(),
             unchanged: plan.unchanged.clone(),
+            base_commit: None,
         };
         document.plan_id = document.digest();
         document

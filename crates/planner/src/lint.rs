@@ -41,6 +41,7 @@ pub fn lint_plan(
         principal_kinds(mailbox, snapshot, &mut found);
         smtp_auth_senders(mailbox, organization_smtp_off, snapshot, &mut found);
         group_auto_mapping(mailbox, snapshot, &mut found);
+        across_environments(mailbox, snapshot, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -326,6 +327,56 @@ fn smtp_auth_senders(
                 .with_hint(format!(
                     "enable SMTP AUTH for that account only: `Set-CASMailbox -Identity {} -SmtpClientAuthenticationDisabled $false` (sharedbox does not manage user accounts); `sharedbox explain SBX205`",
                     recipient.primary_smtp_address
+                )),
+            );
+        }
+    }
+}
+
+/// SBX207: a Send As / on Behalf sender whose mailbox is on premises (a `MailUser` or
+/// `RemoteUserMailbox` in Exchange Online), where the matching server-side copy is on.
+fn across_environments(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    use sharedbox_tenant::Property;
+    let modes = [
+        (
+            "sendAs",
+            "copyForSendAs",
+            &policy.send_as,
+            Property::CopyForSendAs,
+        ),
+        (
+            "sendOnBehalf",
+            "copyForSendOnBehalf",
+            &policy.send_on_behalf,
+            Property::CopyForSendOnBehalf,
+        ),
+    ];
+    for (field, flag_field, list, property) in modes {
+        let Some(flag) = policy.enables(property) else {
+            continue;
+        };
+        for principal in list.iter().flat_map(|l| &l.value) {
+            let Some(recipient) = snapshot.directory.resolve_policy(principal) else {
+                continue;
+            };
+            let details = &recipient.recipient_type_details;
+            if !(details.eq_ignore_ascii_case("MailUser")
+                || details.eq_ignore_ascii_case("RemoteUserMailbox"))
+            {
+                continue;
+            }
+            out.push(
+                finding(
+                    LintCode::Sbx207,
+                    format!(
+                        "`{}` in `{field}` of `{}` has its mailbox on premises ({details}): `sentItems.{flag_field}` does not copy mail sent across environments",
+                        principal.value, policy.address.value
+                    ),
+                    &principal.origin,
+                )
+                .with_hint(format!(
+                    "move the mailbox to Exchange Online, or let the sender's Outlook keep the copy (flag at {}); `sharedbox explain SBX207`",
+                    flag.origin
                 )),
             );
         }

@@ -26,6 +26,12 @@ pub(crate) trait Attribute: Clone {
 
     /// The entry as a plan value.
     fn value(&self, principal: &Principal) -> PlanValue;
+
+    /// The attribute a live entry is granted back with when a change to it is undone (the
+    /// inverse of its revocation): itself, unless part of it is not known.
+    fn restored(&self) -> Self {
+        self.clone()
+    }
 }
 
 /// A grant of `principal` with its attribute's parts.
@@ -49,8 +55,10 @@ impl Attribute for () {
 }
 
 /// A FullAccess grant's autoMapping: given when access is granted, and known only when the
-/// backend keeps it (Exchange never reports it). `None` on the wanted side is Exchange's
-/// default; on the live side, unknown.
+/// backend keeps it or sharedbox granted it (Exchange never reports it). `None` on the wanted
+/// side is Exchange's default (`true`); on the live side, unknown, and granted back as `false`
+/// ([`sharedbox_tenant::undo`] does the same): undoing a change never turns on a mapping
+/// nobody asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AutoMapping(pub Option<bool>);
 
@@ -72,6 +80,13 @@ impl Attribute for AutoMapping {
 
     fn value(&self, principal: &Principal) -> PlanValue {
         grant(principal, self.0, None)
+    }
+
+    fn restored(&self) -> AutoMapping {
+        AutoMapping(Some(
+            self.0
+                .unwrap_or(sharedbox_tenant::UNKNOWN_AUTO_MAPPING_RESTORED),
+        ))
     }
 }
 
@@ -167,7 +182,7 @@ impl<A: Attribute> List<'_, A> {
                     (self.revoke)(principal),
                     Some(current.value(principal)),
                     None,
-                    (!principal.is_orphaned()).then(|| (self.grant)(principal, current)),
+                    (!principal.is_orphaned()).then(|| (self.grant)(principal, &current.restored())),
                     principal.is_orphaned().then(|| {
                         "orphaned: the SID resolves to nothing in the directory, so it cannot be granted again".to_owned()
                     }),
@@ -197,7 +212,7 @@ impl<A: Attribute> List<'_, A> {
                     (self.revoke)(principal),
                     Some(current.value(principal)),
                     None,
-                    Some((self.grant)(principal, current)),
+                    Some((self.grant)(principal, &current.restored())),
                     note.clone(),
                 ));
                 changes.push(self.change(

@@ -12,7 +12,7 @@ use sharedbox_planner::{Plan, PlanOptions, plan};
 use sharedbox_policy::{PolicySet, Source};
 use sharedbox_tenant::{
     Mailbox, Observation, Operation, ReadScope, Snapshot, agrees, expected, observe_with_created,
-    target, undo,
+    target, undo, with_recorded,
 };
 
 fn root() -> PathBuf {
@@ -55,6 +55,16 @@ fn check(name: &str, plan: &Plan, snapshot: &Snapshot) -> usize {
             "{name}: {} {operation:?} from {before}: the plan's inverse is {:?}, the derived undo {derived:?}",
             change.field,
             change.inverse
+        );
+        // What rollback writes (the derived undo, with the autoMapping the journal recorded)
+        // is exactly the plan's inverse.
+        assert_eq!(
+            write
+                .clone()
+                .map(|w| with_recorded(w, change.inverse.as_ref())),
+            change.inverse,
+            "{name}: {} {operation:?}",
+            change.field
         );
         if let Some(write) = &write {
             assert_eq!(target(write), target(operation), "{name}: {operation:?}");
@@ -198,4 +208,35 @@ fn plans_on_the_fixture_with_every_kind_of_write_have_inverses_that_agree_with_t
         regrants, 1,
         "Anna's changed autoMapping: revoked and granted again"
     );
+}
+
+/// A FullAccess grant whose autoMapping Exchange did not report (as on Exchange Online):
+/// revoked, it is granted back with `false` by the plan's inverse and by the derived undo
+/// alike, never with Exchange's silent default `true`.
+#[test]
+fn a_revoked_grant_of_unknown_auto_mapping_is_granted_back_without_it() {
+    let tenant = root().join("crates/cli/tests/fixtures/tenant.yaml");
+    let file = TenantFile::parse(&std::fs::read_to_string(&tenant).unwrap(), &tenant).unwrap();
+    let policies = sharedbox_policy::load_sources(vec![Source::new(
+        "support.yaml",
+        format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: []\n"),
+    )])
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let snapshot = file.snapshot(&scope(&policies));
+    let plan =
+        plan(&policies, &snapshot, &PlanOptions::default()).unwrap_or_else(|e| panic!("{:?}", e.0));
+    let revoke = plan
+        .ordered_changes()
+        .into_iter()
+        .find(|c| matches!(c.operation, Operation::RevokeFullAccess { .. }))
+        .expect("a FullAccess revocation");
+    let Some(Operation::GrantFullAccess { auto_mapping, .. }) = &revoke.inverse else {
+        panic!("{:?}", revoke.inverse)
+    };
+    assert!(!auto_mapping);
+    let derived = undo(&revoke.operation, &Observation::Member(true))
+        .unwrap()
+        .unwrap();
+    assert_eq!(Some(derived), revoke.inverse);
+    check("unknown autoMapping", &plan, &snapshot);
 }

@@ -43,6 +43,12 @@ pub enum LintCode {
     Sbx205,
     /// `SBX206`: `autoMapping: true` on a FullAccess grant to a group.
     Sbx206,
+    /// `SBX108`: new Outlook allowed while OWA is off (which also blocks new Outlook).
+    Sbx108,
+    /// `SBX109`: a mailbox hidden from the address lists with Send As / on Behalf senders.
+    Sbx109,
+    /// `SBX207`: a sender whose mailbox is on premises, with the server-side sent copy on.
+    Sbx207,
 }
 
 impl LintCode {
@@ -62,6 +68,9 @@ impl LintCode {
             LintCode::Sbx204 => "SBX204",
             LintCode::Sbx205 => "SBX205",
             LintCode::Sbx206 => "SBX206",
+            LintCode::Sbx108 => "SBX108",
+            LintCode::Sbx109 => "SBX109",
+            LintCode::Sbx207 => "SBX207",
         }
     }
 
@@ -220,7 +229,8 @@ client side is fixed tenant-wide, lower this lint to `off` in `sharedbox.yaml`."
         explanation: "\
 Why: a moderated mailbox holds every incoming message until a moderator approves it. Exchange
 needs at least one moderator (`ModeratedBy`); without one, `Set-Mailbox -ModerationEnabled $true`
-is refused, and messages that are held anyway expire unanswered after two days.
+is refused, and messages that are held anyway expire unanswered: Exchange processes expired
+requests on a cycle, so they are returned within days (between two and nine).
 
 Fix: list the moderators, or switch moderation off:
 
@@ -252,7 +262,9 @@ Why: Exchange applies AutoMapping (Outlook opening the mailbox automatically) on
 is granted, and never reports it back. To change it, sharedbox revokes the grant and grants it
 again: for a moment the user has no access, Outlook may need a restart, and afterwards nobody can
 check the result, because `Get-MailboxPermission` does not show AutoMapping. Where the live value
-is unknown (Exchange Online), a changed `autoMapping` in the policy is not applied at all.
+is unknown (Exchange Online), `plan` compares with the policy at the git base revision (what
+sharedbox granted) and plans the revoke and re-grant there; this lint fires only where the
+backend knows the live value.
 
 Fix: change autoMapping deliberately: apply the plan outside working hours, or remove the grant
 in one change and add it back with the new `autoMapping` in the next. To make a user's Outlook
@@ -351,6 +363,57 @@ Exchange does not do.
 
 Fix: leave `autoMapping` out (or set it to `false`) on group grants and have members add the
 mailbox in Outlook; grant the people who need it mapped individually.",
+    },
+    Lint {
+        code: LintCode::Sbx108,
+        name: "new-outlook-without-owa",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "new Outlook is allowed but OWA is off, which also blocks new Outlook",
+        explanation: "\
+Why: new Outlook for Windows is built on Outlook on the web. `Set-CASMailbox -OWAEnabled $false`
+also disables access from new Outlook (Set-CASMailbox reference, `OWAEnabled`), whatever
+`OneWinNativeOutlookEnabled` says. A policy with `clients.newOutlook: true` and `clients.owa:
+false` promises an access that does not exist, and the users of new Outlook lose the mailbox.
+
+Fix: allow OWA (`clients.owa: true`) where new Outlook is meant to work, or set
+`clients.newOutlook: false` to say what actually happens. For a shared mailbox in new Outlook,
+the OWA mailbox policy of the mailbox must allow it too.",
+    },
+    Lint {
+        code: LintCode::Sbx109,
+        name: "hidden-mailbox-with-senders",
+        default_severity: Severity::Warning,
+        tenant_aware: false,
+        summary: "the mailbox is hidden from the address lists but people may send as or on behalf of it",
+        explanation: "\
+Why: classic Outlook for Windows picks the From address from the address book. A shared mailbox
+hidden from the address lists (`HiddenFromAddressListsEnabled`) cannot be chosen there, and
+Send As or Send on Behalf from Outlook desktop fails (\"you do not have the permission to send
+the message on behalf of the specified user\") although the permission is in place
+(microsoft-365-docs issue 8732). OWA and new Outlook are less affected, but the users of classic
+Outlook are not told why.
+
+Fix: show the mailbox in the address lists (`hiddenFromAddressLists: false`) when people send
+from it, or take the senders away if it should stay hidden. Cached-mode clients see the change
+after the offline address book is updated (up to a day).",
+    },
+    Lint {
+        code: LintCode::Sbx207,
+        name: "sent-copy-across-environments",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "a sender's mailbox is on premises (hybrid) while the shared mailbox relies on the server-side sent copy",
+        explanation: "\
+Why: `MessageCopyForSentAsEnabled` and `MessageCopyForSendOnBehalfEnabled` work only when the
+sender and the shared mailbox are in the same environment. A user whose mailbox is still in
+on-premises Exchange (a `MailUser` in Exchange Online) who sends as or on behalf of a shared
+mailbox in Exchange Online gets no copy in the shared Sent Items (Learn: \"sent mail is not
+saved\" for hybrid deployments).
+
+Fix: move the sender's mailbox to Exchange Online, or let the sender's Outlook keep the copy
+(`DelegateSentItemsStyle`), and tell the team where those messages are. Lower this lint to
+`info` for a mailbox where this is accepted.",
     },
 ];
 
@@ -509,6 +572,7 @@ pub fn lint_policies_with(
         senders_can_read(mailbox, same, &mut found);
         delegate_duplicates(mailbox, &mut found);
         moderation(mailbox, same, &mut found);
+        clients_and_visibility(mailbox, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -781,6 +845,50 @@ fn moderation(m: &MailboxPolicy, same: &dyn Fn(&str, &str) -> bool, out: &mut Ve
     }
 }
 
+/// SBX108 and SBX109.
+fn clients_and_visibility(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
+    let address = &m.address.value;
+    if let (Some(new_outlook), Some(owa)) =
+        (m.enables(Property::NewOutlook), m.setting(Property::Owa))
+        && owa.value == Value::Flag(false)
+    {
+        out.push(
+            finding(
+                LintCode::Sbx108,
+                format!(
+                    "`clients.newOutlook` is on for `{address}`, but `clients.owa` is off, which also blocks new Outlook"
+                ),
+                &owa.origin,
+            )
+            .with_hint(format!(
+                "allow OWA here, or set `clients.newOutlook: false` (at {}); `sharedbox explain SBX108`",
+                new_outlook.origin
+            )),
+        );
+    }
+    let Some(hidden) = m.enables(Property::HiddenFromAddressLists) else {
+        return;
+    };
+    let senders: usize = [&m.send_as, &m.send_on_behalf]
+        .into_iter()
+        .flatten()
+        .map(|l| l.value.len())
+        .sum();
+    if senders > 0 {
+        out.push(
+            finding(
+                LintCode::Sbx109,
+                format!(
+                    "`{address}` is hidden from the address lists, but {senders} {} may send as or on behalf of it: sending from Outlook desktop fails for a hidden mailbox",
+                    if senders == 1 { "principal" } else { "principals" }
+                ),
+                &hidden.origin,
+            )
+            .with_hint("set `hiddenFromAddressLists: false` when people send from the mailbox; `sharedbox explain SBX109`"),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,6 +909,9 @@ mod tests {
             LintCode::Sbx204,
             LintCode::Sbx205,
             LintCode::Sbx206,
+            LintCode::Sbx108,
+            LintCode::Sbx109,
+            LintCode::Sbx207,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {

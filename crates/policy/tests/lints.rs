@@ -336,3 +336,60 @@ fn an_unknown_lint_in_a_policy_is_a_located_error() {
         "p/x.yaml:3:17"
     );
 }
+
+#[test]
+fn new_outlook_with_owa_off_is_found_at_the_owa_switch() {
+    let findings = lint(&format!(
+        "{HEADER}clients:\n  owa: false\n  newOutlook: true\n"
+    ));
+    assert_eq!(codes(&findings), [("SBX108", 5)]);
+    assert!(findings[0].message.contains("also blocks new Outlook"));
+    assert!(
+        findings[0].hint.as_deref().unwrap().contains("line 6")
+            || findings[0].hint.as_deref().unwrap().contains(":6:")
+    );
+    // Both on, or new Outlook off: nothing to say.
+    assert!(
+        lint(&format!(
+            "{HEADER}clients: {{owa: true, newOutlook: true}}\n"
+        ))
+        .is_empty()
+    );
+    assert!(
+        lint(&format!(
+            "{HEADER}clients: {{owa: false, newOutlook: false}}\n"
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_hidden_mailbox_with_senders_is_found_at_hidden_from_address_lists() {
+    let findings = lint(&format!(
+        "{HEADER}hiddenFromAddressLists: true\nsentItems: {{copyForSendAs: true, copyForSendOnBehalf: true}}\nsendAs: [team@contoso.com]\nsendOnBehalf: [lead@contoso.com]\n"
+    ));
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|d| d.code == "SBX109")
+        .collect();
+    assert_eq!(codes(&findings), [("SBX109", 4)]);
+    assert!(
+        findings[0].message.contains("2 principals"),
+        "{}",
+        findings[0].message
+    );
+    // Hidden without senders, or visible with senders: nothing.
+    assert!(
+        lint(&format!(
+            "{HEADER}hiddenFromAddressLists: true\nsendAs: []\n"
+        ))
+        .is_empty()
+    );
+    assert!(
+        lint(&format!(
+            "{HEADER}hiddenFromAddressLists: false\nsentItems: {{copyForSendAs: true}}\nsendAs: [team@contoso.com]\n"
+        ))
+        .iter()
+        .all(|d| d.code != "SBX109")
+    );
+}

@@ -436,6 +436,21 @@ pub static MAILBOX: [MailboxDefinition; 17] = [
 ];
 
 impl Property {
+    /// Whether the property is mastered in on-premises Active Directory for a mailbox that is
+    /// synchronised from there (`IsDirSynced`, hybrid): Entra Connect synchronises the
+    /// attribute (`displayName`, `msExchHideFromAddressLists`, `msExchEnableModeration`,
+    /// `msExchModerationFlags`), so `Set-Mailbox` refuses to change it in Exchange Online.
+    /// Client access settings (`Set-CASMailbox`) and the sent-copy flags are cloud settings.
+    pub const fn mastered_on_premises(self) -> bool {
+        matches!(
+            self,
+            Property::DisplayName
+                | Property::HiddenFromAddressLists
+                | Property::ModerationEnabled
+                | Property::ModerationNotifications
+        )
+    }
+
     /// Every property, in catalogue order.
     pub const ALL: [Property; 17] = [
         Property::DisplayName,

@@ -25,7 +25,7 @@ pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
     CasMailbox, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
-    RecipientPermission, SentItemsFolder, Snapshot,
+    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
@@ -34,7 +34,7 @@ pub use observe::{
 pub use operation::{
     MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList, printable,
 };
-pub use undo::{NoUndo, agrees, undo, with_recorded};
+pub use undo::{NoUndo, UNKNOWN_AUTO_MAPPING_RESTORED, agrees, undo, with_recorded};
 
 /// What to read: the managed mailboxes in full, the rest only by address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -26,9 +26,48 @@ pub struct Snapshot {
     pub all_shared_mailboxes: Vec<String>,
     /// A lookup cache of `mailboxes` by address, built on first use (see [`Snapshot::mailbox`]).
     pub index: MailboxIndex,
+    /// Mailboxes removed within the last 30 days (`Get-Mailbox -SoftDeletedMailbox`): they
+    /// keep their addresses, so `New-Mailbox` for one of them fails until they are purged.
+    pub soft_deleted: Vec<SoftDeletedMailbox>,
+}
+
+/// A soft-deleted mailbox (`Get-Mailbox -SoftDeletedMailbox`): `Remove-Mailbox` keeps a
+/// mailbox recoverable for 30 days (`Undo-SoftDeletedMailbox`), and its addresses stay taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SoftDeletedMailbox {
+    /// `PrimarySmtpAddress`.
+    pub primary_smtp_address: String,
+    /// `EmailAddresses` with prefixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_addresses: Vec<String>,
+}
+
+impl SoftDeletedMailbox {
+    /// The soft-deleted form of `mailbox`, holding its addresses.
+    pub fn of(mailbox: &Mailbox) -> SoftDeletedMailbox {
+        SoftDeletedMailbox {
+            primary_smtp_address: mailbox.primary_smtp_address.clone(),
+            email_addresses: mailbox.email_addresses.clone(),
+        }
+    }
+
+    /// Whether it holds `address` (its primary or an SMTP proxy address, without case).
+    pub fn holds(&self, address: &str) -> bool {
+        self.primary_smtp_address.eq_ignore_ascii_case(address)
+            || self.email_addresses.iter().any(|a| {
+                a.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("smtp:"))
+                    && a[5..].eq_ignore_ascii_case(address)
+            })
+    }
 }
 
 impl Snapshot {
+    /// The soft-deleted mailbox that holds `address`, if any.
+    pub fn soft_deleted_holding(&self, address: &str) -> Option<&SoftDeletedMailbox> {
+        self.soft_deleted.iter().find(|m| m.holds(address))
+    }
+
     /// The shared mailbox whose primary SMTP address (or any SMTP proxy address) is `address`.
     ///
     /// Looks up a cache built on first use; a hit is checked against the mailbox, and a miss
@@ -306,6 +345,11 @@ pub struct Mailbox {
     /// `Get-CASMailbox`.
     #[serde(default)]
     pub cas_mailbox: CasMailbox,
+    /// `IsDirSynced`: the object is synchronised from on-premises Active Directory (hybrid);
+    /// the attributes it masters there cannot be changed in Exchange Online
+    /// ([`crate::Property::mastered_on_premises`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_dir_synced: bool,
 }
 
 fn yes() -> bool {

@@ -164,6 +164,40 @@ pub enum PrincipalList {
     ModerationBypass,
 }
 
+impl PrincipalList {
+    /// Whether the list is mastered in on-premises Active Directory for a synchronised
+    /// (`IsDirSynced`) mailbox (`msExchModeratedByLink`, `msExchBypassModerationLink`);
+    /// `GrantSendOnBehalfTo` (`publicDelegates`) is written back by Entra Connect in hybrid.
+    pub const fn mastered_on_premises(self) -> bool {
+        matches!(
+            self,
+            PrincipalList::Moderators | PrincipalList::ModerationBypass
+        )
+    }
+}
+
+impl Operation {
+    /// The `Set-Mailbox` parameter this write changes when it is mastered on premises for a
+    /// synchronised mailbox ([`crate::Property::mastered_on_premises`],
+    /// [`PrincipalList::mastered_on_premises`]), else `None`.
+    pub fn mastered_on_premises(&self) -> Option<&'static str> {
+        match self {
+            Operation::SetMailbox { setting, .. } if setting.property.mastered_on_premises() => {
+                Some(setting.definition().parameter)
+            }
+            Operation::AddToList { list, .. } | Operation::RemoveFromList { list, .. }
+                if list.mastered_on_premises() =>
+            {
+                Some(match list {
+                    PrincipalList::Moderators => "ModeratedBy",
+                    _ => "BypassModerationFromSendersOrMembers",
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One catalogued organisation property and the value to give it (`Set-OrganizationConfig`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganizationSetting {
@@ -185,10 +219,15 @@ pub enum Operation {
         /// Display name (and Name) of the new mailbox.
         display_name: String,
     },
-    /// `Remove-Mailbox` (Exchange soft-deletes it for 30 days).
+    /// `Remove-Mailbox` (Exchange soft-deletes it for 30 days), and with `permanently`
+    /// `Remove-Mailbox -PermanentlyDelete` after it (purged: the addresses are free at once).
     RemoveMailbox {
         /// Primary SMTP address.
         mailbox: String,
+        /// Purge the soft-deleted mailbox too: only the undo of a create (an empty mailbox
+        /// the run made), never a policy's `ensure: absent`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        permanently: bool,
     },
     /// `Set-Mailbox` or `Set-CASMailbox` with one catalogued property (format 1 wrote the
     /// client settings as `set_client`).
@@ -329,7 +368,7 @@ impl Operation {
         use Operation::*;
         match self {
             CreateMailbox { mailbox, .. }
-            | RemoveMailbox { mailbox }
+            | RemoveMailbox { mailbox, .. }
             | SetMailbox { mailbox, .. }
             | AddToList { mailbox, .. }
             | RemoveFromList { mailbox, .. }

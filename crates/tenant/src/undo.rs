@@ -5,8 +5,10 @@
 //! journal's `operation` and observed `before`, and a plan's or a journal's recorded inverse
 //! is only checked against it ([`agrees`]). The one thing a before-image cannot hold is the
 //! `autoMapping` of a FullAccess grant: Exchange never reports it, so [`undo`] re-grants with
-//! Exchange's default (`true`) and a recorded inverse may supply it ([`with_recorded`]). It
-//! decides whether Outlook opens the mailbox by itself, never who has access.
+//! `false` ([`UNKNOWN_AUTO_MAPPING_RESTORED`]), never Exchange's silent default `true`, and a
+//! recorded inverse (the value sharedbox itself granted, or the backend reported) supplies it
+//! ([`with_recorded`]). It decides whether Outlook opens the mailbox by itself, never who has
+//! access.
 
 use crate::catalog::{Definition, Value};
 use crate::observe::Observation;
@@ -58,7 +60,7 @@ pub enum NoUndo {
 /// Per operation: a catalogued setting is set to the before value (when
 /// [`Definition::inverse`] says it can be written back); a grant or list entry that was not
 /// there is revoked, one that was is granted again (not to an orphaned principal; a FullAccess
-/// grant with `autoMapping: true`, see the module documentation); a Sent Items role is set or
+/// grant with `autoMapping: false`, see the module documentation); a Sent Items role is set or
 /// added back to the role before, or removed when there was none; a created mailbox is
 /// removed (the caller checks that it holds no grants first, [`crate::holds_no_grants`]); a
 /// removed mailbox is not recreated.
@@ -79,8 +81,11 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
     }
     match operation {
         Operation::CreateMailbox { mailbox, .. } => match before {
+            // Purged, not only soft-deleted: a soft-deleted mailbox keeps its addresses for
+            // 30 days, and the next apply could not create it again.
             Observation::Exists(false) => Ok(Some(Operation::RemoveMailbox {
                 mailbox: mailbox.clone(),
+                permanently: true,
             })),
             Observation::Exists(true) => Ok(None),
             _ => Err(invalid()),
@@ -177,7 +182,7 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
                 Some(Operation::GrantFullAccess {
                     mailbox: mailbox.clone(),
                     principal,
-                    auto_mapping: DEFAULT_AUTO_MAPPING,
+                    auto_mapping: UNKNOWN_AUTO_MAPPING_RESTORED,
                 })
             }),
             _ => Err(invalid()),
@@ -220,10 +225,12 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
     }
 }
 
-/// The `autoMapping` of a FullAccess grant that [`undo`] puts back: Exchange's default for
-/// `Add-MailboxPermission`, and what the planner assumes of a live grant whose value is not
-/// known.
-pub const DEFAULT_AUTO_MAPPING: bool = true;
+/// The `autoMapping` of a FullAccess grant that [`undo`] puts back when no record says what
+/// it was (and the planner's inverse of a revoked grant whose value is not known): `false`.
+/// Exchange's default for `Add-MailboxPermission` is `true`, but a rollback that silently maps
+/// a mailbox into someone's Outlook is a change nobody reviewed; without the mapping the
+/// person keeps the access and can add the mailbox by hand.
+pub const UNKNOWN_AUTO_MAPPING_RESTORED: bool = false;
 
 /// The principal to grant again: not an orphaned one.
 fn regrant(principal: &Principal) -> Result<Principal, NoUndo> {
@@ -259,9 +266,15 @@ fn set_back<T>(
 
 /// Whether a recorded inverse (a plan's, a journal's) says the same as the derived undo:
 /// the same write, or both none. The `autoMapping` of a FullAccess re-grant is not compared:
-/// no before-image holds it (see the module documentation).
+/// no before-image holds it (see the module documentation). Nor is whether a removal of a
+/// created mailbox purges it: journals written before the purge record a plain removal, and
+/// the derived undo (with the purge) is what rollback writes.
 pub fn agrees(derived: Option<&Operation>, recorded: Option<&Operation>) -> bool {
     match (derived, recorded) {
+        (
+            Some(Operation::RemoveMailbox { mailbox: m1, .. }),
+            Some(Operation::RemoveMailbox { mailbox: m2, .. }),
+        ) => m1 == m2,
         (
             Some(Operation::GrantFullAccess {
                 mailbox: m1,
@@ -461,7 +474,7 @@ mod tests {
                 Operation::GrantFullAccess {
                     mailbox: MAILBOX.into(),
                     principal: anna(),
-                    auto_mapping: DEFAULT_AUTO_MAPPING,
+                    auto_mapping: UNKNOWN_AUTO_MAPPING_RESTORED,
                 },
                 Operation::RevokeFullAccess {
                     mailbox: MAILBOX.into(),
@@ -538,18 +551,23 @@ mod tests {
             principal: anna(),
         };
         let derived = undo(&revoke, &Observation::Member(true)).unwrap().unwrap();
-        assert_eq!(derived, grant(anna(), true), "Exchange's default");
-        let recorded = grant(anna(), false);
+        assert_eq!(
+            derived,
+            grant(anna(), false),
+            "never Exchange's silent default `true`"
+        );
+        let recorded = grant(anna(), true);
         assert!(agrees(Some(&derived), Some(&recorded)));
         assert_eq!(
             with_recorded(derived.clone(), Some(&recorded)),
-            grant(anna(), false)
+            grant(anna(), true),
+            "the value sharedbox granted, from the journal"
         );
         let ben = Principal::Recipient {
             id: PrincipalId("2222".into()),
             address: "ben@contoso.com".into(),
         };
-        let other = grant(ben, false);
+        let other = grant(ben, true);
         assert!(!agrees(Some(&derived), Some(&other)));
         assert_eq!(
             with_recorded(derived.clone(), Some(&other)),
@@ -613,11 +631,18 @@ mod tests {
         };
         let remove = Operation::RemoveMailbox {
             mailbox: MAILBOX.into(),
+            permanently: true,
         };
         assert_eq!(
             undone(&create, Observation::Exists(false)),
             Ok(Some(remove.clone()))
         );
+        // A journal written before the purge records a plain removal: still the same undo.
+        let plain = Operation::RemoveMailbox {
+            mailbox: MAILBOX.into(),
+            permanently: false,
+        };
+        assert!(agrees(Some(&remove), Some(&plain)));
         assert_eq!(
             undone(&create, Observation::Exists(true)),
             Ok(None),

@@ -77,6 +77,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
                     &snapshot,
                     &args.targets,
                     Some(&config.lint_levels),
+                    super::plan::base_policies(config, None).ok().map(|b| b.set),
                 )?,
                 snapshot,
                 None,
@@ -163,11 +164,26 @@ fn check_derivation(
     snapshot: &Snapshot,
 ) -> anyhow::Result<Plan> {
     let id = short(&document.plan_id);
+    // The policies at the base the plan was made against told the autoMapping of grants
+    // Exchange does not report; without them a re-grant the plan holds would not follow.
+    // Exchange does not report; without them a re-grant the plan holds would not follow (and
+    // is refused below), anything else does not depend on them.
+    let base = document.base_commit.as_deref().and_then(|commit| {
+        super::plan::policies_at_commit(config, commit)
+            .map_err(|reason| {
+                note(&format!(
+                    "the policies at the saved plan's base commit `{}` cannot be read ({reason}); autoMapping changes it holds cannot be re-derived",
+                    short(commit)
+                ))
+            })
+            .ok()
+    });
     let fresh = sharedbox_planner::plan(
         policies,
         snapshot,
         &sharedbox_planner::PlanOptions {
             targets: document.targets.clone(),
+            base,
         },
     )
     .map_err(|error| {

@@ -12,7 +12,7 @@ pub async fn drift(config: &RunConfig, args: &DriftArgs) -> anyhow::Result<ExitS
     let policies = load_policies(config)?;
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
-    let plan = make_plan(&policies, &snapshot, &[], None)?;
+    let plan = make_plan(&policies, &snapshot, &[], None, None)?;
     let report = drift_report(&plan, &policies, &snapshot);
     let markdown = report.to_markdown();
     crate::output::step_summary(&markdown);

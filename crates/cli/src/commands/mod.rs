@@ -150,6 +150,7 @@ fn make_plan(
     snapshot: &Snapshot,
     targets: &[String],
     lints: Option<&LintLevels>,
+    base: Option<Arc<PolicySet>>,
 ) -> anyhow::Result<Plan> {
     if !targets.is_empty() {
         warning(&format!(
@@ -167,6 +168,7 @@ fn make_plan(
         snapshot,
         &PlanOptions {
             targets: targets.to_vec(),
+            base,
         },
     ) {
         Ok(plan) => {

@@ -135,6 +135,7 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
         ),
         None => None,
     };
+    let base = base_policies(config, requested_base);
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
     // A plan writes nothing: what the backend kept for writes (folder ids) can go.
@@ -144,9 +145,10 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
         &snapshot,
         &args.targets,
         Some(&config.lint_levels),
+        base.as_ref().ok().map(|b| b.set.clone()),
     )?;
     if !plan.is_empty() {
-        label_causes(&mut plan, config, &snapshot, args, requested_base);
+        label_causes(&mut plan, &snapshot, args, &base);
     }
     let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
     let rfc3339 = |t: time::OffsetDateTime| {
@@ -155,7 +157,7 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     };
     // The saved-plan document (fingerprints of every touched object) only when it is used.
     let document = (args.out.is_some() || args.format == Format::Json).then(|| {
-        PlanDocument::new(
+        let mut document = PlanDocument::new(
             &plan,
             &snapshot,
             &policies,
@@ -163,7 +165,14 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
             rfc3339(now),
             rfc3339(now + sharedbox_planner::PLAN_LIFETIME),
             args.targets.clone(),
-        )
+        );
+        // The base told the autoMapping of grants Exchange does not report: `apply` re-derives
+        // the plan with the same policies.
+        if let Ok(base) = &base {
+            document.base_commit = Some(base.commit.clone());
+            document.plan_id = document.digest();
+        }
+        document
     });
     // Rendering needs the plan only: the tenant's state and the policies can go first.
     drop(snapshot);
@@ -215,35 +224,62 @@ fn policy_dir(config: &RunConfig) -> &Path {
     }
 }
 
-/// Labels each change as drift or policy change against the policies at the base revision
-/// (`requested_base`, already resolved, else the merge base with the default branch).
+/// The policies at the base revision, with its name and commit.
+#[derive(Clone)]
+pub(crate) struct BasePolicies {
+    /// `merge base with main, 0123456789ab`.
+    pub label: String,
+    /// The full commit.
+    pub commit: String,
+    pub set: std::sync::Arc<sharedbox_policy::PolicySet>,
+}
+
+/// The policies at the base revision (`requested_base`, already resolved, else the merge base
+/// with the default branch), or why there are none.
+pub(crate) fn base_policies(
+    config: &RunConfig,
+    requested_base: Option<(String, String)>,
+) -> Result<BasePolicies, String> {
+    let (name, commit) = match requested_base {
+        Some(base) => base,
+        None => crate::git::base_revision(policy_dir(config), None)?,
+    };
+    let set = crate::git::policy_set_at(&config.policies, &commit)?;
+    Ok(BasePolicies {
+        label: format!("{name}, {}", &commit[..commit.len().min(12)]),
+        commit,
+        set: std::sync::Arc::new(set),
+    })
+}
+
+/// The policies at `commit` (a saved plan's `base_commit`).
+pub(crate) fn policies_at_commit(
+    config: &RunConfig,
+    commit: &str,
+) -> Result<std::sync::Arc<sharedbox_policy::PolicySet>, String> {
+    crate::git::policy_set_at(&config.policies, commit).map(std::sync::Arc::new)
+}
+
+/// Labels each change as drift or policy change against the policies at the base revision.
 fn label_causes(
     plan: &mut sharedbox_planner::Plan,
-    config: &RunConfig,
     snapshot: &sharedbox_tenant::Snapshot,
     args: &PlanArgs,
-    requested_base: Option<(String, String)>,
+    base: &Result<BasePolicies, String>,
 ) {
-    let base = match requested_base {
-        Some(base) => Ok(base),
-        None => crate::git::base_revision(policy_dir(config), None),
-    };
-    let base = base.and_then(|(name, commit)| {
-        let set = crate::git::policy_set_at(&config.policies, &commit)?;
+    let base = base.clone().and_then(|base| {
         let base_plan = sharedbox_planner::plan(
-            &set,
+            &base.set,
             snapshot,
             &sharedbox_planner::PlanOptions {
                 targets: args.targets.clone(),
+                base: Some(base.set.clone()),
             },
         )
         .map_err(|_| {
             "the policies at the base revision name principals the tenant does not know".to_owned()
         })?;
-        Ok((
-            format!("{name}, {}", &commit[..commit.len().min(12)]),
-            base_plan,
-        ))
+        Ok((base.label, base_plan))
     });
     match base {
         Ok((revision, base_plan)) => plan.label_causes(&base_plan, &revision),

@@ -337,3 +337,322 @@ fn the_smtp_submission_copy_is_planned_applied_and_linted_over_the_wire() {
         Some(false)
     );
 }
+
+fn git(project: &common::Project, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(project.path())
+        .args([
+            "-c",
+            "user.email=ci@example.com",
+            "-c",
+            "user.name=ci",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The autoMapping of Anna's FullAccess on `support@` as the simulator holds it.
+fn annas_auto_mapping(sim: &SimHandle) -> Option<Option<bool>> {
+    let tenant = sim.tenant();
+    let support = common::mailbox(&tenant, "support@fabrikam.com");
+    support
+        .mailbox_permissions
+        .iter()
+        .find(|p| p.user.starts_with("anna"))
+        .map(|p| p.auto_mapping)
+}
+
+/// Exchange never reports autoMapping: a policy that changes it on an existing grant is
+/// planned against the policy at the git base (what sharedbox granted), as a revoke and
+/// re-grant; the saved plan applies (re-derived with the same base) and its rollback grants
+/// back with the value sharedbox had granted, not Exchange's silent default.
+#[test]
+fn a_changed_auto_mapping_is_planned_against_the_base_and_rolled_back_to_the_granted_value() {
+    const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
+    let project = common::Project::new();
+    // Without the fixture's orphaned grant on `support@` (revoked by any plan).
+    let mut tenant = project.tenant();
+    for mailbox in &mut tenant.mailboxes {
+        mailbox
+            .mailbox_permissions
+            .retain(|p| !p.user.starts_with("S-1-5-21"));
+    }
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: [{{principal: anna@fabrikam.com}}]\n"),
+    );
+    git(&project, &["init", "-q", "-b", "main"]);
+    git(&project, &["add", "-A"]);
+    git(&project, &["commit", "-q", "-m", "policies"]);
+    let sim = sim(&project, SimConfig::default());
+    assert_eq!(annas_auto_mapping(&sim), Some(None));
+    // Unchanged policy: nothing Exchange reports differs, nothing is planned.
+    let same = exo(&project, &sim, &["plan", "--detailed-exitcode"]);
+    assert_eq!(same.code, 0, "{}\n{}", same.stdout, same.stderr);
+
+    project.policy(
+        "support.yaml",
+        &format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: [{{principal: anna@fabrikam.com, autoMapping: false}}]\n"),
+    );
+    let plan = exo(
+        &project,
+        &sim,
+        &["plan", "--detailed-exitcode", "--out", "plan.json"],
+    );
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("autoMapping can only be set when access is granted"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("# policy change"), "{}", plan.stdout);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.path().join("plan.json")).unwrap())
+            .unwrap();
+    assert!(saved["base_commit"].is_string(), "{saved}");
+
+    let run = common::new_run(&project, || {
+        let applied = exo(&project, &sim, &["apply", "plan.json"]);
+        assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    });
+    assert_eq!(annas_auto_mapping(&sim), Some(Some(false)));
+    let rolled_back = exo(&project, &sim, &["rollback", &run, "--auto-approve"]);
+    assert_eq!(
+        rolled_back.code, 0,
+        "{}\n{}",
+        rolled_back.stdout, rolled_back.stderr
+    );
+    assert_eq!(
+        annas_auto_mapping(&sim),
+        Some(Some(true)),
+        "granted back as sharedbox had granted it (the base policy, no autoMapping: `true`)"
+    );
+}
+
+/// Lint SBX202 works on Exchange Online: the accepted domains come from `Get-AcceptedDomain`.
+#[test]
+fn a_mailbox_outside_the_accepted_domains_is_an_error_over_the_wire() {
+    let project = common::Project::new();
+    project.policy(
+        "neu.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: neu@fabrikam.co\ndisplayName: Neu\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("SBX202"), "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("`neu@fabrikam.co` is not in an accepted domain"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("(fabrikam.com,"), "{}", plan.stderr);
+    assert_eq!(sim.counters().total_writes(), 0);
+}
+
+/// The client and visibility lints of the review run in a plan against Exchange Online: OWA
+/// off with new Outlook on (SBX108), a hidden mailbox with senders (SBX109).
+#[test]
+fn owa_off_with_new_outlook_and_a_hidden_mailbox_with_senders_are_reported_over_the_wire() {
+    let project = common::Project::new();
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nhiddenFromAddressLists: true\nsentItems: {copyForSendOnBehalf: true}\nsendOnBehalf: [clara@fabrikam.com]\nclients: {owa: false, newOutlook: true, outlook: false}\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    for code in ["SBX108", "SBX109"] {
+        assert!(plan.stderr.contains(code), "{code}: {}", plan.stderr);
+    }
+    assert!(
+        plan.stderr.contains("`clients.owa` is off, which also"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(sim.counters().total_writes(), 0);
+}
+
+/// A soft-deleted mailbox keeps its addresses for 30 days. The rollback of a run that created
+/// a mailbox purges it (`Remove-Mailbox -PermanentlyDelete` after the removal), so the next
+/// apply can create it again; a soft-deleted mailbox that holds a declared address is a plan
+/// error at the policy's `mailbox:` line, before anything is written.
+#[test]
+fn a_rolled_back_create_is_purged_and_a_soft_deleted_address_stops_the_plan() {
+    let project = common::Project::new();
+    project.policy(
+        "neu.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: neu@fabrikam.com\ndisplayName: Neu\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let run = common::new_run(&project, || {
+        let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
+        assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    });
+    assert!(
+        sim.tenant()
+            .mailboxes
+            .iter()
+            .any(|m| m.primary_smtp_address == "neu@fabrikam.com")
+    );
+    let rolled_back = exo(&project, &sim, &["rollback", &run, "--auto-approve"]);
+    assert_eq!(
+        rolled_back.code, 0,
+        "{}\n{}",
+        rolled_back.stdout, rolled_back.stderr
+    );
+    let tenant = sim.tenant();
+    assert!(
+        !tenant
+            .mailboxes
+            .iter()
+            .any(|m| m.primary_smtp_address == "neu@fabrikam.com")
+    );
+    assert!(
+        tenant.soft_deleted_mailboxes.is_empty(),
+        "purged: {:?}",
+        tenant.soft_deleted_mailboxes
+    );
+    assert_eq!(
+        sim.counters().cmdlet("Remove-Mailbox"),
+        2,
+        "soft delete, then -PermanentlyDelete"
+    );
+    let again = exo(&project, &sim, &["apply", "--auto-approve"]);
+    assert_eq!(
+        again.code, 0,
+        "created again: {}\n{}",
+        again.stdout, again.stderr
+    );
+
+    // Removed by someone else (soft-deleted, addresses kept): the plan stops at the policy.
+    let mut tenant = sim.tenant();
+    let index = tenant
+        .mailboxes
+        .iter()
+        .position(|m| m.primary_smtp_address == "neu@fabrikam.com")
+        .unwrap();
+    let removed = tenant.mailboxes.remove(index);
+    tenant
+        .soft_deleted_mailboxes
+        .push(sharedbox_tenant::SoftDeletedMailbox::of(&removed));
+    sim.set_tenant(tenant);
+    sim.reset_counters();
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr
+            .contains("plan::address-held-by-soft-deleted-mailbox"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("policies/neu.yaml:3:10"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("restore it ("), "{}", plan.stderr);
+    assert_eq!(sim.counters().total_writes(), 0);
+}
+
+/// Hybrid: a mailbox synchronised from on-premises AD (`IsDirSynced`) cannot have what AD
+/// masters changed in Exchange Online. The plan says so at the policy's field, instead of the
+/// apply failing half-way; cloud settings (client access, sent copies) still plan and apply.
+#[test]
+fn properties_mastered_on_premises_are_a_plan_error_for_a_dir_synced_mailbox() {
+    let project = common::Project::new();
+    let mut tenant = project.tenant();
+    tenant
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap()
+        .is_dir_synced = true;
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\ndisplayName: Support Neu\nsentItems: {copyForSendAs: true}\nclients: {imap: false}\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr.contains("plan::mastered-on-premises"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("policies/support.yaml:4:14"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(sim.counters().total_writes(), 0);
+
+    // Without the display name, the cloud settings apply.
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nsentItems: {copyForSendAs: true}\nclients: {imap: false}\n",
+    );
+    let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let support = sim.tenant();
+    let support = common::mailbox(&support, "support@fabrikam.com");
+    assert!(support.message_copy_for_sent_as_enabled);
+    assert!(support.is_dir_synced, "read back as synchronised");
+}
+
+/// Hybrid: a sender whose mailbox is on premises (a `MailUser` in Exchange Online) gets no
+/// server-side sent copy: lint SBX207 in a plan against the simulator.
+#[test]
+fn a_sender_on_premises_with_the_sent_copy_on_is_reported_over_the_wire() {
+    let project = common::Project::new();
+    let mut tenant = project.tenant();
+    let mut onprem = tenant.recipients[0].clone();
+    onprem.external_directory_object_id = Some("0a1b2c3d-0000-4000-8000-0000000000ff".into());
+    onprem.guid = "9f000000-0000-4000-8000-0000000000ff".into();
+    onprem.name = "onprem".into();
+    onprem.display_name = "On Prem".into();
+    onprem.primary_smtp_address = "onprem@fabrikam.com".into();
+    onprem.user_principal_name = Some("onprem@fabrikam.com".into());
+    onprem.email_addresses = vec!["SMTP:onprem@fabrikam.com".into()];
+    onprem.sid = None;
+    onprem.recipient_type_details = "MailUser".into();
+    tenant.recipients.push(onprem);
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nsentItems: {copyForSendAs: true}\nsendAs: [onprem@fabrikam.com]\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("SBX207"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("has its mailbox on premises"),
+        "{}",
+        plan.stderr
+    );
+}

@@ -39,6 +39,7 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("Set-TransportConfig", true),
     ("New-ServicePrincipal", true),
     ("Remove-ServicePrincipal", true),
+    ("Get-AcceptedDomain", false),
 ];
 
 /// Cmdlets that act on one mailbox and are routed by `X-AnchorMailbox`.
@@ -143,6 +144,7 @@ pub fn run(
         }
         "New-ServicePrincipal" => write::new_service_principal(tenant, params),
         "Remove-ServicePrincipal" => write::remove_service_principal(tenant, params),
+        "Get-AcceptedDomain" => read::get_accepted_domain(tenant, params),
         other => Err(ExoError::unknown_cmdlet(other)),
     }
 }

@@ -100,7 +100,11 @@ pub fn get_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, ExoEr
         "IncludeGrantSendOnBehalfToWithDisplayNames",
         "Properties",
         "SortBy",
+        "SoftDeletedMailbox",
     ])?;
+    if params.bool("SoftDeletedMailbox")?.unwrap_or(false) {
+        return soft_deleted_mailboxes(tenant, params);
+    }
     let filter = type_filter(params)?;
     let with_names = params
         .bool("IncludeGrantSendOnBehalfToWithDisplayNames")?
@@ -441,6 +445,34 @@ pub fn get_service_principal(tenant: &TenantFile, params: &Params) -> Result<Out
     Ok(Output::items(items, Vec::new()))
 }
 
+/// `Get-AcceptedDomain`: one row per accepted domain of the tenant (`DomainName`, `Name`,
+/// `DomainType`, `Default`, `InitialDomain`); the first is the default domain, the
+/// organisation's `onmicrosoft.com` name the initial one.
+pub fn get_accepted_domain(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "ResultSize"])?;
+    let organization = &tenant.organization;
+    let wanted = params.string("Identity")?;
+    let items = organization
+        .accepted_domains
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| wanted.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(d)))
+        .map(|(i, domain)| {
+            Item::new()
+                .with("Identity", domain.as_str())
+                .with("Name", domain.as_str())
+                .with("DomainName", domain.as_str())
+                .with("DomainType", "Authoritative")
+                .with("Default", i == 0)
+                .with(
+                    "InitialDomain",
+                    domain.eq_ignore_ascii_case(&organization.name),
+                )
+        })
+        .collect();
+    Ok(Output::items(items, Vec::new()))
+}
+
 /// Whether `Identity` (absent or empty: all) names `recipient` by any of its keys.
 fn identity_matches(params: &Params, recipient: &Recipient) -> bool {
     let Ok(Some(id)) = identity(params) else {
@@ -461,4 +493,25 @@ fn identity_matches(params: &Params, recipient: &Recipient) -> bool {
     .into_iter()
     .flatten()
     .any(|k| k.to_ascii_lowercase() == id)
+}
+
+/// `Get-Mailbox -SoftDeletedMailbox`: the mailboxes removed within the last 30 days, with
+/// the addresses they still hold (`PrimarySmtpAddress`, `EmailAddresses`, `WhenSoftDeleted`).
+fn soft_deleted_mailboxes(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    let wanted = identity(params)?;
+    let items = tenant
+        .soft_deleted_mailboxes
+        .iter()
+        .filter(|m| wanted.as_deref().is_none_or(|w| m.holds(w)))
+        .map(|m| {
+            Item::new()
+                .with("Identity", m.primary_smtp_address.as_str())
+                .with("PrimarySmtpAddress", m.primary_smtp_address.as_str())
+                .with("EmailAddresses", m.email_addresses.clone())
+                .with("RecipientTypeDetails", "SharedMailbox")
+                .with("IsSoftDeletedByRemove", true)
+                .date("WhenSoftDeleted", render::TIMESTAMP)
+        })
+        .collect();
+    capped(items, params)
 }

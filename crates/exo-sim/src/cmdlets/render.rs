@@ -13,7 +13,7 @@ use crate::lookup::MailboxView;
 use crate::wire::Item;
 
 /// `WhenCreated`/`WhenChanged` of every object (the model keeps no timestamps).
-const TIMESTAMP: &str = "2024-04-10T08:56:22.0000000+00:00";
+pub(crate) const TIMESTAMP: &str = "2024-04-10T08:56:22.0000000+00:00";
 const NO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// A bool as the row's encoding shows it: a JSON bool, `"True"`/`"False"`, or
@@ -140,7 +140,7 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
         .with("LitigationHoldEnabled", false)
         .with("RetentionHoldEnabled", false)
         .with("IsInactiveMailbox", false)
-        .with("IsDirSynced", false)
+        .with("IsDirSynced", m.is_dir_synced)
         .date("WhenCreated", TIMESTAMP)
         .date("WhenChanged", TIMESTAMP)
 }

@@ -224,6 +224,14 @@ pub fn new_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output, E
             ),
         ));
     }
+    // A soft-deleted mailbox keeps its addresses for 30 days.
+    if tenant
+        .soft_deleted_mailboxes
+        .iter()
+        .any(|m| m.holds(&address))
+    {
+        return Err(ExoError::already_exists(&address));
+    }
     let operation = Operation::CreateMailbox {
         mailbox: address.clone(),
         display_name,
@@ -234,13 +242,28 @@ pub fn new_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output, E
     Ok(Output::changed(Some(vec![item]), Vec::new(), true))
 }
 
-/// `Remove-Mailbox -Identity X`.
+/// `Remove-Mailbox -Identity X` (soft-deletes: the mailbox and its addresses are kept for
+/// 30 days), or `Remove-Mailbox -Identity X -PermanentlyDelete` (purges a soft-deleted
+/// mailbox; an active one is refused, as the cmdlet reference says the switch works only on
+/// soft-deleted mailboxes).
 pub fn remove_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output, ExoError> {
-    params.check_allowed(&["Identity", "Permanent"])?;
+    params.check_allowed(&["Identity", "Permanent", "PermanentlyDelete"])?;
     let identity = params.required_string("Remove-Mailbox", "Identity")?;
+    if params.bool("PermanentlyDelete")?.unwrap_or(false) {
+        let Some(index) = tenant
+            .soft_deleted_mailboxes
+            .iter()
+            .position(|m| m.holds(&identity))
+        else {
+            return Err(ExoError::object_not_found(&identity));
+        };
+        tenant.soft_deleted_mailboxes.remove(index);
+        return Ok(Output::changed(None, Vec::new(), true));
+    }
     let view = lookup::find_shared(tenant, &identity)?;
     let operation = Operation::RemoveMailbox {
         mailbox: view.mailbox.primary_smtp_address.clone(),
+        permanently: false,
     };
     let changed = apply(tenant, &[operation], &identity)?;
     Ok(Output::changed(None, Vec::new(), changed))
