@@ -360,7 +360,7 @@ impl MailboxPlanner<'_> {
                     }),
                     inverse: Some(Operation::RemoveMailbox {
                         mailbox: address.clone(),
-                        permanently: true,
+                        permanently: false,
                     }),
                     note: None,
                     cause: None,

@@ -224,8 +224,9 @@ pub enum Operation {
     RemoveMailbox {
         /// Primary SMTP address.
         mailbox: String,
-        /// Purge the soft-deleted mailbox too: only the undo of a create (an empty mailbox
-        /// the run made), never a policy's `ensure: absent`.
+        /// Purge the soft-deleted mailbox too. sharedbox itself never plans it (a rollback
+        /// soft-deletes a mailbox it created: mail may have arrived since); journals of
+        /// versions that purged on rollback are still read.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         permanently: bool,
     },

@@ -81,11 +81,13 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
     }
     match operation {
         Operation::CreateMailbox { mailbox, .. } => match before {
-            // Purged, not only soft-deleted: a soft-deleted mailbox keeps its addresses for
-            // 30 days, and the next apply could not create it again.
+            // Soft-deleted, never purged: mail may have reached the new mailbox since the run
+            // (its item count is not read), and Exchange keeps a soft-deleted mailbox
+            // recoverable for 30 days. Its addresses stay taken meanwhile; the next plan says
+            // so at the policy's `mailbox:` line, with how to restore or purge it.
             Observation::Exists(false) => Ok(Some(Operation::RemoveMailbox {
                 mailbox: mailbox.clone(),
-                permanently: true,
+                permanently: false,
             })),
             Observation::Exists(true) => Ok(None),
             _ => Err(invalid()),
@@ -631,18 +633,19 @@ mod tests {
         };
         let remove = Operation::RemoveMailbox {
             mailbox: MAILBOX.into(),
-            permanently: true,
+            permanently: false,
         };
         assert_eq!(
             undone(&create, Observation::Exists(false)),
-            Ok(Some(remove.clone()))
+            Ok(Some(remove.clone())),
+            "soft-deleted, never purged: mail may have arrived"
         );
-        // A journal written before the purge records a plain removal: still the same undo.
-        let plain = Operation::RemoveMailbox {
+        // A journal whose inverse purges still agrees on what is undone: the mailbox goes.
+        let purge = Operation::RemoveMailbox {
             mailbox: MAILBOX.into(),
-            permanently: false,
+            permanently: true,
         };
-        assert!(agrees(Some(&remove), Some(&plain)));
+        assert!(agrees(Some(&remove), Some(&purge)));
         assert_eq!(
             undone(&create, Observation::Exists(true)),
             Ok(None),

@@ -201,9 +201,13 @@ pub fn readers(tenant: &TenantFile, address: &str) -> Vec<String> {
     out
 }
 
-/// The tenant with row order, simulation counters and write-once autoMapping left out.
+/// The tenant with row order, simulation counters, write-once autoMapping and soft-deleted
+/// mailboxes left out.
 pub fn normalized(mut tenant: TenantFile) -> TenantFile {
     tenant.simulation = None;
+    // A mailbox a rolled-back run created stays soft-deleted (recoverable for 30 days, never
+    // purged by sharedbox): not part of the live state a rollback restores.
+    tenant.soft_deleted_mailboxes.clear();
     tenant.mailboxes = tenant
         .mailboxes
         .iter()

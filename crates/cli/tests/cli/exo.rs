@@ -489,11 +489,11 @@ fn owa_off_with_new_outlook_and_a_hidden_mailbox_with_senders_are_reported_over_
 }
 
 /// A soft-deleted mailbox keeps its addresses for 30 days. The rollback of a run that created
-/// a mailbox purges it (`Remove-Mailbox -PermanentlyDelete` after the removal), so the next
-/// apply can create it again; a soft-deleted mailbox that holds a declared address is a plan
-/// error at the policy's `mailbox:` line, before anything is written.
+/// a mailbox soft-deletes it, never purges it (mail may have arrived since: it stays
+/// recoverable), so the next plan stops at the policy's `mailbox:` line with how to restore or
+/// purge it, before anything is written; so does a mailbox someone else removed.
 #[test]
-fn a_rolled_back_create_is_purged_and_a_soft_deleted_address_stops_the_plan() {
+fn a_rolled_back_create_is_soft_deleted_and_its_address_stops_the_next_plan() {
     let project = common::Project::new();
     project.policy(
         "neu.yaml",
@@ -504,12 +504,6 @@ fn a_rolled_back_create_is_purged_and_a_soft_deleted_address_stops_the_plan() {
         let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
         assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
     });
-    assert!(
-        sim.tenant()
-            .mailboxes
-            .iter()
-            .any(|m| m.primary_smtp_address == "neu@fabrikam.com")
-    );
     let rolled_back = exo(&project, &sim, &["rollback", &run, "--auto-approve"]);
     assert_eq!(
         rolled_back.code, 0,
@@ -524,15 +518,39 @@ fn a_rolled_back_create_is_purged_and_a_soft_deleted_address_stops_the_plan() {
             .any(|m| m.primary_smtp_address == "neu@fabrikam.com")
     );
     assert!(
-        tenant.soft_deleted_mailboxes.is_empty(),
-        "purged: {:?}",
+        tenant
+            .soft_deleted_mailboxes
+            .iter()
+            .any(|m| m.primary_smtp_address == "neu@fabrikam.com"),
+        "soft-deleted, recoverable: {:?}",
         tenant.soft_deleted_mailboxes
     );
     assert_eq!(
         sim.counters().cmdlet("Remove-Mailbox"),
-        2,
-        "soft delete, then -PermanentlyDelete"
+        1,
+        "one soft delete, no -PermanentlyDelete"
     );
+    sim.reset_counters();
+    let again = exo(&project, &sim, &["plan"]);
+    assert_eq!(again.code, 1, "{}\n{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("plan::address-held-by-soft-deleted-mailbox"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(sim.counters().total_writes(), 0);
+    // Purged by hand once it is known to hold no mail (`Remove-Mailbox -PermanentlyDelete`),
+    // the next apply creates it again.
+    let mut tenant = sim.tenant();
+    let index = tenant
+        .soft_deleted_mailboxes
+        .iter()
+        .position(|m| m.primary_smtp_address == "neu@fabrikam.com")
+        .unwrap();
+    tenant.soft_deleted_mailboxes.remove(index);
+    sim.set_tenant(tenant);
     let again = exo(&project, &sim, &["apply", "--auto-approve"]);
     assert_eq!(
         again.code, 0,
@@ -540,7 +558,7 @@ fn a_rolled_back_create_is_purged_and_a_soft_deleted_address_stops_the_plan() {
         again.stdout, again.stderr
     );
 
-    // Removed by someone else (soft-deleted, addresses kept): the plan stops at the policy.
+    // A mailbox removed by someone else: the plan stops at the policy.
     let mut tenant = sim.tenant();
     let index = tenant
         .mailboxes
