@@ -220,16 +220,10 @@ impl TenantFile {
                 object_id,
                 display_name,
             } => {
-                let taken = self.recipients.iter().any(|r| {
-                    r.is_service_principal()
-                        && (r
-                            .app_id
-                            .as_deref()
-                            .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
-                            || r.external_directory_object_id
-                                .as_deref()
-                                .is_some_and(|o| o.eq_ignore_ascii_case(object_id)))
-                });
+                let taken = self
+                    .recipients
+                    .iter()
+                    .any(|r| r.is_registration_of(app_id, object_id));
                 if taken {
                     return Err(TenantError::Rejected {
                         message: format!(
@@ -250,16 +244,8 @@ impl TenantFile {
                 Ok(())
             }
             Operation::RemoveServicePrincipal { app_id, object_id } => {
-                self.recipients.retain(|r| {
-                    !(r.is_service_principal()
-                        && (r
-                            .app_id
-                            .as_deref()
-                            .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
-                            || r.external_directory_object_id
-                                .as_deref()
-                                .is_some_and(|o| o.eq_ignore_ascii_case(object_id))))
-                });
+                self.recipients
+                    .retain(|r| !r.is_registration_of(app_id, object_id));
                 Ok(())
             }
             other => {

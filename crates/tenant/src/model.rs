@@ -189,6 +189,20 @@ impl Recipient {
                 .eq_ignore_ascii_case("ServicePrinciple")
     }
 
+    /// Whether this is the service principal registration with `app_id` or `object_id`
+    /// (either names it; compared without case).
+    pub fn is_registration_of(&self, app_id: &str, object_id: &str) -> bool {
+        self.is_service_principal()
+            && (self
+                .app_id
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+                || self
+                    .external_directory_object_id
+                    .as_deref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(object_id)))
+    }
+
     /// Whether this object has mail (a mailbox, mail user, contact or mail-enabled group):
     /// `Get-Recipient` lists it. Users, security groups and service principals without mail
     /// only come from `Get-User`, `Get-Group` and `Get-ServicePrincipal`.
