@@ -2,7 +2,6 @@
 
 use crate::common;
 
-use std::process::Command;
 
 use crate::common::{Project, TENANT};
 
@@ -276,27 +275,6 @@ fn drift_reports_differing_properties_and_unmanaged_mailboxes() {
     assert_eq!(project.tenant_text(), before, "drift is read-only");
 }
 
-fn git(project: &Project, args: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(project.path())
-        .args([
-            "-c",
-            "user.email=ci@example.com",
-            "-c",
-            "user.name=ci",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-}
-
 #[test]
 fn plan_tells_drift_from_policy_changes() {
     let project = Project::new();
@@ -307,9 +285,9 @@ fn plan_tells_drift_from_policy_changes() {
         "no changes yet: {}",
         outside.stdout
     );
-    git(&project, &["init", "-q", "-b", "main"]);
-    git(&project, &["add", "-A"]);
-    git(&project, &["commit", "-q", "-m", "policies"]);
+    project.git(&["init", "-q", "-b", "main"]);
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "policies"]);
     // Someone switches the copy flag off by hand; a pull request adds POP to the policy.
     let mut tenant = project.tenant();
     tenant

@@ -25,6 +25,28 @@ pub struct Run {
 }
 
 impl Project {
+    /// Runs git in the project with a fixed identity (no signing); panics when it fails.
+    pub fn git(&self, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .current_dir(self.path())
+            .args([
+                "-c",
+                "user.email=ci@example.com",
+                "-c",
+                "user.name=ci",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A project with the fixture tenant and no policies.
     pub fn new() -> Project {
         Project::with_tenant(TENANT)

@@ -338,27 +338,6 @@ fn the_smtp_submission_copy_is_planned_applied_and_linted_over_the_wire() {
     );
 }
 
-fn git(project: &common::Project, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(project.path())
-        .args([
-            "-c",
-            "user.email=ci@example.com",
-            "-c",
-            "user.name=ci",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The autoMapping of Anna's FullAccess on `support@` as the simulator holds it.
 fn annas_auto_mapping(sim: &SimHandle) -> Option<Option<bool>> {
     let tenant = sim.tenant();
@@ -394,9 +373,9 @@ fn a_changed_auto_mapping_is_planned_against_the_base_and_rolled_back_to_the_gra
         "support.yaml",
         &format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: [{{principal: anna@fabrikam.com}}]\n"),
     );
-    git(&project, &["init", "-q", "-b", "main"]);
-    git(&project, &["add", "-A"]);
-    git(&project, &["commit", "-q", "-m", "policies"]);
+    project.git(&["init", "-q", "-b", "main"]);
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "policies"]);
     let sim = sim(&project, SimConfig::default());
     assert_eq!(annas_auto_mapping(&sim), Some(None));
     // Unchanged policy: nothing Exchange reports differs, nothing is planned.
