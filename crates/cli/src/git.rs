@@ -81,9 +81,22 @@ pub fn base_revision(dir: &Path, requested: Option<&str>) -> Result<(String, Str
     Ok((format!("merge base with {default_branch}"), commit))
 }
 
+/// Whether `commit` is a full commit id (SHA-1 or SHA-256 hex), the only form sharedbox passes
+/// to git from outside input (a saved plan's `base_commit`): never an option, a range or a path.
+fn is_commit_id(commit: &str) -> bool {
+    matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The policy files under `policies` as they were at `commit`, with the same display paths as
-/// in the working tree (none when the folder did not exist then).
+/// in the working tree (none when the folder did not exist then). Each file is held to the
+/// size limit of a policy file in the working tree.
 pub fn policies_at(policies: &Path, commit: &str) -> Result<Vec<Arc<Source>>, String> {
+    if !is_commit_id(commit) {
+        return Err(format!(
+            "`{}` is not a commit id",
+            sharedbox_tenant::printable(commit, 80)
+        ));
+    }
     let dir = if policies.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -120,7 +133,17 @@ pub fn policies_at(policies: &Path, commit: &str) -> Result<Vec<Arc<Source>>, St
         {
             continue;
         }
-        let text = git(&top, &["show", &format!("{commit}:{path}")])
+        let object = format!("{commit}:{path}");
+        let size: u64 = git(&top, &["cat-file", "-s", &object])
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("cannot read `{path}` at `{commit}`"))?;
+        if size > sharedbox_policy::load::MAX_FILE_BYTES {
+            return Err(format!(
+                "`{path}` at `{commit}` is {size} bytes, over the {} MiB a policy file may have",
+                sharedbox_policy::load::MAX_FILE_BYTES >> 20
+            ));
+        }
+        let text = git(&top, &["show", &object])
             .ok_or_else(|| format!("cannot read `{path}` at `{commit}`"))?;
         sources.push(Source::new(policies.join(under), text));
     }
@@ -136,4 +159,28 @@ pub fn policy_set_at(policies: &Path, commit: &str) -> Result<PolicySet, String>
             d.errors().count()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_full_commit_id_reaches_git() {
+        assert!(is_commit_id(&"a".repeat(40)));
+        assert!(is_commit_id(&"0123456789abcdef".repeat(4)));
+        for hostile in [
+            "--output=/tmp/x",
+            "HEAD",
+            "main~1",
+            "a..b",
+            "",
+            &"a".repeat(41),
+            &format!("{}\n", "a".repeat(39)),
+            "аааааааааааааааааааааааааааааааааааааааа",
+        ] {
+            assert!(!is_commit_id(hostile), "{hostile:?}");
+            assert!(policies_at(Path::new("."), hostile).is_err(), "{hostile:?}");
+        }
+    }
 }

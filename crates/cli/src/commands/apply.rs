@@ -165,7 +165,6 @@ fn check_derivation(
 ) -> anyhow::Result<Plan> {
     let id = short(&document.plan_id);
     // The policies at the base the plan was made against told the autoMapping of grants
-    // Exchange does not report; without them a re-grant the plan holds would not follow.
     // Exchange does not report; without them a re-grant the plan holds would not follow (and
     // is refused below), anything else does not depend on them.
     let base = document.base_commit.as_deref().and_then(|commit| {

@@ -2,7 +2,6 @@
 
 use crate::common;
 
-
 use crate::common::{Project, TENANT};
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";

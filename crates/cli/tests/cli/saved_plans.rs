@@ -377,3 +377,37 @@ fn a_plan_path_that_is_no_regular_file_is_refused_without_reading_it() {
         }
     }
 }
+
+/// A saved plan's `base_commit` is outside input that reaches git: in a git checkout, a value
+/// that is an option, a revision expression or a lookalike is refused as a commit id (never
+/// passed to git), and the plan, which holds no autoMapping change, still applies.
+#[test]
+fn a_hostile_base_commit_never_reaches_git() {
+    let project = project();
+    project.git(&["init", "-q", "-b", "main"]);
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "policies"]);
+    let original = saved_plan(&project);
+    let tenant = project.tenant_text();
+    let canary = project.path().join("canary");
+    for hostile in [
+        format!("--output={}", canary.display()),
+        "HEAD~1".to_owned(),
+        "аaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
+    ] {
+        let mut forged = original.clone();
+        forged["base_commit"] = hostile.clone().into();
+        write_with_recomputed_id(&project, "forged.json", forged);
+        let run = project.run(&["apply", "forged.json", "--auto-approve"]);
+        assert!(
+            run.stderr.contains("is not a commit id"),
+            "{hostile}: {}",
+            run.stderr
+        );
+        assert!(!canary.exists(), "{hostile}: git wrote a file");
+        assert_eq!(run.code, 0, "{hostile}: {}", run.stderr);
+        assert_ne!(project.tenant_text(), tenant, "{hostile}: the plan applied");
+        // The tenant as the plan found it, for the next value.
+        std::fs::write(project.path().join("tenant.yaml"), &tenant).unwrap();
+    }
+}
