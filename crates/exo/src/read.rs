@@ -357,8 +357,15 @@ impl Round1 {
     /// Converts a page of command `command` of round 1 (in the order the commands are sent).
     fn take(&mut self, command: usize, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
         if command == self.accepted_at {
-            self.accepted_domains
-                .extend(rows.iter().filter_map(|row| row.text("DomainName")));
+            for domain in rows.iter().filter_map(accepted_domain_of) {
+                if !self
+                    .accepted_domains
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(&domain))
+                {
+                    self.accepted_domains.push(domain);
+                }
+            }
             return;
         }
         // The directory reads come after every other command (bulk ones included).
@@ -435,15 +442,27 @@ async fn soft_deleted_mailboxes(client: &Client) -> Vec<SoftDeletedMailbox> {
     else {
         return Vec::new();
     };
-    out.rows
-        .iter()
-        .filter_map(|row| {
-            Some(SoftDeletedMailbox {
-                primary_smtp_address: row.text("PrimarySmtpAddress")?,
-                email_addresses: row.strings("EmailAddresses", false),
-            })
-        })
-        .collect()
+    out.rows.iter().filter_map(soft_deleted_of).collect()
+}
+
+/// A row of `Get-Mailbox -SoftDeletedMailbox`; one without a primary address is left out.
+fn soft_deleted_of(row: &Row) -> Option<SoftDeletedMailbox> {
+    Some(SoftDeletedMailbox {
+        primary_smtp_address: row.text("PrimarySmtpAddress")?,
+        email_addresses: row.strings("EmailAddresses", false),
+    })
+}
+
+/// The `DomainName` of a `Get-AcceptedDomain` row, when it can be a DNS name (at most 253
+/// characters, no control character, space or `@`). Anything else is left out rather than
+/// compared with policy addresses or printed in lint SBX202's message.
+fn accepted_domain_of(row: &Row) -> Option<String> {
+    let domain = row.text("DomainName")?;
+    let plausible = domain.chars().count() <= 253
+        && !domain
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '@');
+    plausible.then_some(domain)
 }
 
 /// Managed mailboxes read together in rounds 2 and 3 (3 `$batch` requests per chunk).
@@ -818,4 +837,195 @@ fn cas_of(row: &Row) -> CasMailbox {
         (definition.set)(&mut mailbox, read_value(row, definition));
     }
     mailbox.cas_mailbox
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hostile tenant answers at the parsers of round 1: wrong JSON types, control
+    //! characters, huge values, lookalike addresses, duplicates and nulls give a tolerant
+    //! outcome (a row left out, a value not reported), never a panic or a wrong match.
+
+    use serde_json::{Value, json};
+    use sharedbox_tenant::Snapshot;
+
+    use super::*;
+
+    fn row(value: Value) -> Row {
+        Row::from_value(&value)
+    }
+
+    /// Round 1 fed pages as `Client::batch_streamed` would, without bulk reads.
+    fn round1(pages: &[(usize, Vec<Value>)]) -> Round1 {
+        let organization_reads = ORGANIZATION_READS.len();
+        let mut round1 = Round1 {
+            principals_at: organization_reads + 2,
+            accepted_at: organization_reads + 5,
+            ..Round1::default()
+        };
+        let wanted = std::collections::HashSet::new();
+        for (command, rows) in pages {
+            let rows = rows.iter().cloned().map(Row::from_owned).collect();
+            round1.take(*command, rows, &wanted);
+        }
+        round1
+    }
+
+    #[test]
+    fn service_principal_rows_of_the_wrong_type_are_left_out_or_read_as_text() {
+        // An object where the AppId string belongs: no app id, no principal.
+        assert!(service_principal_of(&row(json!({"AppId": {"x": 1}}))).is_none());
+        assert!(service_principal_of(&row(json!({"AppId": null, "ObjectId": "o"}))).is_none());
+        assert!(service_principal_of(&row(json!({"AppId": ""}))).is_none());
+        assert!(service_principal_of(&row(json!("not an object"))).is_none());
+        assert!(service_principal_of(&row(json!([1, 2]))).is_none());
+        // A number is read as its text; lists where strings belong are ignored.
+        let sp = service_principal_of(&row(json!({
+            "AppId": 42, "ObjectId": ["a", "b"], "DisplayName": {"n": 1}
+        })))
+        .expect("an app id");
+        assert_eq!(sp.app_id.as_deref(), Some("42"));
+        assert_eq!(sp.external_directory_object_id, None);
+        assert_eq!(sp.display_name, "");
+    }
+
+    #[test]
+    fn control_characters_and_huge_names_do_not_break_the_directory() {
+        let huge = "A".repeat(2_000_000);
+        let hostile = "evil\u{1b}[2J\u{7}\r\nname";
+        let round1 = round1(&[
+            (
+                ORGANIZATION_READS.len() + 2,
+                vec![
+                    json!({"AppId": "11111111-1111-1111-1111-111111111111",
+                           "ObjectId": "22222222-2222-2222-2222-222222222222",
+                           "DisplayName": hostile}),
+                    // The same registration twice: one principal.
+                    json!({"AppId": "11111111-1111-1111-1111-111111111111",
+                           "ObjectId": "22222222-2222-2222-2222-222222222222",
+                           "DisplayName": hostile}),
+                    json!({"AppId": huge, "DisplayName": huge}),
+                ],
+            ),
+            (
+                ORGANIZATION_READS.len() + 3,
+                vec![
+                    json!({"Guid": "g1", "Name": hostile, "UserPrincipalName": "u@contoso.com",
+                           "SID": 7}),
+                    json!({"Guid": null, "ExternalDirectoryObjectId": null, "Name": "no id"}),
+                    json!(null),
+                    json!({"Guid": {"a": 1}}),
+                ],
+            ),
+        ]);
+        let mut directory = Directory::default();
+        for principal in round1.principals {
+            directory.insert_if_absent(principal);
+        }
+        let sp = directory
+            .resolve_policy("app:11111111-1111-1111-1111-111111111111")
+            .expect("the service principal");
+        assert_eq!(sp.display_name, hostile);
+        // A lookalike app id (Cyrillic 'а' for 'a' is not hex, so: one digit off) does not
+        // resolve to it.
+        assert!(
+            directory
+                .resolve_policy("app:11111111-1111-1111-1111-111111111112")
+                .is_none()
+        );
+        let user = directory
+            .resolve_policy("u@contoso.com")
+            .expect("the user without mail");
+        assert_eq!(user.sid.as_deref(), Some("7"));
+        assert!(directory.resolve_policy("no id").is_none());
+    }
+
+    #[test]
+    fn hostile_accepted_domains_are_left_out_and_lookalikes_do_not_match() {
+        let at = ORGANIZATION_READS.len() + 5;
+        let round1 = round1(&[(
+            at,
+            vec![
+                json!({"DomainName": "contoso.com"}),
+                json!({"DomainName": "CONTOSO.com"}),
+                json!({"DomainName": "evil\u{1b}[31m.com"}),
+                json!({"DomainName": "a b.com"}),
+                json!({"DomainName": "x@contoso.com"}),
+                json!({"DomainName": "d".repeat(300)}),
+                json!({"DomainName": null}),
+                json!({"DomainName": {"Domain": "fabrikam.com"}}),
+                json!({"DomainName": 12}),
+                // Cyrillic 'о' (U+043E): kept, as Exchange said it, but never equal to
+                // the Latin spelling.
+                json!({"DomainName": "c\u{43e}ntoso.net"}),
+            ],
+        )]);
+        assert_eq!(
+            round1.accepted_domains,
+            ["contoso.com", "12", "c\u{43e}ntoso.net"]
+        );
+        assert!(
+            !round1
+                .accepted_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case("contoso.net"))
+        );
+    }
+
+    #[test]
+    fn a_lookalike_soft_deleted_address_does_not_hold_the_declared_one() {
+        let rows = [
+            json!({"PrimarySmtpAddress": "supp\u{43e}rt@contoso.com",
+                   "EmailAddresses": ["SMTP:supp\u{43e}rt@contoso.com", "smtp:sales@c\u{43e}ntoso.com",
+                                      "sm\u{e9}p:support@contoso.com", "\u{1b}[2J", 5, null]}),
+            json!({"PrimarySmtpAddress": null, "EmailAddresses": ["SMTP:support@contoso.com"]}),
+            json!({"PrimarySmtpAddress": ["support@contoso.com"]}),
+            json!({"PrimarySmtpAddress": "x".repeat(1_000_000), "EmailAddresses": {"a": 1}}),
+        ];
+        let soft_deleted: Vec<_> = rows
+            .iter()
+            .filter_map(|r| soft_deleted_of(&row(r.clone())))
+            .collect();
+        assert_eq!(soft_deleted.len(), 2);
+        let snapshot = Snapshot {
+            soft_deleted,
+            ..Snapshot::default()
+        };
+        for declared in ["support@contoso.com", "sales@contoso.com", "sm"] {
+            assert!(
+                snapshot.soft_deleted_holding(declared).is_none(),
+                "{declared}"
+            );
+        }
+        assert!(
+            snapshot
+                .soft_deleted_holding("SUPP\u{43e}RT@contoso.com")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn is_dir_synced_and_transport_settings_of_the_wrong_type_are_not_reported() {
+        for hostile in [
+            json!("yes"),
+            json!({"a": 1}),
+            json!([true]),
+            json!(null),
+            json!(2.5),
+        ] {
+            let mailbox = mailbox_of(&row(json!({
+                "PrimarySmtpAddress": "support@contoso.com",
+                "IsDirSynced": hostile.clone(),
+            })))
+            .expect("a mailbox");
+            assert!(!mailbox.is_dir_synced, "{hostile}");
+            let organization = organization_of(&[(
+                "Get-TransportConfig",
+                Some(row(json!({"SmtpClientAuthenticationDisabled": hostile}))),
+            )]);
+            assert_eq!(
+                organization,
+                organization_of(&[("Get-TransportConfig", None)])
+            );
+        }
+    }
 }
