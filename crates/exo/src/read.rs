@@ -148,85 +148,96 @@ pub async fn snapshot(
     scope: &ReadScope,
 ) -> Result<(Snapshot, FolderIds), ExoError> {
     let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
-    let mut first: Vec<Command> = ORGANIZATION_READS
+    let mut first: Vec<(Read, Command)> = ORGANIZATION_READS
         .iter()
-        .map(|(cmdlet, fields)| Command::read(cmdlet).select(fields))
+        .enumerate()
+        .map(|(i, (cmdlet, fields))| (Read::Organization(i), Command::read(cmdlet).select(fields)))
         .collect();
     first.extend([
-        Command::read("Get-Recipient")
-            .param("ResultSize", "Unlimited")
-            .select(RECIPIENT_FIELDS),
-        Command::read("Get-Mailbox")
-            .param("RecipientTypeDetails", "SharedMailbox")
-            .param("ResultSize", "Unlimited")
-            .select(&MAILBOX_FIELDS),
+        (
+            Read::Recipients,
+            Command::read("Get-Recipient")
+                .param("ResultSize", "Unlimited")
+                .select(RECIPIENT_FIELDS),
+        ),
+        (
+            Read::SharedMailboxes,
+            Command::read("Get-Mailbox")
+                .param("RecipientTypeDetails", "SharedMailbox")
+                .param("ResultSize", "Unlimited")
+                .select(&MAILBOX_FIELDS),
+        ),
     ]);
     if bulk {
-        first.push(
+        first.push((
+            Read::Cas,
             Command::read("Get-CASMailbox")
                 .param("RecipientTypeDetails", "SharedMailbox")
                 .param("ResultSize", "Unlimited")
                 .select(&CAS_FIELDS),
-        );
-        first.push(
+        ));
+        first.push((
+            Read::SendAs,
             Command::read("Get-RecipientPermission")
                 .param("AccessRights", "SendAs")
                 .param("ResultSize", "Unlimited"),
-        );
+        ));
     }
-    // Principals without mail, last: a read the identity may not be allowed (a role without
+    // Principals without mail: a read the identity may not be allowed (a role without
     // `Get-ServicePrincipal`) leaves the directory incomplete, so that what it does not
     // resolve is "not looked up", never "orphaned".
-    let principals_at = first.len();
-    first.push(Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS));
-    first.push(
+    first.push((
+        Read::ServicePrincipals,
+        Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS),
+    ));
+    first.push((
+        Read::NonMail,
         Command::read("Get-User")
             .param("RecipientTypeDetails", serde_json::json!(NON_MAIL_USERS))
             .param("ResultSize", "Unlimited")
             .select(USER_FIELDS),
-    );
-    first.push(
+    ));
+    first.push((
+        Read::NonMail,
         Command::read("Get-Group")
             .param("ResultSize", "Unlimited")
             .select(USER_FIELDS),
-    );
+    ));
     // Only lint SBX202 uses the accepted domains, and it is skipped when there are none: a
     // role without `Get-AcceptedDomain` does not stop the read.
-    let accepted_at = first.len();
-    first.push(Command::read("Get-AcceptedDomain").select(&["DomainName"]));
+    first.push((
+        Read::AcceptedDomains,
+        Command::read("Get-AcceptedDomain").select(&["DomainName"]),
+    ));
+    let (reads, first): (Vec<Read>, Vec<Command>) = first.into_iter().unzip();
     // Each page is turned into the model as it arrives and dropped: raw rows of a whole
     // tenant would be the largest thing this process holds. Only the managed mailboxes are
     // kept in full; of the others, the directory entry and the address.
     let wanted = scope.address_set();
     let round1 = std::sync::Mutex::new(Round1 {
         managed: Vec::with_capacity(scope.mailboxes.len()),
-        principals_at,
-        accepted_at,
         ..Round1::default()
     });
     let sink = |command: usize, rows: Vec<Row>| {
         let mut round1 = round1
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        round1.take(command, rows, &wanted);
+        round1.take(reads[command], rows, &wanted);
     };
     let results = client.batch_streamed(&first, &sink).await;
     let mut incomplete = false;
-    for (i, result) in results.into_iter().enumerate() {
-        match result {
-            Err(_) if i == accepted_at => {}
+    for (read, result) in reads.iter().zip(results) {
+        match (read, result) {
+            (Read::AcceptedDomains, Err(_)) => {}
             // The transport settings only inform (`inherit` shown with its effect, SBX205);
             // an identity without the role for them reads them as not reported.
-            Err(ExoError::Forbidden { .. })
-                if ORGANIZATION_READS
-                    .get(i)
-                    .is_some_and(|(cmdlet, _)| *cmdlet != "Get-OrganizationConfig") => {}
-            Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. })
-                if i >= principals_at =>
-            {
-                incomplete = true;
-            }
-            other => {
+            (Read::Organization(i), Err(ExoError::Forbidden { .. }))
+                if ORGANIZATION_READS[*i].0 != "Get-OrganizationConfig" => {}
+            (
+                Read::ServicePrincipals | Read::NonMail,
+                Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. }),
+            ) => incomplete = true,
+            (_, other) => {
                 other?;
             }
         }
@@ -337,12 +348,8 @@ struct Round1 {
     cas: Keyed<CasMailbox>,
     /// `Get-RecipientPermission -AccessRights SendAs` in bulk, by `Identity`.
     send_as: HashMap<String, Vec<RecipientPermission>>,
-    /// The index of `Get-ServicePrincipal`; `Get-User` and `Get-Group` follow it.
-    principals_at: usize,
     /// Principals without mail, added to the directory once `Get-Recipient` is in.
     principals: Vec<Recipient>,
-    /// The index of `Get-AcceptedDomain`.
-    accepted_at: usize,
     /// `Get-AcceptedDomain`: the domain names.
     accepted_domains: Vec<String>,
 }
@@ -353,48 +360,45 @@ enum SharedMailbox {
     Other(Box<Recipient>),
 }
 
+/// What a command of round 1 reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The organisation read at this index of [`ORGANIZATION_READS`].
+    Organization(usize),
+    /// `Get-Recipient`.
+    Recipients,
+    /// `Get-Mailbox -RecipientTypeDetails SharedMailbox`.
+    SharedMailboxes,
+    /// `Get-CASMailbox` in bulk.
+    Cas,
+    /// `Get-RecipientPermission -AccessRights SendAs` in bulk.
+    SendAs,
+    /// `Get-ServicePrincipal`.
+    ServicePrincipals,
+    /// `Get-User` or `Get-Group` (principals without mail).
+    NonMail,
+    /// `Get-AcceptedDomain`.
+    AcceptedDomains,
+}
+
 impl Round1 {
-    /// Converts a page of command `command` of round 1 (in the order the commands are sent).
-    fn take(&mut self, command: usize, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
-        if command == self.accepted_at {
-            for domain in rows.iter().filter_map(accepted_domain_of) {
-                if !self
-                    .accepted_domains
-                    .iter()
-                    .any(|d| d.eq_ignore_ascii_case(&domain))
-                {
-                    self.accepted_domains.push(domain);
+    /// Converts a page of a round-1 command that reads `read`.
+    fn take(&mut self, read: Read, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
+        match read {
+            Read::Organization(i) => {
+                if self.organization.len() <= i {
+                    self.organization.resize(i + 1, None);
+                }
+                if self.organization[i].is_none() {
+                    self.organization[i] = rows.into_iter().next();
                 }
             }
-            return;
-        }
-        // The directory reads come after every other command (bulk ones included).
-        if command >= self.principals_at {
-            if command == self.principals_at {
-                self.principals
-                    .extend(rows.iter().filter_map(service_principal_of));
-            } else {
-                self.principals.extend(rows.iter().filter_map(non_mail_of));
-            }
-            return;
-        }
-        let organization_reads = ORGANIZATION_READS.len();
-        if command < organization_reads {
-            self.organization.resize(organization_reads, None);
-            if self.organization[command].is_none() {
-                self.organization[command] = rows.into_iter().next();
-            }
-            return;
-        }
-        match command - organization_reads + 1 {
-            1 => {
-                for row in &rows {
-                    if let Some(recipient) = recipient_of(row) {
-                        self.directory.insert(recipient);
-                    }
+            Read::Recipients => {
+                for recipient in rows.iter().filter_map(recipient_of) {
+                    self.directory.insert(recipient);
                 }
             }
-            2 => {
+            Read::SharedMailboxes => {
                 for mailbox in rows.iter().filter_map(mailbox_of) {
                     self.all_shared_mailboxes
                         .push(mailbox.primary_smtp_address.clone());
@@ -407,12 +411,12 @@ impl Round1 {
                     }
                 }
             }
-            3 => {
+            Read::Cas => {
                 for row in rows {
                     self.cas.push(&row, cas_of);
                 }
             }
-            4 => {
+            Read::SendAs => {
                 for row in rows {
                     let key = row.text_or_empty("Identity").to_ascii_lowercase();
                     self.send_as
@@ -421,7 +425,21 @@ impl Round1 {
                         .push(recipient_permission_of(&row));
                 }
             }
-            _ => {}
+            Read::ServicePrincipals => self
+                .principals
+                .extend(rows.iter().filter_map(service_principal_of)),
+            Read::NonMail => self.principals.extend(rows.iter().filter_map(non_mail_of)),
+            Read::AcceptedDomains => {
+                for domain in rows.iter().filter_map(accepted_domain_of) {
+                    if !self
+                        .accepted_domains
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(&domain))
+                    {
+                        self.accepted_domains.push(domain);
+                    }
+                }
+            }
         }
     }
 }
@@ -855,17 +873,12 @@ mod tests {
     }
 
     /// Round 1 fed pages as `Client::batch_streamed` would, without bulk reads.
-    fn round1(pages: &[(usize, Vec<Value>)]) -> Round1 {
-        let organization_reads = ORGANIZATION_READS.len();
-        let mut round1 = Round1 {
-            principals_at: organization_reads + 2,
-            accepted_at: organization_reads + 5,
-            ..Round1::default()
-        };
+    fn round1(pages: &[(Read, Vec<Value>)]) -> Round1 {
+        let mut round1 = Round1::default();
         let wanted = std::collections::HashSet::new();
-        for (command, rows) in pages {
+        for (read, rows) in pages {
             let rows = rows.iter().cloned().map(Row::from_owned).collect();
-            round1.take(*command, rows, &wanted);
+            round1.take(*read, rows, &wanted);
         }
         round1
     }
@@ -894,7 +907,7 @@ mod tests {
         let hostile = "evil\u{1b}[2J\u{7}\r\nname";
         let round1 = round1(&[
             (
-                ORGANIZATION_READS.len() + 2,
+                Read::ServicePrincipals,
                 vec![
                     json!({"AppId": "11111111-1111-1111-1111-111111111111",
                            "ObjectId": "22222222-2222-2222-2222-222222222222",
@@ -907,7 +920,7 @@ mod tests {
                 ],
             ),
             (
-                ORGANIZATION_READS.len() + 3,
+                Read::NonMail,
                 vec![
                     json!({"Guid": "g1", "Name": hostile, "UserPrincipalName": "u@contoso.com",
                            "SID": 7}),
@@ -941,9 +954,8 @@ mod tests {
 
     #[test]
     fn hostile_accepted_domains_are_left_out_and_lookalikes_do_not_match() {
-        let at = ORGANIZATION_READS.len() + 5;
         let round1 = round1(&[(
-            at,
+            Read::AcceptedDomains,
             vec![
                 json!({"DomainName": "contoso.com"}),
                 json!({"DomainName": "CONTOSO.com"}),
