@@ -242,7 +242,6 @@ pub async fn snapshot(
             }
         }
     }
-    drop(wanted);
     let Round1 {
         organization,
         mut directory,
@@ -293,11 +292,12 @@ pub async fn snapshot(
     drop(cas);
     // Only when a mailbox in scope does not exist (one a plan may create): the addresses
     // that soft-deleted mailboxes still hold.
-    let soft_deleted = if managed.len() < scope.mailboxes.len() {
+    let soft_deleted = if some_missing(&managed, &wanted) {
         soft_deleted_mailboxes(client).await
     } else {
         Vec::new()
     };
+    drop(wanted);
 
     // Rounds 2 and 3, pipelined: each chunk of ten mailboxes reads its folder permissions
     // as soon as its own folder statistics are in, while other chunks are still reading.
@@ -330,6 +330,25 @@ pub async fn snapshot(
     ))
 }
 
+/// Whether an address in `wanted` (lower-cased) is held by none of `managed`: a mailbox in
+/// scope that does not exist. Counting would not do: two addresses in scope may name one
+/// mailbox.
+fn some_missing(managed: &[Mailbox], wanted: &std::collections::HashSet<String>) -> bool {
+    let held: std::collections::HashSet<String> = managed
+        .iter()
+        .flat_map(|m| {
+            let proxies = m.email_addresses.iter().filter_map(|proxy| {
+                proxy
+                    .split_once(':')
+                    .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
+                    .map(|(_, a)| a.to_ascii_lowercase())
+            });
+            std::iter::once(m.primary_smtp_address.to_ascii_lowercase()).chain(proxies)
+        })
+        .collect();
+    wanted.iter().any(|a| !held.contains(a))
+}
+
 /// What round 1 has read so far, each page converted as it arrives.
 #[derive(Default)]
 struct Round1 {
@@ -340,6 +359,8 @@ struct Round1 {
     directory: Directory,
     /// The shared mailboxes in scope, in the order read.
     managed: Vec<Mailbox>,
+    /// The primary addresses (lower-cased) of [`Round1::managed`].
+    managed_seen: std::collections::HashSet<String>,
     /// Every shared mailbox in the order read, for the directory once `Get-Recipient` is in.
     shared: Vec<SharedMailbox>,
     /// The primary address of every shared mailbox.
@@ -403,6 +424,13 @@ impl Round1 {
                     self.all_shared_mailboxes
                         .push(mailbox.primary_smtp_address.clone());
                     if mailbox.is_any_of(wanted) {
+                        // The same mailbox in two rows (or on two pages) is read once.
+                        if !self
+                            .managed_seen
+                            .insert(mailbox.primary_smtp_address.to_ascii_lowercase())
+                        {
+                            continue;
+                        }
                         self.shared.push(SharedMailbox::Managed(self.managed.len()));
                         self.managed.push(mailbox);
                     } else {
@@ -1013,6 +1041,34 @@ mod tests {
                 .soft_deleted_holding("SUPP\u{43e}RT@contoso.com")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn a_mailbox_listed_twice_is_managed_once_and_does_not_hide_a_missing_one() {
+        let support = json!({"PrimarySmtpAddress": "support@contoso.com",
+                             "EmailAddresses": ["SMTP:support@contoso.com", "smtp:help@contoso.com"]});
+        let mut round1 = Round1::default();
+        let wanted: std::collections::HashSet<String> = ["support@contoso.com", "new@contoso.com"]
+            .map(str::to_owned)
+            .into();
+        for _ in 0..2 {
+            round1.take(
+                Read::SharedMailboxes,
+                vec![Row::from_value(&support), Row::from_value(&support)],
+                &wanted,
+            );
+        }
+        assert_eq!(round1.managed.len(), 1);
+        // Two rows of one mailbox, as many as the addresses in scope: still one missing.
+        assert!(some_missing(&round1.managed, &wanted));
+        // Two addresses of one mailbox in scope: none missing.
+        let wanted = [
+            "support@contoso.com",
+            "HELP@contoso.com".to_ascii_lowercase().as_str(),
+        ]
+        .map(str::to_owned)
+        .into();
+        assert!(!some_missing(&round1.managed, &wanted));
     }
 
     #[test]
