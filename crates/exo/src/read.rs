@@ -148,90 +148,100 @@ pub async fn snapshot(
     scope: &ReadScope,
 ) -> Result<(Snapshot, FolderIds), ExoError> {
     let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
-    let mut first: Vec<Command> = ORGANIZATION_READS
+    let mut first: Vec<(Read, Command)> = ORGANIZATION_READS
         .iter()
-        .map(|(cmdlet, fields)| Command::read(cmdlet).select(fields))
+        .enumerate()
+        .map(|(i, (cmdlet, fields))| (Read::Organization(i), Command::read(cmdlet).select(fields)))
         .collect();
     first.extend([
-        Command::read("Get-Recipient")
-            .param("ResultSize", "Unlimited")
-            .select(RECIPIENT_FIELDS),
-        Command::read("Get-Mailbox")
-            .param("RecipientTypeDetails", "SharedMailbox")
-            .param("ResultSize", "Unlimited")
-            .select(&MAILBOX_FIELDS),
+        (
+            Read::Recipients,
+            Command::read("Get-Recipient")
+                .param("ResultSize", "Unlimited")
+                .select(RECIPIENT_FIELDS),
+        ),
+        (
+            Read::SharedMailboxes,
+            Command::read("Get-Mailbox")
+                .param("RecipientTypeDetails", "SharedMailbox")
+                .param("ResultSize", "Unlimited")
+                .select(&MAILBOX_FIELDS),
+        ),
     ]);
     if bulk {
-        first.push(
+        first.push((
+            Read::Cas,
             Command::read("Get-CASMailbox")
                 .param("RecipientTypeDetails", "SharedMailbox")
                 .param("ResultSize", "Unlimited")
                 .select(&CAS_FIELDS),
-        );
-        first.push(
+        ));
+        first.push((
+            Read::SendAs,
             Command::read("Get-RecipientPermission")
                 .param("AccessRights", "SendAs")
                 .param("ResultSize", "Unlimited"),
-        );
+        ));
     }
-    // Principals without mail, last: a read the identity may not be allowed (a role without
+    // Principals without mail: a read the identity may not be allowed (a role without
     // `Get-ServicePrincipal`) leaves the directory incomplete, so that what it does not
     // resolve is "not looked up", never "orphaned".
-    let principals_at = first.len();
-    first.push(Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS));
-    first.push(
+    first.push((
+        Read::ServicePrincipals,
+        Command::read("Get-ServicePrincipal").select(SERVICE_PRINCIPAL_FIELDS),
+    ));
+    first.push((
+        Read::NonMail,
         Command::read("Get-User")
             .param("RecipientTypeDetails", serde_json::json!(NON_MAIL_USERS))
             .param("ResultSize", "Unlimited")
             .select(USER_FIELDS),
-    );
-    first.push(
+    ));
+    first.push((
+        Read::NonMail,
         Command::read("Get-Group")
             .param("ResultSize", "Unlimited")
             .select(USER_FIELDS),
-    );
+    ));
     // Only lint SBX202 uses the accepted domains, and it is skipped when there are none: a
     // role without `Get-AcceptedDomain` does not stop the read.
-    let accepted_at = first.len();
-    first.push(Command::read("Get-AcceptedDomain").select(&["DomainName"]));
+    first.push((
+        Read::AcceptedDomains,
+        Command::read("Get-AcceptedDomain").select(&["DomainName"]),
+    ));
+    let (reads, first): (Vec<Read>, Vec<Command>) = first.into_iter().unzip();
     // Each page is turned into the model as it arrives and dropped: raw rows of a whole
     // tenant would be the largest thing this process holds. Only the managed mailboxes are
     // kept in full; of the others, the directory entry and the address.
     let wanted = scope.address_set();
     let round1 = std::sync::Mutex::new(Round1 {
         managed: Vec::with_capacity(scope.mailboxes.len()),
-        principals_at,
-        accepted_at,
         ..Round1::default()
     });
     let sink = |command: usize, rows: Vec<Row>| {
         let mut round1 = round1
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        round1.take(command, rows, &wanted);
+        round1.take(reads[command], rows, &wanted);
     };
     let results = client.batch_streamed(&first, &sink).await;
     let mut incomplete = false;
-    for (i, result) in results.into_iter().enumerate() {
-        match result {
-            Err(_) if i == accepted_at => {}
+    for (read, result) in reads.iter().zip(results) {
+        match (read, result) {
+            (Read::AcceptedDomains, Err(_)) => {}
             // The transport settings only inform (`inherit` shown with its effect, SBX205);
             // an identity without the role for them reads them as not reported.
-            Err(ExoError::Forbidden { .. })
-                if ORGANIZATION_READS
-                    .get(i)
-                    .is_some_and(|(cmdlet, _)| *cmdlet != "Get-OrganizationConfig") => {}
-            Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. })
-                if i >= principals_at =>
-            {
-                incomplete = true;
-            }
-            other => {
+            (Read::Organization(i), Err(ExoError::Forbidden { .. }))
+                if ORGANIZATION_READS[*i].0 != "Get-OrganizationConfig" => {}
+            (
+                Read::ServicePrincipals | Read::NonMail,
+                Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. }),
+            ) => incomplete = true,
+            (_, other) => {
                 other?;
             }
         }
     }
-    drop(wanted);
     let Round1 {
         organization,
         mut directory,
@@ -282,11 +292,12 @@ pub async fn snapshot(
     drop(cas);
     // Only when a mailbox in scope does not exist (one a plan may create): the addresses
     // that soft-deleted mailboxes still hold.
-    let soft_deleted = if managed.len() < scope.mailboxes.len() {
+    let soft_deleted = if some_missing(&managed, &wanted) {
         soft_deleted_mailboxes(client).await
     } else {
         Vec::new()
     };
+    drop(wanted);
 
     // Rounds 2 and 3, pipelined: each chunk of ten mailboxes reads its folder permissions
     // as soon as its own folder statistics are in, while other chunks are still reading.
@@ -319,6 +330,25 @@ pub async fn snapshot(
     ))
 }
 
+/// Whether an address in `wanted` (lower-cased) is held by none of `managed`: a mailbox in
+/// scope that does not exist. Counting would not do: two addresses in scope may name one
+/// mailbox.
+fn some_missing(managed: &[Mailbox], wanted: &std::collections::HashSet<String>) -> bool {
+    let held: std::collections::HashSet<String> = managed
+        .iter()
+        .flat_map(|m| {
+            let proxies = m.email_addresses.iter().filter_map(|proxy| {
+                proxy
+                    .split_once(':')
+                    .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
+                    .map(|(_, a)| a.to_ascii_lowercase())
+            });
+            std::iter::once(m.primary_smtp_address.to_ascii_lowercase()).chain(proxies)
+        })
+        .collect();
+    wanted.iter().any(|a| !held.contains(a))
+}
+
 /// What round 1 has read so far, each page converted as it arrives.
 #[derive(Default)]
 struct Round1 {
@@ -329,6 +359,8 @@ struct Round1 {
     directory: Directory,
     /// The shared mailboxes in scope, in the order read.
     managed: Vec<Mailbox>,
+    /// The primary addresses (lower-cased) of [`Round1::managed`].
+    managed_seen: std::collections::HashSet<String>,
     /// Every shared mailbox in the order read, for the directory once `Get-Recipient` is in.
     shared: Vec<SharedMailbox>,
     /// The primary address of every shared mailbox.
@@ -337,12 +369,8 @@ struct Round1 {
     cas: Keyed<CasMailbox>,
     /// `Get-RecipientPermission -AccessRights SendAs` in bulk, by `Identity`.
     send_as: HashMap<String, Vec<RecipientPermission>>,
-    /// The index of `Get-ServicePrincipal`; `Get-User` and `Get-Group` follow it.
-    principals_at: usize,
     /// Principals without mail, added to the directory once `Get-Recipient` is in.
     principals: Vec<Recipient>,
-    /// The index of `Get-AcceptedDomain`.
-    accepted_at: usize,
     /// `Get-AcceptedDomain`: the domain names.
     accepted_domains: Vec<String>,
 }
@@ -353,45 +381,56 @@ enum SharedMailbox {
     Other(Box<Recipient>),
 }
 
+/// What a command of round 1 reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The organisation read at this index of [`ORGANIZATION_READS`].
+    Organization(usize),
+    /// `Get-Recipient`.
+    Recipients,
+    /// `Get-Mailbox -RecipientTypeDetails SharedMailbox`.
+    SharedMailboxes,
+    /// `Get-CASMailbox` in bulk.
+    Cas,
+    /// `Get-RecipientPermission -AccessRights SendAs` in bulk.
+    SendAs,
+    /// `Get-ServicePrincipal`.
+    ServicePrincipals,
+    /// `Get-User` or `Get-Group` (principals without mail).
+    NonMail,
+    /// `Get-AcceptedDomain`.
+    AcceptedDomains,
+}
+
 impl Round1 {
-    /// Converts a page of command `command` of round 1 (in the order the commands are sent).
-    fn take(&mut self, command: usize, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
-        if command == self.accepted_at {
-            self.accepted_domains
-                .extend(rows.iter().filter_map(|row| row.text("DomainName")));
-            return;
-        }
-        // The directory reads come after every other command (bulk ones included).
-        if command >= self.principals_at {
-            if command == self.principals_at {
-                self.principals
-                    .extend(rows.iter().filter_map(service_principal_of));
-            } else {
-                self.principals.extend(rows.iter().filter_map(non_mail_of));
-            }
-            return;
-        }
-        let organization_reads = ORGANIZATION_READS.len();
-        if command < organization_reads {
-            self.organization.resize(organization_reads, None);
-            if self.organization[command].is_none() {
-                self.organization[command] = rows.into_iter().next();
-            }
-            return;
-        }
-        match command - organization_reads + 1 {
-            1 => {
-                for row in &rows {
-                    if let Some(recipient) = recipient_of(row) {
-                        self.directory.insert(recipient);
-                    }
+    /// Converts a page of a round-1 command that reads `read`.
+    fn take(&mut self, read: Read, rows: Vec<Row>, wanted: &std::collections::HashSet<String>) {
+        match read {
+            Read::Organization(i) => {
+                if self.organization.len() <= i {
+                    self.organization.resize(i + 1, None);
+                }
+                if self.organization[i].is_none() {
+                    self.organization[i] = rows.into_iter().next();
                 }
             }
-            2 => {
+            Read::Recipients => {
+                for recipient in rows.iter().filter_map(recipient_of) {
+                    self.directory.insert(recipient);
+                }
+            }
+            Read::SharedMailboxes => {
                 for mailbox in rows.iter().filter_map(mailbox_of) {
                     self.all_shared_mailboxes
                         .push(mailbox.primary_smtp_address.clone());
                     if mailbox.is_any_of(wanted) {
+                        // The same mailbox in two rows (or on two pages) is read once.
+                        if !self
+                            .managed_seen
+                            .insert(mailbox.primary_smtp_address.to_ascii_lowercase())
+                        {
+                            continue;
+                        }
                         self.shared.push(SharedMailbox::Managed(self.managed.len()));
                         self.managed.push(mailbox);
                     } else {
@@ -400,12 +439,12 @@ impl Round1 {
                     }
                 }
             }
-            3 => {
+            Read::Cas => {
                 for row in rows {
                     self.cas.push(&row, cas_of);
                 }
             }
-            4 => {
+            Read::SendAs => {
                 for row in rows {
                     let key = row.text_or_empty("Identity").to_ascii_lowercase();
                     self.send_as
@@ -414,7 +453,21 @@ impl Round1 {
                         .push(recipient_permission_of(&row));
                 }
             }
-            _ => {}
+            Read::ServicePrincipals => self
+                .principals
+                .extend(rows.iter().filter_map(service_principal_of)),
+            Read::NonMail => self.principals.extend(rows.iter().filter_map(non_mail_of)),
+            Read::AcceptedDomains => {
+                for domain in rows.iter().filter_map(accepted_domain_of) {
+                    if !self
+                        .accepted_domains
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(&domain))
+                    {
+                        self.accepted_domains.push(domain);
+                    }
+                }
+            }
         }
     }
 }
@@ -435,15 +488,27 @@ async fn soft_deleted_mailboxes(client: &Client) -> Vec<SoftDeletedMailbox> {
     else {
         return Vec::new();
     };
-    out.rows
-        .iter()
-        .filter_map(|row| {
-            Some(SoftDeletedMailbox {
-                primary_smtp_address: row.text("PrimarySmtpAddress")?,
-                email_addresses: row.strings("EmailAddresses", false),
-            })
-        })
-        .collect()
+    out.rows.iter().filter_map(soft_deleted_of).collect()
+}
+
+/// A row of `Get-Mailbox -SoftDeletedMailbox`; one without a primary address is left out.
+fn soft_deleted_of(row: &Row) -> Option<SoftDeletedMailbox> {
+    Some(SoftDeletedMailbox {
+        primary_smtp_address: row.text("PrimarySmtpAddress")?,
+        email_addresses: row.strings("EmailAddresses", false),
+    })
+}
+
+/// The `DomainName` of a `Get-AcceptedDomain` row, when it can be a DNS name (at most 253
+/// characters, no control character, space or `@`). Anything else is left out rather than
+/// compared with policy addresses or printed in lint SBX202's message.
+fn accepted_domain_of(row: &Row) -> Option<String> {
+    let domain = row.text("DomainName")?;
+    let plausible = domain.chars().count() <= 253
+        && !domain
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '@');
+    plausible.then_some(domain)
 }
 
 /// Managed mailboxes read together in rounds 2 and 3 (3 `$batch` requests per chunk).
@@ -818,4 +883,217 @@ fn cas_of(row: &Row) -> CasMailbox {
         (definition.set)(&mut mailbox, read_value(row, definition));
     }
     mailbox.cas_mailbox
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hostile tenant answers at the parsers of round 1: wrong JSON types, control
+    //! characters, huge values, lookalike addresses, duplicates and nulls give a tolerant
+    //! outcome (a row left out, a value not reported), never a panic or a wrong match.
+
+    use serde_json::{Value, json};
+    use sharedbox_tenant::Snapshot;
+
+    use super::*;
+
+    fn row(value: Value) -> Row {
+        Row::from_value(&value)
+    }
+
+    /// Round 1 fed pages as `Client::batch_streamed` would, without bulk reads.
+    fn round1(pages: &[(Read, Vec<Value>)]) -> Round1 {
+        let mut round1 = Round1::default();
+        let wanted = std::collections::HashSet::new();
+        for (read, rows) in pages {
+            let rows = rows.iter().cloned().map(Row::from_owned).collect();
+            round1.take(*read, rows, &wanted);
+        }
+        round1
+    }
+
+    #[test]
+    fn service_principal_rows_of_the_wrong_type_are_left_out_or_read_as_text() {
+        // An object where the AppId string belongs: no app id, no principal.
+        assert!(service_principal_of(&row(json!({"AppId": {"x": 1}}))).is_none());
+        assert!(service_principal_of(&row(json!({"AppId": null, "ObjectId": "o"}))).is_none());
+        assert!(service_principal_of(&row(json!({"AppId": ""}))).is_none());
+        assert!(service_principal_of(&row(json!("not an object"))).is_none());
+        assert!(service_principal_of(&row(json!([1, 2]))).is_none());
+        // A number is read as its text; lists where strings belong are ignored.
+        let sp = service_principal_of(&row(json!({
+            "AppId": 42, "ObjectId": ["a", "b"], "DisplayName": {"n": 1}
+        })))
+        .expect("an app id");
+        assert_eq!(sp.app_id.as_deref(), Some("42"));
+        assert_eq!(sp.external_directory_object_id, None);
+        assert_eq!(sp.display_name, "");
+    }
+
+    #[test]
+    fn control_characters_and_huge_names_do_not_break_the_directory() {
+        let huge = "A".repeat(2_000_000);
+        let hostile = "evil\u{1b}[2J\u{7}\r\nname";
+        let round1 = round1(&[
+            (
+                Read::ServicePrincipals,
+                vec![
+                    json!({"AppId": "11111111-1111-1111-1111-111111111111",
+                           "ObjectId": "22222222-2222-2222-2222-222222222222",
+                           "DisplayName": hostile}),
+                    // The same registration twice: one principal.
+                    json!({"AppId": "11111111-1111-1111-1111-111111111111",
+                           "ObjectId": "22222222-2222-2222-2222-222222222222",
+                           "DisplayName": hostile}),
+                    json!({"AppId": huge, "DisplayName": huge}),
+                ],
+            ),
+            (
+                Read::NonMail,
+                vec![
+                    json!({"Guid": "g1", "Name": hostile, "UserPrincipalName": "u@contoso.com",
+                           "SID": 7}),
+                    json!({"Guid": null, "ExternalDirectoryObjectId": null, "Name": "no id"}),
+                    json!(null),
+                    json!({"Guid": {"a": 1}}),
+                ],
+            ),
+        ]);
+        let mut directory = Directory::default();
+        for principal in round1.principals {
+            directory.insert_if_absent(principal);
+        }
+        let sp = directory
+            .resolve_policy("app:11111111-1111-1111-1111-111111111111")
+            .expect("the service principal");
+        assert_eq!(sp.display_name, hostile);
+        // A lookalike app id (Cyrillic 'а' for 'a' is not hex, so: one digit off) does not
+        // resolve to it.
+        assert!(
+            directory
+                .resolve_policy("app:11111111-1111-1111-1111-111111111112")
+                .is_none()
+        );
+        let user = directory
+            .resolve_policy("u@contoso.com")
+            .expect("the user without mail");
+        assert_eq!(user.sid.as_deref(), Some("7"));
+        assert!(directory.resolve_policy("no id").is_none());
+    }
+
+    #[test]
+    fn hostile_accepted_domains_are_left_out_and_lookalikes_do_not_match() {
+        let round1 = round1(&[(
+            Read::AcceptedDomains,
+            vec![
+                json!({"DomainName": "contoso.com"}),
+                json!({"DomainName": "CONTOSO.com"}),
+                json!({"DomainName": "evil\u{1b}[31m.com"}),
+                json!({"DomainName": "a b.com"}),
+                json!({"DomainName": "x@contoso.com"}),
+                json!({"DomainName": "d".repeat(300)}),
+                json!({"DomainName": null}),
+                json!({"DomainName": {"Domain": "fabrikam.com"}}),
+                json!({"DomainName": 12}),
+                // Cyrillic 'о' (U+043E): kept, as Exchange said it, but never equal to
+                // the Latin spelling.
+                json!({"DomainName": "c\u{43e}ntoso.net"}),
+            ],
+        )]);
+        assert_eq!(
+            round1.accepted_domains,
+            ["contoso.com", "12", "c\u{43e}ntoso.net"]
+        );
+        assert!(
+            !round1
+                .accepted_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case("contoso.net"))
+        );
+    }
+
+    #[test]
+    fn a_lookalike_soft_deleted_address_does_not_hold_the_declared_one() {
+        let rows = [
+            json!({"PrimarySmtpAddress": "supp\u{43e}rt@contoso.com",
+                   "EmailAddresses": ["SMTP:supp\u{43e}rt@contoso.com", "smtp:sales@c\u{43e}ntoso.com",
+                                      "sm\u{e9}p:support@contoso.com", "\u{1b}[2J", 5, null]}),
+            json!({"PrimarySmtpAddress": null, "EmailAddresses": ["SMTP:support@contoso.com"]}),
+            json!({"PrimarySmtpAddress": ["support@contoso.com"]}),
+            json!({"PrimarySmtpAddress": "x".repeat(1_000_000), "EmailAddresses": {"a": 1}}),
+        ];
+        let soft_deleted: Vec<_> = rows
+            .iter()
+            .filter_map(|r| soft_deleted_of(&row(r.clone())))
+            .collect();
+        assert_eq!(soft_deleted.len(), 2);
+        let snapshot = Snapshot {
+            soft_deleted,
+            ..Snapshot::default()
+        };
+        for declared in ["support@contoso.com", "sales@contoso.com", "sm"] {
+            assert!(
+                snapshot.soft_deleted_holding(declared).is_none(),
+                "{declared}"
+            );
+        }
+        assert!(
+            snapshot
+                .soft_deleted_holding("SUPP\u{43e}RT@contoso.com")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_mailbox_listed_twice_is_managed_once_and_does_not_hide_a_missing_one() {
+        let support = json!({"PrimarySmtpAddress": "support@contoso.com",
+                             "EmailAddresses": ["SMTP:support@contoso.com", "smtp:help@contoso.com"]});
+        let mut round1 = Round1::default();
+        let wanted: std::collections::HashSet<String> = ["support@contoso.com", "new@contoso.com"]
+            .map(str::to_owned)
+            .into();
+        for _ in 0..2 {
+            round1.take(
+                Read::SharedMailboxes,
+                vec![Row::from_value(&support), Row::from_value(&support)],
+                &wanted,
+            );
+        }
+        assert_eq!(round1.managed.len(), 1);
+        // Two rows of one mailbox, as many as the addresses in scope: still one missing.
+        assert!(some_missing(&round1.managed, &wanted));
+        // Two addresses of one mailbox in scope: none missing.
+        let wanted = [
+            "support@contoso.com",
+            "HELP@contoso.com".to_ascii_lowercase().as_str(),
+        ]
+        .map(str::to_owned)
+        .into();
+        assert!(!some_missing(&round1.managed, &wanted));
+    }
+
+    #[test]
+    fn is_dir_synced_and_transport_settings_of_the_wrong_type_are_not_reported() {
+        for hostile in [
+            json!("yes"),
+            json!({"a": 1}),
+            json!([true]),
+            json!(null),
+            json!(2.5),
+        ] {
+            let mailbox = mailbox_of(&row(json!({
+                "PrimarySmtpAddress": "support@contoso.com",
+                "IsDirSynced": hostile.clone(),
+            })))
+            .expect("a mailbox");
+            assert!(!mailbox.is_dir_synced, "{hostile}");
+            let organization = organization_of(&[(
+                "Get-TransportConfig",
+                Some(row(json!({"SmtpClientAuthenticationDisabled": hostile}))),
+            )]);
+            assert_eq!(
+                organization,
+                organization_of(&[("Get-TransportConfig", None)])
+            );
+        }
+    }
 }

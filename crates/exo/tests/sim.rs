@@ -842,3 +842,56 @@ async fn accepted_domains_are_read_and_a_role_without_them_still_reads() {
     assert!(narrow.organization.accepted_domains.is_empty());
     assert!(narrow.mailbox("support@contoso.com").is_some());
 }
+
+/// `Get-Mailbox -SoftDeletedMailbox` is read only when a mailbox in scope does not exist,
+/// as one more request after round 1; and a soft-deleted mailbox whose address only looks
+/// like a declared one (Cyrillic 'е' for 'e', control characters) does not block it.
+#[tokio::test]
+async fn soft_deleted_mailboxes_are_read_only_when_needed_and_lookalikes_do_not_match() {
+    let mut file = demo();
+    file.soft_deleted_mailboxes = vec![
+        sharedbox_tenant::SoftDeletedMailbox {
+            primary_smtp_address: "n\u{435}w@contoso.com".into(),
+            email_addresses: vec![
+                "SMTP:n\u{435}w@contoso.com".into(),
+                "smtp:new\u{1b}[2J@contoso.com".into(),
+                "x".repeat(100_000),
+            ],
+        },
+        sharedbox_tenant::SoftDeletedMailbox {
+            primary_smtp_address: "old@contoso.com".into(),
+            email_addresses: vec!["SMTP:old@contoso.com".into(), "smtp:old@contoso.com".into()],
+        },
+    ];
+    let sim = SimServer::start(file.clone(), SimConfig::default()).unwrap();
+    let tenant = client(&sim, token(), fast());
+
+    let existing = everything(&file);
+    let read = tenant.read(&existing).await.unwrap();
+    assert!(
+        read.soft_deleted.is_empty(),
+        "not read when nothing is created"
+    );
+    let only_round1 = sim.counters();
+    sim.reset_counters();
+
+    let mut with_new = existing.clone();
+    with_new.mailboxes.push("new@contoso.com".into());
+    with_new.mailboxes.push("old@contoso.com".into());
+    let read = tenant.read(&with_new).await.unwrap();
+    let with_soft_deleted = sim.counters();
+    assert_eq!(
+        with_soft_deleted.cmdlet("Get-Mailbox"),
+        only_round1.cmdlet("Get-Mailbox") + 1,
+        "{only_round1:?} {with_soft_deleted:?}"
+    );
+    // One command alone is sent as one request (not a `$batch`).
+    assert_eq!(
+        with_soft_deleted.http_requests,
+        only_round1.http_requests + 1
+    );
+    assert_eq!(with_soft_deleted.batches, only_round1.batches);
+    assert_eq!(read.soft_deleted.len(), 2);
+    assert!(read.soft_deleted_holding("new@contoso.com").is_none());
+    assert!(read.soft_deleted_holding("old@contoso.com").is_some());
+}

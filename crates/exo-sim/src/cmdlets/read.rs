@@ -400,33 +400,36 @@ pub fn get_organization_config(tenant: &TenantFile, params: &Params) -> Result<O
 /// `Get-User [-RecipientTypeDetails ...]`: every user object, with or without mail (never a
 /// group, contact or service principal), with its UPN and SID.
 pub fn get_user(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
-    params.check_allowed(&["Identity", "ResultSize", "RecipientTypeDetails", "SortBy"])?;
-    let filter = type_filter(params)?;
-    let directory = tenant.directory();
-    let items = directory
-        .recipients()
-        .iter()
-        .filter(|r| !r.is_group() && !r.is_service_principal())
-        .filter(|r| r.recipient_type_details != "MailContact")
-        .filter(|r| matches_types(&filter, &r.recipient_type_details))
-        .filter(|r| identity_matches(params, r))
-        .map(|r| render::directory_object(r, "User"))
-        .collect();
-    capped(sorted(items, params)?, params)
+    directory_objects(tenant, params, "User", |r| {
+        !r.is_group() && !r.is_service_principal() && r.recipient_type_details != "MailContact"
+    })
 }
 
 /// `Get-Group [-RecipientTypeDetails ...]`: every group, with or without mail.
 pub fn get_group(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    directory_objects(tenant, params, "Group", |r| {
+        r.is_group() && r.recipient_type_details != "GroupMailbox"
+    })
+}
+
+/// `Get-User` and `Get-Group`: the directory objects of one kind (`kind`, the objects
+/// `keep` takes), filtered by `RecipientTypeDetails` and `Identity`, sorted and capped.
+fn directory_objects(
+    tenant: &TenantFile,
+    params: &Params,
+    kind: &str,
+    keep: fn(&Recipient) -> bool,
+) -> Result<Output, ExoError> {
     params.check_allowed(&["Identity", "ResultSize", "RecipientTypeDetails", "SortBy"])?;
     let filter = type_filter(params)?;
     let directory = tenant.directory();
     let items = directory
         .recipients()
         .iter()
-        .filter(|r| r.is_group() && r.recipient_type_details != "GroupMailbox")
+        .filter(|r| keep(r))
         .filter(|r| matches_types(&filter, &r.recipient_type_details))
         .filter(|r| identity_matches(params, r))
-        .map(|r| render::directory_object(r, "Group"))
+        .map(|r| render::directory_object(r, kind))
         .collect();
     capped(sorted(items, params)?, params)
 }
