@@ -161,7 +161,8 @@ impl<T> Definition<T> {
             (Kind::Tristate { when_false, .. }, Value::Flag(false)) => when_false.to_owned(),
             (Kind::Tristate { when_unset, .. }, Value::Unset) => when_unset.to_owned(),
             (_, Value::Flag(b)) => b.to_string(),
-            (Kind::Choice(_), Value::Text(t)) => t.to_lowercase(),
+            // A choice read from the tenant may be anything: escaped like other tenant text.
+            (Kind::Choice(_), Value::Text(t)) => crate::printable(&t.to_lowercase(), 80),
             (_, Value::Text(t)) => format!("{t:?}"),
             (_, Value::Unset) => "(not reported)".to_owned(),
         }
@@ -609,6 +610,11 @@ mod tests {
         let notifications = Property::ModerationNotifications.definition();
         assert!(notifications.same(&Value::Text("never".into()), &Value::Text("Never".into())));
         assert_eq!(notifications.show(&Value::Text("Never".into())), "never");
+        assert_eq!(
+            notifications.show(&Value::Text("Never\u{1b}[2J".into())),
+            "never\\u{1b}[2j",
+            "tenant text never reaches a terminal raw"
+        );
         assert_eq!(
             notifications.check(&Value::Text("internal".into())),
             Ok(Value::Text("Internal".into()))

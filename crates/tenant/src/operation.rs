@@ -61,7 +61,8 @@ impl Principal {
     /// How the principal is shown to people.
     pub fn label(&self) -> String {
         match self {
-            Principal::Recipient { address, .. } => address.clone(),
+            // The address is the tenant's too: escaped like the raw strings.
+            Principal::Recipient { address, .. } => printable(address, 320),
             Principal::Orphaned { raw } => format!("{} (orphaned)", printable(raw, 200)),
             Principal::Unresolved { raw } => format!("{} (not looked up)", printable(raw, 200)),
         }
@@ -445,6 +446,12 @@ mod tests {
             "sent to Exchange as it is"
         );
         assert_eq!(printable("abcdef", 3), "abc…");
+        let recipient = Principal::Recipient {
+            id: PrincipalId("0a1b".into()),
+            address: "anna\u{1b}[2J@contoso.com".into(),
+        };
+        assert_eq!(recipient.label(), "anna\\u{1b}[2J@contoso.com");
+        assert_eq!(recipient.identity(), "anna\u{1b}[2J@contoso.com");
     }
 
     #[test]
