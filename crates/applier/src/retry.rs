@@ -128,8 +128,7 @@ mod tests {
             },
         }));
         assert!(!may_resend(&Operation::RemoveMailbox {
-            mailbox: "neu@contoso.com".into(),
-            permanently: false,
+            mailbox: "neu@contoso.com".into()
         }));
         assert_eq!(Retry::default().pause(1), Duration::from_secs(4));
     }

@@ -128,7 +128,6 @@ async fn new_mailbox_is_never_sent_again_even_when_the_failure_is_transient() {
         },
         Some(Operation::RemoveMailbox {
             mailbox: "neu@fabrikam.com".into(),
-            permanently: false,
         }),
         Wave::Create,
     );
@@ -189,7 +188,6 @@ async fn a_permanent_read_failure_ends_the_wait_for_new_mailboxes_at_once() {
         },
         Some(Operation::RemoveMailbox {
             mailbox: "neu@fabrikam.com".into(),
-            permanently: false,
         }),
         Wave::Create,
     );

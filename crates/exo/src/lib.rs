@@ -167,28 +167,6 @@ impl ExoTenant {
         }
     }
 
-    /// `Remove-Mailbox -Identity X -PermanentlyDelete` after the soft delete: purges the
-    /// mailbox, so that its addresses are free at once (the switch works only on soft-deleted
-    /// mailboxes). Retried while the soft-deleted mailbox is not found yet (replication).
-    async fn purge(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
-        let call = Command::write("Remove-Mailbox", client::Retry::Never)
-            .param("Identity", mailbox)
-            .param("PermanentlyDelete", true);
-        let mut attempt = 0;
-        loop {
-            match self.client.invoke(&call).await {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if attempt < 3 && e.kind() == sharedbox_tenant::TenantErrorKind::NotFound =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_secs(2 * attempt)).await;
-                }
-                Err(e) => return Err(to_tenant_error(e, operation)),
-            }
-        }
-    }
-
     async fn folder_write(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
         let folder = self
             .sent_items(mailbox)
@@ -357,16 +335,7 @@ impl Tenant for ExoTenant {
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {
         match operation {
             Operation::CreateMailbox { mailbox, .. } => self.create(operation, mailbox).await,
-            Operation::RemoveMailbox {
-                mailbox,
-                permanently,
-            } => {
-                self.remove(operation, mailbox).await?;
-                if *permanently {
-                    self.purge(operation, mailbox).await?;
-                }
-                Ok(())
-            }
+            Operation::RemoveMailbox { mailbox } => self.remove(operation, mailbox).await,
             Operation::AddSentItemsPermission { mailbox, .. }
             | Operation::SetSentItemsPermission { mailbox, .. }
             | Operation::RemoveSentItemsPermission { mailbox, .. } => {

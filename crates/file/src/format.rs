@@ -195,18 +195,12 @@ impl TenantFile {
                     .push(new_shared_mailbox(mailbox, display_name));
                 Ok(())
             }
-            Operation::RemoveMailbox {
-                mailbox,
-                permanently,
-            } => {
+            Operation::RemoveMailbox { mailbox } => {
                 let index = self.index_of(mailbox)?;
                 let removed = self.mailboxes.remove(index);
-                // Exchange keeps it soft-deleted for 30 days; `-PermanentlyDelete` after the
-                // removal purges it at once.
-                if !permanently {
-                    self.soft_deleted_mailboxes
-                        .push(SoftDeletedMailbox::of(&removed));
-                }
+                // Exchange keeps it soft-deleted for 30 days, with its addresses.
+                self.soft_deleted_mailboxes
+                    .push(SoftDeletedMailbox::of(&removed));
                 Ok(())
             }
             Operation::SetOrganization { setting } => {

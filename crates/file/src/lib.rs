@@ -236,8 +236,7 @@ mod tests {
         assert!(
             tenant
                 .execute(&Operation::RemoveMailbox {
-                    mailbox: "nobody@fabrikam.com".into(),
-                    permanently: false,
+                    mailbox: "nobody@fabrikam.com".into()
                 })
                 .await
                 .is_err()

@@ -329,7 +329,7 @@ impl MailboxPlanner<'_> {
                     field: "lifecycle.ensure".into(),
                     action: Action::Delete,
                     wave: Wave::Revocations,
-                    operation: Operation::RemoveMailbox { mailbox: address.clone(), permanently: false },
+                    operation: Operation::RemoveMailbox { mailbox: address.clone() },
                     before: Some(PlanValue::Presence { present: true }),
                     after: Some(PlanValue::Presence { present: false }),
                     inverse: None,
@@ -360,7 +360,6 @@ impl MailboxPlanner<'_> {
                     }),
                     inverse: Some(Operation::RemoveMailbox {
                         mailbox: address.clone(),
-                        permanently: false,
                     }),
                     note: None,
                     cause: None,

@@ -220,16 +220,12 @@ pub enum Operation {
         /// Display name (and Name) of the new mailbox.
         display_name: String,
     },
-    /// `Remove-Mailbox` (Exchange soft-deletes it for 30 days), and with `permanently`
-    /// `Remove-Mailbox -PermanentlyDelete` after it (purged: the addresses are free at once).
+    /// `Remove-Mailbox` (Exchange soft-deletes it for 30 days, with its addresses). sharedbox
+    /// never purges (`-PermanentlyDelete`): mail may have reached a mailbox it created. A
+    /// `permanently` key that journals of the development versions wrote is ignored.
     RemoveMailbox {
         /// Primary SMTP address.
         mailbox: String,
-        /// Purge the soft-deleted mailbox too. sharedbox itself never plans it (a rollback
-        /// soft-deletes a mailbox it created: mail may have arrived since); journals of
-        /// versions that purged on rollback are still read.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        permanently: bool,
     },
     /// `Set-Mailbox` or `Set-CASMailbox` with one catalogued property (format 1 wrote the
     /// client settings as `set_client`).

@@ -87,7 +87,6 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
             // so at the policy's `mailbox:` line, with how to restore or purge it.
             Observation::Exists(false) => Ok(Some(Operation::RemoveMailbox {
                 mailbox: mailbox.clone(),
-                permanently: false,
             })),
             Observation::Exists(true) => Ok(None),
             _ => Err(invalid()),
@@ -268,15 +267,9 @@ fn set_back<T>(
 
 /// Whether a recorded inverse (a plan's, a journal's) says the same as the derived undo:
 /// the same write, or both none. The `autoMapping` of a FullAccess re-grant is not compared:
-/// no before-image holds it (see the module documentation). Nor is whether a removal of a
-/// created mailbox purges it: journals written before the purge record a plain removal, and
-/// the derived undo (with the purge) is what rollback writes.
+/// no before-image holds it (see the module documentation).
 pub fn agrees(derived: Option<&Operation>, recorded: Option<&Operation>) -> bool {
     match (derived, recorded) {
-        (
-            Some(Operation::RemoveMailbox { mailbox: m1, .. }),
-            Some(Operation::RemoveMailbox { mailbox: m2, .. }),
-        ) => m1 == m2,
         (
             Some(Operation::GrantFullAccess {
                 mailbox: m1,
@@ -633,18 +626,19 @@ mod tests {
         };
         let remove = Operation::RemoveMailbox {
             mailbox: MAILBOX.into(),
-            permanently: false,
         };
         assert_eq!(
             undone(&create, Observation::Exists(false)),
             Ok(Some(remove.clone())),
             "soft-deleted, never purged: mail may have arrived"
         );
-        // A journal whose inverse purges still agrees on what is undone: the mailbox goes.
-        let purge = Operation::RemoveMailbox {
-            mailbox: MAILBOX.into(),
-            permanently: true,
-        };
+        // A journal of a development version whose inverse purged reads as the plain
+        // removal (the `permanently` key is ignored): it agrees, and nothing purges.
+        let purge: Operation = serde_json::from_str(&format!(
+            r#"{{"op":"remove_mailbox","mailbox":"{MAILBOX}","permanently":true}}"#
+        ))
+        .unwrap();
+        assert_eq!(purge, remove);
         assert!(agrees(Some(&remove), Some(&purge)));
         assert_eq!(
             undone(&create, Observation::Exists(true)),

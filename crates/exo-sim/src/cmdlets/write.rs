@@ -263,7 +263,6 @@ pub fn remove_mailbox(tenant: &mut TenantFile, params: &Params) -> Result<Output
     let view = lookup::find_shared(tenant, &identity)?;
     let operation = Operation::RemoveMailbox {
         mailbox: view.mailbox.primary_smtp_address.clone(),
-        permanently: false,
     };
     let changed = apply(tenant, &[operation], &identity)?;
     Ok(Output::changed(None, Vec::new(), changed))
