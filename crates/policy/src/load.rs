@@ -226,7 +226,7 @@ fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic 
         .with_hint("policy files are limited to 500,000 nodes, nesting depth 32 and 1,000 aliases; split the file or write the list out without anchors");
     }
     if message.starts_with("invalid boolean") {
-        return Diagnostic::error("policy::invalid-boolean", format!("`{snippet}` is not a boolean"), origin)
+        return Diagnostic::error("policy::invalid-boolean", format!("`{}` is not a boolean", shorten(&snippet, 120)), origin)
             .with_label("expected `true` or `false`")
             .with_hint("write `true` or `false`; YAML 1.1 spellings such as `yes`, `no`, `on` and `off` are rejected");
     }

@@ -188,3 +188,33 @@ fn anchors_and_aliases_in_registrations_and_principals_do_not_panic() {
     );
     let _ = load(&text);
 }
+
+#[test]
+fn tenant_settings_flags_reject_huge_and_non_boolean_values() {
+    for value in ["yes", "1", &"t".repeat(100_000)] {
+        let text = format!(
+            "apiVersion: sharedbox/v1\nkind: TenantSettings\nsmtpClientAuthenticationDisabled: {value}\n"
+        );
+        let diagnostics = load(&text).expect_err("errors expected");
+        let error = diagnostics.errors().next().expect("one error");
+        assert!(
+            error
+                .origin
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .starts_with("p.yaml:3:"),
+            "{value:.20}: {:?}",
+            error.origin
+        );
+        assert!(error.message.len() < 4096, "{} bytes", error.message.len());
+    }
+    let text = format!(
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\nsentItems:\n  copyForSmtpSubmission: {}\n",
+        "x".repeat(100_000)
+    );
+    let diagnostics = load(&text).expect_err("errors expected");
+    let error = diagnostics.errors().next().expect("one error");
+    assert_eq!(error.origin.as_ref().unwrap().to_string(), "p.yaml:5:26");
+    assert!(error.message.len() < 4096, "{} bytes", error.message.len());
+}
