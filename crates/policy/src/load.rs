@@ -563,9 +563,12 @@ pub fn is_address(s: &str) -> bool {
             // No `*`: Exchange reads it as a wildcard in `-Identity`.
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-/=?^_`{|}~.".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
+    // RFC 1035 lengths: a domain name of at most 253 characters, labels of at most 63.
+    let domain_ok = domain.len() <= 253
+        && labels.len() >= 2
         && labels.iter().all(|l| {
             !l.is_empty()
+                && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

@@ -218,3 +218,30 @@ fn tenant_settings_flags_reject_huge_and_non_boolean_values() {
     assert_eq!(error.origin.as_ref().unwrap().to_string(), "p.yaml:5:26");
     assert!(error.message.len() < 4096, "{} bytes", error.message.len());
 }
+
+#[test]
+fn an_address_with_a_huge_domain_is_a_located_error_that_does_not_echo_it() {
+    // A 10 MB domain passed the address check and reached the planner, whose "not a recipient
+    // of the tenant" error and every lint message quoted it whole.
+    for domain in [
+        format!("{}.com", "b".repeat(10 * 1024 * 1024)),
+        format!("{}.com", "b".repeat(64)),
+        format!("{}.com", vec!["b".repeat(60); 5].join(".")),
+    ] {
+        let diagnostics =
+            load(&mailbox(&format!("\"anna@{domain}\""))).expect_err("errors expected");
+        let error = diagnostics.errors().next().expect("one error");
+        assert_eq!(error.code, "policy::invalid-principal");
+        assert_eq!(error.origin.as_ref().unwrap().to_string(), "p.yaml:4:10");
+        assert!(error.hint.is_some());
+        assert!(error.message.len() < 1024, "{} bytes", error.message.len());
+    }
+    // The longest legal domain is still an address.
+    let longest = format!(
+        "{}.{}.com",
+        vec!["b".repeat(63); 3].join("."),
+        "b".repeat(57)
+    );
+    assert_eq!(longest.len(), 253);
+    load(&mailbox(&format!("\"anna@{longest}\""))).expect("a 253-character domain loads");
+}
