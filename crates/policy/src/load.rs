@@ -537,9 +537,10 @@ fn display_name_problem(name: &str) -> Option<String> {
     }
 }
 
-/// Outside text as a message quotes it: control characters escaped, cut short.
+/// Outside text as a message quotes it: cut short (`Diagnostic::error` escapes control
+/// characters in every message, `redact::printable`).
 fn shown(text: &str) -> String {
-    shorten(text, 80).escape_debug().to_string()
+    shorten(text, 80)
 }
 
 /// The application id of a principal written `app:<appId>` (prefix case-insensitive).

@@ -245,3 +245,18 @@ fn an_address_with_a_huge_domain_is_a_located_error_that_does_not_echo_it() {
     assert_eq!(longest.len(), 253);
     load(&mailbox(&format!("\"anna@{longest}\""))).expect("a 253-character domain loads");
 }
+
+#[test]
+fn a_control_character_in_a_quoted_value_is_escaped_once_in_the_message() {
+    let diagnostics = load(&registrations(&format!(
+        "  - {{appId: {APP}, objectId: {OBJ}, displayName: \"a\\u001bb\"}}\n"
+    )))
+    .expect_err("errors expected");
+    let error = diagnostics.errors().next().expect("one error");
+    assert!(
+        !error.message.chars().any(char::is_control),
+        "{:?}",
+        error.message
+    );
+    assert!(error.message.contains(r"a\u{1b}b"), "{:?}", error.message);
+}
