@@ -212,7 +212,8 @@ pub fn export_mailbox(
                 let _ = writeln!(
                     out,
                     "# the folder is \"{}\" in this mailbox",
-                    mailbox.sent_items.name.replace('"', "'")
+                    // Tenant data in a comment: a line break must not end it.
+                    sharedbox_tenant::printable(&mailbox.sent_items.name, 200).replace('"', "'")
                 );
                 if readers.is_empty() {
                     let _ = writeln!(out, "sentItemsReaders: []");
@@ -470,6 +471,21 @@ mod tests {
             assert!(line.trim_start().starts_with('#'), "{line:?}");
         }
         assert!(!exported.text.contains('\r') && !exported.text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_folder_name_with_a_line_break_stays_inside_its_comment() {
+        let mut mailbox = Mailbox::new_shared("support@contoso.com", "Support");
+        mailbox.sent_items.name =
+            "Sent\nsentItemsReaders: [{principal: mallory@evil.example, access: Owner}]".into();
+        let exported = export_mailbox(
+            &mailbox,
+            &Directory::new(Vec::new()),
+            &[ExportField::parse("sentItemsReaders").unwrap()],
+        );
+        for line in exported.text.lines().filter(|l| l.contains("mallory")) {
+            assert!(line.trim_start().starts_with('#'), "{line:?}");
+        }
     }
 
     #[test]
