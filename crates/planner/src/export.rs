@@ -136,7 +136,10 @@ fn list_comment(out: &mut String, orphans: &[String], indent: &str) {
     for orphan in orphans {
         let _ = writeln!(
             out,
-            "{indent}# left out: `{orphan}` is orphaned (a deleted principal); the next apply revokes it"
+            "{indent}# left out: `{}` is orphaned (a deleted principal); the next apply revokes it",
+            // Exchange's raw string: a line break in it would end the comment and write
+            // policy lines of the tenant's choosing into the exported file.
+            sharedbox_tenant::printable(orphan, 200)
         );
     }
 }
@@ -209,7 +212,8 @@ pub fn export_mailbox(
                 let _ = writeln!(
                     out,
                     "# the folder is \"{}\" in this mailbox",
-                    mailbox.sent_items.name.replace('"', "'")
+                    // Tenant data in a comment: a line break must not end it.
+                    sharedbox_tenant::printable(&mailbox.sent_items.name, 200).replace('"', "'")
                 );
                 if readers.is_empty() {
                     let _ = writeln!(out, "sentItemsReaders: []");
@@ -443,6 +447,45 @@ mod tests {
                 .iter()
                 .all(|f| names.contains(&f.name()))
         );
+    }
+
+    #[test]
+    fn an_orphan_with_a_line_break_stays_inside_its_comment() {
+        let mut mailbox = Mailbox::new_shared("support@contoso.com", "Support");
+        let hostile = "S-1-5-21-9\nsendAs: [mallory@evil.example]\r\u{1b}[2K";
+        mailbox
+            .recipient_permissions
+            .push(sharedbox_tenant::model::RecipientPermission {
+                trustee: hostile.to_owned(),
+                access_rights: vec!["SendAs".into()],
+                is_inherited: false,
+                access_control_type: "Allow".into(),
+            });
+        let exported = export_mailbox(
+            &mailbox,
+            &Directory::new(Vec::new()),
+            &[ExportField::parse("sendAs").unwrap()],
+        );
+        assert_eq!(exported.orphans_left_out, 1);
+        for line in exported.text.lines().filter(|l| l.contains("mallory")) {
+            assert!(line.trim_start().starts_with('#'), "{line:?}");
+        }
+        assert!(!exported.text.contains('\r') && !exported.text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_folder_name_with_a_line_break_stays_inside_its_comment() {
+        let mut mailbox = Mailbox::new_shared("support@contoso.com", "Support");
+        mailbox.sent_items.name =
+            "Sent\nsentItemsReaders: [{principal: mallory@evil.example, access: Owner}]".into();
+        let exported = export_mailbox(
+            &mailbox,
+            &Directory::new(Vec::new()),
+            &[ExportField::parse("sentItemsReaders").unwrap()],
+        );
+        for line in exported.text.lines().filter(|l| l.contains("mallory")) {
+            assert!(line.trim_start().starts_with('#'), "{line:?}");
+        }
     }
 
     #[test]

@@ -581,8 +581,11 @@ pub fn lint_policies_with(
 /// How a sender reaches the shared mailbox, for the copy-flag lints.
 struct SendMode<'a> {
     list_field: &'static str,
+    /// The copy flag's policy path, from the catalogue (`sentItems.copyForSendAs`).
     flag_field: &'static str,
     verb: &'static str,
+    /// How mail is sent "... it" (`as`, `on behalf of`).
+    way: &'static str,
     senders: Option<&'a Located<Vec<PrincipalRef>>>,
     flag: Option<&'a Located<Value>>,
 }
@@ -591,15 +594,17 @@ fn send_modes(m: &MailboxPolicy) -> [SendMode<'_>; 2] {
     [
         SendMode {
             list_field: "sendAs",
-            flag_field: "copyForSendAs",
+            flag_field: Property::CopyForSendAs.definition().field,
             verb: "send as",
+            way: "as",
             senders: m.send_as.as_ref(),
             flag: m.setting(Property::CopyForSendAs),
         },
         SendMode {
             list_field: "sendOnBehalf",
-            flag_field: "copyForSendOnBehalf",
+            flag_field: Property::CopyForSendOnBehalf.definition().field,
             verb: "send on behalf of",
+            way: "on behalf of",
             senders: m.send_on_behalf.as_ref(),
             flag: m.setting(Property::CopyForSendOnBehalf),
         },
@@ -621,7 +626,7 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
                     finding(
                         LintCode::Sbx101,
                         format!(
-                            "{senders} {} may {} `{address}`, but `sentItems.{}` {state}: what they send is not copied to the shared Sent Items",
+                            "{senders} {} may {} `{address}`, but `{}` {state}: what they send is not copied to the shared Sent Items",
                             if senders == 1 { "principal" } else { "principals" },
                             mode.verb,
                             mode.flag_field,
@@ -629,7 +634,7 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
                         at,
                     )
                     .with_hint(format!(
-                        "set `sentItems.{}: true` here or in a `Defaults` document; `sharedbox explain SBX101`",
+                        "set `{}: true` here or in a `Defaults` document; `sharedbox explain SBX101`",
                         mode.flag_field
                     )),
                 );
@@ -643,7 +648,7 @@ fn sent_copies(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
                     finding(
                         LintCode::Sbx102,
                         format!(
-                            "`sentItems.{}` is on for `{address}`, but `{}` is empty: nobody can {} it, so the flag has no effect",
+                            "`{}` is on for `{address}`, but `{}` is empty: nobody can {} it, so the flag has no effect",
                             mode.flag_field, mode.list_field, mode.verb
                         ),
                         &flag.origin,
@@ -775,15 +780,12 @@ fn delegate_duplicates(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
     };
     let ways = copied
         .iter()
-        .map(|(mode, _)| match mode.list_field {
-            "sendAs" => "as",
-            _ => "on behalf of",
-        })
+        .map(|(mode, _)| mode.way)
         .collect::<Vec<_>>()
         .join(" and ");
     let flags = copied
         .iter()
-        .map(|(mode, _)| format!("`sentItems.{}`", mode.flag_field))
+        .map(|(mode, _)| format!("`{}`", mode.flag_field))
         .collect::<Vec<_>>()
         .join(", ");
     out.push(

@@ -226,7 +226,7 @@ fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic 
         .with_hint("policy files are limited to 500,000 nodes, nesting depth 32 and 1,000 aliases; split the file or write the list out without anchors");
     }
     if message.starts_with("invalid boolean") {
-        return Diagnostic::error("policy::invalid-boolean", format!("`{snippet}` is not a boolean"), origin)
+        return Diagnostic::error("policy::invalid-boolean", format!("`{}` is not a boolean", shorten(&snippet, 120)), origin)
             .with_label("expected `true` or `false`")
             .with_hint("write `true` or `false`; YAML 1.1 spellings such as `yes`, `no`, `on` and `off` are rejected");
     }
@@ -475,7 +475,7 @@ fn check_principals<'a>(
         if let Some(app) = app_id(principal) {
             if !is_guid(app) {
                 diagnostics.push(
-                    Diagnostic::error("policy::invalid-principal", format!("`{}` is not `app:` followed by an application (client) id", principal.value), Some(principal.origin.clone()))
+                    Diagnostic::error("policy::invalid-principal", format!("`{}` is not `app:` followed by an application (client) id", shown(&principal.value)), Some(principal.origin.clone()))
                         .with_label("malformed service principal")
                         .with_hint("write `app:<appId>` with the app's client id (a GUID), as shown under App registrations in Entra"),
                 );
@@ -483,7 +483,7 @@ fn check_principals<'a>(
             }
             if !apps {
                 diagnostics.push(
-                    Diagnostic::error("policy::service-principal-field", format!("`{}` names a service principal, which holds only `fullAccess` and `sendAs`", principal.value), Some(principal.origin.clone()))
+                    Diagnostic::error("policy::service-principal-field", format!("`{}` names a service principal, which holds only `fullAccess` and `sendAs`", shown(&principal.value)), Some(principal.origin.clone()))
                         .with_label("service principal in this list")
                         .with_hint("grant an app `fullAccess` (IMAP/POP) or `sendAs` (SMTP); other lists take recipients with mail"),
                 );
@@ -491,7 +491,7 @@ fn check_principals<'a>(
             }
         } else if !is_address(principal) && !is_guid(principal) {
             diagnostics.push(
-                Diagnostic::error("policy::invalid-principal", format!("`{}` is not an email address, UPN or object id", principal.value), Some(principal.origin.clone()))
+                Diagnostic::error("policy::invalid-principal", format!("`{}` is not an email address, UPN or object id", shown(&principal.value)), Some(principal.origin.clone()))
                     .with_label("malformed principal")
                     .with_hint("name users and groups by SMTP address (`alice@contoso.com`), UPN, or Entra object id (a GUID); a service principal as `app:<appId>`"),
             );
@@ -518,6 +518,31 @@ fn check_principals<'a>(
     }
 }
 
+/// The longest service principal `displayName`, in characters (Entra's limit).
+const MAX_DISPLAY_NAME_CHARS: usize = 256;
+
+/// What is wrong with a service principal's `displayName`, if anything: Exchange shows it
+/// and sharedbox prints it in plans, so it is one line of printable text.
+fn display_name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        Some("is empty".to_owned())
+    } else if name.chars().any(char::is_control) {
+        Some(format!("`{}` holds a control character", shown(name)))
+    } else if name.chars().nth(MAX_DISPLAY_NAME_CHARS).is_some() {
+        Some(format!(
+            "is longer than {MAX_DISPLAY_NAME_CHARS} characters"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Outside text as a message quotes it: cut short (`Diagnostic::error` escapes control
+/// characters in every message, `redact::printable`).
+fn shown(text: &str) -> String {
+    shorten(text, 80)
+}
+
 /// The application id of a principal written `app:<appId>` (prefix case-insensitive).
 pub fn app_id(s: &str) -> Option<&str> {
     let prefix = s.get(..4)?;
@@ -539,9 +564,12 @@ pub fn is_address(s: &str) -> bool {
             // No `*`: Exchange reads it as a wildcard in `-Identity`.
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-/=?^_`{|}~.".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
+    // RFC 1035 lengths: a domain name of at most 253 characters, labels of at most 63.
+    let domain_ok = domain.len() <= 253
+        && labels.len() >= 2
         && labels.iter().all(|l| {
             !l.is_empty()
+                && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -787,7 +815,7 @@ impl Builder {
                             diagnostics.push(
                                 Diagnostic::error(
                                     "policy::invalid-service-principal",
-                                    format!("`{what}` `{}` is not a GUID", id.value),
+                                    format!("`{what}` `{}` is not a GUID", shown(&id.value)),
                                     Some(id.origin.clone()),
                                 )
                                 .with_label("not a GUID")
@@ -805,6 +833,44 @@ impl Builder {
                             )
                             .with_label("same as `appId`")
                             .with_hint("`objectId` is the enterprise application's Object ID (Enterprise applications), not the client id; the two are easy to mix up"),
+                        );
+                    }
+                    if let Some(name) = &entry.display_name
+                        && let Some(problem) = display_name_problem(name.value())
+                    {
+                        valid = false;
+                        diagnostics.push(
+                            Diagnostic::error(
+                                "policy::invalid-service-principal",
+                                format!("`displayName` {problem}"),
+                                Some(origin(source, name)),
+                            )
+                            .with_label("not a display name")
+                            .with_hint(format!("write the name Exchange shows for the app: one line of at most {MAX_DISPLAY_NAME_CHARS} printable characters, or leave `displayName` out to show the app id")),
+                        );
+                    }
+                    if valid
+                        && let Some(first) = service_principals.iter().find(
+                            |r: &&crate::model::ServicePrincipalRegistration| {
+                                r.app_id.value == app_id.value
+                                    || r.object_id.value == object_id.value
+                            },
+                        )
+                    {
+                        valid = false;
+                        let (what, at, first_at) = if first.app_id.value == app_id.value {
+                            ("appId", &app_id.origin, &first.app_id.origin)
+                        } else {
+                            ("objectId", &object_id.origin, &first.object_id.origin)
+                        };
+                        diagnostics.push(
+                            Diagnostic::error(
+                                "policy::duplicate-service-principal",
+                                format!("a second registration with the `{what}` of the one at {first_at}"),
+                                Some(at.clone()),
+                            )
+                            .with_label("registered twice")
+                            .with_hint("ids compare without case or surrounding spaces; keep one entry per app (one app, one enterprise application)"),
                         );
                     }
                     if valid {
