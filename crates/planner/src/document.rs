@@ -108,7 +108,9 @@ pub fn policy_digest(policies: &PolicySet) -> String {
 }
 
 impl PlanDocument {
-    /// The document of `plan`, made from `snapshot` and `policies`.
+    /// The document of `plan`, made from `snapshot` and `policies`, against the policies at
+    /// `base_commit` when the plan was compared with a base revision.
+    #[allow(clippy::too_many_arguments)] // every one is a field of the document
     pub fn new(
         plan: &Plan,
         snapshot: &Snapshot,
@@ -117,6 +119,7 @@ impl PlanDocument {
         created_at: String,
         expires_at: String,
         targets: Vec<String>,
+        base_commit: Option<String>,
     ) -> PlanDocument {
         let mut fingerprints = BTreeMap::new();
         for mailbox in &plan.mailboxes {
@@ -148,7 +151,7 @@ impl PlanDocument {
             warnings: warnings.iter().map(|w| w.message.clone()).collect(),
             lints: lints.into_iter().map(Finding::of).collect(),
             unchanged: plan.unchanged.clone(),
-            base_commit: None,
+            base_commit,
         };
         document.plan_id = document.digest();
         document
@@ -349,6 +352,7 @@ mod tests {
             "2026-01-01T00:00:00Z".into(),
             "2026-01-02T00:00:00Z".into(),
             Vec::new(),
+            None,
         )
     }
 

@@ -157,7 +157,9 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     };
     // The saved-plan document (fingerprints of every touched object) only when it is used.
     let document = (args.out.is_some() || args.format == Format::Json).then(|| {
-        let mut document = PlanDocument::new(
+        // The base told the autoMapping of grants Exchange does not report: `apply` re-derives
+        // the plan with the same policies.
+        PlanDocument::new(
             &plan,
             &snapshot,
             &policies,
@@ -165,14 +167,8 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
             rfc3339(now),
             rfc3339(now + sharedbox_planner::PLAN_LIFETIME),
             args.targets.clone(),
-        );
-        // The base told the autoMapping of grants Exchange does not report: `apply` re-derives
-        // the plan with the same policies.
-        if let Ok(base) = &base {
-            document.base_commit = Some(base.commit.clone());
-            document.plan_id = document.digest();
-        }
-        document
+            base.as_ref().ok().map(|base| base.commit.clone()),
+        )
     });
     // Rendering needs the plan only: the tenant's state and the policies can go first.
     drop(snapshot);
