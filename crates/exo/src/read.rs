@@ -293,7 +293,7 @@ pub async fn snapshot(
     // Only when a mailbox in scope does not exist (one a plan may create): the addresses
     // that soft-deleted mailboxes still hold.
     let soft_deleted = if some_missing(&managed, &wanted) {
-        soft_deleted_mailboxes(client).await
+        soft_deleted_mailboxes(client).await?
     } else {
         Vec::new()
     };
@@ -473,22 +473,29 @@ impl Round1 {
 }
 
 /// `Get-Mailbox -SoftDeletedMailbox`: mailboxes removed within 30 days, with the addresses
-/// they still hold. Only the plan's check before a create uses them: a failure leaves the
-/// list empty (and `New-Mailbox` then fails at apply, as before).
-async fn soft_deleted_mailboxes(client: &Client) -> Vec<SoftDeletedMailbox> {
+/// they still hold. Only the plan's check before a create uses them: a role that may not read
+/// them leaves the list empty (and `New-Mailbox` then fails at apply); any other failure
+/// fails the read, as every read does.
+async fn soft_deleted_mailboxes(client: &Client) -> Result<Vec<SoftDeletedMailbox>, ExoError> {
     let command = Command::read("Get-Mailbox")
         .param("SoftDeletedMailbox", true)
         .param("ResultSize", "Unlimited")
         .select(&["PrimarySmtpAddress", "EmailAddresses"]);
-    let Some(Ok(out)) = client
+    match client
         .batch(std::slice::from_ref(&command))
         .await
         .into_iter()
         .next()
-    else {
-        return Vec::new();
-    };
-    out.rows.iter().filter_map(soft_deleted_of).collect()
+    {
+        Some(Ok(out)) => Ok(out.rows.iter().filter_map(soft_deleted_of).collect()),
+        // A role without the switch: the check before a create is skipped, as before it
+        // existed (`New-Mailbox` then fails at apply, and the run rolls back).
+        Some(Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. })) | None => {
+            Ok(Vec::new())
+        }
+        // Throttled, unreachable, a server error: the read fails, never "nothing is held".
+        Some(Err(e)) => Err(e),
+    }
 }
 
 /// A row of `Get-Mailbox -SoftDeletedMailbox`; one without a primary address is left out.
