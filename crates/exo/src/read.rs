@@ -228,7 +228,12 @@ pub async fn snapshot(
     let mut incomplete = false;
     for (read, result) in reads.iter().zip(results) {
         match (read, result) {
-            (Read::AcceptedDomains, Err(_)) => {}
+            // Only lint SBX202 uses the accepted domains: a role without the cmdlet skips it.
+            // Like every other read, a transient or server error fails the read.
+            (
+                Read::AcceptedDomains,
+                Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. }),
+            ) => {}
             // The transport settings only inform (`inherit` shown with its effect, SBX205);
             // an identity without the role for them reads them as not reported.
             (Read::Organization(i), Err(ExoError::Forbidden { .. }))
