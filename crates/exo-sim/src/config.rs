@@ -130,7 +130,8 @@ impl Role {
         })
     }
 
-    /// Parses `PREFIX=Cmdlet,Cmdlet,...` (the binary's `--role` flag).
+    /// Parses `PREFIX=Cmdlet,Cmdlet,...` (the binary's `--role` flag); an entry that names a
+    /// built-in role ([`built_in_role`], e.g. `View-Only Recipients`) stands for its cmdlets.
     pub fn parse(text: &str) -> Result<Role, String> {
         let (prefix, cmdlets) = text
             .split_once('=')
@@ -144,8 +145,82 @@ impl Role {
                 .split(',')
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
-                .map(str::to_owned)
+                .flat_map(|entry| match built_in_role(entry) {
+                    Some(held) => held.iter().map(|c| (*c).to_owned()).collect(),
+                    None => vec![entry.to_owned()],
+                })
                 .collect(),
+        })
+    }
+}
+
+/// The cmdlets sharedbox uses that each built-in Exchange Online management role holds
+/// (evidence in `README.md`, "Roles"). A role name outside this table is `None`.
+pub fn built_in_role(name: &str) -> Option<&'static [&'static str]> {
+    const VIEW_ONLY_RECIPIENTS: &[&str] = &[
+        "Get-Recipient",
+        "Get-Mailbox",
+        "Get-CASMailbox",
+        "Get-MailboxPermission",
+        "Get-MailboxFolderStatistics",
+        "Get-MailboxFolderPermission",
+        "Get-User",
+        "Get-Group",
+    ];
+    const VIEW_ONLY_CONFIGURATION: &[&str] = &[
+        "Get-OrganizationConfig",
+        "Get-TransportConfig",
+        "Get-AcceptedDomain",
+    ];
+    const MAIL_RECIPIENTS: &[&str] = &[
+        "Get-Recipient",
+        "Get-Mailbox",
+        "Get-CASMailbox",
+        "Get-MailboxPermission",
+        "Get-RecipientPermission",
+        "Get-MailboxFolderStatistics",
+        "Get-MailboxFolderPermission",
+        "Get-User",
+        "Get-Group",
+        "Set-Mailbox",
+        "Set-CASMailbox",
+        "Add-MailboxPermission",
+        "Remove-MailboxPermission",
+        "Add-RecipientPermission",
+        "Remove-RecipientPermission",
+        "Add-MailboxFolderPermission",
+        "Set-MailboxFolderPermission",
+        "Remove-MailboxFolderPermission",
+    ];
+    Some(match name {
+        "View-Only Recipients" => VIEW_ONLY_RECIPIENTS,
+        "View-Only Configuration" => VIEW_ONLY_CONFIGURATION,
+        "Mail Recipients" => MAIL_RECIPIENTS,
+        "Mail Recipient Creation" => &["New-Mailbox", "Remove-Mailbox"],
+        "Organization Configuration" => &["Get-OrganizationConfig", "Set-OrganizationConfig"],
+        "Organization Transport Settings" => &["Get-TransportConfig", "Set-TransportConfig"],
+        "Role Management" => &[
+            "Get-ServicePrincipal",
+            "New-ServicePrincipal",
+            "Remove-ServicePrincipal",
+        ],
+        _ => return None,
+    })
+}
+
+impl Role {
+    /// A role holding the cmdlets of the named built-in roles ([`built_in_role`]) plus
+    /// `extra` cmdlets (a custom role). Unknown role names are an error.
+    pub fn of_roles(token_prefix: &str, roles: &[&str], extra: &[&str]) -> Result<Role, String> {
+        let mut cmdlets: Vec<String> = extra.iter().map(|c| (*c).to_owned()).collect();
+        for name in roles {
+            let held = built_in_role(name)
+                .ok_or_else(|| format!("`{name}` is not a built-in role the simulator knows"))?;
+            cmdlets.extend(held.iter().map(|c| (*c).to_owned()));
+        }
+        Ok(Role {
+            token_prefix: token_prefix.to_owned(),
+            cmdlets,
         })
     }
 }
@@ -202,6 +277,10 @@ mod tests {
         assert!(!config.may_run("reader-1", "Set-Mailbox"));
         assert!(config.may_run("reader-mbx-1", "Set-Mailbox"));
         assert!(!config.may_run("reader-mbx-1", "Get-Recipient"));
+        let named = Role::parse("r=View-Only Configuration, Get-RecipientPermission").unwrap();
+        assert!(named.allows("Get-TransportConfig"));
+        assert!(named.allows("get-recipientpermission"));
+        assert!(!named.allows("Set-TransportConfig"));
         assert!(config.may_run("admin", "Remove-Mailbox"));
         assert!(Role::parse("=x").is_err());
     }

@@ -40,7 +40,7 @@ pub mod wire;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-pub use config::{BatchOrder, Role, SimConfig, UnknownCmdlet};
+pub use config::{BatchOrder, Role, SimConfig, UnknownCmdlet, built_in_role};
 pub use counters::Counters;
 pub use sharedbox_file::TenantFile;
 pub use state::{Change, SimState};

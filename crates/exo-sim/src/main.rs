@@ -71,7 +71,8 @@ struct Args {
     /// Never treat a token as expired.
     #[arg(long)]
     no_expired_tokens: bool,
-    /// RBAC role `TOKEN_PREFIX=Cmdlet,Get-*,...` (repeatable).
+    /// RBAC role `TOKEN_PREFIX=Cmdlet,Get-*,View-Only Recipients,...` (repeatable; built-in
+    /// role names stand for their cmdlets).
     #[arg(long = "role", value_parser = Role::parse)]
     roles: Vec<Role>,
     /// Accept hashtable parameters without `"@odata.type": "#Exchange.GenericHashTable"`.

@@ -31,7 +31,8 @@ const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c
 /// The most sub-requests one `$batch` may carry.
 pub const MAX_BATCH: usize = 10;
 
-/// How the client behaves; the defaults suit Exchange Online.
+/// How the client behaves; the defaults suit Exchange Online (docs/exchange-online.md,
+/// "Concurrency, batches and timeouts", gives the evidence for each).
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Requests in flight at most (the adaptive limit never exceeds it).
@@ -53,13 +54,18 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
+            // CIPP's mailbox fan-out limit; the module also sends `$batch`es of ten.
             max_concurrency: 10,
-            initial_concurrency: 10,
+            // A small start (guidance: 3-5 in flight per tenant); the limiter grows it
+            // while Exchange does not push back.
+            initial_concurrency: 3,
             page_size: 1000,
             max_attempts: 6,
             backoff: Duration::from_secs(2),
             max_wait: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(300),
+            // The module's HTTP timeout: Exchange ends a REST cmdlet after 15 minutes, and a
+            // client that gives up earlier turns a slow write into an unknown outcome.
+            request_timeout: Duration::from_secs(960),
         }
     }
 }

@@ -12,7 +12,7 @@ pub enum Cloud {
     Global,
     /// US Government GCC High: `outlook.office365.us`.
     GccHigh,
-    /// US Government DoD: `outlook-dod.office365.us`.
+    /// US Government DoD: `webmail.apps.mil` (the module's connection URI).
     Dod,
     /// China, operated by 21Vianet: `partner.outlook.cn`.
     China,
@@ -37,8 +37,19 @@ impl Cloud {
         match self {
             Cloud::Global => "https://outlook.office365.com",
             Cloud::GccHigh => "https://outlook.office365.us",
-            Cloud::Dod => "https://outlook-dod.office365.us",
+            Cloud::Dod => "https://webmail.apps.mil",
             Cloud::China => "https://partner.outlook.cn",
+        }
+    }
+
+    /// Further hosts that serve this cloud's Exchange Online (Microsoft's endpoint lists),
+    /// which `tenant.endpoint` may name instead of [`Cloud::base_url`].
+    pub fn other_hosts(self) -> &'static [&'static str] {
+        match self {
+            // "Microsoft 365 U.S. Government DoD endpoints": Exchange Online is
+            // `outlook-dod.office365.us, webmail.apps.mil`.
+            Cloud::Dod => &["outlook-dod.office365.us"],
+            Cloud::Global | Cloud::GccHigh | Cloud::China => &[],
         }
     }
 
@@ -76,6 +87,7 @@ pub fn is_service_endpoint(endpoint: &str) -> bool {
             && Cloud::ALL.iter().any(|cloud| {
                 reqwest::Url::parse(cloud.base_url())
                     .is_ok_and(|base| base.host_str() == Some(host))
+                    || cloud.other_hosts().contains(&host)
             }))
 }
 
@@ -123,6 +135,7 @@ mod tests {
             "https://outlook.office365.com/",
             "https://outlook.office365.us",
             "https://outlook-dod.office365.us",
+            "https://webmail.apps.mil",
             "https://partner.outlook.cn",
             "http://127.0.0.1:8787",
             "http://localhost:1",

@@ -206,19 +206,24 @@ pub fn final_error(cmdlet: &str, status: u16, body: ErrorBody) -> ExoError {
     }
 }
 
-/// The roles a cmdlet needs, for the hint of a 403.
+/// The smallest role that grants a cmdlet, for `doctor` and the hint of a 403. Sources:
+/// Microsoft365DSC's per-resource read/update roles, the Learn RBAC articles, and
+/// office-docs-powershell issue 9428 for `Get-RecipientPermission` (docs/exchange-online.md).
 pub fn roles_for(cmdlet: &str) -> &'static str {
     match cmdlet {
-        "Get-OrganizationConfig" | "Set-OrganizationConfig" => "Organization Configuration",
-        "Get-TransportConfig" | "Set-TransportConfig" => "Organization Transport Settings",
+        "Get-OrganizationConfig" | "Get-TransportConfig" | "Get-AcceptedDomain" => {
+            "View-Only Configuration"
+        }
+        "Set-OrganizationConfig" => "Organization Configuration",
+        "Set-TransportConfig" => "Organization Transport Settings",
         "New-Mailbox" | "Remove-Mailbox" => "Mail Recipient Creation",
-        "Get-AcceptedDomain" => "View-Only Configuration (or Remote and Accepted Domains)",
-        "Get-MailboxFolderStatistics"
-        | "Get-MailboxFolderPermission"
-        | "Add-MailboxFolderPermission"
-        | "Set-MailboxFolderPermission"
-        | "Remove-MailboxFolderPermission" => "Mail Recipients (folder permissions)",
-        c if c.starts_with("Get-") => "View-Only Recipients (or Mail Recipients)",
+        "Get-RecipientPermission" => {
+            "Mail Recipients; no view-only role has it: a read-only identity needs a custom role derived from Mail Recipients with only this cmdlet"
+        }
+        "Get-ServicePrincipal" | "New-ServicePrincipal" | "Remove-ServicePrincipal" => {
+            "Role Management (not verified)"
+        }
+        c if c.starts_with("Get-") => "View-Only Recipients",
         _ => "Mail Recipients",
     }
 }

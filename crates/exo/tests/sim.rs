@@ -895,3 +895,31 @@ async fn soft_deleted_mailboxes_are_read_only_when_needed_and_lookalikes_do_not_
     assert!(read.soft_deleted_holding("new@contoso.com").is_none());
     assert!(read.soft_deleted_holding("old@contoso.com").is_some());
 }
+
+/// `doctor` and the 403 hints name, for every cmdlet sharedbox runs, a role that holds it
+/// in the simulator's table of Exchange Online's built-in roles (README, "Roles").
+#[test]
+fn the_role_named_for_each_cmdlet_holds_it() {
+    use sharedbox_exo::doctor::{DIRECTORY_CMDLETS, READER_CMDLETS, WRITER_CMDLETS, role_hint};
+    for cmdlet in READER_CMDLETS
+        .iter()
+        .chain(WRITER_CMDLETS)
+        .chain(DIRECTORY_CMDLETS)
+    {
+        let hint = role_hint(cmdlet);
+        let role = hint.split([';', '(']).next().unwrap().trim();
+        let held = sharedbox_exo_sim::built_in_role(role)
+            .unwrap_or_else(|| panic!("`{cmdlet}`: `{role}` is not a built-in role"));
+        assert!(held.contains(cmdlet), "`{role}` does not hold `{cmdlet}`");
+    }
+    // The read-only role group of docs/exchange-online.md cannot read Send As.
+    let view_only: Vec<&str> = ["View-Only Recipients", "View-Only Configuration"]
+        .iter()
+        .flat_map(|r| sharedbox_exo_sim::built_in_role(r).unwrap().iter().copied())
+        .collect();
+    let unreadable: Vec<&&str> = READER_CMDLETS
+        .iter()
+        .filter(|c| !view_only.contains(c))
+        .collect();
+    assert_eq!(unreadable, [&"Get-RecipientPermission"]);
+}

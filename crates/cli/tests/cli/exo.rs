@@ -133,6 +133,96 @@ fn doctor_tells_reader_from_writer() {
     assert_eq!(sim.counters().tenant_changes, 0);
 }
 
+/// Runs `args` against `sim` with `token`.
+fn exo_as(project: &common::Project, sim: &SimHandle, token: &str, args: &[&str]) -> common::Run {
+    let mut all = vec!["--tenant", "exo:contoso.onmicrosoft.com"];
+    all.extend_from_slice(args);
+    common::run_with_env(
+        project.path(),
+        &all,
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+            ("SHAREDBOX_ACCESS_TOKEN", token),
+        ],
+    )
+}
+
+#[test]
+fn the_documented_read_only_role_set_plans_and_cannot_apply() {
+    use sharedbox_exo_sim::Role;
+    let project = common::Project::demo();
+    let view_only = ["View-Only Recipients", "View-Only Configuration"];
+    let sim = sim(
+        &project,
+        SimConfig {
+            roles: vec![
+                // docs/exchange-online.md: the view-only roles plus a custom role that
+                // holds only `Get-RecipientPermission`.
+                Role::of_roles("reader", &view_only, &["Get-RecipientPermission"]).unwrap(),
+                // The view-only roles alone, which Global Reader-style groups hold.
+                Role::of_roles("viewonly", &view_only, &[]).unwrap(),
+            ],
+            ..SimConfig::default()
+        },
+    );
+    let reader = exo_as(
+        &project,
+        &sim,
+        "reader-token",
+        &["plan", "--detailed-exitcode"],
+    );
+    assert_eq!(reader.code, 2, "{}\n{}", reader.stdout, reader.stderr);
+    let from_file = project.run(&["plan", "--detailed-exitcode"]);
+    let summary = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("Plan:"))
+            .map(str::to_owned)
+    };
+    assert_eq!(summary(&reader.stdout), summary(&from_file.stdout));
+    // Without `Get-ServicePrincipal` (Role Management, too much for a reader) a SID nothing
+    // resolves is "not looked up", not orphaned: it might be a service principal.
+    assert!(
+        reader.stdout.contains("(not looked up)"),
+        "{}",
+        reader.stdout
+    );
+    assert!(!reader.stdout.contains("(orphaned)"), "{}", reader.stdout);
+    let doctor = exo_as(&project, &sim, "reader-token", &["doctor"]);
+    assert!(doctor.stdout.contains("but not apply"), "{}", doctor.stdout);
+    let apply = exo_as(&project, &sim, "reader-token", &["apply", "--auto-approve"]);
+    assert_ne!(apply.code, 0);
+    assert!(
+        apply
+            .stderr
+            .contains("is not allowed for this identity (HTTP 403)"),
+        "{}",
+        apply.stderr
+    );
+    assert_eq!(sim.counters().tenant_changes, 0);
+
+    // Without the custom role the Send As read is refused, and the hint says what to add.
+    let viewonly = exo_as(&project, &sim, "viewonly-token", &["plan"]);
+    assert_ne!(viewonly.code, 0);
+    assert!(
+        viewonly.stderr.contains("Get-RecipientPermission"),
+        "{}",
+        viewonly.stderr
+    );
+    assert!(
+        viewonly.stderr.contains("custom role"),
+        "{}",
+        viewonly.stderr
+    );
+    let doctor = exo_as(&project, &sim, "viewonly-token", &["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("Get-RecipientPermission (role: Mail Recipients"),
+        "{}",
+        doctor.stdout
+    );
+}
+
 #[test]
 fn exo_needs_credentials_and_https() {
     let project = common::Project::demo();
