@@ -171,6 +171,7 @@ mod tests {
         Principal::Recipient {
             id: PrincipalId("id".into()),
             address: "alice@contoso.com".into(),
+            app_id: None,
         }
     }
 

@@ -221,6 +221,7 @@ fn principal(file: &TenantFile, address: &str) -> Principal {
     Principal::Recipient {
         id: PrincipalId::of(recipient),
         address: recipient.primary_smtp_address.clone(),
+        app_id: None,
     }
 }
 
@@ -537,6 +538,7 @@ async fn hostile_identities_never_reach_another_object() {
                     .unwrap(),
             ),
             address: (*hostile).to_owned(),
+            app_id: None,
         };
         let operations = [
             Operation::GrantSendAs {

@@ -320,7 +320,7 @@ fn resolve<'a>(
     principal: &Principal,
 ) -> Result<Option<&'a Recipient>, TenantError> {
     match principal {
-        Principal::Recipient { id, address } => directory
+        Principal::Recipient { id, address, .. } => directory
             .get(id)
             .map(Some)
             .ok_or_else(|| TenantError::PrincipalNotFound(address.clone())),

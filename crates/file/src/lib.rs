@@ -52,6 +52,7 @@ mod tests {
         Principal::Recipient {
             id: PrincipalId::of(&recipient),
             address: address.to_owned(),
+            app_id: None,
         }
     }
 
@@ -173,6 +174,7 @@ mod tests {
         let ghost = Principal::Recipient {
             id: PrincipalId("00000000-0000-0000-0000-000000000000".into()),
             address: "ghost@fabrikam.com".into(),
+            app_id: None,
         };
         let err = file
             .apply(&Operation::GrantSendAs {

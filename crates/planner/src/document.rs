@@ -309,6 +309,7 @@ mod tests {
         Principal::Recipient {
             id: PrincipalId(format!("id-{who}")),
             address: who.into(),
+            app_id: None,
         }
     }
 

@@ -163,8 +163,13 @@ pub fn drift_report(plan: &Plan, policies: &PolicySet, snapshot: &Snapshot) -> D
 
 /// A rendered plan value as JSON: booleans as booleans, quoted text unquoted.
 /// A change's value as a policy writes it (`null` when there is none).
+/// Something the change creates (a registration) was `"absent"` before.
 fn policy_value(change: &Change, value: Option<&PlanValue>) -> serde_json::Value {
-    value.map_or(serde_json::Value::Null, |v| v.policy_value(&change.field))
+    match value {
+        Some(v) => v.policy_value(&change.field),
+        None if matches!(change.after, Some(PlanValue::Presence { .. })) => "absent".into(),
+        None => serde_json::Value::Null,
+    }
 }
 
 fn value(v: &serde_json::Value) -> String {

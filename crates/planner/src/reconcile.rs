@@ -272,6 +272,7 @@ mod tests {
         Principal::Recipient {
             id: PrincipalId("a".into()),
             address: "anna@contoso.com".into(),
+            app_id: None,
         }
     }
 

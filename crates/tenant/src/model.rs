@@ -254,6 +254,7 @@ impl Recipient {
         crate::Principal::Recipient {
             id: crate::PrincipalId::of(self),
             address: self.identity(),
+            app_id: self.app_id.as_ref().map(|a| a.to_ascii_lowercase()),
         }
     }
 

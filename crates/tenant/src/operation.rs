@@ -41,6 +41,10 @@ pub enum Principal {
         /// the UPN (a user without mail), else the object id (a service principal), else the
         /// Exchange Guid ([`crate::Recipient::identity`]).
         address: String,
+        /// A service principal's application id: it is shown as `app:<appId>`, the way a
+        /// policy names it, while Exchange is passed the object id (`address`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        app_id: Option<String>,
     },
     /// A live entry that resolves to nothing (an orphaned SID, a deleted user), addressed by
     /// the exact string Exchange returned.
@@ -62,6 +66,10 @@ impl Principal {
     pub fn label(&self) -> String {
         match self {
             // The address is the tenant's too: escaped like the raw strings.
+            Principal::Recipient {
+                app_id: Some(app_id),
+                ..
+            } => format!("app:{}", printable(app_id, 64)),
             Principal::Recipient { address, .. } => printable(address, 320),
             Principal::Orphaned { raw } => format!("{} (orphaned)", printable(raw, 200)),
             Principal::Unresolved { raw } => format!("{} (not looked up)", printable(raw, 200)),
@@ -445,6 +453,7 @@ mod tests {
         let recipient = Principal::Recipient {
             id: PrincipalId("0a1b".into()),
             address: "anna\u{1b}[2J@contoso.com".into(),
+            app_id: None,
         };
         assert_eq!(recipient.label(), "anna\\u{1b}[2J@contoso.com");
         assert_eq!(recipient.identity(), "anna\u{1b}[2J@contoso.com");
@@ -509,6 +518,7 @@ mod tests {
         let anna = |address: &str| Principal::Recipient {
             id: crate::PrincipalId("0a1b".into()),
             address: address.into(),
+            app_id: None,
         };
         assert_eq!(
             anna("anna@contoso.com").key(),

@@ -323,6 +323,7 @@ mod tests {
         Principal::Recipient {
             id: PrincipalId("1111".into()),
             address: "anna@contoso.com".into(),
+            app_id: None,
         }
     }
 
@@ -561,6 +562,7 @@ mod tests {
         let ben = Principal::Recipient {
             id: PrincipalId("2222".into()),
             address: "ben@contoso.com".into(),
+            app_id: None,
         };
         let other = grant(ben, true);
         assert!(!agrees(Some(&derived), Some(&other)));

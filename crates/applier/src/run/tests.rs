@@ -663,6 +663,7 @@ async fn a_created_mailbox_that_holds_grants_now_is_left_in_place() {
             principal: sharedbox_tenant::Principal::Recipient {
                 id: sharedbox_tenant::PrincipalId::of(anna),
                 address: "anna@fabrikam.com".to_owned(),
+                app_id: None,
             },
             auto_mapping: false,
         })

@@ -14,6 +14,7 @@ fn principal(file: &TenantFile, address: &str) -> Principal {
     Principal::Recipient {
         id: PrincipalId::of(&recipient),
         address: recipient.primary_smtp_address.clone(),
+        app_id: None,
     }
 }
 
