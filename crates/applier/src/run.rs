@@ -201,7 +201,10 @@ pub(crate) fn scope_of<'a>(operations: impl Iterator<Item = &'a Operation>) -> R
         .collect();
     mailboxes.sort();
     mailboxes.dedup();
-    ReadScope { mailboxes }
+    ReadScope {
+        mailboxes,
+        ..Default::default()
+    }
 }
 
 /// Applies `plan` to `tenant`, journaling into `journal` (whose `Start` record the caller
@@ -651,6 +654,7 @@ async fn blocks_mailbox_removal(tenant: &dyn Tenant, write: &Operation) -> Optio
     };
     let scope = ReadScope {
         mailboxes: vec![mailbox.clone()],
+        ..Default::default()
     };
     match tenant.read(&scope).await {
         Ok(snapshot) => match snapshot.mailbox(mailbox) {
@@ -748,6 +752,7 @@ async fn wait_until_readable(
 ) -> Result<bool, TenantError> {
     let scope = ReadScope {
         mailboxes: mailboxes.to_vec(),
+        ..Default::default()
     };
     let deadline = tokio::time::Instant::now() + options.create_timeout;
     loop {

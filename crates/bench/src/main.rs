@@ -244,6 +244,7 @@ fn main() {
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
+            ..Default::default()
         };
         let snapshot = synthetic.tenant.snapshot(&scope);
         let started = Instant::now();

@@ -275,6 +275,8 @@ fn user_mailbox(recipient: &Recipient) -> Mailbox {
         mailbox.email_addresses = recipient.email_addresses.clone();
     }
     mailbox.recipient_permissions.clear();
+    mailbox.cas_mailbox.smtp_client_authentication_disabled =
+        recipient.smtp_client_authentication_disabled;
     mailbox.sent_items.folder_id = crate::folders::synthetic_id(&recipient.guid, "SentItems");
     mailbox
 }

@@ -9,6 +9,8 @@
 //! `Get-CASMailbox` and `Get-RecipientPermission -AccessRights SendAs` in bulk. Only when a
 //! mailbox in scope does not exist: `Get-Mailbox -SoftDeletedMailbox` (the addresses removed
 //! mailboxes still hold, for the plan's check before a create; a failure leaves it empty).
+//! Only for the scope's accounts that are user mailboxes: `Get-CASMailbox -Identity` (their
+//! own SMTP AUTH, for lint SBX205).
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
 //! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
@@ -281,6 +283,7 @@ pub async fn snapshot(
     if incomplete {
         directory.mark_incomplete();
     }
+    account_smtp_auth(client, &mut directory, &scope.accounts).await?;
     directory.shrink_to_fit();
     managed.shrink_to_fit();
     // The bulk rows go to their mailboxes now, so that the tenant-wide maps are gone
@@ -501,6 +504,51 @@ async fn soft_deleted_mailboxes(client: &Client) -> Result<Vec<SoftDeletedMailbo
         // Throttled, unreachable, a server error: the read fails, never "nothing is held".
         Some(Err(e)) => Err(e),
     }
+}
+
+/// The own SMTP AUTH setting of those `accounts` that are user mailboxes
+/// (`Get-CASMailbox -Identity`, batched), written into their directory entries: lint SBX205
+/// checks the account that logs in, not the shared mailbox. An account Exchange does not
+/// find keeps "not reported"; like every other read, any other failure fails the read.
+async fn account_smtp_auth(
+    client: &Client,
+    directory: &mut Directory,
+    accounts: &[String],
+) -> Result<(), ExoError> {
+    let mut users: Vec<Recipient> = Vec::new();
+    for account in accounts {
+        if let Some(r) = directory.resolve_policy(account)
+            && r.recipient_type_details.eq_ignore_ascii_case("UserMailbox")
+            && !users.iter().any(|u| u.guid == r.guid)
+        {
+            users.push(r.clone());
+        }
+    }
+    if users.is_empty() {
+        return Ok(());
+    }
+    let commands: Vec<Command> = users
+        .iter()
+        .map(|u| {
+            Command::read("Get-CASMailbox")
+                .param("Identity", u.primary_smtp_address.as_str())
+                .select(&CAS_FIELDS)
+        })
+        .collect();
+    for (mut user, result) in users.into_iter().zip(client.batch(&commands).await) {
+        match result {
+            Ok(out) => {
+                if let Some(row) = out.rows.first() {
+                    user.smtp_client_authentication_disabled =
+                        cas_of(row).smtp_client_authentication_disabled;
+                    directory.insert(user);
+                }
+            }
+            Err(ExoError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// A row of `Get-Mailbox -SoftDeletedMailbox`; one without a primary address is left out.
@@ -776,7 +824,7 @@ fn recipient_of(row: &Row) -> Option<Recipient> {
         email_addresses: row.strings("EmailAddresses", false),
         sid: None,
         recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
-        // Not in `Get-Recipient`: the account's own SMTP AUTH is not read (SBX205 says so).
+        // Not in `Get-Recipient`: read for the accounts that need it (`account_smtp_auth`).
         smtp_client_authentication_disabled: None,
         app_id: None,
     })

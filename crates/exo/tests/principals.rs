@@ -101,6 +101,7 @@ fn client(sim: &SimHandle, token: &str) -> ExoTenant {
 fn support() -> ReadScope {
     ReadScope {
         mailboxes: vec!["support@contoso.com".into()],
+        ..Default::default()
     }
 }
 
@@ -220,6 +221,7 @@ async fn a_service_principal_is_granted_full_access_and_send_as_but_cannot_moder
     }
     let scope = ReadScope {
         mailboxes: vec!["sales@contoso.com".into()],
+        ..Default::default()
     };
     let snapshot = exo.read(&scope).await.unwrap();
     let sales = snapshot.mailbox("sales@contoso.com").unwrap();

@@ -50,6 +50,7 @@ fn everything(file: &TenantFile) -> ReadScope {
             .iter()
             .map(|m| m.primary_smtp_address.clone())
             .collect(),
+        ..Default::default()
     }
 }
 
@@ -123,6 +124,7 @@ async fn a_read_through_the_wire_equals_the_file_backend_quirks_and_all() {
     sim.reset_counters();
     let one = ReadScope {
         mailboxes: vec!["support@contoso.com".into()],
+        ..Default::default()
     };
     let snapshot = exo.read(&one).await.unwrap();
     assert_same(&snapshot, &file.snapshot(&one));
@@ -680,6 +682,7 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
     let support = "support@contoso.com";
     let scope = ReadScope {
         mailboxes: vec![support.to_owned()],
+        ..Default::default()
     };
     let before = exo.read(&scope).await.unwrap();
     let live = before.mailbox(support).unwrap().clone();
@@ -738,7 +741,10 @@ async fn the_organisations_smtp_auth_is_read_and_written_through_the_transport_c
     tenant.organization.smtp_client_authentication_disabled = Some(false);
     let sim = SimServer::start(tenant, SimConfig::default()).unwrap();
     let exo = client(&sim, token(), fast());
-    let scope = ReadScope { mailboxes: vec![] };
+    let scope = ReadScope {
+        mailboxes: vec![],
+        ..Default::default()
+    };
     let read = exo.read(&scope).await.unwrap();
     assert_eq!(
         read.organization.smtp_client_authentication_disabled,
@@ -827,6 +833,7 @@ async fn accepted_domains_are_read_and_a_role_without_them_still_reads() {
     });
     let scope = ReadScope {
         mailboxes: vec!["support@contoso.com".into()],
+        ..Default::default()
     };
     let full = client(&sim, token(), fast()).read(&scope).await.unwrap();
     assert_eq!(

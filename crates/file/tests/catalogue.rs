@@ -51,6 +51,7 @@ fn snapshot(file: &TenantFile) -> sharedbox_tenant::Snapshot {
             .iter()
             .map(|m| m.primary_smtp_address.clone())
             .collect(),
+        ..Default::default()
     })
 }
 

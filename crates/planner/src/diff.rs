@@ -902,6 +902,7 @@ sendFromAliasEnabled: true
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
+            ..Default::default()
         };
         let snapshot = file.snapshot(&scope);
         (file, policies, snapshot)
@@ -950,6 +951,7 @@ sendFromAliasEnabled: true
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
+            ..Default::default()
         };
         assert!(plan_is_empty(&policies, &file.snapshot(&scope)));
         // Undo everything that can be undone (orphans cannot be re-granted: they resolve to nothing).
@@ -1011,6 +1013,7 @@ sendFromAliasEnabled: true
         file.recipients.push(twin);
         let scope = ReadScope {
             mailboxes: vec!["support@fabrikam.com".into()],
+            ..Default::default()
         };
         let err = plan(&policies, &file.snapshot(&scope), &PlanOptions::default()).unwrap_err();
         assert!(

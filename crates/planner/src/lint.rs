@@ -412,6 +412,7 @@ mod tests {
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
+            ..Default::default()
         };
         lint_plan(&set, &file.snapshot(&scope), &LintLevels::default())
             .into_iter()

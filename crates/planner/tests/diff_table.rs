@@ -27,6 +27,7 @@ fn changes(body: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("{body}: {e:?}"));
     let snapshot = file.snapshot(&ReadScope {
         mailboxes: vec!["support@fabrikam.com".into()],
+        ..Default::default()
     });
     let plan = plan(&policies, &snapshot, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("{body}: {:?}", e.0));
@@ -176,6 +177,7 @@ fn plan_after(tweak: impl Fn(&mut Mailbox), body: &str) -> Plan {
         .unwrap_or_else(|e| panic!("{body}: {e:?}"));
     let snapshot = file.snapshot(&ReadScope {
         mailboxes: vec!["support@fabrikam.com".into()],
+        ..Default::default()
     });
     plan(&policies, &snapshot, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("{body}: {:?}", e.0))

@@ -26,6 +26,7 @@ fn scope(policies: &PolicySet) -> ReadScope {
             .iter()
             .map(|m| m.address.value.clone())
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -336,8 +336,8 @@ for the mailbox or the tenant) and the system cannot send.
 
 sharedbox takes the sending account to be each principal with both `sendAs` and `fullAccess`
 on a mailbox read over IMAP, or the mailbox itself when there is none. The account's own
-setting is known from the file backend; Exchange Online reads do not report it yet, so there
-it is taken to follow the organisation.
+setting is read with the tenant (on Exchange Online `Get-CASMailbox -Identity` of that user
+mailbox); an account that is not a user mailbox is taken to follow the organisation.
 
 Fix: enable SMTP AUTH for that account only (sharedbox manages shared mailboxes, not user
 accounts):

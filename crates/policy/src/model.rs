@@ -30,6 +30,27 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
+    /// What planning these policies reads: every managed mailbox in full, and the accounts
+    /// that may log in to SMTP AUTH for one of them (lint SBX205 needs their own setting).
+    pub fn read_scope(&self) -> sharedbox_tenant::ReadScope {
+        let mut accounts: Vec<String> = Vec::new();
+        for policy in &self.mailboxes {
+            for account in policy.smtp_auth_candidates() {
+                if !accounts.iter().any(|a| a.eq_ignore_ascii_case(account)) {
+                    accounts.push(account.to_owned());
+                }
+            }
+        }
+        sharedbox_tenant::ReadScope {
+            mailboxes: self
+                .mailboxes
+                .iter()
+                .map(|m| m.address.value.clone())
+                .collect(),
+            accounts,
+        }
+    }
+
     /// The policy of the mailbox `address` (case-insensitive).
     pub fn mailbox(&self, address: &str) -> Option<&MailboxPolicy> {
         self.mailboxes
@@ -71,6 +92,17 @@ impl MailboxPolicy {
     pub fn enables(&self, property: Property) -> Option<&Located<Value>> {
         self.setting(property)
             .filter(|v| v.value == Value::Flag(true))
+    }
+
+    /// The Send As principals of a mailbox that this policy opens to IMAP: a system that
+    /// reads it over IMAP and sends as it logs in to SMTP AUTH as one of them (lint SBX205
+    /// narrows them to user accounts that also have Full Access).
+    pub fn smtp_auth_candidates(&self) -> impl Iterator<Item = &str> {
+        self.enables(Property::Imap)
+            .and(self.send_as.as_ref())
+            .into_iter()
+            .flat_map(|list| &list.value)
+            .map(|p| p.value.as_str())
     }
 
     /// Whether `--target`s select this mailbox (no targets select every mailbox).

@@ -41,6 +41,11 @@ pub use undo::{NoUndo, UNKNOWN_AUTO_MAPPING_RESTORED, agrees, undo, with_recorde
 pub struct ReadScope {
     /// Primary SMTP addresses of the mailboxes to read in full.
     pub mailboxes: Vec<String>,
+    /// User accounts (as policies name them) whose own client settings to read as well,
+    /// into [`Recipient::smtp_client_authentication_disabled`]: the accounts that may log in
+    /// to SMTP AUTH for a managed mailbox (lint SBX205). Names that are not user mailboxes
+    /// are skipped.
+    pub accounts: Vec<String>,
 }
 
 impl ReadScope {

@@ -85,6 +85,7 @@ impl Fixture {
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
+            ..Default::default()
         };
         let snapshot = self.tenant.read(&scope).await.unwrap();
         let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
@@ -890,6 +891,7 @@ fn max_removals_counts_what_the_summary_revokes_and_not_an_automapping_regrant()
     .unwrap();
     let snapshot = file.snapshot(&ReadScope {
         mailboxes: vec!["support@fabrikam.com".into()],
+        ..Default::default()
     });
     let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
     assert_eq!(plan.summary().revoke, 2);
@@ -1036,6 +1038,7 @@ async fn a_journal_whose_inverse_was_tampered_with_is_not_used_to_write_somethin
         .tenant
         .read(&ReadScope {
             mailboxes: vec!["support@fabrikam.com".into()],
+            ..Default::default()
         })
         .await
         .unwrap()

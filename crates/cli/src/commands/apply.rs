@@ -140,7 +140,10 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
 /// What a saved plan's run reads: the mailboxes it touches (for the stale check) and every
 /// managed mailbox (to re-derive the plan from the policies).
 fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope {
-    let mut mailboxes = policy_scope(policies).mailboxes;
+    let ReadScope {
+        mut mailboxes,
+        accounts,
+    } = policy_scope(policies);
     mailboxes.extend(document.touched_mailboxes());
     mailboxes.extend(
         document
@@ -151,7 +154,10 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
     );
     let mut seen = std::collections::HashSet::new();
     mailboxes.retain(|m| seen.insert(m.to_ascii_lowercase()));
-    ReadScope { mailboxes }
+    ReadScope {
+        mailboxes,
+        accounts,
+    }
 }
 
 /// Refuses a saved plan with any change the policies (as loaded from the configuration) do

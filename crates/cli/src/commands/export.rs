@@ -60,6 +60,7 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
         tenant.as_ref(),
         &ReadScope {
             mailboxes: wanted.clone(),
+            ..Default::default()
         },
     )
     .await?;

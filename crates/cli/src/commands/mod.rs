@@ -133,13 +133,7 @@ async fn read(tenant: &dyn Tenant, scope: &ReadScope) -> anyhow::Result<Snapshot
 
 /// The read scope of a policy set: every managed mailbox.
 fn policy_scope(policies: &PolicySet) -> ReadScope {
-    ReadScope {
-        mailboxes: policies
-            .mailboxes
-            .iter()
-            .map(|m| m.address.value.clone())
-            .collect(),
-    }
+    policies.read_scope()
 }
 
 /// Computes the plan, printing warnings, or every error. With `lints`, the offline and

@@ -350,6 +350,26 @@ fn smtp_auth_is_judged_for_the_account_that_authenticates_over_the_wire() {
         plan.stderr
     );
 
+    // The service account's own setting is read (`Get-CASMailbox -Identity` of the user
+    // mailbox): enabled for it alone, it is no longer reported.
+    let mut tenant = sim.tenant();
+    let account = tenant
+        .recipients
+        .iter_mut()
+        .find(|r| r.primary_smtp_address == "svc-ccaas@contoso-service.com")
+        .unwrap();
+    account.smtp_client_authentication_disabled = Some(false);
+    sim.set_tenant(tenant.clone());
+    let plan = wire(&["plan", "--detailed-exitcode"]);
+    assert!(!plan.stderr.contains("SBX205"), "{}", plan.stderr);
+    tenant
+        .recipients
+        .iter_mut()
+        .find(|r| r.primary_smtp_address == "svc-ccaas@contoso-service.com")
+        .unwrap()
+        .smtp_client_authentication_disabled = None;
+    sim.set_tenant(tenant);
+
     // The organisation enables SMTP AUTH: planned through `Set-TransportConfig`, and the
     // service account, which inherits it, is no longer reported.
     project.policy(

@@ -129,7 +129,11 @@ fn a_service_principal_is_granted_and_only_the_orphaned_sid_cannot_be_undone() {
     );
     // Both the orphan and the user without mail are revoked; only the orphan is final.
     // A service principal is shown the way a policy names it, not by its object id.
-    assert!(plan.stdout.contains(&format!("+ app:{APP_ID}")), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(&format!("+ app:{APP_ID}")),
+        "{}",
+        plan.stdout
+    );
     assert!(!plan.stdout.contains(APP_OBJECT_ID), "{}", plan.stdout);
     assert!(
         plan.stdout.contains("scanner@fabrikam.onmicrosoft.com"),
@@ -227,7 +231,11 @@ fn a_missing_registration_is_created_first_and_rolled_back_only_when_the_run_mad
     );
 
     // Drift reports the missing registration the policies need, as the plan does.
-    let drift = exo(&project, &sim, &["drift", "--format", "json", "--detailed-exitcode"]);
+    let drift = exo(
+        &project,
+        &sim,
+        &["drift", "--format", "json", "--detailed-exitcode"],
+    );
     assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
     let report: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
     let differing = &report["tenantSettings"]["differingProperties"];
