@@ -96,6 +96,7 @@ const MAILBOX_IDENTITY: &[&str] = &[
     "ModeratedBy",
     "BypassModerationFromSendersOrMembers",
     "IsDirSynced",
+    "IsExchangeCloudManaged",
 ];
 
 /// `Get-CASMailbox` fields besides the catalogued properties.
@@ -899,6 +900,7 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         sent_items: SentItemsFolder::default(),
         cas_mailbox: CasMailbox::default(),
         is_dir_synced: row.flag("IsDirSynced").unwrap_or(false),
+        is_exchange_cloud_managed: row.flag("IsExchangeCloudManaged").unwrap_or(false),
         ..Mailbox::default()
     };
     for property in Property::of_cmdlet("Get-Mailbox") {

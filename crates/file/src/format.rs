@@ -245,9 +245,7 @@ impl TenantFile {
             other => {
                 let index = self.index_of(other.mailbox().unwrap_or_default())?;
                 // Hybrid: what on-premises AD masters is refused in the cloud.
-                if self.mailboxes[index].is_dir_synced
-                    && let Some(parameter) = other.mastered_on_premises()
-                {
+                if let Some(parameter) = self.mailboxes[index].mastered_on_premises(other) {
                     let address = &self.mailboxes[index].primary_smtp_address;
                     return Err(TenantError::Rejected {
                         message: format!(

@@ -39,13 +39,14 @@ pub struct PlanError(pub Vec<Diagnostic>);
 /// write half-way through an apply). Returns whether there was one.
 fn on_premises(
     policy: &MailboxPolicy,
+    live: &Mailbox,
     planned: &MailboxPlan,
     errors: &mut Vec<Diagnostic>,
 ) -> bool {
     let mut found = false;
     let mut reported: Vec<&str> = Vec::new();
     for change in &planned.changes {
-        let Some(parameter) = change.operation.mastered_on_premises() else {
+        let Some(parameter) = live.mastered_on_premises(&change.operation) else {
             continue;
         };
         if reported.contains(&parameter) {
@@ -184,9 +185,7 @@ pub fn plan(
         };
         let live = snapshot.mailbox(&policy.address);
         match planner.plan_mailbox(policy, live) {
-            Some(m)
-                if live.is_some_and(|l| l.is_dir_synced)
-                    && on_premises(policy, &m, &mut errors) => {}
+            Some(m) if live.is_some_and(|l| on_premises(policy, l, &m, &mut errors)) => {}
             Some(m) if !m.changes.is_empty() => plan.mailboxes.push(m),
             _ => plan.unchanged.push(policy.address.value.clone()),
         }

@@ -441,15 +441,17 @@ impl Property {
     /// synchronised from there (`IsDirSynced`, hybrid): Entra Connect synchronises the
     /// attribute (`displayName`, `msExchHideFromAddressLists`, `msExchEnableModeration`,
     /// `msExchModerationFlags`), so `Set-Mailbox` refuses to change it in Exchange Online.
+    /// With `exchange_cloud_managed` (`IsExchangeCloudManaged`) the Exchange attributes are
+    /// managed in the cloud and only the identity attribute `displayName` stays on premises.
     /// Client access settings (`Set-CASMailbox`) and the sent-copy flags are cloud settings.
-    pub const fn mastered_on_premises(self) -> bool {
-        matches!(
-            self,
-            Property::DisplayName
-                | Property::HiddenFromAddressLists
-                | Property::ModerationEnabled
-                | Property::ModerationNotifications
-        )
+    pub const fn mastered_on_premises(self, exchange_cloud_managed: bool) -> bool {
+        match self {
+            Property::DisplayName => true,
+            Property::HiddenFromAddressLists
+            | Property::ModerationEnabled
+            | Property::ModerationNotifications => !exchange_cloud_managed,
+            _ => false,
+        }
     }
 
     /// Every property, in catalogue order.

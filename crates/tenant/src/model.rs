@@ -365,6 +365,11 @@ pub struct Mailbox {
     /// ([`crate::Property::mastered_on_premises`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_dir_synced: bool,
+    /// `IsExchangeCloudManaged`: the Exchange attributes of a synchronised mailbox are
+    /// managed in Exchange Online (the source of authority moved to the cloud); its identity
+    /// attributes (the display name) still come from on-premises AD.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_exchange_cloud_managed: bool,
 }
 
 fn yes() -> bool {
@@ -522,6 +527,16 @@ impl Mailbox {
         self.mailbox_permissions
             .iter()
             .filter(|row| row.is_full_access_grant() && !crate::is_built_in(&row.user))
+    }
+
+    /// The `Set-Mailbox` parameter `operation` changes that on-premises AD masters for this
+    /// mailbox, if any: only a synchronised mailbox (`IsDirSynced`) has such attributes, and
+    /// one whose Exchange attributes are cloud-managed only its identity attributes.
+    pub fn mastered_on_premises(&self, operation: &crate::Operation) -> Option<&'static str> {
+        if !self.is_dir_synced {
+            return None;
+        }
+        operation.mastered_on_premises(self.is_exchange_cloud_managed)
     }
 
     /// The live Send As grants.

@@ -175,27 +175,34 @@ pub enum PrincipalList {
 
 impl PrincipalList {
     /// Whether the list is mastered in on-premises Active Directory for a synchronised
-    /// (`IsDirSynced`) mailbox (`msExchModeratedByLink`, `msExchBypassModerationLink`);
+    /// (`IsDirSynced`) mailbox (`msExchModeratedByLink`, `msExchBypassModerationLink`), unless
+    /// its Exchange attributes are cloud-managed (`IsExchangeCloudManaged`);
     /// `GrantSendOnBehalfTo` (`publicDelegates`) is written back by Entra Connect in hybrid.
-    pub const fn mastered_on_premises(self) -> bool {
-        matches!(
-            self,
-            PrincipalList::Moderators | PrincipalList::ModerationBypass
-        )
+    pub const fn mastered_on_premises(self, exchange_cloud_managed: bool) -> bool {
+        !exchange_cloud_managed
+            && matches!(
+                self,
+                PrincipalList::Moderators | PrincipalList::ModerationBypass
+            )
     }
 }
 
 impl Operation {
     /// The `Set-Mailbox` parameter this write changes when it is mastered on premises for a
     /// synchronised mailbox ([`crate::Property::mastered_on_premises`],
-    /// [`PrincipalList::mastered_on_premises`]), else `None`.
-    pub fn mastered_on_premises(&self) -> Option<&'static str> {
+    /// [`PrincipalList::mastered_on_premises`]), else `None`. Callers with a mailbox use
+    /// [`crate::Mailbox::mastered_on_premises`].
+    pub fn mastered_on_premises(&self, exchange_cloud_managed: bool) -> Option<&'static str> {
         match self {
-            Operation::SetMailbox { setting, .. } if setting.property.mastered_on_premises() => {
+            Operation::SetMailbox { setting, .. }
+                if setting
+                    .property
+                    .mastered_on_premises(exchange_cloud_managed) =>
+            {
                 Some(setting.definition().parameter)
             }
             Operation::AddToList { list, .. } | Operation::RemoveFromList { list, .. }
-                if list.mastered_on_premises() =>
+                if list.mastered_on_premises(exchange_cloud_managed) =>
             {
                 Some(match list {
                     PrincipalList::Moderators => "ModeratedBy",

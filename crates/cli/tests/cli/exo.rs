@@ -725,6 +725,37 @@ fn properties_mastered_on_premises_are_a_plan_error_for_a_dir_synced_mailbox() {
     let support = common::mailbox(&support, "support@fabrikam.com");
     assert!(support.message_copy_for_sent_as_enabled);
     assert!(support.is_dir_synced, "read back as synchronised");
+
+    // Its Exchange attributes moved to the cloud (`IsExchangeCloudManaged`): hiding it from
+    // the address lists plans and applies; the display name still comes from AD.
+    let mut tenant = sim.tenant();
+    tenant
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap()
+        .is_exchange_cloud_managed = true;
+    sim.set_tenant(tenant);
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\ndisplayName: Support Neu\nhiddenFromAddressLists: true\n",
+    );
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("`displayName`"), "{}", plan.stderr);
+    assert!(
+        !plan.stderr.contains("`hiddenFromAddressLists`"),
+        "{}",
+        plan.stderr
+    );
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nhiddenFromAddressLists: true\n",
+    );
+    let applied = exo(&project, &sim, &["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let tenant = sim.tenant();
+    assert!(common::mailbox(&tenant, "support@fabrikam.com").hidden_from_address_lists_enabled);
 }
 
 /// Hybrid: a sender whose mailbox is on premises (a `MailUser` in Exchange Online) gets no

@@ -141,6 +141,7 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
         .with("RetentionHoldEnabled", false)
         .with("IsInactiveMailbox", false)
         .with("IsDirSynced", m.is_dir_synced)
+        .with("IsExchangeCloudManaged", m.is_exchange_cloud_managed)
         .date("WhenCreated", TIMESTAMP)
         .date("WhenChanged", TIMESTAMP)
 }
