@@ -11,6 +11,7 @@ use sharedbox_tenant::{Property, Value};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::document::{self, Ensure, Kind, RawDocument, Sp};
 use crate::model::*;
+use crate::parse_error::{Schema, parse_error, shorten};
 use crate::source::{Located, Origin, Source};
 
 /// Reads and validates every policy file under `dir`.
@@ -176,113 +177,13 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
     source: &Arc<Source>,
 ) -> Result<T, Box<Diagnostic>> {
     serde_saphyr::from_str_with_options::<T>(&source.text, parse_options())
-        .map_err(|e| Box::new(parse_error(source, &e)))
+        .map_err(|e| Box::new(parse_error(source, &e, Schema::Other)))
 }
 
 /// Parses every document of one file.
 fn parse_source(source: &Arc<Source>) -> Result<Vec<RawDocument>, Box<Diagnostic>> {
     serde_saphyr::from_multiple_with_options::<RawDocument>(&source.text, parse_options())
-        .map_err(|e| Box::new(parse_error(source, &e)))
-}
-
-/// A budget breach in words.
-fn breach_text(breach: &serde_saphyr::budget::BudgetBreach) -> String {
-    use serde_saphyr::budget::BudgetBreach as B;
-    match breach {
-        B::Nodes { nodes } => format!("more than {nodes} nodes"),
-        B::Events { events } => format!("more than {events} parser events"),
-        B::Depth { depth } => format!("nesting deeper than {depth} levels"),
-        B::Aliases { aliases } => format!("more than {aliases} aliases (`*name`)"),
-        B::Anchors { anchors } => format!("more than {anchors} anchors (`&name`)"),
-        B::Documents { documents } => format!("more than {documents} documents"),
-        other => format!("{other:?}"),
-    }
-}
-
-/// Turns a parser error into a diagnostic with a readable message and a hint.
-fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic {
-    // A file that did not parse may not be a policy at all: its excerpt shows the one line.
-    let origin = error
-        .location()
-        .map(|l| Origin::from_location(source, &l).line_only());
-    let raw = error.without_snippet().to_string();
-    let message = match raw.rfind(" at line ") {
-        Some(i) => raw[..i].to_owned(),
-        None => raw,
-    };
-    // The parser quotes values; a value may be a whole foreign file on one line.
-    let message = shorten(&message, MAX_MESSAGE_CHARS);
-    let snippet = origin
-        .as_ref()
-        .map(|o| o.snippet().to_owned())
-        .unwrap_or_default();
-    if let serde_saphyr::Error::Budget { breach, .. } = error.without_snippet() {
-        return Diagnostic::error(
-            "policy::too-complex",
-            format!("the file exceeds the YAML budget: {}", breach_text(breach)),
-            origin,
-        )
-        .with_label("limit reached here")
-        .with_hint("policy files are limited to 500,000 nodes, nesting depth 32 and 1,000 aliases; split the file or write the list out without anchors");
-    }
-    if message.starts_with("invalid boolean") {
-        return Diagnostic::error("policy::invalid-boolean", format!("`{}` is not a boolean", shorten(&snippet, 120)), origin)
-            .with_label("expected `true` or `false`")
-            .with_hint("write `true` or `false`; YAML 1.1 spellings such as `yes`, `no`, `on` and `off` are rejected");
-    }
-    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
-        let key = key.split(',').next().unwrap_or(key).trim();
-        return Diagnostic::error(
-            "policy::duplicate-key",
-            format!("duplicate key `{key}`"),
-            origin,
-        )
-        .with_label("second occurrence")
-        .with_hint("a key may appear once per mapping; remove one of them");
-    }
-    if message.starts_with("unknown field") {
-        return Diagnostic::error("policy::unknown-field", backtick_expected(&message), origin)
-            .with_label("unknown field")
-            .with_hint("check the spelling; `sharedbox schema` prints every field");
-    }
-    if message.starts_with("unknown variant") {
-        return Diagnostic::error(
-            "policy::invalid-value",
-            backtick_expected(&message).replace("unknown variant", "unknown value"),
-            origin,
-        )
-        .with_label("not allowed here");
-    }
-    if message.starts_with("missing field") {
-        return Diagnostic::error("policy::missing-field", message, origin)
-            .with_label("in this mapping");
-    }
-    Diagnostic::error("policy::syntax", message, origin).with_hint("the file must be valid YAML")
-}
-
-/// The longest parser message shown, in characters.
-const MAX_MESSAGE_CHARS: usize = 600;
-
-/// `text` cut to `max` characters, with `…` when it was longer.
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
-}
-
-/// `..., expected one of a, b` -> `..., expected one of `a`, `b``.
-fn backtick_expected(message: &str) -> String {
-    match message.split_once("expected one of ") {
-        Some((head, list)) => {
-            let items: Vec<String> = list
-                .split(", ")
-                .map(|i| format!("`{}`", i.trim_matches('`')))
-                .collect();
-            format!("{head}expected one of {}", items.join(", "))
-        }
-        None => message.to_owned(),
-    }
+        .map_err(|e| Box::new(parse_error(source, &e, Schema::Policy)))
 }
 
 fn origin<T>(source: &Arc<Source>, sp: &Sp<T>) -> Origin {
