@@ -1,6 +1,6 @@
-//! Loading a policy folder: read every `*.yaml`/`*.yml` recursively, parse strictly, check
-//! the rules that span documents and files, merge `Defaults`, and return a [`PolicySet`]
-//! or every diagnostic found (not only the first).
+//! Loading a policy folder: read every `*.yaml`/`*.yml` (any case, not hidden) recursively,
+//! parse strictly, check the rules that span documents and files, merge `Defaults`, and
+//! return a [`PolicySet`] or every diagnostic found (not only the first).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use crate::source::{Located, Origin, Source};
 /// Every problem found, each with file, line and column where it has one.
 pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
     let mut files = Vec::new();
-    collect_files(dir, &mut files).map_err(|e| {
+    collect_files(dir, &mut files, &mut Vec::new()).map_err(|e| {
         Diagnostics(vec![
             Diagnostic::error(
                 "policy::io",
@@ -78,28 +78,64 @@ fn read_bounded(path: &Path, root: &crate::files::Root) -> Result<String, Box<Di
     })
 }
 
-/// Every `*.yaml`/`*.yml` under `dir` that is not hidden, and every symbolic link to a
-/// folder (refused when read: links to folders are not followed).
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Whether a file name is a policy file's: ends in `.yaml` or `.yml`, in any case
+/// (`Info.YAML` is read: a user who named it so meant a policy), and is not hidden.
+pub fn is_policy_file_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !name.starts_with('.') && (lower.ends_with(".yaml") || lower.ends_with(".yml"))
+}
+
+/// Whether a file that is not read looks as if it was meant as a policy, or is a copy of
+/// one: a hidden `.x.yaml`, a backup `x.yaml~`, `x.yaml.bak`, `x.yml.orig`, an editor's
+/// swap file. Such files are named in a note ([`ignored_files`]); others (`README.md`,
+/// the schema) are skipped silently.
+fn looks_like_policy(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains(".yaml") || lower.contains(".yml")
+}
+
+/// Every policy file under `dir` ([`is_policy_file_name`]) and every symbolic link to a
+/// folder (refused when read: links to folders are not followed); into `ignored`, the files
+/// skipped that look like policies ([`looks_like_policy`]). Hidden folders are not entered.
+fn collect_files(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    ignored: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
+        let name = name.to_string_lossy();
         let file_type = entry.file_type()?;
-        let yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
         if file_type.is_dir() {
-            collect_files(&path, out)?;
-        } else if yaml || (file_type.is_symlink() && path.is_dir()) {
+            if !name.starts_with('.') {
+                collect_files(&path, out, ignored)?;
+            }
+        } else if name.starts_with('.') {
+            if looks_like_policy(&name) {
+                ignored.push(path);
+            }
+        } else if is_policy_file_name(&name) || (file_type.is_symlink() && path.is_dir()) {
             out.push(path);
+        } else if looks_like_policy(&name) {
+            ignored.push(path);
         }
     }
     Ok(())
+}
+
+/// The files under the policy folder `dir` that are not read but look as if they were meant
+/// as policies: hidden (`.draft.yaml`), backups (`x.yaml~`, `x.yaml.bak`) and the like,
+/// sorted; empty when the folder cannot be listed (loading reports that).
+pub fn ignored_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut ignored = Vec::new();
+    if collect_files(dir, &mut files, &mut ignored).is_err() {
+        return Vec::new();
+    }
+    ignored.sort();
+    ignored
 }
 
 /// Parses and validates policy sources (already read from disk or built in memory).

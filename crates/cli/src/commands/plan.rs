@@ -5,13 +5,17 @@ use std::path::Path;
 pub use sharedbox_planner::acceptance::short;
 use sharedbox_planner::{MarkdownOptions, Plan, PlanDocument, render_markdown};
 
-use super::{load_policies, make_plan, open_tenant, plural, policy_scope, print_plan, read};
+use super::{
+    load_policies, make_plan, note_ignored_files, open_tenant, plural, policy_scope, print_plan,
+    read,
+};
 use crate::args::{Format, PlanArgs, ValidateArgs};
 use crate::config::RunConfig;
 use crate::output::{ExitStatus, Failure, diagnostic_json, print_diagnostics, step_summary};
 
 /// `sharedbox validate`: parse strictly, check the rules, run the offline lints.
 pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
+    note_ignored_files(&config.policies);
     let (set, diagnostics) = match sharedbox_policy::load_dir(&config.policies) {
         Ok(set) => {
             let findings = sharedbox_policy::lint_policies(&set, &config.lint_levels);
