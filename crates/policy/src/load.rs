@@ -961,3 +961,62 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("servicePrincipals", doc.service_principals);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_file_names_ignore_the_case_of_the_extension() {
+        for name in ["a.yaml", "a.yml", "Info.YAML", "b.Yml", "x.y.yaml"] {
+            assert!(is_policy_file_name(name), "{name}");
+        }
+        for name in [
+            ".a.yaml",
+            "a.yaml~",
+            "a.yaml.bak",
+            "README.md",
+            "yaml",
+            "a.json",
+        ] {
+            assert!(!is_policy_file_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn skipped_look_alikes_are_listed_and_others_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("team")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        for name in [
+            "a.yaml",
+            "Info.YAML",
+            ".draft.yaml",
+            "a.yaml~",
+            "README.md",
+            "sharedbox.schema.json",
+            "team/b.yml",
+            "team/b.yml.orig",
+            ".git/config.yaml",
+        ] {
+            std::fs::write(root.join(name), "").unwrap();
+        }
+        let mut files = Vec::new();
+        let mut ignored = Vec::new();
+        collect_files(root, &mut files, &mut ignored).unwrap();
+        files.sort();
+        let relative = |paths: &[PathBuf]| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+                .collect()
+        };
+        assert_eq!(relative(&files), ["Info.YAML", "a.yaml", "team/b.yml"]);
+        assert_eq!(
+            relative(&ignored_files(root)),
+            [".draft.yaml", "a.yaml~", "team/b.yml.orig"]
+        );
+        assert!(ignored_files(&root.join("missing")).is_empty());
+    }
+}
