@@ -504,7 +504,7 @@ fn clean_key(key: &str) -> Option<String> {
         .trim_start_matches('-')
         .trim();
     let key = key.trim_matches(|c| c == '"' || c == '\'');
-    (!key.is_empty() && !key.contains(": ")).then(|| key.to_owned())
+    (!key.is_empty() && !key.contains(": ")).then(|| shorten(key, 80))
 }
 
 /// The key at the start of the line that holds `at`.
