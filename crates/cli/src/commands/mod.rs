@@ -13,7 +13,7 @@ pub use doctor::doctor;
 pub use drift::drift;
 pub use explain::{explain, profiles};
 pub use export::export;
-pub use plan::{plan, show, validate};
+pub use plan::{plan, print_validate_document, show, validate};
 pub use runs::{rollback, runs, runs_show};
 
 use std::io::IsTerminal;

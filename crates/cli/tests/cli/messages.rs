@@ -429,6 +429,26 @@ fn mistakes_in_sharedbox_yaml_are_located_and_explained() {
             "{config}: {}",
             text.stderr
         );
+        // In the JSON document of `validate --format json`, the same place and words.
+        let document = project.run(&["validate", "--format", "json"]);
+        assert_eq!(document.code, 1, "{config}: {}", document.stderr);
+        let diagnostics = json_diagnostics(&document);
+        assert_eq!(diagnostics.len(), 1, "{config}: {}", document.stdout);
+        assert_eq!(diagnostics[0]["file"], "sharedbox.yaml");
+        assert_eq!(
+            (
+                diagnostics[0]["line"].as_u64(),
+                diagnostics[0]["column"].as_u64()
+            ),
+            (Some(line), Some(column)),
+            "{config}: {}",
+            document.stdout
+        );
+        assert!(
+            document.stdout.contains("\"valid\": false"),
+            "{}",
+            document.stdout
+        );
         // In JSON lines, the same place and words.
         let json = project.run(&["validate", "--json-lines"]);
         assert_eq!(json.code, 1);
