@@ -119,10 +119,12 @@ pub fn policies_at(policies: &Path, commit: &str) -> Result<Vec<Arc<Source>>, St
     let listing = git(&top, &["ls-tree", "-r", "--name-only", commit, "--", &spec])
         .ok_or_else(|| format!("cannot list the policies at `{commit}`"))?;
     let mut sources = Vec::new();
-    for path in listing
-        .lines()
-        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
-    {
+    // The same files as `load_dir` reads from the working tree.
+    for path in listing.lines().filter(|p| {
+        Path::new(p)
+            .file_name()
+            .is_some_and(|n| sharedbox_policy::load::is_policy_file_name(&n.to_string_lossy()))
+    }) {
         let in_repo = Path::new(path);
         let Ok(under) = in_repo.strip_prefix(relative) else {
             continue;

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::args::{Cli, Command, RunsAction, SchemaDocument};
+use crate::args::{Cli, Command, Format, RunsAction, SchemaDocument};
 use crate::config::ConfigError;
 use crate::output::{ExitStatus, print_diagnostics, print_error};
 
@@ -70,7 +70,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     ) {
         Ok(c) => c,
         Err(ConfigError::Located(diagnostic)) => {
-            print_diagnostics(&[*diagnostic]);
+            let diagnostics = [*diagnostic];
+            print_diagnostics(&diagnostics);
+            // `validate --format json` answers with its document whatever is wrong: a
+            // mistake in `sharedbox.yaml` is located there like one in a policy.
+            if let Command::Validate(args) = &cli.command
+                && args.format == Format::Json
+            {
+                commands::print_validate_document(0, 0, &diagnostics)?;
+                return Ok(ExitStatus::Failure);
+            }
             anyhow::bail!("the configuration is invalid");
         }
         Err(ConfigError::Failure(f)) => return Err(f.into()),

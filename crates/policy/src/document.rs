@@ -564,3 +564,134 @@ pub fn json_schema() -> serde_json::Value {
         "definitions": definitions,
     })
 }
+
+/// What a field takes, read from the JSON Schema: for messages that say what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// `true` or `false`.
+    Flag,
+    /// Text.
+    Text,
+    /// One of a few names.
+    OneOf(Vec<String>),
+    /// A list of items of a shape.
+    List(Box<Shape>),
+    /// A mapping with these fields (none listed: any names, like `lints`).
+    Mapping(Vec<String>),
+}
+
+impl Shape {
+    /// The shape in words: `` `true` or `false` ``, `text`, `a list of text`, ….
+    pub fn describe(&self) -> String {
+        match self {
+            Shape::Flag => "`true` or `false`".to_owned(),
+            Shape::Text => "text".to_owned(),
+            Shape::OneOf(values) => format!("one of {}", backticked(values)),
+            Shape::List(item) => match item.as_ref() {
+                Shape::Mapping(_) => "a list of mappings".to_owned(),
+                Shape::List(_) => "a list of lists".to_owned(),
+                other => format!("a list of {}", other.describe()),
+            },
+            Shape::Mapping(_) => "a mapping".to_owned(),
+        }
+    }
+}
+
+/// `` `a`, `b`, `c` ``.
+pub fn backticked<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{}`", i.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The shape of a policy field by its name (at any depth, in any kind), from the JSON Schema;
+/// `None` for a name the schema does not know, or one that two places give different shapes.
+pub fn field_shape(name: &str) -> Option<&'static Shape> {
+    static SHAPES: std::sync::OnceLock<std::collections::HashMap<String, Option<Shape>>> =
+        std::sync::OnceLock::new();
+    SHAPES
+        .get_or_init(|| {
+            let schema = json_schema();
+            let definitions = &schema["definitions"];
+            let mut shapes: std::collections::HashMap<String, Option<Shape>> =
+                std::collections::HashMap::new();
+            let mut add = |properties: &serde_json::Value| {
+                for (field, node) in properties.as_object().into_iter().flatten() {
+                    let shape = shape_of(node, definitions, 0);
+                    let entry = shapes.entry(field.clone()).or_insert_with(|| shape.clone());
+                    if *entry != shape {
+                        *entry = None;
+                    }
+                }
+            };
+            for branch in schema["oneOf"].as_array().into_iter().flatten() {
+                let mut properties = branch["properties"].clone();
+                if let Some(p) = properties.as_object_mut() {
+                    // `kind` is one constant per branch; its shape is the `Kind` enum.
+                    p.remove("kind");
+                    p.remove("apiVersion");
+                }
+                add(&properties);
+            }
+            for definition in definitions.as_object().into_iter().flatten() {
+                add(&definition.1["properties"]);
+            }
+            shapes.insert(
+                "kind".to_owned(),
+                shape_of(&definitions["Kind"], definitions, 0),
+            );
+            shapes.insert("apiVersion".to_owned(), Some(Shape::Text));
+            shapes
+        })
+        .get(name)
+        .and_then(Option::as_ref)
+}
+
+/// The shape of one schema node (`$ref`s followed, `null` branches dropped).
+fn shape_of(node: &serde_json::Value, definitions: &serde_json::Value, depth: u8) -> Option<Shape> {
+    if depth > 8 {
+        return None;
+    }
+    if let Some(reference) = node["$ref"].as_str() {
+        let name = reference.rsplit('/').next()?;
+        return shape_of(&definitions[name], definitions, depth + 1);
+    }
+    for combinator in ["anyOf", "allOf"] {
+        if let Some(branches) = node[combinator].as_array() {
+            return branches
+                .iter()
+                .filter(|b| b["type"] != "null")
+                .find_map(|b| shape_of(b, definitions, depth + 1));
+        }
+    }
+    if let Some(branches) = node["oneOf"].as_array() {
+        let values: Option<Vec<String>> = branches
+            .iter()
+            .map(|b| b["const"].as_str().map(str::to_owned))
+            .collect();
+        return values.map(Shape::OneOf);
+    }
+    let types: Vec<&str> = match &node["type"] {
+        serde_json::Value::String(t) => vec![t.as_str()],
+        serde_json::Value::Array(ts) => ts.iter().filter_map(|t| t.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    match types.iter().find(|t| **t != "null").copied()? {
+        "boolean" => Some(Shape::Flag),
+        "string" => Some(Shape::Text),
+        "array" => Some(Shape::List(Box::new(shape_of(
+            &node["items"],
+            definitions,
+            depth + 1,
+        )?))),
+        "object" => Some(Shape::Mapping(
+            node["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default(),
+        )),
+        _ => None,
+    }
+}

@@ -6,7 +6,8 @@
 //! - [`model`]: the validated set the planner consumes, with `Defaults` merged in;
 //! - [`diagnostic`] and [`source`]: located values and compiler-style diagnostics;
 //! - [`files`]: which files may be read (regular files inside the project, bounded);
-//! - [`redact`]: secrets masked in every excerpt and message.
+//! - [`redact`]: secrets masked in every excerpt and message;
+//! - [`suggest`]: "did you mean …?" for misspelt names.
 //!
 //! Nothing here touches the network.
 
@@ -16,12 +17,14 @@ pub mod files;
 pub mod lint;
 pub mod load;
 pub mod model;
+mod parse_error;
 pub mod redact;
 pub mod source;
+pub mod suggest;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use lint::{LINTS, Level, Lint, LintCode, LintLevels, lint_policies, lint_policies_with};
-pub use load::{load_dir, load_sources, parse_yaml};
+pub use load::{ignored_files, load_dir, load_sources, parse_yaml};
 pub use model::*;
 pub use source::{Excerpt, Located, Origin, Source};
 

@@ -1,6 +1,6 @@
-//! Loading a policy folder: read every `*.yaml`/`*.yml` recursively, parse strictly, check
-//! the rules that span documents and files, merge `Defaults`, and return a [`PolicySet`]
-//! or every diagnostic found (not only the first).
+//! Loading a policy folder: read every `*.yaml`/`*.yml` (any case, not hidden) recursively,
+//! parse strictly, check the rules that span documents and files, merge `Defaults`, and
+//! return a [`PolicySet`] or every diagnostic found (not only the first).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use sharedbox_tenant::{Property, Value};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::document::{self, Ensure, Kind, RawDocument, Sp};
 use crate::model::*;
+use crate::parse_error::{Schema, parse_error, shorten};
 use crate::source::{Located, Origin, Source};
 
 /// Reads and validates every policy file under `dir`.
@@ -19,7 +20,7 @@ use crate::source::{Located, Origin, Source};
 /// Every problem found, each with file, line and column where it has one.
 pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
     let mut files = Vec::new();
-    collect_files(dir, &mut files).map_err(|e| {
+    collect_files(dir, &mut files, &mut Vec::new()).map_err(|e| {
         Diagnostics(vec![
             Diagnostic::error(
                 "policy::io",
@@ -77,28 +78,64 @@ fn read_bounded(path: &Path, root: &crate::files::Root) -> Result<String, Box<Di
     })
 }
 
-/// Every `*.yaml`/`*.yml` under `dir` that is not hidden, and every symbolic link to a
-/// folder (refused when read: links to folders are not followed).
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Whether a file name is a policy file's: ends in `.yaml` or `.yml`, in any case
+/// (`Info.YAML` is read: a user who named it so meant a policy), and is not hidden.
+pub fn is_policy_file_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !name.starts_with('.') && (lower.ends_with(".yaml") || lower.ends_with(".yml"))
+}
+
+/// Whether a file that is not read looks as if it was meant as a policy, or is a copy of
+/// one: a hidden `.x.yaml`, a backup `x.yaml~`, `x.yaml.bak`, `x.yml.orig`, an editor's
+/// swap file. Such files are named in a note ([`ignored_files`]); others (`README.md`,
+/// the schema) are skipped silently.
+fn looks_like_policy(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains(".yaml") || lower.contains(".yml")
+}
+
+/// Every policy file under `dir` ([`is_policy_file_name`]) and every symbolic link to a
+/// folder (refused when read: links to folders are not followed); into `ignored`, the files
+/// skipped that look like policies ([`looks_like_policy`]). Hidden folders are not entered.
+fn collect_files(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    ignored: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
+        let name = name.to_string_lossy();
         let file_type = entry.file_type()?;
-        let yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
         if file_type.is_dir() {
-            collect_files(&path, out)?;
-        } else if yaml || (file_type.is_symlink() && path.is_dir()) {
+            if !name.starts_with('.') {
+                collect_files(&path, out, ignored)?;
+            }
+        } else if name.starts_with('.') {
+            if looks_like_policy(&name) {
+                ignored.push(path);
+            }
+        } else if is_policy_file_name(&name) || (file_type.is_symlink() && path.is_dir()) {
             out.push(path);
+        } else if looks_like_policy(&name) {
+            ignored.push(path);
         }
     }
     Ok(())
+}
+
+/// The files under the policy folder `dir` that are not read but look as if they were meant
+/// as policies: hidden (`.draft.yaml`), backups (`x.yaml~`, `x.yaml.bak`) and the like,
+/// sorted; empty when the folder cannot be listed (loading reports that).
+pub fn ignored_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut ignored = Vec::new();
+    if collect_files(dir, &mut files, &mut ignored).is_err() {
+        return Vec::new();
+    }
+    ignored.sort();
+    ignored
 }
 
 /// Parses and validates policy sources (already read from disk or built in memory).
@@ -176,113 +213,13 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
     source: &Arc<Source>,
 ) -> Result<T, Box<Diagnostic>> {
     serde_saphyr::from_str_with_options::<T>(&source.text, parse_options())
-        .map_err(|e| Box::new(parse_error(source, &e)))
+        .map_err(|e| Box::new(parse_error(source, &e, Schema::Other)))
 }
 
 /// Parses every document of one file.
 fn parse_source(source: &Arc<Source>) -> Result<Vec<RawDocument>, Box<Diagnostic>> {
     serde_saphyr::from_multiple_with_options::<RawDocument>(&source.text, parse_options())
-        .map_err(|e| Box::new(parse_error(source, &e)))
-}
-
-/// A budget breach in words.
-fn breach_text(breach: &serde_saphyr::budget::BudgetBreach) -> String {
-    use serde_saphyr::budget::BudgetBreach as B;
-    match breach {
-        B::Nodes { nodes } => format!("more than {nodes} nodes"),
-        B::Events { events } => format!("more than {events} parser events"),
-        B::Depth { depth } => format!("nesting deeper than {depth} levels"),
-        B::Aliases { aliases } => format!("more than {aliases} aliases (`*name`)"),
-        B::Anchors { anchors } => format!("more than {anchors} anchors (`&name`)"),
-        B::Documents { documents } => format!("more than {documents} documents"),
-        other => format!("{other:?}"),
-    }
-}
-
-/// Turns a parser error into a diagnostic with a readable message and a hint.
-fn parse_error(source: &Arc<Source>, error: &serde_saphyr::Error) -> Diagnostic {
-    // A file that did not parse may not be a policy at all: its excerpt shows the one line.
-    let origin = error
-        .location()
-        .map(|l| Origin::from_location(source, &l).line_only());
-    let raw = error.without_snippet().to_string();
-    let message = match raw.rfind(" at line ") {
-        Some(i) => raw[..i].to_owned(),
-        None => raw,
-    };
-    // The parser quotes values; a value may be a whole foreign file on one line.
-    let message = shorten(&message, MAX_MESSAGE_CHARS);
-    let snippet = origin
-        .as_ref()
-        .map(|o| o.snippet().to_owned())
-        .unwrap_or_default();
-    if let serde_saphyr::Error::Budget { breach, .. } = error.without_snippet() {
-        return Diagnostic::error(
-            "policy::too-complex",
-            format!("the file exceeds the YAML budget: {}", breach_text(breach)),
-            origin,
-        )
-        .with_label("limit reached here")
-        .with_hint("policy files are limited to 500,000 nodes, nesting depth 32 and 1,000 aliases; split the file or write the list out without anchors");
-    }
-    if message.starts_with("invalid boolean") {
-        return Diagnostic::error("policy::invalid-boolean", format!("`{}` is not a boolean", shorten(&snippet, 120)), origin)
-            .with_label("expected `true` or `false`")
-            .with_hint("write `true` or `false`; YAML 1.1 spellings such as `yes`, `no`, `on` and `off` are rejected");
-    }
-    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
-        let key = key.split(',').next().unwrap_or(key).trim();
-        return Diagnostic::error(
-            "policy::duplicate-key",
-            format!("duplicate key `{key}`"),
-            origin,
-        )
-        .with_label("second occurrence")
-        .with_hint("a key may appear once per mapping; remove one of them");
-    }
-    if message.starts_with("unknown field") {
-        return Diagnostic::error("policy::unknown-field", backtick_expected(&message), origin)
-            .with_label("unknown field")
-            .with_hint("check the spelling; `sharedbox schema` prints every field");
-    }
-    if message.starts_with("unknown variant") {
-        return Diagnostic::error(
-            "policy::invalid-value",
-            backtick_expected(&message).replace("unknown variant", "unknown value"),
-            origin,
-        )
-        .with_label("not allowed here");
-    }
-    if message.starts_with("missing field") {
-        return Diagnostic::error("policy::missing-field", message, origin)
-            .with_label("in this mapping");
-    }
-    Diagnostic::error("policy::syntax", message, origin).with_hint("the file must be valid YAML")
-}
-
-/// The longest parser message shown, in characters.
-const MAX_MESSAGE_CHARS: usize = 600;
-
-/// `text` cut to `max` characters, with `…` when it was longer.
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
-}
-
-/// `..., expected one of a, b` -> `..., expected one of `a`, `b``.
-fn backtick_expected(message: &str) -> String {
-    match message.split_once("expected one of ") {
-        Some((head, list)) => {
-            let items: Vec<String> = list
-                .split(", ")
-                .map(|i| format!("`{}`", i.trim_matches('`')))
-                .collect();
-            format!("{head}expected one of {}", items.join(", "))
-        }
-        None => message.to_owned(),
-    }
+        .map_err(|e| Box::new(parse_error(source, &e, Schema::Policy)))
 }
 
 fn origin<T>(source: &Arc<Source>, sp: &Sp<T>) -> Origin {
@@ -1023,4 +960,63 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     );
     field!("servicePrincipals", doc.service_principals);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_file_names_ignore_the_case_of_the_extension() {
+        for name in ["a.yaml", "a.yml", "Info.YAML", "b.Yml", "x.y.yaml"] {
+            assert!(is_policy_file_name(name), "{name}");
+        }
+        for name in [
+            ".a.yaml",
+            "a.yaml~",
+            "a.yaml.bak",
+            "README.md",
+            "yaml",
+            "a.json",
+        ] {
+            assert!(!is_policy_file_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn skipped_look_alikes_are_listed_and_others_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("team")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        for name in [
+            "a.yaml",
+            "Info.YAML",
+            ".draft.yaml",
+            "a.yaml~",
+            "README.md",
+            "sharedbox.schema.json",
+            "team/b.yml",
+            "team/b.yml.orig",
+            ".git/config.yaml",
+        ] {
+            std::fs::write(root.join(name), "").unwrap();
+        }
+        let mut files = Vec::new();
+        let mut ignored = Vec::new();
+        collect_files(root, &mut files, &mut ignored).unwrap();
+        files.sort();
+        let relative = |paths: &[PathBuf]| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+                .collect()
+        };
+        assert_eq!(relative(&files), ["Info.YAML", "a.yaml", "team/b.yml"]);
+        assert_eq!(
+            relative(&ignored_files(root)),
+            [".draft.yaml", "a.yaml~", "team/b.yml.orig"]
+        );
+        assert!(ignored_files(&root.join("missing")).is_empty());
+    }
 }

@@ -66,20 +66,46 @@ pub struct Origin {
 
 impl Origin {
     /// The origin of a serde-saphyr location in `source`.
+    ///
+    /// A parser (syntax) error carries a line and column but no byte span; its offset is
+    /// then found from the line and column, so that the excerpt and the `file:line:column`
+    /// of the text report point where the JSON report's `line` and `column` do (not at 1:1).
     pub(crate) fn from_location(source: &Arc<Source>, location: &serde_saphyr::Location) -> Origin {
         let span = location.span();
+        let line = u32::try_from(location.line()).unwrap_or(u32::MAX);
+        let column = u32::try_from(location.column()).unwrap_or(u32::MAX);
+        let offset = span
+            .byte_offset()
+            .and_then(|o| usize::try_from(o).ok())
+            .filter(|o| *o <= source.text.len())
+            .unwrap_or_else(|| offset_of(&source.text, line, column));
         Origin {
             source: Arc::clone(source),
-            line: u32::try_from(location.line()).unwrap_or(u32::MAX),
-            column: u32::try_from(location.column()).unwrap_or(u32::MAX),
-            offset: span
-                .byte_offset()
-                .and_then(|o| usize::try_from(o).ok())
-                .unwrap_or(0),
+            line,
+            column,
+            offset,
             len: span
                 .byte_len()
                 .and_then(|l| usize::try_from(l).ok())
                 .unwrap_or(0),
+            excerpt: Excerpt::WithContext,
+        }
+    }
+
+    /// The origin of byte `offset` of `source` (a character boundary at or before it), with
+    /// an empty span.
+    pub fn at_offset(source: &Arc<Source>, offset: usize) -> Origin {
+        let offset = floor_boundary(&source.text, offset.min(source.text.len()));
+        let before = &source.text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = before.matches('\n').count() + 1;
+        let column = before[line_start..].chars().count() + 1;
+        Origin {
+            source: Arc::clone(source),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            offset,
+            len: 0,
             excerpt: Excerpt::WithContext,
         }
     }
@@ -146,6 +172,26 @@ pub struct Window {
     pub end: usize,
 }
 
+/// The byte offset of the 1-based `line` and `column` (in characters) in `text`, clamped to
+/// the line's end and the text's end.
+pub fn offset_of(text: &str, line: u32, column: u32) -> usize {
+    let mut start = 0;
+    for _ in 1..line.max(1) {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let line_text = &text[start..];
+    let line_text = &line_text[..line_text.find('\n').unwrap_or(line_text.len())];
+    let skip = usize::try_from(column.max(1) - 1).unwrap_or(usize::MAX);
+    start
+        + line_text
+            .char_indices()
+            .nth(skip)
+            .map_or(line_text.len(), |(i, _)| i)
+}
+
 /// The largest character boundary of `text` at or before `at`.
 fn floor_boundary(text: &str, mut at: usize) -> usize {
     while at > 0 && !text.is_char_boundary(at) {
@@ -210,5 +256,33 @@ impl<T> std::ops::Deref for Located<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_of_lines_and_columns() {
+        let text = "ab\nçd: e\n\nlast";
+        assert_eq!(offset_of(text, 1, 1), 0);
+        assert_eq!(offset_of(text, 1, 2), 1);
+        assert_eq!(offset_of(text, 2, 1), 3);
+        // Columns count characters: `d` is the second character, after the two bytes of `ç`.
+        assert_eq!(offset_of(text, 2, 2), 5);
+        // Past the end of a line: the line's end; past the last line: the text's end.
+        assert_eq!(offset_of(text, 2, 40), 9);
+        assert_eq!(offset_of(text, 3, 1), 10);
+        assert_eq!(offset_of(text, 4, 3), 13);
+        assert_eq!(offset_of(text, 9, 1), text.len());
+        assert_eq!(offset_of("", 1, 1), 0);
+        let source = Source::new("a.yaml", text);
+        let origin = Origin::at_offset(&source, 5);
+        assert_eq!((origin.line, origin.column, origin.offset), (2, 2, 5));
+        assert_eq!(
+            (offset_of(text, origin.line, origin.column), origin.offset),
+            (5, 5)
+        );
     }
 }

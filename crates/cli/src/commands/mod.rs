@@ -13,7 +13,7 @@ pub use doctor::doctor;
 pub use drift::drift;
 pub use explain::{explain, profiles};
 pub use export::export;
-pub use plan::{plan, show, validate};
+pub use plan::{plan, print_validate_document, show, validate};
 pub use runs::{rollback, runs, runs_show};
 
 use std::io::IsTerminal;
@@ -32,11 +32,37 @@ use sharedbox_exo::{ClientOptions, ExoTenant};
 
 use crate::config::{ExoSpec, RunConfig, TenantSpec};
 use crate::output::{
-    Failure, blank_line, detail, hint_of, plural, print_diagnostics, progress, prompt, warning,
+    Failure, blank_line, detail, hint_of, plural, print_diagnostics, progress, prompt, remark,
+    warning,
 };
+
+/// Names, in one note on stderr, the files of the policy folder that are not read but look
+/// as if they were meant as policies (hidden, backups); nothing when there are none.
+fn note_ignored_files(policies: &Path) {
+    /// The most files named; the rest are counted.
+    const SHOWN: usize = 10;
+    let ignored = sharedbox_policy::ignored_files(policies);
+    if ignored.is_empty() {
+        return;
+    }
+    let mut names: Vec<String> = ignored
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("`{}`", p.strip_prefix(policies).unwrap_or(p).display()))
+        .collect();
+    if ignored.len() > SHOWN {
+        names.push(format!("and {} more", ignored.len() - SHOWN));
+    }
+    remark(&format!(
+        "not read from `{}`: {} (hidden files and names not ending in `.yaml` or `.yml` are skipped)",
+        policies.display(),
+        names.join(", ")
+    ));
+}
 
 /// Loads the policies, printing every diagnostic; fails when any is an error.
 fn load_policies(config: &RunConfig) -> anyhow::Result<PolicySet> {
+    note_ignored_files(&config.policies);
     match sharedbox_policy::load_dir(&config.policies) {
         Ok(set) => Ok(set),
         Err(diagnostics) => {

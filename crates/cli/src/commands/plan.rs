@@ -5,13 +5,17 @@ use std::path::Path;
 pub use sharedbox_planner::acceptance::short;
 use sharedbox_planner::{MarkdownOptions, Plan, PlanDocument, render_markdown};
 
-use super::{load_policies, make_plan, open_tenant, plural, policy_scope, print_plan, read};
+use super::{
+    load_policies, make_plan, note_ignored_files, open_tenant, plural, policy_scope, print_plan,
+    read,
+};
 use crate::args::{Format, PlanArgs, ValidateArgs};
 use crate::config::RunConfig;
 use crate::output::{ExitStatus, Failure, diagnostic_json, print_diagnostics, step_summary};
 
 /// `sharedbox validate`: parse strictly, check the rules, run the offline lints.
 pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
+    note_ignored_files(&config.policies);
     let (set, diagnostics) = match sharedbox_policy::load_dir(&config.policies) {
         Ok(set) => {
             let findings = sharedbox_policy::lint_policies(&set, &config.lint_levels);
@@ -48,16 +52,7 @@ pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitS
     match args.format {
         Format::Text if valid => outln!("The policies are valid: {summary}."),
         Format::Text => {}
-        Format::Json => {
-            let document = serde_json::json!({
-                "format_version": 1,
-                "valid": valid,
-                "mailboxes": mailboxes,
-                "files": files,
-                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
-            });
-            outln!("{}", serde_json::to_string_pretty(&document)?);
-        }
+        Format::Json => print_validate_document(mailboxes, files, &diagnostics)?,
         Format::Markdown => {
             if valid {
                 outln!("### sharedbox validate\n\nThe policies are valid: {summary}.");
@@ -90,6 +85,24 @@ pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitS
     } else {
         ExitStatus::Failure
     })
+}
+
+/// Prints the document of `validate --format json`: valid when no diagnostic is an error.
+/// Also the answer when `sharedbox.yaml` itself has an error (no mailboxes, no files).
+pub fn print_validate_document(
+    mailboxes: usize,
+    files: usize,
+    diagnostics: &[sharedbox_policy::Diagnostic],
+) -> anyhow::Result<()> {
+    let document = serde_json::json!({
+        "format_version": 1,
+        "valid": !diagnostics.iter().any(|d| d.is_error()),
+        "mailboxes": mailboxes,
+        "files": files,
+        "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+    });
+    outln!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(())
 }
 
 /// `2 warnings, 1 info`: how many diagnostics of each severity.

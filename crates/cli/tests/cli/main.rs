@@ -12,6 +12,7 @@ mod examples;
 mod exo;
 mod formats;
 mod hostile_repository;
+mod messages;
 mod plan_apply;
 mod principals;
 mod rollback_bookkeeping;

@@ -206,7 +206,7 @@ fn unknown_access_level() {
     assert_policy_error(
         &project,
         "policies/support.yaml:6:13",
-        "unknown value `Reader`, expected one of `Owner`",
+        "unknown value `Reader` for `access`, expected one of `Owner`",
     );
 }
 
