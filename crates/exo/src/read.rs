@@ -134,7 +134,7 @@ static ORGANIZATION_READS: LazyLock<Vec<(&'static str, Vec<&'static str>)>> = La
 fn read_value<T: Fresh>(row: &Row, definition: &Definition<T>) -> Value {
     let value = match definition.kind {
         Kind::Text | Kind::Choice(_) => row.text(definition.parameter).map(Value::Text),
-        Kind::Flag | Kind::ReportedFlag | Kind::Tristate { .. } => {
+        Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } | Kind::Tristate { .. } => {
             row.flag(definition.parameter).map(Value::Flag)
         }
     };

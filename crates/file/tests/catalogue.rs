@@ -16,7 +16,9 @@ const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
 /// A value of `kind` chosen by `pick`: any value the property can be written with.
 fn value_of(kind: Kind, pick: u8) -> Value {
     match kind {
-        Kind::Flag | Kind::ReportedFlag => Value::Flag(pick.is_multiple_of(2)),
+        Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } => {
+            Value::Flag(pick.is_multiple_of(2))
+        }
         Kind::Tristate { .. } => {
             [Value::Flag(true), Value::Flag(false), Value::Unset][usize::from(pick % 3)].clone()
         }
@@ -104,7 +106,9 @@ fn a_value_of_the_wrong_kind_is_refused_and_changes_nothing() {
         let definition = property.definition();
         let wrong = match definition.kind {
             Kind::Text | Kind::Choice(_) => Value::Flag(true),
-            Kind::Flag | Kind::ReportedFlag | Kind::Tristate { .. } => Value::Text("yes".into()),
+            Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } | Kind::Tristate { .. } => {
+                Value::Text("yes".into())
+            }
         };
         let mut file = tenant();
         let address = file.mailboxes[0].primary_smtp_address.clone();

@@ -427,6 +427,7 @@ mod tests {
             [
                 "displayName",
                 "hiddenFromAddressLists",
+                "signIn",
                 "sentItems",
                 "sendAs",
                 "sendOnBehalf",

@@ -42,6 +42,7 @@ pub fn lint_plan(
         smtp_auth_senders(mailbox, organization_smtp_off, snapshot, &mut found);
         group_auto_mapping(mailbox, snapshot, &mut found);
         across_environments(mailbox, snapshot, &mut found);
+        sign_in_allowed(mailbox, snapshot, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -333,6 +334,47 @@ fn smtp_auth_senders(
     }
 }
 
+/// SBX208: the mailbox's own account can sign in once the plan is applied: the policy's
+/// `signIn`, else the live `AccountDisabled` (a mailbox still to be created can sign in).
+fn sign_in_allowed(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    if policy.ensure == sharedbox_policy::Ensure::Absent {
+        return;
+    }
+    let address = &policy.address.value;
+    let (blocked, origin, why) = match policy.setting(Property::SignIn) {
+        Some(set) => (
+            set.value.flag(),
+            &set.origin,
+            "the policy says `signIn: allowed`",
+        ),
+        None => match snapshot.mailbox(address) {
+            Some(live) => (
+                live.account_disabled,
+                &policy.address.origin,
+                "its account is enabled (`AccountDisabled: False`) and the policy does not manage `signIn`",
+            ),
+            None => (
+                false,
+                &policy.address.origin,
+                "a new shared mailbox's account can sign in and the policy does not set `signIn`",
+            ),
+        },
+    };
+    if blocked {
+        return;
+    }
+    out.push(
+        finding(
+            LintCode::Sbx208,
+            format!(
+                "`{address}` can be signed in to with its own account: {why}; the CIS Microsoft 365 Foundations Benchmark (1.2.2) asks for sign-in to shared mailboxes to be blocked"
+            ),
+            origin,
+        )
+        .with_hint("set `signIn: blocked` in the mailbox, its profile or `Defaults`; people keep their access through Full Access and Send As; `sharedbox explain SBX208`"),
+    );
+}
+
 /// SBX207: a Send As / on Behalf sender whose mailbox is on premises (a `MailUser` or
 /// `RemoteUserMailbox` in Exchange Online), where the matching server-side copy is on.
 fn across_environments(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
@@ -476,5 +518,88 @@ clients: {imap: true, smtpAuth: enabled}
             )
             .is_empty()
         );
+    }
+}
+
+#[cfg(test)]
+mod sign_in_tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+
+    /// SBX208 findings as `(line, message)` for one policy document, with the live
+    /// `AccountDisabled` of support@ as given.
+    fn sign_in(policy: &str, live_disabled: bool) -> Vec<(u32, String)> {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        for mailbox in &mut file.mailboxes {
+            mailbox.account_disabled = true;
+        }
+        file.mailboxes
+            .iter_mut()
+            .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+            .unwrap()
+            .account_disabled = live_disabled;
+        let set = sharedbox_policy::load_sources(vec![Source::new("p.yaml", policy)]).unwrap();
+        lint_plan(
+            &set,
+            &file.snapshot(&set.read_scope()),
+            &LintLevels::default(),
+        )
+        .into_iter()
+        .filter(|d| d.code == "SBX208")
+        .map(|d| (d.origin.map_or(0, |o| o.line), d.message))
+        .collect()
+    }
+
+    const HEAD: &str =
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\n";
+
+    #[test]
+    fn the_sign_in_the_plan_leaves_is_judged() {
+        // Unmanaged: the live account decides.
+        let found = sign_in(HEAD, false);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 3, "at the mailbox line");
+        assert!(found[0].1.contains("AccountDisabled: False"), "{found:?}");
+        assert!(found[0].1.contains("1.2.2"), "{found:?}");
+        assert!(sign_in(HEAD, true).is_empty());
+        // Managed: the policy's value wins over the live one, either way.
+        assert!(sign_in(&format!("{HEAD}signIn: blocked\n"), false).is_empty());
+        let allowed = sign_in(&format!("{HEAD}signIn: allowed\n"), true);
+        assert_eq!(allowed.len(), 1, "{allowed:?}");
+        assert_eq!(allowed[0].0, 4, "at the `signIn` line");
+        assert!(allowed[0].1.contains("`signIn: allowed`"), "{allowed:?}");
+        // Through `Defaults`, like any other setting.
+        let defaults =
+            format!("{HEAD}---\napiVersion: sharedbox/v1\nkind: Defaults\nsignIn: blocked\n");
+        assert!(sign_in(&defaults, false).is_empty());
+    }
+
+    #[test]
+    fn a_mailbox_still_to_be_created_can_sign_in_and_a_deleted_one_is_not_judged() {
+        let new = "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: neu@fabrikam.com\n";
+        let set = sharedbox_policy::load_sources(vec![Source::new("p.yaml", new)]).unwrap();
+        let file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        let found: Vec<_> = lint_plan(
+            &set,
+            &file.snapshot(&set.read_scope()),
+            &LintLevels::default(),
+        )
+        .into_iter()
+        .filter(|d| d.code == "SBX208")
+        .collect();
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("new shared mailbox"),
+            "{}",
+            found[0].message
+        );
+        let gone = format!("{HEAD}lifecycle: {{ensure: absent}}\n");
+        assert!(sign_in(&gone, false).is_empty());
     }
 }

@@ -101,6 +101,11 @@ pub struct RawDocument {
     /// Hide the mailbox from the address lists (`HiddenFromAddressListsEnabled`).
     #[serde(default)]
     pub hidden_from_address_lists: Option<Sp<bool>>,
+    /// Whether the mailbox's own account can sign in (`Set-Mailbox -AccountDisabled`):
+    /// `blocked` (the baseline: people use their own accounts with Full Access or Send As)
+    /// or `allowed`.
+    #[serde(default)]
+    pub sign_in: Option<Sp<SignIn>>,
     /// Server-side copies of sent mail in the shared mailbox's own Sent Items.
     #[serde(default)]
     pub sent_items: Option<Sp<SentItems>>,
@@ -185,6 +190,15 @@ impl RawDocument {
             Property::HiddenFromAddressLists,
             &self.hidden_from_address_lists,
         );
+        if let Some(sign_in) = &self.sign_in {
+            let blocked = *sign_in.value() == SignIn::Blocked;
+            out.push((
+                Property::SignIn,
+                Value::Flag(blocked),
+                &sign_in.0.referenced,
+            ));
+        }
+        let mut flag = |property, value| push(&mut out, property, value);
         if let Some(sent) = &self.sent_items {
             flag(Property::CopyForSendAs, &sent.value().copy_for_send_as);
             flag(
@@ -397,6 +411,16 @@ pub struct Clients {
     pub smtp_auth: Option<Sp<SmtpAuth>>,
 }
 
+/// Whether a shared mailbox's own account can sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignIn {
+    /// `AccountDisabled: true`.
+    Blocked,
+    /// `AccountDisabled: false`.
+    Allowed,
+}
+
 /// Tri-state SMTP AUTH.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -480,6 +504,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "profile",
         "displayName",
         "hiddenFromAddressLists",
+        "signIn",
         "sentItems",
         "sendAs",
         "sendOnBehalf",
@@ -490,9 +515,10 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "lifecycle",
         "lints",
     ];
-    const PROFILE_FIELDS: [&str; 12] = [
+    const PROFILE_FIELDS: [&str; 13] = [
         "name",
         "hiddenFromAddressLists",
+        "signIn",
         "sentItems",
         "sendAs",
         "sendOnBehalf",

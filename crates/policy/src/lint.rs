@@ -49,6 +49,8 @@ pub enum LintCode {
     Sbx109,
     /// `SBX207`: a sender whose mailbox is on premises, with the server-side sent copy on.
     Sbx207,
+    /// `SBX208`: a shared mailbox whose own account can sign in.
+    Sbx208,
 }
 
 impl LintCode {
@@ -71,6 +73,7 @@ impl LintCode {
             LintCode::Sbx108 => "SBX108",
             LintCode::Sbx109 => "SBX109",
             LintCode::Sbx207 => "SBX207",
+            LintCode::Sbx208 => "SBX208",
         }
     }
 
@@ -414,6 +417,30 @@ saved\" for hybrid deployments).
 Fix: move the sender's mailbox to Exchange Online, or let the sender's Outlook keep the copy
 (`DelegateSentItemsStyle`), and tell the team where those messages are. Lower this lint to
 `info` for a mailbox where this is accepted.",
+    },
+    Lint {
+        code: LintCode::Sbx208,
+        name: "shared-mailbox-sign-in-allowed",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "a shared mailbox's own account can sign in (CIS Microsoft 365 Foundations 1.2.2)",
+        explanation: "\
+Why: every shared mailbox has a user account of its own, created with a password nobody knows
+and able to sign in. An admin who resets that password, or an attacker who obtains it, signs
+in as the mailbox itself: mail is then read and sent without a personal identity in the audit
+log, often without multi-factor authentication. The CIS Microsoft 365 Foundations Benchmark
+(control 1.2.2, level 1) and CIPP's standard \"DisableSharedMailbox\" therefore block sign-in
+for shared mailboxes. People keep their access through their own accounts (Full Access, Send
+As, Send on Behalf); app-only OAuth (a service principal with Full Access) is not affected.
+
+sharedbox judges the value the plan leaves: the policy's `signIn` when it sets one, else the
+mailbox's live `AccountDisabled` (a mailbox still to be created can sign in).
+
+Fix: set `signIn: blocked` in the mailbox, its profile or `Defaults` (the built-in profiles
+do). A system that really signs in as the mailbox (a CRM that stores the mailbox's own
+password) needs `signIn: allowed`; lower this lint to `info` for that mailbox and protect the
+account with Conditional Access. For a mailbox synchronised from on-premises AD, disable the
+account there.",
     },
 ];
 
@@ -914,6 +941,7 @@ mod tests {
             LintCode::Sbx108,
             LintCode::Sbx109,
             LintCode::Sbx207,
+            LintCode::Sbx208,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {

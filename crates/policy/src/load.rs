@@ -944,6 +944,7 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("profile", doc.profile);
     field!("displayName", doc.display_name);
     field!("hiddenFromAddressLists", doc.hidden_from_address_lists);
+    field!("signIn", doc.sign_in);
     field!("sentItems", doc.sent_items);
     field!("sendAs", doc.send_as);
     field!("sendOnBehalf", doc.send_on_behalf);

@@ -9,7 +9,9 @@ use sharedbox_tenant::{Definition, Kind, OrganizationProperty, Property, Value};
 /// Values of `kind` a policy can write.
 fn samples(kind: Kind) -> Vec<Value> {
     match kind {
-        Kind::Flag | Kind::ReportedFlag => vec![Value::Flag(true), Value::Flag(false)],
+        Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } => {
+            vec![Value::Flag(true), Value::Flag(false)]
+        }
         Kind::Tristate { .. } => vec![Value::Flag(true), Value::Flag(false), Value::Unset],
         Kind::Text => vec![Value::Text("Team Inbox: 1st level".into())],
         Kind::Choice(words) => words.iter().map(|w| Value::Text((*w).into())).collect(),

@@ -111,6 +111,14 @@ pub enum Kind {
         /// The word for unset.
         when_unset: &'static str,
     },
+    /// `true`/`false` that Exchange always reports, shown and written in policies as words
+    /// (sign-in: `blocked`, `allowed`).
+    Switch {
+        /// The word for `true`.
+        when_true: &'static str,
+        /// The word for `false`.
+        when_false: &'static str,
+    },
     /// Free text, compared exactly, shown quoted.
     Text,
     /// One of a fixed set of words (the first is Exchange's default), compared without case
@@ -160,6 +168,8 @@ impl<T> Definition<T> {
             (Kind::Tristate { when_true, .. }, Value::Flag(true)) => when_true.to_owned(),
             (Kind::Tristate { when_false, .. }, Value::Flag(false)) => when_false.to_owned(),
             (Kind::Tristate { when_unset, .. }, Value::Unset) => when_unset.to_owned(),
+            (Kind::Switch { when_true, .. }, Value::Flag(true)) => when_true.to_owned(),
+            (Kind::Switch { when_false, .. }, Value::Flag(false)) => when_false.to_owned(),
             (_, Value::Flag(b)) => b.to_string(),
             // A choice read from the tenant may be anything: escaped like other tenant text.
             (Kind::Choice(_), Value::Text(t)) => crate::printable(&t.to_lowercase(), 80),
@@ -172,7 +182,8 @@ impl<T> Definition<T> {
     /// `null` for a switch Exchange did not report (a policy cannot write that).
     pub fn policy_value(&self, value: &Value) -> serde_json::Value {
         match (self.kind, value) {
-            (Kind::Tristate { .. } | Kind::Choice(_), _) => self.show(value).into(),
+            (Kind::Tristate { .. } | Kind::Choice(_), _)
+            | (Kind::Switch { .. }, Value::Flag(_)) => self.show(value).into(),
             (_, Value::Flag(b)) => (*b).into(),
             (_, Value::Text(t)) => t.clone().into(),
             (_, Value::Unset) => serde_json::Value::Null,
@@ -195,7 +206,7 @@ impl<T> Definition<T> {
     /// A value of the wrong kind, a choice that is not one of the words, `$null` for a flag.
     pub fn check(&self, value: &Value) -> Result<Value, String> {
         match (self.kind, value) {
-            (Kind::Flag | Kind::ReportedFlag, Value::Flag(_))
+            (Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. }, Value::Flag(_))
             | (Kind::Tristate { .. }, Value::Flag(_) | Value::Unset)
             | (Kind::Text, Value::Text(_)) => Ok(value.clone()),
             (Kind::Choice(words), Value::Text(t)) => words
@@ -247,7 +258,9 @@ impl<T: Fresh> Definition<T> {
     pub fn absent(&self) -> Value {
         match self.kind {
             Kind::ReportedFlag | Kind::Tristate { .. } => Value::Unset,
-            Kind::Flag | Kind::Text | Kind::Choice(_) => (self.get)(&T::fresh()),
+            Kind::Flag | Kind::Switch { .. } | Kind::Text | Kind::Choice(_) => {
+                (self.get)(&T::fresh())
+            }
         }
     }
 }
@@ -272,6 +285,8 @@ pub enum Property {
     DisplayName,
     /// `HiddenFromAddressListsEnabled`.
     HiddenFromAddressLists,
+    /// `AccountDisabled`: whether the mailbox's own account can sign in.
+    SignIn,
     /// `MessageCopyForSentAsEnabled`.
     CopyForSendAs,
     /// `MessageCopyForSendOnBehalfEnabled`.
@@ -337,7 +352,7 @@ macro_rules! client {
 
 /// The mailbox catalogue, in [`Property`] order: the order plans list the settings in within
 /// their policy key, and `export` writes the keys in.
-pub static MAILBOX: [MailboxDefinition; 17] = [
+pub static MAILBOX: [MailboxDefinition; 18] = [
     Definition {
         field: "displayName",
         cmdlet: "Set-Mailbox",
@@ -354,6 +369,17 @@ pub static MAILBOX: [MailboxDefinition; 17] = [
         "HiddenFromAddressListsEnabled",
         Kind::Flag,
         hidden_from_address_lists_enabled
+    ),
+    flag!(
+        "signIn",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "AccountDisabled",
+        Kind::Switch {
+            when_true: "blocked",
+            when_false: "allowed",
+        },
+        account_disabled
     ),
     flag!(
         "sentItems.copyForSendAs",
@@ -439,14 +465,15 @@ pub static MAILBOX: [MailboxDefinition; 17] = [
 impl Property {
     /// Whether the property is mastered in on-premises Active Directory for a mailbox that is
     /// synchronised from there (`IsDirSynced`, hybrid): Entra Connect synchronises the
-    /// attribute (`displayName`, `msExchHideFromAddressLists`, `msExchEnableModeration`,
-    /// `msExchModerationFlags`), so `Set-Mailbox` refuses to change it in Exchange Online.
-    /// With `exchange_cloud_managed` (`IsExchangeCloudManaged`) the Exchange attributes are
-    /// managed in the cloud and only the identity attribute `displayName` stays on premises.
+    /// attribute (`displayName`, `accountEnabled`, `msExchHideFromAddressLists`,
+    /// `msExchEnableModeration`, `msExchModerationFlags`), so `Set-Mailbox` refuses to change
+    /// it in Exchange Online. With `exchange_cloud_managed` (`IsExchangeCloudManaged`) the
+    /// Exchange attributes are managed in the cloud; the identity attributes (display name,
+    /// whether the account is enabled) stay on premises.
     /// Client access settings (`Set-CASMailbox`) and the sent-copy flags are cloud settings.
     pub const fn mastered_on_premises(self, exchange_cloud_managed: bool) -> bool {
         match self {
-            Property::DisplayName => true,
+            Property::DisplayName | Property::SignIn => true,
             Property::HiddenFromAddressLists
             | Property::ModerationEnabled
             | Property::ModerationNotifications => !exchange_cloud_managed,
@@ -455,9 +482,10 @@ impl Property {
     }
 
     /// Every property, in catalogue order.
-    pub const ALL: [Property; 17] = [
+    pub const ALL: [Property; 18] = [
         Property::DisplayName,
         Property::HiddenFromAddressLists,
+        Property::SignIn,
         Property::CopyForSendAs,
         Property::CopyForSendOnBehalf,
         Property::CopyForSmtpSubmission,
@@ -660,6 +688,13 @@ mod tests {
         assert_eq!(name.policy_value(&Value::Text("Support".into())), "Support");
         assert_eq!(owa.policy_value(&Value::Flag(false)), false);
         assert_eq!(owa.policy_value(&Value::Unset), serde_json::Value::Null);
+        let sign_in = Property::SignIn.definition();
+        assert_eq!(sign_in.show(&Value::Flag(true)), "blocked");
+        assert_eq!(sign_in.policy_value(&Value::Flag(false)), "allowed");
+        assert!(
+            sign_in.check(&Value::Unset).is_err(),
+            "a switch is never null"
+        );
     }
 
     #[test]
@@ -670,7 +705,7 @@ mod tests {
                 Kind::Text => Value::Text("Team Inbox".into()),
                 Kind::Choice(words) => Value::Text(words[words.len() - 1].to_owned()),
                 Kind::Tristate { .. } => Value::Unset,
-                Kind::Flag | Kind::ReportedFlag => {
+                Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } => {
                     Value::Flag(!(d.get)(&Mailbox::default()).flag())
                 }
             };

@@ -323,6 +323,10 @@ pub struct Mailbox {
     /// `HiddenFromAddressListsEnabled`.
     #[serde(default)]
     pub hidden_from_address_lists_enabled: bool,
+    /// `AccountDisabled`: the mailbox's own account cannot sign in (CIS Microsoft 365
+    /// Foundations 1.2.2 asks for it on shared mailboxes; a new shared mailbox's account can).
+    #[serde(default)]
+    pub account_disabled: bool,
     /// `MessageCopyForSentAsEnabled`.
     #[serde(default)]
     pub message_copy_for_sent_as_enabled: bool,

@@ -280,7 +280,7 @@ fn param_value<T>(
     }
     Ok(Some(match definition.kind {
         Kind::Text | Kind::Choice(_) => Value::Text(params.required_string(cmdlet, name)?),
-        Kind::Flag | Kind::ReportedFlag => params.bool(name)?.into(),
+        Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } => params.bool(name)?.into(),
         Kind::Tristate { .. } => params.nullable_bool(name)?.flatten().into(),
     }))
 }
