@@ -25,7 +25,7 @@ pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
     CasMailbox, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
-    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
+    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox, FOLDER_VISIBLE,
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
@@ -41,9 +41,43 @@ pub use undo::{NoUndo, UNKNOWN_AUTO_MAPPING_RESTORED, agrees, undo, with_recorde
 pub struct ReadScope {
     /// Primary SMTP addresses of the mailboxes to read in full.
     pub mailboxes: Vec<String>,
+    /// Mailboxes (of `mailboxes`) whose root folder permissions matter
+    /// ([`Mailbox::root_folder`]): their policy manages `sentItemsReaders`, or a write touches
+    /// their root. A backend that reads the root on request (Exchange Online) reads it for
+    /// these only, and only where it is needed ([`RootRead`]).
+    pub roots: Vec<RootRead>,
+}
+
+/// A mailbox whose root folder permissions a read needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootRead {
+    /// Primary SMTP address.
+    pub mailbox: String,
+    /// Read the root whatever the Sent Items folder holds (the policy declares a reader, or
+    /// a write touches the root); otherwise only when Sent Items has an entry besides
+    /// `Default` and `Anonymous` (a reader to revoke).
+    pub always: bool,
 }
 
 impl ReadScope {
+    /// A scope of `mailboxes` that reads no root folder.
+    pub fn of(mailboxes: Vec<String>) -> ReadScope {
+        ReadScope {
+            mailboxes,
+            roots: Vec::new(),
+        }
+    }
+
+    /// How the root of `mailbox` is to be read: `None` when it is not, `Some(always)`
+    /// otherwise ([`RootRead::always`]).
+    pub fn root_read(&self, mailbox: &Mailbox) -> Option<bool> {
+        self.roots
+            .iter()
+            .filter(|r| mailbox.has_address(r.mailbox.trim()))
+            .map(|r| r.always)
+            .reduce(|a, b| a || b)
+    }
+
     /// The scope's addresses, lower-cased, for [`Mailbox::is_any_of`].
     pub fn address_set(&self) -> std::collections::HashSet<String> {
         self.mailboxes
