@@ -44,13 +44,11 @@ fn token() -> Arc<dyn TokenSource> {
 }
 
 fn everything(file: &TenantFile) -> ReadScope {
-    ReadScope {
-        mailboxes: file
+    ReadScope::of(file
             .mailboxes
             .iter()
             .map(|m| m.primary_smtp_address.clone())
-            .collect(),
-    }
+            .collect())
 }
 
 /// A mailbox as both backends can know it: no inherited rows (the simulator adds
@@ -121,9 +119,7 @@ async fn a_read_through_the_wire_equals_the_file_backend_quirks_and_all() {
     assert_eq!(counters.total_writes(), 0);
     // A small scope reads per mailbox, not the whole tenant's permissions.
     sim.reset_counters();
-    let one = ReadScope {
-        mailboxes: vec!["support@contoso.com".into()],
-    };
+    let one = ReadScope::of(vec!["support@contoso.com".into()]);
     let snapshot = exo.read(&one).await.unwrap();
     assert_same(&snapshot, &file.snapshot(&one));
 }
@@ -676,9 +672,7 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
     let sim = start(SimConfig::default());
     let exo = client(&sim, token(), fast());
     let support = "support@contoso.com";
-    let scope = ReadScope {
-        mailboxes: vec![support.to_owned()],
-    };
+    let scope = ReadScope::of(vec![support.to_owned()]);
     let before = exo.read(&scope).await.unwrap();
     let live = before.mailbox(support).unwrap().clone();
     // Moderation needs a moderator first (Exchange's rule).
@@ -736,7 +730,7 @@ async fn the_organisations_smtp_auth_is_read_and_written_through_the_transport_c
     tenant.organization.smtp_client_authentication_disabled = Some(false);
     let sim = SimServer::start(tenant, SimConfig::default()).unwrap();
     let exo = client(&sim, token(), fast());
-    let scope = ReadScope { mailboxes: vec![] };
+    let scope = ReadScope::of(vec![]);
     let read = exo.read(&scope).await.unwrap();
     assert_eq!(
         read.organization.smtp_client_authentication_disabled,
@@ -823,9 +817,7 @@ async fn accepted_domains_are_read_and_a_role_without_them_still_reads() {
         }],
         ..SimConfig::default()
     });
-    let scope = ReadScope {
-        mailboxes: vec!["support@contoso.com".into()],
-    };
+    let scope = ReadScope::of(vec!["support@contoso.com".into()]);
     let full = client(&sim, token(), fast()).read(&scope).await.unwrap();
     assert_eq!(
         full.organization.accepted_domains,

@@ -45,13 +45,11 @@ fn tenant() -> TenantFile {
 }
 
 fn snapshot(file: &TenantFile) -> sharedbox_tenant::Snapshot {
-    file.snapshot(&ReadScope {
-        mailboxes: file
+    file.snapshot(&ReadScope::of(file
             .mailboxes
             .iter()
             .map(|m| m.primary_smtp_address.clone())
-            .collect(),
-    })
+            .collect()))
 }
 
 proptest! {

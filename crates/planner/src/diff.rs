@@ -896,13 +896,11 @@ sendFromAliasEnabled: true
         let file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
         let policies =
             sharedbox_policy::load_sources(vec![Source::new("p.yaml", POLICIES)]).unwrap();
-        let scope = ReadScope {
-            mailboxes: policies
+        let scope = ReadScope::of(policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
-                .collect(),
-        };
+                .collect());
         let snapshot = file.snapshot(&scope);
         (file, policies, snapshot)
     }
@@ -944,13 +942,11 @@ sendFromAliasEnabled: true
             undo.push(change);
         }
         // The plan reaches the desired state.
-        let scope = ReadScope {
-            mailboxes: policies
+        let scope = ReadScope::of(policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
-                .collect(),
-        };
+                .collect());
         assert!(plan_is_empty(&policies, &file.snapshot(&scope)));
         // Undo everything that can be undone (orphans cannot be re-granted: they resolve to nothing).
         for change in undo.iter().rev() {
@@ -1009,9 +1005,7 @@ sendFromAliasEnabled: true
         twin.primary_smtp_address = "clara.diaz@fabrikam.com".into();
         twin.user_principal_name = None;
         file.recipients.push(twin);
-        let scope = ReadScope {
-            mailboxes: vec!["support@fabrikam.com".into()],
-        };
+        let scope = ReadScope::of(vec!["support@fabrikam.com".into()]);
         let err = plan(&policies, &file.snapshot(&scope), &PlanOptions::default()).unwrap_err();
         assert!(
             err.0.iter().any(

@@ -25,9 +25,7 @@ fn changes(body: &str) -> Vec<String> {
     );
     let policies = sharedbox_policy::load_sources(vec![Source::new("p.yaml", text)])
         .unwrap_or_else(|e| panic!("{body}: {e:?}"));
-    let snapshot = file.snapshot(&ReadScope {
-        mailboxes: vec!["support@fabrikam.com".into()],
-    });
+    let snapshot = file.snapshot(&ReadScope::of(vec!["support@fabrikam.com".into()]));
     let plan = plan(&policies, &snapshot, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("{body}: {:?}", e.0));
     let mut lines: Vec<String> = plan
@@ -174,9 +172,7 @@ fn plan_after(tweak: impl Fn(&mut Mailbox), body: &str) -> Plan {
     );
     let policies = sharedbox_policy::load_sources(vec![Source::new("p.yaml", text)])
         .unwrap_or_else(|e| panic!("{body}: {e:?}"));
-    let snapshot = file.snapshot(&ReadScope {
-        mailboxes: vec!["support@fabrikam.com".into()],
-    });
+    let snapshot = file.snapshot(&ReadScope::of(vec!["support@fabrikam.com".into()]));
     plan(&policies, &snapshot, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("{body}: {:?}", e.0))
 }

@@ -68,6 +68,30 @@ impl ReadScope {
         }
     }
 
+    /// Adds an unconditional root read for every mailbox whose root one of `operations`
+    /// touches ([`Operation::GrantRootVisibility`], [`Operation::RevokeRootVisibility`]): what
+    /// they touch is observed there.
+    pub fn with_roots_of<'a>(
+        mut self,
+        operations: impl IntoIterator<Item = &'a Operation>,
+    ) -> ReadScope {
+        for operation in operations {
+            if let Operation::GrantRootVisibility { mailbox, .. }
+            | Operation::RevokeRootVisibility { mailbox, .. } = operation
+                && !self
+                    .roots
+                    .iter()
+                    .any(|r| r.always && r.mailbox.eq_ignore_ascii_case(mailbox))
+            {
+                self.roots.push(RootRead {
+                    mailbox: mailbox.clone(),
+                    always: true,
+                });
+            }
+        }
+        self
+    }
+
     /// How the root of `mailbox` is to be read: `None` when it is not, `Some(always)`
     /// otherwise ([`RootRead::always`]).
     pub fn root_read(&self, mailbox: &Mailbox) -> Option<bool> {

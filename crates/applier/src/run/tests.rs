@@ -79,13 +79,11 @@ impl Fixture {
             .unwrap();
         }
         let policies = sharedbox_policy::load_dir(&folder).unwrap();
-        let scope = ReadScope {
-            mailboxes: policies
+        let scope = ReadScope::of(policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
-                .collect(),
-        };
+                .collect());
         let snapshot = self.tenant.read(&scope).await.unwrap();
         let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
         (plan, snapshot)
@@ -887,9 +885,7 @@ fn max_removals_counts_what_the_summary_revokes_and_not_an_automapping_regrant()
         ),
     )])
     .unwrap();
-    let snapshot = file.snapshot(&ReadScope {
-        mailboxes: vec!["support@fabrikam.com".into()],
-    });
+    let snapshot = file.snapshot(&ReadScope::of(vec!["support@fabrikam.com".into()]));
     let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
     assert_eq!(plan.summary().revoke, 2);
     assert_eq!(plan.summary().change, 2, "the re-grant is two changes");
@@ -1033,9 +1029,7 @@ async fn a_journal_whose_inverse_was_tampered_with_is_not_used_to_write_somethin
     let anna = fixture.file().directory();
     let regranted: Vec<_> = fixture
         .tenant
-        .read(&ReadScope {
-            mailboxes: vec!["support@fabrikam.com".into()],
-        })
+        .read(&ReadScope::of(vec!["support@fabrikam.com".into()]))
         .await
         .unwrap()
         .mailbox("support@fabrikam.com")

@@ -140,7 +140,15 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
 /// What a saved plan's run reads: the mailboxes it touches (for the stale check) and every
 /// managed mailbox (to re-derive the plan from the policies).
 fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope {
-    let mut mailboxes = policy_scope(policies).mailboxes;
+    let policy = policy_scope(policies).with_roots_of(
+        document
+            .mailboxes
+            .iter()
+            .flat_map(|m| &m.changes)
+            .map(|c| &c.operation),
+    );
+    let roots = policy.roots;
+    let mut mailboxes = policy.mailboxes;
     mailboxes.extend(document.touched_mailboxes());
     mailboxes.extend(
         document
@@ -151,7 +159,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
     );
     let mut seen = std::collections::HashSet::new();
     mailboxes.retain(|m| seen.insert(m.to_ascii_lowercase()));
-    ReadScope { mailboxes }
+    ReadScope { mailboxes, roots }
 }
 
 /// Refuses a saved plan with any change the policies (as loaded from the configuration) do

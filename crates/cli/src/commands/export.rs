@@ -58,9 +58,7 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
     };
     let snapshot = read(
         tenant.as_ref(),
-        &ReadScope {
-            mailboxes: wanted.clone(),
-        },
+        &ReadScope::of(wanted.clone()),
     )
     .await?;
     // `--mailbox` exports only the mailboxes named: the tenant settings file is left alone.

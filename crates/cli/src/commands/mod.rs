@@ -131,15 +131,29 @@ async fn read(tenant: &dyn Tenant, scope: &ReadScope) -> anyhow::Result<Snapshot
     })?)
 }
 
-/// The read scope of a policy set: every managed mailbox.
+/// The read scope of a policy set: every managed mailbox, and the root folder of each whose
+/// policy manages `sentItemsReaders` (read whatever Sent Items holds when it declares a
+/// reader: the plan grants `FolderVisible` there).
 fn policy_scope(policies: &PolicySet) -> ReadScope {
-    ReadScope {
-        mailboxes: policies
+    let mut scope = ReadScope::of(
+        policies
             .mailboxes
             .iter()
             .map(|m| m.address.value.clone())
             .collect(),
-    }
+    );
+    scope.roots = policies
+        .mailboxes
+        .iter()
+        .filter_map(|m| {
+            let readers = m.sent_items_readers.as_ref()?;
+            Some(sharedbox_tenant::RootRead {
+                mailbox: m.address.value.clone(),
+                always: !readers.value.is_empty(),
+            })
+        })
+        .collect();
+    scope
 }
 
 /// Computes the plan, printing warnings, or every error. With `lints`, the offline and
