@@ -242,8 +242,13 @@ impl ExoTenant {
 fn root_answer_is_success(error: &ExoError, operation: &Operation) -> bool {
     matches!(
         (error, operation),
-        (ExoError::EntryExists { .. }, Operation::GrantRootVisibility { .. })
-            | (ExoError::EntryMissing { .. }, Operation::RevokeRootVisibility { .. })
+        (
+            ExoError::EntryExists { .. },
+            Operation::GrantRootVisibility { .. }
+        ) | (
+            ExoError::EntryMissing { .. },
+            Operation::RevokeRootVisibility { .. }
+        )
     )
 }
 

@@ -44,11 +44,12 @@ fn token() -> Arc<dyn TokenSource> {
 }
 
 fn everything(file: &TenantFile) -> ReadScope {
-    ReadScope::of(file
-            .mailboxes
+    ReadScope::of(
+        file.mailboxes
             .iter()
             .map(|m| m.primary_smtp_address.clone())
-            .collect())
+            .collect(),
+    )
 }
 
 /// A mailbox as both backends can know it: no inherited rows (the simulator adds

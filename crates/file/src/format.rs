@@ -556,7 +556,10 @@ fn apply_to_mailbox(
             let rows = mailbox
                 .root_folder
                 .get_or_insert_with(FolderPermission::built_in_rows);
-            if !rows.iter().any(|row| denotes(directory, &row.user, principal)) {
+            if !rows
+                .iter()
+                .any(|row| denotes(directory, &row.user, principal))
+            {
                 rows.push(FolderPermission {
                     user: recipient.display_name.clone(),
                     access_rights: vec![sharedbox_tenant::FOLDER_VISIBLE.to_owned()],

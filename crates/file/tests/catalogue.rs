@@ -45,11 +45,12 @@ fn tenant() -> TenantFile {
 }
 
 fn snapshot(file: &TenantFile) -> sharedbox_tenant::Snapshot {
-    file.snapshot(&ReadScope::of(file
-            .mailboxes
+    file.snapshot(&ReadScope::of(
+        file.mailboxes
             .iter()
             .map(|m| m.primary_smtp_address.clone())
-            .collect()))
+            .collect(),
+    ))
 }
 
 proptest! {

@@ -20,11 +20,13 @@ fn root() -> PathBuf {
 }
 
 fn scope(policies: &PolicySet) -> ReadScope {
-    ReadScope::of(policies
+    ReadScope::of(
+        policies
             .mailboxes
             .iter()
             .map(|m| m.address.value.clone())
-            .collect())
+            .collect(),
+    )
 }
 
 fn snapshot_of(tenant: &Path, policies: &PolicySet) -> Snapshot {

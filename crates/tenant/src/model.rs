@@ -548,10 +548,7 @@ impl Mailbox {
 
     /// The root folder entry of the principal `entry` denotes: `None` when it has none, or
     /// when the root was not read ([`Mailbox::root_folder`]).
-    pub fn root_entry(
-        &self,
-        mut denotes: impl FnMut(&str) -> bool,
-    ) -> Option<&FolderPermission> {
+    pub fn root_entry(&self, mut denotes: impl FnMut(&str) -> bool) -> Option<&FolderPermission> {
         self.root_folder
             .as_deref()?
             .iter()

@@ -79,11 +79,13 @@ impl Fixture {
             .unwrap();
         }
         let policies = sharedbox_policy::load_dir(&folder).unwrap();
-        let scope = ReadScope::of(policies
+        let scope = ReadScope::of(
+            policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
-                .collect());
+                .collect(),
+        );
         let snapshot = self.tenant.read(&scope).await.unwrap();
         let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
         (plan, snapshot)
