@@ -230,6 +230,29 @@ fn a_root_entry_the_policy_did_not_add_stays_and_the_note_says_why() {
 }
 
 #[test]
+fn an_orphaned_reader_loses_its_folder_visible_with_its_sent_items_entry_for_good() {
+    const SID: &str = "NT:S-1-5-21-1111111111-2222222222-3333333333-1190";
+    let plan = plan_of(
+        |m| {
+            m.sent_items.permissions.push(root_row(SID, "Reviewer"));
+            m.root_folder
+                .as_mut()
+                .unwrap()
+                .push(root_row(SID, "FolderVisible"));
+        },
+        CLARA,
+        None,
+    );
+    assert_eq!(root_writes(&plan), [format!("revoke {SID} (orphaned)")]);
+    let revoke = changes(&plan)
+        .into_iter()
+        .find(|c| matches!(c.operation, Operation::RevokeRootVisibility { .. }))
+        .unwrap();
+    assert_eq!(revoke.inverse, None, "nothing can be granted to an orphan");
+    assert!(revoke.is_revocation());
+}
+
+#[test]
 fn nothing_is_planned_on_a_root_that_was_not_read() {
     let unread = |m: &mut Mailbox| m.root_folder = None;
     assert_eq!(
