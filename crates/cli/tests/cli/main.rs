@@ -15,6 +15,7 @@ mod hostile_repository;
 mod plan_apply;
 mod principals;
 mod rollback_bookkeeping;
+mod root_visibility;
 mod safe_apply;
 mod saved_plans;
 mod secrets;
