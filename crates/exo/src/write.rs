@@ -200,6 +200,40 @@ mod tests {
     }
 
     #[test]
+    fn root_visibility_writes_address_the_mailbox_root() {
+        let grant = command(
+            &Operation::GrantRootVisibility {
+                mailbox: "support@contoso.com".into(),
+                principal: alice(),
+            },
+            Some("ignored:LgAAAA"),
+        );
+        assert_eq!(grant.cmdlet, "Add-MailboxFolderPermission");
+        assert_eq!(
+            body(&grant),
+            json!({"Confirm": false, "Identity": "support@contoso.com:\\", "User": "alice@contoso.com",
+                   "AccessRights": ["FolderVisible"]})
+        );
+        assert_eq!(
+            serde_json::to_string(&body(&grant)["Identity"]).unwrap(),
+            r#""support@contoso.com:\\""#,
+            "the backslash is JSON-escaped on the wire"
+        );
+        let revoke = command(
+            &Operation::RevokeRootVisibility {
+                mailbox: "support@contoso.com".into(),
+                principal: alice(),
+            },
+            None,
+        );
+        assert_eq!(revoke.cmdlet, "Remove-MailboxFolderPermission");
+        assert_eq!(
+            body(&revoke),
+            json!({"Confirm": false, "Identity": "support@contoso.com:\\", "User": "alice@contoso.com"})
+        );
+    }
+
+    #[test]
     fn every_write_sends_confirm_false_and_json_values() {
         let op = Operation::AddToList {
             mailbox: "support@contoso.com".into(),

@@ -913,3 +913,46 @@ async fn soft_deleted_mailboxes_are_read_only_when_needed_and_lookalikes_do_not_
     assert!(read.soft_deleted_holding("new@contoso.com").is_none());
     assert!(read.soft_deleted_holding("old@contoso.com").is_some());
 }
+
+/// The mailbox root (`mbx:\`) is read only where the scope asks: unconditionally (a reader
+/// is declared) in round 3, or, when Sent Items holds a reader to revoke, in a round 4;
+/// a mailbox whose Sent Items holds none gets no root read.
+#[tokio::test]
+async fn the_root_is_read_only_where_a_sent_items_reader_needs_it() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    // support@ has a Sent Items reader (Auditors), info@ none, sales@ none but asked always.
+    let mut scope = ReadScope::of(vec![
+        "support@contoso.com".into(),
+        "info@contoso.com".into(),
+        "sales@contoso.com".into(),
+        "empfang@contoso.com".into(),
+    ]);
+    let root = |mailbox: &str, always| sharedbox_tenant::RootRead {
+        mailbox: mailbox.into(),
+        always,
+    };
+    scope.roots = vec![
+        root("support@contoso.com", false),
+        root("info@contoso.com", false),
+        root("sales@contoso.com", true),
+    ];
+    let snapshot = exo.read(&scope).await.unwrap();
+    let read = |address: &str| snapshot.mailbox(address).unwrap().root_folder.clone();
+    let expected = file.snapshot(&scope);
+    let default_root = |address: &str| expected.mailbox(address).unwrap().root_folder.clone();
+    assert_eq!(
+        read("support@contoso.com"),
+        default_root("support@contoso.com")
+    );
+    assert_eq!(read("sales@contoso.com"), default_root("sales@contoso.com"));
+    assert!(read("support@contoso.com").is_some());
+    assert_eq!(read("info@contoso.com"), None, "no reader: not read");
+    assert_eq!(read("empfang@contoso.com"), None, "not asked for");
+    assert_eq!(
+        sim.counters().cmdlet("Get-MailboxFolderPermission"),
+        4 + 2,
+        "four Sent Items folders, two roots"
+    );
+}

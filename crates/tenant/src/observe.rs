@@ -393,4 +393,44 @@ mod tests {
         };
         assert!(same_value(&remove, &role("reviewer"), &role("Reviewer")));
     }
+
+    #[test]
+    fn a_root_visibility_write_observes_the_root_and_an_unread_root_is_not_taken_for_empty() {
+        let mut snapshot = Snapshot::default();
+        let mut mailbox = Mailbox::new_shared("a@contoso.com", "A");
+        mailbox
+            .root_folder
+            .as_mut()
+            .unwrap()
+            .push(crate::FolderPermission {
+                user: "S-1-5-21-9".into(),
+                access_rights: vec!["FolderVisible".into()],
+            });
+        snapshot.mailboxes.push(mailbox);
+        let grant = Operation::GrantRootVisibility {
+            mailbox: "a@contoso.com".into(),
+            principal: Principal::Orphaned {
+                raw: "S-1-5-21-9".into(),
+            },
+        };
+        assert_eq!(
+            observe(&snapshot, &grant),
+            Observation::FolderAccess(Some("FolderVisible".into()))
+        );
+        assert!(observe(&snapshot, &grant).matches(&expected(&grant)));
+        snapshot.mailboxes[0].root_folder = None;
+        snapshot.index = Default::default();
+        assert_eq!(observe(&snapshot, &grant), Observation::RootNotRead);
+        assert!(!observe(&snapshot, &grant).matches(&expected(&grant)));
+        assert_ne!(
+            target(&grant),
+            target(&Operation::RemoveSentItemsPermission {
+                mailbox: "a@contoso.com".into(),
+                principal: Principal::Orphaned {
+                    raw: "S-1-5-21-9".into()
+                },
+            }),
+            "the root is another target than Sent Items"
+        );
+    }
 }
