@@ -188,7 +188,9 @@ fn a_revoked_reader_loses_exactly_folder_visible_only_when_the_base_listed_it() 
 
 #[test]
 fn a_root_entry_the_policy_did_not_add_stays_and_the_note_says_why() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Mailbox)>, Option<&str>, &str)> = vec![
+    /// What the case is, the tweak, the base revision, and the reason the note gives.
+    type Case<'a> = (&'a str, Box<dyn Fn(&mut Mailbox)>, Option<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "no base revision",
             Box::new(no_tweak),
