@@ -243,7 +243,7 @@ fn is_root_visibility(change: &Change) -> bool {
 
 /// The field as a line shows it: a root visibility write as `sentItemsReaders (mailbox
 /// root)`, so that it does not read as the whole list.
-fn shown_field(change: &Change) -> std::borrow::Cow<'_, str> {
+pub(crate) fn shown_field(change: &Change) -> std::borrow::Cow<'_, str> {
     if is_root_visibility(change) {
         format!("{} (mailbox root)", change.field).into()
     } else {
