@@ -720,6 +720,12 @@ fn shown(operation: &Operation) -> String {
         | Operation::SetSentItemsPermission {
             principal, access, ..
         } => format!("{} {access}", principal.label()),
+        Operation::GrantRootVisibility { principal, .. } => {
+            format!("{} FolderVisible on the mailbox root", principal.label())
+        }
+        Operation::RevokeRootVisibility { principal, .. } => {
+            format!("{} on the mailbox root", principal.label())
+        }
         Operation::AddToList {
             list, principal, ..
         }

@@ -1163,3 +1163,27 @@ async fn a_change_of_case_only_in_a_display_name_is_rolled_back() {
     );
     assert_eq!(fixture.file(), before);
 }
+
+#[test]
+fn a_root_visibility_write_is_named_as_one_in_conflict_messages() {
+    let principal = sharedbox_tenant::Principal::Recipient {
+        id: sharedbox_tenant::PrincipalId("1".into()),
+        address: "ben@fabrikam.com".into(),
+    };
+    let grant = Operation::GrantRootVisibility {
+        mailbox: "support@fabrikam.com".into(),
+        principal: principal.clone(),
+    };
+    assert_eq!(
+        super::shown(&grant),
+        "`Add-MailboxFolderPermission ben@fabrikam.com FolderVisible on the mailbox root` on support@fabrikam.com"
+    );
+    let revoke = Operation::RevokeRootVisibility {
+        mailbox: "support@fabrikam.com".into(),
+        principal,
+    };
+    assert_eq!(
+        super::shown(&revoke),
+        "`Remove-MailboxFolderPermission ben@fabrikam.com on the mailbox root` on support@fabrikam.com"
+    );
+}
