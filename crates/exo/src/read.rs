@@ -888,6 +888,8 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         mailbox_permissions: Vec::new(),
         recipient_permissions: Vec::new(),
         sent_items: SentItemsFolder::default(),
+        // Read in round 3 or 4 where the scope asks for it; otherwise not read.
+        root_folder: None,
         cas_mailbox: CasMailbox::default(),
         is_dir_synced: row.flag("IsDirSynced").unwrap_or(false),
         ..Mailbox::default()

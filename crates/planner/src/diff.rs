@@ -6,7 +6,8 @@
 //! - built-in and inherited entries (`NT AUTHORITY\SELF`, inherited ACEs, deny ACEs,
 //!   folder `Default`/`Anonymous`) are never touched;
 //! - both sides are compared as identities ([`PrincipalId`]), never as spellings;
-//! - a live principal that resolves to nothing is orphaned and revoked when its list is managed.
+//! - a live principal that resolves to nothing is orphaned and revoked when its list is managed;
+//! - root visibility follows the Sent Items reader (`MailboxPlanner::root_visibility`).
 
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
