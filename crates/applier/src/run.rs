@@ -194,17 +194,16 @@ pub fn check_guards(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyErro
     Ok(())
 }
 
-/// The mailboxes a set of operations touches.
-pub(crate) fn scope_of<'a>(operations: impl Iterator<Item = &'a Operation>) -> ReadScope {
+/// The mailboxes a set of operations touches, with the root folder of each whose root a
+/// write touches ([`ReadScope::with_roots_of`]).
+pub(crate) fn scope_of<'a>(operations: impl Iterator<Item = &'a Operation> + Clone) -> ReadScope {
     let mut mailboxes: Vec<String> = operations
+        .clone()
         .filter_map(|o| o.mailbox().map(str::to_owned))
         .collect();
     mailboxes.sort();
     mailboxes.dedup();
-    ReadScope {
-        mailboxes,
-        ..Default::default()
-    }
+    ReadScope::of(mailboxes).with_roots_of(operations)
 }
 
 /// Applies `plan` to `tenant`, journaling into `journal` (whose `Start` record the caller
@@ -652,10 +651,7 @@ async fn blocks_mailbox_removal(tenant: &dyn Tenant, write: &Operation) -> Optio
     let Operation::RemoveMailbox { mailbox, .. } = write else {
         return None;
     };
-    let scope = ReadScope {
-        mailboxes: vec![mailbox.clone()],
-        ..Default::default()
-    };
+    let scope = ReadScope::of(vec![mailbox.clone()]);
     match tenant.read(&scope).await {
         Ok(snapshot) => match snapshot.mailbox(mailbox) {
             Some(m) if !holds_no_grants(m) => Some(
@@ -724,6 +720,12 @@ fn shown(operation: &Operation) -> String {
         | Operation::SetSentItemsPermission {
             principal, access, ..
         } => format!("{} {access}", principal.label()),
+        Operation::GrantRootVisibility { principal, .. } => {
+            format!("{} FolderVisible on the mailbox root", principal.label())
+        }
+        Operation::RevokeRootVisibility { principal, .. } => {
+            format!("{} on the mailbox root", principal.label())
+        }
         Operation::AddToList {
             list, principal, ..
         }
@@ -750,10 +752,7 @@ async fn wait_until_readable(
     mailboxes: &[String],
     options: &ApplyOptions,
 ) -> Result<bool, TenantError> {
-    let scope = ReadScope {
-        mailboxes: mailboxes.to_vec(),
-        ..Default::default()
-    };
+    let scope = ReadScope::of(mailboxes.to_vec());
     let deadline = tokio::time::Instant::now() + options.create_timeout;
     loop {
         match tenant.read(&scope).await {

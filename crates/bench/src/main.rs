@@ -238,14 +238,13 @@ fn main() {
         let policies = sharedbox_policy::load_dir(&dir.path().join("policies"))
             .unwrap_or_else(|d| panic!("policies invalid: {:?}", d.0.first()));
         let load = started.elapsed();
-        let scope = ReadScope {
-            mailboxes: policies
+        let scope = ReadScope::of(
+            policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
-            ..Default::default()
-        };
+        );
         let snapshot = synthetic.tenant.snapshot(&scope);
         let started = Instant::now();
         let plan =

@@ -3,8 +3,9 @@
 //! (so a client must pick `FolderType == "SentItems"`), and folder identities
 //! `mbx:\<localised path>` or `mbx:<FolderId>`.
 //!
-//! Only the Sent Items folder has state in the tenant model (its name, id and
-//! permissions); the other folders are synthesised, read-only, with default permissions.
+//! Only the Sent Items folder (its name, id and permissions) and the root's permissions
+//! have state in the tenant model; the other folders are synthesised, read-only, with
+//! default permissions.
 
 use crate::lookup::MailboxView;
 
@@ -26,6 +27,12 @@ pub struct Folder {
 }
 
 impl Folder {
+    /// Whether this is the mailbox root ("Top of Information Store", `mbx:\`), whose
+    /// permissions the tenant model keeps too ([`sharedbox_tenant::Mailbox::root_folder`]).
+    pub fn is_root(&self) -> bool {
+        self.folder_type == "Root"
+    }
+
     /// The path relative to the mailbox as `mbx:\path` names it (`/` for the root).
     fn identity_path(&self) -> &str {
         if self.folder_type == "Root" {

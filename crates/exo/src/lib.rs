@@ -224,6 +224,34 @@ impl ExoTenant {
     }
 }
 
+impl ExoTenant {
+    /// A root visibility write (`<mailbox>:\`): an existing entry on a grant is left as it
+    /// is (it is the principal's, not sharedbox's) and a missing one on a revoke is already
+    /// gone; both are success.
+    async fn root_write(&self, operation: &Operation) -> Result<(), TenantError> {
+        match self.client.invoke(&write::command(operation, None)).await {
+            Ok(_) => Ok(()),
+            Err(e) if root_answer_is_success(&e, operation) => Ok(()),
+            Err(e) => Err(to_tenant_error(e, operation)),
+        }
+    }
+}
+
+/// Whether `error` answering a root visibility write means it is done: an existing entry on
+/// a grant, a missing one on a revoke.
+fn root_answer_is_success(error: &ExoError, operation: &Operation) -> bool {
+    matches!(
+        (error, operation),
+        (
+            ExoError::EntryExists { .. },
+            Operation::GrantRootVisibility { .. }
+        ) | (
+            ExoError::EntryMissing { .. },
+            Operation::RevokeRootVisibility { .. }
+        )
+    )
+}
+
 /// Maps an admin API error onto the trait's errors, telling a missing mailbox from a
 /// missing principal.
 fn to_tenant_error(error: ExoError, operation: &Operation) -> TenantError {
@@ -254,7 +282,9 @@ fn principal_of(operation: &Operation) -> Option<&str> {
         | RevokeFullAccess { principal, .. }
         | AddSentItemsPermission { principal, .. }
         | SetSentItemsPermission { principal, .. }
-        | RemoveSentItemsPermission { principal, .. } => Some(principal.identity()),
+        | RemoveSentItemsPermission { principal, .. }
+        | GrantRootVisibility { principal, .. }
+        | RevokeRootVisibility { principal, .. } => Some(principal.identity()),
         _ => None,
     }
 }
@@ -312,6 +342,7 @@ impl Tenant for ExoTenant {
             let operation = &operations[i];
             results[i] = Some(match answer {
                 Ok(_) => Ok(()),
+                Err(e) if root_answer_is_success(&e, operation) => Ok(()),
                 // Folder entries that exist or are missing: the one-by-one path knows what to do.
                 Err(ExoError::EntryExists { .. } | ExoError::EntryMissing { .. }) => {
                     self.execute(operation).await
@@ -340,6 +371,9 @@ impl Tenant for ExoTenant {
             | Operation::SetSentItemsPermission { mailbox, .. }
             | Operation::RemoveSentItemsPermission { mailbox, .. } => {
                 self.folder_write(operation, mailbox).await
+            }
+            Operation::GrantRootVisibility { .. } | Operation::RevokeRootVisibility { .. } => {
+                self.root_write(operation).await
             }
             other => self
                 .client

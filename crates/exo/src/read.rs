@@ -14,7 +14,11 @@
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
 //! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
-//! on `<mailbox>:<FolderId>` of the folder whose `FolderType` is `SentItems`. Rounds 2
+//! on `<mailbox>:<FolderId>` of the folder whose `FolderType` is `SentItems`, and on the
+//! mailbox root `<mailbox>:\` where the scope asks for it unconditionally
+//! ([`sharedbox_tenant::RootRead::always`]: a declared Sent Items reader needs
+//! `FolderVisible` there). Round 4, only when needed: the root of a mailbox whose scope
+//! asks for it when Sent Items holds a reader, and whose Sent Items does. Rounds 2
 //! and 3 run per chunk of ten mailboxes, all chunks at once (bounded by the client's
 //! concurrency), so a chunk's round 3 does not wait for the other chunks' round 2.
 //!
@@ -315,6 +319,7 @@ pub async fn snapshot(
     let in_flight = client.max_concurrency().max(1) * 2;
     let chunks = Chunks {
         client,
+        scope,
         mailboxes: managed.chunks_mut(CHUNK),
         bulk: bulk.then(|| from_bulk.chunks_mut(CHUNK)),
     };
@@ -588,6 +593,7 @@ struct Keyed<T> {
 /// it is started (a chunk's future is a few KB; all of them up front would be tens of MB).
 struct Chunks<'a> {
     client: &'a Client,
+    scope: &'a ReadScope,
     mailboxes: std::slice::ChunksMut<'a, Mailbox>,
     bulk: Option<std::slice::ChunksMut<'a, FromBulk>>,
 }
@@ -598,7 +604,7 @@ impl<'a> Iterator for Chunks<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let chunk = self.mailboxes.next()?;
         let bulk = self.bulk.as_mut().and_then(Iterator::next);
-        Some(Box::pin(read_chunk(self.client, chunk, bulk)))
+        Some(Box::pin(read_chunk(self.client, self.scope, chunk, bulk)))
     }
 }
 
@@ -606,6 +612,7 @@ impl<'a> Iterator for Chunks<'a> {
 /// (for small scopes) client settings and Send As rows, then the folder's permissions.
 async fn read_chunk(
     client: &Client,
+    scope: &ReadScope,
     chunk: &mut [Mailbox],
     mut bulk: Option<&mut [FromBulk]>,
 ) -> Result<FolderIds, ExoError> {
@@ -659,6 +666,9 @@ async fn read_chunk(
                 .param("Identity", folder)
                 .anchored(&m.primary_smtp_address),
         );
+        if scope.root_read(m) == Some(true) {
+            third.push(root_read(m));
+        }
         let (cas, send_as) = match bulk.as_deref_mut() {
             Some(bulk) => std::mem::take(&mut bulk[at]),
             None => {
@@ -682,11 +692,40 @@ async fn read_chunk(
         m.recipient_permissions = send_as;
     }
     let mut third = client.batch(&third).await.into_iter();
+    let mut fourth = Vec::new();
     for m in chunk.iter_mut() {
         let rows = next_of(&mut third)?;
         m.sent_items.permissions = rows.rows.iter().map(folder_permission_of).collect();
+        match scope.root_read(m) {
+            Some(true) => {
+                let rows = next_of(&mut third)?;
+                m.root_folder = Some(rows.rows.iter().map(folder_permission_of).collect());
+            }
+            // A reader to revoke: its root entry may be sharedbox's to take back.
+            Some(false) if m.sent_items_grants().next().is_some() => fourth.push(root_read(m)),
+            _ => {}
+        }
+    }
+    if !fourth.is_empty() {
+        let mut fourth = client.batch(&fourth).await.into_iter();
+        for m in chunk.iter_mut() {
+            if scope.root_read(m) == Some(false) && m.sent_items_grants().next().is_some() {
+                let rows = next_of(&mut fourth)?;
+                m.root_folder = Some(rows.rows.iter().map(folder_permission_of).collect());
+            }
+        }
     }
     Ok(folder_ids)
+}
+
+/// `Get-MailboxFolderPermission` on the root of `m` (`<mailbox>:\`).
+fn root_read(m: &Mailbox) -> Command {
+    Command::read("Get-MailboxFolderPermission")
+        .param(
+            "Identity",
+            crate::write::root_identity(&m.primary_smtp_address),
+        )
+        .anchored(&m.primary_smtp_address)
 }
 
 fn next_of(
@@ -898,6 +937,8 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         mailbox_permissions: Vec::new(),
         recipient_permissions: Vec::new(),
         sent_items: SentItemsFolder::default(),
+        // Read in round 3 or 4 where the scope asks for it; otherwise not read.
+        root_folder: None,
         cas_mailbox: CasMailbox::default(),
         is_dir_synced: row.flag("IsDirSynced").unwrap_or(false),
         is_exchange_cloud_managed: row.flag("IsExchangeCloudManaged").unwrap_or(false),

@@ -7,6 +7,9 @@
 //! - "Already present" / "not present" answers come as warnings and are success.
 //! - `Add-MailboxFolderPermission` on an existing entry becomes a `Set-`, a `Set-` on a
 //!   missing one an `Add-`, and a `Remove-` of a missing entry is success.
+//! - The root visibility writes address the mailbox root as `<mailbox>:\` (the identity
+//!   admin scripts use for "Top of Information Store"); an `Add-` over an existing entry
+//!   leaves it as it is and is success, like a `Remove-` of a missing one.
 //! - `New-Mailbox` and `Remove-Mailbox` are never retried blindly: when their answer is
 //!   lost, the mailbox is read again to learn whether the call took effect.
 
@@ -90,6 +93,19 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
         RemoveSentItemsPermission { mailbox, principal } => {
             folder_permission("Remove-MailboxFolderPermission", mailbox, folder, principal)
         }
+        GrantRootVisibility { mailbox, principal } => folder_permission(
+            "Add-MailboxFolderPermission",
+            mailbox,
+            Some(&root_identity(mailbox)),
+            principal,
+        )
+        .param("AccessRights", json!([sharedbox_tenant::FOLDER_VISIBLE])),
+        RevokeRootVisibility { mailbox, principal } => folder_permission(
+            "Remove-MailboxFolderPermission",
+            mailbox,
+            Some(&root_identity(mailbox)),
+            principal,
+        ),
         SetOrganization { setting } => {
             let definition = setting.property.definition();
             Command::write(definition.cmdlet, Retry::Safe)
@@ -147,6 +163,11 @@ fn mailbox_permission(cmdlet: &'static str, mailbox: &str, principal: &Principal
         .anchored(mailbox)
 }
 
+/// The identity of the mailbox root ("Top of Information Store"): `<mailbox>:\`.
+pub fn root_identity(mailbox: &str) -> String {
+    format!("{mailbox}:\\")
+}
+
 fn folder_permission(
     cmdlet: &'static str,
     mailbox: &str,
@@ -177,6 +198,40 @@ mod tests {
 
     fn body(command: &Command) -> Value {
         Value::Object(command.parameters.clone())
+    }
+
+    #[test]
+    fn root_visibility_writes_address_the_mailbox_root() {
+        let grant = command(
+            &Operation::GrantRootVisibility {
+                mailbox: "support@contoso.com".into(),
+                principal: alice(),
+            },
+            Some("ignored:LgAAAA"),
+        );
+        assert_eq!(grant.cmdlet, "Add-MailboxFolderPermission");
+        assert_eq!(
+            body(&grant),
+            json!({"Confirm": false, "Identity": "support@contoso.com:\\", "User": "alice@contoso.com",
+                   "AccessRights": ["FolderVisible"]})
+        );
+        assert_eq!(
+            serde_json::to_string(&body(&grant)["Identity"]).unwrap(),
+            r#""support@contoso.com:\\""#,
+            "the backslash is JSON-escaped on the wire"
+        );
+        let revoke = command(
+            &Operation::RevokeRootVisibility {
+                mailbox: "support@contoso.com".into(),
+                principal: alice(),
+            },
+            None,
+        );
+        assert_eq!(revoke.cmdlet, "Remove-MailboxFolderPermission");
+        assert_eq!(
+            body(&revoke),
+            json!({"Confirm": false, "Identity": "support@contoso.com:\\", "User": "alice@contoso.com"})
+        );
     }
 
     #[test]

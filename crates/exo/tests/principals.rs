@@ -99,10 +99,7 @@ fn client(sim: &SimHandle, token: &str) -> ExoTenant {
 }
 
 fn support() -> ReadScope {
-    ReadScope {
-        mailboxes: vec!["support@contoso.com".into()],
-        ..Default::default()
-    }
+    ReadScope::of(vec!["support@contoso.com".into()])
 }
 
 #[tokio::test]
@@ -219,10 +216,7 @@ async fn a_service_principal_is_granted_full_access_and_send_as_but_cannot_moder
             .await
             .unwrap_or_else(|e| panic!("{operation:?}: {e}"));
     }
-    let scope = ReadScope {
-        mailboxes: vec!["sales@contoso.com".into()],
-        ..Default::default()
-    };
+    let scope = ReadScope::of(vec!["sales@contoso.com".into()]);
     let snapshot = exo.read(&scope).await.unwrap();
     let sales = snapshot.mailbox("sales@contoso.com").unwrap();
     let is_sp = |raw: &str| matches!(snapshot.directory.resolve_live(raw), LivePrincipal::Recipient(r) if r.app_id.as_deref() == Some(APP_ID));

@@ -43,15 +43,23 @@ fn token() -> Arc<dyn TokenSource> {
     Arc::new(StaticToken::new("test-token"))
 }
 
+/// Every mailbox of `file`, with its root folder.
 fn everything(file: &TenantFile) -> ReadScope {
-    ReadScope {
-        mailboxes: file
-            .mailboxes
+    let mut scope = ReadScope::of(
+        file.mailboxes
             .iter()
             .map(|m| m.primary_smtp_address.clone())
             .collect(),
-        ..Default::default()
-    }
+    );
+    scope.roots = scope
+        .mailboxes
+        .iter()
+        .map(|mailbox| sharedbox_tenant::RootRead {
+            mailbox: mailbox.clone(),
+            always: true,
+        })
+        .collect();
+    scope
 }
 
 /// A mailbox as both backends can know it: no inherited rows (the simulator adds
@@ -87,7 +95,12 @@ fn assert_same(exo: &Snapshot, file: &Snapshot) {
         let got = exo
             .mailbox(&expected.primary_smtp_address)
             .unwrap_or_else(|| panic!("{} missing", expected.primary_smtp_address));
-        assert_eq!(comparable(got), comparable(expected));
+        // A root the scope did not ask for is not read (the file backend always has it).
+        let mut want = comparable(expected);
+        if got.root_folder.is_none() {
+            want.root_folder = None;
+        }
+        assert_eq!(comparable(got), want);
     }
     for recipient in file.directory.recipients() {
         let found = exo
@@ -122,12 +135,19 @@ async fn a_read_through_the_wire_equals_the_file_backend_quirks_and_all() {
     assert_eq!(counters.total_writes(), 0);
     // A small scope reads per mailbox, not the whole tenant's permissions.
     sim.reset_counters();
-    let one = ReadScope {
-        mailboxes: vec!["support@contoso.com".into()],
-        ..Default::default()
-    };
+    let one = ReadScope::of(vec!["support@contoso.com".into()]);
     let snapshot = exo.read(&one).await.unwrap();
     assert_same(&snapshot, &file.snapshot(&one));
+    assert_eq!(
+        snapshot.mailbox("support@contoso.com").unwrap().root_folder,
+        None,
+        "no root read asked for, none made"
+    );
+    assert_eq!(
+        sim.counters().cmdlets.get("Get-MailboxFolderPermission"),
+        Some(&1),
+        "Sent Items only"
+    );
 }
 
 #[tokio::test]
@@ -680,10 +700,7 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
     let sim = start(SimConfig::default());
     let exo = client(&sim, token(), fast());
     let support = "support@contoso.com";
-    let scope = ReadScope {
-        mailboxes: vec![support.to_owned()],
-        ..Default::default()
-    };
+    let scope = ReadScope::of(vec![support.to_owned()]);
     let before = exo.read(&scope).await.unwrap();
     let live = before.mailbox(support).unwrap().clone();
     // Moderation needs a moderator first (Exchange's rule).
@@ -741,10 +758,7 @@ async fn the_organisations_smtp_auth_is_read_and_written_through_the_transport_c
     tenant.organization.smtp_client_authentication_disabled = Some(false);
     let sim = SimServer::start(tenant, SimConfig::default()).unwrap();
     let exo = client(&sim, token(), fast());
-    let scope = ReadScope {
-        mailboxes: vec![],
-        ..Default::default()
-    };
+    let scope = ReadScope::of(vec![]);
     let read = exo.read(&scope).await.unwrap();
     assert_eq!(
         read.organization.smtp_client_authentication_disabled,
@@ -831,10 +845,7 @@ async fn accepted_domains_are_read_and_a_role_without_them_still_reads() {
         }],
         ..SimConfig::default()
     });
-    let scope = ReadScope {
-        mailboxes: vec!["support@contoso.com".into()],
-        ..Default::default()
-    };
+    let scope = ReadScope::of(vec!["support@contoso.com".into()]);
     let full = client(&sim, token(), fast()).read(&scope).await.unwrap();
     assert_eq!(
         full.organization.accepted_domains,
@@ -905,30 +916,45 @@ async fn soft_deleted_mailboxes_are_read_only_when_needed_and_lookalikes_do_not_
     assert!(read.soft_deleted_holding("old@contoso.com").is_some());
 }
 
-/// `doctor` and the 403 hints name, for every cmdlet sharedbox runs, a role that holds it
-/// in the simulator's table of Exchange Online's built-in roles (README, "Roles").
-#[test]
-fn the_role_named_for_each_cmdlet_holds_it() {
-    use sharedbox_exo::doctor::{DIRECTORY_CMDLETS, READER_CMDLETS, WRITER_CMDLETS, role_hint};
-    for cmdlet in READER_CMDLETS
-        .iter()
-        .chain(WRITER_CMDLETS)
-        .chain(DIRECTORY_CMDLETS)
-    {
-        let hint = role_hint(cmdlet);
-        let role = hint.split([';', '(']).next().unwrap().trim();
-        let held = sharedbox_exo_sim::built_in_role(role)
-            .unwrap_or_else(|| panic!("`{cmdlet}`: `{role}` is not a built-in role"));
-        assert!(held.contains(cmdlet), "`{role}` does not hold `{cmdlet}`");
-    }
-    // The read-only role group of docs/exchange-online.md cannot read Send As.
-    let view_only: Vec<&str> = ["View-Only Recipients", "View-Only Configuration"]
-        .iter()
-        .flat_map(|r| sharedbox_exo_sim::built_in_role(r).unwrap().iter().copied())
-        .collect();
-    let unreadable: Vec<&&str> = READER_CMDLETS
-        .iter()
-        .filter(|c| !view_only.contains(c))
-        .collect();
-    assert_eq!(unreadable, [&"Get-RecipientPermission"]);
+/// The mailbox root (`mbx:\`) is read only where the scope asks: unconditionally (a reader
+/// is declared) in round 3, or, when Sent Items holds a reader to revoke, in a round 4;
+/// a mailbox whose Sent Items holds none gets no root read.
+#[tokio::test]
+async fn the_root_is_read_only_where_a_sent_items_reader_needs_it() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    // support@ has a Sent Items reader (Auditors), info@ none, sales@ none but asked always.
+    let mut scope = ReadScope::of(vec![
+        "support@contoso.com".into(),
+        "info@contoso.com".into(),
+        "sales@contoso.com".into(),
+        "empfang@contoso.com".into(),
+    ]);
+    let root = |mailbox: &str, always| sharedbox_tenant::RootRead {
+        mailbox: mailbox.into(),
+        always,
+    };
+    scope.roots = vec![
+        root("support@contoso.com", false),
+        root("info@contoso.com", false),
+        root("sales@contoso.com", true),
+    ];
+    let snapshot = exo.read(&scope).await.unwrap();
+    let read = |address: &str| snapshot.mailbox(address).unwrap().root_folder.clone();
+    let expected = file.snapshot(&scope);
+    let default_root = |address: &str| expected.mailbox(address).unwrap().root_folder.clone();
+    assert_eq!(
+        read("support@contoso.com"),
+        default_root("support@contoso.com")
+    );
+    assert_eq!(read("sales@contoso.com"), default_root("sales@contoso.com"));
+    assert!(read("support@contoso.com").is_some());
+    assert_eq!(read("info@contoso.com"), None, "no reader: not read");
+    assert_eq!(read("empfang@contoso.com"), None, "not asked for");
+    assert_eq!(
+        sim.counters().cmdlet("Get-MailboxFolderPermission"),
+        4 + 2,
+        "four Sent Items folders, two roots"
+    );
 }

@@ -143,7 +143,14 @@ impl TenantFile {
                 .mailboxes
                 .iter()
                 .filter(|m| m.is_any_of(&wanted))
-                .cloned()
+                .map(|m| {
+                    let mut m = m.clone();
+                    // A file of an older format holds no root rows: the root a new
+                    // mailbox has.
+                    m.root_folder
+                        .get_or_insert_with(FolderPermission::built_in_rows);
+                    m
+                })
                 .collect(),
             all_shared_mailboxes: self
                 .mailboxes
@@ -535,6 +542,33 @@ fn apply_to_mailbox(
             mailbox
                 .sent_items
                 .permissions
+                .retain(|row| !denotes(directory, &row.user, principal));
+            Ok(())
+        }
+        // An entry the principal holds already (any role) is left as it is: the root is
+        // not sharedbox's beyond the `FolderVisible` it grants.
+        Operation::GrantRootVisibility { principal, .. } => {
+            let recipient = resolve(directory, principal)?
+                .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            require_security_principal(recipient, "folder permissions")?;
+            let rows = mailbox
+                .root_folder
+                .get_or_insert_with(FolderPermission::built_in_rows);
+            if !rows
+                .iter()
+                .any(|row| denotes(directory, &row.user, principal))
+            {
+                rows.push(FolderPermission {
+                    user: recipient.display_name.clone(),
+                    access_rights: vec![sharedbox_tenant::FOLDER_VISIBLE.to_owned()],
+                });
+            }
+            Ok(())
+        }
+        Operation::RevokeRootVisibility { principal, .. } => {
+            mailbox
+                .root_folder
+                .get_or_insert_with(FolderPermission::built_in_rows)
                 .retain(|row| !denotes(directory, &row.user, principal));
             Ok(())
         }

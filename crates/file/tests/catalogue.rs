@@ -47,14 +47,12 @@ fn tenant() -> TenantFile {
 }
 
 fn snapshot(file: &TenantFile) -> sharedbox_tenant::Snapshot {
-    file.snapshot(&ReadScope {
-        mailboxes: file
-            .mailboxes
+    file.snapshot(&ReadScope::of(
+        file.mailboxes
             .iter()
             .map(|m| m.primary_smtp_address.clone())
             .collect(),
-        ..Default::default()
-    })
+    ))
 }
 
 proptest! {

@@ -6,7 +6,8 @@
 //! - built-in and inherited entries (`NT AUTHORITY\SELF`, inherited ACEs, deny ACEs,
 //!   folder `Default`/`Anonymous`) are never touched;
 //! - both sides are compared as identities ([`PrincipalId`]), never as spellings;
-//! - a live principal that resolves to nothing is orphaned and revoked when its list is managed.
+//! - a live principal that resolves to nothing is orphaned and revoked when its list is managed;
+//! - root visibility follows the Sent Items reader (`MailboxPlanner::root_visibility`).
 
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
@@ -209,6 +210,23 @@ pub fn plan(
     } else {
         Err(PlanError(errors))
     }
+}
+
+/// A root visibility entry as a plan value: `anna@contoso.com: FolderVisible`.
+fn root_value(principal: &Principal) -> PlanValue {
+    PlanValue::Grant {
+        principal: principal.clone(),
+        auto_mapping: None,
+        access: Some(sharedbox_tenant::FOLDER_VISIBLE.to_owned()),
+    }
+}
+
+/// Appends `note` to a change's note.
+fn add_note(change: &mut Change, note: &str) {
+    change.note = Some(match change.note.take() {
+        Some(existing) => format!("{existing}; {note}"),
+        None => note.to_owned(),
+    });
 }
 
 /// The declared registrations Exchange does not have (by app id or object id).
@@ -552,6 +570,7 @@ impl MailboxPlanner<'_> {
             revoke: &remove,
             update: Update::Set(&set),
         };
+        let first = out.changes.len();
         self.reconcile(
             policy,
             &list,
@@ -563,6 +582,157 @@ impl MailboxPlanner<'_> {
                 .map(|r| (&r.principal, FolderRole(r.access.value.as_str().to_owned()))),
             out,
         );
+        self.root_visibility(policy, live, first, out);
+    }
+
+    /// Root visibility follows the reader (`docs/policy-format.md`, `sentItemsReaders`): a
+    /// reader without FullAccess browses to Sent Items in Outlook only with `FolderVisible`
+    /// on the mailbox root. Every reader of the list's end state without a root entry is
+    /// granted it; a reader the list revokes (the changes from `first` on) loses its root
+    /// entry only when it is exactly `FolderVisible` and the base revision listed the reader
+    /// (sharedbox added it); otherwise the revoke's note says why the entry stays. Nothing is
+    /// planned on a root that was not read.
+    fn root_visibility(
+        &mut self,
+        policy: &MailboxPolicy,
+        live: &Mailbox,
+        first: usize,
+        out: &mut MailboxPlan,
+    ) {
+        let (Some(desired), Some(_)) = (&policy.sent_items_readers, &live.root_folder) else {
+            if policy.sent_items_readers.is_some() {
+                for change in &mut out.changes[first..] {
+                    if let Operation::RemoveSentItemsPermission { .. } = change.operation {
+                        add_note(
+                            change,
+                            "the mailbox root was not read: its entries are left as they are",
+                        );
+                    }
+                }
+            }
+            return;
+        };
+        let mailbox = &policy.address.value;
+        let folder = sharedbox_tenant::printable(&live.sent_items.name, 100);
+        let directory = self.directory;
+        let entry = |principal: &Principal| {
+            live.root_entry(|user| sharedbox_tenant::observe::denotes(directory, user, principal))
+        };
+        let mut grants = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for reader in &desired.value {
+            let Some(recipient) = directory.resolve_policy(&reader.principal.value) else {
+                continue;
+            };
+            let principal = recipient.principal();
+            if !seen.insert(principal.key()) || entry(&principal).is_some() {
+                continue;
+            }
+            grants.push(Change {
+                field: "sentItemsReaders".into(),
+                action: Action::Add,
+                wave: Wave::Grants,
+                operation: Operation::GrantRootVisibility {
+                    mailbox: mailbox.clone(),
+                    principal: principal.clone(),
+                },
+                before: None,
+                after: Some(root_value(&principal)),
+                inverse: Some(Operation::RevokeRootVisibility {
+                    mailbox: mailbox.clone(),
+                    principal: principal.clone(),
+                }),
+                note: Some(format!(
+                    "`FolderVisible` on the mailbox root, so `{}` can open `{folder}`",
+                    principal.label()
+                )),
+                cause: None,
+            });
+        }
+        let listed = self.base_readers(mailbox);
+        let mut revokes = Vec::new();
+        for change in &mut out.changes[first..] {
+            let Operation::RemoveSentItemsPermission { principal, .. } = &change.operation else {
+                continue;
+            };
+            let principal = principal.clone();
+            let Some(row) = entry(&principal) else {
+                continue;
+            };
+            let role = sharedbox_tenant::printable(&row.access_rights.join(","), 80);
+            let kept = if !row.is_only_folder_visible() {
+                Some("it is not the `FolderVisible` sharedbox grants".to_owned())
+            } else if principal.is_orphaned() {
+                // The Sent Items list revokes an orphan; so does the root. No base policy
+                // can name a principal that no longer exists.
+                None
+            } else {
+                match &listed {
+                    None => Some(
+                        "there is no base revision to tell whether the policy added it".to_owned(),
+                    ),
+                    Some(keys) if !keys.contains(&principal.key()) => Some(format!(
+                        "the policy at the base revision did not list `{}` as a reader, so sharedbox did not add it",
+                        principal.label()
+                    )),
+                    Some(_) => None,
+                }
+            };
+            if let Some(reason) = kept {
+                add_note(
+                    change,
+                    &format!(
+                        "root visibility kept: the `{role}` entry on the mailbox root stays, because {reason}"
+                    ),
+                );
+                continue;
+            }
+            let orphaned = principal.is_orphaned();
+            revokes.push(Change {
+                field: "sentItemsReaders".into(),
+                action: Action::Remove,
+                wave: Wave::Revocations,
+                operation: Operation::RevokeRootVisibility {
+                    mailbox: mailbox.clone(),
+                    principal: principal.clone(),
+                },
+                before: Some(root_value(&principal)),
+                after: None,
+                inverse: (!orphaned).then(|| Operation::GrantRootVisibility {
+                    mailbox: mailbox.clone(),
+                    principal: principal.clone(),
+                }),
+                note: Some(if orphaned {
+                    "`FolderVisible` on the mailbox root, taken back with the orphaned reader's `Sent Items` entry; it cannot be granted again".to_owned()
+                } else {
+                    format!(
+                        "`FolderVisible` on the mailbox root, granted for `{folder}` and taken back with it"
+                    )
+                }),
+                cause: None,
+            });
+        }
+        out.changes.extend(grants);
+        out.changes.extend(revokes);
+    }
+
+    /// The keys of the `sentItemsReaders` the base revision lists for `mailbox` (empty when
+    /// its policy does not manage the list); `None` without a base revision.
+    fn base_readers(&self, mailbox: &str) -> Option<std::collections::HashSet<String>> {
+        let base = self.base?;
+        Some(
+            base.mailbox(mailbox)
+                .and_then(|p| p.sent_items_readers.as_ref())
+                .map(|readers| {
+                    readers
+                        .value
+                        .iter()
+                        .filter_map(|r| self.directory.resolve_policy(&r.principal.value))
+                        .map(|r| r.principal().key())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
     }
 
     /// A multi-valued `Set-Mailbox` property (`GrantSendOnBehalfTo`, `ModeratedBy`, ...).
@@ -895,14 +1065,13 @@ sendFromAliasEnabled: true
         let file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
         let policies =
             sharedbox_policy::load_sources(vec![Source::new("p.yaml", POLICIES)]).unwrap();
-        let scope = ReadScope {
-            mailboxes: policies
+        let scope = ReadScope::of(
+            policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
-            ..Default::default()
-        };
+        );
         let snapshot = file.snapshot(&scope);
         (file, policies, snapshot)
     }
@@ -944,14 +1113,13 @@ sendFromAliasEnabled: true
             undo.push(change);
         }
         // The plan reaches the desired state.
-        let scope = ReadScope {
-            mailboxes: policies
+        let scope = ReadScope::of(
+            policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
-            ..Default::default()
-        };
+        );
         assert!(plan_is_empty(&policies, &file.snapshot(&scope)));
         // Undo everything that can be undone (orphans cannot be re-granted: they resolve to nothing).
         for change in undo.iter().rev() {
@@ -970,6 +1138,9 @@ sendFromAliasEnabled: true
             want.sent_items
                 .permissions
                 .retain(|p| !p.user.starts_with("NT:"));
+            if let Some(rows) = &mut want.root_folder {
+                rows.retain(|p| !p.user.starts_with("NT:"));
+            }
             assert_eq!(
                 sharedbox_tenant::normalized(&got),
                 sharedbox_tenant::normalized(&want),
@@ -1010,10 +1181,7 @@ sendFromAliasEnabled: true
         twin.primary_smtp_address = "clara.diaz@fabrikam.com".into();
         twin.user_principal_name = None;
         file.recipients.push(twin);
-        let scope = ReadScope {
-            mailboxes: vec!["support@fabrikam.com".into()],
-            ..Default::default()
-        };
+        let scope = ReadScope::of(vec!["support@fabrikam.com".into()]);
         let err = plan(&policies, &file.snapshot(&scope), &PlanOptions::default()).unwrap_err();
         assert!(
             err.0.iter().any(

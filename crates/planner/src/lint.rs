@@ -448,14 +448,12 @@ mod tests {
             .unwrap()
             .smtp_client_authentication_disabled = anna;
         let set = sharedbox_policy::load_sources(vec![Source::new("p.yaml", policies)]).unwrap();
-        let scope = ReadScope {
-            mailboxes: set
-                .mailboxes
+        let scope = ReadScope::of(
+            set.mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
-            ..Default::default()
-        };
+        );
         lint_plan(&set, &file.snapshot(&scope), &LintLevels::default())
             .into_iter()
             .filter(|d| d.code == "SBX205")

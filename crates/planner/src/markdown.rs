@@ -224,7 +224,7 @@ fn caution(out: &mut String, plan: &Plan) {
                 Action::Remove => lines.push(format!(
                     "- `{}`: revokes `{}` {}",
                     mailbox.address,
-                    change.field,
+                    crate::render::shown_field(change),
                     change
                         .shown_before()
                         .as_deref()

@@ -152,12 +152,18 @@ pub(crate) fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Sty
     };
     let _ = writeln!(out, "  # {} {verb}{lost}", style.bold(&mailbox.address));
     let _ = writeln!(out, "  {symbol} shared mailbox \"{}\" {{", mailbox.address);
+    // A root visibility write is shown on its own line even next to its list: it is a write
+    // to another folder than the list's.
     let scalars: Vec<&Change> = mailbox
         .changes
         .iter()
-        .filter(|c| !mailbox.lists.iter().any(|l| l.field == c.field))
+        .filter(|c| is_root_visibility(c) || !mailbox.lists.iter().any(|l| l.field == c.field))
         .collect();
-    let width = scalars.iter().map(|c| c.field.len()).max().unwrap_or(0);
+    let width = scalars
+        .iter()
+        .map(|c| shown_field(c).chars().count())
+        .max()
+        .unwrap_or(0);
     for change in &scalars {
         render_scalar(out, change, width, style);
     }
@@ -226,8 +232,27 @@ fn item_cause(
     cause_suffix(cause)
 }
 
+/// Whether `change` grants or revokes `FolderVisible` on the mailbox root.
+fn is_root_visibility(change: &Change) -> bool {
+    matches!(
+        change.operation,
+        sharedbox_tenant::Operation::GrantRootVisibility { .. }
+            | sharedbox_tenant::Operation::RevokeRootVisibility { .. }
+    )
+}
+
+/// The field as a line shows it: a root visibility write as `sentItemsReaders (mailbox
+/// root)`, so that it does not read as the whole list.
+pub(crate) fn shown_field(change: &Change) -> std::borrow::Cow<'_, str> {
+    if is_root_visibility(change) {
+        format!("{} (mailbox root)", change.field).into()
+    } else {
+        change.field.as_str().into()
+    }
+}
+
 fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) {
-    let field = format!("{:width$}", change.field);
+    let field = format!("{:width$}", shown_field(change));
     let cause = cause_suffix(change.cause);
     let (symbol, value) = match (change.action, change.shown_before(), change.shown_after()) {
         (Action::Add, _, Some(after)) => (style.add("+"), format!(" = {after}")),

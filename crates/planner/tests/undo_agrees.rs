@@ -20,14 +20,13 @@ fn root() -> PathBuf {
 }
 
 fn scope(policies: &PolicySet) -> ReadScope {
-    ReadScope {
-        mailboxes: policies
+    ReadScope::of(
+        policies
             .mailboxes
             .iter()
             .map(|m| m.address.value.clone())
             .collect(),
-        ..Default::default()
-    }
+    )
 }
 
 fn snapshot_of(tenant: &Path, policies: &PolicySet) -> Snapshot {

@@ -30,8 +30,9 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
-    /// What planning these policies reads: every managed mailbox in full, and the accounts
-    /// that may log in to SMTP AUTH for one of them (lint SBX205 needs their own setting).
+    /// What planning these policies reads: every managed mailbox in full, the root folders
+    /// that Sent Items readers need, and the accounts that may log in to SMTP AUTH for one
+    /// of them (lint SBX205 needs their own setting).
     pub fn read_scope(&self) -> sharedbox_tenant::ReadScope {
         let mut accounts: Vec<String> = Vec::new();
         for policy in &self.mailboxes {
@@ -41,6 +42,19 @@ impl PolicySet {
                 }
             }
         }
+        // The root folder where the policy manages Sent Items readers: always when it
+        // declares one (root visibility follows the reader), else only to revoke one.
+        let roots = self
+            .mailboxes
+            .iter()
+            .filter_map(|m| {
+                let readers = m.sent_items_readers.as_ref()?;
+                Some(sharedbox_tenant::RootRead {
+                    mailbox: m.address.value.clone(),
+                    always: !readers.value.is_empty(),
+                })
+            })
+            .collect();
         sharedbox_tenant::ReadScope {
             mailboxes: self
                 .mailboxes
@@ -48,6 +62,7 @@ impl PolicySet {
                 .map(|m| m.address.value.clone())
                 .collect(),
             accounts,
+            roots,
         }
     }
 

@@ -24,8 +24,8 @@ pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
-    CasMailbox, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig, Recipient,
-    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
+    CasMailbox, FOLDER_VISIBLE, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig,
+    Recipient, RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
@@ -46,9 +46,67 @@ pub struct ReadScope {
     /// to SMTP AUTH for a managed mailbox (lint SBX205). Names that are not user mailboxes
     /// are skipped.
     pub accounts: Vec<String>,
+    /// Mailboxes (of `mailboxes`) whose root folder permissions matter
+    /// ([`Mailbox::root_folder`]): their policy manages `sentItemsReaders`, or a write touches
+    /// their root. A backend that reads the root on request (Exchange Online) reads it for
+    /// these only, and only where it is needed ([`RootRead`]).
+    pub roots: Vec<RootRead>,
+}
+
+/// A mailbox whose root folder permissions a read needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootRead {
+    /// Primary SMTP address.
+    pub mailbox: String,
+    /// Read the root whatever the Sent Items folder holds (the policy declares a reader, or
+    /// a write touches the root); otherwise only when Sent Items has an entry besides
+    /// `Default` and `Anonymous` (a reader to revoke).
+    pub always: bool,
 }
 
 impl ReadScope {
+    /// A scope of `mailboxes` that reads no root folder and no account.
+    pub fn of(mailboxes: Vec<String>) -> ReadScope {
+        ReadScope {
+            mailboxes,
+            ..ReadScope::default()
+        }
+    }
+
+    /// Adds an unconditional root read for every mailbox whose root one of `operations`
+    /// touches ([`Operation::GrantRootVisibility`], [`Operation::RevokeRootVisibility`]): what
+    /// they touch is observed there.
+    pub fn with_roots_of<'a>(
+        mut self,
+        operations: impl IntoIterator<Item = &'a Operation>,
+    ) -> ReadScope {
+        for operation in operations {
+            if let Operation::GrantRootVisibility { mailbox, .. }
+            | Operation::RevokeRootVisibility { mailbox, .. } = operation
+                && !self
+                    .roots
+                    .iter()
+                    .any(|r| r.always && r.mailbox.eq_ignore_ascii_case(mailbox))
+            {
+                self.roots.push(RootRead {
+                    mailbox: mailbox.clone(),
+                    always: true,
+                });
+            }
+        }
+        self
+    }
+
+    /// How the root of `mailbox` is to be read: `None` when it is not, `Some(always)`
+    /// otherwise ([`RootRead::always`]).
+    pub fn root_read(&self, mailbox: &Mailbox) -> Option<bool> {
+        self.roots
+            .iter()
+            .filter(|r| mailbox.has_address(r.mailbox.trim()))
+            .map(|r| r.always)
+            .reduce(|a, b| a || b)
+    }
+
     /// The scope's addresses, lower-cased, for [`Mailbox::is_any_of`].
     pub fn address_set(&self) -> std::collections::HashSet<String> {
         self.mailboxes

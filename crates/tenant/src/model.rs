@@ -361,6 +361,13 @@ pub struct Mailbox {
     /// The Sent Items folder (`Get-MailboxFolderStatistics -FolderScope SentItems`) and its permissions.
     #[serde(default)]
     pub sent_items: SentItemsFolder,
+    /// `Get-MailboxFolderPermission` rows of the mailbox root ("Top of Information Store",
+    /// `<mailbox>:\\`), `Default` and `Anonymous` included; `None` when the root was not read
+    /// (Exchange Online reads it only where a `sentItemsReaders` list needs it): then nothing
+    /// is planned for it. A Sent Items reader without FullAccess needs `FolderVisible` here to
+    /// browse to the folder in Outlook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_folder: Option<Vec<FolderPermission>>,
     /// `Get-CASMailbox`.
     #[serde(default)]
     pub cas_mailbox: CasMailbox,
@@ -408,6 +415,7 @@ impl Mailbox {
                 is_inherited: false,
                 access_control_type: default_allow(),
             }],
+            root_folder: Some(FolderPermission::built_in_rows()),
             ..Mailbox::default()
         }
     }
@@ -558,6 +566,15 @@ impl Mailbox {
             .filter(|row| !crate::is_built_in(&row.user))
     }
 
+    /// The root folder entry of the principal `entry` denotes: `None` when it has none, or
+    /// when the root was not read ([`Mailbox::root_folder`]).
+    pub fn root_entry(&self, mut denotes: impl FnMut(&str) -> bool) -> Option<&FolderPermission> {
+        self.root_folder
+            .as_deref()?
+            .iter()
+            .find(|row| !crate::is_built_in(&row.user) && denotes(&row.user))
+    }
+
     /// The live Send on Behalf delegates.
     pub fn send_on_behalf_grants(&self) -> impl Iterator<Item = &str> {
         self.grant_send_on_behalf_to
@@ -603,16 +620,7 @@ impl Default for SentItemsFolder {
         SentItemsFolder {
             name: "Sent Items".to_owned(),
             folder_id: String::new(),
-            permissions: vec![
-                FolderPermission {
-                    user: "Default".to_owned(),
-                    access_rights: vec!["None".to_owned()],
-                },
-                FolderPermission {
-                    user: "Anonymous".to_owned(),
-                    access_rights: vec!["None".to_owned()],
-                },
-            ],
+            permissions: FolderPermission::built_in_rows(),
         }
     }
 }
@@ -625,6 +633,28 @@ pub struct FolderPermission {
     pub user: String,
     /// `AccessRights`: a role such as `Reviewer`, or individual rights.
     pub access_rights: Vec<String>,
+}
+
+/// The one right sharedbox grants on a mailbox root, for Sent Items readers.
+pub const FOLDER_VISIBLE: &str = "FolderVisible";
+
+impl FolderPermission {
+    /// The rows Exchange gives a new folder: `Default` and `Anonymous` with `None`.
+    pub fn built_in_rows() -> Vec<FolderPermission> {
+        ["Default", "Anonymous"]
+            .into_iter()
+            .map(|user| FolderPermission {
+                user: user.to_owned(),
+                access_rights: vec!["None".to_owned()],
+            })
+            .collect()
+    }
+
+    /// Whether the row holds exactly `FolderVisible` (what sharedbox grants on the root),
+    /// compared without case.
+    pub fn is_only_folder_visible(&self) -> bool {
+        matches!(self.access_rights.as_slice(), [r] if r.eq_ignore_ascii_case(FOLDER_VISIBLE))
+    }
 }
 
 /// `Get-CASMailbox`: which clients and protocols may open the mailbox.

@@ -24,8 +24,12 @@ pub enum Observation {
     Exists(bool),
     /// Whether the principal holds the grant or is in the list.
     Member(bool),
-    /// The folder role the principal holds on Sent Items, if any.
+    /// The folder role the principal holds on Sent Items (or, for the root visibility
+    /// writes, on the mailbox root), if any.
     FolderAccess(Option<String>),
+    /// The mailbox root's permissions were not read ([`Mailbox::root_folder`]): what a root
+    /// visibility write touches is not known.
+    RootNotRead,
     /// A text property.
     Text(String),
     /// A switch (`None` = not reported, or "inherit" for SMTP AUTH).
@@ -40,6 +44,7 @@ impl std::fmt::Display for Observation {
             Observation::Exists(e) => f.write_str(if *e { "exists" } else { "absent" }),
             Observation::Member(m) => f.write_str(if *m { "granted" } else { "not granted" }),
             Observation::FolderAccess(a) => f.write_str(a.as_deref().unwrap_or("no access")),
+            Observation::RootNotRead => f.write_str("root folder not read"),
             Observation::Text(t) => write!(f, "{t:?}"),
             Observation::Switch(s) => match s {
                 Some(b) => write!(f, "{b}"),
@@ -153,6 +158,18 @@ fn observe_in(
                 .find(|row| denotes(directory, &row.user, principal))
                 .map(|row| row.access_rights.join(",")),
         ),
+        (
+            Operation::GrantRootVisibility { principal, .. }
+            | Operation::RevokeRootVisibility { principal, .. },
+            Some(mailbox),
+        ) => match &mailbox.root_folder {
+            Some(rows) => Observation::FolderAccess(
+                rows.iter()
+                    .find(|row| denotes(directory, &row.user, principal))
+                    .map(|row| row.access_rights.join(",")),
+            ),
+            None => Observation::RootNotRead,
+        },
     }
 }
 
@@ -177,7 +194,12 @@ pub fn expected(operation: &Operation) -> Observation {
         | Operation::SetSentItemsPermission { access, .. } => {
             Observation::FolderAccess(Some(access.clone()))
         }
-        Operation::RemoveSentItemsPermission { .. } => Observation::FolderAccess(None),
+        Operation::RemoveSentItemsPermission { .. } | Operation::RevokeRootVisibility { .. } => {
+            Observation::FolderAccess(None)
+        }
+        Operation::GrantRootVisibility { .. } => {
+            Observation::FolderAccess(Some(crate::model::FOLDER_VISIBLE.to_owned()))
+        }
     }
 }
 
@@ -258,6 +280,9 @@ pub fn normalized(mailbox: &Mailbox) -> Mailbox {
     m.recipient_permissions
         .sort_by(|a, b| (&a.trustee, &a.access_rights).cmp(&(&b.trustee, &b.access_rights)));
     m.sent_items.permissions.sort_by(|a, b| a.user.cmp(&b.user));
+    if let Some(rows) = &mut m.root_folder {
+        rows.sort_by(|a, b| a.user.cmp(&b.user));
+    }
     m
 }
 
@@ -323,6 +348,10 @@ pub fn target(operation: &Operation) -> String {
         | Operation::RemoveSentItemsPermission { principal, .. } => {
             format!("{mailbox}|sentItems|{}", principal.key())
         }
+        Operation::GrantRootVisibility { principal, .. }
+        | Operation::RevokeRootVisibility { principal, .. } => {
+            format!("{mailbox}|root|{}", principal.key())
+        }
     }
 }
 
@@ -363,5 +392,45 @@ mod tests {
             principal: Principal::Orphaned { raw: "S-1".into() },
         };
         assert!(same_value(&remove, &role("reviewer"), &role("Reviewer")));
+    }
+
+    #[test]
+    fn a_root_visibility_write_observes_the_root_and_an_unread_root_is_not_taken_for_empty() {
+        let mut snapshot = Snapshot::default();
+        let mut mailbox = Mailbox::new_shared("a@contoso.com", "A");
+        mailbox
+            .root_folder
+            .as_mut()
+            .unwrap()
+            .push(crate::FolderPermission {
+                user: "S-1-5-21-9".into(),
+                access_rights: vec!["FolderVisible".into()],
+            });
+        snapshot.mailboxes.push(mailbox);
+        let grant = Operation::GrantRootVisibility {
+            mailbox: "a@contoso.com".into(),
+            principal: Principal::Orphaned {
+                raw: "S-1-5-21-9".into(),
+            },
+        };
+        assert_eq!(
+            observe(&snapshot, &grant),
+            Observation::FolderAccess(Some("FolderVisible".into()))
+        );
+        assert!(observe(&snapshot, &grant).matches(&expected(&grant)));
+        snapshot.mailboxes[0].root_folder = None;
+        snapshot.index = Default::default();
+        assert_eq!(observe(&snapshot, &grant), Observation::RootNotRead);
+        assert!(!observe(&snapshot, &grant).matches(&expected(&grant)));
+        assert_ne!(
+            target(&grant),
+            target(&Operation::RemoveSentItemsPermission {
+                mailbox: "a@contoso.com".into(),
+                principal: Principal::Orphaned {
+                    raw: "S-1-5-21-9".into()
+                },
+            }),
+            "the root is another target than Sent Items"
+        );
     }
 }

@@ -324,6 +324,23 @@ pub enum Operation {
         /// The user or group.
         principal: Principal,
     },
+    /// `Add-MailboxFolderPermission -AccessRights FolderVisible` on the mailbox root
+    /// (`<mailbox>:\`), so that a Sent Items reader without FullAccess can browse to the
+    /// folder in Outlook. An existing root entry of the principal (any role) is left as it is.
+    GrantRootVisibility {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// The Sent Items reader.
+        principal: Principal,
+    },
+    /// `Remove-MailboxFolderPermission` on the mailbox root (`<mailbox>:\`): takes away the
+    /// `FolderVisible` entry sharedbox granted a Sent Items reader.
+    RevokeRootVisibility {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// The former Sent Items reader.
+        principal: Principal,
+    },
     /// `Set-OrganizationConfig` with one setting.
     SetOrganization {
         /// The setting and its new value.
@@ -391,7 +408,9 @@ impl Operation {
             | RevokeFullAccess { mailbox, .. }
             | AddSentItemsPermission { mailbox, .. }
             | SetSentItemsPermission { mailbox, .. }
-            | RemoveSentItemsPermission { mailbox, .. } => Some(mailbox),
+            | RemoveSentItemsPermission { mailbox, .. }
+            | GrantRootVisibility { mailbox, .. }
+            | RevokeRootVisibility { mailbox, .. } => Some(mailbox),
             SetOrganization { .. }
             | CreateServicePrincipal { .. }
             | RemoveServicePrincipal { .. } => None,
@@ -412,7 +431,10 @@ impl Operation {
             RevokeFullAccess { .. } => "Remove-MailboxPermission",
             AddSentItemsPermission { .. } => "Add-MailboxFolderPermission",
             SetSentItemsPermission { .. } => "Set-MailboxFolderPermission",
-            RemoveSentItemsPermission { .. } => "Remove-MailboxFolderPermission",
+            RemoveSentItemsPermission { .. } | RevokeRootVisibility { .. } => {
+                "Remove-MailboxFolderPermission"
+            }
+            GrantRootVisibility { .. } => "Add-MailboxFolderPermission",
             SetOrganization { setting } => setting.property.definition().cmdlet,
             CreateServicePrincipal { .. } => "New-ServicePrincipal",
             RemoveServicePrincipal { .. } => "Remove-ServicePrincipal",
@@ -430,7 +452,9 @@ impl Operation {
             | Operation::RevokeFullAccess { principal, .. }
             | Operation::AddSentItemsPermission { principal, .. }
             | Operation::SetSentItemsPermission { principal, .. }
-            | Operation::RemoveSentItemsPermission { principal, .. } => Some(principal),
+            | Operation::RemoveSentItemsPermission { principal, .. }
+            | Operation::GrantRootVisibility { principal, .. }
+            | Operation::RevokeRootVisibility { principal, .. } => Some(principal),
             Operation::CreateMailbox { .. }
             | Operation::RemoveMailbox { .. }
             | Operation::SetMailbox { .. }

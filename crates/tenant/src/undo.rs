@@ -37,6 +37,15 @@ pub enum NoUndo {
     /// back.
     #[error("the mailbox did not exist before the change: there is no value to put back")]
     MailboxMissing,
+    /// The principal's root folder entry held another role than the `FolderVisible`
+    /// sharedbox grants: rollback grants back only that.
+    #[error(
+        "the mailbox root entry held `{role}`, not the `FolderVisible` sharedbox grants: rollback does not put other root rights back"
+    )]
+    RootRole {
+        /// The role before, printable.
+        role: String,
+    },
     /// The before-image is not a value of what the operation touches (a damaged or forged
     /// journal): nothing can be derived from it.
     #[error("the value before the change (`{before}`) is not a value `{cmdlet}` writes")]
@@ -220,6 +229,33 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
                     principal,
                     access: role.clone(),
                 })
+            }),
+            _ => Err(invalid()),
+        },
+        // The grant leaves an existing root entry as it is: only a grant where there was no
+        // entry is undone.
+        Operation::GrantRootVisibility { mailbox, principal } => match before {
+            Observation::FolderAccess(Some(_)) => Ok(None),
+            Observation::FolderAccess(None) => Ok(Some(Operation::RevokeRootVisibility {
+                mailbox: mailbox.clone(),
+                principal: principal.clone(),
+            })),
+            _ => Err(invalid()),
+        },
+        Operation::RevokeRootVisibility { mailbox, principal } => match before {
+            Observation::FolderAccess(None) => Ok(None),
+            Observation::FolderAccess(Some(role))
+                if role.eq_ignore_ascii_case(crate::model::FOLDER_VISIBLE) =>
+            {
+                regrant(principal).map(|principal| {
+                    Some(Operation::GrantRootVisibility {
+                        mailbox: mailbox.clone(),
+                        principal,
+                    })
+                })
+            }
+            Observation::FolderAccess(Some(role)) => Err(NoUndo::RootRole {
+                role: crate::printable(role, 80),
             }),
             _ => Err(invalid()),
         },
@@ -618,6 +654,44 @@ mod tests {
         );
         assert_eq!(undone(&remove, role("Reviewer")), Ok(Some(add("Reviewer"))));
         assert_eq!(undone(&remove, none), Ok(None));
+    }
+
+    #[test]
+    fn root_visibility_is_taken_back_or_granted_again_and_other_root_rights_are_not_rewritten() {
+        let grant = Operation::GrantRootVisibility {
+            mailbox: MAILBOX.into(),
+            principal: anna(),
+        };
+        let revoke = Operation::RevokeRootVisibility {
+            mailbox: MAILBOX.into(),
+            principal: anna(),
+        };
+        let role = |r: &str| Observation::FolderAccess(Some(r.into()));
+        let none = Observation::FolderAccess(None);
+        assert_eq!(undone(&grant, none.clone()), Ok(Some(revoke.clone())));
+        assert_eq!(
+            undone(&grant, role("Reviewer")),
+            Ok(None),
+            "a grant leaves an existing root entry as it is: nothing to undo"
+        );
+        assert_eq!(undone(&revoke, role("foldervisible")), Ok(Some(grant)));
+        assert_eq!(undone(&revoke, none), Ok(None));
+        assert!(matches!(
+            undone(&revoke, role("Reviewer")),
+            Err(NoUndo::RootRole { .. })
+        ));
+        assert!(matches!(
+            undone(&revoke, Observation::RootNotRead),
+            Err(NoUndo::Invalid { .. })
+        ));
+        let orphan = Operation::RevokeRootVisibility {
+            mailbox: MAILBOX.into(),
+            principal: Principal::Orphaned { raw: "S-1".into() },
+        };
+        assert_eq!(
+            undone(&orphan, role("FolderVisible")),
+            Err(NoUndo::Orphaned)
+        );
     }
 
     #[test]

@@ -79,14 +79,13 @@ impl Fixture {
             .unwrap();
         }
         let policies = sharedbox_policy::load_dir(&folder).unwrap();
-        let scope = ReadScope {
-            mailboxes: policies
+        let scope = ReadScope::of(
+            policies
                 .mailboxes
                 .iter()
                 .map(|m| m.address.value.clone())
                 .collect(),
-            ..Default::default()
-        };
+        );
         let snapshot = self.tenant.read(&scope).await.unwrap();
         let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
         (plan, snapshot)
@@ -889,10 +888,7 @@ fn max_removals_counts_what_the_summary_revokes_and_not_an_automapping_regrant()
         ),
     )])
     .unwrap();
-    let snapshot = file.snapshot(&ReadScope {
-        mailboxes: vec!["support@fabrikam.com".into()],
-        ..Default::default()
-    });
+    let snapshot = file.snapshot(&ReadScope::of(vec!["support@fabrikam.com".into()]));
     let plan = sharedbox_planner::plan(&policies, &snapshot, &PlanOptions::default()).unwrap();
     assert_eq!(plan.summary().revoke, 2);
     assert_eq!(plan.summary().change, 2, "the re-grant is two changes");
@@ -1036,10 +1032,7 @@ async fn a_journal_whose_inverse_was_tampered_with_is_not_used_to_write_somethin
     let anna = fixture.file().directory();
     let regranted: Vec<_> = fixture
         .tenant
-        .read(&ReadScope {
-            mailboxes: vec!["support@fabrikam.com".into()],
-            ..Default::default()
-        })
+        .read(&ReadScope::of(vec!["support@fabrikam.com".into()]))
         .await
         .unwrap()
         .mailbox("support@fabrikam.com")
@@ -1170,4 +1163,29 @@ async fn a_change_of_case_only_in_a_display_name_is_rolled_back() {
         UndoStatus::Reverted
     );
     assert_eq!(fixture.file(), before);
+}
+
+#[test]
+fn a_root_visibility_write_is_named_as_one_in_conflict_messages() {
+    let principal = sharedbox_tenant::Principal::Recipient {
+        id: sharedbox_tenant::PrincipalId("1".into()),
+        address: "ben@fabrikam.com".into(),
+        app_id: None,
+    };
+    let grant = Operation::GrantRootVisibility {
+        mailbox: "support@fabrikam.com".into(),
+        principal: principal.clone(),
+    };
+    assert_eq!(
+        super::shown(&grant),
+        "`Add-MailboxFolderPermission ben@fabrikam.com FolderVisible on the mailbox root` on support@fabrikam.com"
+    );
+    let revoke = Operation::RevokeRootVisibility {
+        mailbox: "support@fabrikam.com".into(),
+        principal,
+    };
+    assert_eq!(
+        super::shown(&revoke),
+        "`Remove-MailboxFolderPermission ben@fabrikam.com on the mailbox root` on support@fabrikam.com"
+    );
 }

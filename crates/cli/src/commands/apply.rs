@@ -140,10 +140,18 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
 /// What a saved plan's run reads: the mailboxes it touches (for the stale check) and every
 /// managed mailbox (to re-derive the plan from the policies).
 fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope {
+    let policy = policy_scope(policies).with_roots_of(
+        document
+            .mailboxes
+            .iter()
+            .flat_map(|m| &m.changes)
+            .map(|c| &c.operation),
+    );
     let ReadScope {
         mut mailboxes,
         accounts,
-    } = policy_scope(policies);
+        roots,
+    } = policy;
     mailboxes.extend(document.touched_mailboxes());
     mailboxes.extend(
         document
@@ -157,6 +165,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
     ReadScope {
         mailboxes,
         accounts,
+        roots,
     }
 }
 

@@ -56,14 +56,7 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
         }
         args.mailboxes.clone()
     };
-    let snapshot = read(
-        tenant.as_ref(),
-        &ReadScope {
-            mailboxes: wanted.clone(),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let snapshot = read(tenant.as_ref(), &ReadScope::of(wanted.clone())).await?;
     // `--mailbox` exports only the mailboxes named: the tenant settings file is left alone.
     let with_tenant_settings = args.mailboxes.is_empty();
     let mut files: Vec<ExportedFile> = Vec::new();

@@ -157,7 +157,9 @@ async fn read(tenant: &dyn Tenant, scope: &ReadScope) -> anyhow::Result<Snapshot
     })?)
 }
 
-/// The read scope of a policy set: every managed mailbox.
+/// The read scope of a policy set: every managed mailbox, and the root folder of each whose
+/// policy manages `sentItemsReaders` (read whatever Sent Items holds when it declares a
+/// reader: the plan grants `FolderVisible` there).
 fn policy_scope(policies: &PolicySet) -> ReadScope {
     policies.read_scope()
 }

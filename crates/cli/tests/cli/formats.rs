@@ -113,8 +113,9 @@ fn apply_json_is_a_result_document_and_json_lines_narrate_every_step() {
     assert_eq!(result["format_version"], 1);
     assert_eq!(result["outcome"], "succeeded");
     // 69: `contactcenter@` no longer switches its own SMTP AUTH on (the contact-center
-    // profile leaves it to the service account that logs in).
-    assert_eq!(result["applied"], 69);
+    // profile leaves it to the service account that logs in); 73: four Sent Items readers
+    // get `FolderVisible` on their mailbox's root.
+    assert_eq!(result["applied"], 73);
     assert!(result["failed_step"].is_null());
     let events: Vec<serde_json::Value> = run.stderr.lines().map(json).collect();
     for event in &events {
@@ -130,7 +131,7 @@ fn apply_json_is_a_result_document_and_json_lines_narrate_every_step() {
         .iter()
         .filter(|e| e["type"] == "step_succeeded")
         .count();
-    assert_eq!((started, succeeded), (69, 69));
+    assert_eq!((started, succeeded), (73, 73));
     // A step is started before its round is sent: the first round's steps are all started
     // before the first outcome, and every outcome follows its own start.
     let first_outcome = events
@@ -157,7 +158,7 @@ fn apply_json_is_a_result_document_and_json_lines_narrate_every_step() {
         }
     }
     let summary = std::fs::read_to_string(&summary).unwrap();
-    assert!(summary.contains("**Applied 69 changes.**"), "{summary}");
+    assert!(summary.contains("**Applied 73 changes.**"), "{summary}");
 
     let again = project.run(&["apply", "--auto-approve", "--format", "json"]);
     assert_eq!(json(&again.stdout)["outcome"], "nothing_to_do");

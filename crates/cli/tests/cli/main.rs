@@ -16,6 +16,7 @@ mod messages;
 mod plan_apply;
 mod principals;
 mod rollback_bookkeeping;
+mod root_visibility;
 mod safe_apply;
 mod saved_plans;
 mod secrets;

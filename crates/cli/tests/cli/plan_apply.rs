@@ -89,8 +89,12 @@ fn every_field_is_planned_and_applied() {
         "~ sendFromAliasEnabled             = false -> true",
         "~ smtpClientAuthenticationDisabled = true -> false",
         // A new mailbox's `inherit` is judged against the organisation as it is now.
-        "~ clients.smtpAuth        = inherit (disabled by the organisation) -> enabled",
-        "Plan: 1 to create, 24 to change, 2 to revoke.",
+        "~ clients.smtpAuth                = inherit (disabled by the organisation) -> enabled",
+        // Every new reader gets `FolderVisible` on the root: david on `support@` (clara has
+        // it), ben on the new `projekte@`.
+        "+ sentItemsReaders (mailbox root) = david@fabrikam.com: FolderVisible",
+        "+ sentItemsReaders (mailbox root) = ben@fabrikam.com: FolderVisible",
+        "Plan: 1 to create, 25 to change, 2 to revoke.",
     ] {
         assert!(
             plan.stdout.contains(expected),
@@ -102,14 +106,14 @@ fn every_field_is_planned_and_applied() {
     let apply = project.run(&["apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     assert!(
-        apply.stdout.contains("Apply complete: 33 changes applied"),
+        apply.stdout.contains("Apply complete: 35 changes applied"),
         "{}",
         apply.stdout
     );
     assert!(
         apply
             .stderr
-            .contains("verified: the tenant shows all 33 changes"),
+            .contains("verified: the tenant shows all 35 changes"),
         "{}",
         apply.stderr
     );
@@ -186,6 +190,23 @@ fn every_field_is_planned_and_applied() {
             .iter()
             .any(|p| p.user == "David Eck")
     );
+    // Every reader can browse to Sent Items: `FolderVisible` on the root.
+    let root = |m: &sharedbox_tenant::Mailbox| -> Vec<String> {
+        m.root_folder
+            .iter()
+            .flatten()
+            .map(|p| format!("{}: {}", p.user, p.access_rights.join(",")))
+            .collect()
+    };
+    assert_eq!(
+        root(support),
+        [
+            "Default: None",
+            "Anonymous: None",
+            "Clara Diaz: FolderVisible",
+            "David Eck: FolderVisible"
+        ]
+    );
     // The helpdesk grant kept its autoMapping (the file backend records it).
     let helpdesk = support
         .mailbox_permissions
@@ -212,6 +233,14 @@ fn every_field_is_planned_and_applied() {
     assert_eq!(
         readers(&tenant, "projekte@fabrikam.com"),
         ["ben@fabrikam.com: Reviewer"]
+    );
+    assert_eq!(
+        root(projekte),
+        [
+            "Default: None",
+            "Anonymous: None",
+            "Ben Krause: FolderVisible"
+        ]
     );
     assert_eq!(
         projekte.cas_mailbox.smtp_client_authentication_disabled,

@@ -313,10 +313,16 @@ pub fn split_folder_identity(identity: &str) -> (&str, &str) {
     }
 }
 
-/// The permissions of a folder: the model's for Sent Items, defaults for the others.
+/// The permissions of a folder: the model's for Sent Items and the root (`Default` and
+/// `Anonymous` with `None` when the tenant file holds no root rows), defaults for the others.
 pub fn folder_rows(view: &MailboxView, folder: &folders::Folder) -> Vec<FolderPermission> {
     if folder.is_sent_items {
         view.mailbox.sent_items.permissions.clone()
+    } else if folder.is_root() {
+        view.mailbox
+            .root_folder
+            .clone()
+            .unwrap_or_else(FolderPermission::built_in_rows)
     } else {
         render::default_folder_permissions(folder)
     }

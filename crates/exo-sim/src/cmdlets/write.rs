@@ -699,9 +699,9 @@ pub fn folder_permission(
     let folder = folders::find(&all, spec)
         .cloned()
         .ok_or_else(|| ExoError::object_not_found(&identity))?;
-    if !folder.is_sent_items || !view.shared {
+    if !(folder.is_sent_items || folder.is_root()) || !view.shared {
         return Err(ExoError::unsupported(format!(
-            "{cmdlet} on `{identity}`: the simulator keeps permissions of the Sent Items folder of shared mailboxes only"
+            "{cmdlet} on `{identity}`: the simulator keeps permissions of the Sent Items folder and the root of shared mailboxes only"
         )));
     }
     let directory = tenant.directory();
@@ -719,6 +719,21 @@ pub fn folder_permission(
         .iter()
         .any(|row| denotes(&directory, &row.user, &principal));
     let address = view.mailbox.primary_smtp_address.clone();
+    if folder.is_root() {
+        return root_permission(
+            tenant,
+            config,
+            RootWrite {
+                action,
+                access,
+                identity: &identity,
+                folder: &folder,
+                principal: &principal,
+                shown: &shown,
+                present,
+            },
+        );
+    }
     let operation = match (action, access) {
         (FolderAction::Add, _) if present => {
             return Err(ExoError::invalid(
@@ -768,6 +783,128 @@ pub fn folder_permission(
         Vec::new()
     } else {
         vec![no_settings_modified(&identity)]
+    };
+    Ok(Output::changed(Some(items), warnings, changed))
+}
+
+/// One checked write of a root folder permission.
+struct RootWrite<'a> {
+    action: FolderAction,
+    access: Option<String>,
+    identity: &'a str,
+    folder: &'a folders::Folder,
+    principal: &'a Principal,
+    shown: &'a str,
+    present: bool,
+}
+
+/// `Add-/Set-/Remove-MailboxFolderPermission` on the mailbox root (`mbx:\`), with the same
+/// answers as on Sent Items: an `Add-` of an existing entry and a `Set-`/`Remove-` of a
+/// missing one are refused. `FolderVisible` added and any entry removed go through the root
+/// visibility operations (the file backend's reference behaviour); another role is written
+/// to the root rows as it is, so that tests can give a principal more than sharedbox does.
+fn root_permission(
+    tenant: &mut TenantFile,
+    config: &SimConfig,
+    write: RootWrite<'_>,
+) -> Result<Output, ExoError> {
+    let RootWrite {
+        action,
+        access,
+        identity,
+        folder,
+        principal,
+        shown,
+        present,
+    } = write;
+    let (mailbox, _) = split_folder_identity(identity);
+    match action {
+        FolderAction::Add if present => {
+            return Err(ExoError::invalid(
+                "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
+                format!("An existing permission entry was found for user: {shown}."),
+            ));
+        }
+        FolderAction::Set | FolderAction::Remove if !present => {
+            return Err(ExoError {
+                status: 404,
+                code: "NotFound",
+                ..ExoError::invalid(
+                    "Microsoft.Exchange.Management.StoreTasks.UserNotFoundInPermissionEntryException",
+                    format!("There is no existing permission entry found for user: {shown}."),
+                )
+            });
+        }
+        _ => {}
+    }
+    let view = lookup::find_shared(tenant, mailbox)?;
+    let address = view.mailbox.primary_smtp_address.clone();
+    let directory = tenant.directory();
+    let changed = match (action, access) {
+        (FolderAction::Remove, _) => apply(
+            tenant,
+            &[Operation::RevokeRootVisibility {
+                mailbox: address.clone(),
+                principal: principal.clone(),
+            }],
+            identity,
+        )?,
+        (FolderAction::Add, Some(access))
+            if access.eq_ignore_ascii_case(sharedbox_tenant::FOLDER_VISIBLE) =>
+        {
+            apply(
+                tenant,
+                &[Operation::GrantRootVisibility {
+                    mailbox: address.clone(),
+                    principal: principal.clone(),
+                }],
+                identity,
+            )?
+        }
+        (_, access) => {
+            let access = access.unwrap_or_default();
+            let Some(m) = tenant
+                .mailboxes
+                .iter_mut()
+                .find(|m| m.has_address(&address))
+            else {
+                return Err(ExoError::object_not_found(identity));
+            };
+            let rows = m
+                .root_folder
+                .get_or_insert_with(sharedbox_tenant::FolderPermission::built_in_rows);
+            match rows
+                .iter_mut()
+                .find(|row| denotes(&directory, &row.user, principal))
+            {
+                Some(row) => {
+                    let changed = row.access_rights != [access.clone()];
+                    row.access_rights = vec![access];
+                    changed
+                }
+                None => {
+                    rows.push(sharedbox_tenant::FolderPermission {
+                        user: shown.to_owned(),
+                        access_rights: vec![access],
+                    });
+                    true
+                }
+            }
+        }
+    };
+    if action == FolderAction::Remove {
+        return Ok(Output::changed(None, Vec::new(), changed));
+    }
+    let after = lookup::find_shared(tenant, mailbox)?;
+    let items: Vec<Item> = folder_rows(&after, folder)
+        .iter()
+        .filter(|row| denotes(&directory, &row.user, principal))
+        .map(|row| render::folder_permission(identity, folder, row, config.quirks))
+        .collect();
+    let warnings = if changed {
+        Vec::new()
+    } else {
+        vec![no_settings_modified(identity)]
     };
     Ok(Output::changed(Some(items), warnings, changed))
 }

@@ -433,3 +433,124 @@ async fn smtp_auth_of_the_organisation_is_a_transport_setting() {
     let read = invoke(&sim, "Get-TransportConfig", Value::Null).await;
     assert_eq!(read.value()[0]["SmtpClientAuthenticationDisabled"], false);
 }
+
+/// The mailbox root (`mbx:\`): Default and Anonymous with `None` when the tenant file has no
+/// root rows; `FolderVisible` added ends as `TenantFile::apply` of the root visibility grant
+/// leaves it; another role is kept as given; Exchange's answers for an existing or a missing
+/// entry as on Sent Items.
+#[tokio::test]
+async fn the_root_folder_has_permissions_like_sent_items() {
+    let sim = start(SimConfig::default());
+    let root = json!("support@fabrikam.com:\\");
+    let rows = |reply: &crate::Reply| -> Vec<String> {
+        reply
+            .value()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    r["User"].as_str().unwrap_or("?"),
+                    r["AccessRights"]
+                )
+            })
+            .collect()
+    };
+    let read = invoke(
+        &sim,
+        "Get-MailboxFolderPermission",
+        json!({"Identity": root}),
+    )
+    .await;
+    assert_eq!(read.status, 200);
+    let users: Vec<&str> = read
+        .value()
+        .iter()
+        .filter_map(|r| r["User"].as_str())
+        .collect();
+    assert_eq!(users, ["Default", "Anonymous"]);
+
+    let added = invoke(
+        &sim,
+        "Add-MailboxFolderPermission",
+        json!({"Identity": root, "User": "ben@fabrikam.com", "AccessRights": ["FolderVisible"]}),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.detail());
+    let mut expected = fixture();
+    expected
+        .apply(&Operation::GrantRootVisibility {
+            mailbox: "support@fabrikam.com".into(),
+            principal: principal(&expected, "ben@fabrikam.com"),
+        })
+        .unwrap();
+    assert_eq!(sim.tenant().mailboxes, expected.mailboxes);
+
+    let again = invoke(
+        &sim,
+        "Add-MailboxFolderPermission",
+        json!({"Identity": root, "User": "ben@fabrikam.com", "AccessRights": ["FolderVisible"]}),
+    )
+    .await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again
+            .detail()
+            .contains("UserAlreadyExistsInPermissionEntryException")
+    );
+
+    let reviewer = invoke(
+        &sim,
+        "Add-MailboxFolderPermission",
+        json!({"Identity": root, "User": "david@fabrikam.com", "AccessRights": ["Reviewer"]}),
+    )
+    .await;
+    assert_eq!(reviewer.status, 200, "{}", reviewer.detail());
+    assert!(
+        rows(&reviewer)[0].starts_with("David Eck: "),
+        "{:?}",
+        rows(&reviewer)
+    );
+    let read = invoke(
+        &sim,
+        "Get-MailboxFolderPermission",
+        json!({"Identity": root, "User": "david@fabrikam.com"}),
+    )
+    .await;
+    assert!(rows(&read)[0].contains("Reviewer"), "{:?}", rows(&read));
+
+    let removed = invoke(
+        &sim,
+        "Remove-MailboxFolderPermission",
+        json!({"Identity": root, "User": "ben@fabrikam.com"}),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{}", removed.detail());
+    let missing = invoke(
+        &sim,
+        "Remove-MailboxFolderPermission",
+        json!({"Identity": root, "User": "ben@fabrikam.com"}),
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .detail()
+            .contains("UserNotFoundInPermissionEntryException")
+    );
+    let tenant = sim.tenant();
+    let support = tenant
+        .mailboxes
+        .iter()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap();
+    let left: Vec<String> = support
+        .root_folder
+        .iter()
+        .flatten()
+        .map(|r| format!("{}: {}", r.user, r.access_rights.join(",")))
+        .collect();
+    assert_eq!(
+        left,
+        ["Default: None", "Anonymous: None", "David Eck: Reviewer"]
+    );
+}
