@@ -11,7 +11,8 @@
 //! mailboxes still hold, for the plan's check before a create; a failure leaves it empty).
 //! Only for the scope's accounts that are user mailboxes: `Get-CASMailbox -Identity` (their
 //! own SMTP AUTH, for lint SBX205).
-//! Round 2 (per managed mailbox that exists): `Get-MailboxPermission` and
+//! Round 2 (per managed mailbox that exists): `Get-MailboxPermission
+//! -IncludeUnresolvedPermissions` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
 //! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
 //! on `<mailbox>:<FolderId>` of the folder whose `FolderType` is `SentItems`, and on the
@@ -620,8 +621,13 @@ async fn read_chunk(
     for m in chunk.iter() {
         let address = m.primary_smtp_address.as_str();
         second.push(
+            // Without the switch Exchange leaves out the entries of accounts that no longer
+            // resolve: an authoritative list would never see (nor clean up) them. The entries
+            // of soft-deleted users stay out (`-IncludeSoftDeletedUserPermissions` is not
+            // passed): they act only if the user is restored, and drift shows them then.
             Command::read("Get-MailboxPermission")
                 .param("Identity", address)
+                .param("IncludeUnresolvedPermissions", true)
                 .anchored(address),
         );
         second.push(

@@ -234,19 +234,36 @@ impl PrincipalFilter {
     }
 }
 
-/// `Get-MailboxPermission -Identity X [-User U]`.
+/// `Get-MailboxPermission -Identity X [-User U] [-IncludeUnresolvedPermissions]`: the entry of
+/// an account SID that resolves to nothing is listed only with the switch.
 pub fn get_mailbox_permission(
     tenant: &TenantFile,
     config: &SimConfig,
     params: &Params,
 ) -> Result<Output, ExoError> {
-    params.check_allowed(&["Identity", "User", "ResultSize"])?;
+    params.check_allowed(&[
+        "Identity",
+        "User",
+        "ResultSize",
+        "IncludeUnresolvedPermissions",
+        "IncludeSoftDeletedUserPermissions",
+    ])?;
     let identity = params.required_string("Get-MailboxPermission", "Identity")?;
     let user = params.string("User")?;
+    let unresolved = params
+        .bool("IncludeUnresolvedPermissions")?
+        .unwrap_or(false);
     let filter = PrincipalFilter::new(tenant, user);
+    let directory = tenant.directory();
     let mut items = Vec::new();
     for view in mailboxes_for(tenant, Some(&identity))? {
         for row in render::mailbox_permission_rows(&view, config.quirks) {
+            // An account's SID that resolves to nothing is listed only on request.
+            let orphaned = lookup::is_sid(&row.user)
+                && lookup::resolve(&directory, &row.user) == Resolved::NotFound;
+            if orphaned && !unresolved {
+                continue;
+            }
             if filter.admits(&row.user) {
                 items.push(render::mailbox_permission(&view, &row, config.quirks));
             }
