@@ -32,8 +32,8 @@ pub use drift::{DriftReport, drift_report};
 pub use lint::lint_plan;
 pub use markdown::{COMMENT_LIMIT, MarkdownOptions, render_markdown};
 pub use plan::{
-    Action, Baseline, Cause, Change, ListDiff, MailboxAction, MailboxPlan, Plan, PlanValue,
-    Summary, Wave,
+    Action, Baseline, Cause, CauseCounts, Change, ListDiff, MailboxAction, MailboxPlan, Plan,
+    PlanValue, Summary, Wave,
 };
 pub use render::{Style, baseline_line, render_text, summary_line};
 

@@ -113,12 +113,21 @@ pub fn baseline_line(plan: &Plan) -> Option<String> {
     match &plan.baseline {
         Baseline::NotCompared => None,
         Baseline::Revision(revision) => {
-            let (drift, policy) = plan.cause_counts();
-            Some(format!(
-                "Of these, {drift} {} drift (the tenant moved away from policies unchanged since `{revision}`) and {policy} {} policy change{}.",
-                if drift == 1 { "is" } else { "are" },
+            let counts = plan.cause_counts();
+            let (drift, policy, new) = (counts.drift, counts.policy_change, counts.new);
+            let policy = format!(
+                "{policy} {} policy change{}",
                 if policy == 1 { "is a" } else { "are" },
                 if policy == 1 { "" } else { "s" }
+            );
+            let tail = match new {
+                0 => format!(" and {policy}"),
+                1 => format!(", {policy} and 1 is a new mailbox"),
+                n => format!(", {policy} and {n} are new mailboxes"),
+            };
+            Some(format!(
+                "Of these, {drift} {} drift (the tenant moved away from policies unchanged since `{revision}`){tail}.",
+                if drift == 1 { "is" } else { "are" },
             ))
         }
         Baseline::Unknown(reason) => Some(format!(
@@ -246,6 +255,7 @@ fn cause_suffix(cause: Option<Cause>) -> &'static str {
     match cause {
         Some(Cause::Drift) => "  # drift",
         Some(Cause::PolicyChange) => "  # policy change",
-        None => "",
+        // The mailbox's header already says it will be created.
+        Some(Cause::New) | None => "",
     }
 }
