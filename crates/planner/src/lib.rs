@@ -35,7 +35,7 @@ pub use plan::{
     Action, Baseline, Cause, CauseCounts, Change, ListDiff, MailboxAction, MailboxPlan, Plan,
     PlanValue, Summary, Wave,
 };
-pub use render::{Style, baseline_line, render_text, summary_line};
+pub use render::{Style, baseline_line, change_line, render_text, summary_line};
 
 /// The JSON Schema (draft-07) of the plan document (`plan --format json`, `plan --out`).
 pub fn plan_schema_json() -> String {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Baseline, Cause, Change, MailboxAction, MailboxPlan, Plan};
+use crate::plan::{Action, Baseline, Cause, Change, MailboxAction, MailboxPlan, Plan, PlanValue};
 
 /// How to render.
 #[derive(Debug, Clone, Copy, Default)]
@@ -238,7 +238,23 @@ fn item_cause(
 fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) {
     let field = format!("{:width$}", change.field);
     let cause = cause_suffix(change.cause);
-    let (symbol, value) = match (change.action, change.shown_before(), change.shown_after()) {
+    let (symbol, value) = scalar_parts(
+        change.action,
+        change.shown_before(),
+        change.shown_after(),
+        style,
+    );
+    let _ = writeln!(out, "      {symbol} {field}{value}{cause}");
+}
+
+/// The symbol and ` = before -> after` part of a change's line.
+fn scalar_parts(
+    action: Action,
+    before: Option<String>,
+    after: Option<String>,
+    style: Style,
+) -> (String, String) {
+    match (action, before, after) {
         (Action::Add, _, Some(after)) => (style.add("+"), format!(" = {after}")),
         (Action::Delete, Some(before), Some(after)) => {
             (style.remove("-"), format!(" = {before} -> {after}"))
@@ -246,8 +262,26 @@ fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) 
         (_, Some(before), Some(after)) => (style.update("~"), format!(" = {before} -> {after}")),
         (_, Some(before), None) => (style.remove("-"), format!(" = {before}")),
         (_, None, _) => (style.update("~"), String::new()),
-    };
-    let _ = writeln!(out, "      {symbol} {field}{value}{cause}");
+    }
+}
+
+/// One change on one line, as the plan shows a setting: `~ moderation.notifications = always
+/// -> internal`, `+ moderation.moderators = paul@contoso.com`, `- sendAs = S-1-5-21-… (orphaned)`.
+/// `runs show` and the rollback preview print journaled steps with it, so a run reads like the
+/// plan that made it.
+pub fn change_line(
+    field: &str,
+    action: Action,
+    before: Option<&PlanValue>,
+    after: Option<&PlanValue>,
+) -> String {
+    let (symbol, value) = scalar_parts(
+        action,
+        before.map(|v| v.show(field)),
+        after.map(|v| v.show(field)),
+        Style::default(),
+    );
+    format!("{symbol} {field}{value}")
 }
 
 /// `  # drift` or `  # policy change` after a change, when causes were judged.

@@ -16,6 +16,7 @@ mod messages;
 mod plan_apply;
 mod principals;
 mod rollback_bookkeeping;
+mod runs_history;
 mod safe_apply;
 mod saved_plans;
 mod secrets;
