@@ -118,8 +118,22 @@ pub fn label_revision(dir: &Path, requested: Option<&str>) -> Result<(String, St
     )
     .filter(|c| !c.is_empty())
     .ok_or_else(|| "no commit of `HEAD` holds the policies".to_owned())?;
-    let before = git(dir, &["rev-parse", "--verify", "--quiet", &format!("{last}^1^{{commit}}")])
-        .ok_or_else(|| format!("the policies were first committed in `{}`, the last commit that changed them, so there is no earlier state to compare with", &last[..last.len().min(12)]))?;
+    let short = &last[..last.len().min(12)];
+    let before = git(
+        dir,
+        &["rev-parse", "--verify", "--quiet", &format!("{last}^1^{{commit}}")],
+    )
+    .ok_or_else(|| {
+        if git(dir, &["rev-parse", "--is-shallow-repository"]).as_deref() == Some("true") {
+            format!(
+                "the checkout is shallow and does not hold the commit before `{short}`, the last one that changed the policies; fetch the history (`fetch-depth: 0` in `actions/checkout`) or pass `--base REV`"
+            )
+        } else {
+            format!(
+                "the policies were first committed in `{short}`, the last commit that changed them, so there is no earlier state to compare with"
+            )
+        }
+    })?;
     Ok(("parent of the last policy commit".to_owned(), before))
 }
 
