@@ -472,3 +472,131 @@ impl Plan {
         self.summary().revoke + self.mailboxes.iter().map(|m| m.lost_grants).sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sharedbox_tenant::{PrincipalId, Value};
+
+    fn set(mailbox: &str, property: Property, field: &str) -> Change {
+        Change {
+            field: field.into(),
+            action: Action::Update,
+            wave: Wave::Properties,
+            operation: Operation::set(mailbox, property, Value::Flag(true)),
+            before: None,
+            after: None,
+            inverse: None,
+            note: None,
+            cause: None,
+        }
+    }
+
+    fn revoke(mailbox: &str, who: &str) -> Change {
+        let principal = Principal::Recipient {
+            id: PrincipalId(format!("id-{who}")),
+            address: who.into(),
+            app_id: None,
+        };
+        Change {
+            field: "sendAs".into(),
+            action: Action::Remove,
+            wave: Wave::Revocations,
+            operation: Operation::RevokeSendAs {
+                mailbox: mailbox.into(),
+                principal,
+            },
+            before: None,
+            after: None,
+            inverse: None,
+            note: None,
+            cause: None,
+        }
+    }
+
+    fn mailbox(address: &str, action: MailboxAction, changes: Vec<Change>) -> MailboxPlan {
+        MailboxPlan {
+            address: address.into(),
+            action,
+            changes,
+            lists: Vec::new(),
+            lost_grants: 0,
+        }
+    }
+
+    /// A mailbox to create counts once and as new however many settings it is created with;
+    /// the drift line's three counts add up to the summary's total.
+    #[test]
+    fn cause_counts_add_up_to_the_summary() {
+        let created = mailbox(
+            "neu@x.com",
+            MailboxAction::Create,
+            vec![
+                set(
+                    "neu@x.com",
+                    Property::HiddenFromAddressLists,
+                    "hiddenFromAddressLists",
+                ),
+                set(
+                    "neu@x.com",
+                    Property::CopyForSendAs,
+                    "sentItems.copyForSendAs",
+                ),
+                set(
+                    "neu@x.com",
+                    Property::CopyForSendOnBehalf,
+                    "sentItems.copyForSendOnBehalf",
+                ),
+            ],
+        );
+        let drifted = set(
+            "a@x.com",
+            Property::CopyForSendAs,
+            "sentItems.copyForSendAs",
+        );
+        let updated = mailbox(
+            "a@x.com",
+            MailboxAction::Update,
+            vec![
+                drifted.clone(),
+                set(
+                    "a@x.com",
+                    Property::HiddenFromAddressLists,
+                    "hiddenFromAddressLists",
+                ),
+                revoke("a@x.com", "ben@x.com"),
+            ],
+        );
+        let mut plan = Plan {
+            tenant: "t".into(),
+            mailboxes: vec![created.clone(), updated],
+            ..Plan::default()
+        };
+        // The base plan would make the drifted change, and create the mailbox too.
+        let base = Plan {
+            mailboxes: vec![
+                created,
+                mailbox("a@x.com", MailboxAction::Update, vec![drifted]),
+            ],
+            ..Plan::default()
+        };
+        plan.label_causes(&base, "main");
+        let counts = plan.cause_counts();
+        assert_eq!(
+            counts,
+            CauseCounts {
+                drift: 1,
+                policy_change: 2,
+                new: 1
+            }
+        );
+        assert_eq!(counts.total(), plan.summary().total());
+        assert!(
+            plan.mailboxes[0]
+                .changes
+                .iter()
+                .all(|c| c.cause == Some(Cause::New)),
+            "a mailbox that does not exist has not drifted"
+        );
+    }
+}
