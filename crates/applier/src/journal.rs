@@ -19,7 +19,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sharedbox_tenant::{Observation, Operation};
+use sharedbox_planner::{Action, PlanValue};
+use sharedbox_tenant::{Observation, Operation, Principal, Value};
 
 /// The journal format this version writes. Format 2 writes client settings as `set_mailbox`
 /// with a catalogued property; format 1 wrote them as `set_client` and is read and rolled back
@@ -188,6 +189,11 @@ pub enum Record {
         before: Observation,
         /// What it touches, after it.
         expected: Observation,
+        /// The step as the plan showed it, for `runs show` and the rollback preview (written
+        /// since sharedbox 0.1 with format 2; absent in older journals, where
+        /// [`Shown::derive`] stands in). Never used to decide an undo.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shown: Option<Box<Shown>>,
     },
     /// The write's result.
     Outcome {
@@ -225,6 +231,164 @@ pub enum Record {
         /// RFC 3339 time.
         at: String,
     },
+}
+
+/// A step as the plan showed it: its action and its values before and after, rendered
+/// with the plan's own renderer ([`sharedbox_planner::change_line`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shown {
+    /// Add, update, remove or delete.
+    pub action: Action,
+    /// The value before, as the plan had it (none for an addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<PlanValue>,
+    /// The value after (none for a revocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<PlanValue>,
+}
+
+impl Shown {
+    /// What the plan showed for `change`.
+    pub fn of(change: &sharedbox_planner::Change) -> Shown {
+        Shown {
+            action: change.action,
+            before: change.before.clone(),
+            after: change.after.clone(),
+        }
+    }
+
+    /// The plan's values rebuilt from a journaled write and its before-image, for journals
+    /// written before [`Record::Intent`] kept them. What the write does not carry is left
+    /// out: an `inherit` SMTP AUTH shows without the organisation's value, a revoked
+    /// FullAccess grant without its autoMapping.
+    pub fn derive(operation: &Operation, before: &Observation) -> Shown {
+        use Operation::*;
+        let grant = |principal: &Principal, auto_mapping: Option<bool>, access: Option<&str>| {
+            PlanValue::Grant {
+                principal: principal.clone(),
+                auto_mapping,
+                access: access.map(str::to_owned),
+            }
+        };
+        let setting = |value: Value| PlanValue::Setting {
+            value,
+            organization: None,
+        };
+        let observed = match before {
+            Observation::Text(t) => Some(setting(Value::Text(t.clone()))),
+            Observation::Switch(Some(b)) => Some(setting(Value::Flag(*b))),
+            Observation::Switch(None) => Some(setting(Value::Unset)),
+            _ => None,
+        };
+        let access_before = match before {
+            Observation::FolderAccess(access) => access.as_deref(),
+            _ => None,
+        };
+        let (action, before, after) = match operation {
+            CreateMailbox { display_name, .. } => (
+                Action::Add,
+                None,
+                Some(setting(Value::Text(display_name.clone()))),
+            ),
+            CreateServicePrincipal { .. } => (
+                Action::Add,
+                None,
+                Some(PlanValue::Presence { present: true }),
+            ),
+            RemoveMailbox { .. } => (
+                Action::Delete,
+                Some(PlanValue::Presence { present: true }),
+                Some(PlanValue::Presence { present: false }),
+            ),
+            RemoveServicePrincipal { .. } => (
+                Action::Remove,
+                Some(PlanValue::Presence { present: true }),
+                None,
+            ),
+            SetMailbox { setting: s, .. } => {
+                (Action::Update, observed, Some(setting(s.value.clone())))
+            }
+            SetOrganization { setting: s } => {
+                (Action::Update, observed, Some(setting(s.value.clone())))
+            }
+            AddToList { principal, .. } | GrantSendAs { principal, .. } => {
+                (Action::Add, None, Some(grant(principal, None, None)))
+            }
+            GrantFullAccess {
+                principal,
+                auto_mapping,
+                ..
+            } => (
+                Action::Add,
+                None,
+                Some(grant(principal, Some(*auto_mapping), None)),
+            ),
+            AddSentItemsPermission {
+                principal, access, ..
+            } => (
+                Action::Add,
+                None,
+                Some(grant(principal, None, Some(access))),
+            ),
+            SetSentItemsPermission {
+                principal, access, ..
+            } => (
+                Action::Update,
+                access_before.map(|a| grant(principal, None, Some(a))),
+                Some(grant(principal, None, Some(access))),
+            ),
+            RemoveFromList { principal, .. }
+            | RevokeSendAs { principal, .. }
+            | RevokeFullAccess { principal, .. } => {
+                (Action::Remove, Some(grant(principal, None, None)), None)
+            }
+            RemoveSentItemsPermission { principal, .. } => (
+                Action::Remove,
+                Some(grant(principal, None, access_before)),
+                None,
+            ),
+            GrantRootVisibility { principal, .. } => (
+                Action::Add,
+                None,
+                Some(grant(principal, None, Some("FolderVisible"))),
+            ),
+            RevokeRootVisibility { principal, .. } => (
+                Action::Remove,
+                Some(grant(principal, None, Some("FolderVisible"))),
+                None,
+            ),
+        };
+        Shown {
+            action,
+            before,
+            after,
+        }
+    }
+
+    /// What undoing the step does, shown the same way: an addition becomes a removal and the
+    /// other way round, before and after trade places.
+    pub fn undone(&self) -> Shown {
+        Shown {
+            action: match self.action {
+                Action::Add => Action::Remove,
+                Action::Remove | Action::Delete => Action::Add,
+                Action::Update => Action::Update,
+            },
+            before: self.after.clone(),
+            after: self.before.clone(),
+        }
+    }
+
+    /// The step (the write `operation` at `field`) on one line, as the plan showed it:
+    /// `~ moderation.notifications = always -> internal`, `+ sendAs = anna@contoso.com`.
+    pub fn line(&self, field: &str, operation: &Operation) -> String {
+        sharedbox_planner::change_line(
+            &sharedbox_planner::field_label(field, operation),
+            self.action,
+            self.before.as_ref(),
+            self.after.as_ref(),
+        )
+    }
 }
 
 /// Errors of journal I/O.
@@ -722,6 +886,7 @@ impl RunLog {
                     inverse,
                     before,
                     expected,
+                    shown,
                 } => steps.push(JournaledStep {
                     step: *step,
                     field: field.clone(),
@@ -729,6 +894,7 @@ impl RunLog {
                     inverse: inverse.clone(),
                     before: before.clone(),
                     expected: expected.clone(),
+                    shown: shown.as_deref().cloned(),
                     ok: None,
                     error: None,
                     undo: None,
@@ -823,12 +989,25 @@ pub struct JournaledStep {
     pub before: Observation,
     /// Expected after-image.
     pub expected: Observation,
+    /// The step as the plan showed it, when the journal kept it ([`JournaledStep::shown`]
+    /// falls back to deriving it).
+    pub shown: Option<Shown>,
     /// `Some(true)` succeeded, `Some(false)` failed, `None` unknown (crash).
     pub ok: Option<bool>,
     /// The error of a failed write.
     pub error: Option<String>,
     /// The last undo decision recorded for it.
     pub undo: Option<UndoStatus>,
+}
+
+impl JournaledStep {
+    /// The step as the plan showed it: as journaled, else derived from the write and its
+    /// before-image ([`Shown::derive`]).
+    pub fn shown(&self) -> Shown {
+        self.shown
+            .clone()
+            .unwrap_or_else(|| Shown::derive(&self.operation, &self.before))
+    }
 }
 
 /// The journal path of `run_id`.

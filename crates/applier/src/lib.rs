@@ -27,16 +27,16 @@ pub mod rollback;
 pub mod run;
 
 pub use journal::{
-    Actor, FORMAT_VERSION, Journal, JournalError, Problem, Record, RunKind, RunLog, RunOutcome,
-    RunStart, UndoCounts, UndoStatus, new_run_id, now_rfc3339, now_rfc3339_precise, printable,
-    reads_format,
+    Actor, FORMAT_VERSION, Journal, JournalError, JournaledStep, Problem, Record, RunKind, RunLog,
+    RunOutcome, RunStart, Shown, UndoCounts, UndoStatus, new_run_id, now_rfc3339,
+    now_rfc3339_precise, printable, reads_format,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
 pub use result::{ApplyOutcome, ApplyResult};
 pub use retry::Retry;
 pub use rollback::{
-    Decision, History, RollbackRefusal, RollbackReport, check_journal, check_tenant, decide,
-    history, rollback_run,
+    Decision, History, RollbackRefusal, RollbackReport, cannot_undo, check_journal, check_tenant,
+    decide, history, rollback_run,
 };
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,

@@ -17,8 +17,8 @@ use std::collections::HashSet;
 use sharedbox_tenant::{Operation, Tenant, target};
 
 use crate::journal::{
-    FORMAT_VERSION, Journal, JournalError, Record, RunKind, RunLog, RunOutcome, UndoStatus,
-    now_rfc3339, printable, reads_format,
+    FORMAT_VERSION, Journal, JournalError, JournaledStep, Record, RunKind, RunLog, RunOutcome,
+    UndoStatus, now_rfc3339, printable, reads_format,
 };
 use crate::retry::Retry;
 use crate::run::{UndoItem, undo};
@@ -41,6 +41,30 @@ impl RollbackReport {
     /// Whether something could not be put back (conflicts or failed undos).
     pub fn is_incomplete(&self) -> bool {
         self.outcome == RunOutcome::RollbackIncomplete
+    }
+}
+
+/// Why `sharedbox rollback` cannot undo `step`, one of `steps` (the run's journaled steps),
+/// for the preview before it asks: a deleted mailbox, a revoked grant of an orphaned
+/// principal, a value Exchange did not report ([`sharedbox_tenant::NoUndo`]). `None` for a
+/// step it can undo, one that failed (it wrote nothing), and a setting of a mailbox the run
+/// created (undone by removing that mailbox).
+pub fn cannot_undo(step: &JournaledStep, steps: &[JournaledStep]) -> Option<String> {
+    if step.ok == Some(false) {
+        return None;
+    }
+    match sharedbox_tenant::undo(&step.operation, &step.before) {
+        Ok(_) => None,
+        Err(sharedbox_tenant::NoUndo::MailboxMissing)
+            if step.operation.mailbox().is_some_and(|m| {
+                steps.iter().any(|s| {
+                    matches!(&s.operation, Operation::CreateMailbox { mailbox, .. } if mailbox.eq_ignore_ascii_case(m))
+                })
+            }) =>
+        {
+            None
+        }
+        Err(reason) => Some(reason.to_string()),
     }
 }
 
@@ -332,8 +356,9 @@ impl miette::Diagnostic for RollbackRefusal {
             }
             RollbackRefusal::OtherBackend { .. } => "nothing was written; configure the backend and tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)".to_owned(),
             RollbackRefusal::OtherTenant { .. } => "nothing was written; configure the tenant the run changed (`tenant` in `sharedbox.yaml`, or `--tenant`)".to_owned(),
-            RollbackRefusal::LaterRuns { run, .. } => format!(
-                "nothing was written: rolling back `{run}` now would undo what they set too. Roll them back first, newest first, or pass `--force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)"
+            RollbackRefusal::LaterRuns { run, later } => format!(
+                "nothing was written: rolling back `{run}` now would undo what they set too. Roll them back first, newest first (`sharedbox rollback {}`), or run `sharedbox rollback {run} --force` to roll back `{run}` anyway (a value still as `{run}` set it is reverted; any other is left alone as a conflict)",
+                later.last().map_or_else(String::new, |id| printable(id, 60))
             ),
         }))
     }

@@ -11,7 +11,7 @@ use sharedbox_tenant::{
 };
 
 use crate::journal::{
-    Journal, JournalError, JournaledStep, Record, RunOutcome, UndoStatus, now_rfc3339,
+    Journal, JournalError, JournaledStep, Record, RunOutcome, Shown, UndoStatus, now_rfc3339,
 };
 use crate::retry::{self, Retry};
 
@@ -261,6 +261,7 @@ pub async fn apply(
                     inverse: change.inverse.clone(),
                     before: before.clone(),
                     expected: after.clone(),
+                    shown: Some(Box::new(Shown::of(change))),
                 });
                 steps.push(JournaledStep {
                     step: i + 1,
@@ -269,6 +270,7 @@ pub async fn apply(
                     inverse: change.inverse.clone(),
                     before,
                     expected: after,
+                    shown: Some(Shown::of(change)),
                     ok: None,
                     error: None,
                     undo: None,

@@ -81,6 +81,62 @@ pub fn base_revision(dir: &Path, requested: Option<&str>) -> Result<(String, Str
     Ok((format!("merge base with {default_branch}"), commit))
 }
 
+/// The revision to judge drift against (`plan`'s `# drift` / `# policy change` labels):
+/// `requested`, else the merge base of `HEAD` with the default branch, as
+/// [`base_revision`], except on the default branch itself (the merge base is `HEAD`), where
+/// comparing with `HEAD` would call every change just merged drift. There it is the commit
+/// before the last one that changed the policies on the first-parent history (the parent of a
+/// merge commit, a squashed or direct commit): what the default branch held before the latest
+/// policy change, so the change a merge brings in is a policy change until the next one. With
+/// uncommitted changes in the policy folder it stays `HEAD` (they are the policy change).
+pub fn label_revision(dir: &Path, requested: Option<&str>) -> Result<(String, String), String> {
+    let (name, commit) = base_revision(dir, requested)?;
+    if requested.is_some()
+        || git(dir, &["rev-parse", "--verify", "HEAD^{commit}"]).as_deref() != Some(commit.as_str())
+    {
+        return Ok((name, commit));
+    }
+    let edited = git(
+        dir,
+        &["status", "--porcelain", "--untracked-files=all", "--", "."],
+    )
+    .is_none_or(|status| !status.is_empty());
+    if edited {
+        return Ok(("HEAD with uncommitted policy edits".to_owned(), commit));
+    }
+    let last = git(
+        dir,
+        &[
+            "log",
+            "-1",
+            "--first-parent",
+            "--format=%H",
+            "HEAD",
+            "--",
+            ".",
+        ],
+    )
+    .filter(|c| !c.is_empty())
+    .ok_or_else(|| "no commit of `HEAD` holds the policies".to_owned())?;
+    let short = &last[..last.len().min(12)];
+    let before = git(
+        dir,
+        &["rev-parse", "--verify", "--quiet", &format!("{last}^1^{{commit}}")],
+    )
+    .ok_or_else(|| {
+        if git(dir, &["rev-parse", "--is-shallow-repository"]).as_deref() == Some("true") {
+            format!(
+                "the checkout is shallow and does not hold the commit before `{short}`, the last one that changed the policies; fetch the history (`fetch-depth: 0` in `actions/checkout`) or pass `--base REV`"
+            )
+        } else {
+            format!(
+                "the policies were first committed in `{short}`, the last commit that changed them, so there is no earlier state to compare with"
+            )
+        }
+    })?;
+    Ok(("parent of the last policy commit".to_owned(), before))
+}
+
 /// Whether `commit` is a full commit id (SHA-1 or SHA-256 hex), the only form sharedbox passes
 /// to git from outside input (a saved plan's `base_commit`): never an option, a range or a path.
 fn is_commit_id(commit: &str) -> bool {

@@ -32,10 +32,10 @@ pub use drift::{DriftReport, drift_report};
 pub use lint::lint_plan;
 pub use markdown::{COMMENT_LIMIT, MarkdownOptions, render_markdown};
 pub use plan::{
-    Action, Baseline, Cause, Change, ListDiff, MailboxAction, MailboxPlan, Plan, PlanValue,
-    Summary, Wave,
+    Action, Baseline, Cause, CauseCounts, Change, ListDiff, MailboxAction, MailboxPlan, Plan,
+    PlanValue, Summary, Wave,
 };
-pub use render::{Style, baseline_line, render_text, summary_line};
+pub use render::{Style, baseline_line, change_line, field_label, render_text, summary_line};
 
 /// The JSON Schema (draft-07) of the plan document (`plan --format json`, `plan --out`).
 pub fn plan_schema_json() -> String {

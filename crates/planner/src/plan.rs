@@ -195,6 +195,29 @@ pub enum Cause {
     Drift,
     /// The policy changed since the base revision.
     PolicyChange,
+    /// A setting or grant of a mailbox that does not exist yet: part of creating it, never
+    /// drift (there is nothing in the tenant to have moved away from the policy).
+    New,
+}
+
+/// How many of a plan's counted units (those of [`Plan::summary`]) are drift, policy changes
+/// and new mailboxes: a mailbox to create or delete is one unit, like in the summary line, not
+/// one per setting it is created with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CauseCounts {
+    /// Changes the base policies would also make.
+    pub drift: usize,
+    /// Changes that follow from a policy changed since the base revision.
+    pub policy_change: usize,
+    /// Mailboxes to create.
+    pub new: usize,
+}
+
+impl CauseCounts {
+    /// All counted units; equals the total of [`Plan::summary`] when causes were judged.
+    pub fn total(&self) -> usize {
+        self.drift + self.policy_change + self.new
+    }
 }
 
 /// What the causes of a plan's changes were judged against.
@@ -271,6 +294,13 @@ pub struct Summary {
     pub destroy: usize,
 }
 
+impl Summary {
+    /// Everything the summary line counts.
+    pub fn total(&self) -> usize {
+        self.create + self.change + self.revoke + self.destroy
+    }
+}
+
 /// Everything `apply` would do, ordered and explained.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -339,36 +369,62 @@ impl Plan {
     /// Labels every change as drift or policy change by comparing with `base`, the plan the
     /// policies at `revision` give for the same tenant state: a change that plan has too is
     /// drift (the tenant moved away from an unchanged policy); any other is a policy change.
+    /// The changes of a mailbox to create are [`Cause::New`]: it does not exist, so nothing
+    /// in the tenant drifted.
     pub fn label_causes(&mut self, base: &Plan, revision: &str) {
         let base_ops: Vec<&Operation> = base
             .ordered_changes()
-            .iter()
+            .into_iter()
             .map(|c| &c.operation)
             .collect();
-        for change in self
-            .mailboxes
-            .iter_mut()
-            .flat_map(|m| m.changes.iter_mut())
-            .chain(self.organization.iter_mut())
-        {
+        let judge = |change: &mut Change| {
             change.cause = Some(if base_ops.contains(&&change.operation) {
                 Cause::Drift
             } else {
                 Cause::PolicyChange
             });
+        };
+        for mailbox in &mut self.mailboxes {
+            if mailbox.action == MailboxAction::Create {
+                for change in &mut mailbox.changes {
+                    change.cause = Some(Cause::New);
+                }
+            } else {
+                mailbox.changes.iter_mut().for_each(judge);
+            }
         }
+        self.organization.iter_mut().for_each(judge);
         self.baseline = Baseline::Revision(revision.to_owned());
     }
 
-    /// How many changes are drift and how many are policy changes.
-    pub fn cause_counts(&self) -> (usize, usize) {
-        let all = self.ordered_changes();
-        (
-            all.iter().filter(|c| c.cause == Some(Cause::Drift)).count(),
-            all.iter()
-                .filter(|c| c.cause == Some(Cause::PolicyChange))
-                .count(),
-        )
+    /// How many of the units the summary line counts are drift, policy changes and new
+    /// mailboxes. A mailbox to create counts once (new), a mailbox to delete once (by the
+    /// cause of its deletion), any other change once: the three add up to the summary's
+    /// total ([`Summary::total`]) once the causes are judged.
+    pub fn cause_counts(&self) -> CauseCounts {
+        let mut counts = CauseCounts::default();
+        let mut count = |cause: Option<Cause>| match cause {
+            Some(Cause::Drift) => counts.drift += 1,
+            Some(Cause::PolicyChange) => counts.policy_change += 1,
+            Some(Cause::New) => counts.new += 1,
+            None => {}
+        };
+        for mailbox in &self.mailboxes {
+            match mailbox.action {
+                MailboxAction::Create => count(mailbox.changes.first().and_then(|c| c.cause)),
+                MailboxAction::Delete => count(
+                    mailbox
+                        .changes
+                        .iter()
+                        .find(|c| c.action == Action::Delete)
+                        .or(mailbox.changes.first())
+                        .and_then(|c| c.cause),
+                ),
+                MailboxAction::Update => mailbox.changes.iter().for_each(|c| count(c.cause)),
+            }
+        }
+        self.organization.iter().for_each(|c| count(c.cause));
+        counts
     }
 
     /// The steps `sharedbox rollback` cannot undo, one line each (mailbox, field, what is
@@ -414,5 +470,133 @@ impl Plan {
     /// is a change, not a revocation, in both.
     pub fn revocations(&self) -> usize {
         self.summary().revoke + self.mailboxes.iter().map(|m| m.lost_grants).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sharedbox_tenant::{PrincipalId, Value};
+
+    fn set(mailbox: &str, property: Property, field: &str) -> Change {
+        Change {
+            field: field.into(),
+            action: Action::Update,
+            wave: Wave::Properties,
+            operation: Operation::set(mailbox, property, Value::Flag(true)),
+            before: None,
+            after: None,
+            inverse: None,
+            note: None,
+            cause: None,
+        }
+    }
+
+    fn revoke(mailbox: &str, who: &str) -> Change {
+        let principal = Principal::Recipient {
+            id: PrincipalId(format!("id-{who}")),
+            address: who.into(),
+            app_id: None,
+        };
+        Change {
+            field: "sendAs".into(),
+            action: Action::Remove,
+            wave: Wave::Revocations,
+            operation: Operation::RevokeSendAs {
+                mailbox: mailbox.into(),
+                principal,
+            },
+            before: None,
+            after: None,
+            inverse: None,
+            note: None,
+            cause: None,
+        }
+    }
+
+    fn mailbox(address: &str, action: MailboxAction, changes: Vec<Change>) -> MailboxPlan {
+        MailboxPlan {
+            address: address.into(),
+            action,
+            changes,
+            lists: Vec::new(),
+            lost_grants: 0,
+        }
+    }
+
+    /// A mailbox to create counts once and as new however many settings it is created with;
+    /// the drift line's three counts add up to the summary's total.
+    #[test]
+    fn cause_counts_add_up_to_the_summary() {
+        let created = mailbox(
+            "neu@x.com",
+            MailboxAction::Create,
+            vec![
+                set(
+                    "neu@x.com",
+                    Property::HiddenFromAddressLists,
+                    "hiddenFromAddressLists",
+                ),
+                set(
+                    "neu@x.com",
+                    Property::CopyForSendAs,
+                    "sentItems.copyForSendAs",
+                ),
+                set(
+                    "neu@x.com",
+                    Property::CopyForSendOnBehalf,
+                    "sentItems.copyForSendOnBehalf",
+                ),
+            ],
+        );
+        let drifted = set(
+            "a@x.com",
+            Property::CopyForSendAs,
+            "sentItems.copyForSendAs",
+        );
+        let updated = mailbox(
+            "a@x.com",
+            MailboxAction::Update,
+            vec![
+                drifted.clone(),
+                set(
+                    "a@x.com",
+                    Property::HiddenFromAddressLists,
+                    "hiddenFromAddressLists",
+                ),
+                revoke("a@x.com", "ben@x.com"),
+            ],
+        );
+        let mut plan = Plan {
+            tenant: "t".into(),
+            mailboxes: vec![created.clone(), updated],
+            ..Plan::default()
+        };
+        // The base plan would make the drifted change, and create the mailbox too.
+        let base = Plan {
+            mailboxes: vec![
+                created,
+                mailbox("a@x.com", MailboxAction::Update, vec![drifted]),
+            ],
+            ..Plan::default()
+        };
+        plan.label_causes(&base, "main");
+        let counts = plan.cause_counts();
+        assert_eq!(
+            counts,
+            CauseCounts {
+                drift: 1,
+                policy_change: 2,
+                new: 1
+            }
+        );
+        assert_eq!(counts.total(), plan.summary().total());
+        assert!(
+            plan.mailboxes[0]
+                .changes
+                .iter()
+                .all(|c| c.cause == Some(Cause::New)),
+            "a mailbox that does not exist has not drifted"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Baseline, Cause, Change, MailboxAction, MailboxPlan, Plan};
+use crate::plan::{Action, Baseline, Cause, Change, MailboxAction, MailboxPlan, Plan, PlanValue};
 
 /// How to render.
 #[derive(Debug, Clone, Copy, Default)]
@@ -113,12 +113,21 @@ pub fn baseline_line(plan: &Plan) -> Option<String> {
     match &plan.baseline {
         Baseline::NotCompared => None,
         Baseline::Revision(revision) => {
-            let (drift, policy) = plan.cause_counts();
-            Some(format!(
-                "Of these, {drift} {} drift (the tenant moved away from policies unchanged since `{revision}`) and {policy} {} policy change{}.",
-                if drift == 1 { "is" } else { "are" },
+            let counts = plan.cause_counts();
+            let (drift, policy, new) = (counts.drift, counts.policy_change, counts.new);
+            let policy = format!(
+                "{policy} {} policy change{}",
                 if policy == 1 { "is a" } else { "are" },
                 if policy == 1 { "" } else { "s" }
+            );
+            let tail = match new {
+                0 => format!(" and {policy}"),
+                1 => format!(", {policy} and 1 is a new mailbox"),
+                n => format!(", {policy} and {n} are new mailboxes"),
+            };
+            Some(format!(
+                "Of these, {drift} {} drift (the tenant moved away from policies unchanged since `{revision}`){tail}.",
+                if drift == 1 { "is" } else { "are" },
             ))
         }
         Baseline::Unknown(reason) => Some(format!(
@@ -232,6 +241,21 @@ fn item_cause(
     cause_suffix(cause)
 }
 
+/// The field as a line shows it: a root visibility write as `sentItemsReaders (mailbox
+/// root)`, so that it does not read as the whole list.
+pub fn field_label<'a>(
+    field: &'a str,
+    operation: &sharedbox_tenant::Operation,
+) -> std::borrow::Cow<'a, str> {
+    match operation {
+        sharedbox_tenant::Operation::GrantRootVisibility { .. }
+        | sharedbox_tenant::Operation::RevokeRootVisibility { .. } => {
+            format!("{field} (mailbox root)").into()
+        }
+        _ => field.into(),
+    }
+}
+
 /// Whether `change` grants or revokes `FolderVisible` on the mailbox root.
 fn is_root_visibility(change: &Change) -> bool {
     matches!(
@@ -241,20 +265,31 @@ fn is_root_visibility(change: &Change) -> bool {
     )
 }
 
-/// The field as a line shows it: a root visibility write as `sentItemsReaders (mailbox
-/// root)`, so that it does not read as the whole list.
+/// [`field_label`] of a planned change.
 pub(crate) fn shown_field(change: &Change) -> std::borrow::Cow<'_, str> {
-    if is_root_visibility(change) {
-        format!("{} (mailbox root)", change.field).into()
-    } else {
-        change.field.as_str().into()
-    }
+    field_label(&change.field, &change.operation)
 }
 
 fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) {
     let field = format!("{:width$}", shown_field(change));
     let cause = cause_suffix(change.cause);
-    let (symbol, value) = match (change.action, change.shown_before(), change.shown_after()) {
+    let (symbol, value) = scalar_parts(
+        change.action,
+        change.shown_before(),
+        change.shown_after(),
+        style,
+    );
+    let _ = writeln!(out, "      {symbol} {field}{value}{cause}");
+}
+
+/// The symbol and ` = before -> after` part of a change's line.
+fn scalar_parts(
+    action: Action,
+    before: Option<String>,
+    after: Option<String>,
+    style: Style,
+) -> (String, String) {
+    match (action, before, after) {
         (Action::Add, _, Some(after)) => (style.add("+"), format!(" = {after}")),
         (Action::Delete, Some(before), Some(after)) => {
             (style.remove("-"), format!(" = {before} -> {after}"))
@@ -262,8 +297,26 @@ fn render_scalar(out: &mut String, change: &Change, width: usize, style: Style) 
         (_, Some(before), Some(after)) => (style.update("~"), format!(" = {before} -> {after}")),
         (_, Some(before), None) => (style.remove("-"), format!(" = {before}")),
         (_, None, _) => (style.update("~"), String::new()),
-    };
-    let _ = writeln!(out, "      {symbol} {field}{value}{cause}");
+    }
+}
+
+/// One change on one line, as the plan shows a setting: `~ moderation.notifications = always
+/// -> internal`, `+ moderation.moderators = paul@contoso.com`, `- sendAs = S-1-5-21-… (orphaned)`.
+/// `runs show` and the rollback preview print journaled steps with it, so a run reads like the
+/// plan that made it.
+pub fn change_line(
+    field: &str,
+    action: Action,
+    before: Option<&PlanValue>,
+    after: Option<&PlanValue>,
+) -> String {
+    let (symbol, value) = scalar_parts(
+        action,
+        before.map(|v| v.show(field)),
+        after.map(|v| v.show(field)),
+        Style::default(),
+    );
+    format!("{symbol} {field}{value}")
 }
 
 /// `  # drift` or `  # policy change` after a change, when causes were judged.
@@ -271,6 +324,7 @@ fn cause_suffix(cause: Option<Cause>) -> &'static str {
     match cause {
         Some(Cause::Drift) => "  # drift",
         Some(Cause::PolicyChange) => "  # policy change",
-        None => "",
+        // The mailbox's header already says it will be created.
+        Some(Cause::New) | None => "",
     }
 }

@@ -120,6 +120,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         confirm(
             &format!("Do you want to perform these actions on `{}`?", plan.tenant),
             "apply",
+            "apply",
         )?;
     }
     execute(
@@ -321,7 +322,13 @@ async fn execute(
     let report =
         sharedbox_applier::apply(tenant, plan, snapshot, &mut journal, options, progress_line)
             .await
-            .map_err(|e| Failure::of(&e))?;
+            .map_err(|e| match e {
+                // The library's hint cannot name the run: this one does.
+                sharedbox_applier::ApplyError::Journal(_) => Failure::new(e.to_string()).hint(format!(
+                    "sharedbox stops when it cannot record a write; check the state folder, then `sharedbox runs show {run_id}` and `sharedbox rollback {run_id}`"
+                )),
+                e => Failure::of(&e),
+            })?;
     let markdown = result_markdown(Some(&report), plan, run_id);
     step_summary(&markdown);
     match format {

@@ -254,12 +254,14 @@ fn lock(
     })
 }
 
-/// Asks for confirmation on a terminal; refuses when there is none.
-fn confirm(question: &str, command: &str) -> anyhow::Result<()> {
+/// Asks for confirmation on a terminal; refuses when there is none. `command` is the verb
+/// (`apply`, `rollback`), `invocation` the command line to run again with `--auto-approve`
+/// (`rollback 20260101T…`: a hint names the run it needs).
+fn confirm(question: &str, command: &str, invocation: &str) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Failure::new(format!("refusing to {command} without confirmation: standard input is not a terminal"))
-            .hint(format!("review what is shown above, then run `sharedbox {command} --auto-approve` in pipelines and scheduled jobs"))
+            .hint(format!("review what is shown above, then run `sharedbox {invocation} --auto-approve` in pipelines and scheduled jobs"))
             .into());
     }
     let answer = prompt(question)?;

@@ -148,7 +148,11 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
         ),
         None => None,
     };
-    let base = base_policies(config, requested_base);
+    // Two bases: the autoMapping one (what was applied: the default branch's policies) and the
+    // one changes are labelled against, which on the default branch is before its last policy
+    // commit (`git::label_revision`).
+    let base = base_policies(config, requested_base.clone());
+    let label_base = label_policies(config, requested_base, &base);
     let tenant = open_tenant(config)?;
     let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
     // A plan writes nothing: what the backend kept for writes (folder ids) can go.
@@ -161,7 +165,7 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
         base.as_ref().ok().map(|b| b.set.clone()),
     )?;
     if !plan.is_empty() {
-        label_causes(&mut plan, &snapshot, args, &base);
+        label_causes(&mut plan, &snapshot, args, &label_base);
     }
     let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
     let rfc3339 = |t: time::OffsetDateTime| {
@@ -259,6 +263,27 @@ pub(crate) fn base_policies(
         commit,
         set: std::sync::Arc::new(set),
     })
+}
+
+/// The policies drift is judged against: at `requested_base` when given, else at
+/// [`crate::git::label_revision`].
+/// `auto_mapping_base` is reused when it is the same commit.
+fn label_policies(
+    config: &RunConfig,
+    requested_base: Option<(String, String)>,
+    auto_mapping_base: &Result<BasePolicies, String>,
+) -> Result<BasePolicies, String> {
+    let (name, commit) = match requested_base {
+        Some(base) => base,
+        None => crate::git::label_revision(policy_dir(config), None)?,
+    };
+    match auto_mapping_base {
+        Ok(same) if same.commit == commit => Ok(BasePolicies {
+            label: format!("{name}, {}", &commit[..commit.len().min(12)]),
+            ..same.clone()
+        }),
+        _ => base_policies(config, Some((name, commit))),
+    }
 }
 
 /// The policies at `commit` (a saved plan's `base_commit`).

@@ -103,19 +103,35 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
         steps.len(),
         plural(steps.len())
     );
+    let mut irreversible = Vec::new();
     for step in steps.iter().rev() {
         let state = match step.ok {
             Some(true) => "applied",
             Some(false) => "failed",
             None => "outcome unknown (the run stopped)",
         };
+        let place = printable(step.operation.mailbox().unwrap_or("tenant settings"), 120);
+        let line = printable(&step.shown().line(&step.field, &step.operation), 240);
+        let mark = match sharedbox_applier::cannot_undo(step, &steps) {
+            Some(reason) => {
+                irreversible.push(format!("step {} `{place}`: {line}: {reason}", step.step));
+                "  # cannot be undone"
+            }
+            None => "",
+        };
+        outln!("  step {} {place}: {line} ({state}){mark}", step.step);
+    }
+    if !irreversible.is_empty() {
         outln!(
-            "  step {} {} {} {} ({state})",
-            step.step,
-            step.operation.cmdlet(),
-            printable(step.operation.mailbox().unwrap_or("tenant settings"), 120),
-            printable(&step.field, 60)
+            "{} cannot be undone by `sharedbox rollback`:",
+            match irreversible.len() {
+                1 => "1 step".to_owned(),
+                n => format!("{n} steps"),
+            }
         );
+        for line in &irreversible {
+            outln!("  - {line}");
+        }
     }
     if steps.is_empty() {
         outln!("Nothing to roll back.");
@@ -125,6 +141,7 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
         confirm(
             &format!("Do you want to undo run `{run}` on `{run_tenant}`?"),
             "rollback",
+            &format!("rollback {}", printable(run, 60)),
         )?;
     }
     let mut journal = Journal::start(
@@ -203,16 +220,13 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             _ => None,
         })
     };
-    outln!(
-        "{:<24} {:<8} {:<20} {:<28} {:<26} {:<22} STEPS",
-        "RUN",
-        "KIND",
-        "STARTED",
-        "TENANT",
-        "BY",
-        "OUTCOME"
-    );
-    let mut damaged = 0;
+    // Each column as wide as its widest cell; tenant and user cut with `…` past 40
+    // characters, the outcome past 64 (it names a run id whole), so a long one cannot push
+    // the others off the line. Run ids are never cut: `runs show` and `rollback` take them.
+    let fit = |text: &str, cap: usize| printable(text, cap - 1);
+    let mut rows: Vec<[String; 7]> =
+        vec![["RUN", "KIND", "STARTED", "TENANT", "BY", "OUTCOME", "STEPS"].map(str::to_owned)];
+    let mut damaged_ids = Vec::new();
     for log in &logs {
         let Some(Record::Start {
             format_version,
@@ -224,13 +238,16 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             ..
         }) = log.start()
         else {
-            damaged += 1;
-            outln!(
-                "{:<24} {:<8} DAMAGED, not a readable journal: {}",
+            damaged_ids.push(printable(&log.run_id, 60));
+            rows.push([
                 printable(&log.run_id, 60),
-                "?",
-                problem_list(log)
-            );
+                "?".to_owned(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("DAMAGED, not a readable journal: {}", problem_list(log)),
+                String::new(),
+            ]);
             continue;
         };
         let run_id = printable(&log.run_id, 60);
@@ -244,7 +261,7 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             (None, None) => outcome,
         };
         if let Some(problem) = log.problems.first() {
-            damaged += 1;
+            damaged_ids.push(run_id.clone());
             outcome.push_str(&format!(", DAMAGED ({problem})"));
         } else if format_version.is_none() {
             outcome.push_str(", journal format 0");
@@ -286,25 +303,61 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
                 ("rollback", text)
             }
         };
-        outln!(
-            "{run_id:<24} {kind:<8} {:<20} {:<28} {by:<26} {outcome:<22} {counts}",
+        rows.push([
+            run_id,
+            kind.to_owned(),
             short_time(at),
-            printable(tenant, 80)
-        );
+            fit(tenant, 40),
+            fit(&by, 40),
+            fit(&outcome, 64),
+            counts,
+        ]);
     }
-    if damaged > 0 {
+    let widths: Vec<usize> = (0..6)
+        .map(|c| {
+            rows.iter()
+                // A damaged journal's problem list is the end of its line, never a column.
+                .filter(|r| !(c == 5 && r[1] == "?"))
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c == 6 || (c == 5 && row[1] == "?") {
+                line.push_str(cell);
+                break;
+            }
+            line.push_str(cell);
+            line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+        }
+        outln!("{}", line.trim_end());
+    }
+    if !damaged_ids.is_empty() {
         blank_line();
         warning(&format!(
-            "{damaged} damaged journal{} in `{}`",
-            plural(damaged),
-            config.state_dir.join("runs").display()
+            "{} damaged journal{} in `{}`: {}",
+            damaged_ids.len(),
+            plural(damaged_ids.len()),
+            config.state_dir.join("runs").display(),
+            quoted(&damaged_ids)
         ));
         blank_line();
-        hint(
-            "`sharedbox runs show RUN_ID` says what is wrong; `sharedbox rollback` refuses a damaged journal",
-        );
+        hint(&format!(
+            "`sharedbox runs show {}` says what is wrong; `sharedbox rollback` refuses a damaged journal",
+            damaged_ids[0]
+        ));
     }
     Ok(ExitStatus::Success)
+}
+
+fn kind_label(kind: RunKind) -> &'static str {
+    match kind {
+        RunKind::Apply => "apply",
+        RunKind::Rollback => "rollback",
+    }
 }
 
 fn outcome_label(outcome: RunOutcome) -> &'static str {
@@ -338,6 +391,16 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
             .map(|p| format!(" {}", text(&p.label())))
             .unwrap_or_default()
     };
+    // A rollback's undos are shown as the reverse of the steps of the run it rolled back.
+    let undone: Vec<sharedbox_applier::JournaledStep> = match log.start() {
+        Some(Record::Start {
+            rollback_of: Some(of),
+            ..
+        }) => RunLog::find(&config.state_dir, of)
+            .map(|l| l.steps())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     for record in &log.records {
         match record {
             Record::Start {
@@ -357,7 +420,8 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                     .map(|b| format!(" ({} backend)", text(b)))
                     .unwrap_or_default();
                 outln!(
-                    "run {run_id}: {kind:?} of {steps} step{} on `{}`{backend}, started {} by {}@{} (pid {})",
+                    "run {run_id}: {} of {steps} step{} on `{}`{backend}, started {} by {}@{} (pid {})",
+                    kind_label(*kind),
                     plural(*steps),
                     text(tenant),
                     text(at),
@@ -391,17 +455,19 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 field,
                 operation,
                 before,
-                expected,
+                shown,
                 ..
             } => {
+                // As the plan showed the change; journals written before the plan's values
+                // were kept derive them from the write and its before-image.
+                let shown = shown
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_else(|| sharedbox_applier::Shown::derive(operation, before));
                 outln!(
-                    "  step {step}: {} {} {}{}: {} -> {}",
-                    operation.cmdlet(),
+                    "  step {step}: {}: {}",
                     mailbox(operation),
-                    text(field),
-                    who(operation),
-                    text(&before.to_string()),
-                    text(&expected.to_string())
+                    printable(&shown.line(field, operation), 240)
                 );
             }
             Record::Outcome { step, ok, error } => match error {
@@ -412,12 +478,28 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 ),
                 None => outln!("  step {step}: {}", if *ok { "ok" } else { "FAILED" }),
             },
-            Record::UndoIntent { step, operation } => outln!(
-                "  undo of step {step}: sending {} {}{}",
-                operation.cmdlet(),
-                mailbox(operation),
-                who(operation)
-            ),
+            Record::UndoIntent { step, operation } => {
+                match undone.iter().find(|s| s.step == *step) {
+                    Some(original) => outln!(
+                        "  undo of step {step}: {}: {}",
+                        mailbox(operation),
+                        printable(
+                            &original
+                                .shown()
+                                .undone()
+                                .line(&original.field, &original.operation),
+                            240
+                        )
+                    ),
+                    // The run rolled back is no longer in the runs folder.
+                    None => outln!(
+                        "  undo of step {step}: sending {} {}{}",
+                        operation.cmdlet(),
+                        mailbox(operation),
+                        who(operation)
+                    ),
+                }
+            }
             Record::Undo {
                 step,
                 status,

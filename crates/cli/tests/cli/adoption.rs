@@ -315,7 +315,7 @@ fn plan_tells_drift_from_policy_changes() {
         "{}",
         plan.stdout
     );
-    assert!(plan.stdout.contains("Of these, 1 is drift (the tenant moved away from policies unchanged since `merge base with main"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("Of these, 1 is drift (the tenant moved away from policies unchanged since `HEAD with uncommitted policy edits, "), "{}", plan.stdout);
     assert!(
         plan.stdout.contains("and 1 is a policy change."),
         "{}",
@@ -558,5 +558,222 @@ fn export_of_one_mailbox_leaves_the_tenant_settings_alone() {
     assert_eq!(
         std::fs::read(project.path().join("policies/tenant.yaml")).unwrap(),
         managed.as_bytes()
+    );
+}
+
+/// The numbers of `Plan: A to create, B to change, C to revoke[, D to destroy].` and of the
+/// drift line after it (`Of these, X ... drift (...), Y ... and Z new mailboxes.`), the
+/// revision in backticks left out.
+fn plan_counts(stdout: &str) -> (usize, usize) {
+    let numbers = |line: &str| -> usize {
+        line.split_whitespace()
+            .filter_map(|w| {
+                w.trim_matches(|c: char| !c.is_ascii_digit())
+                    .parse::<usize>()
+                    .ok()
+            })
+            .sum()
+    };
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("Plan: "))
+        .unwrap_or_else(|| panic!("no summary line:\n{stdout}"));
+    let causes = stdout
+        .lines()
+        .find(|l| l.starts_with("Of these, "))
+        .unwrap_or_else(|| panic!("no drift line:\n{stdout}"));
+    let without_revision: String = causes.split('`').step_by(2).collect();
+    (numbers(summary), numbers(&without_revision))
+}
+
+/// The summary line and the drift line count the same things: a mailbox to create once (as
+/// new, never as drift), every other change once, on the demo and on an example.
+#[test]
+fn the_drift_line_counts_what_the_summary_counts() {
+    let demo = Project::demo();
+    demo.git(&["init", "-q", "-b", "main"]);
+    demo.git(&["add", "-A"]);
+    demo.git(&["commit", "-q", "-m", "policies"]);
+    // An uncommitted edit keeps the base at `HEAD`, where the demo's policies are drift.
+    let legal = std::fs::read_to_string(demo.path().join("policies/legal.yaml")).unwrap();
+    demo.policy(
+        "legal.yaml",
+        &legal.replace(
+            "hiddenFromAddressLists: true",
+            "hiddenFromAddressLists: false",
+        ),
+    );
+    let plan = demo.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let (summary, causes) = plan_counts(&plan.stdout);
+    assert_eq!(summary, causes, "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Plan: 2 to create, "),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(" and 2 are new mailboxes."),
+        "{}",
+        plan.stdout
+    );
+
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bulk-rollout");
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-r"])
+        .arg(example.join("."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(dir.path().join(".sharedbox"));
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.email=ci@example.com",
+            "-c",
+            "user.name=ci",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "-m",
+            "example",
+        ],
+    ] {
+        let out = std::process::Command::new("git")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let plan = common::run_in(dir.path(), &["plan", "--base", "HEAD"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let (summary, causes) = plan_counts(&plan.stdout);
+    assert!(summary > 0, "{}", plan.stdout);
+    assert_eq!(summary, causes, "{}", plan.stdout);
+}
+
+/// A mailbox the tenant does not have yet is created with its settings: neither it nor
+/// they are drift, even when its policy is as old as the base revision.
+#[test]
+fn a_new_mailbox_is_not_drift() {
+    let project = Project::new();
+    project.policy(
+        "neu.yaml",
+        &format!("{HEADER}mailbox: neu@fabrikam.com\ndisplayName: Neu\nclients: {{pop: true}}\nsendAs: [anna@fabrikam.com]\n"),
+    );
+    project.git(&["init", "-q", "-b", "main"]);
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "policies"]);
+    let plan = project.run(&["plan", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let document: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let neu = document["mailboxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["address"] == "neu@fabrikam.com")
+        .unwrap_or_else(|| panic!("{document}"));
+    assert_eq!(neu["action"], "create");
+    let changes = neu["changes"].as_array().unwrap();
+    assert!(changes.len() > 1, "{neu}");
+    for change in changes {
+        assert_eq!(change["cause"], "new", "{change}");
+    }
+    let text = project.run(&["plan", "--base", "HEAD"]);
+    assert!(!text.stdout.contains("# drift"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(
+            "Of these, 0 are drift (the tenant moved away from policies unchanged since `HEAD, "
+        ) && text
+            .stdout
+            .contains(", 0 are policy changes and 1 is a new mailbox."),
+        "{}",
+        text.stdout
+    );
+}
+
+/// On the default branch the merge base is `HEAD` itself: the labels compare with the
+/// commit before the last policy change (a direct commit or a merge), so what was just
+/// committed or merged is a policy change, also after commits that did not touch the policies;
+/// hand edits to the tenant stay drift.
+#[test]
+fn on_the_default_branch_the_last_policy_commit_is_a_policy_change() {
+    let project = Project::new();
+    project.policy("buchhaltung.yaml", &format!("{HEADER}mailbox: buchhaltung@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nclients: {{imap: false}}\n"));
+    project.git(&["init", "-q", "-b", "main"]);
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "policies"]);
+    let mut tenant = project.tenant();
+    tenant
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.alias == "buchhaltung")
+        .unwrap()
+        .message_copy_for_sent_as_enabled = false;
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy("buchhaltung.yaml", &format!("{HEADER}mailbox: buchhaltung@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nclients: {{imap: false, pop: true}}\n"));
+    project.git(&["commit", "-q", "-am", "POP for buchhaltung"]);
+    let check = |when: &str| {
+        let plan = project.run(&["plan"]);
+        assert_eq!(plan.code, 0, "{when}: {}", plan.stderr);
+        assert!(
+            plan.stdout
+                .contains("~ clients.pop             = false -> true  # policy change"),
+            "{when}: {}",
+            plan.stdout
+        );
+        assert!(
+            plan.stdout
+                .contains("~ sentItems.copyForSendAs = false -> true  # drift"),
+            "{when}: {}",
+            plan.stdout
+        );
+        assert!(
+            plan.stdout
+                .contains("unchanged since `parent of the last policy commit, "),
+            "{when}: {}",
+            plan.stdout
+        );
+    };
+    check("after a direct commit");
+    std::fs::write(project.path().join("README.md"), "notes\n").unwrap();
+    project.git(&["add", "README.md"]);
+    project.git(&["commit", "-q", "-m", "docs only"]);
+    check("after a commit that does not touch the policies");
+
+    // A merge of a pull request: the change it brings is a policy change on main.
+    project.git(&["checkout", "-q", "-b", "feature"]);
+    project.policy("buchhaltung.yaml", &format!("{HEADER}mailbox: buchhaltung@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nclients: {{imap: false, pop: true}}\nhiddenFromAddressLists: true\n"));
+    project.git(&["commit", "-q", "-am", "hide buchhaltung"]);
+    project.git(&["checkout", "-q", "main"]);
+    project.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    let plan = project.run(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("~ hiddenFromAddressLists  = false -> true  # policy change"),
+        "{}",
+        plan.stdout
+    );
+    // POP came before the merge's first parent: the tenant still lacks it, so it is drift now.
+    assert!(
+        plan.stdout
+            .contains("~ clients.pop             = false -> true  # drift"),
+        "{}",
+        plan.stdout
     );
 }

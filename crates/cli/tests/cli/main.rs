@@ -17,6 +17,7 @@ mod plan_apply;
 mod principals;
 mod rollback_bookkeeping;
 mod root_visibility;
+mod runs_history;
 mod safe_apply;
 mod saved_plans;
 mod secrets;

@@ -166,7 +166,13 @@ fn a_rollback_refuses_when_a_later_run_changed_the_same_objects_unless_forced() 
         refused.stderr
     );
     assert!(
-        refused.stderr.contains("hint:") && refused.stderr.contains("`--force`"),
+        refused.stderr.contains("hint:")
+            && refused
+                .stderr
+                .contains(&format!("`sharedbox rollback {a} --force`"))
+            && refused
+                .stderr
+                .contains(&format!("(`sharedbox rollback {b}`)")),
         "{}",
         refused.stderr
     );

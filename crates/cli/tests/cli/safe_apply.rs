@@ -448,7 +448,8 @@ fn rollback_leaves_values_changed_by_someone_else_alone() {
     );
     let show = project.run(&["runs", "show", &run_id]);
     assert!(
-        show.stdout.contains("step 1: New-Mailbox neu@fabrikam.com")
+        show.stdout
+            .contains("step 1: neu@fabrikam.com: + displayName = ")
             && show.stdout.contains("ended"),
         "{}",
         show.stdout
