@@ -1252,6 +1252,35 @@ mod tests {
         assert!(check_endpoint("not a url").is_err());
     }
 
+    #[test]
+    fn an_endpoint_is_a_base_url_without_query_fragment_or_credentials() {
+        assert!(check_endpoint("https://outlook.office365.com/").is_ok());
+        assert!(check_endpoint("https://exo.example.com/base/path").is_ok());
+        let query = check_endpoint("https://outlook.office365.com/?tenant=x").unwrap_err();
+        assert!(
+            query.to_string().contains("query string (`?tenant=x`)"),
+            "{query}"
+        );
+        let fragment = check_endpoint("https://outlook.office365.com/#top").unwrap_err();
+        assert!(fragment.to_string().contains("fragment"), "{fragment}");
+        let empty_fragment = check_endpoint("https://outlook.office365.com#").unwrap_err();
+        assert!(empty_fragment.to_string().contains("fragment"));
+        let credentials =
+            check_endpoint("https://admin:hunter2@outlook.office365.com").unwrap_err();
+        let text = credentials.to_string();
+        assert!(text.contains("user name or password"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        let ExoError::Config { hint, .. } = credentials else {
+            panic!("a configuration error")
+        };
+        assert_eq!(
+            hint.as_deref(),
+            Some(
+                "use the base URL only, e.g. `https://outlook.office365.com`; sharedbox appends `/adminapi/...` to it"
+            )
+        );
+    }
+
     mod batch_answers {
         use super::super::sub_responses;
         use proptest::prelude::*;
