@@ -493,6 +493,7 @@ impl Client {
                         &self.base,
                         started.elapsed(),
                         failure.kind,
+                        &failure.message,
                     );
                     // Before the endpoint has ever answered, a failed connection means a
                     // wrong or unreachable endpoint: say so now instead of after retries.
@@ -843,6 +844,7 @@ impl Client {
                         &self.base,
                         started.elapsed(),
                         failure.kind,
+                        &failure.message,
                     );
                     if e.is_connect() {
                         ExoError::Unreachable {

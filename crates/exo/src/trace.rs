@@ -39,6 +39,7 @@ pub const PLAIN_FIELDS: &[&str] = &[
     "limit",
     "exception",
     "transport",
+    "cause",
     "address",
     "auth_method",
     "outcome",
@@ -180,7 +181,8 @@ pub(crate) fn error_answer(
     );
 }
 
-/// No answer: the connection failed, timed out or closed.
+/// No answer: the connection failed, timed out or closed; `cause` is the innermost error
+/// (`Connection refused`, a TLS alert), which names no tenant data.
 pub(crate) fn transport_error(
     request_id: &str,
     attempt: u32,
@@ -188,6 +190,7 @@ pub(crate) fn transport_error(
     address: &str,
     elapsed: Duration,
     transport: &str,
+    cause: &str,
 ) {
     tracing::warn!(
         target: TARGET,
@@ -198,6 +201,7 @@ pub(crate) fn transport_error(
         address,
         elapsed_ms = millis(elapsed),
         transport,
+        cause,
     );
 }
 

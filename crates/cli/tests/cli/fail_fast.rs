@@ -58,6 +58,40 @@ fn a_closed_port_fails_at_once_with_its_address() {
         "{}",
         run.stderr
     );
+
+    // The trace of the same failure: the connection error with its address and cause, and
+    // the exit code.
+    let trace = project.path().join("trace.jsonl");
+    let traced = common::run_with_env(
+        project.path(),
+        &["--tenant", "exo:contoso.onmicrosoft.com", "plan"],
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", &address),
+            ("SHAREDBOX_ACCESS_TOKEN", "fail-fast-token"),
+            ("SHAREDBOX_LOG", trace.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(traced.code, 1, "{}", traced.stderr);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let error = lines
+        .iter()
+        .find(|l| l["event"] == "transport_error")
+        .expect("a transport error in the trace");
+    assert_eq!(error["address"], address.as_str());
+    assert_eq!(error["transport"], "connect");
+    assert!(
+        error["cause"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("refused"),
+        "{error}"
+    );
+    assert_eq!(lines.last().unwrap()["exit_code"], 1);
 }
 
 #[test]
