@@ -4,6 +4,10 @@
 //! azurerm backend). [`FileLock`] keeps `stateDir/locks/<tenant>.lock`, created exclusively,
 //! holding who holds it; a lock left by a dead process on the same host is taken over.
 //! Lock files are created with mode 0600, like journals: they name the user, host and run.
+//!
+//! The state directory itself is created only when its parent exists: a `stateDir` on a
+//! share that is not mounted, or with a typo, must not quietly become a new local folder
+//! whose lock nobody else sees.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,6 +39,15 @@ pub enum LockError {
         tenant: String,
         /// The holder.
         holder: Box<LockInfo>,
+    },
+    /// The state directory is missing (and cannot be created), not a directory, or not
+    /// writable: no lock can be kept there.
+    #[error("state directory `{dir}` {problem}")]
+    StateDir {
+        /// The state directory.
+        dir: PathBuf,
+        /// What is wrong, e.g. `does not exist, nor does its parent `/mnt/x``.
+        problem: String,
     },
     /// The lock store failed.
     #[error("lock `{path}`: {source}")]
@@ -81,6 +94,49 @@ impl FileLock {
         FileLock {
             dir: state_dir.join("locks"),
         }
+    }
+
+    /// The state directory (the parent of `locks/`).
+    fn state_dir(&self) -> &Path {
+        self.dir.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Makes sure `stateDir/locks` exists, creating `stateDir` only when its parent exists.
+    fn prepare(&self) -> Result<(), LockError> {
+        let state = self.state_dir();
+        let problem = |problem: String| LockError::StateDir {
+            dir: state.to_owned(),
+            problem,
+        };
+        match std::fs::metadata(state) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(problem("is not a directory".to_owned()));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parent = state
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                if !parent.is_dir() {
+                    return Err(problem(format!(
+                        "does not exist, nor does its parent `{}`",
+                        parent.display()
+                    )));
+                }
+                std::fs::create_dir(state).or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        Ok(())
+                    } else {
+                        Err(problem(format!(
+                            "does not exist and cannot be created: {e}"
+                        )))
+                    }
+                })?;
+            }
+            Err(e) => return Err(problem(format!("cannot be read: {e}"))),
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| problem(format!("is not writable: {e}")))
     }
 
     fn path(&self, tenant: &str) -> PathBuf {
@@ -136,7 +192,7 @@ impl TenantLock for FileLock {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        self.prepare()?;
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let mut options = std::fs::OpenOptions::new();
@@ -180,6 +236,12 @@ impl TenantLock for FileLock {
                         });
                     }
                     std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(LockError::StateDir {
+                        dir: self.state_dir().to_owned(),
+                        problem: format!("is not writable: {e}"),
+                    });
                 }
                 Err(e) => return Err(io(e)),
             }
@@ -230,6 +292,48 @@ mod tests {
             },
             since: now_rfc3339(),
         }
+    }
+
+    #[test]
+    fn a_missing_or_unusable_state_directory_is_named_not_taken_for_a_held_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = info("a", std::process::id());
+        // Missing, parent present: created, like the default `.sharedbox` on a first run.
+        let fresh = dir.path().join("state");
+        assert!(
+            FileLock::new(&fresh)
+                .acquire("contoso", &info, Duration::ZERO)
+                .is_ok()
+        );
+        assert!(fresh.join("locks").is_dir());
+        // Missing with its parent: refused, naming both.
+        let unmounted = dir.path().join("mnt/share/state");
+        let err = FileLock::new(&unmounted)
+            .acquire("contoso", &info, Duration::ZERO)
+            .unwrap_err();
+        assert!(matches!(err, LockError::StateDir { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("does not exist, nor does its parent"),
+            "{text}"
+        );
+        assert!(text.contains("mnt/share"), "{text}");
+        assert!(!unmounted.exists());
+        // A file where the directory should be.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let err = FileLock::new(&file)
+            .acquire("contoso", &info, Duration::ZERO)
+            .unwrap_err();
+        assert!(err.to_string().contains("is not a directory"), "{err}");
+        // A `locks` entry that is a file: the directory cannot be used.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("locks"), "").unwrap();
+        let err = FileLock::new(&blocked)
+            .acquire("contoso", &info, Duration::ZERO)
+            .unwrap_err();
+        assert!(err.to_string().contains("is not writable"), "{err}");
     }
 
     #[test]

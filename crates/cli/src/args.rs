@@ -24,6 +24,15 @@ pub struct Cli {
     /// with `type`, `level`, `message` and `timestamp`), for long runs in pipelines.
     #[arg(long, global = true)]
     pub json_lines: bool,
+    /// Write every admin API request and answer (cmdlet, parameters, status, timing,
+    /// retries, throttling, token events; never a token or secret) to FILE as JSON lines,
+    /// created with mode 0600. For Exchange Online tenants.
+    #[arg(long, global = true, value_name = "FILE", env = "SHAREDBOX_LOG")]
+    pub trace: Option<PathBuf>,
+    /// In the `--trace` file, replace addresses, names and the tenant by stable pseudonyms
+    /// (`user-3@domain-1`) and leave out Exchange's error texts, so the file can be shared.
+    #[arg(long, global = true, env = "SHAREDBOX_LOG_REDACT")]
+    pub trace_redact: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

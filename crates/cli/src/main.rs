@@ -9,6 +9,7 @@ mod args;
 mod commands;
 mod config;
 mod git;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,28 @@ fn main() -> ExitCode {
     };
     output::init(cli.json_lines);
     output::install_diagnostic_renderer();
+    let trace = match &cli.trace {
+        Some(path) => {
+            let args: Vec<String> = std::env::args().collect();
+            match trace::start(path, cli.trace_redact, &trace::command_line(&args)) {
+                Ok(trace) => Some(trace),
+                Err(error) => {
+                    print_error(&error);
+                    return ExitStatus::Failure.into();
+                }
+            }
+        }
+        None => None,
+    };
+    let status = run_on_runtime(cli);
+    if let Some(trace) = trace {
+        trace.finish(status.code());
+    }
+    status.into()
+}
+
+/// Runs the command on a tokio runtime; errors are printed here.
+fn run_on_runtime(cli: Cli) -> ExitStatus {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,14 +55,14 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             print_error(&anyhow::anyhow!("cannot start the async runtime: {e}"));
-            return ExitStatus::Failure.into();
+            return ExitStatus::Failure;
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(status) => status.into(),
+        Ok(status) => status,
         Err(error) => {
             print_error(&error);
-            ExitStatus::Failure.into()
+            ExitStatus::Failure
         }
     }
 }

@@ -11,10 +11,15 @@
 //! - 401: the token is dropped and fetched again, once per call.
 //!
 //! Every logical call keeps one `client-request-id` across its retries.
+//!
+//! Failing fast: a connection (TCP and TLS) must be up within [`CONNECT_TIMEOUT`]. Until
+//! the endpoint has answered once, a failed connection is final (a wrong or unreachable
+//! endpoint does not get better with retries); after that it is a transient failure like
+//! any other. Every request, answer and retry decision is reported to [`crate::trace`].
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -23,7 +28,11 @@ use serde_json::{Map, Value, json};
 use crate::auth::TokenSource;
 use crate::error::{Class, ExoError, final_error};
 use crate::limiter::Limiter;
+use crate::trace;
 use crate::wire::{self, Page, Row};
+
+/// How long the TCP connection and the TLS handshake may take together.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The org "discovery" arbitration mailbox every client routes tenant-level cmdlets to.
 const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
@@ -175,6 +184,11 @@ pub struct Client {
     throttled: AtomicU64,
     retried: AtomicU64,
     seed: AtomicU64,
+    /// Whether the endpoint has answered at least once.
+    reached: AtomicBool,
+    /// Why the endpoint could not be reached before it ever answered: requests waiting for
+    /// a slot then fail at once instead of each waiting for its own connect timeout.
+    unreachable: std::sync::Mutex<Option<String>>,
 }
 
 /// An HTTP answer.
@@ -184,12 +198,44 @@ struct Answer {
     body: Vec<u8>,
 }
 
-/// Checks an endpoint: HTTPS, or HTTP to a loopback address only.
+/// Checks an endpoint: HTTPS, or HTTP to a loopback address only; a base URL without
+/// user name, password, query string or fragment (the client appends paths to it).
 pub fn check_endpoint(endpoint: &str) -> Result<String, ExoError> {
     let url = reqwest::Url::parse(endpoint).map_err(|e| ExoError::Config {
         message: format!("the admin API endpoint `{endpoint}` is not a URL: {e}"),
         hint: Some("use a base URL such as `https://outlook.office365.com`".to_owned()),
     })?;
+    let base_only = || {
+        Some(format!(
+            "use the base URL only, e.g. `{}://{}`; sharedbox appends `/adminapi/...` to it",
+            url.scheme(),
+            url.host_str().unwrap_or("outlook.office365.com")
+        ))
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        // The text after `@` only: a password in the URL is not repeated.
+        return Err(ExoError::Config {
+            message: format!(
+                "the admin API endpoint for `{}` has a user name or password in it; credentials come from `tenant.auth` only",
+                url.host_str().unwrap_or_default()
+            ),
+            hint: base_only(),
+        });
+    }
+    if let Some(query) = url.query() {
+        return Err(ExoError::Config {
+            message: format!(
+                "the admin API endpoint `{endpoint}` has a query string (`?{query}`), which would end up in the middle of every request URL"
+            ),
+            hint: base_only(),
+        });
+    }
+    if url.fragment().is_some() || endpoint.contains('#') {
+        return Err(ExoError::Config {
+            message: format!("the admin API endpoint `{endpoint}` has a fragment (`#...`)"),
+            hint: base_only(),
+        });
+    }
     let loopback = crate::cloud::is_loopback(&url);
     match url.scheme() {
         "https" => {}
@@ -227,7 +273,7 @@ impl Client {
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("sharedbox/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
+            .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| ExoError::Config {
                 message: format!("cannot set up HTTPS: {e}"),
@@ -249,6 +295,8 @@ impl Client {
             throttled: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             seed: AtomicU64::new(seed),
+            reached: AtomicBool::new(false),
+            unreachable: std::sync::Mutex::new(None),
         })
     }
 
@@ -360,13 +408,15 @@ impl Client {
     }
 
     /// POSTs `body` to `url` with retries; returns the first answer that is a success or
-    /// a final error. `Err` only for transport failures and exhausted retries.
+    /// a final error. `Err` only for transport failures and exhausted retries. `batch` is
+    /// the number of sub-requests of a `$batch` (0 otherwise), for the trace.
     async fn post(
         &self,
         url: &str,
         body: &Value,
         command: &Command,
         request_id: &str,
+        batch: usize,
     ) -> Result<Answer, ExoError> {
         let mut attempt = 0;
         let mut refreshed = false;
@@ -379,16 +429,35 @@ impl Client {
                 .await
                 .map_err(|e| ExoError::Auth(e.message, e.hint))?;
             let permit = self.limiter.acquire().await;
+            if let Some(message) = self.unreachable() {
+                return Err(ExoError::Unreachable {
+                    address: self.base.clone(),
+                    message,
+                });
+            }
             let mut request = self
                 .http
                 .post(url)
                 .timeout(self.options.request_timeout)
                 .bearer_auth(token.secret())
                 .body(bytes.clone());
+            drop(token);
             for (name, value) in self.headers(command, request_id) {
                 request = request.header(name, value);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
+            trace::request(
+                request_id,
+                attempt,
+                "POST",
+                url,
+                command.cmdlet,
+                &command.parameters,
+                command.select,
+                command.anchor.as_deref(),
+                batch,
+            );
+            let started = Instant::now();
             let sent = request.send().await;
             let answer = match sent {
                 Ok(response) => {
@@ -416,31 +485,83 @@ impl Client {
             let answer = match answer {
                 Ok(answer) => answer,
                 Err(error) => {
-                    let message = transport_message(&error);
+                    let failure = self.transport_failure(&error);
+                    trace::transport_error(
+                        request_id,
+                        attempt,
+                        command.cmdlet,
+                        &self.base,
+                        started.elapsed(),
+                        failure.kind,
+                        &failure.message,
+                    );
+                    // Before the endpoint has ever answered, a failed connection means a
+                    // wrong or unreachable endpoint: say so now instead of after retries.
+                    if error.is_connect() && !self.reached.load(Ordering::Relaxed) {
+                        *self.unreachable.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(failure.message.clone());
+                        return Err(ExoError::Unreachable {
+                            address: self.base.clone(),
+                            message: failure.message,
+                        });
+                    }
                     if command.retry == Retry::Safe && attempt < self.options.max_attempts {
                         self.retried.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(self.backoff(attempt)).await;
+                        let wait = self.backoff(attempt);
+                        trace::retry(
+                            request_id,
+                            command.cmdlet,
+                            attempt,
+                            failure.kind,
+                            wait,
+                            None,
+                            self.limiter.limit(),
+                        );
+                        tokio::time::sleep(wait).await;
                         continue;
                     }
                     return Err(ExoError::Transient {
                         cmdlet: command.cmdlet.to_owned(),
-                        message,
+                        message: failure.message,
                         maybe_applied: command.retry == Retry::Never,
                     });
                 }
             };
+            self.reached.store(true, Ordering::Relaxed);
+            trace::answer(
+                request_id,
+                attempt,
+                command.cmdlet,
+                answer.status,
+                started.elapsed(),
+                answer.body.len(),
+            );
             if (200..300).contains(&answer.status) {
-                self.limiter.succeeded();
+                self.succeeded();
                 return Ok(answer);
             }
             let error = wire::parse_error(&answer.body);
+            trace::error_answer(
+                request_id,
+                command.cmdlet,
+                answer.status,
+                &error.exception,
+                &error.message,
+            );
             match crate::error::classify(answer.status, &error) {
                 Class::Throttled if attempt < self.options.max_attempts => {
-                    self.limiter.throttled();
-                    self.throttled.fetch_add(1, Ordering::Relaxed);
-                    let wait = self
-                        .retry_after(&answer.headers)
-                        .unwrap_or_else(|| self.backoff(attempt));
+                    self.throttled();
+                    let retry_after = self.retry_after(&answer.headers);
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+                    trace::retry(
+                        request_id,
+                        command.cmdlet,
+                        attempt,
+                        "throttled",
+                        wait,
+                        retry_after,
+                        self.limiter.limit(),
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 Class::Throttled => {
@@ -453,7 +574,16 @@ impl Client {
                 Class::Unauthorized if !refreshed => {
                     refreshed = true;
                     attempt -= 1;
-                    self.tokens.invalidate();
+                    self.invalidate_token();
+                    trace::retry(
+                        request_id,
+                        command.cmdlet,
+                        attempt,
+                        "unauthorized",
+                        Duration::ZERO,
+                        None,
+                        self.limiter.limit(),
+                    );
                 }
                 Class::Unauthorized => {
                     return Err(ExoError::Unauthorized {
@@ -464,9 +594,17 @@ impl Client {
                     if command.retry == Retry::Safe && attempt < self.options.max_attempts =>
                 {
                     self.retried.fetch_add(1, Ordering::Relaxed);
-                    let wait = self
-                        .retry_after(&answer.headers)
-                        .unwrap_or_else(|| self.backoff(attempt));
+                    let retry_after = self.retry_after(&answer.headers);
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+                    trace::retry(
+                        request_id,
+                        command.cmdlet,
+                        attempt,
+                        "transient",
+                        wait,
+                        retry_after,
+                        self.limiter.limit(),
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 Class::Transient => {
@@ -477,6 +615,87 @@ impl Client {
                     });
                 }
                 Class::Final => return Ok(answer),
+            }
+        }
+    }
+
+    /// Why the endpoint is unreachable, when it has never answered and a connection failed.
+    fn unreachable(&self) -> Option<String> {
+        if self.reached.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.unreachable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A success: the limiter may grow (traced when the limit changes).
+    fn succeeded(&self) {
+        let before = self.limiter.limit();
+        self.limiter.succeeded();
+        let after = self.limiter.limit();
+        if after != before {
+            trace::limit("succeeded", after);
+        }
+    }
+
+    /// A throttling answer: counted, and the limiter cut (traced when the limit changes).
+    fn throttled(&self) {
+        let before = self.limiter.limit();
+        self.limiter.throttled();
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+        let after = self.limiter.limit();
+        if after != before {
+            trace::limit("throttled", after);
+        }
+    }
+
+    /// Drops the token after a 401, telling the trace.
+    fn invalidate_token(&self) {
+        self.tokens.invalidate();
+        trace::token(
+            self.tokens.method(),
+            "invalidated",
+            "",
+            Duration::ZERO,
+            None,
+            "the admin API answered 401",
+        );
+    }
+
+    /// What a transport error means, naming the endpoint (never the full URL: no path, no
+    /// query) and the innermost cause (`Connection refused`, a TLS alert, ...).
+    fn transport_failure(&self, error: &reqwest::Error) -> Failure {
+        let cause = root_cause(error);
+        let address = &self.base;
+        if error.is_connect() && (error.is_timeout() || cause.contains("timed out")) {
+            Failure {
+                kind: "connect-timeout",
+                message: format!(
+                    "no connection (TCP and TLS) within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            }
+        } else if error.is_connect() {
+            Failure {
+                kind: "connect",
+                message: cause,
+            }
+        } else if error.is_timeout() {
+            Failure {
+                kind: "timeout",
+                message: format!(
+                    "`{address}` sent no complete answer within {} s",
+                    self.options.request_timeout.as_secs()
+                ),
+            }
+        } else {
+            Failure {
+                kind: "closed",
+                message: format!(
+                    "the connection to `{address}` closed before an answer came: {cause}"
+                ),
             }
         }
     }
@@ -507,7 +726,7 @@ impl Client {
         let mut output = Output::default();
         let mut url = first.to_owned();
         loop {
-            let answer = self.post(&url, &body, command, &request_id).await?;
+            let answer = self.post(&url, &body, command, &request_id, 0).await?;
             if !(200..300).contains(&answer.status) {
                 return Err(final_error(
                     command.cmdlet,
@@ -517,6 +736,13 @@ impl Client {
             }
             let page = wire::parse_page(&answer.body);
             drop(answer);
+            trace::page(
+                &request_id,
+                command.cmdlet,
+                page.rows.len(),
+                page.warnings.len(),
+                page.next_link.is_some(),
+            );
             match self.absorb(&mut output, page, sink)? {
                 Some(next) => url = next,
                 None => return Ok(output),
@@ -578,13 +804,28 @@ impl Client {
             self.base, self.tenant
         );
         let mut refreshed = false;
+        let request_id = self.request_id();
+        let mut attempt = 0;
         loop {
+            attempt += 1;
             let token = self
                 .tokens
                 .token()
                 .await
                 .map_err(|e| ExoError::Auth(e.message, e.hint))?;
             self.requests.fetch_add(1, Ordering::Relaxed);
+            trace::request(
+                &request_id,
+                attempt,
+                "GET",
+                &url,
+                "EXOModuleFile",
+                &Map::new(),
+                &[],
+                None,
+                0,
+            );
+            let started = Instant::now();
             let response = self
                 .http
                 .get(&url)
@@ -594,16 +835,45 @@ impl Client {
                 .header("X-ClientApplication", "sharedbox")
                 .send()
                 .await
-                .map_err(|e| ExoError::Transient {
-                    cmdlet: "EXOModuleFile".to_owned(),
-                    message: transport_message(&e),
-                    maybe_applied: false,
+                .map_err(|e| {
+                    let failure = self.transport_failure(&e);
+                    trace::transport_error(
+                        &request_id,
+                        attempt,
+                        "EXOModuleFile",
+                        &self.base,
+                        started.elapsed(),
+                        failure.kind,
+                        &failure.message,
+                    );
+                    if e.is_connect() {
+                        ExoError::Unreachable {
+                            address: self.base.clone(),
+                            message: failure.message,
+                        }
+                    } else {
+                        ExoError::Transient {
+                            cmdlet: "EXOModuleFile".to_owned(),
+                            message: failure.message,
+                            maybe_applied: false,
+                        }
+                    }
                 })?;
+            drop(token);
+            self.reached.store(true, Ordering::Relaxed);
             let status = response.status().as_u16();
             let body = response.bytes().await.unwrap_or_default();
+            trace::answer(
+                &request_id,
+                attempt,
+                "EXOModuleFile",
+                status,
+                started.elapsed(),
+                body.len(),
+            );
             if status == 401 && !refreshed {
                 refreshed = true;
-                self.tokens.invalidate();
+                self.invalidate_token();
                 continue;
             }
             if !(200..300).contains(&status) {
@@ -708,6 +978,15 @@ impl Client {
             .enumerate()
             .map(|(n, &i)| {
                 let command = &commands[i];
+                let url = self.invoke_url(command.select);
+                trace::sub_request(
+                    &request_id,
+                    n,
+                    &url,
+                    command.cmdlet,
+                    &command.parameters,
+                    command.anchor.as_deref(),
+                );
                 let mut headers = Map::new();
                 for (name, value) in self.headers(command, &request_id) {
                     headers.insert(name.to_owned(), Value::String(value));
@@ -719,7 +998,7 @@ impl Client {
                 json!({
                     "id": n.to_string(),
                     "method": "POST",
-                    "url": self.invoke_url(command.select),
+                    "url": url,
                     "headers": headers,
                     "body": command.body(),
                 })
@@ -728,8 +1007,15 @@ impl Client {
         let url = format!("{}/adminapi/beta/{}/$batch", self.base, self.tenant);
         let outer = Command::read("$batch");
         let answer = self
-            .post(&url, &json!({ "requests": requests }), &outer, &request_id)
+            .post(
+                &url,
+                &json!({ "requests": requests }),
+                &outer,
+                &request_id,
+                chunk.len(),
+            )
             .await;
+        drop(token);
         let responses = match answer {
             Ok(answer) if (200..300).contains(&answer.status) => {
                 match serde_json::from_slice::<Value>(&answer.body) {
@@ -744,6 +1030,14 @@ impl Client {
         // without an answer are then followed for all commands of the batch at once.
         let mut answered: Vec<Option<SubResponse>> = chunk.iter().map(|_| None).collect();
         for response in responses {
+            if let Some((n, &i)) = response
+                .id
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| chunk.get(n).map(|i| (n, i)))
+            {
+                trace::sub_answer(&request_id, n, commands[i].cmdlet, response.status);
+            }
             if let Some(slot) = response
                 .id
                 .parse::<usize>()
@@ -777,7 +1071,15 @@ impl Client {
         };
         if (200..300).contains(&response.status) {
             let mut output = Output::default();
-            return match self.absorb(&mut output, wire::page_of(response.body), sink)? {
+            let page = wire::page_of(response.body);
+            trace::page(
+                "",
+                command.cmdlet,
+                page.rows.len(),
+                page.warnings.len(),
+                page.next_link.is_some(),
+            );
+            return match self.absorb(&mut output, page, sink)? {
                 Some(next) => {
                     let rest = self.invoke_at(command, &next, sink).await?;
                     output.rows.extend(rest.rows);
@@ -789,15 +1091,39 @@ impl Client {
         }
         let body = serde_json::to_vec(&response.body).unwrap_or_default();
         let error = wire::parse_error(&body);
+        trace::error_answer(
+            "",
+            command.cmdlet,
+            response.status,
+            &error.exception,
+            &error.message,
+        );
         match crate::error::classify(response.status, &error) {
             Class::Final => Err(final_error(command.cmdlet, response.status, error)),
             Class::Throttled => {
-                self.limiter.throttled();
-                self.throttled.fetch_add(1, Ordering::Relaxed);
+                self.throttled();
+                trace::retry(
+                    "",
+                    command.cmdlet,
+                    1,
+                    "throttled-in-batch",
+                    Duration::ZERO,
+                    None,
+                    self.limiter.limit(),
+                );
                 self.invoke_into(command, sink).await
             }
             _ => {
                 self.retried.fetch_add(1, Ordering::Relaxed);
+                trace::retry(
+                    "",
+                    command.cmdlet,
+                    1,
+                    "transient-in-batch",
+                    Duration::ZERO,
+                    None,
+                    self.limiter.limit(),
+                );
                 self.invoke_into(command, sink).await
             }
         }
@@ -877,14 +1203,20 @@ pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Durat
     })
 }
 
-fn transport_message(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "the request timed out".to_owned()
-    } else if error.is_connect() {
-        "cannot connect to the admin API".to_owned()
-    } else {
-        "the connection closed before an answer came".to_owned()
+/// A transport failure: its kind for the trace and its text for the user.
+struct Failure {
+    kind: &'static str,
+    message: String,
+}
+
+/// The innermost cause of an error (`Connection refused (os error 111)`, a TLS alert),
+/// which says more than the outer `error sending request for url (...)`.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
     }
+    cause.to_string()
 }
 
 #[cfg(test)]
@@ -920,6 +1252,35 @@ mod tests {
         let refused = check_endpoint("http://exo.example.com").unwrap_err();
         assert!(refused.to_string().contains("loopback"), "{refused}");
         assert!(check_endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn an_endpoint_is_a_base_url_without_query_fragment_or_credentials() {
+        assert!(check_endpoint("https://outlook.office365.com/").is_ok());
+        assert!(check_endpoint("https://exo.example.com/base/path").is_ok());
+        let query = check_endpoint("https://outlook.office365.com/?tenant=x").unwrap_err();
+        assert!(
+            query.to_string().contains("query string (`?tenant=x`)"),
+            "{query}"
+        );
+        let fragment = check_endpoint("https://outlook.office365.com/#top").unwrap_err();
+        assert!(fragment.to_string().contains("fragment"), "{fragment}");
+        let empty_fragment = check_endpoint("https://outlook.office365.com#").unwrap_err();
+        assert!(empty_fragment.to_string().contains("fragment"));
+        let credentials =
+            check_endpoint("https://admin:hunter2@outlook.office365.com").unwrap_err();
+        let text = credentials.to_string();
+        assert!(text.contains("user name or password"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        let ExoError::Config { hint, .. } = credentials else {
+            panic!("a configuration error")
+        };
+        assert_eq!(
+            hint.as_deref(),
+            Some(
+                "use the base URL only, e.g. `https://outlook.office365.com`; sharedbox appends `/adminapi/...` to it"
+            )
+        );
     }
 
     mod batch_answers {

@@ -92,6 +92,15 @@ pub enum ExoError {
         /// Whether the request may have reached the server (its effect is unknown).
         maybe_applied: bool,
     },
+    /// No connection to the endpoint could be made (refused, no route, no TLS handshake
+    /// within the connect timeout): nothing was sent.
+    #[error("cannot reach the admin API at `{address}`: {message}")]
+    Unreachable {
+        /// The base address tried (scheme, host, port).
+        address: String,
+        /// Why, e.g. `connection refused`.
+        message: String,
+    },
     /// Any other refusal by Exchange.
     #[error("`{cmdlet}` failed (HTTP {status}): {message}")]
     Rejected {
@@ -248,6 +257,10 @@ impl ExoError {
             ExoError::Transient { .. } => {
                 Some("Exchange Online is busy or unreachable; try again later".to_owned())
             }
+            ExoError::Unreachable { .. } => Some(format!(
+                "check `{}` or `tenant.endpoint`, DNS, the proxy and the firewall; `sharedbox doctor` tries the connection",
+                crate::ENDPOINT_VARIABLE
+            )),
             ExoError::Config { hint, .. } | ExoError::Auth(_, hint) => hint.clone(),
             _ => None,
         }
@@ -265,7 +278,7 @@ impl ExoError {
                 TenantErrorKind::Forbidden
             }
             ExoError::Throttled { .. } => TenantErrorKind::Throttled,
-            ExoError::Transient { .. } => TenantErrorKind::Transient,
+            ExoError::Transient { .. } | ExoError::Unreachable { .. } => TenantErrorKind::Transient,
             ExoError::BadParameter { .. } | ExoError::Config { .. } => TenantErrorKind::Invalid,
             ExoError::Rejected { status, .. } => match status {
                 404 => TenantErrorKind::NotFound,

@@ -5,7 +5,8 @@
 //! - [`wire`] and [`error`]: tolerant reading of the API's JSON and typed errors;
 //! - [`read`]: the snapshot of a scope in three rounds of batched reads;
 //! - [`write`]: one cmdlet call per [`Operation`];
-//! - [`auth`] and [`cloud`]: tokens (azure_identity and friends) and the clouds.
+//! - [`auth`] and [`cloud`]: tokens (azure_identity and friends) and the clouds;
+//! - [`trace`]: the events `--trace` writes (requests, answers, retries, tokens).
 //!
 //! The wire format follows `docs/admin-api.md`; what could only be
 //! checked against the simulator (`sharedbox-exo-sim`) is listed in `docs/exchange-online.md`.
@@ -17,6 +18,7 @@ pub mod doctor;
 pub mod error;
 pub mod limiter;
 pub mod read;
+pub mod trace;
 pub mod wire;
 pub mod write;
 

@@ -19,7 +19,7 @@ pub use runs::{rollback, runs, runs_show};
 use std::io::IsTerminal;
 use std::path::Path;
 
-use sharedbox_applier::{Actor, FileLock, LockGuard, LockInfo, TenantLock};
+use sharedbox_applier::{Actor, FileLock, LockError, LockGuard, LockInfo, TenantLock};
 use sharedbox_file::FileTenant;
 use sharedbox_planner::{Plan, PlanOptions};
 use sharedbox_policy::{LintLevels, PolicySet};
@@ -248,9 +248,11 @@ fn lock(
     };
     // Waiting for a lock sleeps between tries: off the async workers.
     tokio::task::block_in_place(|| FileLock::new(state_dir).acquire(tenant, &info, timeout)).map_err(|e| {
-        Failure::new(e.to_string())
-            .hint("wait for the other run to finish, or pass `--lock-timeout 5m` to wait; a lock of a process that died on this host is taken over automatically")
-            .into()
+        let hint = match &e {
+            LockError::Held { .. } => "wait for the other run to finish, or pass `--lock-timeout 5m` to wait; a lock of a process that died on this host is taken over automatically",
+            LockError::StateDir { .. } | LockError::Io { .. } => "check `stateDir` in `sharedbox.yaml`: it must be a writable directory (it is created only when its parent exists), shared by every machine that applies to this tenant",
+        };
+        Failure::new(e.to_string()).hint(hint).into()
     })
 }
 

@@ -123,6 +123,8 @@ pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .unwrap()
         .current_dir(dir)
         .env_remove("SHAREDBOX_EXO_ENDPOINT")
+        .env_remove("SHAREDBOX_LOG")
+        .env_remove("SHAREDBOX_LOG_REDACT")
         .env_remove("SHAREDBOX_ACCESS_TOKEN")
         .env_remove("SHAREDBOX_CLIENT_SECRET")
         .env_remove("AZURE_CLIENT_SECRET")

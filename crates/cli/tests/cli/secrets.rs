@@ -135,6 +135,7 @@ fn no_command_shows_or_stores_the_token_or_the_secret() {
         "policies: policies\ntenant:\n  backend: exchange-online\n  tenant: contoso.onmicrosoft.com\n  auth: {method: client-secret, clientId: 00000000-0000-4000-8000-0000000000aa, tenantId: contoso.onmicrosoft.com}\n",
     )
     .unwrap();
+    let started = std::time::Instant::now();
     let secret = common::run_with_env(
         project.path(),
         &["plan"],
@@ -144,6 +145,20 @@ fn no_command_shows_or_stores_the_token_or_the_secret() {
         ],
     );
     assert_ne!(secret.code, 0);
+    // Entra ID is out of reach here: the run gives up within seconds (it took 80 s with
+    // azure_core's default timeouts) and names the authority it tried.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        secret
+            .stderr
+            .contains("from `https://login.microsoftonline.com`"),
+        "{}",
+        secret.stderr
+    );
     outputs.push(("plan with a client secret".to_owned(), secret));
 
     for (what, result) in &outputs {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential,
     AzurePipelinesCredentialOptions, ClientAssertionCredential, ClientAssertionCredentialOptions,
@@ -31,6 +31,9 @@ use crate::cloud::Cloud;
 pub const CLIENT_SECRET_VARIABLE: &str = "SHAREDBOX_CLIENT_SECRET";
 /// The environment variable of a static bearer token.
 pub const ACCESS_TOKEN_VARIABLE: &str = "SHAREDBOX_ACCESS_TOKEN";
+
+/// How long the connection to the authority (TCP and TLS) may take.
+pub const AUTHORITY_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How sharedbox gets tokens (`tenant.auth.method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -132,6 +135,17 @@ pub fn token_source_with(
     cloud: Cloud,
     env: Env<'_>,
 ) -> Result<Arc<dyn TokenSource>, AuthError> {
+    token_source_at(config, tenant, cloud, env, cloud.authority_host())
+}
+
+/// [`token_source_with`] with the authority host given (tests point it at loopback).
+fn token_source_at(
+    config: &AuthConfig,
+    tenant: &str,
+    cloud: Cloud,
+    env: Env<'_>,
+    authority: &str,
+) -> Result<Arc<dyn TokenSource>, AuthError> {
     let method = config.method;
     if method == AuthMethod::AccessToken {
         let name = config.token_env.as_deref().unwrap_or(ACCESS_TOKEN_VARIABLE);
@@ -146,11 +160,17 @@ pub fn token_source_with(
         })?;
         return Ok(Arc::new(StaticToken::new(token.trim())));
     }
-    let settings = Settings::resolve(config, tenant, cloud, env)?;
+    let mut settings = Settings::resolve(config, tenant, cloud, env)?;
+    settings.authority = authority.to_owned();
+    let issuer = match method {
+        AuthMethod::ManagedIdentity => "the managed identity endpoint".to_owned(),
+        AuthMethod::AzureCli => "the Azure CLI".to_owned(),
+        _ => authority.to_owned(),
+    };
     // Built once now so that errors surface before any request, and again after a 401
     // (a fresh credential has an empty cache).
     let factory = move || settings.credential();
-    AzureTokenSource::new(method, cloud.scope(), Box::new(factory))
+    AzureTokenSource::new(method, cloud.scope(), issuer, Box::new(factory))
         .map(|source| Arc::new(source) as Arc<dyn TokenSource>)
 }
 
@@ -158,6 +178,8 @@ pub fn token_source_with(
 struct Settings {
     method: AuthMethod,
     cloud: Cloud,
+    /// The Entra authority host (the cloud's).
+    authority: String,
     tenant_id: String,
     client_id: Option<String>,
     token_file: Option<PathBuf>,
@@ -310,6 +332,7 @@ impl Settings {
         Ok(Settings {
             method,
             cloud,
+            authority: cloud.authority_host().to_owned(),
             tenant_id,
             client_id,
             token_file: config.token_file.clone(),
@@ -317,24 +340,35 @@ impl Settings {
         })
     }
 
-    /// The azure_core options that send token requests to this cloud's authority.
-    /// The authority of the cloud, and a short retry budget for token requests: a job that
-    /// cannot reach Entra ID says so within about 15 seconds (azure_core's default retries
-    /// for a minute and more), while a throttled or briefly failing authority still gets
-    /// three more tries.
+    /// The azure_core options that send token requests to this cloud's authority, with a
+    /// short connect timeout and retry budget: a job that cannot reach Entra ID says so
+    /// within about 10 seconds (azure_core's defaults, a 20 s connect timeout and four
+    /// tries, took 80 s), while a throttled or briefly failing authority still gets one
+    /// more try. [`super::azure::TOKEN_TIMEOUT`] bounds the whole request.
     fn client_options(&self) -> ClientOptions {
         let mut custom = CustomConfiguration::default();
-        custom.authority_host = self.cloud.authority_host().to_owned();
-        ClientOptions {
+        custom.authority_host = self.authority.clone();
+        let mut options = ClientOptions {
             cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
             retry: RetryOptions::exponential(ExponentialRetryOptions {
                 initial_delay: azure_core::time::Duration::milliseconds(500),
-                max_retries: 3,
-                max_total_elapsed: azure_core::time::Duration::seconds(15),
-                max_delay: azure_core::time::Duration::seconds(5),
+                max_retries: 1,
+                max_total_elapsed: azure_core::time::Duration::seconds(8),
+                max_delay: azure_core::time::Duration::seconds(4),
             }),
             ..Default::default()
+        };
+        // azure_core's own client is kept if this one cannot be built (it has timeouts too,
+        // only longer ones).
+        if let Ok(http) = reqwest::Client::builder()
+            .connect_timeout(AUTHORITY_CONNECT_TIMEOUT)
+            .timeout(super::azure::TOKEN_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
+            options.transport = Some(Transport::new(Arc::new(http)));
         }
+        options
     }
 
     fn assertion_options(&self) -> ClientAssertionCredentialOptions {
@@ -485,6 +519,53 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         move |name: &str| map.get(name).cloned()
+    }
+
+    /// An authority that refuses connections, and one that accepts TCP and never speaks
+    /// (the TLS handshake never ends): each token request gives up within seconds, not the
+    /// 80 s of azure_core's defaults, and names the authority it tried.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_unreachable_authority_fails_within_seconds_and_is_named() {
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap()
+        };
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let cases = [
+            (
+                format!("https://{closed}"),
+                std::time::Duration::from_secs(8),
+            ),
+            (
+                format!("https://{}", silent.local_addr().unwrap()),
+                std::time::Duration::from_secs(15),
+            ),
+        ];
+        let config = config(
+            r#"{"method": "client-secret", "clientId": "00000000-0000-4000-8000-0000000000aa"}"#,
+        );
+        let env = env_of(&[(CLIENT_SECRET_VARIABLE, "FAKE-SECRET-91c2")]);
+        for (authority, bound) in cases {
+            let source = token_source_at(
+                &config,
+                "contoso.onmicrosoft.com",
+                Cloud::Global,
+                &env,
+                &authority,
+            )
+            .unwrap();
+            let started = std::time::Instant::now();
+            let error = source.token().await.unwrap_err();
+            let took = started.elapsed();
+            assert!(took < bound, "{authority}: {took:?}: {}", error.message);
+            assert!(
+                error.message.contains(&format!("from `{authority}`")),
+                "{}",
+                error.message
+            );
+            assert!(!error.message.contains("FAKE-SECRET"), "{}", error.message);
+        }
+        drop(silent);
     }
 
     #[test]

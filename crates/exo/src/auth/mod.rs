@@ -96,12 +96,15 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
 }
 
 /// A fixed token (`SHAREDBOX_ACCESS_TOKEN`), never refreshed.
-pub struct StaticToken(AccessToken);
+pub struct StaticToken(AccessToken, std::sync::atomic::AtomicBool);
 
 impl StaticToken {
     /// Wraps a token value.
     pub fn new(secret: impl Into<String>) -> StaticToken {
-        StaticToken(AccessToken::new(secret, None))
+        StaticToken(
+            AccessToken::new(secret, None),
+            std::sync::atomic::AtomicBool::new(false),
+        )
     }
 }
 
@@ -114,6 +117,16 @@ impl fmt::Debug for StaticToken {
 #[async_trait::async_trait]
 impl TokenSource for StaticToken {
     async fn token(&self) -> Result<AccessToken, AuthError> {
+        if !self.1.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::trace::token(
+                "access-token",
+                "given",
+                "",
+                std::time::Duration::ZERO,
+                None,
+                "",
+            );
+        }
         Ok(self.0.clone())
     }
 
