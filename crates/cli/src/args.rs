@@ -184,6 +184,11 @@ pub struct PlanArgs {
     /// [default: the merge base with the default branch, in a git checkout].
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// Also read each managed mailbox's size (`Get-MailboxStatistics`, one more request per
+    /// mailbox), so that lint SBX210 reports a mailbox over the 50 GB an unlicensed shared
+    /// mailbox may hold.
+    #[arg(long)]
+    pub with_sizes: bool,
 }
 
 /// Arguments of `apply`.

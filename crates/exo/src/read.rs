@@ -10,7 +10,8 @@
 //! mailbox in scope does not exist: `Get-Mailbox -SoftDeletedMailbox` (the addresses removed
 //! mailboxes still hold, for the plan's check before a create; a failure leaves it empty).
 //! Only for the scope's accounts that are user mailboxes: `Get-CASMailbox -Identity` (their
-//! own SMTP AUTH, for lint SBX205).
+//! own SMTP AUTH, for lint SBX205). Only with `--with-sizes`: `Get-MailboxStatistics` per
+//! managed mailbox in round 2 (the size, for lint SBX210).
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission
 //! -IncludeUnresolvedPermissions` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
@@ -102,6 +103,9 @@ const MAILBOX_IDENTITY: &[&str] = &[
     "BypassModerationFromSendersOrMembers",
     "IsDirSynced",
     "IsExchangeCloudManaged",
+    "LitigationHoldEnabled",
+    "ArchiveGuid",
+    "SKUAssigned",
 ];
 
 /// `Get-CASMailbox` fields besides the catalogued properties.
@@ -637,6 +641,14 @@ async fn read_chunk(
                 .select(&["Identity", "Name", "FolderPath", "FolderType", "FolderId"])
                 .anchored(address),
         );
+        if scope.sizes {
+            second.push(
+                Command::read("Get-MailboxStatistics")
+                    .param("Identity", address)
+                    .select(&["Identity", "TotalItemSize"])
+                    .anchored(address),
+            );
+        }
         if bulk.is_none() {
             second.push(
                 Command::read("Get-CASMailbox")
@@ -657,6 +669,10 @@ async fn read_chunk(
     for (at, m) in chunk.iter_mut().enumerate() {
         let permissions = next_of(&mut second)?;
         let folders = next_of(&mut second)?;
+        if scope.sizes {
+            let statistics = next_of(&mut second)?;
+            m.total_item_size_bytes = statistics.rows.first().and_then(total_item_size);
+        }
         m.mailbox_permissions = permissions.rows.iter().map(mailbox_permission_of).collect();
         let sent = sent_items_row(&folders, &m.primary_smtp_address)?;
         let folder_id = sent.text_or_empty("FolderId");
@@ -948,6 +964,11 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         cas_mailbox: CasMailbox::default(),
         is_dir_synced: row.flag("IsDirSynced").unwrap_or(false),
         is_exchange_cloud_managed: row.flag("IsExchangeCloudManaged").unwrap_or(false),
+        litigation_hold_enabled: row.flag("LitigationHoldEnabled").unwrap_or(false),
+        archive_enabled: row
+            .text("ArchiveGuid")
+            .is_some_and(|g| g.chars().any(|c| c.is_ascii_hexdigit() && c != '0')),
+        sku_assigned: row.flag("SKUAssigned"),
         ..Mailbox::default()
     };
     for property in Property::of_cmdlet("Get-Mailbox") {
@@ -955,6 +976,28 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         (definition.set)(&mut mailbox, read_value(row, definition));
     }
     Some(mailbox)
+}
+
+/// `TotalItemSize` of a `Get-MailboxStatistics` row in bytes. Exchange writes it as
+/// `"1.234 GB (1,325,139,123 bytes)"`; a bare number is taken as bytes; anything else is not
+/// reported.
+fn total_item_size(row: &Row) -> Option<u64> {
+    let text = row.text("TotalItemSize")?;
+    let digits = |s: &str| -> Option<u64> {
+        let kept: String = s.chars().filter(|c| *c != ',').collect();
+        (!kept.is_empty() && kept.chars().all(|c| c.is_ascii_digit()))
+            .then(|| kept.parse().ok())
+            .flatten()
+    };
+    match text.rsplit_once('(') {
+        Some((_, tail)) => digits(
+            tail.trim_end_matches(')')
+                .trim()
+                .trim_end_matches("bytes")
+                .trim(),
+        ),
+        None => digits(text.trim()),
+    }
 }
 
 fn mailbox_permission_of(row: &Row) -> MailboxPermission {
@@ -1178,6 +1221,25 @@ mod tests {
         .map(str::to_owned)
         .into();
         assert!(!some_missing(&round1.managed, &wanted));
+    }
+
+    #[test]
+    fn sizes_are_read_from_exchanges_text_and_anything_else_is_not_reported() {
+        let size = |v: Value| total_item_size(&row(json!({ "TotalItemSize": v })));
+        assert_eq!(
+            size(json!("1.5 GB (1,610,612,736 bytes)")),
+            Some(1_610_612_736)
+        );
+        assert_eq!(size(json!("0 B (0 bytes)")), Some(0));
+        assert_eq!(size(json!("123456")), Some(123_456));
+        for hostile in [
+            json!("1.5 GB"),
+            json!("(x bytes)"),
+            json!(true),
+            json!("9".repeat(40)),
+        ] {
+            assert_eq!(size(hostile.clone()), None, "{hostile}");
+        }
     }
 
     #[test]

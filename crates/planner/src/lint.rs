@@ -43,6 +43,7 @@ pub fn lint_plan(
         group_auto_mapping(mailbox, snapshot, &mut found);
         across_environments(mailbox, snapshot, &mut found);
         sign_in_allowed(mailbox, snapshot, &mut found);
+        licence_needed(mailbox, snapshot, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -375,6 +376,55 @@ fn sign_in_allowed(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Di
     );
 }
 
+/// The most an unlicensed shared mailbox may hold: 50 GB.
+const UNLICENSED_LIMIT_BYTES: u64 = 50 * (1 << 30);
+
+/// SBX210: a live shared mailbox uses what only a licence allows (litigation hold, an
+/// archive, more than 50 GB) and Exchange reports no licence assigned (`SKUAssigned`).
+fn licence_needed(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    let Some(live) = snapshot.mailbox(&policy.address) else {
+        return;
+    };
+    if live.sku_assigned == Some(true) {
+        return;
+    }
+    let mut needs = Vec::new();
+    if live.litigation_hold_enabled {
+        needs.push("litigation hold".to_owned());
+    }
+    if live.archive_enabled {
+        needs.push("an archive".to_owned());
+    }
+    if let Some(bytes) = live
+        .total_item_size_bytes
+        .filter(|b| *b > UNLICENSED_LIMIT_BYTES)
+    {
+        needs.push(format!(
+            "{:.1} GB of mail (over 50 GB)",
+            bytes as f64 / (1u64 << 30) as f64
+        ));
+    }
+    if needs.is_empty() {
+        return;
+    }
+    let assigned = match live.sku_assigned {
+        Some(false) => "no licence is assigned (`SKUAssigned: False`)",
+        _ => "Exchange does not report a licence (`SKUAssigned`)",
+    };
+    out.push(
+        finding(
+            LintCode::Sbx210,
+            format!(
+                "`{}` has {}, which a shared mailbox may only have with an Exchange Online Plan 2 licence (or Plan 1 with Exchange Online Archiving for hold and archive), and {assigned}",
+                policy.address.value,
+                needs.join(" and ")
+            ),
+            &policy.address.origin,
+        )
+        .with_hint("assign the licence to the mailbox's account in the Microsoft 365 admin center (sharedbox never assigns licences); `sharedbox explain SBX210`"),
+    );
+}
+
 /// SBX207: a Send As / on Behalf sender whose mailbox is on premises (a `MailUser` or
 /// `RemoteUserMailbox` in Exchange Online), where the matching server-side copy is on.
 fn across_environments(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
@@ -599,5 +649,60 @@ mod sign_in_tests {
         );
         let gone = format!("{HEAD}lifecycle: {{ensure: absent}}\n");
         assert!(sign_in(&gone, false).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod licence_tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+    const POLICY: &str =
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\n";
+
+    /// SBX210 messages with support@'s hold, archive, size and licence as given.
+    fn licence(hold: bool, archive: bool, bytes: Option<u64>, sku: Option<bool>) -> Vec<String> {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        let support = file
+            .mailboxes
+            .iter_mut()
+            .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+            .unwrap();
+        support.litigation_hold_enabled = hold;
+        support.archive_enabled = archive;
+        support.total_item_size_bytes = bytes;
+        support.sku_assigned = sku;
+        let set = sharedbox_policy::load_sources(vec![Source::new("p.yaml", POLICY)]).unwrap();
+        lint_plan(
+            &set,
+            &file.snapshot(&set.read_scope()),
+            &LintLevels::default(),
+        )
+        .into_iter()
+        .filter(|d| d.code == "SBX210")
+        .map(|d| d.message)
+        .collect()
+    }
+
+    #[test]
+    fn hold_archive_and_size_without_a_licence_are_reported_and_nothing_else() {
+        assert!(licence(false, false, None, None).is_empty());
+        assert!(licence(false, false, Some(49 << 30), Some(false)).is_empty());
+        let hold = licence(true, false, None, Some(false));
+        assert_eq!(hold.len(), 1);
+        assert!(hold[0].contains("has litigation hold,"), "{hold:?}");
+        assert!(hold[0].contains("SKUAssigned: False"), "{hold:?}");
+        let all = licence(true, true, Some(51 << 30), None);
+        assert!(
+            all[0].contains("litigation hold and an archive and 51.0 GB of mail (over 50 GB)"),
+            "{all:?}"
+        );
+        // A licence is assigned: Exchange enforces its plan's limits itself.
+        assert!(licence(true, true, Some(51 << 30), Some(true)).is_empty());
     }
 }

@@ -51,6 +51,8 @@ pub enum LintCode {
     Sbx207,
     /// `SBX208`: a shared mailbox whose own account can sign in.
     Sbx208,
+    /// `SBX210`: a shared mailbox that needs a licence it does not have.
+    Sbx210,
 }
 
 impl LintCode {
@@ -74,6 +76,7 @@ impl LintCode {
             LintCode::Sbx109 => "SBX109",
             LintCode::Sbx207 => "SBX207",
             LintCode::Sbx208 => "SBX208",
+            LintCode::Sbx210 => "SBX210",
         }
     }
 
@@ -441,6 +444,27 @@ do). A system that really signs in as the mailbox (a CRM that stores the mailbox
 password) needs `signIn: allowed`; lower this lint to `info` for that mailbox and protect the
 account with Conditional Access. For a mailbox synchronised from on-premises AD, disable the
 account there.",
+    },
+    Lint {
+        code: LintCode::Sbx210,
+        name: "shared-mailbox-needs-licence",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "a shared mailbox with litigation hold, an archive or over 50 GB, without a licence",
+        explanation: "\
+Why: a shared mailbox needs no licence only within limits. Microsoft's terms (\"About shared
+mailboxes\"): without a licence it holds at most 50 GB, and more needs an Exchange Online
+Plan 2 licence; litigation hold needs Plan 2 (or Plan 1 with Exchange Online Archiving); an
+archive mailbox is likewise a licensed feature. A mailbox that uses one of these without a
+licence is out of compliance, and a full one stops receiving mail.
+
+sharedbox reads `LitigationHoldEnabled`, the archive (`ArchiveGuid`) and whether a licence is
+assigned (`SKUAssigned`) with every plan; the size only with `plan --with-sizes` (one
+`Get-MailboxStatistics` per mailbox). It reports a mailbox that needs a licence and has none;
+it never assigns one (licences are managed in Entra, not in Exchange).
+
+Fix: assign an Exchange Online Plan 2 licence (or Plan 1 with Exchange Online Archiving for
+hold and archive) to the mailbox's account, or remove the hold, the archive or old mail.",
     },
 ];
 
@@ -942,6 +966,7 @@ mod tests {
             LintCode::Sbx109,
             LintCode::Sbx207,
             LintCode::Sbx208,
+            LintCode::Sbx210,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {

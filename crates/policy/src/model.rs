@@ -63,6 +63,7 @@ impl PolicySet {
                 .collect(),
             accounts,
             roots,
+            sizes: false,
         }
     }
 

@@ -51,6 +51,9 @@ pub struct ReadScope {
     /// their root. A backend that reads the root on request (Exchange Online) reads it for
     /// these only, and only where it is needed ([`RootRead`]).
     pub roots: Vec<RootRead>,
+    /// Also read each managed mailbox's size (`Get-MailboxStatistics`, one request per
+    /// mailbox) into [`Mailbox::total_item_size_bytes`]: `--with-sizes`, for lint SBX210.
+    pub sizes: bool,
 }
 
 /// A mailbox whose root folder permissions a read needs.

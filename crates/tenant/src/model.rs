@@ -381,6 +381,21 @@ pub struct Mailbox {
     /// attributes (the display name) still come from on-premises AD.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_exchange_cloud_managed: bool,
+    /// `LitigationHoldEnabled`: read only, for the licence guard (lint SBX210).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub litigation_hold_enabled: bool,
+    /// Whether the mailbox has an archive (`ArchiveGuid` is not all zeros): read only, for
+    /// the licence guard (lint SBX210).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archive_enabled: bool,
+    /// `SKUAssigned`: whether a licence is assigned to the mailbox's account, when Exchange
+    /// reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_assigned: Option<bool>,
+    /// `TotalItemSize` of `Get-MailboxStatistics` in bytes, when sizes were read
+    /// (`--with-sizes`): read only, for the licence guard (lint SBX210).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_item_size_bytes: Option<u64>,
 }
 
 fn yes() -> bool {

@@ -152,6 +152,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         mut mailboxes,
         accounts,
         roots,
+        ..
     } = policy;
     mailboxes.extend(document.touched_mailboxes());
     mailboxes.extend(
@@ -167,6 +168,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         mailboxes,
         accounts,
         roots,
+        sizes: false,
     }
 }
 

@@ -154,7 +154,11 @@ pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitSta
     let base = base_policies(config, requested_base.clone());
     let label_base = label_policies(config, requested_base, &base);
     let tenant = open_tenant(config)?;
-    let snapshot = read(tenant.as_ref(), &policy_scope(&policies)).await?;
+    let scope = sharedbox_tenant::ReadScope {
+        sizes: args.with_sizes,
+        ..policy_scope(&policies)
+    };
+    let snapshot = read(tenant.as_ref(), &scope).await?;
     // A plan writes nothing: what the backend kept for writes (folder ids) can go.
     drop(tenant);
     let mut plan = make_plan(

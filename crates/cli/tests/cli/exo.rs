@@ -794,3 +794,75 @@ fn a_sender_on_premises_with_the_sent_copy_on_is_reported_over_the_wire() {
         plan.stderr
     );
 }
+
+/// The licence guard over the wire: hold and archive come with every plan (`Get-Mailbox`),
+/// the size only with `--with-sizes` (`Get-MailboxStatistics`); SBX210 reports them while no
+/// licence is assigned, and nothing is ever written for it.
+#[test]
+fn a_shared_mailbox_that_needs_a_licence_is_reported_over_the_wire() {
+    let project = common::Project::new();
+    let mut tenant = project.tenant();
+    let support = tenant
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap();
+    support.total_item_size_bytes = Some(53 << 30);
+    support.sku_assigned = Some(false);
+    std::fs::write(
+        project.path().join("tenant.yaml"),
+        serde_saphyr::to_string(&tenant).unwrap(),
+    )
+    .unwrap();
+    project.policy(
+        "support.yaml",
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\n",
+    );
+    let sim = sim(&project, SimConfig::default());
+    let plan = exo(&project, &sim, &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        !plan.stderr.contains("SBX210"),
+        "the size is not read: {}",
+        plan.stderr
+    );
+    assert_eq!(sim.counters().cmdlet("Get-MailboxStatistics"), 0);
+
+    let sized = exo(&project, &sim, &["plan", "--with-sizes"]);
+    assert_eq!(sized.code, 0, "{}", sized.stderr);
+    assert!(sized.stderr.contains("SBX210"), "{}", sized.stderr);
+    assert!(sized.stderr.contains("53.0 GB of mail"), "{}", sized.stderr);
+    assert!(
+        sized.stderr.contains("SKUAssigned: False"),
+        "{}",
+        sized.stderr
+    );
+
+    // Hold and archive are read with every plan.
+    let mut tenant = sim.tenant();
+    let support = tenant
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap();
+    support.litigation_hold_enabled = true;
+    support.archive_enabled = true;
+    sim.set_tenant(tenant.clone());
+    let held = exo(&project, &sim, &["plan"]);
+    assert!(
+        held.stderr.contains("has litigation hold and an archive,"),
+        "{}",
+        held.stderr
+    );
+    // A licence assigned: nothing to report.
+    tenant
+        .mailboxes
+        .iter_mut()
+        .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+        .unwrap()
+        .sku_assigned = Some(true);
+    sim.set_tenant(tenant);
+    let licensed = exo(&project, &sim, &["plan", "--with-sizes"]);
+    assert!(!licensed.stderr.contains("SBX210"), "{}", licensed.stderr);
+    assert_eq!(sim.counters().total_writes(), 0);
+}

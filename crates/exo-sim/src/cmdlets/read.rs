@@ -135,6 +135,23 @@ pub fn get_cas_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, E
     capped(sorted(items, params)?, params)
 }
 
+/// `Get-MailboxStatistics -Identity X`: the mailbox's size as Exchange writes it,
+/// `"1.5 GB (1,610,612,736 bytes)"` (from `totalItemSizeBytes` of the tenant file, else
+/// empty).
+pub fn get_mailbox_statistics(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity"])?;
+    let identity = params.required_string("Get-MailboxStatistics", "Identity")?;
+    let view = lookup::find_mailbox(tenant, &identity)?;
+    let m = &view.mailbox;
+    let bytes = m.total_item_size_bytes.unwrap_or(0);
+    let item = Item::new()
+        .with("Identity", m.name.as_str())
+        .with("DisplayName", m.display_name.as_str())
+        .with("TotalItemSize", render::item_size(bytes))
+        .with("ItemCount", u64::from(bytes > 0) * (bytes / 50_000).max(1));
+    Ok(Output::items(vec![item], Vec::new()))
+}
+
 /// `Get-Recipient`: the whole directory.
 pub fn get_recipient(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
     params.check_allowed(&[

@@ -104,7 +104,14 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
             "ExchangeGuid",
             &derived_guid(&format!("exchange:{}", m.guid)),
         )
-        .guid("ArchiveGuid", NO_GUID)
+        .guid(
+            "ArchiveGuid",
+            &if m.archive_enabled {
+                derived_guid(&format!("archive:{}", m.guid))
+            } else {
+                NO_GUID.to_owned()
+            },
+        )
         .with("RecipientType", "UserMailbox")
         .with("RecipientTypeDetails", view.details.as_str())
         .strings("GrantSendOnBehalfTo", &m.grant_send_on_behalf_to);
@@ -137,7 +144,12 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
         .with("ProhibitSendQuota", send)
         .with("ProhibitSendReceiveQuota", send_receive)
         .with("IssueWarningQuota", warning)
-        .with("LitigationHoldEnabled", false)
+        .with("LitigationHoldEnabled", m.litigation_hold_enabled)
+        .with(
+            "SKUAssigned",
+            m.sku_assigned
+                .map_or(serde_json::Value::Null, serde_json::Value::Bool),
+        )
         .with("RetentionHoldEnabled", false)
         .with("IsInactiveMailbox", false)
         .with("IsDirSynced", m.is_dir_synced)
@@ -388,4 +400,22 @@ pub fn transport_config(config: &OrganizationConfig) -> Item {
         item = item.with(definition.parameter, &(definition.get)(config));
     }
     item
+}
+
+/// A size as Exchange writes it: `"1.5 GB (1,610,612,736 bytes)"`.
+pub fn item_size(bytes: u64) -> String {
+    let units = [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+    let short = units.iter().find(|(_, size)| bytes >= *size).map_or_else(
+        || format!("{bytes} B"),
+        |(unit, size)| format!("{:.1} {unit}", bytes as f64 / *size as f64),
+    );
+    let mut grouped = String::new();
+    for (i, c) in bytes.to_string().chars().rev().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let grouped: String = grouped.chars().rev().collect();
+    format!("{short} ({grouped} bytes)")
 }
