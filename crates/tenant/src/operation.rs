@@ -190,7 +190,8 @@ impl PrincipalList {
 impl Operation {
     /// The `Set-Mailbox` parameter this write changes when it is mastered on premises for a
     /// synchronised mailbox ([`crate::Property::mastered_on_premises`],
-    /// [`PrincipalList::mastered_on_premises`]), else `None`. Callers with a mailbox use
+    /// [`PrincipalList::mastered_on_premises`]; aliases, `EmailAddresses`, unless the
+    /// Exchange attributes are cloud-managed), else `None`. Callers with a mailbox use
     /// [`crate::Mailbox::mastered_on_premises`].
     pub fn mastered_on_premises(&self, exchange_cloud_managed: bool) -> Option<&'static str> {
         match self {
@@ -208,6 +209,12 @@ impl Operation {
                     PrincipalList::Moderators => "ModeratedBy",
                     _ => "BypassModerationFromSendersOrMembers",
                 })
+            }
+            // `proxyAddresses` is an Exchange attribute synchronised from on-premises AD.
+            Operation::AddAlias { .. } | Operation::RemoveAlias { .. }
+                if !exchange_cloud_managed =>
+            {
+                Some("EmailAddresses")
             }
             _ => None,
         }
@@ -268,6 +275,23 @@ pub enum Operation {
         list: PrincipalList,
         /// Who to remove.
         principal: Principal,
+    },
+    /// `Set-Mailbox -EmailAddresses @{Add="smtp:<address>"}`: a secondary SMTP address
+    /// (an alias). The lower-case `smtp:` prefix makes it secondary; the primary address is
+    /// never written this way.
+    AddAlias {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// The alias, without prefix.
+        address: String,
+    },
+    /// `Set-Mailbox -EmailAddresses @{Remove="smtp:<address>"}`: removes a secondary SMTP
+    /// address.
+    RemoveAlias {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// The alias, without prefix.
+        address: String,
     },
     /// `Add-RecipientPermission -AccessRights SendAs`.
     GrantSendAs {
@@ -402,6 +426,8 @@ impl Operation {
             | SetMailbox { mailbox, .. }
             | AddToList { mailbox, .. }
             | RemoveFromList { mailbox, .. }
+            | AddAlias { mailbox, .. }
+            | RemoveAlias { mailbox, .. }
             | GrantSendAs { mailbox, .. }
             | RevokeSendAs { mailbox, .. }
             | GrantFullAccess { mailbox, .. }
@@ -424,7 +450,9 @@ impl Operation {
             CreateMailbox { .. } => "New-Mailbox",
             RemoveMailbox { .. } => "Remove-Mailbox",
             SetMailbox { setting, .. } => setting.definition().cmdlet,
-            AddToList { .. } | RemoveFromList { .. } => "Set-Mailbox",
+            AddToList { .. } | RemoveFromList { .. } | AddAlias { .. } | RemoveAlias { .. } => {
+                "Set-Mailbox"
+            }
             GrantSendAs { .. } => "Add-RecipientPermission",
             RevokeSendAs { .. } => "Remove-RecipientPermission",
             GrantFullAccess { .. } => "Add-MailboxPermission",
@@ -458,6 +486,8 @@ impl Operation {
             Operation::CreateMailbox { .. }
             | Operation::RemoveMailbox { .. }
             | Operation::SetMailbox { .. }
+            | Operation::AddAlias { .. }
+            | Operation::RemoveAlias { .. }
             | Operation::SetOrganization { .. }
             | Operation::CreateServicePrincipal { .. }
             | Operation::RemoveServicePrincipal { .. } => None,
