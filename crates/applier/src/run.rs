@@ -734,7 +734,9 @@ fn shown(operation: &Operation) -> String {
         | Operation::RemoveFromList {
             list, principal, ..
         } => format!("{list:?} {}", principal.label()),
-        Operation::AddAlias { address, .. } => format!("-EmailAddresses @{{Add=\"smtp:{address}\"}}"),
+        Operation::AddAlias { address, .. } => {
+            format!("-EmailAddresses @{{Add=\"smtp:{address}\"}}")
+        }
         Operation::RemoveAlias { address, .. } => {
             format!("-EmailAddresses @{{Remove=\"smtp:{address}\"}}")
         }

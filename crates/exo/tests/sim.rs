@@ -988,7 +988,7 @@ async fn aliases_round_trip_through_the_wire_and_taken_or_foreign_addresses_are_
         mailbox: support.to_owned(),
         address: address.to_owned(),
     };
-    exo.execute(&add("service@contoso.com")).await.unwrap();
+    exo.execute(&add("kundendienst@contoso.com")).await.unwrap();
     exo.execute(&Operation::RemoveAlias {
         mailbox: support.to_owned(),
         address: "helpdesk@contoso.com".to_owned(),
@@ -998,7 +998,10 @@ async fn aliases_round_trip_through_the_wire_and_taken_or_foreign_addresses_are_
     let after = exo.read(&scope).await.unwrap();
     assert_eq!(
         aliases(&after),
-        ["service@contoso.com", "support@contoso.onmicrosoft.com"]
+        [
+            "kundendienst@contoso.com",
+            "support@contoso.onmicrosoft.com"
+        ]
     );
     assert!(
         after

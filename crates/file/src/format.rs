@@ -284,7 +284,10 @@ impl TenantFile {
         directory: &Directory,
     ) -> Result<(), TenantError> {
         let mailbox = &self.mailboxes[index];
-        let Some((_, domain)) = address.rsplit_once('@').filter(|(l, d)| !l.is_empty() && d.contains('.')) else {
+        let Some((_, domain)) = address
+            .rsplit_once('@')
+            .filter(|(l, d)| !l.is_empty() && d.contains('.'))
+        else {
             return Err(TenantError::Rejected {
                 message: format!("the email address \"{address}\" isn't correct"),
                 hint: Some("an alias is `name@domain`".to_owned()),
@@ -296,13 +299,19 @@ impl TenantFile {
                 message: format!(
                     "The domain \"{domain}\" of the address \"smtp:{address}\" isn't an accepted domain of your organization"
                 ),
-                hint: Some("add and verify the domain first, or choose an address in an accepted domain".to_owned()),
+                hint: Some(
+                    "add and verify the domain first, or choose an address in an accepted domain"
+                        .to_owned(),
+                ),
             });
         }
         let holder = directory
             .recipients()
             .iter()
-            .filter(|r| !r.primary_smtp_address.eq_ignore_ascii_case(&mailbox.primary_smtp_address))
+            .filter(|r| {
+                !r.primary_smtp_address
+                    .eq_ignore_ascii_case(&mailbox.primary_smtp_address)
+            })
             .find(|r| r.smtp_addresses().contains(&address.to_ascii_lowercase()))
             .map(|r| r.primary_smtp_address.clone())
             .or_else(|| {
@@ -316,7 +325,10 @@ impl TenantFile {
                 message: format!(
                     "The proxy address \"SMTP:{address}\" is already being used by the proxy addresses or LegacyExchangeDN of \"{holder}\". Please choose another proxy address."
                 ),
-                hint: Some("an address belongs to one recipient; remove it from the other one first".to_owned()),
+                hint: Some(
+                    "an address belongs to one recipient; remove it from the other one first"
+                        .to_owned(),
+                ),
             }),
             None => Ok(()),
         }

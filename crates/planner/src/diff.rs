@@ -244,7 +244,13 @@ pub fn plan(
     }
     crate::resolve::check_mailbox_addresses(policies, snapshot, &mut errors);
     let mut plan_warnings = Vec::new();
-    check_aliases(policies, snapshot, &options.targets, &mut errors, &mut plan_warnings);
+    check_aliases(
+        policies,
+        snapshot,
+        &options.targets,
+        &mut errors,
+        &mut plan_warnings,
+    );
     let mut plan = Plan {
         tenant: snapshot.tenant.clone(),
         ..Plan::default()
@@ -1094,7 +1100,10 @@ fn aliases(policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
         if !seen.insert(alias.value.as_str()) {
             continue;
         }
-        if let Some(kept) = current.iter().find(|a| a.eq_ignore_ascii_case(&alias.value)) {
+        if let Some(kept) = current
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(&alias.value))
+        {
             after.push(sharedbox_tenant::printable(kept, 320));
             continue;
         }

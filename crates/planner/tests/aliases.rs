@@ -95,7 +95,11 @@ fn missing_aliases_are_added_unlisted_ones_removed_and_the_primary_and_other_pro
     assert_eq!(list.field, "aliases");
     assert_eq!(list.before, ["Help@fabrikam.com", "old@fabrikam.com"]);
     assert_eq!(list.after, ["Help@fabrikam.com", "new@fabrikam.com"]);
-    assert_eq!(planned.summary().revoke, 1, "a removed address counts as a removal");
+    assert_eq!(
+        planned.summary().revoke,
+        1,
+        "a removed address counts as a removal"
+    );
 
     // Apply, then the tenant holds exactly the listed aliases besides what is never touched.
     for change in planned.ordered_changes() {
@@ -193,7 +197,11 @@ fn aliases_exchange_would_refuse_are_errors_at_their_line() {
         9,
         "`buchhaltung@fabrikam.com`",
     );
-    assert_eq!(err.0.len(), 4, "the alias the mailbox holds is fine: {err:#?}");
+    assert_eq!(
+        err.0.len(),
+        4,
+        "the alias the mailbox holds is fine: {err:#?}"
+    );
 }
 
 #[test]

@@ -508,7 +508,12 @@ fn check_aliases(aliases: &[Located<String>], diagnostics: &mut Vec<Diagnostic>)
 fn check_alias_owners(mailboxes: &[MailboxPolicy], diagnostics: &mut Vec<Diagnostic>) {
     let mut owners: std::collections::HashMap<&str, (&str, &Origin)> = mailboxes
         .iter()
-        .map(|m| (m.address.value.as_str(), (m.address.value.as_str(), &m.address.origin)))
+        .map(|m| {
+            (
+                m.address.value.as_str(),
+                (m.address.value.as_str(), &m.address.origin),
+            )
+        })
         .collect();
     for policy in mailboxes {
         let Some(aliases) = &policy.aliases else {

@@ -13,7 +13,9 @@ fn load(files: &[(&str, &str)]) -> Result<PolicySet, Diagnostics> {
 }
 
 fn mailbox(address: &str, aliases: &str) -> String {
-    format!("apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {address}\naliases: {aliases}\n")
+    format!(
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {address}\naliases: {aliases}\n"
+    )
 }
 
 /// The diagnostic with `code`, as `file:line:column`.
@@ -33,7 +35,10 @@ fn at(errors: &Diagnostics, code: &str) -> Vec<String> {
 #[test]
 fn aliases_load_trimmed_and_lower_cased_and_absent_is_unmanaged() {
     let set = load(&[
-        ("a.yaml", &mailbox("a@contoso.com", "[' Expose@Contoso.com ', b@contoso.com]")),
+        (
+            "a.yaml",
+            &mailbox("a@contoso.com", "[' Expose@Contoso.com ', b@contoso.com]"),
+        ),
         (
             "c.yaml",
             "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: c@contoso.com\n",
@@ -79,7 +84,10 @@ fn a_malformed_duplicate_or_primary_alias_is_a_located_error() {
 fn two_mailboxes_listing_one_alias_or_another_mailboxs_address_is_an_error() {
     let errors = load(&[
         ("a.yaml", &mailbox("a@contoso.com", "[shared@contoso.com]")),
-        ("b.yaml", &mailbox("b@contoso.com", "[shared@contoso.com, a@contoso.com]")),
+        (
+            "b.yaml",
+            &mailbox("b@contoso.com", "[shared@contoso.com, a@contoso.com]"),
+        ),
     ])
     .unwrap_err();
     assert_eq!(
@@ -87,7 +95,12 @@ fn two_mailboxes_listing_one_alias_or_another_mailboxs_address_is_an_error() {
         ["b.yaml:4:11", "b.yaml:4:31"],
         "{errors:?}"
     );
-    assert!(errors.0.iter().any(|d| d.message.contains("already an address of `a@contoso.com`")));
+    assert!(
+        errors
+            .0
+            .iter()
+            .any(|d| d.message.contains("already an address of `a@contoso.com`"))
+    );
 }
 
 #[test]

@@ -18,7 +18,8 @@ fn tenant_text() -> String {
     )
 }
 
-const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\n";
+const HEADER: &str =
+    "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\n";
 
 /// The addresses of `support@fabrikam.com`, sorted.
 fn addresses(tenant: &sharedbox_file::TenantFile) -> Vec<String> {
@@ -56,8 +57,16 @@ fn plan_apply_rollback(
     let plan = run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     assert!(plan.stdout.contains("~ aliases = ["), "{}", plan.stdout);
-    assert!(plan.stdout.contains("+ help@fabrikam.com"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("+ sales@fabrikam.com"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("+ help@fabrikam.com"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+ sales@fabrikam.com"),
+        "{}",
+        plan.stdout
+    );
     let applied = run(&["apply", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
     let first = addresses(&tenant());
@@ -111,14 +120,22 @@ fn plan_apply_rollback(
         ]
     );
     let shown = run(&["runs", "show", &run_id]);
-    assert!(shown.stdout.contains("- aliases = help@fabrikam.com"), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains("- aliases = help@fabrikam.com"),
+        "{}",
+        shown.stdout
+    );
     let rolled_back = run(&["rollback", &run_id, "--auto-approve"]);
     assert_eq!(
         rolled_back.code, 0,
         "{}\n{}",
         rolled_back.stdout, rolled_back.stderr
     );
-    assert_eq!(addresses(&tenant()), first, "rollback restores the addresses");
+    assert_eq!(
+        addresses(&tenant()),
+        first,
+        "rollback restores the addresses"
+    );
 }
 
 #[test]
@@ -131,8 +148,13 @@ fn aliases_plan_apply_drift_and_roll_back_on_the_file_backend() {
 fn aliases_plan_apply_drift_and_roll_back_through_the_simulator() {
     let project = Project::with_tenant(&tenant_text());
     let sim = SimServer::start(project.tenant(), SimConfig::default()).unwrap();
-    plan_apply_rollback(&project, &|args| exo(&project, &sim, args), &|| sim.tenant());
-    assert!(sim.counters().total_writes() >= 6, "the writes went over the wire");
+    plan_apply_rollback(&project, &|args| exo(&project, &sim, args), &|| {
+        sim.tenant()
+    });
+    assert!(
+        sim.counters().total_writes() >= 6,
+        "the writes went over the wire"
+    );
 }
 
 #[test]
@@ -140,14 +162,19 @@ fn an_alias_another_recipient_holds_fails_the_plan_over_the_wire_before_any_writ
     let project = Project::with_tenant(&tenant_text());
     project.policy(
         "support.yaml",
-        &format!("{HEADER}aliases: [help@fabrikam.com, anna.berg@fabrikam.com, info@contoso.com]\n"),
+        &format!(
+            "{HEADER}aliases: [help@fabrikam.com, anna.berg@fabrikam.com, info@contoso.com]\n"
+        ),
     );
     let sim = SimServer::start(project.tenant(), SimConfig::default()).unwrap();
     let plan = exo(&project, &sim, &["plan"]);
     assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
     assert!(
-        plan.stderr.contains("plan::alias-held-by-another-recipient")
-            && plan.stderr.contains("`anna.berg@fabrikam.com` in `aliases`")
+        plan.stderr
+            .contains("plan::alias-held-by-another-recipient")
+            && plan
+                .stderr
+                .contains("`anna.berg@fabrikam.com` in `aliases`")
             && plan.stderr.contains("`anna@fabrikam.com` (UserMailbox)"),
         "{}",
         plan.stderr
@@ -173,7 +200,13 @@ fn exported_aliases_plan_empty() {
     );
     assert_eq!(project.run(&["apply", "--auto-approve"]).code, 0);
     std::fs::remove_file(project.path().join("policies/support.yaml")).unwrap();
-    let export = project.run(&["export", "--fields", "aliases", "--mailbox", "support@fabrikam.com"]);
+    let export = project.run(&[
+        "export",
+        "--fields",
+        "aliases",
+        "--mailbox",
+        "support@fabrikam.com",
+    ]);
     assert_eq!(export.code, 0, "{}", export.stderr);
     let text = std::fs::read_to_string(project.path().join("policies/support.yaml")).unwrap();
     assert!(

@@ -485,7 +485,10 @@ fn email_addresses(
             .iter()
             .filter(|r| !r.primary_smtp_address.eq_ignore_ascii_case(primary))
             .any(|r| r.smtp_addresses().contains(&alias.to_ascii_lowercase()))
-            || tenant.soft_deleted_mailboxes.iter().any(|m| m.holds(&alias));
+            || tenant
+                .soft_deleted_mailboxes
+                .iter()
+                .any(|m| m.holds(&alias));
         if taken {
             return Err(ExoError::already_exists(&alias));
         }
