@@ -575,6 +575,54 @@ mod tests {
     }
 
     #[test]
+    fn an_alias_write_is_undone_by_the_opposite_write_and_observes_only_smtp_proxies() {
+        use crate::observe::{Observation, expected, observe};
+        let add = Operation::AddAlias {
+            mailbox: "a@contoso.com".into(),
+            address: "Sales@contoso.com".into(),
+        };
+        let remove = Operation::RemoveAlias {
+            mailbox: "a@contoso.com".into(),
+            address: "Sales@contoso.com".into(),
+        };
+        assert_eq!(
+            crate::undo(&add, &Observation::Member(false)),
+            Ok(Some(remove.clone()))
+        );
+        assert_eq!(crate::undo(&add, &Observation::Member(true)), Ok(None));
+        assert_eq!(
+            crate::undo(&remove, &Observation::Member(true)),
+            Ok(Some(add.clone()))
+        );
+        assert_eq!(crate::target(&add), crate::target(&remove));
+
+        let mut snapshot = crate::Snapshot::default();
+        let mut mailbox = crate::Mailbox::new_shared("a@contoso.com", "A");
+        mailbox.email_addresses = vec![
+            "SMTP:a@contoso.com".into(),
+            "smtp:sales@contoso.com".into(),
+            "X500:/o=ExchangeLabs/cn=a".into(),
+            "SIP:b@contoso.com".into(),
+        ];
+        snapshot.mailboxes.push(mailbox.clone());
+        assert_eq!(
+            observe(&snapshot, &add),
+            expected(&add),
+            "case does not matter"
+        );
+        let sip = Operation::AddAlias {
+            mailbox: "a@contoso.com".into(),
+            address: "b@contoso.com".into(),
+        };
+        assert_eq!(observe(&snapshot, &sip), Observation::Member(false));
+        assert_eq!(mailbox.aliases().collect::<Vec<_>>(), ["sales@contoso.com"]);
+
+        assert_eq!(add.mastered_on_premises(false), Some("EmailAddresses"));
+        assert_eq!(remove.mastered_on_premises(true), None);
+        assert_eq!(add.cmdlet(), "Set-Mailbox");
+    }
+
+    #[test]
     fn a_principal_key_is_its_identity_not_its_spelling() {
         let anna = |address: &str| Principal::Recipient {
             id: crate::PrincipalId("0a1b".into()),
