@@ -314,6 +314,20 @@ impl Shown {
             AddToList { principal, .. } | GrantSendAs { principal, .. } => {
                 (Action::Add, None, Some(grant(principal, None, None)))
             }
+            AddAlias { address, .. } => (
+                Action::Add,
+                None,
+                Some(PlanValue::Address {
+                    address: address.clone(),
+                }),
+            ),
+            RemoveAlias { address, .. } => (
+                Action::Remove,
+                Some(PlanValue::Address {
+                    address: address.clone(),
+                }),
+                None,
+            ),
             GrantFullAccess {
                 principal,
                 auto_mapping,

@@ -734,6 +734,12 @@ fn shown(operation: &Operation) -> String {
         | Operation::RemoveFromList {
             list, principal, ..
         } => format!("{list:?} {}", principal.label()),
+        Operation::AddAlias { address, .. } => {
+            format!("-EmailAddresses @{{Add=\"smtp:{address}\"}}")
+        }
+        Operation::RemoveAlias { address, .. } => {
+            format!("-EmailAddresses @{{Remove=\"smtp:{address}\"}}")
+        }
         other => other.principal().map(|p| p.label()).unwrap_or_default(),
     };
     let text = format!(

@@ -144,7 +144,7 @@ pub struct ExportArgs {
     /// Export only this shared mailbox (repeatable) [default: every shared mailbox].
     #[arg(long = "mailbox", value_name = "ADDRESS")]
     pub mailboxes: Vec<String>,
-    /// Export every field, also display name, address-list visibility, clients and moderation.
+    /// Export every field, also display name, address-list visibility, sign-in, aliases, clients and moderation.
     #[arg(long, conflicts_with = "fields")]
     pub all_fields: bool,
     /// Export these fields (comma-separated) [default: sentItems,sendAs,sendOnBehalf,fullAccess,sentItemsReaders].

@@ -8,7 +8,9 @@
 //! `docs/admin-api.md`, quirks included: annotation keys, Names in
 //! `GrantSendOnBehalfTo`, localised folders, warnings instead of errors for idempotent
 //! writes, `@odata.nextLink` paging by re-POSTing the same body, `$batch` answered out of
-//! order, 403 bodies of NUL bytes for unknown cmdlets.
+//! order, 403 bodies of NUL bytes for unknown cmdlets. `Set-Mailbox -EmailAddresses` takes
+//! the hashtable form with secondary `smtp:` addresses and refuses, like Exchange, an address
+//! another recipient holds (`ProxyAddressExistsException`) or outside the accepted domains.
 //!
 //! Faults are configurable ([`SimConfig`]): latency, per-sub-request batch time, a
 //! per-tenant concurrency limit (429 + `Retry-After`), seeded 503s and dropped

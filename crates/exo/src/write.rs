@@ -61,6 +61,12 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
             list,
             principal,
         } => set_mailbox(mailbox).param(list_parameter(*list), hashtable("Remove", principal)),
+        AddAlias { mailbox, address } => {
+            set_mailbox(mailbox).param("EmailAddresses", proxy_hashtable("Add", address))
+        }
+        RemoveAlias { mailbox, address } => {
+            set_mailbox(mailbox).param("EmailAddresses", proxy_hashtable("Remove", address))
+        }
         GrantSendAs { mailbox, principal } => {
             recipient_permission("Add-RecipientPermission", mailbox, principal)
         }
@@ -147,6 +153,13 @@ fn hashtable(verb: &str, principal: &Principal) -> Value {
     json!({"@odata.type": "#Exchange.GenericHashTable", verb: [principal.identity()]})
 }
 
+/// `-EmailAddresses @{Add="smtp:<address>"}` / `@{Remove=...}`: the lower-case `smtp:`
+/// prefix makes (and names) a secondary address, so the primary (`SMTP:`) and the other
+/// proxies are left as they are.
+fn proxy_hashtable(verb: &str, address: &str) -> Value {
+    json!({"@odata.type": "#Exchange.GenericHashTable", verb: [format!("smtp:{address}")]})
+}
+
 fn recipient_permission(cmdlet: &'static str, mailbox: &str, principal: &Principal) -> Command {
     Command::write(cmdlet, Retry::Safe)
         .param("Identity", mailbox)
@@ -231,6 +244,35 @@ mod tests {
         assert_eq!(
             body(&revoke),
             json!({"Confirm": false, "Identity": "support@contoso.com:\\", "User": "alice@contoso.com"})
+        );
+    }
+
+    #[test]
+    fn an_alias_is_written_as_an_smtp_proxy_hashtable_one_address_at_a_time() {
+        let add = command(
+            &Operation::AddAlias {
+                mailbox: "support@contoso.com".into(),
+                address: "expose@contoso.com".into(),
+            },
+            None,
+        );
+        assert_eq!(add.cmdlet, "Set-Mailbox");
+        assert_eq!(
+            body(&add),
+            json!({"Confirm": false, "Identity": "support@contoso.com",
+                   "EmailAddresses": {"@odata.type": "#Exchange.GenericHashTable", "Add": ["smtp:expose@contoso.com"]}})
+        );
+        let remove = command(
+            &Operation::RemoveAlias {
+                mailbox: "support@contoso.com".into(),
+                address: "old@contoso.com".into(),
+            },
+            None,
+        );
+        assert_eq!(
+            body(&remove)["EmailAddresses"],
+            json!({"@odata.type": "#Exchange.GenericHashTable", "Remove": ["smtp:old@contoso.com"]}),
+            "lower-case `smtp:` names the secondary address, never the primary"
         );
     }
 

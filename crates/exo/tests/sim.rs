@@ -958,3 +958,76 @@ async fn the_root_is_read_only_where_a_sent_items_reader_needs_it() {
         "four Sent Items folders, two roots"
     );
 }
+
+/// An alias travels as `-EmailAddresses @{Add|Remove="smtp:..."}` and reads back from
+/// `Get-Mailbox`'s `EmailAddresses`; the simulator refuses, like Exchange, an address another
+/// recipient holds (`ProxyAddressExistsException`) and one outside the accepted domains, and a
+/// removal never touches the primary address.
+#[tokio::test]
+async fn aliases_round_trip_through_the_wire_and_taken_or_foreign_addresses_are_refused() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let support = "support@contoso.com";
+    let scope = ReadScope::of(vec![support.to_owned()]);
+    let aliases = |snapshot: &Snapshot| -> Vec<String> {
+        let mut all: Vec<String> = snapshot
+            .mailbox(support)
+            .unwrap()
+            .aliases()
+            .map(str::to_owned)
+            .collect();
+        all.sort();
+        all
+    };
+    let before = exo.read(&scope).await.unwrap();
+    assert_eq!(
+        aliases(&before),
+        ["helpdesk@contoso.com", "support@contoso.onmicrosoft.com"]
+    );
+    let add = |address: &str| Operation::AddAlias {
+        mailbox: support.to_owned(),
+        address: address.to_owned(),
+    };
+    exo.execute(&add("kundendienst@contoso.com")).await.unwrap();
+    exo.execute(&Operation::RemoveAlias {
+        mailbox: support.to_owned(),
+        address: "helpdesk@contoso.com".to_owned(),
+    })
+    .await
+    .unwrap();
+    let after = exo.read(&scope).await.unwrap();
+    assert_eq!(
+        aliases(&after),
+        [
+            "kundendienst@contoso.com",
+            "support@contoso.onmicrosoft.com"
+        ]
+    );
+    assert!(
+        after
+            .mailbox(support)
+            .unwrap()
+            .email_addresses
+            .contains(&"SMTP:support@contoso.com".to_owned()),
+        "the primary stays"
+    );
+
+    let taken = exo
+        .execute(&add("katrin.schulz@contoso.com"))
+        .await
+        .unwrap_err();
+    assert!(
+        taken.to_string().contains("is already being used"),
+        "{taken}"
+    );
+    let foreign = exo.execute(&add("info@fabrikam.com")).await.unwrap_err();
+    assert!(
+        foreign.to_string().contains("isn't in an accepted domain"),
+        "{foreign}"
+    );
+    assert_eq!(
+        aliases(&exo.read(&scope).await.unwrap()),
+        aliases(&after),
+        "a refused write changes nothing"
+    );
+}

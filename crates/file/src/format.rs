@@ -262,12 +262,75 @@ impl TenantFile {
                         hint: Some("change it in on-premises Exchange; sharedbox plans refuse it for a synchronised mailbox".to_owned()),
                     });
                 }
+                if let Operation::AddAlias { address, .. } = other {
+                    self.check_new_alias(index, address, &directory)?;
+                }
                 // On a copy, so that a refused operation leaves the mailbox as it was.
                 let mut mailbox = self.mailboxes[index].clone();
                 apply_to_mailbox(&mut mailbox, other, &directory)?;
                 self.mailboxes[index] = mailbox;
                 Ok(())
             }
+        }
+    }
+
+    /// What Exchange checks before it adds a secondary address to the mailbox at `index`:
+    /// the address is valid, in an accepted domain, and held by no other recipient
+    /// (soft-deleted mailboxes included).
+    fn check_new_alias(
+        &self,
+        index: usize,
+        address: &str,
+        directory: &Directory,
+    ) -> Result<(), TenantError> {
+        let mailbox = &self.mailboxes[index];
+        let Some((_, domain)) = address
+            .rsplit_once('@')
+            .filter(|(l, d)| !l.is_empty() && d.contains('.'))
+        else {
+            return Err(TenantError::Rejected {
+                message: format!("the email address \"{address}\" isn't correct"),
+                hint: Some("an alias is `name@domain`".to_owned()),
+            });
+        };
+        let domains = &self.organization.accepted_domains;
+        if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            return Err(TenantError::Rejected {
+                message: format!(
+                    "The domain \"{domain}\" of the address \"smtp:{address}\" isn't an accepted domain of your organization"
+                ),
+                hint: Some(
+                    "add and verify the domain first, or choose an address in an accepted domain"
+                        .to_owned(),
+                ),
+            });
+        }
+        let holder = directory
+            .recipients()
+            .iter()
+            .filter(|r| {
+                !r.primary_smtp_address
+                    .eq_ignore_ascii_case(&mailbox.primary_smtp_address)
+            })
+            .find(|r| r.smtp_addresses().contains(&address.to_ascii_lowercase()))
+            .map(|r| r.primary_smtp_address.clone())
+            .or_else(|| {
+                self.soft_deleted_mailboxes
+                    .iter()
+                    .find(|m| m.holds(address))
+                    .map(|m| m.primary_smtp_address.clone())
+            });
+        match holder {
+            Some(holder) => Err(TenantError::Rejected {
+                message: format!(
+                    "The proxy address \"SMTP:{address}\" is already being used by the proxy addresses or LegacyExchangeDN of \"{holder}\". Please choose another proxy address."
+                ),
+                hint: Some(
+                    "an address belongs to one recipient; remove it from the other one first"
+                        .to_owned(),
+                ),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -413,6 +476,21 @@ fn apply_to_mailbox(
             {
                 return Err(no_moderator(mailbox));
             }
+            Ok(())
+        }
+        Operation::AddAlias { address, .. } => {
+            if !mailbox.has_address(address) {
+                mailbox.email_addresses.push(format!("smtp:{address}"));
+            }
+            Ok(())
+        }
+        Operation::RemoveAlias { address, .. } => {
+            // The lower-case `smtp:` prefix only: the primary (`SMTP:`) stays.
+            mailbox.email_addresses.retain(|proxy| {
+                !proxy
+                    .split_once(':')
+                    .is_some_and(|(prefix, a)| prefix == "smtp" && a.eq_ignore_ascii_case(address))
+            });
             Ok(())
         }
         Operation::GrantSendAs { principal, .. } => {

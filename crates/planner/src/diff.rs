@@ -59,6 +59,9 @@ fn on_premises(
             Operation::SetMailbox { setting, .. } => {
                 policy.setting(setting.property).map(|s| s.origin.clone())
             }
+            Operation::AddAlias { .. } | Operation::RemoveAlias { .. } => {
+                policy.aliases.as_ref().map(|l| l.origin.clone())
+            }
             Operation::AddToList { list, .. } | Operation::RemoveFromList { list, .. } => {
                 match list {
                     PrincipalList::Moderators => {
@@ -84,6 +87,113 @@ fn on_premises(
         );
     }
     found
+}
+
+/// The `aliases` Exchange would refuse, each an error at the alias (never a failure half-way
+/// through an apply): one outside the accepted domains (skipped, with a warning, when they
+/// could not be read), and one that another recipient of the directory or a soft-deleted
+/// mailbox already holds. Aliases two policies list are refused when the policies load.
+fn check_aliases(
+    policies: &PolicySet,
+    snapshot: &Snapshot,
+    targets: &[String],
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let domains = &snapshot.organization.accepted_domains;
+    let mut warned = false;
+    for policy in policies.mailboxes.iter().filter(|p| p.is_targeted(targets)) {
+        let Some(aliases) = &policy.aliases else {
+            continue;
+        };
+        if policy.ensure == Ensure::Absent {
+            continue;
+        }
+        let mailbox = &policy.address.value;
+        let own = snapshot.mailbox(mailbox);
+        for alias in &aliases.value {
+            // Already on the mailbox: Exchange has accepted it, nothing is written.
+            if own.is_some_and(|m| m.has_alias(&alias.value)) {
+                continue;
+            }
+            let domain = alias.value.rsplit_once('@').map_or("", |(_, d)| d);
+            if domains.is_empty() {
+                if !warned {
+                    warned = true;
+                    warnings.push(
+                        Diagnostic::warning(
+                            "plan::alias-domains-not-read",
+                            format!(
+                                "the accepted domains of `{}` could not be read: the domains of `aliases` are not checked",
+                                snapshot.tenant
+                            ),
+                            Some(alias.origin.clone()),
+                        )
+                        .with_hint("Exchange refuses an address outside the accepted domains during apply; grant the reading identity `Get-AcceptedDomain` (View-Only Configuration) to check it in the plan"),
+                    );
+                }
+            } else if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+                errors.push(
+                    Diagnostic::error(
+                        "plan::alias-domain-not-accepted",
+                        format!(
+                            "`{}` in `aliases` of `{mailbox}` is not in an accepted domain of `{}` ({})",
+                            alias.value,
+                            snapshot.tenant,
+                            domains.join(", ")
+                        ),
+                        Some(alias.origin.clone()),
+                    )
+                    .with_label("domain not accepted")
+                    .with_hint("check the address for a typo, or add and verify the domain in the Microsoft 365 admin center first"),
+                );
+                continue;
+            }
+            let holder = snapshot
+                .directory
+                .recipients()
+                .iter()
+                .filter(|r| !r.primary_smtp_address.eq_ignore_ascii_case(mailbox))
+                .find(|r| r.smtp_addresses().contains(&alias.value))
+                .map(|r| {
+                    format!(
+                        "the recipient `{}` ({})",
+                        sharedbox_tenant::printable(&r.primary_smtp_address, 320),
+                        sharedbox_tenant::printable(&r.recipient_type_details, 60)
+                    )
+                })
+                .or_else(|| {
+                    snapshot
+                        .mailboxes
+                        .iter()
+                        .filter(|m| !m.primary_smtp_address.eq_ignore_ascii_case(mailbox))
+                        .find(|m| m.has_address(&alias.value))
+                        .map(|m| format!("the shared mailbox `{}`", m.primary_smtp_address))
+                })
+                .or_else(|| {
+                    snapshot.soft_deleted_holding(&alias.value).map(|m| {
+                        format!(
+                            "the soft-deleted mailbox `{}`",
+                            sharedbox_tenant::printable(&m.primary_smtp_address, 320)
+                        )
+                    })
+                });
+            if let Some(holder) = holder {
+                errors.push(
+                    Diagnostic::error(
+                        "plan::alias-held-by-another-recipient",
+                        format!(
+                            "`{}` in `aliases` of `{mailbox}` is already an address of {holder}",
+                            alias.value
+                        ),
+                        Some(alias.origin.clone()),
+                    )
+                    .with_label("address taken")
+                    .with_hint("an address belongs to one recipient (Exchange refuses it with `ProxyAddressExistsException`); remove it from the other recipient first, or choose another alias; a soft-deleted mailbox keeps its addresses for 30 days unless purged"),
+                );
+            }
+        }
+    }
 }
 
 /// A mailbox to create whose address a soft-deleted mailbox still holds: `New-Mailbox` would
@@ -133,10 +243,19 @@ pub fn plan(
         }
     }
     crate::resolve::check_mailbox_addresses(policies, snapshot, &mut errors);
+    let mut plan_warnings = Vec::new();
+    check_aliases(
+        policies,
+        snapshot,
+        &options.targets,
+        &mut errors,
+        &mut plan_warnings,
+    );
     let mut plan = Plan {
         tenant: snapshot.tenant.clone(),
         ..Plan::default()
     };
+    plan.warnings.append(&mut plan_warnings);
     if policies.mailboxes.is_empty() && policies.tenant_settings.is_none() {
         plan.warnings.push(
             Diagnostic::warning("plan::empty-policy-set", "no policies found: nothing is managed and nothing will be changed", None)
@@ -393,6 +512,7 @@ impl MailboxPlanner<'_> {
         settings(policy, live, &mut out, |p| {
             !matches!(group(p), "moderation" | "clients")
         });
+        aliases(policy, live, &mut out);
         self.moderation_lists(policy, live, &mut out);
         settings(policy, live, &mut out, |p| group(p) == "moderation");
         if let Some(desired) = &policy.send_as {
@@ -957,6 +1077,97 @@ fn show_inherited_smtp_auth(plan: &mut Plan, snapshot: &Snapshot) {
             }
         }
     }
+}
+
+/// The `aliases` of `policy` against the live secondary SMTP addresses, compared without
+/// case: one `@{Add=...}` per missing alias (with the settings) and one `@{Remove=...}` per
+/// live alias not listed (with the revocations, so it counts against `--max-removals`:
+/// mail to a removed address bounces). The primary and non-SMTP proxies are never touched.
+fn aliases(policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
+    let Some(desired) = &policy.aliases else {
+        return;
+    };
+    let mailbox = &policy.address.value;
+    let current: Vec<&str> = live.aliases().collect();
+    let field = "aliases";
+    let address = |a: &str| PlanValue::Address {
+        address: a.to_owned(),
+    };
+    let mut changes = Vec::new();
+    let mut after: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for alias in &desired.value {
+        if !seen.insert(alias.value.as_str()) {
+            continue;
+        }
+        if let Some(kept) = current
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(&alias.value))
+        {
+            after.push(sharedbox_tenant::printable(kept, 320));
+            continue;
+        }
+        after.push(sharedbox_tenant::printable(&alias.value, 320));
+        changes.push(Change {
+            field: field.into(),
+            action: Action::Add,
+            wave: Wave::Properties,
+            operation: Operation::AddAlias {
+                mailbox: mailbox.clone(),
+                address: alias.value.clone(),
+            },
+            before: None,
+            after: Some(address(&alias.value)),
+            inverse: Some(Operation::RemoveAlias {
+                mailbox: mailbox.clone(),
+                address: alias.value.clone(),
+            }),
+            note: None,
+            cause: None,
+        });
+    }
+    for live_alias in &current {
+        if desired
+            .value
+            .iter()
+            .any(|a| a.value.eq_ignore_ascii_case(live_alias))
+        {
+            continue;
+        }
+        changes.push(Change {
+            field: field.into(),
+            action: Action::Remove,
+            wave: Wave::Revocations,
+            operation: Operation::RemoveAlias {
+                mailbox: mailbox.clone(),
+                address: (*live_alias).to_owned(),
+            },
+            before: Some(address(live_alias)),
+            after: None,
+            inverse: Some(Operation::AddAlias {
+                mailbox: mailbox.clone(),
+                address: (*live_alias).to_owned(),
+            }),
+            note: None,
+            cause: None,
+        });
+    }
+    if changes.is_empty() {
+        return;
+    }
+    let mut before: Vec<String> = current
+        .iter()
+        .map(|a| sharedbox_tenant::printable(a, 320))
+        .collect();
+    before.sort_by_key(|a| a.to_ascii_lowercase());
+    after.sort_by_key(|a| a.to_ascii_lowercase());
+    out.changes.extend(changes);
+    out.lists.push(crate::plan::ListDiff {
+        field: field.into(),
+        qualifier: None,
+        before,
+        after,
+    });
 }
 
 /// The changes for the catalogued settings of `policy` that `include` selects, in catalogue

@@ -14,7 +14,7 @@ use sharedbox_tenant::{
 
 /// A top-level key of a `SharedMailbox` document that `export` can write: a catalogued
 /// property or group of properties (`displayName`, `sentItems`, `clients`, `moderation`) or a
-/// principal list (`sendAs`, `sendOnBehalf`, `fullAccess`, `sentItemsReaders`).
+/// principal list (`sendAs`, `sendOnBehalf`, `fullAccess`, `sentItemsReaders`) or the `aliases`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ExportField(&'static str);
 
@@ -33,6 +33,9 @@ impl ExportField {
                 continue;
             }
             all.push(ExportField(key));
+            if key == "signIn" {
+                all.push(ExportField("aliases"));
+            }
             if key == "sentItems" {
                 all.extend(LISTS.map(ExportField));
             }
@@ -166,6 +169,20 @@ pub fn export_mailbox(
     {
         write_settings(&mut out, field.name(), mailbox);
         match field.name() {
+            "aliases" => {
+                let mut aliases: Vec<String> =
+                    mailbox.aliases().map(str::to_ascii_lowercase).collect();
+                aliases.sort();
+                aliases.dedup();
+                if aliases.is_empty() {
+                    let _ = writeln!(out, "aliases: []");
+                } else {
+                    let _ = writeln!(out, "aliases:");
+                    for a in &aliases {
+                        let _ = writeln!(out, "  - {}", scalar(a));
+                    }
+                }
+            }
             "sendAs" => {
                 let rows = mailbox.send_as_grants().map(|r| r.trustee.as_str());
                 orphans_left_out += write_list(&mut out, "sendAs", "", directory, rows);
@@ -428,6 +445,7 @@ mod tests {
                 "displayName",
                 "hiddenFromAddressLists",
                 "signIn",
+                "aliases",
                 "sentItems",
                 "sendAs",
                 "sendOnBehalf",

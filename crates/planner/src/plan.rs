@@ -107,6 +107,11 @@ pub enum PlanValue {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         access: Option<String>,
     },
+    /// A secondary SMTP address of the mailbox (`aliases`), without prefix.
+    Address {
+        /// The address.
+        address: String,
+    },
     /// Whether the mailbox exists (`lifecycle.ensure`).
     Presence {
         /// Present or absent.
@@ -152,6 +157,7 @@ impl PlanValue {
                 }
                 shown
             }
+            PlanValue::Address { address } => sharedbox_tenant::printable(address, 320),
             PlanValue::Presence { present } => {
                 (if *present { "present" } else { "absent" }).to_owned()
             }

@@ -106,6 +106,13 @@ pub struct RawDocument {
     /// or `allowed`.
     #[serde(default)]
     pub sign_in: Option<Sp<SignIn>>,
+    /// The mailbox's secondary SMTP addresses (`smtp:` proxies in `EmailAddresses`, written
+    /// with `Set-Mailbox -EmailAddresses @{Add=...; Remove=...}`), e.g. the addresses a CRM
+    /// sends from. Authoritative when present: live secondary SMTP addresses not listed are
+    /// removed; `[]` removes all. The primary address (`mailbox`), X500, SIP and other
+    /// non-SMTP addresses are never touched. `SharedMailbox` documents only.
+    #[serde(default)]
+    pub aliases: Option<Sp<Vec<Sp<String>>>>,
     /// Server-side copies of sent mail in the shared mailbox's own Sent Items.
     #[serde(default)]
     pub sent_items: Option<Sp<SentItems>>,
@@ -505,6 +512,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "displayName",
         "hiddenFromAddressLists",
         "signIn",
+        "aliases",
         "sentItems",
         "sendAs",
         "sendOnBehalf",
@@ -515,6 +523,16 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "lifecycle",
         "lints",
     ];
+    /// Per-mailbox fields (`aliases`: addresses belong to one mailbox) are left out.
+    const PER_MAILBOX: &[&str] = &["aliases"];
+    static DEFAULTS_FIELDS: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            MAILBOX_FIELDS[3..]
+                .iter()
+                .copied()
+                .filter(|f| !PER_MAILBOX.contains(f))
+                .collect()
+        });
     const PROFILE_FIELDS: [&str; 13] = [
         "name",
         "hiddenFromAddressLists",
@@ -532,7 +550,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
     ];
     match kind {
         Kind::SharedMailbox => MAILBOX_FIELDS,
-        Kind::Defaults => &MAILBOX_FIELDS[3..],
+        Kind::Defaults => DEFAULTS_FIELDS.as_slice(),
         Kind::Profile => &PROFILE_FIELDS,
         Kind::TenantSettings => &[
             "sendFromAliasEnabled",

@@ -250,6 +250,7 @@ fn located_settings<P: Ord>(
 #[derive(Debug, Clone, Default)]
 struct Layer {
     settings: BTreeMap<Property, Located<Value>>,
+    aliases: Option<Located<Vec<Located<String>>>>,
     send_as: Option<PrincipalSet>,
     send_on_behalf: Option<PrincipalSet>,
     full_access: Option<Located<Vec<FullAccessGrant>>>,
@@ -279,6 +280,15 @@ impl Layer {
             settings: located_settings(source, doc.settings()),
             ..Layer::default()
         };
+        layer.aliases = doc.aliases.as_ref().map(|list| {
+            let aliases: Vec<Located<String>> = list
+                .value()
+                .iter()
+                .map(|a| located(source, a).map(|a| a.trim().to_ascii_lowercase()))
+                .collect();
+            check_aliases(&aliases, diagnostics);
+            Located::new(aliases, origin(source, list))
+        });
         layer.send_as = doc
             .send_as
             .as_ref()
@@ -387,6 +397,8 @@ impl Layer {
         }
         Layer {
             settings,
+            // Per mailbox: `Defaults` and profiles cannot set it.
+            aliases: self.aliases,
             send_as: pick(self.send_as, &defaults.send_as),
             send_on_behalf: pick(self.send_on_behalf, &defaults.send_on_behalf),
             full_access: pick(self.full_access, &defaults.full_access),
@@ -452,6 +464,98 @@ fn check_principals<'a>(
             );
         }
         seen.push(principal);
+    }
+}
+
+/// Checks the syntax of a mailbox's `aliases` and duplicates within the list.
+fn check_aliases(aliases: &[Located<String>], diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<&Located<String>> = Vec::new();
+    for alias in aliases {
+        if !is_address(&alias.value) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::invalid-alias",
+                    format!("`{}` is not an email address", shown(&alias.value)),
+                    Some(alias.origin.clone()),
+                )
+                .with_label("malformed alias")
+                .with_hint("an alias is a secondary SMTP address without prefix, e.g. `expose@contoso.com`"),
+            );
+            continue;
+        }
+        if let Some(first) = seen.iter().find(|a| a.value == alias.value) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::duplicate-alias",
+                    format!("`{}` is listed twice", alias.value),
+                    Some(alias.origin.clone()),
+                )
+                .with_label("second entry")
+                .with_hint(format!(
+                    "remove one of the entries; the first is at {}",
+                    first.origin
+                )),
+            );
+            continue;
+        }
+        seen.push(alias);
+    }
+}
+
+/// Every alias that is its own mailbox's primary address, another managed mailbox's
+/// address, or listed by two mailboxes: an address belongs to one recipient, so Exchange
+/// would refuse the second write half-way through an apply.
+fn check_alias_owners(mailboxes: &[MailboxPolicy], diagnostics: &mut Vec<Diagnostic>) {
+    let mut owners: std::collections::HashMap<&str, (&str, &Origin)> = mailboxes
+        .iter()
+        .map(|m| {
+            (
+                m.address.value.as_str(),
+                (m.address.value.as_str(), &m.address.origin),
+            )
+        })
+        .collect();
+    for policy in mailboxes {
+        let Some(aliases) = &policy.aliases else {
+            continue;
+        };
+        for alias in &aliases.value {
+            if alias.value == policy.address.value {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "policy::alias-is-primary",
+                        format!(
+                            "`{}` is the primary address of the mailbox, not an alias",
+                            alias.value
+                        ),
+                        Some(alias.origin.clone()),
+                    )
+                    .with_label("primary address")
+                    .with_hint("the primary address is the `mailbox:` key and is never changed by `aliases`; remove it from the list"),
+                );
+                continue;
+            }
+            match owners.get(alias.value.as_str()) {
+                Some((owner, at)) if *owner != policy.address.value => diagnostics.push(
+                    Diagnostic::error(
+                        "policy::alias-taken",
+                        format!(
+                            "`{}` in `aliases` of `{}` is already an address of `{owner}`",
+                            alias.value, policy.address.value
+                        ),
+                        Some(alias.origin.clone()),
+                    )
+                    .with_label("address of another mailbox")
+                    .with_hint(format!(
+                        "an address belongs to one recipient; remove it here or from `{owner}` (at {at})"
+                    )),
+                ),
+                Some(_) => {}
+                None => {
+                    owners.insert(&alias.value, (&policy.address.value, &alias.origin));
+                }
+            }
+        }
     }
 }
 
@@ -871,6 +975,7 @@ impl Builder {
                     address,
                     profile,
                     settings: l.settings,
+                    aliases: l.aliases,
                     send_as: l.send_as,
                     send_on_behalf: l.send_on_behalf,
                     full_access: l.full_access,
@@ -891,6 +996,7 @@ impl Builder {
             })
             .collect();
         mailboxes.sort_by(|a, b| a.address.value.cmp(&b.address.value));
+        check_alias_owners(&mailboxes, diagnostics);
         PolicySet {
             mailboxes,
             tenant_settings: self.tenant.map(|(_, t)| t),
@@ -945,6 +1051,7 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("displayName", doc.display_name);
     field!("hiddenFromAddressLists", doc.hidden_from_address_lists);
     field!("signIn", doc.sign_in);
+    field!("aliases", doc.aliases);
     field!("sentItems", doc.sent_items);
     field!("sendAs", doc.send_as);
     field!("sendOnBehalf", doc.send_on_behalf);

@@ -161,6 +161,9 @@ pub struct MailboxPolicy {
     /// `moderation.enabled`, ...), each with its value as Exchange takes it and where it was
     /// written; a property that is absent is not managed.
     pub settings: BTreeMap<Property, Located<Value>>,
+    /// `aliases`: the secondary SMTP addresses, trimmed and lower-cased, each where it was
+    /// written; `None` = not managed.
+    pub aliases: Option<Located<Vec<Located<String>>>>,
     /// `sendAs`.
     pub send_as: Option<PrincipalSet>,
     /// `sendOnBehalf`.

@@ -590,6 +590,23 @@ impl Mailbox {
             .find(|row| !crate::is_built_in(&row.user) && denotes(&row.user))
     }
 
+    /// The secondary SMTP addresses (`smtp:` proxies, lower-case prefix) without their
+    /// prefix, in the order Exchange lists them: what a policy's `aliases` manages. The
+    /// primary (`SMTP:`) and every other proxy type (X500, SIP, SPO, ...) are left out, and
+    /// so is an `smtp:` entry that repeats the primary address.
+    pub fn aliases(&self) -> impl Iterator<Item = &str> {
+        self.email_addresses.iter().filter_map(|proxy| {
+            let (prefix, address) = proxy.split_once(':')?;
+            (prefix == "smtp" && !address.eq_ignore_ascii_case(&self.primary_smtp_address))
+                .then_some(address)
+        })
+    }
+
+    /// Whether `address` is a secondary SMTP address of this mailbox (without case).
+    pub fn has_alias(&self, address: &str) -> bool {
+        self.aliases().any(|a| a.eq_ignore_ascii_case(address))
+    }
+
     /// The live Send on Behalf delegates.
     pub fn send_on_behalf_grants(&self) -> impl Iterator<Item = &str> {
         self.grant_send_on_behalf_to

@@ -127,6 +127,10 @@ fn observe_in(
             Observation::Member(entries.iter().any(|e| denotes(directory, e, principal)))
         }
         (
+            Operation::AddAlias { address, .. } | Operation::RemoveAlias { address, .. },
+            Some(mailbox),
+        ) => Observation::Member(mailbox.has_alias(address)),
+        (
             Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. },
             Some(mailbox),
         ) => Observation::Member(
@@ -185,9 +189,11 @@ pub fn expected(operation: &Operation) -> Observation {
         Operation::SetOrganization { setting } => Observation::of(setting.value.clone()),
         Operation::SetMailbox { setting, .. } => Observation::of(setting.value.clone()),
         Operation::AddToList { .. }
+        | Operation::AddAlias { .. }
         | Operation::GrantSendAs { .. }
         | Operation::GrantFullAccess { .. } => Observation::Member(true),
         Operation::RemoveFromList { .. }
+        | Operation::RemoveAlias { .. }
         | Operation::RevokeSendAs { .. }
         | Operation::RevokeFullAccess { .. } => Observation::Member(false),
         Operation::AddSentItemsPermission { access, .. }
@@ -335,6 +341,9 @@ pub fn target(operation: &Operation) -> String {
             list, principal, ..
         } => {
             format!("{mailbox}|{list:?}|{}", principal.key())
+        }
+        Operation::AddAlias { address, .. } | Operation::RemoveAlias { address, .. } => {
+            format!("{mailbox}|aliases|{}", address.to_ascii_lowercase())
         }
         Operation::GrantSendAs { principal, .. } | Operation::RevokeSendAs { principal, .. } => {
             format!("{mailbox}|sendAs|{}", principal.key())

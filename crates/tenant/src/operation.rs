@@ -190,7 +190,8 @@ impl PrincipalList {
 impl Operation {
     /// The `Set-Mailbox` parameter this write changes when it is mastered on premises for a
     /// synchronised mailbox ([`crate::Property::mastered_on_premises`],
-    /// [`PrincipalList::mastered_on_premises`]), else `None`. Callers with a mailbox use
+    /// [`PrincipalList::mastered_on_premises`]; aliases, `EmailAddresses`, unless the
+    /// Exchange attributes are cloud-managed), else `None`. Callers with a mailbox use
     /// [`crate::Mailbox::mastered_on_premises`].
     pub fn mastered_on_premises(&self, exchange_cloud_managed: bool) -> Option<&'static str> {
         match self {
@@ -208,6 +209,12 @@ impl Operation {
                     PrincipalList::Moderators => "ModeratedBy",
                     _ => "BypassModerationFromSendersOrMembers",
                 })
+            }
+            // `proxyAddresses` is an Exchange attribute synchronised from on-premises AD.
+            Operation::AddAlias { .. } | Operation::RemoveAlias { .. }
+                if !exchange_cloud_managed =>
+            {
+                Some("EmailAddresses")
             }
             _ => None,
         }
@@ -268,6 +275,23 @@ pub enum Operation {
         list: PrincipalList,
         /// Who to remove.
         principal: Principal,
+    },
+    /// `Set-Mailbox -EmailAddresses @{Add="smtp:<address>"}`: a secondary SMTP address
+    /// (an alias). The lower-case `smtp:` prefix makes it secondary; the primary address is
+    /// never written this way.
+    AddAlias {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// The alias, without prefix.
+        address: String,
+    },
+    /// `Set-Mailbox -EmailAddresses @{Remove="smtp:<address>"}`: removes a secondary SMTP
+    /// address.
+    RemoveAlias {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// The alias, without prefix.
+        address: String,
     },
     /// `Add-RecipientPermission -AccessRights SendAs`.
     GrantSendAs {
@@ -402,6 +426,8 @@ impl Operation {
             | SetMailbox { mailbox, .. }
             | AddToList { mailbox, .. }
             | RemoveFromList { mailbox, .. }
+            | AddAlias { mailbox, .. }
+            | RemoveAlias { mailbox, .. }
             | GrantSendAs { mailbox, .. }
             | RevokeSendAs { mailbox, .. }
             | GrantFullAccess { mailbox, .. }
@@ -424,7 +450,9 @@ impl Operation {
             CreateMailbox { .. } => "New-Mailbox",
             RemoveMailbox { .. } => "Remove-Mailbox",
             SetMailbox { setting, .. } => setting.definition().cmdlet,
-            AddToList { .. } | RemoveFromList { .. } => "Set-Mailbox",
+            AddToList { .. } | RemoveFromList { .. } | AddAlias { .. } | RemoveAlias { .. } => {
+                "Set-Mailbox"
+            }
             GrantSendAs { .. } => "Add-RecipientPermission",
             RevokeSendAs { .. } => "Remove-RecipientPermission",
             GrantFullAccess { .. } => "Add-MailboxPermission",
@@ -458,6 +486,8 @@ impl Operation {
             Operation::CreateMailbox { .. }
             | Operation::RemoveMailbox { .. }
             | Operation::SetMailbox { .. }
+            | Operation::AddAlias { .. }
+            | Operation::RemoveAlias { .. }
             | Operation::SetOrganization { .. }
             | Operation::CreateServicePrincipal { .. }
             | Operation::RemoveServicePrincipal { .. } => None,
@@ -542,6 +572,54 @@ mod tests {
             set(Property::Imap, Value::Flag(false)).cmdlet(),
             "Set-CASMailbox"
         );
+    }
+
+    #[test]
+    fn an_alias_write_is_undone_by_the_opposite_write_and_observes_only_smtp_proxies() {
+        use crate::observe::{Observation, expected, observe};
+        let add = Operation::AddAlias {
+            mailbox: "a@contoso.com".into(),
+            address: "Sales@contoso.com".into(),
+        };
+        let remove = Operation::RemoveAlias {
+            mailbox: "a@contoso.com".into(),
+            address: "Sales@contoso.com".into(),
+        };
+        assert_eq!(
+            crate::undo(&add, &Observation::Member(false)),
+            Ok(Some(remove.clone()))
+        );
+        assert_eq!(crate::undo(&add, &Observation::Member(true)), Ok(None));
+        assert_eq!(
+            crate::undo(&remove, &Observation::Member(true)),
+            Ok(Some(add.clone()))
+        );
+        assert_eq!(crate::target(&add), crate::target(&remove));
+
+        let mut snapshot = crate::Snapshot::default();
+        let mut mailbox = crate::Mailbox::new_shared("a@contoso.com", "A");
+        mailbox.email_addresses = vec![
+            "SMTP:a@contoso.com".into(),
+            "smtp:sales@contoso.com".into(),
+            "X500:/o=ExchangeLabs/cn=a".into(),
+            "SIP:b@contoso.com".into(),
+        ];
+        snapshot.mailboxes.push(mailbox.clone());
+        assert_eq!(
+            observe(&snapshot, &add),
+            expected(&add),
+            "case does not matter"
+        );
+        let sip = Operation::AddAlias {
+            mailbox: "a@contoso.com".into(),
+            address: "b@contoso.com".into(),
+        };
+        assert_eq!(observe(&snapshot, &sip), Observation::Member(false));
+        assert_eq!(mailbox.aliases().collect::<Vec<_>>(), ["sales@contoso.com"]);
+
+        assert_eq!(add.mastered_on_premises(false), Some("EmailAddresses"));
+        assert_eq!(remove.mastered_on_premises(true), None);
+        assert_eq!(add.cmdlet(), "Set-Mailbox");
     }
 
     #[test]

@@ -158,6 +158,22 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
             }),
             _ => Err(invalid()),
         },
+        Operation::AddAlias { mailbox, address } => match before {
+            Observation::Member(true) => Ok(None),
+            Observation::Member(false) => Ok(Some(Operation::RemoveAlias {
+                mailbox: mailbox.clone(),
+                address: address.clone(),
+            })),
+            _ => Err(invalid()),
+        },
+        Operation::RemoveAlias { mailbox, address } => match before {
+            Observation::Member(false) => Ok(None),
+            Observation::Member(true) => Ok(Some(Operation::AddAlias {
+                mailbox: mailbox.clone(),
+                address: address.clone(),
+            })),
+            _ => Err(invalid()),
+        },
         Operation::GrantSendAs { mailbox, principal } => match before {
             Observation::Member(true) => Ok(None),
             Observation::Member(false) => Ok(Some(Operation::RevokeSendAs {

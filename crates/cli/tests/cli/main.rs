@@ -7,6 +7,7 @@
 mod common;
 
 mod adoption;
+mod aliases;
 mod demo;
 mod examples;
 mod exo;

@@ -345,11 +345,13 @@ pub fn set_mailbox(
             "GrantSendOnBehalfTo",
             "ModeratedBy",
             "BypassModerationFromSendersOrMembers",
+            "EmailAddresses",
         ],
     ))?;
     let identity = params.required_string("Set-Mailbox", "Identity")?;
     let view = lookup::find_shared(tenant, &identity)?;
     let address = view.mailbox.primary_smtp_address.clone();
+    let (alias_adds, alias_removes) = email_addresses(tenant, config, params, &view.mailbox)?;
     // Only the principal lists need the directory (a pass over every recipient).
     let directory = if LISTS.iter().any(|(name, _)| params.has(name)) {
         tenant.directory()
@@ -412,7 +414,13 @@ pub fn set_mailbox(
     }
     // Additions first (a moderator before moderation is enabled), removals last (moderation
     // disabled before its last moderator goes).
-    let operations: Vec<Operation> = adds.into_iter().chain(settings).chain(removes).collect();
+    let operations: Vec<Operation> = alias_adds
+        .into_iter()
+        .chain(adds)
+        .chain(settings)
+        .chain(removes)
+        .chain(alias_removes)
+        .collect();
     let changed = apply(tenant, &operations, &identity)?;
     let warnings = if changed {
         Vec::new()
@@ -420,6 +428,83 @@ pub fn set_mailbox(
         vec![no_settings_modified(&view.mailbox.name)]
     };
     Ok(Output::changed(None, warnings, changed))
+}
+
+/// `-EmailAddresses @{Add=...; Remove=...}` as alias operations: each value is a proxy
+/// address with its prefix; lower-case `smtp:` is a secondary address (the one form sharedbox
+/// writes). Exchange refuses an address outside the accepted domains and one another
+/// recipient (a soft-deleted mailbox included) holds (`ProxyAddressExistsException`). The
+/// replace form and other prefixes are not modelled.
+fn email_addresses(
+    tenant: &TenantFile,
+    config: &SimConfig,
+    params: &Params,
+    mailbox: &Mailbox,
+) -> Result<(Vec<Operation>, Vec<Operation>), ExoError> {
+    let Some(change) = params.multi_value("EmailAddresses", config.require_hashtable_type)? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let MultiValue::Modify { add, remove } = change else {
+        return Err(ExoError::unsupported(
+            "Set-Mailbox -EmailAddresses: the simulator models the hashtable form (@{Add=...; Remove=...}) only",
+        ));
+    };
+    let secondary = |value: &str| -> Result<String, ExoError> {
+        match value.split_once(':') {
+            Some(("smtp", address)) => Ok(address.to_owned()),
+            _ => Err(ExoError::unsupported(format!(
+                "Set-Mailbox -EmailAddresses {value}: the simulator models secondary SMTP addresses (`smtp:`) only"
+            ))),
+        }
+    };
+    let primary = &mailbox.primary_smtp_address;
+    let directory = tenant.directory();
+    let mut adds = Vec::new();
+    for value in &add {
+        let alias = secondary(value)?;
+        if !is_valid_smtp(&alias) {
+            return Err(ExoError::bad_parameter(
+                "EmailAddresses",
+                format!(
+                    "Cannot process argument transformation on parameter 'EmailAddresses'. The email address \"{alias}\" isn't correct. Please use this format: user name, the @ sign, followed by the domain name. For example, tonysmith@contoso.com or tony.smith@contoso.com."
+                ),
+            ));
+        }
+        let domain = alias.rsplit_once('@').map_or("", |(_, d)| d);
+        let domains = &tenant.organization.accepted_domains;
+        if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            return Err(ExoError::invalid(
+                "Microsoft.Exchange.Data.DataValidationException",
+                format!(
+                    "The SMTP address has an invalid domain \"{domain}\": \"smtp:{alias}\" isn't in an accepted domain for your organization."
+                ),
+            ));
+        }
+        let taken = directory
+            .recipients()
+            .iter()
+            .filter(|r| !r.primary_smtp_address.eq_ignore_ascii_case(primary))
+            .any(|r| r.smtp_addresses().contains(&alias.to_ascii_lowercase()))
+            || tenant
+                .soft_deleted_mailboxes
+                .iter()
+                .any(|m| m.holds(&alias));
+        if taken {
+            return Err(ExoError::already_exists(&alias));
+        }
+        adds.push(Operation::AddAlias {
+            mailbox: primary.clone(),
+            address: alias,
+        });
+    }
+    let mut removes = Vec::new();
+    for value in &remove {
+        removes.push(Operation::RemoveAlias {
+            mailbox: primary.clone(),
+            address: secondary(value)?,
+        });
+    }
+    Ok((adds, removes))
 }
 
 /// `-AccessRights` of the permission cmdlets: every value must be `right`.
