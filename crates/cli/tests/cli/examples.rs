@@ -46,11 +46,16 @@ fn examples() -> Vec<PathBuf> {
 }
 
 /// Runs git in `dir` with a fixed identity and fixed dates, no user or system configuration
-/// (no signing, no hooks, no template); panics when it fails.
+/// (no signing, no hooks, no template) and none of the variables a git hook sets, so that the
+/// commit ids are the same everywhere; panics when it fails.
 fn git(dir: &Path, args: &[&str]) {
     const DATE: &str = "2026-01-01T00:00:00Z";
     let out = std::process::Command::new("git")
         .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_DEFAULT_HASH")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))
