@@ -219,7 +219,7 @@ sender's own). Microsoft's table for `DelegateSentItemsStyle=1` shows this for S
 (`MessageCopyForSendOnBehalfEnabled`). New Outlook, Outlook on the web and Outlook mobile only
 use the server flags. sharedbox cannot see or change client registries.
 
-Fix: one source of truth, server-side (the seeds' recommendation). Keep `copyForSendAs: true`
+Fix: one source of truth, server-side. Keep `copyForSendAs: true`
 and `copyForSendOnBehalf: true` and switch the client-side copy off on every PC, e.g. by Group
 Policy / Intune: `HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\Preferences`,
 `DelegateSentItemsStyle = 0`, and remove \"move after sending\" rules. Or forbid classic Outlook

@@ -133,8 +133,12 @@ pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env_remove("SHAREDBOX_CONFIG")
-        // git never looks above the project: a temp project is never part of a checkout.
+        // git never looks above the project: a temp project is never part of a checkout,
+        // also when the tests run from a git hook (which points `GIT_DIR` at its repository).
         .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .args(args)
         // A command that hangs (a FIFO read, a lock never released) fails its test instead
         // of stalling the suite.

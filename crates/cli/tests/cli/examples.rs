@@ -1,6 +1,18 @@
-//! Every scenario under `examples/` (one per system in the seeds) runs as its README says:
-//! the plan is exactly `expected-plan.txt`, `apply` reaches the desired state (the next plan is
-//! empty), and `rollback` of that run restores the tenant (the plan is the expected one again).
+//! Every scenario under `examples/` runs as its README says: the plan is exactly
+//! `expected-plan.txt`, `apply` reaches the desired state (the next plan is empty), and
+//! `rollback` of that run restores the tenant (the plan is the expected one again).
+//!
+//! Each example runs in a git repository of its own, as in a user's checkout: `plan` labels
+//! every change as drift or policy change against git history, and outside git it says it
+//! cannot. The repository is built the same way every time (fixed identity and dates, so the
+//! commit ids in the output never change): on `main`, an empty first commit, then one commit
+//! that adds the example. So the example's policies arrived in the last commit of the default
+//! branch, and the labels compare with its parent, where there were none yet: every change is
+//! a policy change. `SHAREDBOX_UPDATE_EXAMPLES=1 cargo test -p sharedbox-cli --test cli examples`
+//! rewrites each `expected-plan.txt` with the plan it printed (read the diff before committing).
+//! The real repository is not used: there the base depends on the branch
+//! (a merge base on a feature branch) and on the commits that touched the example since, which
+//! would make the expected output change with every merge.
 
 use std::path::{Path, PathBuf};
 
@@ -33,12 +45,73 @@ fn examples() -> Vec<PathBuf> {
     found
 }
 
+/// Runs git in `dir` with a fixed identity and fixed dates, no user or system configuration
+/// (no signing, no hooks, no template) and none of the variables a git hook sets, so that the
+/// commit ids are the same everywhere; panics when it fails.
+fn git(dir: &Path, args: &[&str]) {
+    const DATE: &str = "2026-01-01T00:00:00Z";
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_DEFAULT_HASH")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))
+        .env("GIT_AUTHOR_NAME", "sharedbox examples")
+        .env("GIT_AUTHOR_EMAIL", "examples@example.com")
+        .env("GIT_AUTHOR_DATE", DATE)
+        .env("GIT_COMMITTER_NAME", "sharedbox examples")
+        .env("GIT_COMMITTER_EMAIL", "examples@example.com")
+        .env("GIT_COMMITTER_DATE", DATE)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A copy of `example` as a git checkout on `main` whose last commit added the example (its
+/// parent is an empty commit, the same one for every example).
+fn checkout(example: &Path, dir: &Path) {
+    git(dir, &["init", "--quiet", "--initial-branch=main"]);
+    git(
+        dir,
+        &[
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "--message=the repository before the example",
+        ],
+    );
+    copy_dir(example, dir);
+    git(dir, &["add", "--all"]);
+    git(dir, &["commit", "--quiet", "--message=the example"]);
+}
+
 fn check(example: &Path) {
     let name = example.file_name().unwrap().to_string_lossy().into_owned();
     let expected = std::fs::read_to_string(example.join("expected-plan.txt"))
         .unwrap_or_else(|e| panic!("{name}: expected-plan.txt: {e}"));
     let readme = std::fs::read_to_string(example.join("README.md"))
         .unwrap_or_else(|e| panic!("{name}: README.md: {e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    checkout(example, project);
+
+    let validate = run_in(project, &["validate"]);
+    assert_eq!(validate.code, 0, "{name}: validate: {}", validate.stderr);
+
+    let plan = run_in(project, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{name}: plan: {}", plan.stderr);
+    if std::env::var_os("SHAREDBOX_UPDATE_EXAMPLES").is_some() {
+        std::fs::write(example.join("expected-plan.txt"), &plan.stdout).unwrap();
+        return;
+    }
     let summary = expected
         .lines()
         .find(|l| l.starts_with("Plan: "))
@@ -48,15 +121,6 @@ fn check(example: &Path) {
         "{name}: the README does not state the expected summary `{summary}`"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(example, dir.path());
-    let project = dir.path();
-
-    let validate = run_in(project, &["validate"]);
-    assert_eq!(validate.code, 0, "{name}: validate: {}", validate.stderr);
-
-    let plan = run_in(project, &["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 2, "{name}: plan: {}", plan.stderr);
     assert_eq!(
         plan.stdout, expected,
         "{name}: the plan differs from expected-plan.txt"
