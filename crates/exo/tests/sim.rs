@@ -724,6 +724,10 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
                     .unwrap())
                 .to_owned(),
             ),
+            sharedbox_tenant::Kind::Address if now == Value::Unset => {
+                Value::Text("katrin.schulz@contoso.com".into())
+            }
+            sharedbox_tenant::Kind::Address => Value::Unset,
             sharedbox_tenant::Kind::Tristate { .. } if now == Value::Unset => Value::Flag(true),
             sharedbox_tenant::Kind::Tristate { .. } => Value::Unset,
             _ => Value::Flag(!now.flag()),

@@ -7,7 +7,14 @@
 //!   folder `Default`/`Anonymous`) are never touched;
 //! - both sides are compared as identities ([`PrincipalId`]), never as spellings;
 //! - a live principal that resolves to nothing is orphaned and revoked when its list is managed;
-//! - root visibility follows the Sent Items reader (`MailboxPlanner::root_visibility`).
+//! - root visibility follows the Sent Items reader (`MailboxPlanner::root_visibility`);
+//! - `forwarding.to` is resolved here, where the directory is known
+//!   ([`resolve_forwarding`]): the policy maps `to` to `ForwardingSmtpAddress` (any address)
+//!   with `ForwardingAddress` cleared; an address the directory holds as a mail-enabled
+//!   recipient becomes `ForwardingAddress` (its primary SMTP address) instead, with
+//!   `ForwardingSmtpAddress` cleared, since Exchange lets `ForwardingAddress` win and only
+//!   it survives a change of the recipient's addresses. Each of the three Exchange values
+//!   keeps its one catalogue definition; only the choice between the two is made here.
 
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
@@ -386,6 +393,8 @@ impl MailboxPlanner<'_> {
             }
         };
 
+        let resolved = resolve_forwarding(policy, self.directory);
+        let policy = resolved.as_ref();
         // Settings in catalogue order, grouped as the policy writes them: moderators and
         // bypass senders are added before moderation is switched on (Exchange refuses a
         // moderated mailbox without moderators) and removed last (in the revocation wave).
@@ -957,6 +966,42 @@ fn show_inherited_smtp_auth(plan: &mut Plan, snapshot: &Snapshot) {
             }
         }
     }
+}
+
+/// `policy` with `forwarding.to` resolved against `directory`: a mail-enabled recipient of
+/// the organisation is forwarded to with `ForwardingAddress` (its primary SMTP address) and
+/// `ForwardingSmtpAddress` cleared; any other address stays `ForwardingSmtpAddress`, as the
+/// policy maps it. Borrowed when the policy does not forward.
+pub fn resolve_forwarding<'a>(
+    policy: &'a MailboxPolicy,
+    directory: &Directory,
+) -> std::borrow::Cow<'a, MailboxPolicy> {
+    let Some(to) = policy
+        .setting(Property::ForwardingSmtpAddress)
+        .filter(|to| matches!(to.value, Value::Text(_)))
+    else {
+        return std::borrow::Cow::Borrowed(policy);
+    };
+    let Some(recipient) = directory
+        .resolve_policy(&to.value.text())
+        .filter(|r| r.is_mail_enabled() && !r.primary_smtp_address.is_empty())
+    else {
+        return std::borrow::Cow::Borrowed(policy);
+    };
+    let mut resolved = policy.clone();
+    let origin = to.origin.clone();
+    resolved.settings.insert(
+        Property::ForwardingAddress,
+        Located::new(
+            Value::Text(recipient.primary_smtp_address.to_ascii_lowercase()),
+            origin.clone(),
+        ),
+    );
+    resolved.settings.insert(
+        Property::ForwardingSmtpAddress,
+        Located::new(Value::Unset, origin),
+    );
+    std::borrow::Cow::Owned(resolved)
 }
 
 /// The changes for the catalogued settings of `policy` that `include` selects, in catalogue

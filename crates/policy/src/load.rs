@@ -675,6 +675,7 @@ impl Builder {
                 }
                 let layer = Layer::from_document(source, doc, diagnostics);
                 refuse_ensure(&layer, kind, diagnostics);
+                refuse_forwarding_target(source, doc, diagnostics);
                 self.defaults = Some((kind_origin, layer));
             }
             Kind::Profile => {
@@ -928,6 +929,28 @@ fn check_mailbox(
     }
 }
 
+/// `forwarding.to` in `Defaults`: one address for every shared mailbox is never meant
+/// (`forwarding: none` is, and stays allowed).
+fn refuse_forwarding_target(
+    source: &Arc<Source>,
+    doc: &RawDocument,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if let Some(forwarding) = &doc.forwarding
+        && let crate::document::Forwarding::To(f) = forwarding.value()
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "policy::forwarding-in-defaults",
+                "`forwarding.to` in `Defaults` would forward the mail of every shared mailbox to one address",
+                Some(origin(source, &f.to)),
+            )
+            .with_label("one target for every mailbox")
+            .with_hint("set `forwarding.to` in the mailbox's own document or a profile; `Defaults` can set `forwarding: none`"),
+        );
+    }
+}
+
 /// The top-level fields a document sets, with their positions.
 fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str, Origin)> {
     let mut out = Vec::new();
@@ -952,6 +975,7 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("sentItemsReaders", doc.sent_items_readers);
     field!("clients", doc.clients);
     field!("moderation", doc.moderation);
+    field!("forwarding", doc.forwarding);
     field!("lifecycle", doc.lifecycle);
     field!("lints", doc.lints);
     field!("sendFromAliasEnabled", doc.send_from_alias_enabled);
