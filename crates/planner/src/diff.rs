@@ -1236,3 +1236,172 @@ sendFromAliasEnabled: true
         );
     }
 }
+
+#[cfg(test)]
+mod forwarding_tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+    use sharedbox_tenant::ReadScope;
+
+    use super::*;
+    use crate::render::change_line;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+    const SUPPORT: &str = "support@fabrikam.com";
+
+    fn tenant(live: impl FnOnce(&mut Mailbox)) -> TenantFile {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        live(
+            file.mailboxes
+                .iter_mut()
+                .find(|m| m.primary_smtp_address == SUPPORT)
+                .unwrap(),
+        );
+        file
+    }
+
+    fn policies(forwarding: &str) -> PolicySet {
+        let text = format!(
+            "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {SUPPORT}\nforwarding: {forwarding}\n"
+        );
+        sharedbox_policy::load_sources(vec![Source::new("p.yaml", &text)]).unwrap()
+    }
+
+    fn snapshot(file: &TenantFile) -> Snapshot {
+        file.snapshot(&ReadScope::of(vec![SUPPORT.to_owned()]))
+    }
+
+    /// The plan's forwarding lines, as the text plan prints them.
+    fn lines(file: &TenantFile, policies: &PolicySet) -> Vec<String> {
+        let plan = plan(policies, &snapshot(file), &PlanOptions::default()).unwrap();
+        plan.mailboxes
+            .iter()
+            .flat_map(|m| &m.changes)
+            .filter(|c| c.field.starts_with("forwarding."))
+            .map(|c| change_line(&c.field, c.action, c.before.as_ref(), c.after.as_ref()))
+            .collect()
+    }
+
+    /// Applies the plan; asserts that planning again finds nothing, and that the inverses
+    /// restore the mailbox.
+    fn apply_and_roll_back(mut file: TenantFile, policies: &PolicySet) -> Mailbox {
+        let original = file.clone();
+        let plan = plan(policies, &snapshot(&file), &PlanOptions::default()).unwrap();
+        for change in plan.ordered_changes() {
+            file.apply(&change.operation).unwrap();
+        }
+        let applied = snapshot(&file).mailbox(SUPPORT).unwrap().clone();
+        assert!(lines(&file, policies).is_empty(), "a second plan is empty");
+        for change in plan.ordered_changes().iter().rev() {
+            file.apply(change.inverse.as_ref().unwrap()).unwrap();
+        }
+        assert_eq!(
+            snapshot(&file).mailbox(SUPPORT),
+            snapshot(&original).mailbox(SUPPORT),
+            "rolled back"
+        );
+        applied
+    }
+
+    #[test]
+    fn an_outside_address_is_forwarded_to_with_forwarding_smtp_address() {
+        let policies = policies("{to: partner@fabrikam-partner.example, keepCopy: true}");
+        let file = tenant(|_| {});
+        assert_eq!(
+            lines(&file, &policies),
+            [
+                "~ forwarding.to = (none) -> partner@fabrikam-partner.example",
+                "~ forwarding.keepCopy = false -> true",
+            ]
+        );
+        let applied = apply_and_roll_back(file, &policies);
+        assert_eq!(applied.forwarding_address, None);
+        assert_eq!(
+            applied.forwarding_smtp_address.as_deref(),
+            Some("partner@fabrikam-partner.example")
+        );
+        assert!(applied.deliver_to_mailbox_and_forward);
+    }
+
+    #[test]
+    fn a_recipient_is_forwarded_to_with_forwarding_address_and_the_smtp_forward_cleared() {
+        // A proxy address of Anna's, in another case: the recipient, by its primary address.
+        let policies = policies("{to: Anna.Berg@fabrikam.com, keepCopy: false}");
+        let file = tenant(|m| m.forwarding_smtp_address = Some("old@elsewhere.example".into()));
+        assert_eq!(
+            lines(&file, &policies),
+            [
+                "~ forwarding.toRecipient = (none) -> anna@fabrikam.com",
+                "~ forwarding.to = old@elsewhere.example -> (none)",
+            ]
+        );
+        let applied = apply_and_roll_back(file, &policies);
+        assert_eq!(applied.forwarding_address.as_deref(), Some("anna@fabrikam.com"));
+        assert_eq!(applied.forwarding_smtp_address, None);
+        assert!(!applied.deliver_to_mailbox_and_forward);
+    }
+
+    #[test]
+    fn keep_copy_alone_changes_only_deliver_to_mailbox_and_forward() {
+        let policies = policies("{to: anna@fabrikam.com, keepCopy: true}");
+        let file = tenant(|m| m.forwarding_address = Some("anna@fabrikam.com".into()));
+        assert_eq!(
+            lines(&file, &policies),
+            ["~ forwarding.keepCopy = false -> true"]
+        );
+        apply_and_roll_back(file, &policies);
+    }
+
+    #[test]
+    fn none_clears_both_addresses_and_the_copy_flag() {
+        let policies = policies("none");
+        let file = tenant(|m| {
+            m.forwarding_address = Some("anna@fabrikam.com".into());
+            m.forwarding_smtp_address = Some("partner@fabrikam-partner.example".into());
+            m.deliver_to_mailbox_and_forward = true;
+        });
+        assert_eq!(
+            lines(&file, &policies),
+            [
+                "~ forwarding.toRecipient = anna@fabrikam.com -> (none)",
+                "~ forwarding.to = partner@fabrikam-partner.example -> (none)",
+                "~ forwarding.keepCopy = true -> false",
+            ]
+        );
+        let applied = apply_and_roll_back(file, &policies);
+        assert_eq!(
+            (
+                applied.forwarding_address,
+                applied.forwarding_smtp_address,
+                applied.deliver_to_mailbox_and_forward
+            ),
+            (None, None, false)
+        );
+    }
+
+    #[test]
+    fn forwarding_as_the_policy_says_plans_nothing() {
+        let file = tenant(|m| {
+            m.forwarding_smtp_address = Some("partner@fabrikam-partner.example".into());
+            m.deliver_to_mailbox_and_forward = true;
+        });
+        // The case of the address is no difference.
+        assert!(
+            lines(
+                &file,
+                &policies("{to: PARTNER@fabrikam-partner.example, keepCopy: true}")
+            )
+            .is_empty()
+        );
+        assert!(lines(&tenant(|_| {}), &policies("none")).is_empty());
+        // Absent: unmanaged, whatever the mailbox forwards to.
+        let unmanaged = sharedbox_policy::load_sources(vec![Source::new(
+            "p.yaml",
+            &format!("apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {SUPPORT}\n"),
+        )])
+        .unwrap();
+        assert!(lines(&file, &unmanaged).is_empty());
+    }
+}
