@@ -962,3 +962,54 @@ async fn the_root_is_read_only_where_a_sent_items_reader_needs_it() {
         "four Sent Items folders, two roots"
     );
 }
+
+/// `ForwardingAddress` takes only a recipient of the organisation, as in Exchange: the
+/// simulator refuses an outside address and changes nothing; `ForwardingSmtpAddress` takes
+/// it, and both read back as the addresses the tenant model holds.
+#[tokio::test]
+async fn forwarding_address_refuses_a_non_recipient_over_the_wire() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let support = "support@contoso.com";
+    let scope = ReadScope::of(vec![support.to_owned()]);
+    let before = sim.tenant();
+    let refused = exo
+        .execute(&Operation::set(
+            support,
+            Property::ForwardingAddress,
+            Value::Text("partner@fabrikam-partner.example".into()),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("not a mail-enabled recipient"),
+        "{refused}"
+    );
+    assert_eq!(sim.tenant(), before, "a refused write changes nothing");
+    for (property, value) in [
+        (
+            Property::ForwardingSmtpAddress,
+            "partner@fabrikam-partner.example",
+        ),
+        (Property::ForwardingAddress, "KATRIN.SCHULZ@contoso.com"),
+    ] {
+        exo.execute(&Operation::set(
+            support,
+            property,
+            Value::Text(value.into()),
+        ))
+        .await
+        .unwrap();
+    }
+    let read = exo.read(&scope).await.unwrap();
+    let mailbox = read.mailbox(support).unwrap();
+    assert_eq!(
+        mailbox.forwarding_smtp_address.as_deref(),
+        Some("partner@fabrikam-partner.example"),
+        "read without Exchange's `smtp:` prefix"
+    );
+    assert_eq!(
+        mailbox.forwarding_address.as_deref(),
+        Some("katrin.schulz@contoso.com")
+    );
+}

@@ -172,8 +172,7 @@ impl TenantFile {
             Operation::SetMailbox { setting, .. } if setting.property != Property::ForwardingAddress
         ) && !matches!(
             operation,
-            Operation::SetOrganization { .. }
-                | Operation::RemoveMailbox { .. }
+            Operation::SetOrganization { .. } | Operation::RemoveMailbox { .. }
         );
         let directory = if needs_directory {
             self.directory()

@@ -30,7 +30,7 @@ fn value_of(kind: Kind, pick: u8) -> Value {
             Value::Text("anna@fabrikam.com".into()),
             Value::Text("Clara@Fabrikam.com".into()),
         ][usize::from(pick % 3)]
-            .clone(),
+        .clone(),
         Kind::Choice(words) => {
             // Any spelling: Exchange takes choices without case.
             let word = words[usize::from(pick) % words.len()];
@@ -142,7 +142,10 @@ fn forwarding_address_takes_only_a_recipient_and_stores_its_primary_address() {
             Value::Text("partner@external.example".into()),
         ))
         .unwrap_err();
-    assert!(error.to_string().contains("not a mail-enabled recipient"), "{error}");
+    assert!(
+        error.to_string().contains("not a mail-enabled recipient"),
+        "{error}"
+    );
     assert_eq!(file, untouched);
     // Any address is fine as `ForwardingSmtpAddress`, with or without Exchange's prefix.
     file.apply(&Operation::set(
@@ -158,13 +161,20 @@ fn forwarding_address_takes_only_a_recipient_and_stores_its_primary_address() {
     ))
     .unwrap();
     let mailbox = &file.mailboxes[0];
-    assert_eq!(mailbox.forwarding_address.as_deref(), Some("anna@fabrikam.com"));
+    assert_eq!(
+        mailbox.forwarding_address.as_deref(),
+        Some("anna@fabrikam.com")
+    );
     assert_eq!(
         mailbox.forwarding_smtp_address.as_deref(),
         Some("partner@external.example")
     );
     // `$null` clears it.
-    file.apply(&Operation::set(&address, Property::ForwardingAddress, Value::Unset))
-        .unwrap();
+    file.apply(&Operation::set(
+        &address,
+        Property::ForwardingAddress,
+        Value::Unset,
+    ))
+    .unwrap();
     assert_eq!(file.mailboxes[0].forwarding_address, None);
 }

@@ -1338,7 +1338,10 @@ mod forwarding_tests {
             ]
         );
         let applied = apply_and_roll_back(file, &policies);
-        assert_eq!(applied.forwarding_address.as_deref(), Some("anna@fabrikam.com"));
+        assert_eq!(
+            applied.forwarding_address.as_deref(),
+            Some("anna@fabrikam.com")
+        );
         assert_eq!(applied.forwarding_smtp_address, None);
         assert!(!applied.deliver_to_mailbox_and_forward);
     }

@@ -686,10 +686,16 @@ mod forwarding_tests {
 
     #[test]
     fn forwarding_outside_the_accepted_domains_is_found() {
-        let found = forwarding("{to: partner@contoso-partner.example, keepCopy: true}", true);
+        let found = forwarding(
+            "{to: partner@contoso-partner.example, keepCopy: true}",
+            true,
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, 4, "at the `forwarding` line");
-        assert!(found[0].1.contains("`partner@contoso-partner.example`"), "{found:?}");
+        assert!(
+            found[0].1.contains("`partner@contoso-partner.example`"),
+            "{found:?}"
+        );
         assert!(found[0].1.contains("AutoForwardingMode"), "{found:?}");
         // The accepted domains compare without case.
         assert!(forwarding("{to: Partner@FABRIKAM.com}", true).is_empty());

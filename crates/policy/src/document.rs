@@ -270,7 +270,11 @@ impl RawDocument {
                 // `to` is written as an SMTP forward; the planner, which knows the
                 // directory, moves it to `ForwardingAddress` when it names a recipient.
                 Forwarding::To(f) => {
-                    out.push((Property::ForwardingAddress, Value::Unset, &f.to.0.referenced));
+                    out.push((
+                        Property::ForwardingAddress,
+                        Value::Unset,
+                        &f.to.0.referenced,
+                    ));
                     out.push((
                         Property::ForwardingSmtpAddress,
                         Value::Text(f.to.value().trim().to_owned()),
@@ -596,7 +600,10 @@ impl<'de> Deserialize<'de> for Forwarding {
                     Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
                 }
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Forwarding, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Forwarding, A::Error> {
                 ForwardTo::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(Forwarding::To)
             }

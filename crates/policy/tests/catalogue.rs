@@ -105,12 +105,21 @@ fn forwarding_sets_its_three_properties_together() {
             (Property::ForwardingKeepCopy, Value::Flag(false)),
         ]
     );
-    assert!(Property::ALL.into_iter().filter(|p| is_forwarding(*p)).count() == 3);
+    assert!(
+        Property::ALL
+            .into_iter()
+            .filter(|p| is_forwarding(*p))
+            .count()
+            == 3
+    );
 }
 
 #[test]
 fn forwarding_refuses_other_words_and_a_target_in_defaults() {
-    for bad in ["forwarding: off\n", "forwarding: {to: a@b.com, copy: true}\n"] {
+    for bad in [
+        "forwarding: off\n",
+        "forwarding: {to: a@b.com, copy: true}\n",
+    ] {
         let text = format!(
             "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n{bad}"
         );

@@ -518,7 +518,11 @@ pub static MAILBOX: [MailboxDefinition; 21] = [
         read_cmdlet: "Get-Mailbox",
         parameter: "ForwardingAddress",
         kind: Kind::Address,
-        get: |m| m.forwarding_address.clone().map_or(Value::Unset, Value::Text),
+        get: |m| {
+            m.forwarding_address
+                .clone()
+                .map_or(Value::Unset, Value::Text)
+        },
         set: |m, v| m.forwarding_address = Some(v.text()).filter(|t| !t.is_empty()),
     },
     Definition {

@@ -151,7 +151,7 @@ fn catalogued(mut item: Item, mailbox: &Mailbox, cmdlet: &str) -> Item {
             // Exchange reports the forwarding address with its prefix: `smtp:x@y`.
             (Property::ForwardingSmtpAddress, sharedbox_tenant::Value::Text(t)) => {
                 sharedbox_tenant::Value::Text(format!("smtp:{t}"))
-            },
+            }
             (_, value) => value,
         };
         item = item.with(definition.parameter, &value);
