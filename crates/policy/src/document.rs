@@ -556,7 +556,7 @@ pub struct ForwardTo {
     pub keep_copy: Option<Sp<bool>>,
 }
 
-/// The word `none`, for the schema.
+/// The word `none`.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 enum NoForwarding {
@@ -565,7 +565,7 @@ enum NoForwarding {
     None,
 }
 
-/// How the schema describes `forwarding`: `none` or `{to, keepCopy}`.
+/// Where incoming mail is forwarded: `none`, or `{to, keepCopy}`.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
