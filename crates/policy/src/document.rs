@@ -597,7 +597,7 @@ impl<'de> Deserialize<'de> for Forwarding {
                 if v == "none" {
                     Ok(Forwarding::None)
                 } else {
-                    Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                    Err(E::unknown_variant(v, &["none"]))
                 }
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(

@@ -319,6 +319,22 @@ impl Layer {
                 .map(|v| principals(v, false, diagnostics));
             layer.moderation_bypass = m.bypass.as_ref().map(|v| principals(v, false, diagnostics));
         }
+        if let Some(forwarding) = &doc.forwarding
+            && let document::Forwarding::To(f) = forwarding.value()
+            && let Err(why) = Property::ForwardingSmtpAddress
+                .definition()
+                .check(&Value::Text(f.to.value().clone()))
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::invalid-forwarding-address",
+                    format!("`forwarding.to`: {why}"),
+                    Some(origin(source, &f.to)),
+                )
+                .with_label("not an email address")
+                .with_hint("write the address mail is forwarded to, e.g. `partner@fabrikam.com`; `forwarding: none` switches forwarding off"),
+            );
+        }
         if let Some(lints) = &doc.lints {
             layer.lints = crate::lint::levels_of(lints.value(), source, diagnostics);
         }

@@ -119,6 +119,8 @@ fn forwarding_refuses_other_words_and_a_target_in_defaults() {
     for bad in [
         "forwarding: off\n",
         "forwarding: {to: a@b.com, copy: true}\n",
+        "forwarding: {to: partner}\n",
+        "forwarding: {keepCopy: true}\n",
     ] {
         let text = format!(
             "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n{bad}"

@@ -222,7 +222,7 @@ impl<T> Definition<T> {
             | (Kind::Address, Value::Unset)
             | (Kind::Text, Value::Text(_)) => Ok(value.clone()),
             (Kind::Address, Value::Text(t)) => {
-                let bare = bare_address(t).trim();
+                let bare = bare_address(t.trim()).trim();
                 match bare.split_once('@') {
                     Some((local, domain))
                         if !local.is_empty()
@@ -791,6 +791,63 @@ mod tests {
             sign_in.check(&Value::Unset).is_err(),
             "a switch is never null"
         );
+    }
+
+    #[test]
+    fn forwarding_addresses_compare_without_case_and_prefix_and_clear_with_null() {
+        let smtp = Property::ForwardingSmtpAddress.definition();
+        let to = |t: &str| Value::Text(t.to_owned());
+        assert!(smtp.same(
+            &to("smtp:Partner@Fabrikam.com"),
+            &to("partner@fabrikam.com")
+        ));
+        assert!(!smtp.same(&to("partner@fabrikam.com"), &Value::Unset));
+        assert_eq!(
+            smtp.show(&to("SMTP:partner@fabrikam.com")),
+            "partner@fabrikam.com"
+        );
+        assert_eq!(smtp.show(&Value::Unset), "(none)");
+        assert_eq!(
+            smtp.policy_value(&to("smtp:partner@fabrikam.com")),
+            "partner@fabrikam.com"
+        );
+        assert_eq!(smtp.check(&Value::Unset), Ok(Value::Unset));
+        assert_eq!(
+            smtp.check(&to(" smtp:partner@fabrikam.com ")),
+            Ok(to("partner@fabrikam.com"))
+        );
+        for bad in [
+            "partner",
+            "@fabrikam.com",
+            "a b@fabrikam.com",
+            "partner@localhost",
+        ] {
+            assert!(smtp.check(&to(bad)).is_err(), "{bad}");
+        }
+        assert!(smtp.check(&Value::Flag(true)).is_err());
+        assert_eq!(smtp.inverse(&Value::Unset), Some(Value::Unset));
+        let mut mailbox = Mailbox::new_shared("a@contoso.com", "A");
+        (smtp.set)(&mut mailbox, to("smtp:partner@fabrikam.com"));
+        assert_eq!(
+            mailbox.forwarding_smtp_address.as_deref(),
+            Some("partner@fabrikam.com")
+        );
+        (smtp.set)(&mut mailbox, Value::Unset);
+        assert_eq!(mailbox.forwarding_smtp_address, None);
+        assert_eq!(
+            smtp.absent(),
+            Value::Unset,
+            "a new mailbox forwards nowhere"
+        );
+        // Hybrid: mastered on premises unless the Exchange attributes moved to the cloud.
+        for p in [
+            Property::ForwardingAddress,
+            Property::ForwardingSmtpAddress,
+            Property::ForwardingKeepCopy,
+        ] {
+            assert!(p.mastered_on_premises(false), "{p:?}");
+            assert!(!p.mastered_on_premises(true), "{p:?}");
+        }
     }
 
     #[test]
