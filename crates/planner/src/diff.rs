@@ -1402,7 +1402,7 @@ mod forwarding_tests {
         // Absent: unmanaged, whatever the mailbox forwards to.
         let unmanaged = sharedbox_policy::load_sources(vec![Source::new(
             "p.yaml",
-            &format!("apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {SUPPORT}\n"),
+            format!("apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {SUPPORT}\n"),
         )])
         .unwrap();
         assert!(lines(&file, &unmanaged).is_empty());

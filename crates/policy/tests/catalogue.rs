@@ -133,7 +133,7 @@ fn forwarding_refuses_other_words_and_a_target_in_defaults() {
     let defaults = |forwarding: &str| {
         load_sources(vec![Source::new(
             "defaults.yaml",
-            &format!("apiVersion: sharedbox/v1\nkind: Defaults\n{forwarding}"),
+            format!("apiVersion: sharedbox/v1\nkind: Defaults\n{forwarding}"),
         )])
     };
     let error = defaults("forwarding: {to: partner@fabrikam.com}\n").unwrap_err();
