@@ -99,6 +99,23 @@ fn forwarding_is_planned_applied_rolled_back_and_exported_on_the_file_backend() 
         common::normalized(original),
         "the rollback restores the tenant"
     );
+    // Back where it started, the forwarding the policies ask for is drift.
+    let drift = project.run(&["drift"]);
+    assert!(
+        drift
+            .stdout
+            .contains("forwarding.to: desired partner@fabrikam-partner.example, actual (unset)"),
+        "{}\n{}",
+        drift.stdout,
+        drift.stderr
+    );
+    assert!(
+        drift
+            .stdout
+            .contains("forwarding.toRecipient: desired anna@fabrikam.com, actual (unset)"),
+        "{}",
+        drift.stdout
+    );
 }
 
 /// Exports `forwarding` of every mailbox with `run`, checks what was written and that a
