@@ -965,7 +965,9 @@ async fn the_root_is_read_only_where_a_sent_items_reader_needs_it() {
 
 /// `ForwardingAddress` takes only a recipient of the organisation, as in Exchange: the
 /// simulator refuses an outside address and changes nothing; `ForwardingSmtpAddress` takes
-/// it, and both read back as the addresses the tenant model holds.
+/// it, and both read back as the addresses the tenant model holds: `ForwardingSmtpAddress`
+/// without Exchange's `smtp:` prefix, `ForwardingAddress` from the recipient's Name (a GUID
+/// for Katrin), which `Get-Mailbox` reports, resolved through the directory.
 #[tokio::test]
 async fn forwarding_address_refuses_a_non_recipient_over_the_wire() {
     let sim = start(SimConfig::default());
