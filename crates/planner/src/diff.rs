@@ -1385,6 +1385,23 @@ mod forwarding_tests {
     }
 
     #[test]
+    fn forwarding_of_a_synced_mailbox_is_an_error_unless_exchange_is_managed_in_the_cloud() {
+        let policies = policies("{to: partner@fabrikam-partner.example, keepCopy: true}");
+        let synced = tenant(|m| m.is_dir_synced = true);
+        let err = plan(&policies, &snapshot(&synced), &PlanOptions::default()).unwrap_err();
+        assert!(
+            err.0.iter().any(|d| d.code == "plan::mastered-on-premises"
+                && d.origin.as_ref().is_some_and(|o| o.line == 4)),
+            "{err:?}"
+        );
+        let cloud = tenant(|m| {
+            m.is_dir_synced = true;
+            m.is_exchange_cloud_managed = true;
+        });
+        assert_eq!(lines(&cloud, &policies).len(), 2);
+    }
+
+    #[test]
     fn forwarding_as_the_policy_says_plans_nothing() {
         let file = tenant(|m| {
             m.forwarding_smtp_address = Some("partner@fabrikam-partner.example".into());
