@@ -146,6 +146,12 @@ fn read_value<T: Fresh>(row: &Row, definition: &Definition<T>) -> Value {
         Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } | Kind::Tristate { .. } => {
             row.flag(definition.parameter).map(Value::Flag)
         }
+        // Empty or absent: no forwarding.
+        Kind::Address => Some(
+            row.text(definition.parameter)
+                .filter(|t| !t.is_empty())
+                .map_or(Value::Unset, Value::Text),
+        ),
     };
     value.unwrap_or_else(|| definition.absent())
 }
@@ -294,6 +300,7 @@ pub async fn snapshot(
         directory.mark_incomplete();
     }
     account_smtp_auth(client, &mut directory, &scope.accounts).await?;
+    forwarding_addresses(&mut managed, &directory);
     directory.shrink_to_fit();
     managed.shrink_to_fit();
     // The bulk rows go to their mailboxes now, so that the tenant-wide maps are gone
@@ -347,6 +354,21 @@ pub async fn snapshot(
         },
         folder_ids,
     ))
+}
+
+/// `ForwardingAddress` as the tenant model holds it: Exchange reports the recipient's Name
+/// (often a GUID), the model its primary SMTP address, so that a plan compares it with the
+/// policy's `forwarding.to`. A Name the directory does not resolve stays as reported (the
+/// plan then shows it and rewrites it).
+fn forwarding_addresses(managed: &mut [Mailbox], directory: &Directory) {
+    for mailbox in managed {
+        if let Some(name) = &mailbox.forwarding_address
+            && let sharedbox_tenant::LivePrincipal::Recipient(r) = directory.resolve_live(name)
+            && !r.primary_smtp_address.is_empty()
+        {
+            mailbox.forwarding_address = Some(r.primary_smtp_address.to_ascii_lowercase());
+        }
+    }
 }
 
 /// Whether an address in `wanted` (lower-cased) is held by none of `managed`: a mailbox in

@@ -724,6 +724,10 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
                     .unwrap())
                 .to_owned(),
             ),
+            sharedbox_tenant::Kind::Address if now == Value::Unset => {
+                Value::Text("katrin.schulz@contoso.com".into())
+            }
+            sharedbox_tenant::Kind::Address => Value::Unset,
             sharedbox_tenant::Kind::Tristate { .. } if now == Value::Unset => Value::Flag(true),
             sharedbox_tenant::Kind::Tristate { .. } => Value::Unset,
             _ => Value::Flag(!now.flag()),
@@ -1029,5 +1033,58 @@ async fn aliases_round_trip_through_the_wire_and_taken_or_foreign_addresses_are_
         aliases(&exo.read(&scope).await.unwrap()),
         aliases(&after),
         "a refused write changes nothing"
+    );
+}
+
+/// `ForwardingAddress` takes only a recipient of the organisation, as in Exchange: the
+/// simulator refuses an outside address and changes nothing; `ForwardingSmtpAddress` takes
+/// it, and both read back as the addresses the tenant model holds: `ForwardingSmtpAddress`
+/// without Exchange's `smtp:` prefix, `ForwardingAddress` from the recipient's Name (a GUID
+/// for Katrin), which `Get-Mailbox` reports, resolved through the directory.
+#[tokio::test]
+async fn forwarding_address_refuses_a_non_recipient_over_the_wire() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let support = "support@contoso.com";
+    let scope = ReadScope::of(vec![support.to_owned()]);
+    let before = sim.tenant();
+    let refused = exo
+        .execute(&Operation::set(
+            support,
+            Property::ForwardingAddress,
+            Value::Text("partner@fabrikam-partner.example".into()),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("not a mail-enabled recipient"),
+        "{refused}"
+    );
+    assert_eq!(sim.tenant(), before, "a refused write changes nothing");
+    for (property, value) in [
+        (
+            Property::ForwardingSmtpAddress,
+            "partner@fabrikam-partner.example",
+        ),
+        (Property::ForwardingAddress, "KATRIN.SCHULZ@contoso.com"),
+    ] {
+        exo.execute(&Operation::set(
+            support,
+            property,
+            Value::Text(value.into()),
+        ))
+        .await
+        .unwrap();
+    }
+    let read = exo.read(&scope).await.unwrap();
+    let mailbox = read.mailbox(support).unwrap();
+    assert_eq!(
+        mailbox.forwarding_smtp_address.as_deref(),
+        Some("partner@fabrikam-partner.example"),
+        "read without Exchange's `smtp:` prefix"
+    );
+    assert_eq!(
+        mailbox.forwarding_address.as_deref(),
+        Some("katrin.schulz@contoso.com")
     );
 }

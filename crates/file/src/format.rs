@@ -164,13 +164,15 @@ impl TenantFile {
 
     /// Applies one operation the way Exchange would; a refused operation changes nothing.
     pub fn apply(&mut self, operation: &Operation) -> Result<(), TenantError> {
-        // Only operations that name a principal (or create) need the directory; building it
+        // Only operations that name a principal (or create, or forward to a recipient) need
+        // the directory; building it
         // costs a pass over every recipient.
         let needs_directory = !matches!(
             operation,
-            Operation::SetMailbox { .. }
-                | Operation::SetOrganization { .. }
-                | Operation::RemoveMailbox { .. }
+            Operation::SetMailbox { setting, .. } if setting.property != Property::ForwardingAddress
+        ) && !matches!(
+            operation,
+            Operation::SetOrganization { .. } | Operation::RemoveMailbox { .. }
         );
         let directory = if needs_directory {
             self.directory()
@@ -442,6 +444,27 @@ fn apply_to_mailbox(
             {
                 return Err(no_moderator(mailbox));
             }
+            let value = match (setting.property, value) {
+                // `ForwardingAddress` takes a recipient of the organisation; the mailbox
+                // holds it as its primary SMTP address.
+                (Property::ForwardingAddress, Value::Text(identity)) => {
+                    let recipient = directory
+                        .resolve_policy(&identity)
+                        .filter(|r| r.is_mail_enabled())
+                        .ok_or_else(|| TenantError::Rejected {
+                            message: format!(
+                                "`{}` is not a mail-enabled recipient of the organisation: `ForwardingAddress` takes a mailbox, mail user, mail contact or group",
+                                sharedbox_tenant::printable(&identity, 200)
+                            ),
+                            hint: Some(
+                                "forward to an outside address with `ForwardingSmtpAddress`"
+                                    .to_owned(),
+                            ),
+                        })?;
+                    Value::Text(recipient.primary_smtp_address.to_ascii_lowercase())
+                }
+                (_, value) => value,
+            };
             (setting.definition().set)(mailbox, value);
             Ok(())
         }

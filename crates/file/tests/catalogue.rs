@@ -23,6 +23,14 @@ fn value_of(kind: Kind, pick: u8) -> Value {
             [Value::Flag(true), Value::Flag(false), Value::Unset][usize::from(pick % 3)].clone()
         }
         Kind::Text => Value::Text(format!("Team Inbox {pick}")),
+        // A recipient of the fixture (`ForwardingAddress` takes only those), in any case, or
+        // `$null`.
+        Kind::Address => [
+            Value::Unset,
+            Value::Text("anna@fabrikam.com".into()),
+            Value::Text("Clara@Fabrikam.com".into()),
+        ][usize::from(pick % 3)]
+        .clone(),
         Kind::Choice(words) => {
             // Any spelling: Exchange takes choices without case.
             let word = words[usize::from(pick) % words.len()];
@@ -103,7 +111,7 @@ fn a_value_of_the_wrong_kind_is_refused_and_changes_nothing() {
     for property in Property::ALL {
         let definition = property.definition();
         let wrong = match definition.kind {
-            Kind::Text | Kind::Choice(_) => Value::Flag(true),
+            Kind::Text | Kind::Choice(_) | Kind::Address => Value::Flag(true),
             Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } | Kind::Tristate { .. } => {
                 Value::Text("yes".into())
             }
@@ -120,4 +128,53 @@ fn a_value_of_the_wrong_kind_is_refused_and_changes_nothing() {
         );
         assert_eq!(file, untouched, "{property:?}");
     }
+}
+
+#[test]
+fn forwarding_address_takes_only_a_recipient_and_stores_its_primary_address() {
+    let mut file = tenant();
+    let address = file.mailboxes[0].primary_smtp_address.clone();
+    let untouched = file.clone();
+    let error = file
+        .apply(&Operation::set(
+            &address,
+            Property::ForwardingAddress,
+            Value::Text("partner@external.example".into()),
+        ))
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("not a mail-enabled recipient"),
+        "{error}"
+    );
+    assert_eq!(file, untouched);
+    // Any address is fine as `ForwardingSmtpAddress`, with or without Exchange's prefix.
+    file.apply(&Operation::set(
+        &address,
+        Property::ForwardingSmtpAddress,
+        Value::Text("smtp:partner@external.example".into()),
+    ))
+    .unwrap();
+    file.apply(&Operation::set(
+        &address,
+        Property::ForwardingAddress,
+        Value::Text("ANNA@fabrikam.com".into()),
+    ))
+    .unwrap();
+    let mailbox = &file.mailboxes[0];
+    assert_eq!(
+        mailbox.forwarding_address.as_deref(),
+        Some("anna@fabrikam.com")
+    );
+    assert_eq!(
+        mailbox.forwarding_smtp_address.as_deref(),
+        Some("partner@external.example")
+    );
+    // `$null` clears it.
+    file.apply(&Operation::set(
+        &address,
+        Property::ForwardingAddress,
+        Value::Unset,
+    ))
+    .unwrap();
+    assert_eq!(file.mailboxes[0].forwarding_address, None);
 }

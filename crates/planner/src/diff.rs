@@ -7,7 +7,14 @@
 //!   folder `Default`/`Anonymous`) are never touched;
 //! - both sides are compared as identities ([`PrincipalId`]), never as spellings;
 //! - a live principal that resolves to nothing is orphaned and revoked when its list is managed;
-//! - root visibility follows the Sent Items reader (`MailboxPlanner::root_visibility`).
+//! - root visibility follows the Sent Items reader (`MailboxPlanner::root_visibility`);
+//! - `forwarding.to` is resolved here, where the directory is known
+//!   ([`resolve_forwarding`]): the policy maps `to` to `ForwardingSmtpAddress` (any address)
+//!   with `ForwardingAddress` cleared; an address the directory holds as a mail-enabled
+//!   recipient becomes `ForwardingAddress` (its primary SMTP address) instead, with
+//!   `ForwardingSmtpAddress` cleared, since Exchange lets `ForwardingAddress` win and only
+//!   it survives a change of the recipient's addresses. Each of the three Exchange values
+//!   keeps its one catalogue definition; only the choice between the two is made here.
 
 use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
 use sharedbox_tenant::{
@@ -505,6 +512,8 @@ impl MailboxPlanner<'_> {
             }
         };
 
+        let resolved = resolve_forwarding(policy, self.directory);
+        let policy = resolved.as_ref();
         // Settings in catalogue order, grouped as the policy writes them: moderators and
         // bypass senders are added before moderation is switched on (Exchange refuses a
         // moderated mailbox without moderators) and removed last (in the revocation wave).
@@ -1170,6 +1179,42 @@ fn aliases(policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
     });
 }
 
+/// `policy` with `forwarding.to` resolved against `directory`: a mail-enabled recipient of
+/// the organisation is forwarded to with `ForwardingAddress` (its primary SMTP address) and
+/// `ForwardingSmtpAddress` cleared; any other address stays `ForwardingSmtpAddress`, as the
+/// policy maps it. Borrowed when the policy does not forward.
+pub fn resolve_forwarding<'a>(
+    policy: &'a MailboxPolicy,
+    directory: &Directory,
+) -> std::borrow::Cow<'a, MailboxPolicy> {
+    let Some(to) = policy
+        .setting(Property::ForwardingSmtpAddress)
+        .filter(|to| matches!(to.value, Value::Text(_)))
+    else {
+        return std::borrow::Cow::Borrowed(policy);
+    };
+    let Some(recipient) = directory
+        .resolve_policy(&to.value.text())
+        .filter(|r| r.is_mail_enabled() && !r.primary_smtp_address.is_empty())
+    else {
+        return std::borrow::Cow::Borrowed(policy);
+    };
+    let mut resolved = policy.clone();
+    let origin = to.origin.clone();
+    resolved.settings.insert(
+        Property::ForwardingAddress,
+        Located::new(
+            Value::Text(recipient.primary_smtp_address.to_ascii_lowercase()),
+            origin.clone(),
+        ),
+    );
+    resolved.settings.insert(
+        Property::ForwardingSmtpAddress,
+        Located::new(Value::Unset, origin),
+    );
+    std::borrow::Cow::Owned(resolved)
+}
+
 /// The changes for the catalogued settings of `policy` that `include` selects, in catalogue
 /// order; the mailbox's display name only when it exists (a new one is created with it).
 fn settings(
@@ -1400,5 +1445,194 @@ sendFromAliasEnabled: true
             ),
             "{err:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod forwarding_tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+    use sharedbox_tenant::ReadScope;
+
+    use super::*;
+    use crate::render::change_line;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+    const SUPPORT: &str = "support@fabrikam.com";
+
+    fn tenant(live: impl FnOnce(&mut Mailbox)) -> TenantFile {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        live(
+            file.mailboxes
+                .iter_mut()
+                .find(|m| m.primary_smtp_address == SUPPORT)
+                .unwrap(),
+        );
+        file
+    }
+
+    fn policies(forwarding: &str) -> PolicySet {
+        let text = format!(
+            "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {SUPPORT}\nforwarding: {forwarding}\n"
+        );
+        sharedbox_policy::load_sources(vec![Source::new("p.yaml", &text)]).unwrap()
+    }
+
+    fn snapshot(file: &TenantFile) -> Snapshot {
+        file.snapshot(&ReadScope::of(vec![SUPPORT.to_owned()]))
+    }
+
+    /// The plan's forwarding lines, as the text plan prints them.
+    fn lines(file: &TenantFile, policies: &PolicySet) -> Vec<String> {
+        let plan = plan(policies, &snapshot(file), &PlanOptions::default()).unwrap();
+        plan.mailboxes
+            .iter()
+            .flat_map(|m| &m.changes)
+            .filter(|c| c.field.starts_with("forwarding."))
+            .map(|c| change_line(&c.field, c.action, c.before.as_ref(), c.after.as_ref()))
+            .collect()
+    }
+
+    /// Applies the plan; asserts that planning again finds nothing, and that the inverses
+    /// restore the mailbox.
+    fn apply_and_roll_back(mut file: TenantFile, policies: &PolicySet) -> Mailbox {
+        let original = file.clone();
+        let plan = plan(policies, &snapshot(&file), &PlanOptions::default()).unwrap();
+        for change in plan.ordered_changes() {
+            file.apply(&change.operation).unwrap();
+        }
+        let applied = snapshot(&file).mailbox(SUPPORT).unwrap().clone();
+        assert!(lines(&file, policies).is_empty(), "a second plan is empty");
+        for change in plan.ordered_changes().iter().rev() {
+            file.apply(change.inverse.as_ref().unwrap()).unwrap();
+        }
+        assert_eq!(
+            snapshot(&file).mailbox(SUPPORT),
+            snapshot(&original).mailbox(SUPPORT),
+            "rolled back"
+        );
+        applied
+    }
+
+    #[test]
+    fn an_outside_address_is_forwarded_to_with_forwarding_smtp_address() {
+        let policies = policies("{to: partner@fabrikam-partner.example, keepCopy: true}");
+        let file = tenant(|_| {});
+        assert_eq!(
+            lines(&file, &policies),
+            [
+                "~ forwarding.to = (none) -> partner@fabrikam-partner.example",
+                "~ forwarding.keepCopy = false -> true",
+            ]
+        );
+        let applied = apply_and_roll_back(file, &policies);
+        assert_eq!(applied.forwarding_address, None);
+        assert_eq!(
+            applied.forwarding_smtp_address.as_deref(),
+            Some("partner@fabrikam-partner.example")
+        );
+        assert!(applied.deliver_to_mailbox_and_forward);
+    }
+
+    #[test]
+    fn a_recipient_is_forwarded_to_with_forwarding_address_and_the_smtp_forward_cleared() {
+        // A proxy address of Anna's, in another case: the recipient, by its primary address.
+        let policies = policies("{to: Anna.Berg@fabrikam.com, keepCopy: false}");
+        let file = tenant(|m| m.forwarding_smtp_address = Some("old@elsewhere.example".into()));
+        assert_eq!(
+            lines(&file, &policies),
+            [
+                "~ forwarding.toRecipient = (none) -> anna@fabrikam.com",
+                "~ forwarding.to = old@elsewhere.example -> (none)",
+            ]
+        );
+        let applied = apply_and_roll_back(file, &policies);
+        assert_eq!(
+            applied.forwarding_address.as_deref(),
+            Some("anna@fabrikam.com")
+        );
+        assert_eq!(applied.forwarding_smtp_address, None);
+        assert!(!applied.deliver_to_mailbox_and_forward);
+    }
+
+    #[test]
+    fn keep_copy_alone_changes_only_deliver_to_mailbox_and_forward() {
+        let policies = policies("{to: anna@fabrikam.com, keepCopy: true}");
+        let file = tenant(|m| m.forwarding_address = Some("anna@fabrikam.com".into()));
+        assert_eq!(
+            lines(&file, &policies),
+            ["~ forwarding.keepCopy = false -> true"]
+        );
+        apply_and_roll_back(file, &policies);
+    }
+
+    #[test]
+    fn none_clears_both_addresses_and_the_copy_flag() {
+        let policies = policies("none");
+        let file = tenant(|m| {
+            m.forwarding_address = Some("anna@fabrikam.com".into());
+            m.forwarding_smtp_address = Some("partner@fabrikam-partner.example".into());
+            m.deliver_to_mailbox_and_forward = true;
+        });
+        assert_eq!(
+            lines(&file, &policies),
+            [
+                "~ forwarding.toRecipient = anna@fabrikam.com -> (none)",
+                "~ forwarding.to = partner@fabrikam-partner.example -> (none)",
+                "~ forwarding.keepCopy = true -> false",
+            ]
+        );
+        let applied = apply_and_roll_back(file, &policies);
+        assert_eq!(
+            (
+                applied.forwarding_address,
+                applied.forwarding_smtp_address,
+                applied.deliver_to_mailbox_and_forward
+            ),
+            (None, None, false)
+        );
+    }
+
+    #[test]
+    fn forwarding_of_a_synced_mailbox_is_an_error_unless_exchange_is_managed_in_the_cloud() {
+        let policies = policies("{to: partner@fabrikam-partner.example, keepCopy: true}");
+        let synced = tenant(|m| m.is_dir_synced = true);
+        let err = plan(&policies, &snapshot(&synced), &PlanOptions::default()).unwrap_err();
+        assert!(
+            err.0.iter().any(|d| d.code == "plan::mastered-on-premises"
+                && d.origin.as_ref().is_some_and(|o| o.line == 4)),
+            "{err:?}"
+        );
+        let cloud = tenant(|m| {
+            m.is_dir_synced = true;
+            m.is_exchange_cloud_managed = true;
+        });
+        assert_eq!(lines(&cloud, &policies).len(), 2);
+    }
+
+    #[test]
+    fn forwarding_as_the_policy_says_plans_nothing() {
+        let file = tenant(|m| {
+            m.forwarding_smtp_address = Some("partner@fabrikam-partner.example".into());
+            m.deliver_to_mailbox_and_forward = true;
+        });
+        // The case of the address is no difference.
+        assert!(
+            lines(
+                &file,
+                &policies("{to: PARTNER@fabrikam-partner.example, keepCopy: true}")
+            )
+            .is_empty()
+        );
+        assert!(lines(&tenant(|_| {}), &policies("none")).is_empty());
+        // Absent: unmanaged, whatever the mailbox forwards to.
+        let unmanaged = sharedbox_policy::load_sources(vec![Source::new(
+            "p.yaml",
+            format!("apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {SUPPORT}\n"),
+        )])
+        .unwrap();
+        assert!(lines(&file, &unmanaged).is_empty());
     }
 }

@@ -266,6 +266,7 @@ pub fn export_mailbox(
                         .map(String::as_str),
                 );
             }
+            "forwarding" => write_forwarding(&mut out, mailbox),
             // The catalogued settings, written above.
             _ => {}
         }
@@ -281,6 +282,10 @@ pub fn export_mailbox(
 /// own, `key:` and one `  name: value` line per property of a group (`sentItems`, `clients`,
 /// `moderation`). A value Exchange did not report is written as a comment.
 fn write_settings(out: &mut String, key: &str, mailbox: &Mailbox) {
+    if key == "forwarding" {
+        // One policy field over three properties: [`write_forwarding`].
+        return;
+    }
     let mut grouped = false;
     for property in Property::ALL {
         let definition = property.definition();
@@ -309,6 +314,44 @@ fn write_settings(out: &mut String, key: &str, mailbox: &Mailbox) {
             None => {
                 let _ = writeln!(out, "  # {name}: not reported by Exchange, left unmanaged");
             }
+        }
+    }
+}
+
+/// Writes `forwarding`: `{to, keepCopy}` with `ForwardingAddress` (which wins in Exchange)
+/// else `ForwardingSmtpAddress` as `to`, or `none`. `DeliverToMailboxAndForward` without a
+/// target does nothing in Exchange and `none` would change it, so it is left unmanaged.
+fn write_forwarding(out: &mut String, mailbox: &Mailbox) {
+    let to = mailbox
+        .forwarding_address
+        .as_deref()
+        .or(mailbox.forwarding_smtp_address.as_deref());
+    let keep_copy = mailbox.deliver_to_mailbox_and_forward;
+    match to {
+        Some(to) => {
+            if mailbox.forwarding_address.is_some()
+                && let Some(smtp) = &mailbox.forwarding_smtp_address
+            {
+                let _ = writeln!(
+                    out,
+                    "# ForwardingSmtpAddress {} is also set; ForwardingAddress wins, and a plan clears it",
+                    sharedbox_tenant::printable(smtp, 200)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "forwarding:\n  to: {}\n  keepCopy: {keep_copy}",
+                scalar(sharedbox_tenant::bare_address(to))
+            );
+        }
+        None if keep_copy => {
+            let _ = writeln!(
+                out,
+                "# forwarding: DeliverToMailboxAndForward is on without a forwarding address; left unmanaged"
+            );
+        }
+        None => {
+            let _ = writeln!(out, "forwarding: none");
         }
     }
 }
@@ -452,7 +495,8 @@ mod tests {
                 "fullAccess",
                 "sentItemsReaders",
                 "clients",
-                "moderation"
+                "moderation",
+                "forwarding"
             ]
         );
         assert_eq!(ExportField::parse(" SENDAS "), Some(ExportField("sendAs")));

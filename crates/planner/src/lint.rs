@@ -44,6 +44,7 @@ pub fn lint_plan(
         across_environments(mailbox, snapshot, &mut found);
         sign_in_allowed(mailbox, snapshot, &mut found);
         licence_needed(mailbox, snapshot, &mut found);
+        forwarding_outside(mailbox, snapshot, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -425,6 +426,54 @@ fn licence_needed(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Dia
     );
 }
 
+/// SBX209: the policy forwards to an address outside the organisation's accepted domains
+/// (by the recipient's primary SMTP address when the directory holds it: a mail contact's
+/// is outside). Skipped when the accepted domains are not known.
+fn forwarding_outside(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
+    let domains = &snapshot.organization.accepted_domains;
+    if domains.is_empty() || policy.ensure == sharedbox_policy::Ensure::Absent {
+        return;
+    }
+    // `forwarding.to` as the policy maps it (the planner moves a recipient to
+    // `ForwardingAddress` later).
+    let Some(to) = policy
+        .setting(Property::ForwardingSmtpAddress)
+        .filter(|to| matches!(to.value, Value::Text(_)))
+    else {
+        return;
+    };
+    let written = to.value.text();
+    let target = snapshot
+        .directory
+        .resolve_policy(&written)
+        .filter(|r| !r.primary_smtp_address.is_empty())
+        .map_or_else(|| written.clone(), |r| r.primary_smtp_address.clone());
+    let Some((_, domain)) = target.rsplit_once('@') else {
+        return;
+    };
+    if domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        return;
+    }
+    let via = if target.eq_ignore_ascii_case(&written) {
+        String::new()
+    } else {
+        format!(" (`{written}` is `{target}`)")
+    };
+    out.push(
+        finding(
+            LintCode::Sbx209,
+            format!(
+                "`{}` forwards its mail to `{target}`{via}, outside the accepted domains of `{}` ({}): the outbound spam filter policy blocks automatic external forwarding by default (`AutoForwardingMode`), and forwarding outside is a common exfiltration path",
+                policy.address.value,
+                snapshot.tenant,
+                domains.join(", ")
+            ),
+            &to.origin,
+        )
+        .with_hint("forward to a recipient inside the organisation, or allow external forwarding for this mailbox only (an outbound spam filter policy with `AutoForwardingMode On` scoped to it) and lower this lint to `info` for it; `sharedbox explain SBX209`"),
+    );
+}
+
 /// SBX207: a Send As / on Behalf sender whose mailbox is on premises (a `MailUser` or
 /// `RemoteUserMailbox` in Exchange Online), where the matching server-side copy is on.
 fn across_environments(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
@@ -704,5 +753,66 @@ mod licence_tests {
         );
         // A licence is assigned: Exchange enforces its plan's limits itself.
         assert!(licence(true, true, Some(51 << 30), Some(true)).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod forwarding_tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+
+    /// SBX209 findings as `(line, message)` for `forwarding` of support@, with the fixture's
+    /// accepted domains (or none, when `known` is false).
+    fn forwarding(forwarding: &str, known: bool) -> Vec<(u32, String)> {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        if !known {
+            file.organization.accepted_domains.clear();
+        }
+        let policy = format!(
+            "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nforwarding: {forwarding}\n"
+        );
+        let set = sharedbox_policy::load_sources(vec![Source::new("p.yaml", &policy)]).unwrap();
+        lint_plan(
+            &set,
+            &file.snapshot(&set.read_scope()),
+            &LintLevels::default(),
+        )
+        .into_iter()
+        .filter(|d| d.code == "SBX209")
+        .map(|d| (d.origin.map_or(0, |o| o.line), d.message))
+        .collect()
+    }
+
+    #[test]
+    fn forwarding_outside_the_accepted_domains_is_found() {
+        let found = forwarding(
+            "{to: partner@contoso-partner.example, keepCopy: true}",
+            true,
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 4, "at the `forwarding` line");
+        assert!(
+            found[0].1.contains("`partner@contoso-partner.example`"),
+            "{found:?}"
+        );
+        assert!(found[0].1.contains("AutoForwardingMode"), "{found:?}");
+        // The accepted domains compare without case.
+        assert!(forwarding("{to: Partner@FABRIKAM.com}", true).is_empty());
+    }
+
+    #[test]
+    fn forwarding_inside_none_or_unknown_domains_is_not_found() {
+        assert!(forwarding("{to: anna@fabrikam.com, keepCopy: false}", true).is_empty());
+        assert!(forwarding("none", true).is_empty());
+        assert!(
+            forwarding("{to: partner@contoso-partner.example}", false).is_empty(),
+            "skipped when the accepted domains are not known"
+        );
     }
 }

@@ -139,6 +139,11 @@ pub struct RawDocument {
     /// Approval of incoming mail before delivery.
     #[serde(default)]
     pub moderation: Option<Sp<Moderation>>,
+    /// Where incoming mail is forwarded: `{to: ADDRESS, keepCopy: true|false}` or `none`.
+    /// `to` that names a recipient of the organisation becomes `ForwardingAddress`, any
+    /// other address `ForwardingSmtpAddress`; `keepCopy` is `DeliverToMailboxAndForward`.
+    #[serde(default)]
+    pub forwarding: Option<Sp<Forwarding>>,
     /// Creation and deletion rules.
     #[serde(default)]
     pub lifecycle: Option<Sp<Lifecycle>>,
@@ -265,6 +270,37 @@ impl RawDocument {
                 value,
                 &smtp.0.referenced,
             ));
+        }
+        if let Some(forwarding) = &self.forwarding {
+            let at = &forwarding.0.referenced;
+            match forwarding.value() {
+                // `to` is written as an SMTP forward; the planner, which knows the
+                // directory, moves it to `ForwardingAddress` when it names a recipient.
+                Forwarding::To(f) => {
+                    out.push((
+                        Property::ForwardingAddress,
+                        Value::Unset,
+                        &f.to.0.referenced,
+                    ));
+                    out.push((
+                        Property::ForwardingSmtpAddress,
+                        Value::Text(f.to.value().trim().to_owned()),
+                        &f.to.0.referenced,
+                    ));
+                    if let Some(keep) = &f.keep_copy {
+                        out.push((
+                            Property::ForwardingKeepCopy,
+                            Value::Flag(*keep.value()),
+                            &keep.0.referenced,
+                        ));
+                    }
+                }
+                Forwarding::None => {
+                    out.push((Property::ForwardingAddress, Value::Unset, at));
+                    out.push((Property::ForwardingSmtpAddress, Value::Unset, at));
+                    out.push((Property::ForwardingKeepCopy, Value::Flag(false), at));
+                }
+            }
         }
         out
     }
@@ -504,6 +540,85 @@ pub enum Ensure {
     Absent,
 }
 
+/// `forwarding`: `none`, or where to forward and whether to keep a copy.
+#[derive(Debug, Clone)]
+pub enum Forwarding {
+    /// `none`: no forwarding (`ForwardingAddress` and `ForwardingSmtpAddress` `$null`,
+    /// `DeliverToMailboxAndForward` `$false`).
+    None,
+    /// `{to, keepCopy}`.
+    To(ForwardTo),
+}
+
+/// `forwarding: {to, keepCopy}`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ForwardTo {
+    /// The address mail is forwarded to: a recipient of the organisation (SMTP address or
+    /// UPN; `ForwardingAddress`) or any SMTP address (`ForwardingSmtpAddress`).
+    pub to: Sp<String>,
+    /// Keep a copy in the shared mailbox too (`DeliverToMailboxAndForward`); absent = not
+    /// managed (Exchange's default is `false`: mail is only forwarded).
+    #[serde(default)]
+    pub keep_copy: Option<Sp<bool>>,
+}
+
+/// The word `none`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum NoForwarding {
+    /// No forwarding.
+    #[serde(rename = "none")]
+    None,
+}
+
+/// Where incoming mail is forwarded: `none`, or `{to, keepCopy}`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ForwardingSchema {
+    /// `none`: no forwarding.
+    None(NoForwarding),
+    /// Forward to `to`.
+    To(ForwardTo),
+}
+
+impl JsonSchema for Forwarding {
+    fn schema_name() -> Cow<'static, str> {
+        "Forwarding".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ForwardingSchema::json_schema(generator)
+    }
+}
+
+impl<'de> Deserialize<'de> for Forwarding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Forwarding;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`none` or a mapping with `to` and `keepCopy`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Forwarding, E> {
+                if v == "none" {
+                    Ok(Forwarding::None)
+                } else {
+                    Err(E::unknown_variant(v, &["none"]))
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Forwarding, A::Error> {
+                ForwardTo::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Forwarding::To)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// The top-level fields each kind allows besides `apiVersion` and `kind`.
 pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
     const MAILBOX_FIELDS: &[&str] = &[
@@ -520,6 +635,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "sentItemsReaders",
         "clients",
         "moderation",
+        "forwarding",
         "lifecycle",
         "lints",
     ];
@@ -533,7 +649,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
                 .filter(|f| !PER_MAILBOX.contains(f))
                 .collect()
         });
-    const PROFILE_FIELDS: [&str; 13] = [
+    const PROFILE_FIELDS: [&str; 14] = [
         "name",
         "hiddenFromAddressLists",
         "signIn",
@@ -544,6 +660,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "sentItemsReaders",
         "clients",
         "moderation",
+        "forwarding",
         "lifecycle",
         "lints",
         "description",

@@ -51,6 +51,8 @@ pub enum LintCode {
     Sbx207,
     /// `SBX208`: a shared mailbox whose own account can sign in.
     Sbx208,
+    /// `SBX209`: forwarding to an address outside the organisation's accepted domains.
+    Sbx209,
     /// `SBX210`: a shared mailbox that needs a licence it does not have.
     Sbx210,
 }
@@ -76,6 +78,7 @@ impl LintCode {
             LintCode::Sbx109 => "SBX109",
             LintCode::Sbx207 => "SBX207",
             LintCode::Sbx208 => "SBX208",
+            LintCode::Sbx209 => "SBX209",
             LintCode::Sbx210 => "SBX210",
         }
     }
@@ -444,6 +447,37 @@ do). A system that really signs in as the mailbox (a CRM that stores the mailbox
 password) needs `signIn: allowed`; lower this lint to `info` for that mailbox and protect the
 account with Conditional Access. For a mailbox synchronised from on-premises AD, disable the
 account there.",
+    },
+    Lint {
+        code: LintCode::Sbx209,
+        name: "forwarding-outside-organisation",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "a shared mailbox forwards its mail outside the organisation's accepted domains",
+        explanation: "\
+Why: forwarding (`forwarding.to`, Exchange's `ForwardingSmtpAddress` or a mail contact as
+`ForwardingAddress`) sends every message the shared mailbox receives to another address. Two
+things go wrong when that address is outside the organisation's accepted domains:
+
+- delivery: Exchange Online's outbound spam filter policy controls automatic external
+  forwarding (`AutoForwardingMode`). Its default, `Automatic`, now means `Off`: forwarded
+  messages are blocked and the sender of the original message gets a non-delivery report
+  (`5.7.520 Access denied, Your organization does not allow external forwarding`). The
+  forward looks configured and nothing arrives.
+- exposure: forwarding outside is a common exfiltration path (a compromised account or an
+  attacker who sets a forward keeps reading the mailbox's mail), so security baselines (CISA
+  SCuBA MS.EXO.1.1, Microsoft Defender's alerts) flag it and auditors ask for every one.
+
+sharedbox judges the address the policy forwards to (a recipient of the directory by its
+primary SMTP address, e.g. a mail contact's outside address) against
+`Get-AcceptedDomain`; the lint is skipped when the accepted domains could not be read.
+
+Fix: forward to a recipient inside the organisation (a mailbox or a group whose members
+include the outside partner as a mail contact), or, when the external forward is intended,
+allow it for this mailbox only: an outbound spam filter policy with `AutoForwardingMode On`
+scoped to the mailbox (`New-HostedOutboundSpamFilterPolicy` and
+`New-HostedOutboundSpamFilterRule -From <mailbox>`), and lower this lint to `info` for the
+mailbox (`lints: {SBX209: info}`) so the decision is written down.",
     },
     Lint {
         code: LintCode::Sbx210,
@@ -966,6 +1000,7 @@ mod tests {
             LintCode::Sbx109,
             LintCode::Sbx207,
             LintCode::Sbx208,
+            LintCode::Sbx209,
             LintCode::Sbx210,
         ];
         assert_eq!(LINTS.len(), codes.len());

@@ -329,6 +329,22 @@ impl Layer {
                 .map(|v| principals(v, false, diagnostics));
             layer.moderation_bypass = m.bypass.as_ref().map(|v| principals(v, false, diagnostics));
         }
+        if let Some(forwarding) = &doc.forwarding
+            && let document::Forwarding::To(f) = forwarding.value()
+            && let Err(why) = Property::ForwardingSmtpAddress
+                .definition()
+                .check(&Value::Text(f.to.value().clone()))
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::invalid-forwarding-address",
+                    format!("`forwarding.to`: {why}"),
+                    Some(origin(source, &f.to)),
+                )
+                .with_label("not an email address")
+                .with_hint("write the address mail is forwarded to, e.g. `partner@fabrikam.com`; `forwarding: none` switches forwarding off"),
+            );
+        }
         if let Some(lints) = &doc.lints {
             layer.lints = crate::lint::levels_of(lints.value(), source, diagnostics);
         }
@@ -779,6 +795,7 @@ impl Builder {
                 }
                 let layer = Layer::from_document(source, doc, diagnostics);
                 refuse_ensure(&layer, kind, diagnostics);
+                refuse_forwarding_target(source, doc, diagnostics);
                 self.defaults = Some((kind_origin, layer));
             }
             Kind::Profile => {
@@ -1034,6 +1051,28 @@ fn check_mailbox(
     }
 }
 
+/// `forwarding.to` in `Defaults`: one address for every shared mailbox is never meant
+/// (`forwarding: none` is, and stays allowed).
+fn refuse_forwarding_target(
+    source: &Arc<Source>,
+    doc: &RawDocument,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if let Some(forwarding) = &doc.forwarding
+        && let crate::document::Forwarding::To(f) = forwarding.value()
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "policy::forwarding-in-defaults",
+                "`forwarding.to` in `Defaults` would forward the mail of every shared mailbox to one address",
+                Some(origin(source, &f.to)),
+            )
+            .with_label("one target for every mailbox")
+            .with_hint("set `forwarding.to` in the mailbox's own document or a profile; `Defaults` can set `forwarding: none`"),
+        );
+    }
+}
+
 /// The top-level fields a document sets, with their positions.
 fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str, Origin)> {
     let mut out = Vec::new();
@@ -1059,6 +1098,7 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("sentItemsReaders", doc.sent_items_readers);
     field!("clients", doc.clients);
     field!("moderation", doc.moderation);
+    field!("forwarding", doc.forwarding);
     field!("lifecycle", doc.lifecycle);
     field!("lints", doc.lints);
     field!("sendFromAliasEnabled", doc.send_from_alias_enabled);

@@ -14,6 +14,7 @@ fn samples(kind: Kind) -> Vec<Value> {
         }
         Kind::Tristate { .. } => vec![Value::Flag(true), Value::Flag(false), Value::Unset],
         Kind::Text => vec![Value::Text("Team Inbox: 1st level".into())],
+        Kind::Address => vec![Value::Text("partner@fabrikam.com".into())],
         Kind::Choice(words) => words.iter().map(|w| Value::Text((*w).into())).collect(),
     }
 }
@@ -30,7 +31,8 @@ fn yaml<T>(definition: &Definition<T>, value: &Value) -> String {
 
 #[test]
 fn every_catalogued_mailbox_property_is_set_by_its_policy_field() {
-    for property in Property::ALL {
+    // `forwarding` sets its three properties together: tested below.
+    for property in Property::ALL.into_iter().filter(|p| !is_forwarding(*p)) {
         let definition = property.definition();
         for value in samples(definition.kind) {
             let text = format!(
@@ -57,6 +59,89 @@ fn every_catalogued_mailbox_property_is_set_by_its_policy_field() {
             );
         }
     }
+}
+
+fn is_forwarding(property: Property) -> bool {
+    property.definition().field.starts_with("forwarding.")
+}
+
+fn forwarding_settings(yaml: &str) -> Vec<(Property, Value)> {
+    let text = format!(
+        "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n{yaml}"
+    );
+    let set = load_sources(vec![Source::new("support.yaml", &text)])
+        .unwrap_or_else(|e| panic!("{text}\n{e:?}"));
+    set.mailboxes[0]
+        .settings
+        .iter()
+        .map(|(p, v)| (*p, v.value.clone()))
+        .collect()
+}
+
+#[test]
+fn forwarding_sets_its_three_properties_together() {
+    // `to` is an SMTP forward until the planner finds it in the directory.
+    assert_eq!(
+        forwarding_settings("forwarding: {to: partner@fabrikam.com, keepCopy: true}\n"),
+        [
+            (Property::ForwardingAddress, Value::Unset),
+            (
+                Property::ForwardingSmtpAddress,
+                Value::Text("partner@fabrikam.com".into())
+            ),
+            (Property::ForwardingKeepCopy, Value::Flag(true)),
+        ]
+    );
+    // Without `keepCopy`, `DeliverToMailboxAndForward` is not managed.
+    assert_eq!(
+        forwarding_settings("forwarding:\n  to: partner@fabrikam.com\n").len(),
+        2
+    );
+    assert_eq!(
+        forwarding_settings("forwarding: none\n"),
+        [
+            (Property::ForwardingAddress, Value::Unset),
+            (Property::ForwardingSmtpAddress, Value::Unset),
+            (Property::ForwardingKeepCopy, Value::Flag(false)),
+        ]
+    );
+    assert!(
+        Property::ALL
+            .into_iter()
+            .filter(|p| is_forwarding(*p))
+            .count()
+            == 3
+    );
+}
+
+#[test]
+fn forwarding_refuses_other_words_and_a_target_in_defaults() {
+    for bad in [
+        "forwarding: off\n",
+        "forwarding: {to: a@b.com, copy: true}\n",
+        "forwarding: {to: partner}\n",
+        "forwarding: {keepCopy: true}\n",
+    ] {
+        let text = format!(
+            "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n{bad}"
+        );
+        assert!(
+            load_sources(vec![Source::new("support.yaml", &text)]).is_err(),
+            "{bad}"
+        );
+    }
+    let defaults = |forwarding: &str| {
+        load_sources(vec![Source::new(
+            "defaults.yaml",
+            format!("apiVersion: sharedbox/v1\nkind: Defaults\n{forwarding}"),
+        )])
+    };
+    let error = defaults("forwarding: {to: partner@fabrikam.com}\n").unwrap_err();
+    assert!(
+        format!("{error:?}").contains("forwarding-in-defaults"),
+        "{error:?}"
+    );
+    assert!(defaults("forwarding: none\n").is_ok());
 }
 
 #[test]

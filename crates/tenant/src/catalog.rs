@@ -121,6 +121,10 @@ pub enum Kind {
     },
     /// Free text, compared exactly, shown quoted.
     Text,
+    /// An email address or `$null` (a forwarding target): compared without case and without
+    /// the `smtp:` prefix Exchange reports `ForwardingSmtpAddress` with, shown bare, `(none)`
+    /// for `$null`.
+    Address,
     /// One of a fixed set of words (the first is Exchange's default), compared without case
     /// and shown in lower case.
     Choice(&'static [&'static str]),
@@ -154,10 +158,14 @@ impl<T> std::fmt::Debug for Definition<T> {
 }
 
 impl<T> Definition<T> {
-    /// Whether `a` and `b` are the same value (choices compare without case).
+    /// Whether `a` and `b` are the same value (choices compare without case, addresses
+    /// without case and `smtp:` prefix).
     pub fn same(&self, a: &Value, b: &Value) -> bool {
         match (self.kind, a, b) {
             (Kind::Choice(_), Value::Text(a), Value::Text(b)) => a.eq_ignore_ascii_case(b),
+            (Kind::Address, Value::Text(a), Value::Text(b)) => {
+                bare_address(a).eq_ignore_ascii_case(bare_address(b))
+            }
             _ => a == b,
         }
     }
@@ -173,6 +181,8 @@ impl<T> Definition<T> {
             (_, Value::Flag(b)) => b.to_string(),
             // A choice read from the tenant may be anything: escaped like other tenant text.
             (Kind::Choice(_), Value::Text(t)) => crate::printable(&t.to_lowercase(), 80),
+            (Kind::Address, Value::Text(t)) => crate::printable(bare_address(t), 320),
+            (Kind::Address, Value::Unset) => "(none)".to_owned(),
             (_, Value::Text(t)) => format!("{t:?}"),
             (_, Value::Unset) => "(not reported)".to_owned(),
         }
@@ -185,6 +195,7 @@ impl<T> Definition<T> {
             (Kind::Tristate { .. } | Kind::Choice(_), _)
             | (Kind::Switch { .. }, Value::Flag(_)) => self.show(value).into(),
             (_, Value::Flag(b)) => (*b).into(),
+            (Kind::Address, Value::Text(t)) => bare_address(t).into(),
             (_, Value::Text(t)) => t.clone().into(),
             (_, Value::Unset) => serde_json::Value::Null,
         }
@@ -208,7 +219,25 @@ impl<T> Definition<T> {
         match (self.kind, value) {
             (Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. }, Value::Flag(_))
             | (Kind::Tristate { .. }, Value::Flag(_) | Value::Unset)
+            | (Kind::Address, Value::Unset)
             | (Kind::Text, Value::Text(_)) => Ok(value.clone()),
+            (Kind::Address, Value::Text(t)) => {
+                let bare = bare_address(t.trim()).trim();
+                match bare.split_once('@') {
+                    Some((local, domain))
+                        if !local.is_empty()
+                            && domain.contains('.')
+                            && !bare.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+                    {
+                        Ok(Value::Text(bare.to_owned()))
+                    }
+                    _ => Err(format!(
+                        "`{}` is not an email address for `{}`",
+                        crate::printable(t, 80),
+                        self.parameter
+                    )),
+                }
+            }
             (Kind::Choice(words), Value::Text(t)) => words
                 .iter()
                 .find(|w| w.eq_ignore_ascii_case(t))
@@ -230,6 +259,15 @@ impl<T> Definition<T> {
                 crate::printable(&format!("{other:?}"), 80)
             )),
         }
+    }
+}
+
+/// `address` without the `smtp:` prefix (any case) Exchange reports `ForwardingSmtpAddress`
+/// with.
+pub fn bare_address(address: &str) -> &str {
+    match address.split_once(':') {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case("smtp") => rest,
+        _ => address,
     }
 }
 
@@ -258,7 +296,7 @@ impl<T: Fresh> Definition<T> {
     pub fn absent(&self) -> Value {
         match self.kind {
             Kind::ReportedFlag | Kind::Tristate { .. } => Value::Unset,
-            Kind::Flag | Kind::Switch { .. } | Kind::Text | Kind::Choice(_) => {
+            Kind::Flag | Kind::Switch { .. } | Kind::Text | Kind::Choice(_) | Kind::Address => {
                 (self.get)(&T::fresh())
             }
         }
@@ -317,6 +355,14 @@ pub enum Property {
     ModerationEnabled,
     /// `SendModerationNotifications`.
     ModerationNotifications,
+    /// `ForwardingAddress`: forward to a recipient of the organisation (policy `forwarding.to`
+    /// when it names one).
+    ForwardingAddress,
+    /// `ForwardingSmtpAddress`: forward to any SMTP address (policy `forwarding.to` when it
+    /// names no recipient of the organisation).
+    ForwardingSmtpAddress,
+    /// `DeliverToMailboxAndForward`: keep a copy in the mailbox when forwarding.
+    ForwardingKeepCopy,
 }
 
 /// A mailbox [`Definition`].
@@ -352,7 +398,7 @@ macro_rules! client {
 
 /// The mailbox catalogue, in [`Property`] order: the order plans list the settings in within
 /// their policy key, and `export` writes the keys in.
-pub static MAILBOX: [MailboxDefinition; 18] = [
+pub static MAILBOX: [MailboxDefinition; 21] = [
     Definition {
         field: "displayName",
         cmdlet: "Set-Mailbox",
@@ -460,13 +506,57 @@ pub static MAILBOX: [MailboxDefinition; 18] = [
         get: |m| Value::Text(m.send_moderation_notifications.clone()),
         set: |m, v| m.send_moderation_notifications = v.text(),
     },
+    // Forwarding: one policy field, `forwarding: {to, keepCopy}` or `forwarding: none`, over
+    // three Exchange properties. `to` is a recipient of the organisation
+    // (`ForwardingAddress`, which wins when both are set) or any address
+    // (`ForwardingSmtpAddress`); which one is known only with the directory, so the policy
+    // maps `to` to `ForwardingSmtpAddress` and the planner moves it to `ForwardingAddress`
+    // when the directory holds the address. Each property keeps its own definition.
+    Definition {
+        field: "forwarding.toRecipient",
+        cmdlet: "Set-Mailbox",
+        read_cmdlet: "Get-Mailbox",
+        parameter: "ForwardingAddress",
+        kind: Kind::Address,
+        get: |m| {
+            m.forwarding_address
+                .clone()
+                .map_or(Value::Unset, Value::Text)
+        },
+        set: |m, v| m.forwarding_address = Some(v.text()).filter(|t| !t.is_empty()),
+    },
+    Definition {
+        field: "forwarding.to",
+        cmdlet: "Set-Mailbox",
+        read_cmdlet: "Get-Mailbox",
+        parameter: "ForwardingSmtpAddress",
+        kind: Kind::Address,
+        get: |m| {
+            m.forwarding_smtp_address
+                .clone()
+                .map_or(Value::Unset, Value::Text)
+        },
+        set: |m, v| {
+            m.forwarding_smtp_address =
+                Some(bare_address(&v.text()).to_owned()).filter(|t| !t.is_empty());
+        },
+    },
+    flag!(
+        "forwarding.keepCopy",
+        "Set-Mailbox",
+        "Get-Mailbox",
+        "DeliverToMailboxAndForward",
+        Kind::Flag,
+        deliver_to_mailbox_and_forward
+    ),
 ];
 
 impl Property {
     /// Whether the property is mastered in on-premises Active Directory for a mailbox that is
     /// synchronised from there (`IsDirSynced`, hybrid): Entra Connect synchronises the
     /// attribute (`displayName`, `accountEnabled`, `msExchHideFromAddressLists`,
-    /// `msExchEnableModeration`, `msExchModerationFlags`), so `Set-Mailbox` refuses to change
+    /// `msExchEnableModeration`, `msExchModerationFlags`, `altRecipient`,
+    /// `msExchGenericForwardingAddress`, `deliverAndRedirect`), so `Set-Mailbox` refuses to change
     /// it in Exchange Online. With `exchange_cloud_managed` (`IsExchangeCloudManaged`) the
     /// Exchange attributes are managed in the cloud; the identity attributes (display name,
     /// whether the account is enabled) stay on premises.
@@ -476,13 +566,16 @@ impl Property {
             Property::DisplayName | Property::SignIn => true,
             Property::HiddenFromAddressLists
             | Property::ModerationEnabled
-            | Property::ModerationNotifications => !exchange_cloud_managed,
+            | Property::ModerationNotifications
+            | Property::ForwardingAddress
+            | Property::ForwardingSmtpAddress
+            | Property::ForwardingKeepCopy => !exchange_cloud_managed,
             _ => false,
         }
     }
 
     /// Every property, in catalogue order.
-    pub const ALL: [Property; 18] = [
+    pub const ALL: [Property; 21] = [
         Property::DisplayName,
         Property::HiddenFromAddressLists,
         Property::SignIn,
@@ -501,6 +594,9 @@ impl Property {
         Property::SmtpClientAuthenticationDisabled,
         Property::ModerationEnabled,
         Property::ModerationNotifications,
+        Property::ForwardingAddress,
+        Property::ForwardingSmtpAddress,
+        Property::ForwardingKeepCopy,
     ];
 
     /// The property's definition.
@@ -698,11 +794,69 @@ mod tests {
     }
 
     #[test]
+    fn forwarding_addresses_compare_without_case_and_prefix_and_clear_with_null() {
+        let smtp = Property::ForwardingSmtpAddress.definition();
+        let to = |t: &str| Value::Text(t.to_owned());
+        assert!(smtp.same(
+            &to("smtp:Partner@Fabrikam.com"),
+            &to("partner@fabrikam.com")
+        ));
+        assert!(!smtp.same(&to("partner@fabrikam.com"), &Value::Unset));
+        assert_eq!(
+            smtp.show(&to("SMTP:partner@fabrikam.com")),
+            "partner@fabrikam.com"
+        );
+        assert_eq!(smtp.show(&Value::Unset), "(none)");
+        assert_eq!(
+            smtp.policy_value(&to("smtp:partner@fabrikam.com")),
+            "partner@fabrikam.com"
+        );
+        assert_eq!(smtp.check(&Value::Unset), Ok(Value::Unset));
+        assert_eq!(
+            smtp.check(&to(" smtp:partner@fabrikam.com ")),
+            Ok(to("partner@fabrikam.com"))
+        );
+        for bad in [
+            "partner",
+            "@fabrikam.com",
+            "a b@fabrikam.com",
+            "partner@localhost",
+        ] {
+            assert!(smtp.check(&to(bad)).is_err(), "{bad}");
+        }
+        assert!(smtp.check(&Value::Flag(true)).is_err());
+        assert_eq!(smtp.inverse(&Value::Unset), Some(Value::Unset));
+        let mut mailbox = Mailbox::new_shared("a@contoso.com", "A");
+        (smtp.set)(&mut mailbox, to("smtp:partner@fabrikam.com"));
+        assert_eq!(
+            mailbox.forwarding_smtp_address.as_deref(),
+            Some("partner@fabrikam.com")
+        );
+        (smtp.set)(&mut mailbox, Value::Unset);
+        assert_eq!(mailbox.forwarding_smtp_address, None);
+        assert_eq!(
+            smtp.absent(),
+            Value::Unset,
+            "a new mailbox forwards nowhere"
+        );
+        // Hybrid: mastered on premises unless the Exchange attributes moved to the cloud.
+        for p in [
+            Property::ForwardingAddress,
+            Property::ForwardingSmtpAddress,
+            Property::ForwardingKeepCopy,
+        ] {
+            assert!(p.mastered_on_premises(false), "{p:?}");
+            assert!(!p.mastered_on_premises(true), "{p:?}");
+        }
+    }
+
+    #[test]
     fn every_property_reads_back_what_it_sets() {
         for p in Property::ALL {
             let d = p.definition();
             let value = match d.kind {
                 Kind::Text => Value::Text("Team Inbox".into()),
+                Kind::Address => Value::Text("partner@fabrikam.com".into()),
                 Kind::Choice(words) => Value::Text(words[words.len() - 1].to_owned()),
                 Kind::Tristate { .. } => Value::Unset,
                 Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } => {

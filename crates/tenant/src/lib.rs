@@ -20,7 +20,7 @@ pub mod observe;
 pub mod operation;
 pub mod undo;
 
-pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value};
+pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value, bare_address};
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{

@@ -352,6 +352,18 @@ pub struct Mailbox {
     /// `SendModerationNotifications`: `Always`, `Internal` or `Never`.
     #[serde(default = "default_notifications")]
     pub send_moderation_notifications: String,
+    /// `ForwardingAddress`: the recipient of the organisation mail is forwarded to, as its
+    /// primary SMTP address (Exchange reports the recipient's Name; the readers resolve it
+    /// through the directory). Wins over `ForwardingSmtpAddress` when both are set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding_address: Option<String>,
+    /// `ForwardingSmtpAddress`: any address mail is forwarded to, without Exchange's `smtp:`
+    /// prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding_smtp_address: Option<String>,
+    /// `DeliverToMailboxAndForward`: keep a copy in the mailbox when forwarding.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deliver_to_mailbox_and_forward: bool,
     /// `Get-MailboxPermission` rows.
     #[serde(default)]
     pub mailbox_permissions: Vec<MailboxPermission>,

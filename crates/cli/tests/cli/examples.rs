@@ -182,6 +182,7 @@ fn every_example_plans_as_documented_applies_and_rolls_back() {
         "bulk-rollout",
         "contact-center",
         "crm-alias-sending",
+        "info-forwarding",
         "moderation",
         "sent-items-copies",
     ] {

@@ -13,6 +13,7 @@ mod examples;
 mod exo;
 mod fail_fast;
 mod formats;
+mod forwarding;
 mod hostile_repository;
 mod messages;
 mod plan_apply;

@@ -109,16 +109,30 @@ pub fn get_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, ExoEr
     let with_names = params
         .bool("IncludeGrantSendOnBehalfToWithDisplayNames")?
         .unwrap_or(false);
-    let directory = if with_names {
+    let views = mailboxes_for(tenant, identity(params)?.as_deref())?;
+    // Exchange reports `ForwardingAddress` as the recipient's Name, not its address.
+    let forwards = views.iter().any(|v| v.mailbox.forwarding_address.is_some());
+    let directory = if with_names || forwards {
         tenant.directory()
     } else {
         Default::default()
     };
     let organization = &tenant.organization.name;
-    let items = mailboxes_for(tenant, identity(params)?.as_deref())?
+    let items = views
         .iter()
         .filter(|v| matches_types(&filter, &v.details))
-        .map(|v| render::mailbox(v, organization, with_names.then_some(&directory)))
+        .map(|v| {
+            let item = render::mailbox(v, organization, with_names.then_some(&directory));
+            match v
+                .mailbox
+                .forwarding_address
+                .as_deref()
+                .and_then(|a| directory.resolve_policy(a))
+            {
+                Some(recipient) => item.with("ForwardingAddress", recipient.name.as_str()),
+                None => item,
+            }
+        })
         .collect();
     capped(sorted(items, params)?, params)
 }

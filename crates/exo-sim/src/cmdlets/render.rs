@@ -137,9 +137,6 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
             &email_addresses(&m.primary_smtp_address, &m.email_addresses),
         )
         .strings("Languages", &languages)
-        .with("ForwardingSmtpAddress", Value::Null)
-        .with("ForwardingAddress", Value::Null)
-        .with("DeliverToMailboxAndForward", false)
         .with("DistinguishedName", view.distinguished_name(organization))
         .with("ProhibitSendQuota", send)
         .with("ProhibitSendReceiveQuota", send_receive)
@@ -162,7 +159,14 @@ pub fn mailbox(view: &MailboxView, organization: &str, display_names: Option<&Di
 fn catalogued(mut item: Item, mailbox: &Mailbox, cmdlet: &str) -> Item {
     for property in Property::of_cmdlet(cmdlet) {
         let definition = property.definition();
-        item = item.with(definition.parameter, &(definition.get)(mailbox));
+        let value = match (property, (definition.get)(mailbox)) {
+            // Exchange reports the forwarding address with its prefix: `smtp:x@y`.
+            (Property::ForwardingSmtpAddress, sharedbox_tenant::Value::Text(t)) => {
+                sharedbox_tenant::Value::Text(format!("smtp:{t}"))
+            }
+            (_, value) => value,
+        };
+        item = item.with(definition.parameter, &value);
     }
     item
 }

@@ -282,6 +282,11 @@ fn param_value<T>(
         Kind::Text | Kind::Choice(_) => Value::Text(params.required_string(cmdlet, name)?),
         Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } => params.bool(name)?.into(),
         Kind::Tristate { .. } => params.nullable_bool(name)?.flatten().into(),
+        // `$null` (or an empty string) clears a forwarding address.
+        Kind::Address => params
+            .string(name)?
+            .filter(|s| !s.is_empty())
+            .map_or(Value::Unset, Value::Text),
     }))
 }
 
