@@ -2,9 +2,9 @@
 //! the list before and after, apply writes and verifies it, rollback restores the addresses,
 //! drift reports them, and an export of them plans empty. The primary address stays.
 
-use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
+use sharedbox_exo_sim::{SimConfig, SimServer};
 
-use crate::common::{self, Project, TENANT};
+use crate::common::{self, Project, TENANT, exo};
 
 /// The fixture tenant, with the addresses Exchange gives `support@fabrikam.com`: its primary
 /// and an X500 address, which `aliases` never touches.
@@ -28,19 +28,6 @@ fn addresses(tenant: &sharedbox_file::TenantFile) -> Vec<String> {
         .clone();
     all.sort();
     all
-}
-
-fn exo(project: &Project, sim: &SimHandle, args: &[&str]) -> common::Run {
-    let mut all = vec!["--tenant", "exo:contoso.onmicrosoft.com"];
-    all.extend_from_slice(args);
-    common::run_with_env(
-        project.path(),
-        &all,
-        &[
-            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
-            ("SHAREDBOX_ACCESS_TOKEN", "sim-token-7f3a"),
-        ],
-    )
 }
 
 /// Plans, applies, changes and rolls back aliases with `run` (the file backend or the

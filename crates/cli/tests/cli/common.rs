@@ -263,3 +263,28 @@ pub fn new_run(project: &Project, action: impl FnOnce()) -> String {
     assert_eq!(new.len(), 1, "expected one new run, got {new:?}");
     new.remove(0)
 }
+
+/// Runs sharedbox with `args` against the simulator `sim` as the Exchange Online tenant
+/// `contoso.onmicrosoft.com`, with the bearer token `token`.
+pub fn exo_as(
+    project: &Project,
+    sim: &sharedbox_exo_sim::SimHandle,
+    token: &str,
+    args: &[&str],
+) -> Run {
+    let mut all = vec!["--tenant", "exo:contoso.onmicrosoft.com"];
+    all.extend_from_slice(args);
+    run_with_env(
+        project.path(),
+        &all,
+        &[
+            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+            ("SHAREDBOX_ACCESS_TOKEN", token),
+        ],
+    )
+}
+
+/// [`exo_as`] with the token every simulator accepts.
+pub fn exo(project: &Project, sim: &sharedbox_exo_sim::SimHandle, args: &[&str]) -> Run {
+    exo_as(project, sim, "sim-token-7f3a", args)
+}

@@ -2,26 +2,13 @@
 //! `SHAREDBOX_EXO_ENDPOINT` pointing at the simulator gives the file backend's plan,
 //! `apply` converges to the file backend's end state, and survives 429s and 503s.
 
-use crate::common;
+use crate::common::{self, exo, exo_as};
 
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 use sharedbox_file::TenantFile;
 
 fn sim(project: &common::Project, config: SimConfig) -> SimHandle {
     SimServer::start(project.tenant(), config).unwrap()
-}
-
-fn exo(project: &common::Project, sim: &SimHandle, args: &[&str]) -> common::Run {
-    let mut all = vec!["--tenant", "exo:contoso.onmicrosoft.com"];
-    all.extend_from_slice(args);
-    common::run_with_env(
-        project.path(),
-        &all,
-        &[
-            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
-            ("SHAREDBOX_ACCESS_TOKEN", "sim-token-7f3a"),
-        ],
-    )
 }
 
 #[test]
@@ -131,20 +118,6 @@ fn doctor_tells_reader_from_writer() {
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("403"), "{}", refused.stderr);
     assert_eq!(sim.counters().tenant_changes, 0);
-}
-
-/// Runs `args` against `sim` with `token`.
-fn exo_as(project: &common::Project, sim: &SimHandle, token: &str, args: &[&str]) -> common::Run {
-    let mut all = vec!["--tenant", "exo:contoso.onmicrosoft.com"];
-    all.extend_from_slice(args);
-    common::run_with_env(
-        project.path(),
-        &all,
-        &[
-            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
-            ("SHAREDBOX_ACCESS_TOKEN", token),
-        ],
-    )
 }
 
 #[test]

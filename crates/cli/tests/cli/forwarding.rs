@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
+use sharedbox_exo_sim::{SimConfig, SimServer};
 use sharedbox_file::TenantFile;
 
-use crate::common::{self, Project, Run};
+use crate::common::{self, Project, Run, exo};
 
 const HEADER: &str = "apiVersion: sharedbox/v1\nkind: SharedMailbox\n";
 
@@ -137,19 +137,6 @@ fn exported_plan_is_empty(project: &Project, run: impl Fn(&[&str]) -> Run) {
     );
     let plan = run(&["plan", "--detailed-exitcode", "--policies", out]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-}
-
-fn exo(project: &Project, sim: &SimHandle, args: &[&str]) -> Run {
-    let mut all = vec!["--tenant", "exo:contoso.onmicrosoft.com"];
-    all.extend_from_slice(args);
-    common::run_with_env(
-        project.path(),
-        &all,
-        &[
-            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
-            ("SHAREDBOX_ACCESS_TOKEN", "sim-token-7f3a"),
-        ],
-    )
 }
 
 #[test]

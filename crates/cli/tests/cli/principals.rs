@@ -5,7 +5,7 @@
 //! a revoke of a user without mail (its row a SID that `Get-User` resolves) can be undone,
 //! only a truly orphaned SID cannot, and the plan says so before apply.
 
-use crate::common;
+use crate::common::{self, exo};
 
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 
@@ -56,19 +56,6 @@ fn tenant() -> String {
 
 fn sim(project: &common::Project) -> SimHandle {
     SimServer::start(project.tenant(), SimConfig::default()).unwrap()
-}
-
-fn exo(project: &common::Project, sim: &SimHandle, args: &[&str]) -> common::Run {
-    let mut all = vec!["--tenant", "exo:fabrikam.onmicrosoft.com"];
-    all.extend_from_slice(args);
-    common::run_with_env(
-        project.path(),
-        &all,
-        &[
-            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
-            ("SHAREDBOX_ACCESS_TOKEN", "sim-token"),
-        ],
-    )
 }
 
 #[test]

@@ -4,10 +4,10 @@
 //! not add (David's `Reviewer`) is never touched; with the policies in git, removing a reader
 //! the base revision listed takes its `FolderVisible` back.
 
-use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
+use sharedbox_exo_sim::{SimConfig, SimServer};
 use sharedbox_file::TenantFile;
 
-use crate::common::{self, Project};
+use crate::common::{self, Project, exo};
 
 const HEADER: &str =
     "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\n";
@@ -156,19 +156,6 @@ fn on_the_file_backend_a_new_reader_gets_root_visibility_and_rollback_takes_it_b
         }
     }
     assert_eq!(restored.mailboxes, original.mailboxes, "rollback restores");
-}
-
-fn exo(project: &Project, sim: &SimHandle, args: &[&str]) -> common::Run {
-    let mut all = vec!["--tenant", "exo:fabrikam.onmicrosoft.com"];
-    all.extend_from_slice(args);
-    common::run_with_env(
-        project.path(),
-        &all,
-        &[
-            ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
-            ("SHAREDBOX_ACCESS_TOKEN", "sim-token-root"),
-        ],
-    )
 }
 
 #[test]
