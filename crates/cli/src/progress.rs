@@ -13,7 +13,7 @@
 //! while a rollback decides) is counted in the outer phase only.
 
 use std::io::IsTerminal as _;
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -24,6 +24,9 @@ use crate::output;
 /// The shortest time between two `progress` events of one phase (the first and the last
 /// are always written).
 const EVENT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often a bar is redrawn when nothing is counted.
+const TICK: Duration = Duration::from_millis(500);
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +153,9 @@ impl Progress for Reporter {
                 let bar = ProgressBar::with_draw_target(Some(total), (self.target)())
                     .with_style(style())
                     .with_prefix(label(phase));
+                // Redrawn while nothing is counted too (round 1 of a read, a slow round of
+                // writes), so that the time left keeps moving.
+                bar.enable_steady_tick(TICK);
                 *lock(&self.bar) = Some(bar);
             }
             Mode::Off => {}
@@ -228,23 +234,23 @@ fn label(phase: Phase) -> &'static str {
     }
 }
 
-/// The reporter of this process ([`Mode::detect`]; stderr for bars).
+static REPORTER: OnceLock<Reporter> = OnceLock::new();
+
+/// The reporter of this process ([`Mode::detect`], once `--json-lines` is known; stderr for
+/// bars).
 pub fn reporter() -> &'static Reporter {
-    static REPORTER: LazyLock<Reporter> =
-        LazyLock::new(|| Reporter::new(Mode::detect(), ProgressDrawTarget::stderr));
-    &REPORTER
+    REPORTER.get_or_init(|| Reporter::new(Mode::detect(), ProgressDrawTarget::stderr))
 }
 
 /// Runs `write` (a write to stderr) with the bar, if one is drawn, taken off the screen
 /// meanwhile, so that the line appears above the bar.
 pub fn suspend(write: impl FnOnce()) {
-    // Only a bar reporter draws; `try_lock` keeps a write from inside the reporter itself
-    // (a `progress` event) from waiting on its own lock.
-    let bar = reporter()
-        .bar
-        .try_lock()
-        .ok()
-        .and_then(|bar| bar.as_ref().cloned());
+    // Writes before any progress (a usage error) do not choose the mode. The bar's lock is
+    // never held while the reporter writes (its events are written in `Mode::Events`, which
+    // has no bar), so waiting for it cannot deadlock.
+    let bar = REPORTER
+        .get()
+        .and_then(|reporter| lock(&reporter.bar).as_ref().cloned());
     match bar {
         Some(bar) => bar.suspend(write),
         None => write(),
