@@ -6,8 +6,8 @@ use std::time::Duration;
 use sharedbox_planner::{Change, Plan};
 use sharedbox_tenant::{
     Mailbox, NoUndo, Observation, Operation, ReadScope, Snapshot, Tenant, TenantError, agrees,
-    expected, holds_no_grants, observe, observe_with_created, printable, same_value, target,
-    with_recorded,
+    expected, holds_no_grants, observe, observe_with_created, printable, same_value, summarised,
+    target, with_recorded,
 };
 
 use crate::journal::{
@@ -98,7 +98,7 @@ pub enum Event<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// The plan deletes mailboxes and `allow_destroy` is off.
-    #[error("the plan deletes {} mailbox(es) ({}) and `--allow-destroy` was not given", .0.len(), .0.join(", "))]
+    #[error("the plan deletes {} mailbox(es) ({}) and `--allow-destroy` was not given", .0.len(), summarised(.0))]
     DestroyNotAllowed(Vec<String>),
     /// The plan takes away more than `max_removals` grants (revocations, and the grants on
     /// mailboxes it deletes).
@@ -355,11 +355,11 @@ pub async fn apply(
                 let error = match readable {
                     Err(e) => format!(
                         "new mailbox(es) {} could not be read: {e}",
-                        created.join(", ")
+                        summarised(&created)
                     ),
                     Ok(_) => format!(
                         "new mailbox(es) {} were not readable after {:?}",
-                        created.join(", "),
+                        summarised(&created),
                         options.create_timeout
                     ),
                 };

@@ -9,6 +9,7 @@ mod args;
 mod commands;
 mod config;
 mod git;
+mod progress;
 mod trace;
 
 use std::process::ExitCode;

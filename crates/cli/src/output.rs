@@ -3,7 +3,8 @@
 //!
 //! Every line on stderr is written here, and nowhere else: [`note`], [`warning`],
 //! [`remark`], [`hint`], [`detail`], [`message`], [`blank_line`], [`progress`], [`prompt`],
-//! [`print_diagnostics`], [`print_error`] and [`emit`]. Data goes to stdout through the
+//! [`print_diagnostics`], [`print_error`] and [`emit`] (the progress bar of
+//! [`crate::progress`] is drawn by `indicatif`, and cleared before each of these lines). Data goes to stdout through the
 //! `out!`/`outln!` macros.
 //!
 //! In pipelines: with `--json-lines` every diagnostic, progress message, warning, apply step
@@ -242,9 +243,12 @@ pub fn emit(kind: &str, level: &str, message: &str, extra: serde_json::Value) {
     write_stderr(&format!("{event}\n"));
 }
 
-/// Writes `text` to stderr at once (stderr is unbuffered); a failing stderr is ignored.
+/// Writes `text` to stderr at once (stderr is unbuffered), above the progress bar if one is
+/// drawn; a failing stderr is ignored.
 fn write_stderr(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    crate::progress::suspend(|| {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    });
 }
 
 /// A diagnostic as JSON: severity, code, message, file, line, column, hint.

@@ -298,9 +298,18 @@ impl Tenant for ExoTenant {
     }
 
     async fn read(&self, scope: &ReadScope) -> Result<Snapshot, TenantError> {
-        let (snapshot, folders) = read::snapshot(&self.client, scope)
+        self.read_with_progress(scope, &sharedbox_tenant::NoProgress)
             .await
-            .map_err(ExoError::into_tenant_error)?;
+    }
+
+    async fn read_with_progress(
+        &self,
+        scope: &ReadScope,
+        progress: &dyn sharedbox_tenant::Progress,
+    ) -> Result<Snapshot, TenantError> {
+        let read = read::snapshot(&self.client, scope, progress).await;
+        progress.finish();
+        let (snapshot, folders) = read.map_err(ExoError::into_tenant_error)?;
         self.folders
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -34,8 +34,8 @@ use futures::StreamExt as _;
 
 use sharedbox_tenant::{
     CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxPermission,
-    OrganizationConfig, OrganizationProperty, Property, ReadScope, Recipient, RecipientPermission,
-    SentItemsFolder, Snapshot, SoftDeletedMailbox, Value,
+    OrganizationConfig, OrganizationProperty, Phase, Progress, Property, ReadScope, Recipient,
+    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox, Value,
 };
 
 use crate::client::{Client, Command, Output};
@@ -160,11 +160,16 @@ fn read_value<T: Fresh>(row: &Row, definition: &Definition<T>) -> Value {
 /// for later folder permission writes.
 pub type FolderIds = HashMap<String, String>;
 
-/// Reads the snapshot of `scope`.
+/// Reads the snapshot of `scope`, reporting to `progress` ([`Phase::Read`]) one unit per
+/// mailbox in scope: the ones that do not exist once round 1 is in, the others as their
+/// chunk of rounds 2 and 3 completes. The caller finishes `progress`.
 pub async fn snapshot(
     client: &Client,
     scope: &ReadScope,
+    progress: &dyn Progress,
 ) -> Result<(Snapshot, FolderIds), ExoError> {
+    let total = scope.mailboxes.len();
+    progress.start(Phase::Read, total as u64);
     let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
     let mut first: Vec<(Read, Command)> = ORGANIZATION_READS
         .iter()
@@ -303,6 +308,9 @@ pub async fn snapshot(
     forwarding_addresses(&mut managed, &directory);
     directory.shrink_to_fit();
     managed.shrink_to_fit();
+    // Round 1 found which mailboxes exist; the others (and addresses of one mailbox named
+    // twice) need no more reading. The rest are counted as their chunks complete.
+    progress.advance(total.saturating_sub(managed.len()) as u64);
     // The bulk rows go to their mailboxes now, so that the tenant-wide maps are gone
     // before rounds 2 and 3 read the rest.
     let mut from_bulk: Vec<FromBulk> = if bulk {
@@ -338,7 +346,9 @@ pub async fn snapshot(
     let mut chunks = futures::stream::iter(chunks).buffer_unordered(in_flight);
     let mut folder_ids = FolderIds::new();
     while let Some(result) = chunks.next().await {
-        folder_ids.extend(result?);
+        let (read, ids) = result?;
+        progress.advance(read as u64);
+        folder_ids.extend(ids);
     }
     drop(chunks);
 
@@ -626,12 +636,18 @@ struct Chunks<'a> {
 }
 
 impl<'a> Iterator for Chunks<'a> {
-    type Item = futures::future::BoxFuture<'a, Result<FolderIds, ExoError>>;
+    /// The number of mailboxes read, and their folder ids.
+    type Item = futures::future::BoxFuture<'a, Result<(usize, FolderIds), ExoError>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let chunk = self.mailboxes.next()?;
         let bulk = self.bulk.as_mut().and_then(Iterator::next);
-        Some(Box::pin(read_chunk(self.client, self.scope, chunk, bulk)))
+        let (client, scope, read) = (self.client, self.scope, chunk.len());
+        Some(Box::pin(async move {
+            read_chunk(client, scope, chunk, bulk)
+                .await
+                .map(|ids| (read, ids))
+        }))
     }
 }
 

@@ -7,7 +7,8 @@
 //! - the property catalogue ([`catalog`]): every single-valued setting defined once;
 //! - the write vocabulary ([`Operation`]) and the write that undoes each one ([`undo()`]);
 //! - the [`Tenant`] trait every backend implements, and its errors ([`TenantError`] with a
-//!   [`TenantErrorKind`] that tells retryable from permanent failures).
+//!   [`TenantErrorKind`] that tells retryable from permanent failures);
+//! - the [`Progress`] interface through which long reads and runs report their counts.
 //!
 //! Backends live elsewhere: the file backend in `sharedbox-file`, Exchange Online in
 //! `sharedbox-exo`.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod model;
 pub mod observe;
 pub mod operation;
+pub mod progress;
 pub mod undo;
 
 pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value, bare_address};
@@ -34,6 +36,7 @@ pub use observe::{
 pub use operation::{
     MailboxSetting, Operation, OrganizationSetting, Principal, PrincipalList, printable,
 };
+pub use progress::{NoProgress, Phase, Progress, summarised};
 pub use undo::{NoUndo, UNKNOWN_AUTO_MAPPING_RESTORED, agrees, undo, with_recorded};
 
 /// What to read: the managed mailboxes in full, the rest only by address.
@@ -135,6 +138,18 @@ pub trait Tenant: Send + Sync {
     /// Reads the organisation settings, the recipient directory, the addresses of all shared
     /// mailboxes, and the full state of the shared mailboxes in `scope` that exist.
     async fn read(&self, scope: &ReadScope) -> Result<Snapshot, TenantError>;
+
+    /// [`Tenant::read`], reporting its progress to `progress` ([`Phase::Read`], counted in
+    /// mailboxes read in full). Backends whose reads are quick (the file backend) keep this
+    /// default, which reports nothing.
+    async fn read_with_progress(
+        &self,
+        scope: &ReadScope,
+        progress: &dyn Progress,
+    ) -> Result<Snapshot, TenantError> {
+        let _ = progress;
+        self.read(scope).await
+    }
 
     /// Executes one operation.
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError>;

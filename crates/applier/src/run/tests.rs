@@ -825,6 +825,34 @@ async fn new_mailboxes_are_waited_for_before_their_next_wave() {
     assert_eq!(started.elapsed(), 4 * options.poll_interval);
 }
 
+/// Many new mailboxes that never show fail the run with a message that names a few and
+/// counts the rest: 5,000 addresses would make one line of 130 KB.
+#[tokio::test(start_paused = true)]
+async fn a_failed_wait_for_many_new_mailboxes_is_summarised() {
+    let fixture = Fixture::new("simulation:\n  visibilityLagReads: 1000\n");
+    let names: Vec<String> = (0..60).map(|i| format!("neu{i:02}.yaml")).collect();
+    let texts: Vec<String> = (0..60)
+        .map(|i| format!("mailbox: neu{i:02}@fabrikam.com\n"))
+        .collect();
+    let policies: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&texts)
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let (plan, snapshot) = fixture.plan(&policies, false).await;
+    let options = ApplyOptions {
+        create_timeout: Duration::from_secs(10),
+        poll_interval: Duration::from_secs(10),
+        ..ApplyOptions::default()
+    };
+    let (report, _, _) = apply_recorded(&fixture, &plan, &snapshot, &options).await;
+    let (_, _, _, error) = report.failed.unwrap();
+    assert_eq!(
+        error,
+        "new mailbox(es) neu00@fabrikam.com, neu01@fabrikam.com, neu02@fabrikam.com, neu03@fabrikam.com, neu04@fabrikam.com and 55 more were not readable after 10s"
+    );
+}
+
 /// A mailbox that never becomes readable fails the run at the create timeout, and the
 /// create is undone.
 #[tokio::test(start_paused = true)]

@@ -321,9 +321,16 @@ async fn execute(
         plural(total),
         journal.path().display()
     ));
-    let report =
-        sharedbox_applier::apply(tenant, plan, snapshot, &mut journal, options, progress_line)
-            .await
+    let mut counter = crate::progress::RunCounter::default();
+    let report = sharedbox_applier::apply(tenant, plan, snapshot, &mut journal, options, |event| {
+        // A step's line first, then the count it completes.
+        let count = counter.on(&event);
+        progress_line(event);
+        counter.count(count);
+    })
+    .await;
+    counter.end();
+    let report = report
             .map_err(|e| match e {
                 // The library's hint cannot name the run: this one does.
                 sharedbox_applier::ApplyError::Journal(_) => Failure::new(e.to_string()).hint(format!(
@@ -385,7 +392,10 @@ fn progress_line(event: Event<'_>) {
         ),
         Event::WaitingForMailboxes { mailboxes } => detail(
             "info",
-            &format!("  waiting until {} can be read ...", mailboxes.join(", ")),
+            &format!(
+                "  waiting until {} can be read ...",
+                sharedbox_tenant::summarised(mailboxes)
+            ),
         ),
         Event::RollingBack => {
             blank_line();
@@ -436,7 +446,10 @@ fn progress_event(event: Event<'_>) {
         Event::WaitingForMailboxes { mailboxes } => emit(
             "waiting",
             "info",
-            &format!("waiting until {} can be read", mailboxes.join(", ")),
+            &format!(
+                "waiting until {} can be read",
+                sharedbox_tenant::summarised(mailboxes)
+            ),
             serde_json::json!({ "mailboxes": mailboxes }),
         ),
         Event::RollingBack => emit(

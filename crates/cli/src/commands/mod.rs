@@ -77,6 +77,11 @@ fn load_policies(config: &RunConfig) -> anyhow::Result<PolicySet> {
 
 /// Opens the configured tenant.
 fn open_tenant(config: &RunConfig) -> anyhow::Result<Box<dyn Tenant>> {
+    Ok(crate::progress::Reporting::wrap(open_backend(config)?))
+}
+
+/// Opens the configured backend.
+fn open_backend(config: &RunConfig) -> anyhow::Result<Box<dyn Tenant>> {
     match config.tenant()? {
         TenantSpec::File(path) => {
             // The file is read once here, off the async workers.

@@ -156,8 +156,15 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             steps: steps.len(),
         },
     )?;
-    let report =
-        sharedbox_applier::rollback_run(tenant.as_ref(), &log, &mut journal, undo_event).await?;
+    let mut counter = crate::progress::RunCounter::rollback(steps.len());
+    let report = sharedbox_applier::rollback_run(tenant.as_ref(), &log, &mut journal, |item| {
+        counter.undoing();
+        undo_event(item);
+        counter.undone();
+    })
+    .await;
+    counter.end();
+    let report = report?;
     if report.nothing_to_do() {
         outln!(
             "\nNothing to roll back: every change of run `{run}` is already undone (rollback run `{rollback_id}`)."

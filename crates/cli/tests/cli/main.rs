@@ -18,6 +18,7 @@ mod hostile_repository;
 mod messages;
 mod plan_apply;
 mod principals;
+mod progress;
 mod rollback_bookkeeping;
 mod root_visibility;
 mod runs_history;
