@@ -176,6 +176,13 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
             user: who(3).display_name.clone(),
             access_rights: vec!["Reviewer".to_owned()],
         });
+        // The reader sees the folder: `FolderVisible` on the root, as sharedbox grants it.
+        let mut root = FolderPermission::built_in_rows();
+        root.push(FolderPermission {
+            user: who(3).display_name.clone(),
+            access_rights: vec!["FolderVisible".to_owned()],
+        });
+        m.root_folder = Some(root);
         let mut yaml = String::new();
         let _ = write!(
             yaml,
