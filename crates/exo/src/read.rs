@@ -337,9 +337,10 @@ pub async fn snapshot(
     // Only as many chunks run as can have requests in flight, so that requests are not
     // built long before they can be sent.
     let in_flight = client.max_concurrency().max(1) * 2;
+    let chunk_scope = ChunkScope::of(scope);
     let chunks = Chunks {
         client,
-        scope,
+        scope: &chunk_scope,
         mailboxes: managed.chunks_mut(CHUNK),
         bulk: bulk.then(|| from_bulk.chunks_mut(CHUNK)),
     };
@@ -628,9 +629,48 @@ struct Keyed<T> {
 
 /// The reads of rounds 2 and 3, one chunk of mailboxes after the other, each made only when
 /// it is started (a chunk's future is a few KB; all of them up front would be tens of MB).
+/// What rounds 2 to 4 need of the scope, with the root reads indexed by address: looking
+/// them up in `ReadScope::roots` for every mailbox would cost the square of the scope.
+struct ChunkScope {
+    sizes: bool,
+    /// Lower-cased address -> read the root whatever Sent Items holds.
+    roots: HashMap<String, bool>,
+}
+
+impl ChunkScope {
+    fn of(scope: &ReadScope) -> ChunkScope {
+        let mut roots: HashMap<String, bool> = HashMap::with_capacity(scope.roots.len());
+        for root in &scope.roots {
+            let always = roots
+                .entry(root.mailbox.trim().to_ascii_lowercase())
+                .or_insert(false);
+            *always |= root.always;
+        }
+        ChunkScope {
+            sizes: scope.sizes,
+            roots,
+        }
+    }
+
+    /// How the root of `m` is to be read, by any of its SMTP addresses: `None` when it is
+    /// not, `Some(always)` otherwise ([`sharedbox_tenant::RootRead::always`]).
+    fn root_read(&self, m: &Mailbox) -> Option<bool> {
+        let proxies = m.email_addresses.iter().filter_map(|proxy| {
+            proxy
+                .split_once(':')
+                .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
+                .map(|(_, address)| address)
+        });
+        std::iter::once(m.primary_smtp_address.as_str())
+            .chain(proxies)
+            .filter_map(|a| self.roots.get(&a.trim().to_ascii_lowercase()).copied())
+            .reduce(|a, b| a || b)
+    }
+}
+
 struct Chunks<'a> {
     client: &'a Client,
-    scope: &'a ReadScope,
+    scope: &'a ChunkScope,
     mailboxes: std::slice::ChunksMut<'a, Mailbox>,
     bulk: Option<std::slice::ChunksMut<'a, FromBulk>>,
 }
@@ -655,7 +695,7 @@ impl<'a> Iterator for Chunks<'a> {
 /// (for small scopes) client settings and Send As rows, then the folder's permissions.
 async fn read_chunk(
     client: &Client,
-    scope: &ReadScope,
+    scope: &ChunkScope,
     chunk: &mut [Mailbox],
     mut bulk: Option<&mut [FromBulk]>,
 ) -> Result<FolderIds, ExoError> {

@@ -103,16 +103,6 @@ impl ReadScope {
         self
     }
 
-    /// How the root of `mailbox` is to be read: `None` when it is not, `Some(always)`
-    /// otherwise ([`RootRead::always`]).
-    pub fn root_read(&self, mailbox: &Mailbox) -> Option<bool> {
-        self.roots
-            .iter()
-            .filter(|r| mailbox.has_address(r.mailbox.trim()))
-            .map(|r| r.always)
-            .reduce(|a, b| a || b)
-    }
-
     /// The scope's addresses, lower-cased, for [`Mailbox::is_any_of`].
     pub fn address_set(&self) -> std::collections::HashSet<String> {
         self.mailboxes
