@@ -507,3 +507,28 @@ pub fn step_summary(markdown: &str) {
         ));
     }
 }
+
+/// Refuses an output path (a plan file, a trace) that is a symbolic link or exists and is
+/// not a regular file: writing would follow the link to another file, block on a FIFO, or
+/// land in a device. `what` names the file in the message (`plan file`).
+pub fn check_output_target(path: &std::path::Path, what: &str, hint: &str) -> anyhow::Result<()> {
+    let refuse = |why: String| -> anyhow::Result<()> {
+        Err(Failure::new(format!(
+            "refusing to write {what} `{}`: {why}",
+            path.display()
+        ))
+        .hint(hint)
+        .into())
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => refuse("it is a symbolic link".to_owned()),
+        Ok(meta) if !meta.is_file() => refuse("it is not a regular file".to_owned()),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(
+            Failure::new(format!("cannot write {what} `{}`: {e}", path.display()))
+                .hint(hint)
+                .into(),
+        ),
+    }
+}

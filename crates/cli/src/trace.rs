@@ -79,20 +79,36 @@ impl Sink {
 /// subscriber and writes the first line: version, command line without values of
 /// `--trace`, and whether names are pseudonymised.
 pub fn start(path: &Path, redact: bool, command: &str) -> anyhow::Result<Trace> {
+    const HINT: &str = "`--trace` (or `SHAREDBOX_LOG`) takes the path of a new or existing regular file in a writable directory";
+    // A link would truncate (and narrow) the file it points at; a FIFO would block the run.
+    crate::output::check_output_target(path, "the trace file", HINT)?;
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // Against a link or FIFO put in place after the check: never follow, never wait.
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         crate::output::Failure::new(format!(
             "cannot write the trace file `{}`: {e}",
             path.display()
         ))
-        .hint("`--trace` (or `SHAREDBOX_LOG`) needs a file path in a writable directory")
-    })?;
+        .hint(HINT)
+    };
+    let file = options.open(path).map_err(cannot)?;
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(crate::output::Failure::new(format!(
+            "refusing to write the trace file `{}`: it is not a regular file",
+            path.display()
+        ))
+        .hint(HINT)
+        .into());
+    }
+    file.set_len(0).map_err(cannot)?;
     // A file that existed keeps its old mode through `open`: make it private too.
     #[cfg(unix)]
     {

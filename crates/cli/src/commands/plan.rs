@@ -134,7 +134,7 @@ fn severity_counts(diagnostics: &[sharedbox_policy::Diagnostic]) -> String {
 pub async fn plan(config: &RunConfig, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     // Checked again when writing; refusing now saves reading the tenant for nothing.
     if let Some(out) = &args.out {
-        check_plan_target(out)?;
+        crate::output::check_output_target(out, "plan file", PLAN_TARGET_HINT)?;
     }
     let policies = load_policies(config)?;
     // A `--base` that names no revision is an error before the tenant is read, never a
@@ -387,38 +387,7 @@ pub fn read_plan_file(path: &Path) -> anyhow::Result<PlanDocument> {
     })
 }
 
-/// Refuses a `plan --out` path that is a symbolic link or exists and is not a regular file.
-fn check_plan_target(path: &Path) -> anyhow::Result<()> {
-    let hint = "`--out` takes the path of a new or existing regular file; remove the link or pick another path";
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(Failure::new(format!(
-                "refusing to write plan file `{}`: it is a symbolic link",
-                path.display()
-            ))
-            .hint(hint)
-            .into());
-        }
-        Ok(meta) if !meta.is_file() => {
-            return Err(Failure::new(format!(
-                "refusing to write plan file `{}`: it is not a regular file",
-                path.display()
-            ))
-            .hint(hint)
-            .into());
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(
-                Failure::new(format!("cannot write plan file `{}`: {e}", path.display()))
-                    .hint(hint)
-                    .into(),
-            );
-        }
-    }
-    Ok(())
-}
+const PLAN_TARGET_HINT: &str = "`--out` takes the path of a new or existing regular file; remove the link or pick another path";
 
 /// Writes a file readable by its owner only (plans and journals name every principal).
 ///
@@ -428,7 +397,7 @@ fn check_plan_target(path: &Path) -> anyhow::Result<()> {
 /// A rename replaces whatever is at the path itself, so a link planted in between is
 /// replaced, not followed.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    check_plan_target(path)?;
+    crate::output::check_output_target(path, "plan file", PLAN_TARGET_HINT)?;
     let bytes = format!("{text}\n");
     sharedbox_file::write_atomically(path, bytes.as_bytes(), sharedbox_file::Access::Private)
         .map_err(|e| {

@@ -348,3 +348,58 @@ fn a_redacted_trace_names_no_one_and_each_mailbox_once() {
     }
     assert!(anchored > 20, "{anchored} anchored requests");
 }
+
+/// A trace path that is a symbolic link, a FIFO or a folder is refused before anything is
+/// read: the link's target is neither truncated nor narrowed, the run does not hang on the
+/// FIFO, and `SHAREDBOX_LOG` (the environment, which CI may set) is held to the same rule.
+#[cfg(unix)]
+#[test]
+fn a_trace_path_that_is_a_link_a_fifo_or_a_folder_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::demo();
+    let sim = SimServer::start(project.tenant(), SimConfig::default()).unwrap();
+    let victim = project.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = project.path().join("trace-link.jsonl");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let fifo = project.path().join("trace.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let folder = project.path().join("trace-folder");
+    std::fs::create_dir(&folder).unwrap();
+    for (path, why) in [
+        (&link, "it is a symbolic link"),
+        (&fifo, "it is not a regular file"),
+        (&folder, "it is not a regular file"),
+    ] {
+        let started = std::time::Instant::now();
+        let by_flag = run(
+            &project,
+            &sim.base_url(),
+            TOKEN,
+            &["plan", "--trace", path.to_str().unwrap()],
+        );
+        assert_eq!(by_flag.code, 1, "{}", by_flag.stderr);
+        assert!(by_flag.stderr.contains(why), "{}", by_flag.stderr);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        let by_env = common::run_with_env(
+            project.path(),
+            &["--tenant", "exo:contoso.onmicrosoft.com", "plan"],
+            &[
+                ("SHAREDBOX_EXO_ENDPOINT", &sim.base_url()),
+                ("SHAREDBOX_ACCESS_TOKEN", TOKEN),
+                ("SHAREDBOX_LOG", path.to_str().unwrap()),
+            ],
+        );
+        assert_eq!(by_env.code, 1, "{}", by_env.stderr);
+        assert!(by_env.stderr.contains(why), "{}", by_env.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644, "the link's target keeps its mode");
+    assert_eq!(sim.counters().total_writes(), 0);
+}
