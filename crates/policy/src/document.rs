@@ -639,36 +639,29 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "lifecycle",
         "lints",
     ];
-    /// Per-mailbox fields (`aliases`: addresses belong to one mailbox) are left out.
-    const PER_MAILBOX: &[&str] = &["aliases"];
+    /// What many mailboxes share: a mailbox's fields after `mailbox`, `profile` and
+    /// `displayName`, without the per-mailbox ones (`aliases`: addresses belong to one
+    /// mailbox).
     static DEFAULTS_FIELDS: std::sync::LazyLock<Vec<&'static str>> =
         std::sync::LazyLock::new(|| {
             MAILBOX_FIELDS[3..]
                 .iter()
                 .copied()
-                .filter(|f| !PER_MAILBOX.contains(f))
+                .filter(|f| *f != "aliases")
                 .collect()
         });
-    const PROFILE_FIELDS: [&str; 14] = [
-        "name",
-        "hiddenFromAddressLists",
-        "signIn",
-        "sentItems",
-        "sendAs",
-        "sendOnBehalf",
-        "fullAccess",
-        "sentItemsReaders",
-        "clients",
-        "moderation",
-        "forwarding",
-        "lifecycle",
-        "lints",
-        "description",
-    ];
+    /// A profile: its `name`, the shared fields, its `description`.
+    static PROFILE_FIELDS: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            std::iter::once("name")
+                .chain(DEFAULTS_FIELDS.iter().copied())
+                .chain(std::iter::once("description"))
+                .collect()
+        });
     match kind {
         Kind::SharedMailbox => MAILBOX_FIELDS,
         Kind::Defaults => DEFAULTS_FIELDS.as_slice(),
-        Kind::Profile => &PROFILE_FIELDS,
+        Kind::Profile => PROFILE_FIELDS.as_slice(),
         Kind::TenantSettings => &[
             "sendFromAliasEnabled",
             "smtpClientAuthenticationDisabled",
