@@ -295,11 +295,7 @@ fn plan_tells_drift_from_policy_changes() {
         .find(|m| m.alias == "buchhaltung")
         .unwrap()
         .message_copy_for_sent_as_enabled = false;
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     project.policy("buchhaltung.yaml", &format!("{HEADER}mailbox: buchhaltung@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nclients: {{imap: false, pop: true}}\n"));
     let plan = project.run(&["plan"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
@@ -721,11 +717,7 @@ fn on_the_default_branch_the_last_policy_commit_is_a_policy_change() {
         .find(|m| m.alias == "buchhaltung")
         .unwrap()
         .message_copy_for_sent_as_enabled = false;
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     project.policy("buchhaltung.yaml", &format!("{HEADER}mailbox: buchhaltung@fabrikam.com\nsentItems: {{copyForSendAs: true}}\nclients: {{imap: false, pop: true}}\n"));
     project.git(&["commit", "-q", "-am", "POP for buchhaltung"]);
     let check = |when: &str| {

@@ -110,6 +110,15 @@ impl Project {
     pub fn tenant(&self) -> TenantFile {
         TenantFile::parse(&self.tenant_text(), &PathBuf::from("tenant.yaml")).unwrap()
     }
+
+    /// Writes `tenant` as the project's tenant file.
+    pub fn write_tenant(&self, tenant: &TenantFile) {
+        std::fs::write(
+            self.path().join("tenant.yaml"),
+            serde_saphyr::to_string(tenant).unwrap(),
+        )
+        .unwrap();
+    }
 }
 
 /// Runs `sharedbox` with `args` in `dir`, with no terminal and no colour.
@@ -209,11 +218,17 @@ pub fn full_access(tenant: &TenantFile, address: &str) -> Vec<String> {
 
 /// The Sent Items readers of a mailbox as `address: Role`.
 pub fn readers(tenant: &TenantFile, address: &str) -> Vec<String> {
-    let m = mailbox(tenant, address);
+    folder_entries(tenant, &mailbox(tenant, address).sent_items.permissions)
+}
+
+/// Folder permission `rows` as sorted `address: Role` (`orphan:<raw>: Role` for what resolves
+/// to nothing), `Default` and `Anonymous` left out.
+pub fn folder_entries(
+    tenant: &TenantFile,
+    rows: &[sharedbox_tenant::FolderPermission],
+) -> Vec<String> {
     let directory = tenant.directory();
-    let mut out: Vec<String> = m
-        .sent_items
-        .permissions
+    let mut out: Vec<String> = rows
         .iter()
         .filter_map(|p| match directory.resolve_live(&p.user) {
             sharedbox_tenant::LivePrincipal::BuiltIn => None,

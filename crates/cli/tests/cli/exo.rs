@@ -447,11 +447,7 @@ fn a_changed_auto_mapping_is_planned_against_the_base_and_rolled_back_to_the_gra
             .mailbox_permissions
             .retain(|p| !p.user.starts_with("S-1-5-21"));
     }
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     project.policy(
         "support.yaml",
         &format!("{HEADER}mailbox: support@fabrikam.com\nfullAccess: [{{principal: anna@fabrikam.com}}]\n"),
@@ -663,11 +659,7 @@ fn properties_mastered_on_premises_are_a_plan_error_for_a_dir_synced_mailbox() {
         .find(|m| m.primary_smtp_address == "support@fabrikam.com")
         .unwrap()
         .is_dir_synced = true;
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     project.policy(
         "support.yaml",
         "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\ndisplayName: Support Neu\nsentItems: {copyForSendAs: true}\nclients: {imap: false}\n",
@@ -748,11 +740,7 @@ fn a_sender_on_premises_with_the_sent_copy_on_is_reported_over_the_wire() {
     onprem.sid = None;
     onprem.recipient_type_details = "MailUser".into();
     tenant.recipients.push(onprem);
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     project.policy(
         "support.yaml",
         "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nsentItems: {copyForSendAs: true}\nsendAs: [onprem@fabrikam.com]\n",
@@ -782,11 +770,7 @@ fn a_shared_mailbox_that_needs_a_licence_is_reported_over_the_wire() {
         .unwrap();
     support.total_item_size_bytes = Some(53 << 30);
     support.sku_assigned = Some(false);
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     project.policy(
         "support.yaml",
         "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\n",

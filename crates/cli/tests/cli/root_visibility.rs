@@ -32,23 +32,7 @@ fn project() -> Project {
 /// `address: rights`.
 fn root_entries(tenant: &TenantFile) -> Vec<String> {
     let m = common::mailbox(tenant, SUPPORT);
-    let directory = tenant.directory();
-    let mut out: Vec<String> = m
-        .root_folder
-        .iter()
-        .flatten()
-        .filter_map(|p| match directory.resolve_live(&p.user) {
-            sharedbox_tenant::LivePrincipal::BuiltIn => None,
-            sharedbox_tenant::LivePrincipal::Recipient(r) => Some(format!(
-                "{}: {}",
-                r.primary_smtp_address,
-                p.access_rights.join(",")
-            )),
-            _ => Some(format!("other:{}: {}", p.user, p.access_rights.join(","))),
-        })
-        .collect();
-    out.sort();
-    out
+    common::folder_entries(tenant, m.root_folder.as_deref().unwrap_or_default())
 }
 
 /// Plan, apply and roll back through `run`, reading the tenant with `tenant`.

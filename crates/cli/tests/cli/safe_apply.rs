@@ -280,11 +280,7 @@ fn a_saved_plan_applies_once_and_only_while_nothing_changed() {
         .find(|m| m.alias == "buchhaltung")
         .unwrap()
         .hidden_from_address_lists_enabled = true;
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     let edited = project.tenant_text();
     let run = project.run(&["apply", "plan.json"]);
     assert_eq!(run.code, 1);
@@ -338,11 +334,7 @@ fn a_saved_plan_applies_once_and_only_while_nothing_changed() {
     assert_eq!(other.run(&["plan", "--out", "plan.json"]).code, 0);
     let mut tenant = other.tenant();
     tenant.organization.name = "contoso.onmicrosoft.com".into();
-    std::fs::write(
-        other.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    other.write_tenant(&tenant);
     let run = other.run(&["apply", "plan.json"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("is for tenant `fabrikam.onmicrosoft.com`, but the configured tenant is `contoso.onmicrosoft.com`"), "{}", run.stderr);
@@ -411,11 +403,7 @@ fn rollback_leaves_values_changed_by_someone_else_alone() {
         .find(|m| m.alias == "support")
         .unwrap()
         .display_name = "Helpdesk".into();
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
 
     let rollback = project.run(&["rollback", &run_id, "--auto-approve"]);
     assert_eq!(

@@ -183,11 +183,7 @@ fn drift_since_the_plan_is_noted_and_not_applied() {
         .find(|m| m.alias == "buchhaltung")
         .unwrap()
         .message_copy_for_sent_as_enabled = false;
-    std::fs::write(
-        project.path().join("tenant.yaml"),
-        serde_saphyr::to_string(&tenant).unwrap(),
-    )
-    .unwrap();
+    project.write_tenant(&tenant);
     let run = project.run(&["apply", "plan.json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
