@@ -166,7 +166,7 @@ pub(crate) fn render_mailbox(out: &mut String, mailbox: &MailboxPlan, style: Sty
     let scalars: Vec<&Change> = mailbox
         .changes
         .iter()
-        .filter(|c| is_root_visibility(c) || !mailbox.lists.iter().any(|l| l.field == c.field))
+        .filter(|c| c.operation.touches_root() || !mailbox.lists.iter().any(|l| l.field == c.field))
         .collect();
     let width = scalars
         .iter()
@@ -247,22 +247,11 @@ pub fn field_label<'a>(
     field: &'a str,
     operation: &sharedbox_tenant::Operation,
 ) -> std::borrow::Cow<'a, str> {
-    match operation {
-        sharedbox_tenant::Operation::GrantRootVisibility { .. }
-        | sharedbox_tenant::Operation::RevokeRootVisibility { .. } => {
-            format!("{field} (mailbox root)").into()
-        }
-        _ => field.into(),
+    if operation.touches_root() {
+        format!("{field} (mailbox root)").into()
+    } else {
+        field.into()
     }
-}
-
-/// Whether `change` grants or revokes `FolderVisible` on the mailbox root.
-fn is_root_visibility(change: &Change) -> bool {
-    matches!(
-        change.operation,
-        sharedbox_tenant::Operation::GrantRootVisibility { .. }
-            | sharedbox_tenant::Operation::RevokeRootVisibility { .. }
-    )
 }
 
 /// [`field_label`] of a planned change.

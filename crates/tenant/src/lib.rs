@@ -87,12 +87,9 @@ impl ReadScope {
         operations: impl IntoIterator<Item = &'a Operation>,
     ) -> ReadScope {
         for operation in operations {
+            // A mailbox listed twice is read once: the reader indexes the roots by address.
             if let Operation::GrantRootVisibility { mailbox, .. }
             | Operation::RevokeRootVisibility { mailbox, .. } = operation
-                && !self
-                    .roots
-                    .iter()
-                    .any(|r| r.always && r.mailbox.eq_ignore_ascii_case(mailbox))
             {
                 self.roots.push(RootRead {
                     mailbox: mailbox.clone(),

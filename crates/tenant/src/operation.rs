@@ -417,6 +417,15 @@ impl Operation {
         }
     }
 
+    /// Whether the write grants or revokes `FolderVisible` on the mailbox root (a write to
+    /// another folder than the `sentItemsReaders` list it belongs to).
+    pub fn touches_root(&self) -> bool {
+        matches!(
+            self,
+            Operation::GrantRootVisibility { .. } | Operation::RevokeRootVisibility { .. }
+        )
+    }
+
     /// The mailbox this operation changes, if it changes one.
     pub fn mailbox(&self) -> Option<&str> {
         use Operation::*;
