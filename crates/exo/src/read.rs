@@ -1045,7 +1045,7 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         litigation_hold_enabled: row.flag("LitigationHoldEnabled").unwrap_or(false),
         archive_enabled: row
             .text("ArchiveGuid")
-            .is_some_and(|g| g.chars().any(|c| c.is_ascii_hexdigit() && c != '0')),
+            .is_some_and(|g| is_non_zero_guid(&g)),
         sku_assigned: row.flag("SKUAssigned"),
         ..Mailbox::default()
     };
@@ -1054,6 +1054,17 @@ fn mailbox_of(row: &Row) -> Option<Mailbox> {
         (definition.set)(&mut mailbox, read_value(row, definition));
     }
     Some(mailbox)
+}
+
+/// Whether `text` is a GUID (`8-4-4-4-12` hex digits) other than all zeros: an archive's
+/// `ArchiveGuid`. Anything else means no archive, never a guess.
+fn is_non_zero_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.trim().split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups.iter().any(|g| g.chars().any(|c| c != '0'))
 }
 
 /// `TotalItemSize` of a `Get-MailboxStatistics` row in bytes. Exchange writes it as
@@ -1321,6 +1332,28 @@ mod tests {
     }
 
     #[test]
+    fn an_archive_guid_is_an_archive_only_when_it_is_a_guid_other_than_zero() {
+        let archive = |guid: Value| {
+            mailbox_of(&row(json!({
+                "PrimarySmtpAddress": "support@contoso.com",
+                "ArchiveGuid": guid,
+            })))
+            .expect("a mailbox")
+            .archive_enabled
+        };
+        assert!(archive(json!("8e7d6c5b-4a39-4281-9f0e-1d2c3b4a5968")));
+        for none in [
+            json!("00000000-0000-0000-0000-000000000000"),
+            json!(""),
+            json!("not a guid at all: zzz"),
+            json!("1".repeat(100_000)),
+            json!("\u{1b}[2J"),
+        ] {
+            assert!(!archive(none.clone()), "{none}");
+        }
+    }
+
+    #[test]
     fn is_dir_synced_and_transport_settings_of_the_wrong_type_are_not_reported() {
         for hostile in [
             json!("yes"),
@@ -1335,6 +1368,20 @@ mod tests {
             })))
             .expect("a mailbox");
             assert!(!mailbox.is_dir_synced, "{hostile}");
+            // The same for the licence guard's and the hybrid rule's reads: a value of the
+            // wrong type is "not reported", never a hold, an archive or a licence.
+            let guarded = mailbox_of(&row(json!({
+                "PrimarySmtpAddress": "support@contoso.com",
+                "IsExchangeCloudManaged": hostile.clone(),
+                "LitigationHoldEnabled": hostile.clone(),
+                "ArchiveGuid": hostile.clone(),
+                "SKUAssigned": hostile.clone(),
+            })))
+            .expect("a mailbox");
+            assert!(!guarded.is_exchange_cloud_managed, "{hostile}");
+            assert!(!guarded.litigation_hold_enabled, "{hostile}");
+            assert!(!guarded.archive_enabled, "{hostile}");
+            assert_eq!(guarded.sku_assigned, None, "{hostile}");
             let organization = organization_of(&[(
                 "Get-TransportConfig",
                 Some(row(json!({"SmtpClientAuthenticationDisabled": hostile}))),
