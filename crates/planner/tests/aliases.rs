@@ -292,3 +292,33 @@ fn the_file_backend_refuses_an_alias_another_recipient_holds_or_outside_the_doma
     file.apply(&add("new@fabrikam.com")).unwrap();
     assert!(addresses(&file).contains(&"smtp:new@fabrikam.com".to_owned()));
 }
+
+/// A lookalike of an accepted domain is never taken for the real one: a non-ASCII lookalike
+/// (Cyrillic `а`, `о`) or a trailing dot is refused when the policies load, a longer domain
+/// when the plan checks the accepted domains; nothing is planned either way.
+#[test]
+fn a_lookalike_domain_is_not_an_accepted_domain() {
+    let file = tenant();
+    for (lookalike, code) in [
+        ("help@f\u{430}brikam.com", "policy::invalid-alias"),
+        ("help@fabrikam.c\u{43e}m", "policy::invalid-alias"),
+        ("help@fabrikam.com.", "policy::invalid-alias"),
+        (
+            "help@fabrikam.com.evil.example",
+            "plan::alias-domain-not-accepted",
+        ),
+    ] {
+        let text = format!(
+            "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\naliases:\n  - \"{lookalike}\"\n"
+        );
+        let codes: Vec<String> =
+            match sharedbox_policy::load_sources(vec![Source::new("support.yaml", text)]) {
+                Err(err) => err.0.into_iter().map(|d| d.code.to_string()).collect(),
+                Ok(policies) => match plan(&policies, &snapshot(&file), &PlanOptions::default()) {
+                    Err(err) => err.0.into_iter().map(|d| d.code.to_string()).collect(),
+                    Ok(plan) => panic!("{lookalike} was planned: {:?}", alias_changes(&plan)),
+                },
+            };
+        assert_eq!(codes, [code], "{lookalike}");
+    }
+}
