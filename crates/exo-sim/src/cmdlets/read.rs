@@ -285,13 +285,18 @@ pub fn get_mailbox_permission(
         .bool("IncludeUnresolvedPermissions")?
         .unwrap_or(false);
     let filter = PrincipalFilter::new(tenant, user);
-    let directory = tenant.directory();
+    // The directory costs a pass over every recipient: built only when a row names a SID,
+    // not on every call (one call per managed mailbox in a plan).
+    let mut directory = None;
     let mut items = Vec::new();
     for view in mailboxes_for(tenant, Some(&identity))? {
         for row in render::mailbox_permission_rows(&view, config.quirks) {
             // An account's SID that resolves to nothing is listed only on request.
             let orphaned = lookup::is_sid(&row.user)
-                && lookup::resolve(&directory, &row.user) == Resolved::NotFound;
+                && lookup::resolve(
+                    directory.get_or_insert_with(|| tenant.directory()),
+                    &row.user,
+                ) == Resolved::NotFound;
             if orphaned && !unresolved {
                 continue;
             }
