@@ -137,6 +137,25 @@ pub fn label_revision(dir: &Path, requested: Option<&str>) -> Result<(String, St
     Ok(("parent of the last policy commit".to_owned(), before))
 }
 
+/// The commit whose policies the working tree holds: `HEAD`, when the policy folder has no
+/// uncommitted edits (tracked or not). The error says why there is none. Journals record it
+/// for runs that apply every policy, so that `apply --heal` knows what was applied.
+pub fn clean_commit(dir: &Path) -> Result<String, String> {
+    git(dir, &["rev-parse", "--show-toplevel"])
+        .ok_or_else(|| "the policies are not in a git checkout".to_owned())?;
+    let head = git(dir, &["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
+        .ok_or_else(|| "the checkout has no commit".to_owned())?;
+    let edited = git(
+        dir,
+        &["status", "--porcelain", "--untracked-files=all", "--", "."],
+    )
+    .is_none_or(|status| !status.is_empty());
+    if edited {
+        return Err("the policy folder has uncommitted edits".to_owned());
+    }
+    Ok(head)
+}
+
 /// Whether `commit` is a full commit id (SHA-1 or SHA-256 hex), the only form sharedbox passes
 /// to git from outside input (a saved plan's `base_commit`): never an option, a range or a path.
 fn is_commit_id(commit: &str) -> bool {

@@ -154,6 +154,8 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             plan_id: None,
             rollback_of: Some(run.clone()),
             steps: steps.len(),
+            policy_commit: None,
+            heal: false,
         },
     )?;
     let mut counter = crate::progress::RunCounter::rollback(steps.len());
