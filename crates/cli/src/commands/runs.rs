@@ -244,6 +244,7 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             at,
             actor,
             rollback_of,
+            heal,
             ..
         }) = log.start()
         else {
@@ -293,7 +294,8 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
                     .filter(|s| s.undo == Some(UndoStatus::Reverted))
                     .count();
                 (
-                    "apply",
+                    // `apply --heal`: an apply of drift only.
+                    if *heal { "heal" } else { "apply" },
                     format!("{ok} ok, {failed} failed, {reverted} undone"),
                 )
             }

@@ -157,6 +157,13 @@ fn pure_drift_is_healed_and_journaled() {
         ),
         "{summary}"
     );
+    let runs = project.run(&["runs"]);
+    let line = runs
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&run_id))
+        .unwrap();
+    assert!(line.contains(" heal ") && line.contains("1 ok"), "{line}");
     // The next heal finds nothing.
     let again = project.run(&["apply", "--heal", "--auto-approve"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
