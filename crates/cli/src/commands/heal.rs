@@ -309,7 +309,7 @@ fn markdown(
         (_, Some(refusal)) => {
             out.push_str(&format!(
                 "**Heal refused; nothing was changed.** {}\n",
-                escape(refusal)
+                refusal.replace('<', "&lt;")
             ));
         }
         (None, None) => {
@@ -342,11 +342,14 @@ fn markdown(
     out.push_str("\n| mailbox | field | was | policy | cause |\n|---|---|---|---|---|\n");
     for change in plan.ordered_changes() {
         out.push_str(&format!(
-            "| `{}` | `{}` | {} | {} | {} |\n",
-            escape(change.operation.mailbox().unwrap_or("tenant settings")),
-            escape(&change.field),
-            escape(&change.shown_before().unwrap_or_default()),
-            escape(&change.shown_after().unwrap_or_default()),
+            "| {} | {} | {} | {} | {} |\n",
+            cell(change.operation.mailbox().unwrap_or("tenant settings")),
+            cell(&change.field),
+            change
+                .shown_before()
+                .as_deref()
+                .map_or("—".to_owned(), cell),
+            change.shown_after().as_deref().map_or("—".to_owned(), cell),
             match change.cause {
                 Some(Cause::Drift) => "drift",
                 Some(Cause::PolicyChange) => "**policy change not applied yet**",
@@ -358,10 +361,23 @@ fn markdown(
     out
 }
 
-/// Text from the tenant or the policies, safe in a Markdown table cell.
-fn escape(text: &str) -> String {
-    sharedbox_tenant::printable(text, 200)
-        .replace('|', "\\|")
-        .replace('`', "'")
-        .replace('<', "&lt;")
+/// Text from the tenant or the policies as a code span in a Markdown table cell: one line,
+/// no backtick to end the span early, `|` escaped for the table. Inside a code span a
+/// mention, link or HTML tag in a display name stays text.
+fn cell(text: &str) -> String {
+    format!(
+        "`{}`",
+        sharedbox_tenant::printable(text, 200)
+            .replace('`', "'")
+            .replace('|', "\\|")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tenant_text_stays_inside_its_table_cell() {
+        // A pipe would split the row, a backtick end the code span, a line break the table.
+        assert_eq!(super::cell("a|b`c\nd @org/team"), "`a\\|b'c\\nd @org/team`");
+    }
 }

@@ -153,7 +153,7 @@ fn pure_drift_is_healed_and_journaled() {
     );
     assert!(
         summary.contains(
-            "| `buchhaltung@fabrikam.com` | `sentItems.copyForSendAs` | false | true | drift |"
+            "| `buchhaltung@fabrikam.com` | `sentItems.copyForSendAs` | `false` | `true` | drift |"
         ),
         "{summary}"
     );
@@ -314,7 +314,7 @@ fn drift_mixed_with_a_policy_change_is_refused_whole() {
     );
     assert!(
         markdown.stdout.contains(
-            "| `buchhaltung@fabrikam.com` | `clients.pop` | false | true | **policy change not applied yet** |"
+            "| `buchhaltung@fabrikam.com` | `clients.pop` | `false` | `true` | **policy change not applied yet** |"
         ),
         "{}",
         markdown.stdout
