@@ -98,6 +98,15 @@ fn the_apply_journal_records_the_policy_commit_it_applied() {
         assert_eq!(run.code, 0, "{}", run.stderr);
     });
     assert!(start(&project, &run_id).get("policy_commit").is_none());
+    // The reviewed plan of the apply pipeline, when it holds every change: recorded.
+    drift_copy_flag(&project);
+    let plan = project.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let run_id = new_run(&project, || {
+        let run = project.run(&["apply", "plan.json", "--auto-approve"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    });
+    assert_eq!(start(&project, &run_id)["policy_commit"], head(&project));
 }
 
 #[test]
@@ -348,8 +357,28 @@ fn removals_over_the_limit_are_refused() {
         heal.stderr
     );
     assert_eq!(project.tenant_text(), before);
-    let heal = project.run(&["apply", "--heal", "--auto-approve", "--max-removals", "2"]);
+    let heal = project.run(&[
+        "apply",
+        "--heal",
+        "--auto-approve",
+        "--max-removals",
+        "2",
+        "--format",
+        "json",
+    ]);
     assert_eq!(heal.code, 0, "{}", heal.stderr);
+    let result: serde_json::Value = serde_json::from_str(&heal.stdout).unwrap();
+    assert_eq!(result["outcome"], "succeeded");
+    assert_eq!(result["applied"], 2);
+    assert_eq!(result["heal"]["refusal"], serde_json::Value::Null);
+    let changes = result["heal"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{result}");
+    assert!(
+        changes.iter().all(|c| c["cause"] == "drift"
+            && c["cmdlet"] == "Remove-RecipientPermission"
+            && c["field"] == "sendAs"),
+        "{result}"
+    );
     assert_eq!(
         send_as(&project.tenant(), "buchhaltung@fabrikam.com"),
         ["david@fabrikam.com"]
