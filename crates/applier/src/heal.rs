@@ -158,7 +158,7 @@ pub enum HealRefusal {
         /// The tenant.
         tenant: String,
     },
-    /// A run left the tenant in a state no commit describes.
+    /// A run after the last counted apply left the tenant in a state no commit describes.
     #[error("{}", unsettled_message(.0))]
     Unsettled(Vec<Unsettled>),
     /// The plan holds changes that are not drift.
@@ -182,7 +182,7 @@ pub enum HealRefusal {
 fn unsettled_message(runs: &[Unsettled]) -> String {
     let list: Vec<String> = runs.iter().map(ToString::to_string).collect();
     format!(
-        "{} since the last successful apply, so the tenant is in a state no commit describes",
+        "{}, so the tenant is in a state no commit describes",
         list.join(", ")
     )
 }
@@ -381,7 +381,7 @@ mod tests {
         assert_eq!(unsettled, ["r2", "r5"]);
         assert_eq!(
             HealRefusal::Unsettled(state.unsettled).to_string(),
-            "run `r2` did not finish, run `r5` could not undo everything since the last successful apply, so the tenant is in a state no commit describes"
+            "run `r2` did not finish, run `r5` could not undo everything, so the tenant is in a state no commit describes"
         );
     }
 }

@@ -46,7 +46,7 @@ pub async fn heal(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitSt
         &config.state_dir,
         &tenant.name(),
         &run_id,
-        "apply",
+        "heal",
         args.lock_timeout,
     )?;
     // Read under the lock: no other apply of this tenant adds a run meanwhile.
