@@ -171,6 +171,14 @@ pub enum Record {
         rollback_of: Option<String>,
         /// Number of planned steps.
         steps: usize,
+        /// The git commit of the policies the run applied, when it applied all of them from a
+        /// commit (no `--target`, no uncommitted edits): the tenant matches that commit when
+        /// the run succeeds. `apply --heal` judges drift against the newest such run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy_commit: Option<String>,
+        /// Whether the run was `apply --heal` (it applied drift only).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        heal: bool,
     },
     /// A write is about to be sent.
     Intent {
@@ -446,6 +454,10 @@ pub struct RunStart {
     pub rollback_of: Option<String>,
     /// Number of planned steps.
     pub steps: usize,
+    /// The commit of the policies applied, when the run applies all of them from a commit.
+    pub policy_commit: Option<String>,
+    /// Whether the run is `apply --heal`.
+    pub heal: bool,
 }
 
 impl Journal {
@@ -467,6 +479,8 @@ impl Journal {
             plan_id: run.plan_id,
             rollback_of: run.rollback_of,
             steps: run.steps,
+            policy_commit: run.policy_commit,
+            heal: run.heal,
         })?;
         Ok(journal)
     }
@@ -1139,6 +1153,8 @@ mod tests {
             plan_id: None,
             rollback_of: None,
             steps: 1,
+            policy_commit: None,
+            heal: false,
         })
         .unwrap()
     }

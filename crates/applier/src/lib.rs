@@ -4,6 +4,8 @@
 //! - [`rollback`]: `sharedbox rollback RUN_ID`, idempotent and conflict-aware;
 //! - [`journal`]: the append-only, fsynced record of every write and its undo;
 //! - [`lock`]: one apply or rollback per tenant at a time;
+//! - [`heal`]: `apply --heal`: the state the tenant was last brought to, and whether a plan
+//!   is drift only;
 //! - [`result`]: the typed result document of `apply --format json`;
 //! - [`retry`]: throttled and transient failures are tried again, permanent ones reported
 //!   at once ([`sharedbox_tenant::TenantErrorKind`]).
@@ -19,6 +21,7 @@
 //!   journal or the plan. Their recorded `inverse` is a cross-check: a step whose `inverse` is
 //!   another write is a conflict, and nothing is written for it.
 
+pub mod heal;
 pub mod journal;
 pub mod lock;
 pub mod result;
@@ -26,13 +29,16 @@ pub mod retry;
 pub mod rollback;
 pub mod run;
 
+pub use heal::{
+    AppliedRevision, AppliedState, HealRefusal, Unsettled, applied_state, check_drift_only,
+};
 pub use journal::{
     Actor, FORMAT_VERSION, Journal, JournalError, JournaledStep, Problem, Record, RunKind, RunLog,
     RunOutcome, RunStart, Shown, UndoCounts, UndoStatus, new_run_id, now_rfc3339,
     now_rfc3339_precise, printable, reads_format,
 };
 pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
-pub use result::{ApplyOutcome, ApplyResult};
+pub use result::{ApplyOutcome, ApplyResult, HealChange, HealResult};
 pub use retry::Retry;
 pub use rollback::{
     Decision, History, RollbackRefusal, RollbackReport, cannot_undo, check_journal, check_tenant,

@@ -21,7 +21,7 @@ use crate::journal::{Actor, now_rfc3339};
 pub struct LockInfo {
     /// The run holding it.
     pub run_id: String,
-    /// `apply` or `rollback`.
+    /// `apply`, `heal` (`apply --heal`) or `rollback`.
     pub operation: String,
     /// Who and where.
     pub actor: Actor,

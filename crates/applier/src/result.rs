@@ -2,7 +2,7 @@
 //! JSON Schema (`sharedbox schema apply`, `docs/schemas/apply.schema.json`).
 
 use serde::Serialize;
-use sharedbox_planner::{Plan, Summary};
+use sharedbox_planner::{Cause, Plan, Summary};
 use sharedbox_tenant::Operation;
 
 use crate::journal::{RunOutcome, UndoStatus};
@@ -36,6 +36,69 @@ pub struct ApplyResult {
     pub undo: Vec<UndoStep>,
     /// The verification after a successful run.
     pub verification: Option<Verification>,
+    /// For `apply --heal` only: what was judged drift, against which applied state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal: Option<HealResult>,
+}
+
+/// What `apply --heal` judged: every change of the plan with its cause, against the policy
+/// commit the last successful apply recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct HealResult {
+    /// The commit of the policies healed to (the checkout's `HEAD`).
+    pub commit: String,
+    /// The run whose policy commit the changes were judged against; `null` when no journal
+    /// records one.
+    pub applied_run_id: Option<String>,
+    /// The policy commit of that run: a change its policies call for as well is drift.
+    pub applied_commit: Option<String>,
+    /// Every change of the plan, in execution order, with its cause. With outcome
+    /// `succeeded` these are the changes healed (all drift).
+    pub changes: Vec<HealChange>,
+    /// Why nothing was applied, with outcome `refused`.
+    pub refusal: Option<String>,
+}
+
+/// One change of a heal's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct HealChange {
+    /// The step.
+    #[serde(flatten)]
+    pub step: Step,
+    /// `drift`, `policy_change` (not applied yet) or `new` (a mailbox to create); `null` when
+    /// not judged.
+    pub cause: Option<Cause>,
+    /// The value before, as the plan shows it.
+    pub before: Option<String>,
+    /// The value after, as the plan shows it.
+    pub after: Option<String>,
+}
+
+impl HealResult {
+    /// The heal of `plan` (its causes labelled) to `commit`, judged against `applied`.
+    pub fn new(
+        plan: &Plan,
+        commit: &str,
+        applied: Option<&crate::heal::AppliedRevision>,
+        refusal: Option<String>,
+    ) -> HealResult {
+        HealResult {
+            commit: commit.to_owned(),
+            applied_run_id: applied.map(|a| a.run_id.clone()),
+            applied_commit: applied.map(|a| a.commit.clone()),
+            changes: plan
+                .ordered_changes()
+                .into_iter()
+                .map(|change| HealChange {
+                    step: Step::of(&change.operation, &change.field),
+                    cause: change.cause,
+                    before: change.shown_before(),
+                    after: change.shown_after(),
+                })
+                .collect(),
+            refusal,
+        }
+    }
 }
 
 /// How an apply ended.
@@ -54,6 +117,9 @@ pub enum ApplyOutcome {
     RollbackIncomplete,
     /// A rollback run that undid what it could and found no conflicts.
     Restored,
+    /// `apply --heal` only: the plan held changes that are not drift (or drift could not be
+    /// told); nothing ran.
+    Refused,
 }
 
 impl From<RunOutcome> for ApplyOutcome {
@@ -147,6 +213,7 @@ impl ApplyResult {
             failed_step: None,
             undo: Vec::new(),
             verification: None,
+            heal: None,
         };
         let Some(report) = report else {
             return result;

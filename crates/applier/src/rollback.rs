@@ -515,6 +515,8 @@ mod tests {
                 plan_id: None,
                 rollback_of: None,
                 steps: 0,
+                policy_commit: None,
+                heal: false,
             })
             .unwrap();
         RunLog::find(dir.path(), "run-a").unwrap()

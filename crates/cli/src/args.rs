@@ -199,6 +199,11 @@ pub struct ApplyArgs {
     pub format: Format,
     /// A plan saved by `plan --out`: applied exactly, if it is still valid.
     pub plan_file: Option<PathBuf>,
+    /// Scheduled self-heal: apply only when every change is drift from the policies the last
+    /// successful apply recorded (its journal); a policy change not applied yet refuses the
+    /// whole run (exit 4). For a scheduled job on the default branch.
+    #[arg(long, conflicts_with_all = ["plan_file", "targets", "allow_destroy"])]
+    pub heal: bool,
     /// Apply without asking for confirmation (needed when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,

@@ -137,6 +137,65 @@ pub fn label_revision(dir: &Path, requested: Option<&str>) -> Result<(String, St
     Ok(("parent of the last policy commit".to_owned(), before))
 }
 
+/// The commit whose policies the working tree holds: `HEAD`, when no file of the policy
+/// folder that is read as a policy (`*.yaml`, `*.yml`, not hidden) has uncommitted edits,
+/// tracked or not. Other files there (a pipeline's reports, the state folder) do not count.
+/// The error says why there is none. Journals record it for runs that apply every policy, so
+/// that `apply --heal` knows what was applied.
+pub fn clean_commit(dir: &Path) -> Result<String, String> {
+    git(dir, &["rev-parse", "--show-toplevel"])
+        .ok_or_else(|| "the policies are not in a git checkout".to_owned())?;
+    let head = git(dir, &["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
+        .ok_or_else(|| "the checkout has no commit".to_owned())?;
+    let prefix = git(dir, &["rev-parse", "--show-prefix"]).unwrap_or_default();
+    let status = git(
+        dir,
+        &[
+            "status",
+            "--porcelain",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            ".",
+        ],
+    )
+    .ok_or_else(|| "`git status` failed in the policy folder".to_owned())?;
+    if edited_policy(&status, &prefix) {
+        return Err("the policy folder has uncommitted edits".to_owned());
+    }
+    Ok(head)
+}
+
+/// Whether `git status --porcelain -z` output names a policy file under `prefix` (the policy
+/// folder, relative to the top of the repository): one read by `load_dir`, or the source of
+/// a rename.
+fn edited_policy(status: &str, prefix: &str) -> bool {
+    let is_policy = |path: &str| {
+        let under = path.strip_prefix(prefix).unwrap_or(path);
+        let mut parts: Vec<&str> = under.split('/').collect();
+        let name = parts.pop().unwrap_or_default();
+        sharedbox_policy::load::is_policy_file_name(name)
+            && !parts.iter().any(|p| p.starts_with('.'))
+    };
+    let mut entries = status.split('\0').filter(|e| !e.is_empty());
+    while let Some(entry) = entries.next() {
+        let (code, path) = (
+            entry.get(..2).unwrap_or_default(),
+            entry.get(3..).unwrap_or_default(),
+        );
+        // A rename or copy names its source in the next entry, without a status code.
+        let source = if code.contains(['R', 'C']) {
+            entries.next()
+        } else {
+            None
+        };
+        if is_policy(path) || source.is_some_and(is_policy) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether `commit` is a full commit id (SHA-1 or SHA-256 hex), the only form sharedbox passes
 /// to git from outside input (a saved plan's `base_commit`): never an option, a range or a path.
 fn is_commit_id(commit: &str) -> bool {
@@ -222,6 +281,26 @@ pub fn policy_set_at(policies: &Path, commit: &str) -> Result<PolicySet, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_edits_of_files_read_as_policies_make_the_folder_unclean() {
+        // `XY path` entries; a rename's source follows as its own entry.
+        assert!(edited_policy(" M policies/a.yaml\0", "policies/"));
+        assert!(edited_policy("?? policies/team/new.yml\0", "policies/"));
+        assert!(edited_policy(
+            "R  policies/b.yaml\0policies/a.yaml\0",
+            "policies/"
+        ));
+        assert!(!edited_policy(
+            "?? heal.md\0?? .sharedbox/runs/r.jsonl\0",
+            ""
+        ));
+        assert!(!edited_policy(
+            "?? policies/.hidden/x.yaml\0 M policies/README.md\0",
+            "policies/"
+        ));
+        assert!(!edited_policy("", "policies/"));
+    }
 
     #[test]
     fn only_a_full_commit_id_reaches_git() {

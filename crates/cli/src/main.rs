@@ -1,6 +1,6 @@
 //! The `sharedbox` binary: parses arguments, resolves the configuration, runs one command,
 //! and maps the outcome to the documented exit codes (0 ok, 1 error, 2 changes, 3 apply
-//! failed with rollback incomplete).
+//! failed with rollback incomplete, 4 `apply --heal` refused changes that are not drift).
 
 // First: its `out!`/`outln!` macros (stdout that survives a closed pipe) are used by all.
 #[macro_use]

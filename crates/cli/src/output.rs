@@ -66,6 +66,10 @@ pub enum ExitStatus {
     /// 3: apply failed and rollback is incomplete, or a rollback refused a damaged journal: a
     /// human must look.
     RollbackIncomplete,
+    /// 4: `apply --heal` refused: the plan holds changes that are not drift (a policy change
+    /// not applied yet, a mailbox to create), or the journals do not tell what was applied.
+    /// Nothing was changed.
+    HealRefused,
 }
 
 impl ExitStatus {
@@ -76,6 +80,7 @@ impl ExitStatus {
             ExitStatus::Failure => 1,
             ExitStatus::Changes => 2,
             ExitStatus::RollbackIncomplete => 3,
+            ExitStatus::HealRefused => 4,
         }
     }
 }

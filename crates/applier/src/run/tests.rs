@@ -107,6 +107,8 @@ fn journal(state_dir: &Path, run_id: &str, kind: RunKind, steps: usize) -> Journ
             plan_id: None,
             rollback_of: None,
             steps,
+            policy_commit: None,
+            heal: false,
         })
         .unwrap();
     journal

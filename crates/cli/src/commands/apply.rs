@@ -20,18 +20,26 @@ use crate::output::{
     print_diagnostics, step_summary,
 };
 
-/// `sharedbox apply`.
-pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let tenant = open_tenant(config)?;
-    let run_id = sharedbox_applier::new_run_id();
-    let options = ApplyOptions {
+/// The options of a run, from the command line.
+pub(super) fn apply_options(args: &ApplyArgs) -> ApplyOptions {
+    ApplyOptions {
         allow_destroy: args.allow_destroy,
         max_removals: args.max_removals,
         rollback_on_failure: !args.no_rollback,
         verify_timeout: args.verify_timeout,
         poll_interval: args.verify_interval,
         ..ApplyOptions::default()
-    };
+    }
+}
+
+/// `sharedbox apply` (and `apply --heal`, [`super::heal`]).
+pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    if args.heal {
+        return super::heal::heal(config, args).await;
+    }
+    let tenant = open_tenant(config)?;
+    let run_id = sharedbox_applier::new_run_id();
+    let options = apply_options(args);
     // Saved plans are checked before the lock is taken: a refusal never waits.
     let document = match &args.plan_file {
         Some(path) => Some(check_saved_plan(
@@ -50,6 +58,9 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         "apply",
         args.lock_timeout,
     )?;
+    // Whether the run applies every policy of the checkout: then its journal records the
+    // commit, which `apply --heal` judges drift against.
+    let mut whole = args.targets.is_empty();
     let (plan, snapshot, plan_id) = match document {
         Some(document) => {
             let snapshot = read(tenant.as_ref(), &saved_plan_scope(&document, &policies)).await?;
@@ -62,7 +73,8 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
                     .hint("nothing was changed; make a new plan with `sharedbox plan --out FILE` and review it")
                     .into());
             }
-            let fresh = check_derivation(config, &document, &policies, &snapshot)?;
+            let (fresh, complete) = check_derivation(config, &document, &policies, &snapshot)?;
+            whole &= complete;
             (
                 document.to_plan_against(&fresh),
                 snapshot,
@@ -110,6 +122,9 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         }
         return Ok(ExitStatus::Success);
     }
+    let policy_commit = whole
+        .then(|| crate::git::clean_commit(super::plan::policy_dir(config)).ok())
+        .flatten();
     sharedbox_applier::check_guards(&plan, &options).map_err(|e| {
         Failure::new(format!("refusing to apply: {e}")).hint(format!(
             "nothing was changed; {}",
@@ -133,6 +148,8 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
             run_id: &run_id,
             plan_id,
             format: args.format,
+            policy_commit,
+            heal: None,
         },
     )
     .await
@@ -174,13 +191,13 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
 
 /// Refuses a saved plan with any change the policies (as loaded from the configuration) do
 /// not call for on the live tenant now; notes the changes they call for that it lacks.
-/// Returns that fresh plan.
+/// Returns that fresh plan, and whether the saved plan holds all of it.
 fn check_derivation(
     config: &RunConfig,
     document: &PlanDocument,
     policies: &PolicySet,
     snapshot: &Snapshot,
-) -> anyhow::Result<Plan> {
+) -> anyhow::Result<(Plan, bool)> {
     let id = short(&document.plan_id);
     // The policies at the base the plan was made against told the autoMapping of grants
     // Exchange does not report; without them a re-grant the plan holds would not follow (and
@@ -254,7 +271,7 @@ fn check_derivation(
             },
         ));
     }
-    Ok(fresh)
+    Ok((fresh, derivation.not_in_saved == 0))
 }
 
 /// Refuses a saved plan that is expired, for another tenant, made by another version, or applied before.
@@ -282,15 +299,20 @@ fn check_saved_plan(
 }
 
 /// Which run this is and how to report it.
-struct RunIdentity<'a> {
-    run_id: &'a str,
+pub(super) struct RunIdentity<'a> {
+    pub run_id: &'a str,
     /// The saved plan applied, if any.
-    plan_id: Option<String>,
-    format: Format,
+    pub plan_id: Option<String>,
+    pub format: Format,
+    /// The commit of the policies, when the run applies all of them from a clean checkout.
+    pub policy_commit: Option<String>,
+    /// For `apply --heal`: what the plan was judged against (reported instead of the apply
+    /// result).
+    pub heal: Option<&'a super::heal::Judgement>,
 }
 
 /// Runs the plan with a journal, and reports.
-async fn execute(
+pub(super) async fn execute(
     config: &RunConfig,
     tenant: &dyn Tenant,
     plan: &Plan,
@@ -302,6 +324,8 @@ async fn execute(
         run_id,
         plan_id,
         format,
+        policy_commit,
+        heal,
     } = run;
     let total = plan.ordered_changes().len();
     let mut journal = Journal::start(
@@ -314,6 +338,8 @@ async fn execute(
             plan_id: plan_id.clone(),
             rollback_of: None,
             steps: total,
+            policy_commit,
+            heal: heal.is_some(),
         },
     )?;
     note(&format!(
@@ -338,6 +364,13 @@ async fn execute(
                 )),
                 e => Failure::of(&e),
             })?;
+    if let Some(judgement) = heal {
+        if format == Format::Text {
+            print_report(&report, plan, run_id);
+        }
+        super::heal::report(judgement, Some(&report), plan, run_id, format, None)?;
+        return Ok(exit_status(&report));
+    }
     let markdown = result_markdown(Some(&report), plan, run_id);
     step_summary(&markdown);
     match format {

@@ -5,6 +5,7 @@ mod doctor;
 mod drift;
 mod explain;
 mod export;
+mod heal;
 mod plan;
 mod runs;
 

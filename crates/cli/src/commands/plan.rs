@@ -233,7 +233,7 @@ fn markdown(plan: &Plan, saved: Option<&Path>) -> String {
 }
 
 /// The policy folder, as a folder git can run in.
-fn policy_dir(config: &RunConfig) -> &Path {
+pub(crate) fn policy_dir(config: &RunConfig) -> &Path {
     if config.policies.as_os_str().is_empty() {
         Path::new(".")
     } else {

@@ -154,6 +154,8 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             plan_id: None,
             rollback_of: Some(run.clone()),
             steps: steps.len(),
+            policy_commit: None,
+            heal: false,
         },
     )?;
     let mut counter = crate::progress::RunCounter::rollback(steps.len());
@@ -242,6 +244,7 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             at,
             actor,
             rollback_of,
+            heal,
             ..
         }) = log.start()
         else {
@@ -291,7 +294,8 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
                     .filter(|s| s.undo == Some(UndoStatus::Reverted))
                     .count();
                 (
-                    "apply",
+                    // `apply --heal`: an apply of drift only.
+                    if *heal { "heal" } else { "apply" },
                     format!("{ok} ok, {failed} failed, {reverted} undone"),
                 )
             }

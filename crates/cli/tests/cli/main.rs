@@ -14,6 +14,7 @@ mod exo;
 mod fail_fast;
 mod formats;
 mod forwarding;
+mod heal;
 mod hostile_repository;
 mod messages;
 mod plan_apply;
