@@ -4,6 +4,7 @@
 //! - [`rollback`]: `sharedbox rollback RUN_ID`, idempotent and conflict-aware;
 //! - [`journal`]: the append-only, fsynced record of every write and its undo;
 //! - [`lock`]: one apply or rollback per tenant at a time;
+//! - [`state`]: where journals and locks are kept (`stateDir`, or a remote store);
 //! - [`result`]: the typed result document of `apply --format json`;
 //! - [`retry`]: throttled and transient failures are tried again, permanent ones reported
 //!   at once ([`sharedbox_tenant::TenantErrorKind`]).
@@ -25,13 +26,14 @@ pub mod result;
 pub mod retry;
 pub mod rollback;
 pub mod run;
+pub mod state;
 
 pub use journal::{
-    Actor, FORMAT_VERSION, Journal, JournalError, JournaledStep, Problem, Record, RunKind, RunLog,
-    RunOutcome, RunStart, Shown, UndoCounts, UndoStatus, new_run_id, now_rfc3339,
+    Actor, FORMAT_VERSION, Journal, JournalError, JournalSink, JournaledStep, Problem, Record,
+    RunKind, RunLog, RunOutcome, RunStart, Shown, UndoCounts, UndoStatus, new_run_id, now_rfc3339,
     now_rfc3339_precise, printable, reads_format,
 };
-pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
+pub use lock::{FileLock, LockCheck, LockError, LockGuard, LockInfo, TenantLock};
 pub use result::{ApplyOutcome, ApplyResult};
 pub use retry::Retry;
 pub use rollback::{
@@ -41,6 +43,7 @@ pub use rollback::{
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,
 };
+pub use state::{LocalState, StateStore};
 
 /// The JSON Schema (draft-07) of the apply result document (`apply --format json`).
 pub fn apply_result_schema_json() -> String {

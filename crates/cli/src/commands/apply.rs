@@ -1,8 +1,8 @@
 //! `sharedbox apply [PLANFILE]`.
 
 use sharedbox_applier::{
-    ApplyOptions, ApplyReport, ApplyResult, Event, Journal, RunKind, RunLog, RunOutcome, RunStart,
-    UndoItem, UndoStatus,
+    ApplyOptions, ApplyReport, ApplyResult, Event, Journal, LockGuard, RunKind, RunOutcome,
+    RunStart, StateStore, UndoItem, UndoStatus,
 };
 use sharedbox_planner::{Plan, PlanDocument};
 use sharedbox_policy::PolicySet;
@@ -11,7 +11,7 @@ use sharedbox_tenant::{ReadScope, Snapshot, Tenant};
 use super::plan::{read_plan_file, short};
 use super::{
     backend_kind, confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope,
-    print_plan, read,
+    print_plan, read, state_store,
 };
 use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
@@ -23,6 +23,7 @@ use crate::output::{
 /// `sharedbox apply`.
 pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let tenant = open_tenant(config)?;
+    let store = state_store(config)?;
     let run_id = sharedbox_applier::new_run_id();
     let options = ApplyOptions {
         allow_destroy: args.allow_destroy,
@@ -35,7 +36,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     // Saved plans are checked before the lock is taken: a refusal never waits.
     let document = match &args.plan_file {
         Some(path) => Some(check_saved_plan(
-            config,
+            store.as_ref(),
             &read_plan_file(path)?,
             tenant.as_ref(),
         )?),
@@ -43,13 +44,17 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     };
     // The policies are loaded for a saved plan too: every change it holds must follow from them.
     let policies = load_policies(config)?;
-    let _lock = lock(
-        &config.state_dir,
+    let held = lock(
+        store.as_ref(),
         &tenant.name(),
         &run_id,
         "apply",
         args.lock_timeout,
     )?;
+    // Again under the lock: another runner may have applied the plan while this one waited.
+    if let Some(document) = &document {
+        check_saved_plan(store.as_ref(), document, tenant.as_ref())?;
+    }
     let (plan, snapshot, plan_id) = match document {
         Some(document) => {
             let snapshot = read(tenant.as_ref(), &saved_plan_scope(&document, &policies)).await?;
@@ -125,6 +130,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     }
     execute(
         config,
+        (store.as_ref(), &held),
         tenant.as_ref(),
         &plan,
         snapshot,
@@ -259,7 +265,7 @@ fn check_derivation(
 
 /// Refuses a saved plan that is expired, for another tenant, made by another version, or applied before.
 fn check_saved_plan(
-    config: &RunConfig,
+    store: &dyn StateStore,
     document: &PlanDocument,
     tenant: &dyn Tenant,
 ) -> anyhow::Result<PlanDocument> {
@@ -271,7 +277,7 @@ fn check_saved_plan(
             time::OffsetDateTime::now_utc(),
         )
         .map_err(|refusal| Failure::new(refusal.to_string()).hint(refusal.hint()))?;
-    if let Some(run_id) = RunLog::run_that_applied(&config.state_dir, &document.plan_id)? {
+    if let Some(run_id) = store.run_that_applied(&document.plan_id)? {
         return Err(
             Failure::new(format!("plan {id} was already applied in run `{run_id}`"))
                 .hint("a saved plan applies once; make a new plan with `sharedbox plan --out FILE`")
@@ -292,6 +298,7 @@ struct RunIdentity<'a> {
 /// Runs the plan with a journal, and reports.
 async fn execute(
     config: &RunConfig,
+    (store, held): (&dyn StateStore, &LockGuard),
     tenant: &dyn Tenant,
     plan: &Plan,
     snapshot: Snapshot,
@@ -304,8 +311,9 @@ async fn execute(
         format,
     } = run;
     let total = plan.ordered_changes().len();
-    let mut journal = Journal::start(
-        &config.state_dir,
+    let mut journal = Journal::start_in(
+        store,
+        held,
         RunStart {
             run_id: run_id.to_owned(),
             kind: RunKind::Apply,
@@ -319,7 +327,7 @@ async fn execute(
     note(&format!(
         "\napplying {total} change{} (run `{run_id}`, journal `{}`)",
         plural(total),
-        journal.path().display()
+        journal.location()
     ));
     let mut counter = crate::progress::RunCounter::default();
     let report = sharedbox_applier::apply(tenant, plan, snapshot, &mut journal, options, |event| {
