@@ -530,7 +530,7 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
                 outln!("ended {}: {}", text(at), outcome_label(*outcome));
             }
             Record::Stopped { reason, at } => {
-                outln!("stopped {}: {}", text(at), text(reason));
+                outln!("stopped {}: {}", text(at), printable(reason, 400));
             }
         }
     }
