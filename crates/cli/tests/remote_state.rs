@@ -241,7 +241,8 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
 fn sas() -> String {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let (permissions, expiry, version) = ("rwdlacup", "2099-01-01T00:00:00Z", "2019-12-12");
+    // What docs/fleet.md says a SAS needs: read, write, list, add, create.
+    let (permissions, expiry, version) = ("rwlac", "2099-01-01T00:00:00Z", "2019-12-12");
     let to_sign =
         format!("{ACCOUNT}\n{permissions}\nb\nsco\n\n{expiry}\n\nhttps,http\n{version}\n");
     let signature = b64.encode(hmac_sha256(
