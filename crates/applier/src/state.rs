@@ -145,3 +145,116 @@ impl StateStore for LocalState {
         Ok(holder)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::journal::{Journal, RunKind, RunStart, now_rfc3339};
+    use crate::lock::LockCheck;
+
+    fn start(run_id: &str) -> RunStart {
+        RunStart {
+            run_id: run_id.to_owned(),
+            kind: RunKind::Apply,
+            backend: "file".to_owned(),
+            tenant: "contoso".to_owned(),
+            plan_id: Some("plan-1".to_owned()),
+            rollback_of: None,
+            steps: 2,
+        }
+    }
+
+    fn undo_intent() -> Record {
+        Record::UndoIntent {
+            step: 1,
+            operation: sharedbox_tenant::Operation::RemoveMailbox {
+                mailbox: "info@contoso.com".to_owned(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_lost_lock_stops_the_journal_before_the_next_announced_write_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalState::new(dir.path());
+        let held = Arc::new(AtomicBool::new(true));
+        let flag = held.clone();
+        let check = LockCheck::new("contoso", move || {
+            if flag.load(Ordering::SeqCst) {
+                Ok(())
+            } else {
+                Err("its lease was broken".to_owned())
+            }
+        });
+        let guard = LockGuard::new(|| {}, Some(check));
+        let mut journal = Journal::start_in(&store, &guard, start("r1")).unwrap();
+        journal.write(&undo_intent()).unwrap();
+        held.store(false, Ordering::SeqCst);
+        // Results of writes already sent are still recorded: they are not writes.
+        journal
+            .write(&Record::Undo {
+                step: 1,
+                status: crate::journal::UndoStatus::Reverted,
+                operation: None,
+                detail: None,
+            })
+            .unwrap();
+        let err = journal.write(&undo_intent()).unwrap_err();
+        assert!(
+            matches!(&err, JournalError::LockLost { tenant, reason } if tenant == "contoso" && reason.contains("broken")),
+            "{err}"
+        );
+        let log = store.find("r1").unwrap();
+        let intents = log
+            .records
+            .iter()
+            .filter(|r| matches!(r, Record::UndoIntent { .. }))
+            .count();
+        assert_eq!(intents, 1, "the refused record is not written");
+        assert!(
+            matches!(log.records.last(), Some(Record::Stopped { reason, .. }) if reason.contains("the run lost the lock of tenant `contoso`")),
+            "{:?}",
+            log.records.last()
+        );
+        assert!(log.problems.is_empty(), "{:?}", log.problems);
+        assert_eq!(log.outcome(), None, "like a crash: rollback undoes it");
+    }
+
+    #[test]
+    fn the_local_store_is_the_state_directory_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalState::new(dir.path());
+        let guard = store
+            .acquire(
+                "contoso",
+                &LockInfo {
+                    run_id: "r1".into(),
+                    operation: "apply".into(),
+                    actor: crate::journal::Actor::current(),
+                    since: now_rfc3339(),
+                },
+                Duration::ZERO,
+            )
+            .unwrap();
+        assert!(guard.check().is_none(), "a lock file cannot be taken away");
+        assert_eq!(store.holder("contoso").unwrap().unwrap().run_id, "r1");
+        let mut journal = Journal::start_in(&store, &guard, start("r1")).unwrap();
+        journal.write(&undo_intent()).unwrap();
+        assert_eq!(
+            journal.path(),
+            Some(dir.path().join("runs/r1.jsonl").as_path())
+        );
+        assert_eq!(store.all().unwrap().len(), 1);
+        assert_eq!(
+            store.run_that_applied("plan-1").unwrap(),
+            Some("r1".to_owned())
+        );
+        assert_eq!(store.run_that_applied("plan-2").unwrap(), None);
+        assert_eq!(store.break_lock("contoso").unwrap().unwrap().run_id, "r1");
+        assert!(store.holder("contoso").unwrap().is_none());
+        assert!(store.break_lock("contoso").unwrap().is_none());
+    }
+}

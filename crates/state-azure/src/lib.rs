@@ -286,8 +286,10 @@ impl AzureBlobState {
                 "use HTTPS, or a SAS token (`SHAREDBOX_STATE_SAS_TOKEN`) for a local emulator",
             ));
         }
-        let mut options = BlobClientOptions::default();
-        options.client_options = client_options();
+        let options = BlobClientOptions {
+            client_options: client_options(),
+            ..Default::default()
+        };
         Ok(AzureBlobState {
             container_url,
             prefix,
@@ -337,8 +339,10 @@ impl AzureBlobState {
 
     fn container(&self) -> Result<BlobContainerClient, String> {
         let (url, credential) = self.authorised(self.container_url.clone());
-        let mut options = azure_storage_blob::BlobContainerClientOptions::default();
-        options.client_options = client_options();
+        let options = azure_storage_blob::BlobContainerClientOptions {
+            client_options: client_options(),
+            ..Default::default()
+        };
         BlobContainerClient::new(url, credential, Some(options))
             .map_err(|e| first_line(&e.to_string()))
     }

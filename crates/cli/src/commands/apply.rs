@@ -341,6 +341,12 @@ async fn execute(
     let report = report
             .map_err(|e| match e {
                 // The library's hint cannot name the run: this one does.
+                sharedbox_applier::ApplyError::Journal(sharedbox_applier::JournalError::LockLost { .. }) => Failure::new(e.to_string()).hint(format!(
+                    "someone broke the lock (`sharedbox unlock --force`) or another run took it; the completed steps were kept: see `sharedbox runs show {run_id}`, then `sharedbox rollback {run_id}` or apply again once the lock is free"
+                )),
+                sharedbox_applier::ApplyError::Journal(sharedbox_applier::JournalError::Store { .. }) => Failure::new(e.to_string()).hint(format!(
+                    "sharedbox stops when it cannot record a write; check the state store (`state` in `sharedbox.yaml`) and the network, then `sharedbox runs show {run_id}` and `sharedbox rollback {run_id}`"
+                )),
                 sharedbox_applier::ApplyError::Journal(_) => Failure::new(e.to_string()).hint(format!(
                     "sharedbox stops when it cannot record a write; check the state folder, then `sharedbox runs show {run_id}` and `sharedbox rollback {run_id}`"
                 )),
