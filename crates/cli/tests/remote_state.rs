@@ -396,7 +396,7 @@ fn intents(show: &str) -> usize {
 #[test]
 fn two_applies_from_two_processes_race_for_the_lease_and_one_waits_out() {
     let azurite = Azurite::start();
-    let project = project(&azurite, "race", 20);
+    let project = project(&azurite, "race", 100);
     let first = spawn(project.path(), &["apply", "--auto-approve"]);
     let second = spawn(project.path(), &["apply", "--auto-approve"]);
     let (a, b) = (finish(first), finish(second));

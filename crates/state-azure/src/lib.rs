@@ -620,13 +620,36 @@ impl StateStore for AzureBlobState {
                 Ok::<_, azure_core::Error>(names)
             })
             .map_err(|e| store_error(describe(&e)))?;
-        let mut logs = Vec::with_capacity(names.len());
-        for run in names {
-            match self.find(&run) {
-                Ok(log) => logs.push(log),
-                // Deleted between the listing and the read.
-                Err(JournalError::NotFound(_)) => {}
-                Err(e) => return Err(e),
+        // Read eight at a time: a fleet's state holds hundreds of runs.
+        let reads = self.wait(async {
+            use futures::StreamExt;
+            futures::stream::iter(names)
+                .map(|run| async move {
+                    let name = format!("{run}.jsonl");
+                    let (blob, shown) =
+                        self.blob(&["runs", &name])
+                            .map_err(|message| JournalError::Store {
+                                location: self.runs_location(),
+                                message,
+                            })?;
+                    match download(&blob).await {
+                        Ok(bytes) => Ok(Some(RunLog::parse(run, &bytes))),
+                        // Deleted between the listing and the read.
+                        Err(e) if status(&e) == Some(StatusCode::NotFound) => Ok(None),
+                        Err(e) => Err(JournalError::Store {
+                            location: shown,
+                            message: describe(&e),
+                        }),
+                    }
+                })
+                .buffer_unordered(8)
+                .collect::<Vec<_>>()
+                .await
+        });
+        let mut logs = Vec::with_capacity(reads.len());
+        for read in reads {
+            if let Some(log) = read? {
+                logs.push(log);
             }
         }
         RunLog::sort_by_start(&mut logs);
