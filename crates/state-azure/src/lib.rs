@@ -324,7 +324,7 @@ impl AzureBlobState {
         let (url, credential) = self.authorised(url);
         BlobClient::new(url, credential, Some(self.options.clone()))
             .map(|client| (Arc::new(client), shown))
-            .map_err(|e| first_line(&e.to_string()))
+            .map_err(|e| redact_sas(&first_line(&e.to_string())))
     }
 
     fn authorised(&self, mut url: Url) -> (Url, Option<Arc<dyn TokenCredential>>) {
@@ -344,7 +344,7 @@ impl AzureBlobState {
             ..Default::default()
         };
         BlobContainerClient::new(url, credential, Some(options))
-            .map_err(|e| first_line(&e.to_string()))
+            .map_err(|e| redact_sas(&first_line(&e.to_string())))
     }
 
     /// Runs `future` to completion from synchronous code.
@@ -500,8 +500,30 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().trim().to_owned()
 }
 
+/// `text` with the signature of any SAS in it replaced: an error that quotes a request URL
+/// must not carry the token.
+fn redact_sas(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sig=") {
+        out.push_str(&rest[..at + 4]);
+        out.push_str("REDACTED");
+        let tail = &rest[at + 4..];
+        let end = tail
+            .find(|c: char| c == '&' || c == ')' || c == '"' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An error as one lower-case line: the status and code of an answer, or why there was none.
 fn describe(e: &azure_core::Error) -> String {
+    redact_sas(&describe_unredacted(e))
+}
+
+fn describe_unredacted(e: &azure_core::Error) -> String {
     match e.kind() {
         azure_core::error::ErrorKind::HttpResponse {
             status, error_code, ..
@@ -913,6 +935,16 @@ mod tests {
         assert!(userinfo.contains("user name or password"), "{userinfo}");
         assert!(!userinfo.contains("secret"), "{userinfo}");
         assert!(refused("not a url", true).contains("not a URL"));
+    }
+
+    #[test]
+    fn a_sas_signature_never_appears_in_a_message() {
+        assert_eq!(
+            redact_sas("error sending request for url (http://h/c/b?sv=1&sig=abc%2B%3D&se=2)"),
+            "error sending request for url (http://h/c/b?sv=1&sig=REDACTED&se=2)"
+        );
+        assert_eq!(redact_sas("sig=x"), "sig=REDACTED");
+        assert_eq!(redact_sas("no token"), "no token");
     }
 
     #[test]
