@@ -321,9 +321,16 @@ impl TenantLock for FileLock {
                     file.write_all(text.as_bytes())
                         .and_then(|()| file.sync_all())
                         .map_err(io)?;
+                    // Released only while the file still names this run: after `unlock
+                    // --force` it may be another run's lock by now.
+                    let lock = self.clone();
+                    let tenant = tenant.to_owned();
+                    let run_id = info.run_id.clone();
                     return Ok(LockGuard::new(
                         move || {
-                            let _ = std::fs::remove_file(&path);
+                            if lock.holder(&tenant).is_some_and(|h| h.run_id == run_id) {
+                                let _ = std::fs::remove_file(&path);
+                            }
                         },
                         None,
                     ));
@@ -484,6 +491,21 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the lock names who holds it: {mode:o}");
+    }
+
+    #[test]
+    fn a_released_guard_leaves_the_lock_of_the_run_that_took_over_after_a_forced_unlock() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::new(dir.path());
+        let first = lock
+            .acquire("contoso", &info("a", std::process::id()), Duration::ZERO)
+            .unwrap();
+        lock.remove("contoso").unwrap();
+        let _second = lock
+            .acquire("contoso", &info("b", std::process::id()), Duration::ZERO)
+            .unwrap();
+        drop(first);
+        assert_eq!(lock.holder("contoso").unwrap().run_id, "b");
     }
 
     #[cfg(target_os = "linux")]
