@@ -223,12 +223,12 @@ impl AzureBlobState {
                     "this is a bug in the caller",
                 )
             })?;
-        let valid_name = |s: &str| {
-            !s.is_empty()
+        let valid_name = |s: &str, lengths: std::ops::RangeInclusive<usize>, hyphens: bool| {
+            lengths.contains(&s.len())
                 && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (hyphens && c == '-'))
         };
-        if !valid_name(&config.account) {
+        if !valid_name(&config.account, 3..=24, false) {
             return Err(config_error(
                 format!(
                     "`state.account` `{}` is not a storage account name",
@@ -237,7 +237,7 @@ impl AzureBlobState {
                 "a storage account name has 3 to 24 lower-case letters and digits",
             ));
         }
-        if !valid_name(&config.container) {
+        if !valid_name(&config.container, 3..=63, true) {
             return Err(config_error(
                 format!(
                     "`state.container` `{}` is not a container name",
@@ -945,6 +945,65 @@ mod tests {
         );
         assert_eq!(redact_sas("sig=x"), "sig=REDACTED");
         assert_eq!(redact_sas("no token"), "no token");
+    }
+
+    fn config(account: &str, container: &str, prefix: &str) -> AzureBlobConfig {
+        AzureBlobConfig {
+            account: account.to_owned(),
+            container: container.to_owned(),
+            prefix: prefix.to_owned(),
+            endpoint: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn blobs_are_named_under_the_container_and_prefix() {
+        let sas = || Auth::Sas("?sv=1&sig=x".to_owned());
+        let store = AzureBlobState::new(
+            &config("contosostate", "sharedbox", "/tenants//contoso/"),
+            sas(),
+        )
+        .unwrap();
+        assert_eq!(
+            store.location(),
+            "https://contosostate.blob.core.windows.net/sharedbox/tenants/contoso"
+        );
+        assert_eq!(
+            store.runs_location(),
+            "https://contosostate.blob.core.windows.net/sharedbox/tenants/contoso/runs"
+        );
+        let (_, shown) = store.blob(&["locks", "a b.lock"]).unwrap();
+        assert_eq!(
+            shown,
+            "https://contosostate.blob.core.windows.net/sharedbox/tenants/contoso/locks/a%20b.lock",
+            "shown without the SAS"
+        );
+        let azurite = AzureBlobConfig {
+            endpoint: Some("http://127.0.0.1:10000/devstoreaccount1".to_owned()),
+            ..config("devstoreaccount1", "state", "")
+        };
+        assert_eq!(
+            AzureBlobState::new(&azurite, sas())
+                .unwrap()
+                .runs_location(),
+            "http://127.0.0.1:10000/devstoreaccount1/state/runs"
+        );
+        let refused =
+            |config: &AzureBlobConfig| AzureBlobState::new(config, sas()).unwrap_err().message;
+        assert!(refused(&config("Contoso_State", "c", "")).contains("not a storage account name"));
+        assert!(refused(&config("ab", "state", "")).contains("not a storage account name"));
+        assert!(refused(&config("acct", "My Container", "")).contains("not a container name"));
+        assert!(refused(&config("acct", "state", "x/../y")).contains("`..`"));
+    }
+
+    #[test]
+    fn without_a_multi_threaded_runtime_the_store_is_refused_not_a_panic() {
+        let err =
+            AzureBlobState::new(&config("a", "c", ""), Auth::Sas("sig=x".to_owned())).unwrap_err();
+        assert!(
+            err.message.contains("multi-threaded tokio runtime"),
+            "{err}"
+        );
     }
 
     #[test]
