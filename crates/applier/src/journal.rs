@@ -232,6 +232,16 @@ pub enum Record {
         /// Why, for skipped, conflicting, irreversible or failed undos.
         detail: Option<String>,
     },
+    /// The run stopped before its next write because it no longer holds the tenant's lock (a
+    /// lease broken by `sharedbox unlock --force`, or taken by another run). The completed steps
+    /// are kept: undoing them would write without the lock. Like a crash, the run has no
+    /// [`Record::End`]; `sharedbox rollback` undoes it once the lock can be taken again.
+    Stopped {
+        /// Why, lower case.
+        reason: String,
+        /// RFC 3339 time.
+        at: String,
+    },
     /// The last record of a finished run.
     End {
         /// How it ended.
@@ -427,13 +437,76 @@ pub enum JournalError {
     /// No run with this id.
     #[error("no run `{0}` in the journal folder")]
     NotFound(String),
+    /// A remote state store failed (unreachable, refused, or an unexpected answer).
+    #[error("state store `{location}`: {message}")]
+    Store {
+        /// The blob or folder, e.g. `https://acct.blob.core.windows.net/state/runs/r1.jsonl`.
+        location: String,
+        /// What went wrong, lower case.
+        message: String,
+    },
+    /// The run no longer holds the tenant's lock: nothing more is written to the tenant.
+    #[error("the run lost the lock of tenant `{tenant}`: {reason}")]
+    LockLost {
+        /// The tenant.
+        tenant: String,
+        /// Why, e.g. `the lease was broken`.
+        reason: String,
+    },
+}
+
+/// Where a journal's records go: a local file (fsynced) or a remote store's append blob.
+/// Implemented by [`crate::state::StateStore`]s.
+pub trait JournalSink: Send + std::fmt::Debug {
+    /// Appends whole records (`bytes` ends with a newline) durably: when this returns `Ok`,
+    /// the records survive a crash of this process and of this machine.
+    ///
+    /// # Errors
+    /// The records could not be stored; the caller must not send the write they announce.
+    fn append(&mut self, bytes: &[u8]) -> Result<(), JournalError>;
+    /// Where the journal is, for messages: a path or a blob URL without its query.
+    fn location(&self) -> String;
+    /// The local file, when the journal is one.
+    fn path(&self) -> Option<&Path> {
+        None
+    }
+}
+
+/// A journal in a local file, appended and fsynced.
+#[derive(Debug)]
+struct FileSink {
+    path: PathBuf,
+    file: File,
+}
+
+impl JournalSink for FileSink {
+    fn append(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
+        let file = &mut self.file;
+        blocking(|| {
+            file.write_all(bytes)?;
+            file.sync_data()
+        })
+        .map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
 }
 
 /// An open journal, written record by record.
 #[derive(Debug)]
 pub struct Journal {
-    path: PathBuf,
-    file: File,
+    sink: Box<dyn JournalSink>,
+    /// The lock the run holds, checked before each record that announces a write.
+    lock: Option<crate::lock::LockCheck>,
 }
 
 /// What the first record of a new run says (the rest is filled in: the journal format,
@@ -467,8 +540,36 @@ impl Journal {
     /// # Errors
     /// The journal could not be created or written.
     pub fn start(state_dir: &Path, run: RunStart) -> Result<Journal, JournalError> {
-        let mut journal = Journal::create(state_dir, &run.run_id)?;
-        journal.write(&Record::Start {
+        let journal = Journal::create(state_dir, &run.run_id)?;
+        journal.begin(run)
+    }
+
+    /// Creates the journal of a new run in `store` and writes its `start` record, for a run
+    /// that holds `lock`: before each record that announces a write the journal checks that
+    /// the run still holds it ([`crate::lock::LockGuard::check`]), and stops the run with
+    /// [`JournalError::LockLost`] (and a [`Record::Stopped`]) when it does not.
+    ///
+    /// # Errors
+    /// The journal could not be created or written.
+    pub fn start_in(
+        store: &dyn crate::state::StateStore,
+        lock: &crate::lock::LockGuard,
+        run: RunStart,
+    ) -> Result<Journal, JournalError> {
+        let journal = Journal {
+            sink: store.create_journal(&run.run_id)?,
+            lock: lock.check(),
+        };
+        journal.begin(run)
+    }
+
+    /// A journal writing to `sink` (a store's own journal), without a lock check.
+    pub fn with_sink(sink: Box<dyn JournalSink>) -> Journal {
+        Journal { sink, lock: None }
+    }
+
+    fn begin(mut self, run: RunStart) -> Result<Journal, JournalError> {
+        self.write(&Record::Start {
             format_version: Some(FORMAT_VERSION),
             run_id: run.run_id,
             kind: run.kind,
@@ -482,11 +583,19 @@ impl Journal {
             policy_commit: run.policy_commit,
             heal: run.heal,
         })?;
-        Ok(journal)
+        Ok(self)
     }
 
     /// Creates `runs/<run_id>.jsonl` under `state_dir`.
     pub fn create(state_dir: &Path, run_id: &str) -> Result<Journal, JournalError> {
+        Ok(Journal::with_sink(Journal::create_sink(state_dir, run_id)?))
+    }
+
+    /// Creates `runs/<run_id>.jsonl` under `state_dir`, mode 0600, as a sink.
+    pub(crate) fn create_sink(
+        state_dir: &Path,
+        run_id: &str,
+    ) -> Result<Box<dyn JournalSink>, JournalError> {
         let dir = state_dir.join("runs");
         let path = dir.join(format!("{run_id}.jsonl"));
         let io = |source| JournalError::Io {
@@ -502,7 +611,7 @@ impl Journal {
             options.mode(0o600);
         }
         let file = options.open(&path).map_err(io)?;
-        Ok(Journal { path, file })
+        Ok(Box::new(FileSink { path, file }))
     }
 
     /// Opens an existing journal to append to it (the rollback of a crashed run).
@@ -514,15 +623,20 @@ impl Journal {
                 path: path.to_owned(),
                 source,
             })?;
-        Ok(Journal {
+        Ok(Journal::with_sink(Box::new(FileSink {
             path: path.to_owned(),
             file,
-        })
+        })))
     }
 
-    /// The journal's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The journal's path, for a journal in a local file.
+    pub fn path(&self) -> Option<&Path> {
+        self.sink.path()
+    }
+
+    /// Where the journal is: its path, or its blob's URL.
+    pub fn location(&self) -> String {
+        self.sink.location()
     }
 
     /// Appends one record and fsyncs it.
@@ -537,16 +651,26 @@ impl Journal {
             text.push_str(&serde_json::to_string(record).expect("journal records serialise"));
             text.push('\n');
         }
-        let io = |source| JournalError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let file = &mut self.file;
-        blocking(|| {
-            file.write_all(text.as_bytes())?;
-            file.sync_data()
-        })
-        .map_err(io)
+        // A record that announces a write is stored only while the run holds its lock: a
+        // run whose lease was broken stops here, before the write, and says so.
+        let announces = records
+            .iter()
+            .any(|r| matches!(r, Record::Intent { .. } | Record::UndoIntent { .. }));
+        if announces && let Some(check) = &self.lock {
+            let held = blocking(|| check.check());
+            if let Err(lost) = held {
+                let stopped = Record::Stopped {
+                    reason: format!("{lost}; the completed steps were kept"),
+                    at: now_rfc3339(),
+                };
+                let mut line = serde_json::to_string(&stopped).expect("journal records serialise");
+                line.push('\n');
+                // Best effort: the store answered the lock check, so it likely takes this too.
+                let _ = self.sink.append(line.as_bytes());
+                return Err(lost);
+            }
+        }
+        self.sink.append(text.as_bytes())
     }
 }
 
@@ -823,7 +947,7 @@ impl RunLog {
                         );
                     }
                 }
-                Record::End { .. } => ended = true,
+                Record::End { .. } | Record::Stopped { .. } => ended = true,
                 Record::UndoIntent { .. } | Record::Undo { .. } => {}
             }
         }
@@ -851,7 +975,7 @@ impl RunLog {
 
     /// Reads the run `run_id` from `state_dir`.
     pub fn find(state_dir: &Path, run_id: &str) -> Result<RunLog, JournalError> {
-        if run_id.is_empty() || run_id.contains(['/', '\\']) || run_id.starts_with('.') {
+        if !RunLog::is_run_id(run_id) {
             return Err(JournalError::NotFound(run_id.to_owned()));
         }
         let path = run_path(state_dir, run_id);
@@ -880,10 +1004,19 @@ impl RunLog {
             .iter()
             .map(|p| RunLog::read(p))
             .collect::<Result<Vec<_>, _>>()?;
-        // In the order the runs started (to the nanosecond since journal format 1; run ids
-        // of one second do not sort by time), files without a readable start last.
-        logs.sort_by_cached_key(|log| (log.started().is_none(), log.started()));
+        RunLog::sort_by_start(&mut logs);
         Ok(logs)
+    }
+
+    /// Puts runs in the order they started (to the nanosecond since journal format 1; run ids
+    /// of one second do not sort by time), journals without a readable start last.
+    pub fn sort_by_start(logs: &mut [RunLog]) {
+        logs.sort_by_cached_key(|log| (log.started().is_none(), log.started()));
+    }
+
+    /// Whether `run_id` can name a journal: not empty, no path separator, no leading dot.
+    pub fn is_run_id(run_id: &str) -> bool {
+        !(run_id.is_empty() || run_id.contains(['/', '\\']) || run_id.starts_with('.'))
     }
 
     /// The start record.
@@ -938,7 +1071,10 @@ impl RunLog {
                         s.undo = Some(*status);
                     }
                 }
-                Record::Start { .. } | Record::End { .. } | Record::UndoIntent { .. } => {}
+                Record::Start { .. }
+                | Record::End { .. }
+                | Record::Stopped { .. }
+                | Record::UndoIntent { .. } => {}
             }
         }
         steps
@@ -1112,7 +1248,7 @@ mod tests {
             .unwrap();
         let mut file = OpenOptions::new()
             .append(true)
-            .open(journal.path())
+            .open(journal.path().unwrap())
             .unwrap();
         file.write_all(b"{\"type\":\"outcome\",\"st").unwrap();
         let log = RunLog::find(dir.path(), "r1").unwrap();
@@ -1122,7 +1258,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(journal.path())
+            let mode = std::fs::metadata(journal.path().unwrap())
                 .unwrap()
                 .permissions()
                 .mode();

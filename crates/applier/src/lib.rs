@@ -6,6 +6,7 @@
 //! - [`lock`]: one apply or rollback per tenant at a time;
 //! - [`heal`]: `apply --heal`: the state the tenant was last brought to, and whether a plan
 //!   is drift only;
+//! - [`state`]: where journals and locks are kept (`stateDir`, or a remote store);
 //! - [`result`]: the typed result document of `apply --format json`;
 //! - [`retry`]: throttled and transient failures are tried again, permanent ones reported
 //!   at once ([`sharedbox_tenant::TenantErrorKind`]).
@@ -28,16 +29,17 @@ pub mod result;
 pub mod retry;
 pub mod rollback;
 pub mod run;
+pub mod state;
 
 pub use heal::{
     AppliedRevision, AppliedState, HealRefusal, Unsettled, applied_state, check_drift_only,
 };
 pub use journal::{
-    Actor, FORMAT_VERSION, Journal, JournalError, JournaledStep, Problem, Record, RunKind, RunLog,
-    RunOutcome, RunStart, Shown, UndoCounts, UndoStatus, new_run_id, now_rfc3339,
+    Actor, FORMAT_VERSION, Journal, JournalError, JournalSink, JournaledStep, Problem, Record,
+    RunKind, RunLog, RunOutcome, RunStart, Shown, UndoCounts, UndoStatus, new_run_id, now_rfc3339,
     now_rfc3339_precise, printable, reads_format,
 };
-pub use lock::{FileLock, LockError, LockGuard, LockInfo, TenantLock};
+pub use lock::{FileLock, LockCheck, LockError, LockGuard, LockInfo, TenantLock};
 pub use result::{ApplyOutcome, ApplyResult, HealChange, HealResult};
 pub use retry::Retry;
 pub use rollback::{
@@ -47,6 +49,7 @@ pub use rollback::{
 pub use run::{
     ApplyError, ApplyOptions, ApplyReport, Event, UndoItem, VerifyReport, apply, check_guards,
 };
+pub use state::{LocalState, StateStore};
 
 /// The JSON Schema (draft-07) of the apply result document (`apply --format json`).
 pub fn apply_result_schema_json() -> String {

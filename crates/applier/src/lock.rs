@@ -1,7 +1,9 @@
 //! One apply or rollback per tenant at a time.
 //!
 //! [`TenantLock`] is the seam for other lock stores (an Azure Blob lease, like terraform's
-//! azurerm backend). [`FileLock`] keeps `stateDir/locks/<tenant>.lock`, created exclusively,
+//! azurerm backend: [`crate::state::StateStore`]). A held lock that can be taken away (a
+//! lease broken by another machine) gives its journal a [`LockCheck`], asked before each
+//! record that announces a write. [`FileLock`] keeps `stateDir/locks/<tenant>.lock`, created exclusively,
 //! holding who holds it; a lock left by a dead process on the same host is taken over.
 //! Lock files are created with mode 0600, like journals: they name the user, host and run.
 //!
@@ -10,11 +12,12 @@
 //! whose lock nobody else sees.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Actor, now_rfc3339};
+use crate::journal::{Actor, JournalError, now_rfc3339};
 
 /// Who holds a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +30,23 @@ pub struct LockInfo {
     pub actor: Actor,
     /// RFC 3339 time it was taken.
     pub since: String,
+}
+
+impl LockInfo {
+    /// A holder that cannot be named (its record is unreadable or missing).
+    pub fn unknown(since: String) -> LockInfo {
+        LockInfo {
+            run_id: "unknown".into(),
+            operation: "unknown".into(),
+            actor: Actor {
+                user: "unknown".into(),
+                host: "unknown".into(),
+                pid: 0,
+                ci: None,
+            },
+            since,
+        }
+    }
 }
 
 /// Why a lock could not be taken.
@@ -49,6 +69,14 @@ pub enum LockError {
         /// What is wrong, e.g. `does not exist, nor does its parent `/mnt/x``.
         problem: String,
     },
+    /// A remote lock store failed (unreachable, refused, an unexpected answer).
+    #[error("lock `{location}`: {message}")]
+    Store {
+        /// The lock blob.
+        location: String,
+        /// What went wrong, lower case.
+        message: String,
+    },
     /// The lock store failed.
     #[error("lock `{path}`: {source}")]
     Io {
@@ -70,15 +98,79 @@ pub trait TenantLock {
     ) -> Result<LockGuard, LockError>;
 }
 
+/// Whether a run still holds its lock: asked before each record that announces a write.
+#[derive(Clone)]
+pub struct LockCheck {
+    tenant: String,
+    held: Arc<dyn Fn() -> Result<(), String> + Send + Sync>,
+}
+
+impl LockCheck {
+    /// A check of `tenant`'s lock: `held` answers `Err(reason)` once the lock is gone.
+    pub fn new(
+        tenant: &str,
+        held: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+    ) -> LockCheck {
+        LockCheck {
+            tenant: tenant.to_owned(),
+            held: Arc::new(held),
+        }
+    }
+
+    /// `Ok` while the lock is held; [`JournalError::LockLost`] once it is not, or when the
+    /// store cannot say (a run that cannot show it holds the lock must not write).
+    pub fn check(&self) -> Result<(), JournalError> {
+        (self.held)().map_err(|reason| JournalError::LockLost {
+            tenant: self.tenant.clone(),
+            reason,
+        })
+    }
+}
+
+impl std::fmt::Debug for LockCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockCheck")
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A held lock; released when dropped.
-#[derive(Debug)]
 pub struct LockGuard {
-    path: PathBuf,
+    release: Option<Box<dyn FnOnce() + Send>>,
+    check: Option<LockCheck>,
+}
+
+impl LockGuard {
+    /// A lock released by `release` when the guard is dropped; `check` tells whether it is
+    /// still held, for locks that can be taken away (a lease).
+    pub fn new(release: impl FnOnce() + Send + 'static, check: Option<LockCheck>) -> LockGuard {
+        LockGuard {
+            release: Some(Box::new(release)),
+            check,
+        }
+    }
+
+    /// The check of this lock, for the journal of the run holding it; `None` for a lock
+    /// that cannot be taken away from a live run (a lock file).
+    pub fn check(&self) -> Option<LockCheck> {
+        self.check.clone()
+    }
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("check", &self.check)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if let Some(release) = self.release.take() {
+            release();
+        }
     }
 }
 
@@ -167,6 +259,26 @@ impl FileLock {
     }
 }
 
+impl FileLock {
+    /// Whether anything is at `tenant`'s lock path (a holder, readable or not).
+    pub fn is_held(&self, tenant: &str) -> bool {
+        std::fs::symlink_metadata(self.path(tenant)).is_ok()
+    }
+
+    /// Removes `tenant`'s lock, whoever holds it (`sharedbox unlock --force`).
+    ///
+    /// # Errors
+    /// The lock file exists and cannot be removed.
+    pub fn remove(&self, tenant: &str) -> Result<(), LockError> {
+        let path = self.path(tenant);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(LockError::Io { path, source }),
+        }
+    }
+}
+
 /// Whether the process that holds a lock is gone (same host, no such pid).
 fn is_stale(holder: &LockInfo) -> bool {
     let here = Actor::current();
@@ -209,7 +321,19 @@ impl TenantLock for FileLock {
                     file.write_all(text.as_bytes())
                         .and_then(|()| file.sync_all())
                         .map_err(io)?;
-                    return Ok(LockGuard { path });
+                    // Released only while the file still names this run: after `unlock
+                    // --force` it may be another run's lock by now.
+                    let lock = self.clone();
+                    let tenant = tenant.to_owned();
+                    let run_id = info.run_id.clone();
+                    return Ok(LockGuard::new(
+                        move || {
+                            if lock.holder(&tenant).is_some_and(|h| h.run_id == run_id) {
+                                let _ = std::fs::remove_file(&path);
+                            }
+                        },
+                        None,
+                    ));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     // An unreadable holder is a lock file being written right now: wait.
@@ -219,17 +343,7 @@ impl TenantLock for FileLock {
                         continue;
                     }
                     if std::time::Instant::now() >= deadline {
-                        let holder = holder.unwrap_or_else(|| LockInfo {
-                            run_id: "unknown".into(),
-                            operation: "unknown".into(),
-                            actor: Actor {
-                                user: "unknown".into(),
-                                host: "unknown".into(),
-                                pid: 0,
-                                ci: None,
-                            },
-                            since: now_rfc3339(),
-                        });
+                        let holder = holder.unwrap_or_else(|| LockInfo::unknown(now_rfc3339()));
                         return Err(LockError::Held {
                             tenant: tenant.to_owned(),
                             holder: Box::new(holder),
@@ -377,6 +491,21 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the lock names who holds it: {mode:o}");
+    }
+
+    #[test]
+    fn a_released_guard_leaves_the_lock_of_the_run_that_took_over_after_a_forced_unlock() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::new(dir.path());
+        let first = lock
+            .acquire("contoso", &info("a", std::process::id()), Duration::ZERO)
+            .unwrap();
+        lock.remove("contoso").unwrap();
+        let _second = lock
+            .acquire("contoso", &info("b", std::process::id()), Duration::ZERO)
+            .unwrap();
+        drop(first);
+        assert_eq!(lock.holder("contoso").unwrap().run_id, "b");
     }
 
     #[cfg(target_os = "linux")]

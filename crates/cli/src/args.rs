@@ -63,6 +63,17 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<RunsAction>,
     },
+    /// Show who holds a tenant's lock; with `--force`, break it (a runner that died).
+    Unlock {
+        /// The tenant whose lock to show or break, as `apply` names it
+        /// (`contoso.onmicrosoft.com`; the file backend: its `tenant` name).
+        #[arg(value_name = "TENANT")]
+        name: String,
+        /// Break the lock, whoever holds it. Only when its holder is known to be gone: a run
+        /// still going stops before its next write.
+        #[arg(long)]
+        force: bool,
+    },
     /// Read-only: is the tenant in the desired state? Lists what differs and what is unmanaged.
     Drift(DriftArgs),
     /// Write the live tenant's shared mailboxes as policy files, to adopt an existing tenant.

@@ -27,6 +27,9 @@ struct ConfigFile {
     /// Where journals and locks go.
     #[serde(default)]
     state_dir: Option<PathBuf>,
+    /// A remote state store instead of `stateDir` (`state: {backend: azure-blob, ...}`).
+    #[serde(default)]
+    state: Option<StateConfig>,
     /// Lint levels by code or name: `error`, `warning`, `info` or `off`.
     #[serde(default)]
     lints: BTreeMap<String, Sp<LintLevel>>,
@@ -54,6 +57,92 @@ struct TenantConfig {
     /// `exchange-online`: admin API requests in flight at most.
     #[serde(default)]
     concurrency: Option<usize>,
+}
+
+/// `state:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StateConfig {
+    backend: StateBackend,
+    /// `azure-blob`: the storage account.
+    #[serde(default)]
+    account: Option<String>,
+    /// `azure-blob`: the container.
+    #[serde(default)]
+    container: Option<String>,
+    /// `azure-blob`: the folder in the container.
+    #[serde(default)]
+    prefix: Option<String>,
+    /// `azure-blob`: the blob service's base URL instead of the account's.
+    #[serde(default)]
+    endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum StateBackend {
+    /// `stateDir`, spelled out.
+    Local,
+    AzureBlob,
+}
+
+/// Where journals and locks are kept.
+#[derive(Debug, Clone)]
+pub enum StateSpec {
+    /// `stateDir` (the default, `.sharedbox`).
+    Local,
+    /// A container in Azure Blob Storage.
+    AzureBlob(sharedbox_state_azure::AzureBlobConfig),
+}
+
+/// The environment variable of a blob service endpoint chosen outside the repository.
+pub const STATE_ENDPOINT_VARIABLE: &str = "SHAREDBOX_STATE_ENDPOINT";
+
+/// `state:` resolved: required fields present, the endpoint checked
+/// (`SHAREDBOX_STATE_ENDPOINT` wins and may name any host).
+fn state_spec(state: Option<&StateConfig>, state_dir_set: bool) -> Result<StateSpec, Failure> {
+    let Some(state) = state else {
+        return Ok(StateSpec::Local);
+    };
+    if let StateBackend::Local = state.backend {
+        return Ok(StateSpec::Local);
+    }
+    if state_dir_set {
+        return Err(Failure::new("`sharedbox.yaml` sets both `stateDir` and `state: {backend: azure-blob}`")
+            .hint("keep one: `state` for runs and locks in Azure Blob Storage, `stateDir` for a local folder"));
+    }
+    let field = |value: &Option<String>, name: &str, example: &str| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Failure::new(format!("`state.backend: azure-blob` needs `state.{name}`")).hint(
+                    format!("e.g. `{name}: {example}` (docs/fleet.md, \"State backend\")"),
+                )
+            })
+    };
+    let account = field(&state.account, "account", "contosostate")?;
+    let container = field(&state.container, "container", "sharedbox")?;
+    let endpoint = match (
+        sharedbox_exo::auth::config::process_env(STATE_ENDPOINT_VARIABLE),
+        &state.endpoint,
+    ) {
+        (Some(endpoint), _) => Some(sharedbox_state_azure::check_endpoint(&endpoint, true)),
+        (None, Some(endpoint)) => Some(sharedbox_state_azure::check_endpoint(endpoint, false)),
+        (None, None) => None,
+    }
+    .transpose()
+    .map_err(|e| Failure::new(format!("`state.endpoint`: {}", e.message)).hint(e.hint))?;
+    Ok(StateSpec::AzureBlob(
+        sharedbox_state_azure::AzureBlobConfig {
+            account,
+            container,
+            prefix: state.prefix.clone().unwrap_or_default(),
+            endpoint,
+        },
+    ))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -94,8 +183,10 @@ pub struct RunConfig {
     pub policies: PathBuf,
     /// The tenant, when one is configured.
     pub tenant: Option<TenantSpec>,
-    /// Where journals and locks go.
+    /// Where journals and locks go, for the local state.
     pub state_dir: PathBuf,
+    /// Where journals and locks are kept: `stateDir`, or a remote store.
+    pub state: StateSpec,
     /// The lint levels set in `sharedbox.yaml` (`lints:`).
     pub lint_levels: LintLevels,
 }
@@ -215,10 +306,15 @@ pub fn resolve(
             .and_then(|f| f.state_dir.as_deref())
             .unwrap_or(Path::new(".sharedbox")),
     );
+    let state = state_spec(
+        file.as_ref().and_then(|f| f.state.as_ref()),
+        file.as_ref().is_some_and(|f| f.state_dir.is_some()),
+    )?;
     Ok(RunConfig {
         policies,
         tenant,
         state_dir,
+        state,
         lint_levels,
     })
 }

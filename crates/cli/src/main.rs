@@ -117,6 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Export(args) => commands::export(&config, &args).await,
         Command::Doctor => commands::doctor(&config).await,
         Command::Runs { action: None } => commands::runs(&config),
+        Command::Unlock { name, force } => commands::unlock(&config, &name, force),
         Command::Runs {
             action: Some(RunsAction::Show { run_id }),
         } => commands::runs_show(&config, &run_id),

@@ -1,8 +1,8 @@
 //! `sharedbox apply [PLANFILE]`.
 
 use sharedbox_applier::{
-    ApplyOptions, ApplyReport, ApplyResult, Event, Journal, RunKind, RunLog, RunOutcome, RunStart,
-    UndoItem, UndoStatus,
+    ApplyOptions, ApplyReport, ApplyResult, Event, Journal, LockGuard, RunKind, RunOutcome,
+    RunStart, StateStore, UndoItem, UndoStatus,
 };
 use sharedbox_planner::{Plan, PlanDocument};
 use sharedbox_policy::PolicySet;
@@ -11,7 +11,7 @@ use sharedbox_tenant::{ReadScope, Snapshot, Tenant};
 use super::plan::{read_plan_file, short};
 use super::{
     backend_kind, confirm, load_policies, lock, make_plan, open_tenant, plural, policy_scope,
-    print_plan, read,
+    print_plan, read, state_store,
 };
 use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
@@ -38,12 +38,13 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
         return super::heal::heal(config, args).await;
     }
     let tenant = open_tenant(config)?;
+    let store = state_store(config)?;
     let run_id = sharedbox_applier::new_run_id();
     let options = apply_options(args);
     // Saved plans are checked before the lock is taken: a refusal never waits.
     let document = match &args.plan_file {
         Some(path) => Some(check_saved_plan(
-            config,
+            store.as_ref(),
             &read_plan_file(path)?,
             tenant.as_ref(),
         )?),
@@ -51,13 +52,17 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     };
     // The policies are loaded for a saved plan too: every change it holds must follow from them.
     let policies = load_policies(config)?;
-    let _lock = lock(
-        &config.state_dir,
+    let held = lock(
+        store.as_ref(),
         &tenant.name(),
         &run_id,
         "apply",
         args.lock_timeout,
     )?;
+    // Again under the lock: another runner may have applied the plan while this one waited.
+    if let Some(document) = &document {
+        check_saved_plan(store.as_ref(), document, tenant.as_ref())?;
+    }
     // Whether the run applies every policy of the checkout: then its journal records the
     // commit, which `apply --heal` judges drift against.
     let mut whole = args.targets.is_empty();
@@ -140,6 +145,7 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
     }
     execute(
         config,
+        (store.as_ref(), &held),
         tenant.as_ref(),
         &plan,
         snapshot,
@@ -276,7 +282,7 @@ fn check_derivation(
 
 /// Refuses a saved plan that is expired, for another tenant, made by another version, or applied before.
 fn check_saved_plan(
-    config: &RunConfig,
+    store: &dyn StateStore,
     document: &PlanDocument,
     tenant: &dyn Tenant,
 ) -> anyhow::Result<PlanDocument> {
@@ -288,7 +294,7 @@ fn check_saved_plan(
             time::OffsetDateTime::now_utc(),
         )
         .map_err(|refusal| Failure::new(refusal.to_string()).hint(refusal.hint()))?;
-    if let Some(run_id) = RunLog::run_that_applied(&config.state_dir, &document.plan_id)? {
+    if let Some(run_id) = store.run_that_applied(&document.plan_id)? {
         return Err(
             Failure::new(format!("plan {id} was already applied in run `{run_id}`"))
                 .hint("a saved plan applies once; make a new plan with `sharedbox plan --out FILE`")
@@ -314,6 +320,7 @@ pub(super) struct RunIdentity<'a> {
 /// Runs the plan with a journal, and reports.
 pub(super) async fn execute(
     config: &RunConfig,
+    (store, held): (&dyn StateStore, &LockGuard),
     tenant: &dyn Tenant,
     plan: &Plan,
     snapshot: Snapshot,
@@ -328,8 +335,9 @@ pub(super) async fn execute(
         heal,
     } = run;
     let total = plan.ordered_changes().len();
-    let mut journal = Journal::start(
-        &config.state_dir,
+    let mut journal = Journal::start_in(
+        store,
+        held,
         RunStart {
             run_id: run_id.to_owned(),
             kind: RunKind::Apply,
@@ -345,7 +353,7 @@ pub(super) async fn execute(
     note(&format!(
         "\napplying {total} change{} (run `{run_id}`, journal `{}`)",
         plural(total),
-        journal.path().display()
+        journal.location()
     ));
     let mut counter = crate::progress::RunCounter::default();
     let report = sharedbox_applier::apply(tenant, plan, snapshot, &mut journal, options, |event| {
@@ -359,6 +367,12 @@ pub(super) async fn execute(
     let report = report
             .map_err(|e| match e {
                 // The library's hint cannot name the run: this one does.
+                sharedbox_applier::ApplyError::Journal(sharedbox_applier::JournalError::LockLost { .. }) => Failure::new(e.to_string()).hint(format!(
+                    "someone broke the lock (`sharedbox unlock --force`) or another run took it; the completed steps were kept: see `sharedbox runs show {run_id}`, then `sharedbox rollback {run_id}` or apply again once the lock is free"
+                )),
+                sharedbox_applier::ApplyError::Journal(sharedbox_applier::JournalError::Store { .. }) => Failure::new(e.to_string()).hint(format!(
+                    "sharedbox stops when it cannot record a write; check the state store (`state` in `sharedbox.yaml`) and the network, then `sharedbox runs show {run_id}` and `sharedbox rollback {run_id}`"
+                )),
                 sharedbox_applier::ApplyError::Journal(_) => Failure::new(e.to_string()).hint(format!(
                     "sharedbox stops when it cannot record a write; check the state folder, then `sharedbox runs show {run_id}` and `sharedbox rollback {run_id}`"
                 )),

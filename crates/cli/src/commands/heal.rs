@@ -18,7 +18,9 @@ use sharedbox_tenant::ReadScope;
 
 use super::apply::{RunIdentity, apply_options, execute};
 use super::plan::{policy_dir, short};
-use super::{confirm, load_policies, lock, make_plan, open_tenant, plural, print_plan, read};
+use super::{
+    confirm, load_policies, lock, make_plan, open_tenant, plural, print_plan, read, state_store,
+};
 use crate::args::{ApplyArgs, Format};
 use crate::config::RunConfig;
 use crate::output::{ExitStatus, Failure, detail, hint_of, print_error, step_summary};
@@ -34,6 +36,7 @@ pub(super) struct Judgement {
 /// `sharedbox apply --heal`.
 pub async fn heal(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let tenant = open_tenant(config)?;
+    let store = state_store(config)?;
     let run_id = sharedbox_applier::new_run_id();
     let options = apply_options(args);
     let policies = load_policies(config)?;
@@ -42,15 +45,15 @@ pub async fn heal(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitSt
             "a heal applies committed policies only: run it in a clean checkout of the default branch",
         )
     })?;
-    let _lock = lock(
-        &config.state_dir,
+    let held = lock(
+        store.as_ref(),
         &tenant.name(),
         &run_id,
         "heal",
         args.lock_timeout,
     )?;
     // Read under the lock: no other apply of this tenant adds a run meanwhile.
-    let logs = RunLog::all(&config.state_dir).map_err(|e| {
+    let logs = store.all().map_err(|e| {
         Failure::new(format!("cannot read the runs of `{}`: {e}", tenant.name()))
             .hint("a heal needs the journals to know what was applied; check `stateDir` (or the remote state) in `sharedbox.yaml`")
     })?;
@@ -169,6 +172,7 @@ pub async fn heal(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let policy_commit = Some(judgement.commit.clone());
     execute(
         config,
+        (store.as_ref(), &held),
         tenant.as_ref(),
         &plan,
         snapshot,

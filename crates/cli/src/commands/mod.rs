@@ -8,6 +8,7 @@ mod export;
 mod heal;
 mod plan;
 mod runs;
+mod unlock;
 
 pub use apply::apply;
 pub use doctor::doctor;
@@ -16,11 +17,12 @@ pub use explain::{explain, profiles};
 pub use export::export;
 pub use plan::{plan, print_validate_document, show, validate};
 pub use runs::{rollback, runs, runs_show};
+pub use unlock::unlock;
 
 use std::io::IsTerminal;
 use std::path::Path;
 
-use sharedbox_applier::{Actor, FileLock, LockError, LockGuard, LockInfo, TenantLock};
+use sharedbox_applier::{Actor, LocalState, LockError, LockGuard, LockInfo, StateStore};
 use sharedbox_file::FileTenant;
 use sharedbox_planner::{Plan, PlanOptions};
 use sharedbox_policy::{LintLevels, PolicySet};
@@ -238,9 +240,47 @@ fn report_lints(
     Ok(findings)
 }
 
+/// The environment variable of a SAS token for the `azure-blob` state store.
+pub const STATE_SAS_VARIABLE: &str = "SHAREDBOX_STATE_SAS_TOKEN";
+
+/// Where runs and locks are kept: `stateDir`, or the configured remote store, reached with
+/// `SHAREDBOX_STATE_SAS_TOKEN` when it is set, else with the Exchange tenant's credential
+/// (`tenant.auth`).
+fn state_store(config: &RunConfig) -> anyhow::Result<Arc<dyn StateStore>> {
+    let azure = match &config.state {
+        crate::config::StateSpec::Local => {
+            return Ok(Arc::new(LocalState::new(&config.state_dir)));
+        }
+        crate::config::StateSpec::AzureBlob(azure) => azure,
+    };
+    let auth = match sharedbox_exo::auth::config::process_env(STATE_SAS_VARIABLE) {
+        Some(sas) => sharedbox_state_azure::Auth::Sas(sas.trim().to_owned()),
+        None => {
+            let exo = match &config.tenant {
+                Some(TenantSpec::Exo(exo)) if exo.auth.is_some() => exo,
+                _ => {
+                    return Err(Failure::new("the `azure-blob` state store has no credential")
+                        .hint(format!("it uses the identity of `tenant.auth` (an `exchange-online` tenant), which needs the role `Storage Blob Data Contributor` on the container; or export `{STATE_SAS_VARIABLE}` with a SAS token"))
+                        .into());
+                }
+            };
+            let auth = exo.auth.as_ref().expect("checked above");
+            let credential = sharedbox_exo::auth::config::credential(auth, &exo.tenant, exo.cloud)
+                .map_err(|e| {
+                    Failure::new(format!("state store credential: {e}"))
+                        .hint(hint_of(&e).unwrap_or_default())
+                })?;
+            sharedbox_state_azure::Auth::Credential(credential)
+        }
+    };
+    let store = sharedbox_state_azure::AzureBlobState::new(azure, auth)
+        .map_err(|e| Failure::new(e.message).hint(e.hint))?;
+    Ok(Arc::new(store))
+}
+
 /// Takes the tenant's lock for `run_id`.
 fn lock(
-    state_dir: &Path,
+    store: &dyn StateStore,
     tenant: &str,
     run_id: &str,
     operation: &str,
@@ -253,10 +293,11 @@ fn lock(
         since: sharedbox_applier::now_rfc3339(),
     };
     // Waiting for a lock sleeps between tries: off the async workers.
-    tokio::task::block_in_place(|| FileLock::new(state_dir).acquire(tenant, &info, timeout)).map_err(|e| {
+    tokio::task::block_in_place(|| store.acquire(tenant, &info, timeout)).map_err(|e| {
         let hint = match &e {
-            LockError::Held { .. } => "wait for the other run to finish, or pass `--lock-timeout 5m` to wait; a lock of a process that died on this host is taken over automatically",
+            LockError::Held { .. } => "wait for the other run to finish, or pass `--lock-timeout 5m` to wait; a lock of a process that died on this host is taken over automatically, any other with `sharedbox unlock TENANT --force` once its holder is known to be gone",
             LockError::StateDir { .. } | LockError::Io { .. } => "check `stateDir` in `sharedbox.yaml`: it must be a writable directory (it is created only when its parent exists), shared by every machine that applies to this tenant",
+            LockError::Store { .. } => "check `state` in `sharedbox.yaml`, the network, and the identity's role on the container (`Storage Blob Data Contributor`); nothing was changed",
         };
         Failure::new(e.to_string()).hint(hint).into()
     })

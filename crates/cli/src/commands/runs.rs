@@ -3,30 +3,31 @@
 use sharedbox_applier::rollback::{problem_list, quoted};
 use sharedbox_applier::{
     Decision, FORMAT_VERSION, Journal, JournalError, Record, RollbackRefusal, RunKind, RunLog,
-    RunOutcome, RunStart, UndoStatus, printable,
+    RunOutcome, RunStart, StateStore, UndoStatus, printable,
 };
 
 use super::apply::{undo_event, undo_line};
-use super::{backend_kind, confirm, lock, open_tenant, plural};
+use super::{backend_kind, confirm, lock, open_tenant, plural, state_store};
 use crate::args::RollbackArgs;
 use crate::config::RunConfig;
 use crate::output::{ExitStatus, Failure, blank_line, hint, print_error, warning};
 
-fn find(config: &RunConfig, run_id: &str) -> anyhow::Result<RunLog> {
-    RunLog::find(&config.state_dir, run_id).map_err(|e| match e {
-        JournalError::NotFound(_) => Failure::new(format!(
-            "no run `{run_id}` in `{}`",
-            config.state_dir.join("runs").display()
-        ))
-        .hint("`sharedbox runs` lists the journaled runs")
-        .into(),
+fn find(store: &dyn StateStore, run_id: &str) -> anyhow::Result<RunLog> {
+    store.find(run_id).map_err(|e| match e {
+        JournalError::NotFound(_) => {
+            Failure::new(format!("no run `{run_id}` in `{}`", store.runs_location()))
+                .hint("`sharedbox runs` lists the journaled runs")
+                .into()
+        }
         other => anyhow::Error::from(other),
     })
 }
 
 /// `sharedbox rollback RUN_ID`.
 pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
-    let log = find(config, &args.run_id)?;
+    let store = state_store(config)?;
+    let store = store.as_ref();
+    let log = find(store, &args.run_id)?;
     let run = &args.run_id;
     let refused = |refusal: RollbackRefusal| -> anyhow::Result<ExitStatus> {
         if refusal.needs_a_human() {
@@ -47,14 +48,14 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
     let rollback_id = sharedbox_applier::new_run_id();
     // The lock is held from the look at the other journals to the last undo: no run can
     // start in between.
-    let _lock = lock(
-        &config.state_dir,
+    let held = lock(
+        store,
         &run_tenant,
         &rollback_id,
         "rollback",
         args.lock_timeout,
     )?;
-    let all = RunLog::all(&config.state_dir)?;
+    let all = store.all()?;
     let history = sharedbox_applier::history(&log, &all);
     for file in &history.unchecked {
         warning(&format!(
@@ -144,8 +145,9 @@ pub async fn rollback(config: &RunConfig, args: &RollbackArgs) -> anyhow::Result
             &format!("rollback {}", printable(run, 60)),
         )?;
     }
-    let mut journal = Journal::start(
-        &config.state_dir,
+    let mut journal = Journal::start_in(
+        store,
+        &held,
         RunStart {
             run_id: rollback_id.clone(),
             kind: RunKind::Rollback,
@@ -214,9 +216,10 @@ fn short_time(at: &str) -> String {
 
 /// `sharedbox runs`.
 pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
-    let logs = RunLog::all(&config.state_dir)?;
+    let store = state_store(config)?;
+    let logs = store.all()?;
     if logs.is_empty() {
-        outln!("No runs in `{}`.", config.state_dir.join("runs").display());
+        outln!("No runs in `{}`.", store.runs_location());
         return Ok(ExitStatus::Success);
     }
     let rolled_back_by = |id: &str| {
@@ -352,7 +355,7 @@ pub fn runs(config: &RunConfig) -> anyhow::Result<ExitStatus> {
             "{} damaged journal{} in `{}`: {}",
             damaged_ids.len(),
             plural(damaged_ids.len()),
-            config.state_dir.join("runs").display(),
+            store.runs_location(),
             quoted(&damaged_ids)
         ));
         blank_line();
@@ -383,7 +386,9 @@ fn outcome_label(outcome: RunOutcome) -> &'static str {
 
 /// `sharedbox runs show RUN_ID`.
 pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus> {
-    let log = find(config, run_id)?;
+    let store = state_store(config)?;
+    let store = store.as_ref();
+    let log = find(store, run_id)?;
     if log.start().is_none() {
         return Err(Failure::new(format!(
             "`{run_id}.jsonl` is not a readable journal: {}",
@@ -391,7 +396,7 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
         ))
         .hint(format!(
             "it was not written by sharedbox, or was damaged; `sharedbox rollback` refuses it. Move it out of `{}` once inspected",
-            config.state_dir.join("runs").display()
+            store.runs_location()
         ))
         .into());
     }
@@ -407,9 +412,7 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
         Some(Record::Start {
             rollback_of: Some(of),
             ..
-        }) => RunLog::find(&config.state_dir, of)
-            .map(|l| l.steps())
-            .unwrap_or_default(),
+        }) => store.find(of).map(|l| l.steps()).unwrap_or_default(),
         _ => Vec::new(),
     };
     for record in &log.records {
@@ -529,6 +532,9 @@ pub fn runs_show(config: &RunConfig, run_id: &str) -> anyhow::Result<ExitStatus>
             }
             Record::End { outcome, at } => {
                 outln!("ended {}: {}", text(at), outcome_label(*outcome));
+            }
+            Record::Stopped { reason, at } => {
+                outln!("stopped {}: {}", text(at), printable(reason, 400));
             }
         }
     }

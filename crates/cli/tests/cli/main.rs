@@ -26,6 +26,7 @@ mod runs_history;
 mod safe_apply;
 mod saved_plans;
 mod secrets;
+mod state_config;
 mod text_output;
 mod trace;
 mod validate;

@@ -380,7 +380,7 @@ fn mistakes_in_sharedbox_yaml_are_located_and_explained() {
             "policy: policies/\ntenant: {backend: file, path: tenant.yaml}\n",
             (1, 1),
             "unknown field `policy` in `sharedbox.yaml`; did you mean `policies`?",
-            "`sharedbox.yaml` takes `policies`, `tenant`, `stateDir`, `lints`",
+            "`sharedbox.yaml` takes `policies`, `tenant`, `stateDir`, `state`, `lints`",
         ),
         (
             "policies: policies/\ntenant:\n  backend: file\n  pth: tenant.yaml\n",

@@ -138,6 +138,31 @@ pub fn token_source_with(
     token_source_at(config, tenant, cloud, env, cloud.authority_host())
 }
 
+/// The azure_identity credential `config` describes, for another Azure resource than
+/// Exchange (the `azure-blob` state store): the same identity as the Exchange token, built
+/// the same way. `access-token` is a token for Exchange only and has none.
+///
+/// # Errors
+/// `access-token`, or what [`token_source`] would refuse.
+pub fn credential(
+    config: &AuthConfig,
+    tenant: &str,
+    cloud: Cloud,
+) -> Result<Arc<dyn TokenCredential>, AuthError> {
+    if config.method == AuthMethod::AccessToken {
+        return Err(AuthError::new(
+            "`access-token` is a token for Exchange Online only, not for Azure Storage",
+            Some(
+                "use another `tenant.auth.method`, or a SAS token in `SHAREDBOX_STATE_SAS_TOKEN`"
+                    .to_owned(),
+            ),
+        ));
+    }
+    let mut settings = Settings::resolve(config, tenant, cloud, &process_env)?;
+    settings.authority = cloud.authority_host().to_owned();
+    settings.credential()
+}
+
 /// [`token_source_with`] with the authority host given (tests point it at loopback).
 fn token_source_at(
     config: &AuthConfig,
