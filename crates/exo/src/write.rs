@@ -18,8 +18,8 @@ use sharedbox_tenant::{Operation, Principal, PrincipalList};
 
 use crate::client::{Command, Retry};
 
-/// The cmdlet call for `operation`; `folder` is the Sent Items folder identity
-/// (`<mailbox>:<FolderId>`) for folder permission operations.
+/// The cmdlet call for `operation`; `folder` is the identity (`<mailbox>:<FolderId>`) of the
+/// folder a folder permission operation writes (Sent Items, or the `folders` write's folder).
 pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
     use Operation::*;
     match operation {
@@ -99,6 +99,64 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
         RemoveSentItemsPermission { mailbox, principal } => {
             folder_permission("Remove-MailboxFolderPermission", mailbox, folder, principal)
         }
+        AddFolderPermission {
+            mailbox,
+            folder: which,
+            principal,
+            access,
+            flags,
+        } => {
+            let identity = folder_or_default(mailbox, folder, *which);
+            let command = folder_permission(
+                "Add-MailboxFolderPermission",
+                mailbox,
+                Some(&identity),
+                principal,
+            )
+            .param("AccessRights", json!([access]));
+            // Named only when set: the parameter applies to calendars only.
+            if flags.is_empty() {
+                command
+            } else {
+                command.param("SharingPermissionFlags", sharing_flags(flags))
+            }
+        }
+        SetFolderPermission {
+            mailbox,
+            folder: which,
+            principal,
+            access,
+            flags,
+        } => {
+            let identity = folder_or_default(mailbox, folder, *which);
+            let command = folder_permission(
+                "Set-MailboxFolderPermission",
+                mailbox,
+                Some(&identity),
+                principal,
+            )
+            .param("AccessRights", json!([access]));
+            // Exchange keeps the flags a `Set-` does not name: on a calendar they are always
+            // named (`None` takes them away).
+            if which.is_calendar() {
+                command.param("SharingPermissionFlags", sharing_flags(flags))
+            } else {
+                command
+            }
+        }
+        RemoveFolderPermission {
+            mailbox,
+            folder: which,
+            principal,
+        } => {
+            let identity = folder_or_default(mailbox, folder, *which);
+            folder_permission(
+                "Remove-MailboxFolderPermission",
+                mailbox,
+                Some(&identity),
+                principal,
+            )
+        }
         GrantRootVisibility { mailbox, principal } => folder_permission(
             "Add-MailboxFolderPermission",
             mailbox,
@@ -174,6 +232,29 @@ fn mailbox_permission(cmdlet: &'static str, mailbox: &str, principal: &Principal
         .param("User", principal.identity())
         .param("AccessRights", json!(["FullAccess"]))
         .anchored(mailbox)
+}
+
+/// `-SharingPermissionFlags` as the admin API binds a flags enum: the names joined with
+/// `,` (`Delegate,CanViewPrivateItems`), `None` for no flag.
+pub fn sharing_flags(flags: &[String]) -> Value {
+    let flags = sharedbox_tenant::canonical_flags(flags);
+    if flags.is_empty() {
+        json!("None")
+    } else {
+        json!(flags.join(","))
+    }
+}
+
+/// The folder identity read for `which` (`<mailbox>:<FolderId>`), else its English path.
+fn folder_or_default(
+    mailbox: &str,
+    folder: Option<&str>,
+    which: sharedbox_tenant::WellKnownFolder,
+) -> String {
+    folder.map_or_else(
+        || format!("{mailbox}:\\{}", which.english_name()),
+        str::to_owned,
+    )
 }
 
 /// The identity of the mailbox root ("Top of Information Store"): `<mailbox>:\`.

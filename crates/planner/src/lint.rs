@@ -166,7 +166,10 @@ fn principal_kinds<'a>(policy: &'a MailboxPolicy, snapshot: &Snapshot, out: &mut
                 .iter()
                 .flat_map(|g| &g.value)
                 .map(|g| ("sentItemsReaders", &g.principal)),
-        );
+        )
+        .chain(policy.folders.iter().flat_map(|(folder, list)| {
+            list.value.iter().map(|g| (folder.field(), &g.principal))
+        }));
     for (field, principal) in permissions {
         let Some(recipient) = snapshot.directory.resolve_policy(principal) else {
             continue;

@@ -152,6 +152,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         mut mailboxes,
         accounts,
         roots,
+        folders,
         ..
     } = policy;
     mailboxes.extend(document.touched_mailboxes());
@@ -167,6 +168,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
     ReadScope {
         mailboxes,
         accounts,
+        folders,
         roots,
         sizes: false,
     }

@@ -365,10 +365,12 @@ pub fn default_folder_permissions(folder: &Folder) -> Vec<FolderPermission> {
         FolderPermission {
             user: "Default".to_owned(),
             access_rights: vec![default.to_owned()],
+            sharing_permission_flags: Vec::new(),
         },
         FolderPermission {
             user: "Anonymous".to_owned(),
             access_rights: vec!["None".to_owned()],
+            sharing_permission_flags: Vec::new(),
         },
     ]
 }

@@ -976,6 +976,7 @@ fn root_permission(
                     rows.push(sharedbox_tenant::FolderPermission {
                         user: shown.to_owned(),
                         access_rights: vec![access],
+                        sharing_permission_flags: Vec::new(),
                     });
                     true
                 }
