@@ -878,12 +878,17 @@ pub struct MailboxFolder {
 pub type SentItemsFolder = MailboxFolder;
 
 impl MailboxFolder {
-    /// `folder` as a new English mailbox has it: no id, the built-in rows only.
+    /// `folder` as a new English mailbox has it: no id, the built-in rows only (on the
+    /// calendar `Default` holds `AvailabilityOnly`: free/busy for everyone).
     pub fn new(folder: WellKnownFolder) -> MailboxFolder {
+        let mut permissions = FolderPermission::built_in_rows();
+        if folder.is_calendar() {
+            permissions[0].access_rights = vec!["AvailabilityOnly".to_owned()];
+        }
         MailboxFolder {
             name: folder.english_name().to_owned(),
             folder_id: String::new(),
-            permissions: FolderPermission::built_in_rows(),
+            permissions,
         }
     }
 }

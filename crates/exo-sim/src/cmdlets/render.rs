@@ -350,7 +350,13 @@ pub fn folder_permission(
     } else {
         item.strings("AccessRights", &row.access_rights)
     };
-    item.with("SharingPermissionFlags", Value::Null)
+    // `Delegate, CanViewPrivateItems` as Exchange prints a flags enum; `null` without flags.
+    let flags = if row.sharing_permission_flags.is_empty() {
+        Value::Null
+    } else {
+        Value::String(row.sharing_permission_flags.join(", "))
+    };
+    item.with("SharingPermissionFlags", flags)
         .with("IsValid", true)
 }
 
