@@ -828,8 +828,17 @@ pub fn field_shape(name: &str) -> Option<&'static Shape> {
             let definitions = &schema["definitions"];
             let mut shapes: std::collections::HashMap<String, Option<Shape>> =
                 std::collections::HashMap::new();
-            let mut add = |properties: &serde_json::Value| {
+            // A top-level field keeps its shape where a nested field has its name
+            // (`sentItems` and `folders.sentItems`): the parser's expected type tells the two
+            // apart when a message uses the shape.
+            let mut top_level: std::collections::HashSet<String> = Default::default();
+            let mut add = |properties: &serde_json::Value, top: bool| {
                 for (field, node) in properties.as_object().into_iter().flatten() {
+                    if top {
+                        top_level.insert(field.clone());
+                    } else if top_level.contains(field) {
+                        continue;
+                    }
                     let shape = shape_of(node, definitions, 0);
                     let entry = shapes.entry(field.clone()).or_insert_with(|| shape.clone());
                     if *entry != shape {
@@ -844,10 +853,10 @@ pub fn field_shape(name: &str) -> Option<&'static Shape> {
                     p.remove("kind");
                     p.remove("apiVersion");
                 }
-                add(&properties);
+                add(&properties, true);
             }
             for definition in definitions.as_object().into_iter().flatten() {
-                add(&definition.1["properties"]);
+                add(&definition.1["properties"], false);
             }
             shapes.insert(
                 "kind".to_owned(),
