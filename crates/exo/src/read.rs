@@ -35,10 +35,10 @@ use std::sync::LazyLock;
 use futures::StreamExt as _;
 
 use sharedbox_tenant::{
-    CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxPermission,
-    OrganizationConfig, OrganizationProperty, Phase, Progress, Property, ReadScope, Recipient,
-    MailboxFolder, RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox, Value,
-    WellKnownFolder,
+    CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxFolder,
+    MailboxPermission, OrganizationConfig, OrganizationProperty, Phase, Progress, Property,
+    ReadScope, Recipient, RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
+    Value, WellKnownFolder,
 };
 
 use crate::client::{Client, Command, Output};
@@ -884,8 +884,7 @@ async fn read_chunk(
         };
         for folder in scope.folders_of(m) {
             let rows = next_of(&mut third)?;
-            m.folder_mut(folder).permissions =
-                rows.rows.iter().map(folder_permission_of).collect();
+            m.folder_mut(folder).permissions = rows.rows.iter().map(folder_permission_of).collect();
         }
         match (scope.root_read(m), root) {
             (Some(true), Some(rows)) => {

@@ -295,6 +295,64 @@ mod tests {
     }
 
     #[test]
+    fn calendar_writes_name_the_delegate_flags_and_a_set_always_names_them() {
+        let calendar = sharedbox_tenant::WellKnownFolder::Calendar;
+        let add = command(
+            &Operation::AddFolderPermission {
+                mailbox: "support@contoso.com".into(),
+                folder: calendar,
+                principal: alice(),
+                access: "Editor".into(),
+                flags: vec!["CanViewPrivateItems".into(), "delegate".into()],
+            },
+            Some("support@contoso.com:LgAAAAcal"),
+        );
+        assert_eq!(add.cmdlet, "Add-MailboxFolderPermission");
+        assert_eq!(
+            body(&add),
+            json!({"Identity": "support@contoso.com:LgAAAAcal", "User": "alice@contoso.com",
+                   "AccessRights": ["Editor"], "SharingPermissionFlags": "Delegate,CanViewPrivateItems",
+                   "Confirm": false})
+        );
+        let set = |folder, flags: Vec<String>| {
+            body(&command(
+                &Operation::SetFolderPermission {
+                    mailbox: "support@contoso.com".into(),
+                    folder,
+                    principal: alice(),
+                    access: "Reviewer".into(),
+                    flags,
+                },
+                Some("support@contoso.com:LgAAAAx"),
+            ))
+        };
+        assert_eq!(
+            set(calendar, Vec::new())["SharingPermissionFlags"],
+            "None",
+            "Exchange keeps flags a Set- does not name"
+        );
+        assert!(
+            set(sharedbox_tenant::WellKnownFolder::Inbox, Vec::new())
+                .get("SharingPermissionFlags")
+                .is_none(),
+            "calendars only"
+        );
+        let remove = command(
+            &Operation::RemoveFolderPermission {
+                mailbox: "support@contoso.com".into(),
+                folder: sharedbox_tenant::WellKnownFolder::Inbox,
+                principal: alice(),
+            },
+            None,
+        );
+        assert_eq!(
+            body(&remove)["Identity"],
+            "support@contoso.com:\\Inbox",
+            "the English path when no id was read"
+        );
+    }
+
+    #[test]
     fn root_visibility_writes_address_the_mailbox_root() {
         let grant = command(
             &Operation::GrantRootVisibility {

@@ -42,7 +42,8 @@ fn plan_of(tweak: impl Fn(&mut Mailbox), body: &str, base: Option<&str>) -> Plan
         base: base.map(|b| Arc::new(policies(b))),
         ..PlanOptions::default()
     };
-    plan(&policies(body), &snapshot(tweak), &options).unwrap_or_else(|e| panic!("{body}: {:?}", e.0))
+    plan(&policies(body), &snapshot(tweak), &options)
+        .unwrap_or_else(|e| panic!("{body}: {:?}", e.0))
 }
 
 fn changes(plan: &Plan) -> Vec<&Change> {
@@ -135,7 +136,9 @@ fn a_change_of_role_or_flags_is_one_set_in_place_whose_inverse_restores_both() {
     let plan = plan_of(ben_on_calendar("Reviewer", &[]), BEN_DELEGATE, None);
     assert_eq!(
         shown(&plan),
-        ["folders.calendar: ben@fabrikam.com: Reviewer -> ben@fabrikam.com: Editor (delegate, private items)"]
+        [
+            "folders.calendar: ben@fabrikam.com: Reviewer -> ben@fabrikam.com: Editor (delegate, private items)"
+        ]
     );
     let change = changes(&plan)[0];
     assert_eq!(change.action, Action::Update);
@@ -153,7 +156,9 @@ fn a_change_of_role_or_flags_is_one_set_in_place_whose_inverse_restores_both() {
     );
     assert_eq!(
         shown(&plan),
-        ["folders.calendar: ben@fabrikam.com: Editor (delegate, private items) -> ben@fabrikam.com: Editor (delegate)"]
+        [
+            "folders.calendar: ben@fabrikam.com: Editor (delegate, private items) -> ben@fabrikam.com: Editor (delegate)"
+        ]
     );
     assert!(
         matches!(&changes(&plan)[0].inverse, Some(Operation::SetFolderPermission { flags, .. }) if flags == &["Delegate", "CanViewPrivateItems"])
@@ -207,16 +212,24 @@ fn an_entry_not_listed_is_revoked_and_its_root_entry_follows_only_when_the_base_
         ]
     );
     let root = changes(&plan)[1];
-    assert!(matches!(root.operation, Operation::RevokeRootVisibility { .. }));
+    assert!(matches!(
+        root.operation,
+        Operation::RevokeRootVisibility { .. }
+    ));
     assert!(root.is_revocation());
     assert_eq!(plan.revocations(), 2);
     // Without the base listing him, the entry stays and the note says why.
     let plan = plan_of(
         both,
         "folders:\n  inbox: []\n",
-        Some("folders:\n  calendar: [{principal: ben@fabrikam.com, access: Editor, delegate: true}]\n"),
+        Some(
+            "folders:\n  calendar: [{principal: ben@fabrikam.com, access: Editor, delegate: true}]\n",
+        ),
     );
-    assert_eq!(shown(&plan), ["folders.inbox: david@fabrikam.com: Reviewer -> "]);
+    assert_eq!(
+        shown(&plan),
+        ["folders.inbox: david@fabrikam.com: Reviewer -> "]
+    );
     assert!(
         changes(&plan)[0]
             .note
@@ -286,7 +299,10 @@ fn a_folder_not_read_plans_nothing_on_the_root_and_undo_restores_role_and_flags(
             .is_some_and(|n| n.contains("root was not read"))
     );
     // Undo derived from the before-image of a revoke gives the role and the flags back.
-    let snapshot = snapshot(ben_on_calendar("Editor", &["Delegate", "CanViewPrivateItems"]));
+    let snapshot = snapshot(ben_on_calendar(
+        "Editor",
+        &["Delegate", "CanViewPrivateItems"],
+    ));
     let revoke = &changes(&plan)[0].operation;
     let before = observe(&snapshot, revoke);
     assert!(matches!(&before, Observation::FolderEntry(Some(e)) if e.flags.len() == 2));

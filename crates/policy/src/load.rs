@@ -1132,7 +1132,8 @@ fn folder_grants(
             } else if private.is_some() && delegate.is_none() {
                 (
                     "private items without delegate",
-                    "add `delegate: true` to this entry, or remove `canViewPrivateItems`".to_owned(),
+                    "add `delegate: true` to this entry, or remove `canViewPrivateItems`"
+                        .to_owned(),
                 )
             } else {
                 (
@@ -1146,7 +1147,11 @@ fn folder_grants(
             diagnostics.push(
                 Diagnostic::error(
                     "policy::invalid-delegate-flags",
-                    format!("`{}` in `{}`: {why}", shown(entry.principal.value()), folder.field()),
+                    format!(
+                        "`{}` in `{}`: {why}",
+                        shown(entry.principal.value()),
+                        folder.field()
+                    ),
                     Some(at),
                 )
                 .with_label(label)

@@ -88,15 +88,23 @@ fn delegate_flags_break_exchanges_rules_as_located_errors() {
         .map(|d| format!("{} | {}", d.message, d.hint.clone().unwrap_or_default()))
         .collect();
     assert!(messages[0].contains("calendar only"), "{}", messages[0]);
-    assert!(messages[1].contains("need the role `Editor`"), "{}", messages[1]);
-    assert!(messages[1].contains("write `access: Editor` (at a.yaml:6:"), "{}", messages[1]);
-    assert!(messages[2].contains("only together with `Delegate`"), "{}", messages[2]);
+    assert!(
+        messages[1].contains("need the role `Editor`"),
+        "{}",
+        messages[1]
+    );
+    assert!(
+        messages[1].contains("write `access: Editor` (at a.yaml:6:"),
+        "{}",
+        messages[1]
+    );
+    assert!(
+        messages[2].contains("only together with `Delegate`"),
+        "{}",
+        messages[2]
+    );
     // A delegate flag under a folder key that does not exist is a schema error, located too.
-    let errors = load(&[(
-        "a.yaml",
-        &mailbox("folders:\n  contacts: []\n"),
-    )])
-    .unwrap_err();
+    let errors = load(&[("a.yaml", &mailbox("folders:\n  contacts: []\n"))]).unwrap_err();
     assert_eq!(errors.0[0].origin.as_ref().unwrap().line, 5);
 }
 
@@ -124,10 +132,7 @@ fn sent_items_readers_and_folders_sent_items_cannot_both_manage_one_mailbox() {
             "defaults.yaml",
             "apiVersion: sharedbox/v1\nkind: Defaults\nsentItemsReaders: []\n",
         ),
-        (
-            "a.yaml",
-            &mailbox("folders:\n  sentItems: []\n"),
-        ),
+        ("a.yaml", &mailbox("folders:\n  sentItems: []\n")),
     ])
     .unwrap_err();
     assert_eq!(at(&errors, "policy::sent-items-twice"), ["a.yaml:5:14"]);

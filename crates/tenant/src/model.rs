@@ -623,7 +623,10 @@ impl Mailbox {
 
     /// The live entries of the well-known folder `folder` (`Default` and `Anonymous` left
     /// out); none when it was not read.
-    pub fn folder_grants(&self, folder: WellKnownFolder) -> impl Iterator<Item = &FolderPermission> {
+    pub fn folder_grants(
+        &self,
+        folder: WellKnownFolder,
+    ) -> impl Iterator<Item = &FolderPermission> {
         self.folder(folder)
             .into_iter()
             .flat_map(|f| &f.permissions)
@@ -1090,5 +1093,71 @@ mod tests {
             crate::holds_no_grants(&mailbox),
             "inherited, deny and ReadPermission-only rows are no grants"
         );
+    }
+
+    #[test]
+    fn delegate_flags_are_canonical_and_checked_as_exchange_checks_them() {
+        assert_eq!(
+            canonical_flags(&["canviewprivateitems, DELEGATE", "None", " delegate "]),
+            ["Delegate", "CanViewPrivateItems"]
+        );
+        assert!(canonical_flags(&["None"]).is_empty());
+        assert_eq!(
+            shown_flags(&["Delegate", "CanViewPrivateItems"]),
+            "delegate, private items"
+        );
+        let calendar = WellKnownFolder::Calendar;
+        assert_eq!(
+            check_folder_entry(calendar, "editor", &["Delegate"]),
+            Ok(())
+        );
+        assert_eq!(
+            check_folder_entry::<&str>(WellKnownFolder::Inbox, "Owner", &[]),
+            Ok(())
+        );
+        for (folder, access, flags, why) in [
+            (
+                WellKnownFolder::Inbox,
+                "Editor",
+                &["Delegate"][..],
+                "calendar only",
+            ),
+            (
+                calendar,
+                "Reviewer",
+                &["Delegate"][..],
+                "need the role `Editor`",
+            ),
+            (
+                calendar,
+                "Editor",
+                &["CanViewPrivateItems"][..],
+                "only together with `Delegate`",
+            ),
+            (
+                calendar,
+                "Editor",
+                &["Delegate", "Boss"][..],
+                "not a sharing permission flag",
+            ),
+        ] {
+            let error = check_folder_entry(folder, access, flags).unwrap_err();
+            assert!(error.contains(why), "{error}");
+        }
+        // Folders are found by type, never by name; one not read has only built-in rows.
+        assert_eq!(WellKnownFolder::of_type("calendar"), Some(calendar));
+        let mut mailbox = Mailbox::new_shared("a@contoso.com", "A");
+        assert!(mailbox.folder(calendar).is_none());
+        assert_eq!(mailbox.folder_grants(calendar).count(), 0);
+        mailbox
+            .folder_mut(calendar)
+            .permissions
+            .push(FolderPermission {
+                user: "Ben".into(),
+                access_rights: vec!["Editor".into()],
+                sharing_permission_flags: vec!["Delegate".into()],
+            });
+        assert_eq!(mailbox.folder(calendar).unwrap().name, "Calendar");
+        assert_eq!(mailbox.grant_count(), 1, "a calendar delegate is a grant");
     }
 }

@@ -533,9 +533,7 @@ impl Operation {
             }
             RemoveSentItemsPermission { .. }
             | RemoveFolderPermission { .. }
-            | RevokeRootVisibility { .. } => {
-                "Remove-MailboxFolderPermission"
-            }
+            | RevokeRootVisibility { .. } => "Remove-MailboxFolderPermission",
             GrantRootVisibility { .. } => "Add-MailboxFolderPermission",
             SetOrganization { setting } => setting.property.definition().cmdlet,
             CreateServicePrincipal { .. } => "New-ServicePrincipal",

@@ -883,12 +883,10 @@ pub fn folder_permission(
                 access,
             }
         }
-        (FolderAction::Remove, _) if folder.is_sent_items => {
-            Operation::RemoveSentItemsPermission {
-                mailbox: address,
-                principal: principal.clone(),
-            }
-        }
+        (FolderAction::Remove, _) if folder.is_sent_items => Operation::RemoveSentItemsPermission {
+            mailbox: address,
+            principal: principal.clone(),
+        },
         (FolderAction::Add, Some(access)) => Operation::AddFolderPermission {
             mailbox: address,
             folder: well_known,
