@@ -907,6 +907,21 @@ pub fn folder_permission(
             principal: principal.clone(),
         },
     };
+    // The first write to an Inbox or Calendar the tenant file does not hold keeps the
+    // folder as it was shown (localised name, id, default rows), not a new English one.
+    if let Some(well_known) = folder.well_known
+        && let Some(m) = tenant
+            .mailboxes
+            .iter_mut()
+            .find(|m| m.has_address(&view.mailbox.primary_smtp_address))
+        && m.folder(well_known).is_none()
+    {
+        *m.folder_mut(well_known) = sharedbox_tenant::MailboxFolder {
+            name: folder.name.clone(),
+            folder_id: folder.folder_id.clone(),
+            permissions: rows.clone(),
+        };
+    }
     let changed = apply(tenant, &[operation], &identity)?;
     if action == FolderAction::Remove {
         return Ok(Output::changed(None, Vec::new(), changed));

