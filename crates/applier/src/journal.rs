@@ -286,7 +286,18 @@ impl Shown {
                 principal: principal.clone(),
                 auto_mapping,
                 access: access.map(str::to_owned),
+                flags: Vec::new(),
             }
+        };
+        let entry = |principal: &Principal, access: &str, flags: &[String]| PlanValue::Grant {
+            principal: principal.clone(),
+            auto_mapping: None,
+            access: Some(access.to_owned()),
+            flags: sharedbox_tenant::canonical_flags(flags),
+        };
+        let entry_before = match before {
+            Observation::FolderEntry(Some(e)) => Some(e),
+            _ => None,
         };
         let setting = |value: Value| PlanValue::Setting {
             value,
@@ -377,6 +388,27 @@ impl Shown {
             RemoveSentItemsPermission { principal, .. } => (
                 Action::Remove,
                 Some(grant(principal, None, access_before)),
+                None,
+            ),
+            AddFolderPermission {
+                principal,
+                access,
+                flags,
+                ..
+            } => (Action::Add, None, Some(entry(principal, access, flags))),
+            SetFolderPermission {
+                principal,
+                access,
+                flags,
+                ..
+            } => (
+                Action::Update,
+                entry_before.map(|e| entry(principal, &e.access, &e.flags)),
+                Some(entry(principal, access, flags)),
+            ),
+            RemoveFolderPermission { principal, .. } => (
+                Action::Remove,
+                entry_before.map(|e| entry(principal, &e.access, &e.flags)),
                 None,
             ),
             GrantRootVisibility { principal, .. } => (

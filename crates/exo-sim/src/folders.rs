@@ -3,9 +3,9 @@
 //! (so a client must pick `FolderType == "SentItems"`), and folder identities
 //! `mbx:\<localised path>` or `mbx:<FolderId>`.
 //!
-//! Only the Sent Items folder (its name, id and permissions) and the root's permissions
-//! have state in the tenant model; the other folders are synthesised, read-only, with
-//! default permissions.
+//! The Sent Items folder (its name, id and permissions), the Inbox and Calendar where the
+//! tenant model holds them (sharedbox's `folders`), and the root's permissions have state in
+//! the tenant model; the other folders are synthesised, read-only, with default permissions.
 
 use crate::lookup::MailboxView;
 
@@ -22,6 +22,9 @@ pub struct Folder {
     pub folder_id: String,
     /// Whether this is the folder the tenant model keeps (Sent Items).
     pub is_sent_items: bool,
+    /// The well-known folder whose permissions the tenant model keeps (Sent Items, Inbox,
+    /// Calendar), if it is one.
+    pub well_known: Option<sharedbox_tenant::WellKnownFolder>,
     /// Whether this folder is inside the Sent Items folder.
     pub under_sent_items: bool,
 }
@@ -170,15 +173,15 @@ pub fn folders(view: &MailboxView, quirks: bool) -> Vec<Folder> {
     let mut all = Vec::new();
     for (folder_type, names) in NAMES {
         let is_sent = *folder_type == "SentItems";
-        let name = if is_sent && !m.sent_items.name.is_empty() {
-            m.sent_items.name.clone()
-        } else {
-            names[lang].to_owned()
+        let well_known = sharedbox_tenant::WellKnownFolder::of_type(folder_type);
+        let kept = well_known.and_then(|f| m.folder(f));
+        let name = match kept {
+            Some(f) if !f.name.is_empty() => f.name.clone(),
+            _ => names[lang].to_owned(),
         };
-        let folder_id = if is_sent && !m.sent_items.folder_id.is_empty() {
-            m.sent_items.folder_id.clone()
-        } else {
-            synthetic_id(&m.guid, folder_type)
+        let folder_id = match kept {
+            Some(f) if !f.folder_id.is_empty() => f.folder_id.clone(),
+            _ => synthetic_id(&m.guid, folder_type),
         };
         let path = format!("/{name}");
         all.push(Folder {
@@ -187,6 +190,7 @@ pub fn folders(view: &MailboxView, quirks: bool) -> Vec<Folder> {
             path: path.clone(),
             folder_id,
             is_sent_items: is_sent,
+            well_known,
             under_sent_items: false,
         });
         if is_sent {
@@ -196,6 +200,7 @@ pub fn folders(view: &MailboxView, quirks: bool) -> Vec<Folder> {
                 path: format!("{path}/{}", ARCHIVE[lang]),
                 folder_id: synthetic_id(&m.guid, "SentItemsArchive"),
                 is_sent_items: false,
+                well_known: None,
                 under_sent_items: true,
             });
         }
@@ -209,6 +214,7 @@ pub fn folders(view: &MailboxView, quirks: bool) -> Vec<Folder> {
             path: "/Sent Items".to_owned(),
             folder_id: synthetic_id(&m.guid, "MigratedSentItems"),
             is_sent_items: false,
+            well_known: None,
             under_sent_items: false,
         });
     }

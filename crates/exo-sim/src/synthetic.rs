@@ -175,12 +175,14 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
         m.sent_items.permissions.push(FolderPermission {
             user: who(3).display_name.clone(),
             access_rights: vec!["Reviewer".to_owned()],
+            sharing_permission_flags: Vec::new(),
         });
         // The reader sees the folder: `FolderVisible` on the root, as sharedbox grants it.
         let mut root = FolderPermission::built_in_rows();
         root.push(FolderPermission {
             user: who(3).display_name.clone(),
             access_rights: vec!["FolderVisible".to_owned()],
+            sharing_permission_flags: Vec::new(),
         });
         m.root_folder = Some(root);
         let mut yaml = String::new();

@@ -25,7 +25,7 @@ pub mod write;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sharedbox_tenant::{Operation, ReadScope, Snapshot, Tenant, TenantError};
+use sharedbox_tenant::{Operation, ReadScope, Snapshot, Tenant, TenantError, WellKnownFolder};
 
 pub use client::{Client, ClientOptions, Command, Output, Retry, Stats};
 pub use cloud::Cloud;
@@ -38,7 +38,8 @@ pub const ENDPOINT_VARIABLE: &str = "SHAREDBOX_EXO_ENDPOINT";
 #[derive(Debug)]
 pub struct ExoTenant {
     client: Client,
-    /// Sent Items folder identities (`<mailbox>:<FolderId>`) by lower-cased address.
+    /// Folder identities (`<mailbox>:<FolderId>`) by [`read::folder_key`]: Sent Items by
+    /// lower-cased address, the Inbox and Calendar by address and type.
     folders: Mutex<HashMap<String, String>>,
 }
 
@@ -62,35 +63,40 @@ impl ExoTenant {
         &self.client
     }
 
-    fn cached_folder(&self, mailbox: &str) -> Option<String> {
+    fn cached_folder(&self, mailbox: &str, folder: WellKnownFolder) -> Option<String> {
         self.folders
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&mailbox.to_ascii_lowercase())
+            .get(&read::folder_key(mailbox, folder))
             .cloned()
     }
 
-    /// The Sent Items folder identity of `mailbox`, read when not known yet.
-    async fn sent_items(&self, mailbox: &str) -> Result<String, ExoError> {
-        if let Some(folder) = self.cached_folder(mailbox) {
-            return Ok(folder);
+    /// The identity of the well-known folder `folder` of `mailbox` (found by its type, so
+    /// localised names work), read when not known yet.
+    async fn folder_identity(
+        &self,
+        mailbox: &str,
+        folder: WellKnownFolder,
+    ) -> Result<String, ExoError> {
+        if let Some(identity) = self.cached_folder(mailbox, folder) {
+            return Ok(identity);
         }
         let output = self
             .client
             .invoke(
                 &Command::read("Get-MailboxFolderStatistics")
                     .param("Identity", mailbox)
-                    .param("FolderScope", "SentItems")
+                    .param("FolderScope", folder.folder_type())
                     .anchored(mailbox),
             )
             .await?;
-        let row = read::sent_items_row(&output, mailbox)?;
-        let folder = read::folder_identity(mailbox, &row.text_or_empty("FolderId"), row);
+        let row = read::folder_row(&output, mailbox, folder)?;
+        let identity = read::folder_identity(mailbox, &row.text_or_empty("FolderId"), row);
         self.folders
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(mailbox.to_ascii_lowercase(), folder.clone());
-        Ok(folder)
+            .insert(read::folder_key(mailbox, folder), identity.clone());
+        Ok(identity)
     }
 
     /// Whether the shared mailbox exists now (after an answer was lost).
@@ -170,8 +176,9 @@ impl ExoTenant {
     }
 
     async fn folder_write(&self, operation: &Operation, mailbox: &str) -> Result<(), TenantError> {
+        let which = operation.folder().unwrap_or(WellKnownFolder::SentItems);
         let folder = self
-            .sent_items(mailbox)
+            .folder_identity(mailbox, which)
             .await
             .map_err(|e| to_tenant_error(e, operation))?;
         let first = write::command(operation, Some(&folder));
@@ -194,13 +201,43 @@ impl ExoTenant {
                 principal: principal.clone(),
                 access: access.clone(),
             }),
+            Operation::AddFolderPermission {
+                mailbox,
+                folder,
+                principal,
+                access,
+                flags,
+            } => Some(Operation::SetFolderPermission {
+                mailbox: mailbox.clone(),
+                folder: *folder,
+                principal: principal.clone(),
+                access: access.clone(),
+                flags: flags.clone(),
+            }),
+            Operation::SetFolderPermission {
+                mailbox,
+                folder,
+                principal,
+                access,
+                flags,
+            } => Some(Operation::AddFolderPermission {
+                mailbox: mailbox.clone(),
+                folder: *folder,
+                principal: principal.clone(),
+                access: access.clone(),
+                flags: flags.clone(),
+            }),
             _ => None,
         };
         match self.client.invoke(&first).await {
             Ok(_) => Ok(()),
             // Remove of an entry that is not there: already done.
             Err(ExoError::EntryMissing { .. })
-                if matches!(operation, Operation::RemoveSentItemsPermission { .. }) =>
+                if matches!(
+                    operation,
+                    Operation::RemoveSentItemsPermission { .. }
+                        | Operation::RemoveFolderPermission { .. }
+                ) =>
             {
                 Ok(())
             }
@@ -285,6 +322,9 @@ fn principal_of(operation: &Operation) -> Option<&str> {
         | AddSentItemsPermission { principal, .. }
         | SetSentItemsPermission { principal, .. }
         | RemoveSentItemsPermission { principal, .. }
+        | AddFolderPermission { principal, .. }
+        | SetFolderPermission { principal, .. }
+        | RemoveFolderPermission { principal, .. }
         | GrantRootVisibility { principal, .. }
         | RevokeRootVisibility { principal, .. } => Some(principal.identity()),
         _ => None,
@@ -328,8 +368,14 @@ impl Tenant for ExoTenant {
                 Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. } => None,
                 Operation::AddSentItemsPermission { mailbox, .. }
                 | Operation::SetSentItemsPermission { mailbox, .. }
-                | Operation::RemoveSentItemsPermission { mailbox, .. } => self
-                    .cached_folder(mailbox)
+                | Operation::RemoveSentItemsPermission { mailbox, .. }
+                | Operation::AddFolderPermission { mailbox, .. }
+                | Operation::SetFolderPermission { mailbox, .. }
+                | Operation::RemoveFolderPermission { mailbox, .. } => self
+                    .cached_folder(
+                        mailbox,
+                        operation.folder().unwrap_or(WellKnownFolder::SentItems),
+                    )
                     .map(|folder| write::command(operation, Some(&folder))),
                 other => Some(write::command(other, None)),
             };
@@ -380,7 +426,10 @@ impl Tenant for ExoTenant {
             Operation::RemoveMailbox { mailbox } => self.remove(operation, mailbox).await,
             Operation::AddSentItemsPermission { mailbox, .. }
             | Operation::SetSentItemsPermission { mailbox, .. }
-            | Operation::RemoveSentItemsPermission { mailbox, .. } => {
+            | Operation::RemoveSentItemsPermission { mailbox, .. }
+            | Operation::AddFolderPermission { mailbox, .. }
+            | Operation::SetFolderPermission { mailbox, .. }
+            | Operation::RemoveFolderPermission { mailbox, .. } => {
                 self.folder_write(operation, mailbox).await
             }
             Operation::GrantRootVisibility { .. } | Operation::RevokeRootVisibility { .. } => {

@@ -14,13 +14,15 @@
 //! managed mailbox in round 2 (the size, for lint SBX210).
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission
 //! -IncludeUnresolvedPermissions` and
-//! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `Get-CASMailbox` and
-//! `Get-RecipientPermission` for small scopes). Round 3: `Get-MailboxFolderPermission`
-//! on `<mailbox>:<FolderId>` of the folder whose `FolderType` is `SentItems`, and on the
+//! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `-FolderScope Inbox` and
+//! `Calendar` only where the scope asks for them, [`sharedbox_tenant::ReadScope::folders`];
+//! plus `Get-CASMailbox` and `Get-RecipientPermission` for small scopes). Round 3:
+//! `Get-MailboxFolderPermission` on `<mailbox>:<FolderId>` of the folder whose `FolderType`
+//! is `SentItems` (and `Inbox`, `Calendar` where read), and on the
 //! mailbox root `<mailbox>:\` where the scope asks for it unconditionally
 //! ([`sharedbox_tenant::RootRead::always`]: a declared Sent Items reader needs
 //! `FolderVisible` there). Round 4, only when needed: the root of a mailbox whose scope
-//! asks for it when Sent Items holds a reader, and whose Sent Items does. Rounds 2
+//! asks for it when a folder read holds a reader, and where one does. Rounds 2
 //! and 3 run per chunk of ten mailboxes, all chunks at once (bounded by the client's
 //! concurrency), so a chunk's round 3 does not wait for the other chunks' round 2.
 //!
@@ -33,9 +35,10 @@ use std::sync::LazyLock;
 use futures::StreamExt as _;
 
 use sharedbox_tenant::{
-    CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxPermission,
-    OrganizationConfig, OrganizationProperty, Phase, Progress, Property, ReadScope, Recipient,
-    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox, Value,
+    CasMailbox, Definition, Directory, FolderPermission, Fresh, Kind, Mailbox, MailboxFolder,
+    MailboxPermission, OrganizationConfig, OrganizationProperty, Phase, Progress, Property,
+    ReadScope, Recipient, RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
+    Value, WellKnownFolder,
 };
 
 use crate::client::{Client, Command, Output};
@@ -156,8 +159,8 @@ fn read_value<T: Fresh>(row: &Row, definition: &Definition<T>) -> Value {
     value.unwrap_or_else(|| definition.absent())
 }
 
-/// What a read found besides the snapshot: the Sent Items folder id of each mailbox read,
-/// for later folder permission writes.
+/// What a read found besides the snapshot: the identity of each folder read (by
+/// [`folder_key`]), for later folder permission writes.
 pub type FolderIds = HashMap<String, String>;
 
 /// Reads the snapshot of `scope`, reporting to `progress` ([`Phase::Read`]) one unit per
@@ -635,6 +638,8 @@ struct ChunkScope {
     sizes: bool,
     /// Lower-cased address -> read the root whatever Sent Items holds.
     roots: HashMap<String, bool>,
+    /// Lower-cased address -> the Inbox and Calendar to read besides Sent Items.
+    folders: HashMap<String, Vec<WellKnownFolder>>,
 }
 
 impl ChunkScope {
@@ -646,26 +651,69 @@ impl ChunkScope {
                 .or_insert(false);
             *always |= root.always;
         }
+        let mut folders: HashMap<String, Vec<WellKnownFolder>> = HashMap::new();
+        for read in &scope.folders {
+            if read.folder == WellKnownFolder::SentItems {
+                continue;
+            }
+            let list = folders
+                .entry(read.mailbox.trim().to_ascii_lowercase())
+                .or_default();
+            if !list.contains(&read.folder) {
+                list.push(read.folder);
+            }
+        }
+        for list in folders.values_mut() {
+            list.sort();
+        }
         ChunkScope {
             sizes: scope.sizes,
             roots,
+            folders,
         }
+    }
+
+    /// The folders besides Sent Items to read for `m`, by any of its SMTP addresses.
+    fn folders_of(&self, m: &Mailbox) -> Vec<WellKnownFolder> {
+        if self.folders.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<WellKnownFolder> = smtp_addresses(m)
+            .filter_map(|a| self.folders.get(&a.trim().to_ascii_lowercase()))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// How the root of `m` is to be read, by any of its SMTP addresses: `None` when it is
     /// not, `Some(always)` otherwise ([`sharedbox_tenant::RootRead::always`]).
     fn root_read(&self, m: &Mailbox) -> Option<bool> {
-        let proxies = m.email_addresses.iter().filter_map(|proxy| {
-            proxy
-                .split_once(':')
-                .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
-                .map(|(_, address)| address)
-        });
-        std::iter::once(m.primary_smtp_address.as_str())
-            .chain(proxies)
+        smtp_addresses(m)
             .filter_map(|a| self.roots.get(&a.trim().to_ascii_lowercase()).copied())
             .reduce(|a, b| a || b)
     }
+}
+
+/// The primary and the proxy SMTP addresses of `m`.
+fn smtp_addresses(m: &Mailbox) -> impl Iterator<Item = &str> {
+    let proxies = m.email_addresses.iter().filter_map(|proxy| {
+        proxy
+            .split_once(':')
+            .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
+            .map(|(_, address)| address)
+    });
+    std::iter::once(m.primary_smtp_address.as_str()).chain(proxies)
+}
+
+/// Whether a folder read for `m` holds an entry besides `Default` and `Anonymous` (a reader
+/// whose root entry may be sharedbox's to take back).
+fn has_folder_grants(m: &Mailbox) -> bool {
+    WellKnownFolder::ALL
+        .into_iter()
+        .any(|f| m.folder_grants(f).next().is_some())
 }
 
 struct Chunks<'a> {
@@ -719,6 +767,16 @@ async fn read_chunk(
                 .select(&["Identity", "Name", "FolderPath", "FolderType", "FolderId"])
                 .anchored(address),
         );
+        // The Inbox and Calendar only where a policy manages them (or a write touches them).
+        for folder in scope.folders_of(m) {
+            second.push(
+                Command::read("Get-MailboxFolderStatistics")
+                    .param("Identity", address)
+                    .param("FolderScope", folder.folder_type())
+                    .select(&["Identity", "Name", "FolderPath", "FolderType", "FolderId"])
+                    .anchored(address),
+            );
+        }
         if scope.sizes {
             second.push(
                 Command::read("Get-MailboxStatistics")
@@ -747,6 +805,11 @@ async fn read_chunk(
     for (at, m) in chunk.iter_mut().enumerate() {
         let permissions = next_of(&mut second)?;
         let folders = next_of(&mut second)?;
+        let extra = scope.folders_of(m);
+        let mut extra_folders = Vec::with_capacity(extra.len());
+        for folder in &extra {
+            extra_folders.push((*folder, next_of(&mut second)?));
+        }
         if scope.sizes {
             let statistics = next_of(&mut second)?;
             m.total_item_size_bytes = statistics.rows.first().and_then(total_item_size);
@@ -768,6 +831,25 @@ async fn read_chunk(
         );
         if scope.root_read(m) == Some(true) {
             third.push(root_read(m));
+        }
+        for (folder, statistics) in &extra_folders {
+            let row = folder_row(statistics, &m.primary_smtp_address, *folder)?;
+            let folder_id = row.text_or_empty("FolderId");
+            *m.folder_mut(*folder) = MailboxFolder {
+                name: row.text_or_empty("Name"),
+                folder_id: folder_id.clone(),
+                permissions: Vec::new(),
+            };
+            let identity = folder_identity(&m.primary_smtp_address, &folder_id, row);
+            folder_ids.insert(
+                folder_key(&m.primary_smtp_address, *folder),
+                identity.clone(),
+            );
+            third.push(
+                Command::read("Get-MailboxFolderPermission")
+                    .param("Identity", identity)
+                    .anchored(&m.primary_smtp_address),
+            );
         }
         let (cas, send_as) = match bulk.as_deref_mut() {
             Some(bulk) => std::mem::take(&mut bulk[at]),
@@ -796,20 +878,27 @@ async fn read_chunk(
     for m in chunk.iter_mut() {
         let rows = next_of(&mut third)?;
         m.sent_items.permissions = rows.rows.iter().map(folder_permission_of).collect();
-        match scope.root_read(m) {
-            Some(true) => {
-                let rows = next_of(&mut third)?;
+        let root = match scope.root_read(m) {
+            Some(true) => Some(next_of(&mut third)?),
+            _ => None,
+        };
+        for folder in scope.folders_of(m) {
+            let rows = next_of(&mut third)?;
+            m.folder_mut(folder).permissions = rows.rows.iter().map(folder_permission_of).collect();
+        }
+        match (scope.root_read(m), root) {
+            (Some(true), Some(rows)) => {
                 m.root_folder = Some(rows.rows.iter().map(folder_permission_of).collect());
             }
             // A reader to revoke: its root entry may be sharedbox's to take back.
-            Some(false) if m.sent_items_grants().next().is_some() => fourth.push(root_read(m)),
+            (Some(false), _) if has_folder_grants(m) => fourth.push(root_read(m)),
             _ => {}
         }
     }
     if !fourth.is_empty() {
         let mut fourth = client.batch(&fourth).await.into_iter();
         for m in chunk.iter_mut() {
-            if scope.root_read(m) == Some(false) && m.sent_items_grants().next().is_some() {
+            if scope.root_read(m) == Some(false) && has_folder_grants(m) {
                 let rows = next_of(&mut fourth)?;
                 m.root_folder = Some(rows.rows.iter().map(folder_permission_of).collect());
             }
@@ -837,19 +926,43 @@ fn next_of(
 /// The `SentItems` row of a `Get-MailboxFolderStatistics -FolderScope SentItems` answer (found
 /// by `FolderType`, so localised names like `Gesendete Elemente` work).
 pub fn sent_items_row<'a>(output: &'a Output, mailbox: &str) -> Result<&'a Row, ExoError> {
+    folder_row(output, mailbox, WellKnownFolder::SentItems)
+}
+
+/// The row of `folder` in a `Get-MailboxFolderStatistics -FolderScope <type>` answer, found
+/// by `FolderType` (always English), never by the localised name: the scope also lists the
+/// folder's subfolders, and a user folder may carry the English name.
+pub fn folder_row<'a>(
+    output: &'a Output,
+    mailbox: &str,
+    folder: WellKnownFolder,
+) -> Result<&'a Row, ExoError> {
     output
         .rows
         .iter()
         .find(|r| {
             r.text("FolderType")
-                .is_some_and(|t| t.eq_ignore_ascii_case("SentItems"))
+                .is_some_and(|t| t.eq_ignore_ascii_case(folder.folder_type()))
         })
         .ok_or_else(|| ExoError::Rejected {
             cmdlet: "Get-MailboxFolderStatistics".to_owned(),
             status: 200,
             exception: String::new(),
-            message: format!("mailbox `{mailbox}` shows no folder of type `SentItems`"),
+            message: format!(
+                "mailbox `{mailbox}` shows no folder of type `{}`",
+                folder.folder_type()
+            ),
         })
+}
+
+/// The key of a folder identity in [`FolderIds`]: the lower-cased address for Sent Items,
+/// `<address>|<FolderType>` for the others.
+pub fn folder_key(mailbox: &str, folder: WellKnownFolder) -> String {
+    let address = mailbox.to_ascii_lowercase();
+    match folder {
+        WellKnownFolder::SentItems => address,
+        other => format!("{address}|{}", other.folder_type()),
+    }
 }
 
 /// `<mailbox>:<FolderId>`, else `<mailbox>:\<localised path>`.
@@ -1114,6 +1227,9 @@ fn folder_permission_of(row: &Row) -> FolderPermission {
     FolderPermission {
         user: row.text_or_empty("User"),
         access_rights: row.strings("AccessRights", true),
+        sharing_permission_flags: sharedbox_tenant::canonical_flags(
+            &row.strings("SharingPermissionFlags", true),
+        ),
     }
 }
 

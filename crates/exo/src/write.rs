@@ -18,8 +18,8 @@ use sharedbox_tenant::{Operation, Principal, PrincipalList};
 
 use crate::client::{Command, Retry};
 
-/// The cmdlet call for `operation`; `folder` is the Sent Items folder identity
-/// (`<mailbox>:<FolderId>`) for folder permission operations.
+/// The cmdlet call for `operation`; `folder` is the identity (`<mailbox>:<FolderId>`) of the
+/// folder a folder permission operation writes (Sent Items, or the `folders` write's folder).
 pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
     use Operation::*;
     match operation {
@@ -99,6 +99,64 @@ pub fn command(operation: &Operation, folder: Option<&str>) -> Command {
         RemoveSentItemsPermission { mailbox, principal } => {
             folder_permission("Remove-MailboxFolderPermission", mailbox, folder, principal)
         }
+        AddFolderPermission {
+            mailbox,
+            folder: which,
+            principal,
+            access,
+            flags,
+        } => {
+            let identity = folder_or_default(mailbox, folder, *which);
+            let command = folder_permission(
+                "Add-MailboxFolderPermission",
+                mailbox,
+                Some(&identity),
+                principal,
+            )
+            .param("AccessRights", json!([access]));
+            // Named only when set: the parameter applies to calendars only.
+            if flags.is_empty() {
+                command
+            } else {
+                command.param("SharingPermissionFlags", sharing_flags(flags))
+            }
+        }
+        SetFolderPermission {
+            mailbox,
+            folder: which,
+            principal,
+            access,
+            flags,
+        } => {
+            let identity = folder_or_default(mailbox, folder, *which);
+            let command = folder_permission(
+                "Set-MailboxFolderPermission",
+                mailbox,
+                Some(&identity),
+                principal,
+            )
+            .param("AccessRights", json!([access]));
+            // Exchange keeps the flags a `Set-` does not name: on a calendar they are always
+            // named (`None` takes them away).
+            if which.is_calendar() {
+                command.param("SharingPermissionFlags", sharing_flags(flags))
+            } else {
+                command
+            }
+        }
+        RemoveFolderPermission {
+            mailbox,
+            folder: which,
+            principal,
+        } => {
+            let identity = folder_or_default(mailbox, folder, *which);
+            folder_permission(
+                "Remove-MailboxFolderPermission",
+                mailbox,
+                Some(&identity),
+                principal,
+            )
+        }
         GrantRootVisibility { mailbox, principal } => folder_permission(
             "Add-MailboxFolderPermission",
             mailbox,
@@ -176,6 +234,29 @@ fn mailbox_permission(cmdlet: &'static str, mailbox: &str, principal: &Principal
         .anchored(mailbox)
 }
 
+/// `-SharingPermissionFlags` as the admin API binds a flags enum: the names joined with
+/// `,` (`Delegate,CanViewPrivateItems`), `None` for no flag.
+pub fn sharing_flags(flags: &[String]) -> Value {
+    let flags = sharedbox_tenant::canonical_flags(flags);
+    if flags.is_empty() {
+        json!("None")
+    } else {
+        json!(flags.join(","))
+    }
+}
+
+/// The folder identity read for `which` (`<mailbox>:<FolderId>`), else its English path.
+fn folder_or_default(
+    mailbox: &str,
+    folder: Option<&str>,
+    which: sharedbox_tenant::WellKnownFolder,
+) -> String {
+    folder.map_or_else(
+        || format!("{mailbox}:\\{}", which.english_name()),
+        str::to_owned,
+    )
+}
+
 /// The identity of the mailbox root ("Top of Information Store"): `<mailbox>:\`.
 pub fn root_identity(mailbox: &str) -> String {
     format!("{mailbox}:\\")
@@ -211,6 +292,64 @@ mod tests {
 
     fn body(command: &Command) -> Value {
         Value::Object(command.parameters.clone())
+    }
+
+    #[test]
+    fn calendar_writes_name_the_delegate_flags_and_a_set_always_names_them() {
+        let calendar = sharedbox_tenant::WellKnownFolder::Calendar;
+        let add = command(
+            &Operation::AddFolderPermission {
+                mailbox: "support@contoso.com".into(),
+                folder: calendar,
+                principal: alice(),
+                access: "Editor".into(),
+                flags: vec!["CanViewPrivateItems".into(), "delegate".into()],
+            },
+            Some("support@contoso.com:LgAAAAcal"),
+        );
+        assert_eq!(add.cmdlet, "Add-MailboxFolderPermission");
+        assert_eq!(
+            body(&add),
+            json!({"Identity": "support@contoso.com:LgAAAAcal", "User": "alice@contoso.com",
+                   "AccessRights": ["Editor"], "SharingPermissionFlags": "Delegate,CanViewPrivateItems",
+                   "Confirm": false})
+        );
+        let set = |folder, flags: Vec<String>| {
+            body(&command(
+                &Operation::SetFolderPermission {
+                    mailbox: "support@contoso.com".into(),
+                    folder,
+                    principal: alice(),
+                    access: "Reviewer".into(),
+                    flags,
+                },
+                Some("support@contoso.com:LgAAAAx"),
+            ))
+        };
+        assert_eq!(
+            set(calendar, Vec::new())["SharingPermissionFlags"],
+            "None",
+            "Exchange keeps flags a Set- does not name"
+        );
+        assert!(
+            set(sharedbox_tenant::WellKnownFolder::Inbox, Vec::new())
+                .get("SharingPermissionFlags")
+                .is_none(),
+            "calendars only"
+        );
+        let remove = command(
+            &Operation::RemoveFolderPermission {
+                mailbox: "support@contoso.com".into(),
+                folder: sharedbox_tenant::WellKnownFolder::Inbox,
+                principal: alice(),
+            },
+            None,
+        );
+        assert_eq!(
+            body(&remove)["Identity"],
+            "support@contoso.com:\\Inbox",
+            "the English path when no id was read"
+        );
     }
 
     #[test]

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use sharedbox_tenant::observe::denotes;
+use sharedbox_tenant::observe::{FolderEntry, denotes};
 use sharedbox_tenant::{
     Definition, Directory, FolderPermission, Mailbox, MailboxPermission, Operation,
     OrganizationConfig, Principal, PrincipalList, Property, ReadScope, Recipient,
     RecipientPermission, Snapshot, SoftDeletedMailbox, TenantError, TenantErrorKind, Value,
+    WellKnownFolder, canonical_flags,
 };
 
 use crate::backend::FileError;
@@ -149,6 +150,11 @@ impl TenantFile {
                     // mailbox has.
                     m.root_folder
                         .get_or_insert_with(FolderPermission::built_in_rows);
+                    // Every folder of the file is read: one it does not hold has only the
+                    // built-in rows, as in a new mailbox.
+                    for folder in [WellKnownFolder::Inbox, WellKnownFolder::Calendar] {
+                        m.folder_mut(folder);
+                    }
                     m
                 })
                 .collect(),
@@ -615,6 +621,7 @@ fn apply_to_mailbox(
                     folder.permissions.push(FolderPermission {
                         user: recipient.display_name.clone(),
                         access_rights: vec![access.clone()],
+                        sharing_permission_flags: Vec::new(),
                     });
                     Ok(())
                 }
@@ -646,6 +653,79 @@ fn apply_to_mailbox(
                 .retain(|row| !denotes(directory, &row.user, principal));
             Ok(())
         }
+        Operation::AddFolderPermission {
+            folder,
+            principal,
+            access,
+            flags,
+            ..
+        } => {
+            let recipient = resolve(directory, principal)?
+                .ok_or_else(|| TenantError::PrincipalNotFound(principal.label()))?;
+            require_security_principal(recipient, "folder permissions")?;
+            check_folder_entry(*folder, access, flags)?;
+            let wanted = FolderEntry {
+                access: access.clone(),
+                flags: flags.clone(),
+            };
+            let folder = mailbox.folder_mut(*folder);
+            match folder
+                .permissions
+                .iter()
+                .find(|row| denotes(directory, &row.user, principal))
+            {
+                Some(row) if FolderEntry::of(row).same(&wanted) => Ok(()),
+                Some(_) => Err(TenantError::Rejected {
+                    message: format!(
+                        "an existing permission entry was found for user `{}` on folder `{}`",
+                        recipient.display_name, folder.name
+                    ),
+                    hint: Some("use `Set-MailboxFolderPermission` to change it".to_owned()),
+                }),
+                None => {
+                    folder.permissions.push(FolderPermission {
+                        user: recipient.display_name.clone(),
+                        access_rights: vec![access.clone()],
+                        sharing_permission_flags: canonical_flags(flags),
+                    });
+                    Ok(())
+                }
+            }
+        }
+        Operation::SetFolderPermission {
+            folder,
+            principal,
+            access,
+            flags,
+            ..
+        } => {
+            check_folder_entry(*folder, access, flags)?;
+            let folder = mailbox.folder_mut(*folder);
+            let name = folder.name.clone();
+            let row = folder
+                .permissions
+                .iter_mut()
+                .find(|row| denotes(directory, &row.user, principal))
+                .ok_or_else(|| TenantError::Rejected {
+                    message: format!(
+                        "there is no existing permission entry for `{}` on folder `{name}`",
+                        principal.label()
+                    ),
+                    hint: Some("use `Add-MailboxFolderPermission` to add one".to_owned()),
+                })?;
+            row.access_rights = vec![access.clone()];
+            row.sharing_permission_flags = canonical_flags(flags);
+            Ok(())
+        }
+        Operation::RemoveFolderPermission {
+            folder, principal, ..
+        } => {
+            mailbox
+                .folder_mut(*folder)
+                .permissions
+                .retain(|row| !denotes(directory, &row.user, principal));
+            Ok(())
+        }
         // An entry the principal holds already (any role) is left as it is: the root is
         // not sharedbox's beyond the `FolderVisible` it grants.
         Operation::GrantRootVisibility { principal, .. } => {
@@ -662,6 +742,7 @@ fn apply_to_mailbox(
                 rows.push(FolderPermission {
                     user: recipient.display_name.clone(),
                     access_rights: vec![sharedbox_tenant::FOLDER_VISIBLE.to_owned()],
+                    sharing_permission_flags: Vec::new(),
                 });
             }
             Ok(())
@@ -685,6 +766,24 @@ fn apply_to_mailbox(
             hint: None,
         }),
     }
+}
+
+/// Exchange's refusal of a folder entry with delegate flags it does not take
+/// ([`sharedbox_tenant::check_folder_entry`]).
+fn check_folder_entry(
+    folder: WellKnownFolder,
+    access: &str,
+    flags: &[String],
+) -> Result<(), TenantError> {
+    sharedbox_tenant::check_folder_entry(folder, access, flags).map_err(|message| {
+        TenantError::Rejected {
+            message,
+            hint: Some(
+                "give delegate flags on the calendar only, with `-AccessRights Editor`, and `CanViewPrivateItems` only with `Delegate`"
+                    .to_owned(),
+            ),
+        }
+    })
 }
 
 /// `value` as Exchange would store it for `definition`, or Exchange's refusal.

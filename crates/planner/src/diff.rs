@@ -7,7 +7,8 @@
 //!   folder `Default`/`Anonymous`) are never touched;
 //! - both sides are compared as identities ([`PrincipalId`]), never as spellings;
 //! - a live principal that resolves to nothing is orphaned and revoked when its list is managed;
-//! - root visibility follows the Sent Items reader (`MailboxPlanner::root_visibility`);
+//! - root visibility follows the folder reader (`sentItemsReaders`, `folders`;
+//!   `MailboxPlanner::root_visibility`);
 //! - `forwarding.to` is resolved here, where the directory is known
 //!   ([`resolve_forwarding`]): the policy maps `to` to `ForwardingSmtpAddress` (any address)
 //!   with `ForwardingAddress` cleared; an address the directory holds as a mail-enabled
@@ -16,14 +17,18 @@
 //!   it survives a change of the recipient's addresses. Each of the three Exchange values
 //!   keeps its one catalogue definition; only the choice between the two is made here.
 
-use sharedbox_policy::{Diagnostic, Ensure, Located, MailboxPolicy, PolicySet, PrincipalRef};
+use sharedbox_policy::{
+    Diagnostic, Ensure, FolderGrant, Located, MailboxPolicy, PolicySet, PrincipalRef,
+};
 use sharedbox_tenant::{
     Definition, Directory, LivePrincipal, Mailbox, Operation, OrganizationProperty, Principal,
-    PrincipalId, PrincipalList, Property, Snapshot, Value,
+    PrincipalId, PrincipalList, Property, Snapshot, Value, WellKnownFolder,
 };
 
 use crate::plan::{Action, Change, MailboxAction, MailboxPlan, Plan, PlanValue, Wave};
-use crate::reconcile::{Attribute, AutoMapping, Entries, FolderRole, List, Update};
+use crate::reconcile::{
+    Attribute, AutoMapping, Entries, FolderGrantAttribute, FolderRole, List, Update,
+};
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -344,7 +349,23 @@ fn root_value(principal: &Principal) -> PlanValue {
         principal: principal.clone(),
         auto_mapping: None,
         access: Some(sharedbox_tenant::FOLDER_VISIBLE.to_owned()),
+        flags: Vec::new(),
     }
+}
+
+/// Whether the write revokes a folder reader's entry (`sentItemsReaders` or `folders`).
+fn is_folder_revoke(operation: &Operation) -> bool {
+    matches!(
+        operation,
+        Operation::RemoveSentItemsPermission { .. } | Operation::RemoveFolderPermission { .. }
+    )
+}
+
+/// The localised name of a well-known folder of `live`, its English name when it was not
+/// read (a mailbox being created).
+fn folder_name(live: &Mailbox, folder: WellKnownFolder) -> String {
+    live.folder(folder)
+        .map_or_else(|| folder.english_name().to_owned(), |f| f.name.clone())
 }
 
 /// Appends `note` to a change's note.
@@ -562,7 +583,7 @@ impl MailboxPlanner<'_> {
             );
         }
         self.full_access(policy, live, &mut out);
-        self.sent_items_readers(policy, live, &mut out);
+        self.folder_lists(policy, live, &mut out);
         settings(policy, live, &mut out, |p| group(p) == "clients");
         Some(out)
     }
@@ -667,6 +688,17 @@ impl MailboxPlanner<'_> {
             .collect()
     }
 
+    /// The folder lists: `sentItemsReaders`, then each managed `folders.<key>`, then the
+    /// root visibility their readers need.
+    fn folder_lists(&mut self, policy: &MailboxPolicy, live: &Mailbox, out: &mut MailboxPlan) {
+        let first = out.changes.len();
+        self.sent_items_readers(policy, live, out);
+        for (folder, desired) in &policy.folders {
+            self.folder_list(policy, live, *folder, desired, out);
+        }
+        self.root_visibility(policy, live, first, out);
+    }
+
     fn sent_items_readers(
         &mut self,
         policy: &MailboxPolicy,
@@ -699,7 +731,6 @@ impl MailboxPlanner<'_> {
             revoke: &remove,
             update: Update::Set(&set),
         };
-        let first = out.changes.len();
         self.reconcile(
             policy,
             &list,
@@ -711,16 +742,80 @@ impl MailboxPlanner<'_> {
                 .map(|r| (&r.principal, FolderRole(r.access.value.as_str().to_owned()))),
             out,
         );
-        self.root_visibility(policy, live, first, out);
     }
 
-    /// Root visibility follows the reader (`docs/policy-format.md`, `sentItemsReaders`): a
-    /// reader without FullAccess browses to Sent Items in Outlook only with `FolderVisible`
-    /// on the mailbox root. Every reader of the list's end state without a root entry is
-    /// granted it; a reader the list revokes (the changes from `first` on) loses its root
-    /// entry only when it is exactly `FolderVisible` and the base revision listed the reader
-    /// (sharedbox added it); otherwise the revoke's note says why the entry stays. Nothing is
-    /// planned on a root that was not read.
+    /// One `folders.<key>` list: the entries of the folder found by type (a folder that
+    /// was not read is one of a mailbox being created: only built-in rows).
+    fn folder_list(
+        &mut self,
+        policy: &MailboxPolicy,
+        live: &Mailbox,
+        folder: WellKnownFolder,
+        desired: &Located<Vec<FolderGrant>>,
+        out: &mut MailboxPlan,
+    ) {
+        let mailbox = &policy.address.value;
+        let add = |p: &Principal, entry: &FolderGrantAttribute| Operation::AddFolderPermission {
+            mailbox: mailbox.clone(),
+            folder,
+            principal: p.clone(),
+            access: entry.access.clone(),
+            flags: sharedbox_tenant::canonical_flags(&entry.flags),
+        };
+        let set = |p: &Principal, entry: &FolderGrantAttribute| Operation::SetFolderPermission {
+            mailbox: mailbox.clone(),
+            folder,
+            principal: p.clone(),
+            access: entry.access.clone(),
+            flags: sharedbox_tenant::canonical_flags(&entry.flags),
+        };
+        let remove = |p: &Principal| Operation::RemoveFolderPermission {
+            mailbox: mailbox.clone(),
+            folder,
+            principal: p.clone(),
+        };
+        let list = List {
+            field: folder.field(),
+            qualifier: Some(folder_name(live, folder)),
+            add_wave: Wave::Grants,
+            grant: &add,
+            revoke: &remove,
+            update: Update::Set(&set),
+        };
+        self.reconcile(
+            policy,
+            &list,
+            live.folder_grants(folder).map(|row| {
+                (
+                    row.user.as_str(),
+                    FolderGrantAttribute {
+                        access: row.access_rights.join(","),
+                        flags: sharedbox_tenant::canonical_flags(&row.sharing_permission_flags),
+                    },
+                )
+            }),
+            desired.value.iter().map(|g| {
+                (
+                    &g.principal,
+                    FolderGrantAttribute {
+                        access: g.access.value.as_str().to_owned(),
+                        flags: g.flags.clone(),
+                    },
+                )
+            }),
+            out,
+        );
+    }
+
+    /// Root visibility follows the reader (`docs/policy-format.md`, `sentItemsReaders` and
+    /// `folders`): a reader without FullAccess browses to a folder in Outlook only with
+    /// `FolderVisible` on the mailbox root. Every reader of a managed folder list's end state
+    /// without a root entry is granted it (once, under the first list that names it); a
+    /// reader the lists revoke (the changes from `first` on) who reads no managed folder
+    /// afterwards loses its root entry only when it is exactly `FolderVisible` and the base
+    /// revision listed the reader on some folder of the mailbox (sharedbox added it);
+    /// otherwise the revoke's note says why the entry stays. Nothing is planned on a root that
+    /// was not read.
     fn root_visibility(
         &mut self,
         policy: &MailboxPolicy,
@@ -728,37 +823,56 @@ impl MailboxPlanner<'_> {
         first: usize,
         out: &mut MailboxPlan,
     ) {
-        let (Some(desired), Some(_)) = (&policy.sent_items_readers, &live.root_folder) else {
-            if policy.sent_items_readers.is_some() {
-                for change in &mut out.changes[first..] {
-                    if let Operation::RemoveSentItemsPermission { .. } = change.operation {
-                        add_note(
-                            change,
-                            "the mailbox root was not read: its entries are left as they are",
-                        );
-                    }
+        // Every reader of the lists' end state, with the list and folder it reads.
+        let mut readers: Vec<(&'static str, String, &PrincipalRef)> = Vec::new();
+        if let Some(list) = &policy.sent_items_readers {
+            let name = sharedbox_tenant::printable(&live.sent_items.name, 100);
+            readers.extend(
+                list.value
+                    .iter()
+                    .map(|r| ("sentItemsReaders", name.clone(), &r.principal)),
+            );
+        }
+        for (folder, list) in &policy.folders {
+            let name = sharedbox_tenant::printable(&folder_name(live, *folder), 100);
+            readers.extend(
+                list.value
+                    .iter()
+                    .map(|g| (folder.field(), name.clone(), &g.principal)),
+            );
+        }
+        let managed = policy.sent_items_readers.is_some() || !policy.folders.is_empty();
+        if !managed {
+            return;
+        }
+        if live.root_folder.is_none() {
+            for change in &mut out.changes[first..] {
+                if is_folder_revoke(&change.operation) {
+                    add_note(
+                        change,
+                        "the mailbox root was not read: its entries are left as they are",
+                    );
                 }
             }
             return;
-        };
+        }
         let mailbox = &policy.address.value;
-        let folder = sharedbox_tenant::printable(&live.sent_items.name, 100);
         let directory = self.directory;
         let entry = |principal: &Principal| {
             live.root_entry(|user| sharedbox_tenant::observe::denotes(directory, user, principal))
         };
         let mut grants = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for reader in &desired.value {
-            let Some(recipient) = directory.resolve_policy(&reader.principal.value) else {
+        let mut wanted = std::collections::HashSet::new();
+        for (field, folder, reader) in &readers {
+            let Some(recipient) = directory.resolve_policy(&reader.value) else {
                 continue;
             };
             let principal = recipient.principal();
-            if !seen.insert(principal.key()) || entry(&principal).is_some() {
+            if !wanted.insert(principal.key()) || entry(&principal).is_some() {
                 continue;
             }
             grants.push(Change {
-                field: "sentItemsReaders".into(),
+                field: (*field).into(),
                 action: Action::Add,
                 wave: Wave::Grants,
                 operation: Operation::GrantRootVisibility {
@@ -780,20 +894,32 @@ impl MailboxPlanner<'_> {
         }
         let listed = self.base_readers(mailbox);
         let mut revokes = Vec::new();
+        let mut revoked = std::collections::HashSet::new();
         for change in &mut out.changes[first..] {
-            let Operation::RemoveSentItemsPermission { principal, .. } = &change.operation else {
+            if !is_folder_revoke(&change.operation) {
+                continue;
+            }
+            let Some(principal) = change.operation.principal().cloned() else {
                 continue;
             };
-            let principal = principal.clone();
+            // Still a reader of another managed folder, or already taken back.
+            if wanted.contains(&principal.key()) || revoked.contains(&principal.key()) {
+                continue;
+            }
             let Some(row) = entry(&principal) else {
                 continue;
             };
+            let folder = change
+                .operation
+                .folder()
+                .map(|f| sharedbox_tenant::printable(&folder_name(live, f), 100))
+                .unwrap_or_default();
             let role = sharedbox_tenant::printable(&row.access_rights.join(","), 80);
             let kept = if !row.is_only_folder_visible() {
                 Some("it is not the `FolderVisible` sharedbox grants".to_owned())
             } else if principal.is_orphaned() {
-                // The Sent Items list revokes an orphan; so does the root. No base policy
-                // can name a principal that no longer exists.
+                // The folder list revokes an orphan; so does the root. No base policy can
+                // name a principal that no longer exists.
                 None
             } else {
                 match &listed {
@@ -816,9 +942,15 @@ impl MailboxPlanner<'_> {
                 );
                 continue;
             }
+            revoked.insert(principal.key());
             let orphaned = principal.is_orphaned();
+            let shown_folder = if change.operation.folder() == Some(WellKnownFolder::SentItems) {
+                "Sent Items".to_owned()
+            } else {
+                folder.clone()
+            };
             revokes.push(Change {
-                field: "sentItemsReaders".into(),
+                field: change.field.clone(),
                 action: Action::Remove,
                 wave: Wave::Revocations,
                 operation: Operation::RevokeRootVisibility {
@@ -832,7 +964,7 @@ impl MailboxPlanner<'_> {
                     principal: principal.clone(),
                 }),
                 note: Some(if orphaned {
-                    "`FolderVisible` on the mailbox root, taken back with the orphaned reader's `Sent Items` entry; it cannot be granted again".to_owned()
+                    format!("`FolderVisible` on the mailbox root, taken back with the orphaned reader's `{shown_folder}` entry; it cannot be granted again")
                 } else {
                     format!(
                         "`FolderVisible` on the mailbox root, granted for `{folder}` and taken back with it"
@@ -845,22 +977,29 @@ impl MailboxPlanner<'_> {
         out.changes.extend(revokes);
     }
 
-    /// The keys of the `sentItemsReaders` the base revision lists for `mailbox` (empty when
-    /// its policy does not manage the list); `None` without a base revision.
+    /// The keys of the readers the base revision lists for `mailbox` on any folder
+    /// (`sentItemsReaders` and every `folders.<key>`; empty when its policy manages none);
+    /// `None` without a base revision.
     fn base_readers(&self, mailbox: &str) -> Option<std::collections::HashSet<String>> {
         let base = self.base?;
+        let Some(policy) = base.mailbox(mailbox) else {
+            return Some(Default::default());
+        };
+        let principals = policy
+            .sent_items_readers
+            .iter()
+            .flat_map(|readers| readers.value.iter().map(|r| &r.principal))
+            .chain(
+                policy
+                    .folders
+                    .values()
+                    .flat_map(|list| list.value.iter().map(|g| &g.principal)),
+            );
         Some(
-            base.mailbox(mailbox)
-                .and_then(|p| p.sent_items_readers.as_ref())
-                .map(|readers| {
-                    readers
-                        .value
-                        .iter()
-                        .filter_map(|r| self.directory.resolve_policy(&r.principal.value))
-                        .map(|r| r.principal().key())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            principals
+                .filter_map(|p| self.directory.resolve_policy(&p.value))
+                .map(|r| r.principal().key())
+                .collect(),
         )
     }
 

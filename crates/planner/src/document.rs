@@ -302,6 +302,7 @@ mod tests {
             principal: recipient(who),
             auto_mapping: None,
             access: None,
+            flags: Vec::new(),
         }
     }
 

@@ -10,16 +10,25 @@ use std::fmt::Write;
 
 use sharedbox_tenant::{
     Directory, LivePrincipal, Mailbox, OrganizationConfig, OrganizationProperty, Property,
+    WellKnownFolder,
 };
 
 /// A top-level key of a `SharedMailbox` document that `export` can write: a catalogued
 /// property or group of properties (`displayName`, `sentItems`, `clients`, `moderation`) or a
-/// principal list (`sendAs`, `sendOnBehalf`, `fullAccess`, `sentItemsReaders`) or the `aliases`.
+/// principal list (`sendAs`, `sendOnBehalf`, `fullAccess`, `sentItemsReaders`, `folders`) or
+/// the `aliases`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ExportField(&'static str);
 
-/// The principal lists, in document order.
-const LISTS: [&str; 4] = ["sendAs", "sendOnBehalf", "fullAccess", "sentItemsReaders"];
+/// The principal lists, in document order (`folders`: the Inbox and Calendar entries; Sent
+/// Items readers are exported as `sentItemsReaders`).
+const LISTS: [&str; 5] = [
+    "sendAs",
+    "sendOnBehalf",
+    "fullAccess",
+    "sentItemsReaders",
+    "folders",
+];
 
 impl ExportField {
     /// Every field, in document order: the catalogue's keys in catalogue order, with the
@@ -147,6 +156,71 @@ fn list_comment(out: &mut String, orphans: &[String], indent: &str) {
     }
 }
 
+/// Writes `folders` with the Inbox and Calendar that were read and hold entries (an empty
+/// folder stays unmanaged; Sent Items goes to `sentItemsReaders`); nothing when there are
+/// none. Returns the orphans left out.
+fn write_folders(out: &mut String, directory: &Directory, mailbox: &Mailbox) -> usize {
+    let mut orphans_left_out = 0;
+    let mut text = String::new();
+    for folder in [WellKnownFolder::Inbox, WellKnownFolder::Calendar] {
+        let Some(live) = mailbox.folder(folder) else {
+            continue;
+        };
+        let mut grants: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut orphans = Vec::new();
+        for row in mailbox.folder_grants(folder) {
+            match entry(directory, &row.user) {
+                Some(Entry::Address(a)) => grants.push((
+                    a,
+                    row.access_rights.join(","),
+                    sharedbox_tenant::canonical_flags(&row.sharing_permission_flags),
+                )),
+                Some(Entry::Orphan(o)) => orphans.push(o),
+                None => {}
+            }
+        }
+        orphans_left_out += orphans.len();
+        if grants.is_empty() && orphans.is_empty() {
+            continue;
+        }
+        grants.sort();
+        let _ = writeln!(
+            text,
+            "  # the folder is \"{}\" in this mailbox",
+            // Tenant data in a comment: a line break must not end it.
+            sharedbox_tenant::printable(&live.name, 200).replace('"', "'")
+        );
+        if grants.is_empty() {
+            let _ = writeln!(text, "  {}: []", folder.key());
+        } else {
+            let _ = writeln!(text, "  {}:", folder.key());
+        }
+        for (a, access, flags) in &grants {
+            let _ = writeln!(
+                text,
+                "    - principal: {}\n      access: {}",
+                scalar(a),
+                scalar(access)
+            );
+            if flags.iter().any(|f| f == sharedbox_tenant::DELEGATE) {
+                let _ = writeln!(text, "      delegate: true");
+            }
+            if flags
+                .iter()
+                .any(|f| f == sharedbox_tenant::CAN_VIEW_PRIVATE_ITEMS)
+            {
+                let _ = writeln!(text, "      canViewPrivateItems: true");
+            }
+        }
+        list_comment(&mut text, &orphans, "    ");
+    }
+    if !text.is_empty() {
+        let _ = writeln!(out, "folders:");
+        out.push_str(&text);
+    }
+    orphans_left_out
+}
+
 /// Writes one shared mailbox as a `SharedMailbox` document with `fields`.
 pub fn export_mailbox(
     mailbox: &Mailbox,
@@ -247,6 +321,7 @@ pub fn export_mailbox(
                 }
                 list_comment(&mut out, &orphans, "  ");
             }
+            "folders" => orphans_left_out += write_folders(&mut out, directory, mailbox),
             "moderation" => {
                 orphans_left_out += write_list(
                     &mut out,
@@ -494,6 +569,7 @@ mod tests {
                 "sendOnBehalf",
                 "fullAccess",
                 "sentItemsReaders",
+                "folders",
                 "clients",
                 "moderation",
                 "forwarding"

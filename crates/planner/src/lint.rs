@@ -151,22 +151,26 @@ fn principal_kinds<'a>(policy: &'a MailboxPolicy, snapshot: &Snapshot, out: &mut
     let in_list = |field: &'static str, list: &'a Option<PrincipalSet>| {
         list.iter().flat_map(|l| &l.value).map(move |p| (field, p))
     };
-    let permissions = in_list("sendAs", &policy.send_as)
-        .chain(in_list("sendOnBehalf", &policy.send_on_behalf))
-        .chain(
-            policy
-                .full_access
-                .iter()
-                .flat_map(|g| &g.value)
-                .map(|g| ("fullAccess", &g.principal)),
-        )
-        .chain(
-            policy
-                .sent_items_readers
-                .iter()
-                .flat_map(|g| &g.value)
-                .map(|g| ("sentItemsReaders", &g.principal)),
-        );
+    let permissions =
+        in_list("sendAs", &policy.send_as)
+            .chain(in_list("sendOnBehalf", &policy.send_on_behalf))
+            .chain(
+                policy
+                    .full_access
+                    .iter()
+                    .flat_map(|g| &g.value)
+                    .map(|g| ("fullAccess", &g.principal)),
+            )
+            .chain(
+                policy
+                    .sent_items_readers
+                    .iter()
+                    .flat_map(|g| &g.value)
+                    .map(|g| ("sentItemsReaders", &g.principal)),
+            )
+            .chain(policy.folders.iter().flat_map(|(folder, list)| {
+                list.value.iter().map(|g| (folder.field(), &g.principal))
+            }));
     for (field, principal) in permissions {
         let Some(recipient) = snapshot.directory.resolve_policy(principal) else {
             continue;

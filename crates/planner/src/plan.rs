@@ -106,6 +106,9 @@ pub enum PlanValue {
         /// A folder entry's role.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         access: Option<String>,
+        /// A calendar entry's delegate flags (`Delegate`, `CanViewPrivateItems`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        flags: Vec<String>,
     },
     /// A secondary SMTP address of the mailbox (`aliases`), without prefix.
     Address {
@@ -147,6 +150,7 @@ impl PlanValue {
                 principal,
                 auto_mapping,
                 access,
+                flags,
             } => {
                 let mut shown = principal.label();
                 if let Some(a) = auto_mapping {
@@ -154,6 +158,9 @@ impl PlanValue {
                 }
                 if let Some(access) = access {
                     shown.push_str(&format!(": {access}"));
+                }
+                if !flags.is_empty() {
+                    shown.push_str(&format!(" ({})", sharedbox_tenant::shown_flags(flags)));
                 }
                 shown
             }

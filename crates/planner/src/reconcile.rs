@@ -1,5 +1,6 @@
 //! One reconcile of a principal list against its live entries: `sendAs`, `sendOnBehalf`,
-//! `fullAccess`, `sentItemsReaders`, `moderation.moderators` and `moderation.bypass`.
+//! `fullAccess`, `sentItemsReaders`, `folders.<key>`, `moderation.moderators` and
+//! `moderation.bypass`.
 //!
 //! Both sides come in resolved and keyed by [`Principal::key`] (two spellings of one
 //! recipient are one entry). Then, for every list alike:
@@ -40,6 +41,7 @@ fn grant(principal: &Principal, auto_mapping: Option<bool>, access: Option<Strin
         principal: principal.clone(),
         auto_mapping,
         access,
+        flags: Vec::new(),
     }
 }
 
@@ -101,6 +103,32 @@ impl Attribute for FolderRole {
 
     fn value(&self, principal: &Principal) -> PlanValue {
         grant(principal, None, Some(self.0.clone()))
+    }
+}
+
+/// A `folders` entry: its role (compared without case) and delegate flags (as sets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FolderGrantAttribute {
+    /// The role.
+    pub access: String,
+    /// The delegate flags, canonical.
+    pub flags: Vec<String>,
+}
+
+impl Attribute for FolderGrantAttribute {
+    fn satisfies(&self, wanted: &FolderGrantAttribute) -> bool {
+        self.access.eq_ignore_ascii_case(&wanted.access)
+            && sharedbox_tenant::canonical_flags(&self.flags)
+                == sharedbox_tenant::canonical_flags(&wanted.flags)
+    }
+
+    fn value(&self, principal: &Principal) -> PlanValue {
+        PlanValue::Grant {
+            principal: principal.clone(),
+            auto_mapping: None,
+            access: Some(self.access.clone()),
+            flags: sharedbox_tenant::canonical_flags(&self.flags),
+        }
     }
 }
 

@@ -307,6 +307,7 @@ fn every_principal_list_is_reconciled_alike() {
                 m.sent_items.permissions.push(FolderPermission {
                     user: format!("NT:{ORPHAN_SID}"),
                     access_rights: vec!["Editor".into()],
+                    sharing_permission_flags: Vec::new(),
                 });
             },
             "sendAs: [anna@fabrikam.com, ben@fabrikam.com]\nsendOnBehalf: [ben@fabrikam.com]\nsentItemsReaders: [{principal: clara@fabrikam.com, access: Reviewer}]\n",

@@ -82,6 +82,7 @@ fn root_row(user: &str, right: &str) -> FolderPermission {
     FolderPermission {
         user: user.into(),
         access_rights: vec![right.into()],
+        sharing_permission_flags: Vec::new(),
     }
 }
 

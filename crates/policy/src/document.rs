@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sharedbox_tenant::{OrganizationProperty, Property, Value};
+use sharedbox_tenant::{OrganizationProperty, Property, Value, WellKnownFolder};
 
 /// A value together with its position in the YAML source.
 #[derive(Debug, Clone)]
@@ -133,6 +133,14 @@ pub struct RawDocument {
     /// (`Add-MailboxFolderPermission`). Authoritative when present.
     #[serde(default)]
     pub sent_items_readers: Option<Sp<Vec<ReaderEntry>>>,
+    /// Permissions on the well-known folders, found by type whatever their localised name
+    /// (`Add-/Set-/Remove-MailboxFolderPermission`): `sentItems`, `inbox`, `calendar`, each a
+    /// list of `{principal, access}`; calendar entries may add the delegate flags
+    /// `delegate` and `canViewPrivateItems` (`-SharingPermissionFlags`, with `access:
+    /// Editor`). Each folder listed is authoritative; a folder not listed is not managed.
+    /// `folders.sentItems` and `sentItemsReaders` cannot both manage one mailbox.
+    #[serde(default)]
+    pub folders: Option<Sp<Folders>>,
     /// Which clients and protocols may open the mailbox (`Set-CASMailbox`).
     #[serde(default)]
     pub clients: Option<Sp<Clients>>,
@@ -378,6 +386,54 @@ pub struct ReaderEntry {
     pub principal: Sp<String>,
     /// The folder role.
     pub access: Sp<FolderAccess>,
+}
+
+/// `folders`: the entries of each managed well-known folder.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Folders {
+    /// Sent Items (the folder `sentItemsReaders` manages; use one or the other).
+    #[serde(default)]
+    pub sent_items: Option<Sp<Vec<FolderGrantEntry>>>,
+    /// The Inbox.
+    #[serde(default)]
+    pub inbox: Option<Sp<Vec<FolderGrantEntry>>>,
+    /// The Calendar: the only folder that takes `delegate` and `canViewPrivateItems`.
+    #[serde(default)]
+    pub calendar: Option<Sp<Vec<FolderGrantEntry>>>,
+}
+
+impl Folders {
+    /// The list of each folder the document writes, in [`WellKnownFolder::ALL`] order.
+    pub fn lists(&self) -> Vec<(WellKnownFolder, &Sp<Vec<FolderGrantEntry>>)> {
+        [
+            (WellKnownFolder::SentItems, &self.sent_items),
+            (WellKnownFolder::Inbox, &self.inbox),
+            (WellKnownFolder::Calendar, &self.calendar),
+        ]
+        .into_iter()
+        .filter_map(|(folder, list)| list.as_ref().map(|l| (folder, l)))
+        .collect()
+    }
+}
+
+/// One entry of a managed folder.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FolderGrantEntry {
+    /// A user or mail-enabled security group: SMTP address, UPN or Entra object id.
+    pub principal: Sp<String>,
+    /// The folder role.
+    pub access: Sp<FolderAccess>,
+    /// Calendar only, with `access: Editor`: make the principal a calendar delegate, who
+    /// receives the mailbox's meeting requests and responses (`-SharingPermissionFlags
+    /// Delegate`). Absent = `false`.
+    #[serde(default)]
+    pub delegate: Option<Sp<bool>>,
+    /// Calendar only, with `delegate: true`: the delegate sees private items
+    /// (`-SharingPermissionFlags CanViewPrivateItems`). Absent = `false`.
+    #[serde(default)]
+    pub can_view_private_items: Option<Sp<bool>>,
 }
 
 /// A folder permission role that Exchange knows for mail folders.
@@ -633,6 +689,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "sendOnBehalf",
         "fullAccess",
         "sentItemsReaders",
+        "folders",
         "clients",
         "moderation",
         "forwarding",
@@ -771,8 +828,17 @@ pub fn field_shape(name: &str) -> Option<&'static Shape> {
             let definitions = &schema["definitions"];
             let mut shapes: std::collections::HashMap<String, Option<Shape>> =
                 std::collections::HashMap::new();
-            let mut add = |properties: &serde_json::Value| {
+            // A top-level field keeps its shape where a nested field has its name
+            // (`sentItems` and `folders.sentItems`): the parser's expected type tells the two
+            // apart when a message uses the shape.
+            let mut top_level: std::collections::HashSet<String> = Default::default();
+            let mut add = |properties: &serde_json::Value, top: bool| {
                 for (field, node) in properties.as_object().into_iter().flatten() {
+                    if top {
+                        top_level.insert(field.clone());
+                    } else if top_level.contains(field) {
+                        continue;
+                    }
                     let shape = shape_of(node, definitions, 0);
                     let entry = shapes.entry(field.clone()).or_insert_with(|| shape.clone());
                     if *entry != shape {
@@ -787,10 +853,10 @@ pub fn field_shape(name: &str) -> Option<&'static Shape> {
                     p.remove("kind");
                     p.remove("apiVersion");
                 }
-                add(&properties);
+                add(&properties, true);
             }
             for definition in definitions.as_object().into_iter().flatten() {
-                add(&definition.1["properties"]);
+                add(&definition.1["properties"], false);
             }
             shapes.insert(
                 "kind".to_owned(),

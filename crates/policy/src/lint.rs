@@ -822,6 +822,9 @@ fn senders_can_read(
             || m.sent_items_readers
                 .as_ref()
                 .is_some_and(|r| r.value.iter().any(|g| same(&g.principal.value, p)))
+            || m.folders
+                .get(&sharedbox_tenant::WellKnownFolder::SentItems)
+                .is_some_and(|r| r.value.iter().any(|g| same(&g.principal.value, p)))
     };
     let mut reported: Vec<&str> = Vec::new();
     for mode in send_modes(m) {

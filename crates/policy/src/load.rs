@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sharedbox_tenant::{Property, Value};
+use sharedbox_tenant::{Property, Value, WellKnownFolder};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::document::{self, Ensure, Kind, RawDocument, Sp};
@@ -255,6 +255,7 @@ struct Layer {
     send_on_behalf: Option<PrincipalSet>,
     full_access: Option<Located<Vec<FullAccessGrant>>>,
     sent_items_readers: Option<Located<Vec<ReaderGrant>>>,
+    folders: BTreeMap<WellKnownFolder, Located<Vec<FolderGrant>>>,
     moderators: Option<PrincipalSet>,
     moderation_bypass: Option<PrincipalSet>,
     prevent_destroy: Option<Located<bool>>,
@@ -320,6 +321,15 @@ impl Layer {
                 .collect();
             check_principals(grants.iter().map(|g| &g.principal), false, diagnostics);
             layer.sent_items_readers = Some(Located::new(grants, origin(source, readers)));
+        }
+        if let Some(folders) = &doc.folders {
+            for (folder, list) in folders.value().lists() {
+                let grants = folder_grants(source, folder, list.value(), diagnostics);
+                check_principals(grants.iter().map(|g| &g.principal), false, diagnostics);
+                layer
+                    .folders
+                    .insert(folder, Located::new(grants, origin(source, list)));
+            }
         }
         if let Some(moderation) = &doc.moderation {
             let m = moderation.value();
@@ -389,6 +399,13 @@ impl Layer {
                 grant.access.origin = to.clone();
             }
         }
+        for list in self.folders.values_mut() {
+            list.origin = to.clone();
+            for grant in &mut list.value {
+                grant.principal.origin = to.clone();
+                grant.access.origin = to.clone();
+            }
+        }
         list(&mut self.moderators, to);
         list(&mut self.moderation_bypass, to);
         at(&mut self.prevent_destroy, to);
@@ -405,6 +422,9 @@ impl Layer {
         }
         let mut settings = defaults.settings.clone();
         settings.extend(self.settings);
+        // Folder by folder: a folder the layer lists replaces the default's list of it.
+        let mut folders = defaults.folders.clone();
+        folders.extend(self.folders);
         let mut lints = self.lints.clone();
         for (code, level) in &defaults.lints {
             if !lints.iter().any(|(c, _)| c == code) {
@@ -419,6 +439,7 @@ impl Layer {
             send_on_behalf: pick(self.send_on_behalf, &defaults.send_on_behalf),
             full_access: pick(self.full_access, &defaults.full_access),
             sent_items_readers: pick(self.sent_items_readers, &defaults.sent_items_readers),
+            folders,
             moderators: pick(self.moderators, &defaults.moderators),
             moderation_bypass: pick(self.moderation_bypass, &defaults.moderation_bypass),
             prevent_destroy: pick(self.prevent_destroy, &defaults.prevent_destroy),
@@ -997,6 +1018,7 @@ impl Builder {
                     send_on_behalf: l.send_on_behalf,
                     full_access: l.full_access,
                     sent_items_readers: l.sent_items_readers,
+                    folders: l.folders,
                     moderators: l.moderators,
                     moderation_bypass: l.moderation_bypass,
                     prevent_destroy: l.prevent_destroy.as_ref().is_some_and(|p| p.value),
@@ -1029,6 +1051,13 @@ fn check_mailbox(
     prevent_destroy: Option<&Located<bool>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    // From one document or from two (the mailbox's and its profile's or the defaults').
+    if let (Some(readers), Some(sent)) = (
+        &policy.sent_items_readers,
+        policy.folders.get(&WellKnownFolder::SentItems),
+    ) {
+        diagnostics.push(sent_items_twice(sent.origin.clone(), &readers.origin));
+    }
     if let (Some(ensure), Some(prevent)) = (ensure, prevent_destroy)
         && ensure.value == Ensure::Absent
         && prevent.value
@@ -1049,6 +1078,93 @@ fn check_mailbox(
             )),
         );
     }
+}
+
+/// `folders.sentItems` where `sentItemsReaders` manages the same folder: two authoritative
+/// lists of one folder would revoke each other's entries.
+fn sent_items_twice(sent: Origin, readers: &Origin) -> Diagnostic {
+    Diagnostic::error(
+        "policy::sent-items-twice",
+        "`folders.sentItems` and `sentItemsReaders` both manage the Sent Items folder of this mailbox".to_owned(),
+        Some(sent),
+    )
+    .with_label("second list of Sent Items")
+    .with_hint(format!(
+        "keep one of them: move the entries of `sentItemsReaders` (at {readers}) into `folders.sentItems`, or remove `folders.sentItems`"
+    ))
+}
+
+/// The entries of one `folders.<key>` list, with their delegate flags checked against what
+/// Exchange takes (`Add-MailboxFolderPermission -SharingPermissionFlags`: calendar folders
+/// only, only with `-AccessRights Editor`, `CanViewPrivateItems` only with `Delegate`). An
+/// entry that breaks a rule is an error at the flag.
+fn folder_grants(
+    source: &Arc<Source>,
+    folder: WellKnownFolder,
+    entries: &[document::FolderGrantEntry],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<FolderGrant> {
+    let mut grants = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let access = located(source, &entry.access);
+        let delegate = entry.delegate.as_ref().filter(|d| *d.value());
+        let private = entry.can_view_private_items.as_ref().filter(|p| *p.value());
+        let mut flags = Vec::new();
+        if delegate.is_some() {
+            flags.push(sharedbox_tenant::DELEGATE.to_owned());
+        }
+        if private.is_some() {
+            flags.push(sharedbox_tenant::CAN_VIEW_PRIVATE_ITEMS.to_owned());
+        }
+        // The first flag that is set, where a broken rule is reported.
+        let at = delegate
+            .or(private)
+            .map(|f| origin(source, f))
+            .unwrap_or_else(|| access.origin.clone());
+        if let Err(why) =
+            sharedbox_tenant::check_folder_entry(folder, access.value.as_str(), &flags)
+        {
+            let (label, hint) = if !folder.is_calendar() {
+                (
+                    "delegate flag outside the calendar",
+                    "remove `delegate` and `canViewPrivateItems` here; calendar delegates are listed under `folders.calendar`".to_owned(),
+                )
+            } else if private.is_some() && delegate.is_none() {
+                (
+                    "private items without delegate",
+                    "add `delegate: true` to this entry, or remove `canViewPrivateItems`"
+                        .to_owned(),
+                )
+            } else {
+                (
+                    "delegate needs Editor",
+                    format!(
+                        "write `access: Editor` (at {}) for a calendar delegate, or remove the delegate flags",
+                        access.origin
+                    ),
+                )
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::invalid-delegate-flags",
+                    format!(
+                        "`{}` in `{}`: {why}",
+                        shown(entry.principal.value()),
+                        folder.field()
+                    ),
+                    Some(at),
+                )
+                .with_label(label)
+                .with_hint(hint),
+            );
+        }
+        grants.push(FolderGrant {
+            principal: located(source, &entry.principal),
+            access,
+            flags,
+        });
+    }
+    grants
 }
 
 /// `forwarding.to` in `Defaults`: one address for every shared mailbox is never meant
@@ -1096,6 +1212,7 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("sendOnBehalf", doc.send_on_behalf);
     field!("fullAccess", doc.full_access);
     field!("sentItemsReaders", doc.sent_items_readers);
+    field!("folders", doc.folders);
     field!("clients", doc.clients);
     field!("moderation", doc.moderation);
     field!("forwarding", doc.forwarding);

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sharedbox_tenant::{OrganizationProperty, Property, Value};
+use sharedbox_tenant::{OrganizationProperty, Property, Value, WellKnownFolder};
 
 pub use crate::document::{Ensure, FolderAccess, Notifications, SmtpAuth};
 use crate::source::{Located, Source};
@@ -30,8 +30,8 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
-    /// What planning these policies reads: every managed mailbox in full, the root folders
-    /// that Sent Items readers need, and the accounts that may log in to SMTP AUTH for one
+    /// What planning these policies reads: every managed mailbox in full, the Inbox and
+    /// Calendar where `folders` manages them, the root folders that folder readers need, and the accounts that may log in to SMTP AUTH for one
     /// of them (lint SBX205 needs their own setting).
     pub fn read_scope(&self) -> sharedbox_tenant::ReadScope {
         let mut accounts: Vec<String> = Vec::new();
@@ -42,17 +42,39 @@ impl PolicySet {
                 }
             }
         }
-        // The root folder where the policy manages Sent Items readers: always when it
-        // declares one (root visibility follows the reader), else only to revoke one.
+        // The root folder where the policy manages folder readers (`sentItemsReaders` or
+        // `folders`): always when it declares one (root visibility follows the reader), else
+        // only to revoke one.
         let roots = self
             .mailboxes
             .iter()
             .filter_map(|m| {
-                let readers = m.sent_items_readers.as_ref()?;
+                let mut lists = m
+                    .sent_items_readers
+                    .iter()
+                    .map(|l| l.value.is_empty())
+                    .chain(m.folders.values().map(|l| l.value.is_empty()))
+                    .peekable();
+                lists.peek()?;
+                let always = lists.any(|empty| !empty);
                 Some(sharedbox_tenant::RootRead {
                     mailbox: m.address.value.clone(),
-                    always: !readers.value.is_empty(),
+                    always,
                 })
+            })
+            .collect();
+        // The Inbox and Calendar only where a policy manages them.
+        let folders = self
+            .mailboxes
+            .iter()
+            .flat_map(|m| {
+                m.folders
+                    .keys()
+                    .filter(|f| **f != WellKnownFolder::SentItems)
+                    .map(|f| sharedbox_tenant::FolderRead {
+                        mailbox: m.address.value.clone(),
+                        folder: *f,
+                    })
             })
             .collect();
         sharedbox_tenant::ReadScope {
@@ -62,6 +84,7 @@ impl PolicySet {
                 .map(|m| m.address.value.clone())
                 .collect(),
             accounts,
+            folders,
             roots,
             sizes: false,
         }
@@ -172,6 +195,9 @@ pub struct MailboxPolicy {
     pub full_access: Option<Located<Vec<FullAccessGrant>>>,
     /// `sentItemsReaders`.
     pub sent_items_readers: Option<Located<Vec<ReaderGrant>>>,
+    /// `folders.<key>`: the entries of each managed well-known folder; a folder that is not
+    /// a key is not managed. Never holds Sent Items together with `sent_items_readers`.
+    pub folders: BTreeMap<WellKnownFolder, Located<Vec<FolderGrant>>>,
     /// `moderation.moderators`.
     pub moderators: Option<PrincipalSet>,
     /// `moderation.bypass`.
@@ -191,6 +217,18 @@ pub struct FullAccessGrant {
     pub principal: PrincipalRef,
     /// AutoMapping at grant time; `None` = Exchange's default.
     pub auto_mapping: Option<Located<bool>>,
+}
+
+/// One entry of a managed folder (`folders.<key>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderGrant {
+    /// The user or group.
+    pub principal: PrincipalRef,
+    /// The folder role.
+    pub access: Located<FolderAccess>,
+    /// The delegate flags as Exchange spells them (`Delegate`, `CanViewPrivateItems`),
+    /// canonical; empty unless the policy sets them (calendar only).
+    pub flags: Vec<String>,
 }
 
 /// One Sent Items reader.

@@ -26,8 +26,10 @@ pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
-    CasMailbox, FOLDER_VISIBLE, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig,
-    Recipient, RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
+    CAN_VIEW_PRIVATE_ITEMS, CasMailbox, DELEGATE, FOLDER_VISIBLE, FolderPermission, Mailbox,
+    MailboxFolder, MailboxPermission, OrganizationConfig, Recipient, RecipientPermission,
+    SentItemsFolder, Snapshot, SoftDeletedMailbox, WellKnownFolder, canonical_flags,
+    check_folder_entry, shown_flags,
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
@@ -49,6 +51,10 @@ pub struct ReadScope {
     /// to SMTP AUTH for a managed mailbox (lint SBX205). Names that are not user mailboxes
     /// are skipped.
     pub accounts: Vec<String>,
+    /// Well-known folders besides Sent Items (which is always read) whose permissions to
+    /// read: the Inbox and Calendar of the mailboxes whose policy manages them, or that a
+    /// write touches ([`Mailbox::inbox`], [`Mailbox::calendar`]). Nothing else reads them.
+    pub folders: Vec<FolderRead>,
     /// Mailboxes (of `mailboxes`) whose root folder permissions matter
     /// ([`Mailbox::root_folder`]): their policy manages `sentItemsReaders`, or a write touches
     /// their root. A backend that reads the root on request (Exchange Online) reads it for
@@ -57,6 +63,15 @@ pub struct ReadScope {
     /// Also read each managed mailbox's size (`Get-MailboxStatistics`, one request per
     /// mailbox) into [`Mailbox::total_item_size_bytes`]: `--with-sizes`, for lint SBX210.
     pub sizes: bool,
+}
+
+/// A well-known folder of a mailbox whose permissions a read needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderRead {
+    /// Primary SMTP address.
+    pub mailbox: String,
+    /// The folder (Inbox or Calendar; Sent Items is always read).
+    pub folder: WellKnownFolder,
 }
 
 /// A mailbox whose root folder permissions a read needs.
@@ -80,7 +95,8 @@ impl ReadScope {
     }
 
     /// Adds an unconditional root read for every mailbox whose root one of `operations`
-    /// touches ([`Operation::GrantRootVisibility`], [`Operation::RevokeRootVisibility`]): what
+    /// touches ([`Operation::GrantRootVisibility`], [`Operation::RevokeRootVisibility`]), and
+    /// a read of every Inbox and Calendar one of them writes ([`Operation::folder`]): what
     /// they touch is observed there.
     pub fn with_roots_of<'a>(
         mut self,
@@ -94,6 +110,18 @@ impl ReadScope {
                 self.roots.push(RootRead {
                     mailbox: mailbox.clone(),
                     always: true,
+                });
+            }
+            if let (Some(folder), Some(mailbox)) = (operation.folder(), operation.mailbox())
+                && folder != WellKnownFolder::SentItems
+                && !self
+                    .folders
+                    .iter()
+                    .any(|r| r.folder == folder && r.mailbox.eq_ignore_ascii_case(mailbox))
+            {
+                self.folders.push(FolderRead {
+                    mailbox: mailbox.to_owned(),
+                    folder,
                 });
             }
         }

@@ -373,6 +373,14 @@ pub struct Mailbox {
     /// The Sent Items folder (`Get-MailboxFolderStatistics -FolderScope SentItems`) and its permissions.
     #[serde(default)]
     pub sent_items: SentItemsFolder,
+    /// The Inbox (`-FolderScope Inbox`) and its permissions; `None` when it was not read
+    /// (Exchange Online reads it only where a policy manages `folders.inbox`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<MailboxFolder>,
+    /// The Calendar (`-FolderScope Calendar`) and its permissions, delegate flags included;
+    /// `None` when it was not read (only where a policy manages `folders.calendar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<MailboxFolder>,
     /// `Get-MailboxFolderPermission` rows of the mailbox root ("Top of Information Store",
     /// `<mailbox>:\\`), `Default` and `Anonymous` included; `None` when the root was not read
     /// (Exchange Online reads it only where a `sentItemsReaders` list needs it): then nothing
@@ -587,9 +595,41 @@ impl Mailbox {
 
     /// The live Sent Items folder entries (`Default` and `Anonymous` left out).
     pub fn sent_items_grants(&self) -> impl Iterator<Item = &FolderPermission> {
-        self.sent_items
-            .permissions
-            .iter()
+        self.folder_grants(WellKnownFolder::SentItems)
+    }
+
+    /// The well-known folder `folder`, `None` when it was not read (Sent Items always is).
+    pub fn folder(&self, folder: WellKnownFolder) -> Option<&MailboxFolder> {
+        match folder {
+            WellKnownFolder::SentItems => Some(&self.sent_items),
+            WellKnownFolder::Inbox => self.inbox.as_ref(),
+            WellKnownFolder::Calendar => self.calendar.as_ref(),
+        }
+    }
+
+    /// The well-known folder `folder` to write into: one that was not read is the folder a
+    /// new mailbox has (its built-in rows only).
+    pub fn folder_mut(&mut self, folder: WellKnownFolder) -> &mut MailboxFolder {
+        match folder {
+            WellKnownFolder::SentItems => &mut self.sent_items,
+            WellKnownFolder::Inbox => self
+                .inbox
+                .get_or_insert_with(|| MailboxFolder::new(WellKnownFolder::Inbox)),
+            WellKnownFolder::Calendar => self
+                .calendar
+                .get_or_insert_with(|| MailboxFolder::new(WellKnownFolder::Calendar)),
+        }
+    }
+
+    /// The live entries of the well-known folder `folder` (`Default` and `Anonymous` left
+    /// out); none when it was not read.
+    pub fn folder_grants(
+        &self,
+        folder: WellKnownFolder,
+    ) -> impl Iterator<Item = &FolderPermission> {
+        self.folder(folder)
+            .into_iter()
+            .flat_map(|f| &f.permissions)
             .filter(|row| !crate::is_built_in(&row.user))
     }
 
@@ -631,7 +671,10 @@ impl Mailbox {
     pub fn grant_count(&self) -> usize {
         self.full_access_grants().count()
             + self.send_as_grants().count()
-            + self.sent_items_grants().count()
+            + WellKnownFolder::ALL
+                .into_iter()
+                .map(|f| self.folder_grants(f).count())
+                .sum::<usize>()
             + self.send_on_behalf_grants().count()
     }
 }
@@ -645,11 +688,186 @@ fn default_allow() -> String {
     "Allow".to_owned()
 }
 
-/// The Sent Items folder of a mailbox, found by `FolderType == SentItems`.
+/// A well-known folder whose permissions a policy manages (`folders.<key>`), found by its
+/// `FolderType` (`Get-MailboxFolderStatistics -FolderScope <type>`), never by its localised
+/// name.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WellKnownFolder {
+    /// Sent Items (`sentItems`).
+    SentItems,
+    /// The Inbox (`inbox`).
+    Inbox,
+    /// The Calendar (`calendar`): the only folder with delegate flags.
+    Calendar,
+}
+
+impl WellKnownFolder {
+    /// Every managed folder, in the order plans and exports list them.
+    pub const ALL: [WellKnownFolder; 3] = [
+        WellKnownFolder::SentItems,
+        WellKnownFolder::Inbox,
+        WellKnownFolder::Calendar,
+    ];
+
+    /// The `FolderType` (and `-FolderScope`) Exchange reports it with, never localised.
+    pub const fn folder_type(self) -> &'static str {
+        match self {
+            WellKnownFolder::SentItems => "SentItems",
+            WellKnownFolder::Inbox => "Inbox",
+            WellKnownFolder::Calendar => "Calendar",
+        }
+    }
+
+    /// The key under `folders:` in a policy.
+    pub const fn key(self) -> &'static str {
+        match self {
+            WellKnownFolder::SentItems => "sentItems",
+            WellKnownFolder::Inbox => "inbox",
+            WellKnownFolder::Calendar => "calendar",
+        }
+    }
+
+    /// The policy field of its entries, as plans show it (`folders.calendar`).
+    pub const fn field(self) -> &'static str {
+        match self {
+            WellKnownFolder::SentItems => "folders.sentItems",
+            WellKnownFolder::Inbox => "folders.inbox",
+            WellKnownFolder::Calendar => "folders.calendar",
+        }
+    }
+
+    /// The English name a new mailbox's folder has (a mailbox in another language has
+    /// another; only reads tell).
+    pub const fn english_name(self) -> &'static str {
+        match self {
+            WellKnownFolder::SentItems => "Sent Items",
+            WellKnownFolder::Inbox => "Inbox",
+            WellKnownFolder::Calendar => "Calendar",
+        }
+    }
+
+    /// The folder of `FolderType` `folder_type` (without case).
+    pub fn of_type(folder_type: &str) -> Option<WellKnownFolder> {
+        WellKnownFolder::ALL
+            .into_iter()
+            .find(|f| f.folder_type().eq_ignore_ascii_case(folder_type))
+    }
+
+    /// Whether the folder takes a role only calendars know (`AvailabilityOnly`,
+    /// `LimitedDetails`) and `-SharingPermissionFlags`.
+    pub const fn is_calendar(self) -> bool {
+        matches!(self, WellKnownFolder::Calendar)
+    }
+}
+
+/// `-SharingPermissionFlags Delegate`: the user is a calendar delegate (receives meeting
+/// requests and responses).
+pub const DELEGATE: &str = "Delegate";
+
+/// `-SharingPermissionFlags CanViewPrivateItems`: the delegate sees private items.
+pub const CAN_VIEW_PRIVATE_ITEMS: &str = "CanViewPrivateItems";
+
+/// The delegate flags of a folder entry in canonical form: the known flags in Exchange's
+/// spelling and order (`Delegate`, `CanViewPrivateItems`), each once, `None` and empty
+/// parts dropped; an unknown flag is kept as written (and then never equals a wanted one).
+/// Takes list items or Exchange's comma-separated text (`Delegate, CanViewPrivateItems`).
+pub fn canonical_flags<S: AsRef<str>>(flags: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in flags.iter().flat_map(|f| f.as_ref().split(',')) {
+        let part = part.trim();
+        if part.is_empty() || part.eq_ignore_ascii_case("None") {
+            continue;
+        }
+        let known = [DELEGATE, CAN_VIEW_PRIVATE_ITEMS]
+            .into_iter()
+            .find(|k| k.eq_ignore_ascii_case(part));
+        let flag = known.map_or_else(|| part.to_owned(), str::to_owned);
+        if !out.iter().any(|f| f.eq_ignore_ascii_case(&flag)) {
+            out.push(flag);
+        }
+    }
+    out.sort_by_key(|f| match f.as_str() {
+        DELEGATE => 0,
+        CAN_VIEW_PRIVATE_ITEMS => 1,
+        _ => 2,
+    });
+    out
+}
+
+/// The flags as a plan shows them after the role: `delegate`, `private items`.
+pub fn shown_flags<S: AsRef<str>>(flags: &[S]) -> String {
+    canonical_flags(flags)
+        .iter()
+        .map(|f| match f.as_str() {
+            DELEGATE => "delegate".to_owned(),
+            CAN_VIEW_PRIVATE_ITEMS => "private items".to_owned(),
+            other => crate::printable(other, 40),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why Exchange refuses the entry `access` with `flags` on `folder`, if it does
+/// (`Add-MailboxFolderPermission` doc, `-SharingPermissionFlags`: calendar folders only,
+/// only with `-AccessRights Editor`; `CanViewPrivateItems` only together with `Delegate`).
+///
+/// # Errors
+/// The rule the entry breaks, in words.
+pub fn check_folder_entry<S: AsRef<str>>(
+    folder: WellKnownFolder,
+    access: &str,
+    flags: &[S],
+) -> Result<(), String> {
+    let flags = canonical_flags(flags);
+    if flags.is_empty() {
+        return Ok(());
+    }
+    if !folder.is_calendar() {
+        return Err(format!(
+            "delegate flags (`-SharingPermissionFlags`) apply to the calendar only, not to `{}`",
+            folder.key()
+        ));
+    }
+    if let Some(unknown) = flags
+        .iter()
+        .find(|f| *f != DELEGATE && *f != CAN_VIEW_PRIVATE_ITEMS)
+    {
+        return Err(format!(
+            "`{}` is not a sharing permission flag: use `Delegate` or `CanViewPrivateItems`",
+            crate::printable(unknown, 40)
+        ));
+    }
+    if !access.eq_ignore_ascii_case("Editor") {
+        return Err(format!(
+            "delegate flags need the role `Editor` on the calendar, not `{}`",
+            crate::printable(access, 40)
+        ));
+    }
+    if !flags.iter().any(|f| f == DELEGATE) {
+        return Err("`CanViewPrivateItems` is given only together with `Delegate`".to_owned());
+    }
+    Ok(())
+}
+
+/// A well-known folder of a mailbox, found by its `FolderType`: its localised name, id and
+/// permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SentItemsFolder {
-    /// The localised folder name (`Sent Items`, `Gesendete Elemente`, ...).
+pub struct MailboxFolder {
+    /// The localised folder name (`Sent Items`, `Gesendete Elemente`, `Posteingang`, ...).
     pub name: String,
     /// `FolderId`, usable as `mailbox:FolderId`.
     #[serde(default)]
@@ -659,13 +877,29 @@ pub struct SentItemsFolder {
     pub permissions: Vec<FolderPermission>,
 }
 
-impl Default for SentItemsFolder {
-    fn default() -> Self {
-        SentItemsFolder {
-            name: "Sent Items".to_owned(),
-            folder_id: String::new(),
-            permissions: FolderPermission::built_in_rows(),
+/// The Sent Items folder of a mailbox (the name from when it was the only folder managed).
+pub type SentItemsFolder = MailboxFolder;
+
+impl MailboxFolder {
+    /// `folder` as a new English mailbox has it: no id, the built-in rows only (on the
+    /// calendar `Default` holds `AvailabilityOnly`: free/busy for everyone).
+    pub fn new(folder: WellKnownFolder) -> MailboxFolder {
+        let mut permissions = FolderPermission::built_in_rows();
+        if folder.is_calendar() {
+            permissions[0].access_rights = vec!["AvailabilityOnly".to_owned()];
         }
+        MailboxFolder {
+            name: folder.english_name().to_owned(),
+            folder_id: String::new(),
+            permissions,
+        }
+    }
+}
+
+impl Default for MailboxFolder {
+    /// The Sent Items folder of a new English mailbox.
+    fn default() -> Self {
+        MailboxFolder::new(WellKnownFolder::SentItems)
     }
 }
 
@@ -677,6 +911,10 @@ pub struct FolderPermission {
     pub user: String,
     /// `AccessRights`: a role such as `Reviewer`, or individual rights.
     pub access_rights: Vec<String>,
+    /// `SharingPermissionFlags` of a calendar entry (`Delegate`, `CanViewPrivateItems`),
+    /// canonical ([`canonical_flags`]); empty for `None` and on other folders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sharing_permission_flags: Vec<String>,
 }
 
 /// The one right sharedbox grants on a mailbox root, for Sent Items readers.
@@ -690,6 +928,7 @@ impl FolderPermission {
             .map(|user| FolderPermission {
                 user: user.to_owned(),
                 access_rights: vec!["None".to_owned()],
+                sharing_permission_flags: Vec::new(),
             })
             .collect()
     }
@@ -823,6 +1062,7 @@ mod tests {
         mailbox.sent_items.permissions.push(FolderPermission {
             user: "Clara Diaz".into(),
             access_rights: vec!["Reviewer".into()],
+            ..FolderPermission::default()
         });
         let full: Vec<&str> = mailbox
             .full_access_grants()
@@ -853,5 +1093,71 @@ mod tests {
             crate::holds_no_grants(&mailbox),
             "inherited, deny and ReadPermission-only rows are no grants"
         );
+    }
+
+    #[test]
+    fn delegate_flags_are_canonical_and_checked_as_exchange_checks_them() {
+        assert_eq!(
+            canonical_flags(&["canviewprivateitems, DELEGATE", "None", " delegate "]),
+            ["Delegate", "CanViewPrivateItems"]
+        );
+        assert!(canonical_flags(&["None"]).is_empty());
+        assert_eq!(
+            shown_flags(&["Delegate", "CanViewPrivateItems"]),
+            "delegate, private items"
+        );
+        let calendar = WellKnownFolder::Calendar;
+        assert_eq!(
+            check_folder_entry(calendar, "editor", &["Delegate"]),
+            Ok(())
+        );
+        assert_eq!(
+            check_folder_entry::<&str>(WellKnownFolder::Inbox, "Owner", &[]),
+            Ok(())
+        );
+        for (folder, access, flags, why) in [
+            (
+                WellKnownFolder::Inbox,
+                "Editor",
+                &["Delegate"][..],
+                "calendar only",
+            ),
+            (
+                calendar,
+                "Reviewer",
+                &["Delegate"][..],
+                "need the role `Editor`",
+            ),
+            (
+                calendar,
+                "Editor",
+                &["CanViewPrivateItems"][..],
+                "only together with `Delegate`",
+            ),
+            (
+                calendar,
+                "Editor",
+                &["Delegate", "Boss"][..],
+                "not a sharing permission flag",
+            ),
+        ] {
+            let error = check_folder_entry(folder, access, flags).unwrap_err();
+            assert!(error.contains(why), "{error}");
+        }
+        // Folders are found by type, never by name; one not read has only built-in rows.
+        assert_eq!(WellKnownFolder::of_type("calendar"), Some(calendar));
+        let mut mailbox = Mailbox::new_shared("a@contoso.com", "A");
+        assert!(mailbox.folder(calendar).is_none());
+        assert_eq!(mailbox.folder_grants(calendar).count(), 0);
+        mailbox
+            .folder_mut(calendar)
+            .permissions
+            .push(FolderPermission {
+                user: "Ben".into(),
+                access_rights: vec!["Editor".into()],
+                sharing_permission_flags: vec!["Delegate".into()],
+            });
+        assert_eq!(mailbox.folder(calendar).unwrap().name, "Calendar");
+        assert_eq!(mailbox.grant_count(), 1, "a calendar delegate is a grant");
     }
 }

@@ -27,6 +27,9 @@ pub enum Observation {
     /// The folder role the principal holds on Sent Items (or, for the root visibility
     /// writes, on the mailbox root), if any.
     FolderAccess(Option<String>),
+    /// The entry the principal holds on a well-known folder (`folders.<key>` writes): its
+    /// role and delegate flags, if any.
+    FolderEntry(Option<FolderEntry>),
     /// The mailbox root's permissions were not read ([`Mailbox::root_folder`]): what a root
     /// visibility write touches is not known.
     RootNotRead,
@@ -34,6 +37,43 @@ pub enum Observation {
     Text(String),
     /// A switch (`None` = not reported, or "inherit" for SMTP AUTH).
     Switch(Option<bool>),
+}
+
+/// A folder entry as [`Observation::FolderEntry`] holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderEntry {
+    /// The role (`Reviewer`, `Editor`, ...; rights joined with `,`).
+    pub access: String,
+    /// The delegate flags, canonical ([`crate::canonical_flags`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+}
+
+impl FolderEntry {
+    /// The entry of a live row.
+    pub fn of(row: &crate::FolderPermission) -> FolderEntry {
+        FolderEntry {
+            access: row.access_rights.join(","),
+            flags: crate::canonical_flags(&row.sharing_permission_flags),
+        }
+    }
+
+    /// Whether two entries are the same: the role without case, the flags as sets.
+    pub fn same(&self, other: &FolderEntry) -> bool {
+        self.access.eq_ignore_ascii_case(&other.access)
+            && crate::canonical_flags(&self.flags) == crate::canonical_flags(&other.flags)
+    }
+}
+
+/// `Editor (delegate, private items)`, `Reviewer`.
+impl std::fmt::Display for FolderEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::printable(&self.access, 80))?;
+        if !self.flags.is_empty() {
+            write!(f, " ({})", crate::shown_flags(&self.flags))?;
+        }
+        Ok(())
+    }
 }
 
 /// As people read it: `granted`, `not granted`, `Reviewer`, `true`, `"Support"`, ...
@@ -44,6 +84,8 @@ impl std::fmt::Display for Observation {
             Observation::Exists(e) => f.write_str(if *e { "exists" } else { "absent" }),
             Observation::Member(m) => f.write_str(if *m { "granted" } else { "not granted" }),
             Observation::FolderAccess(a) => f.write_str(a.as_deref().unwrap_or("no access")),
+            Observation::FolderEntry(Some(e)) => write!(f, "{e}"),
+            Observation::FolderEntry(None) => f.write_str("no access"),
             Observation::RootNotRead => f.write_str("root folder not read"),
             Observation::Text(t) => write!(f, "{t:?}"),
             Observation::Switch(s) => match s {
@@ -162,6 +204,27 @@ fn observe_in(
                 .find(|row| denotes(directory, &row.user, principal))
                 .map(|row| row.access_rights.join(",")),
         ),
+        // A folder that was not read is the folder of a new mailbox (a mailbox this run
+        // created): the readers read every folder a write touches.
+        (
+            Operation::AddFolderPermission {
+                folder, principal, ..
+            }
+            | Operation::SetFolderPermission {
+                folder, principal, ..
+            }
+            | Operation::RemoveFolderPermission {
+                folder, principal, ..
+            },
+            Some(mailbox),
+        ) => Observation::FolderEntry(
+            mailbox
+                .folder(*folder)
+                .into_iter()
+                .flat_map(|f| &f.permissions)
+                .find(|row| denotes(directory, &row.user, principal))
+                .map(FolderEntry::of),
+        ),
         (
             Operation::GrantRootVisibility { principal, .. }
             | Operation::RevokeRootVisibility { principal, .. },
@@ -203,6 +266,14 @@ pub fn expected(operation: &Operation) -> Observation {
         Operation::RemoveSentItemsPermission { .. } | Operation::RevokeRootVisibility { .. } => {
             Observation::FolderAccess(None)
         }
+        Operation::AddFolderPermission { access, flags, .. }
+        | Operation::SetFolderPermission { access, flags, .. } => {
+            Observation::FolderEntry(Some(FolderEntry {
+                access: access.clone(),
+                flags: crate::canonical_flags(flags),
+            }))
+        }
+        Operation::RemoveFolderPermission { .. } => Observation::FolderEntry(None),
         Operation::GrantRootVisibility { .. } => {
             Observation::FolderAccess(Some(crate::model::FOLDER_VISIBLE.to_owned()))
         }
@@ -225,6 +296,7 @@ impl Observation {
         match (self, other) {
             (Observation::FolderAccess(Some(a)), Observation::FolderAccess(Some(b)))
             | (Observation::Text(a), Observation::Text(b)) => a.eq_ignore_ascii_case(b),
+            (Observation::FolderEntry(Some(a)), Observation::FolderEntry(Some(b))) => a.same(b),
             _ => self == other,
         }
     }
@@ -286,6 +358,9 @@ pub fn normalized(mailbox: &Mailbox) -> Mailbox {
     m.recipient_permissions
         .sort_by(|a, b| (&a.trustee, &a.access_rights).cmp(&(&b.trustee, &b.access_rights)));
     m.sent_items.permissions.sort_by(|a, b| a.user.cmp(&b.user));
+    for folder in [&mut m.inbox, &mut m.calendar].into_iter().flatten() {
+        folder.permissions.sort_by(|a, b| a.user.cmp(&b.user));
+    }
     if let Some(rows) = &mut m.root_folder {
         rows.sort_by(|a, b| a.user.cmp(&b.user));
     }
@@ -357,6 +432,16 @@ pub fn target(operation: &Operation) -> String {
         | Operation::RemoveSentItemsPermission { principal, .. } => {
             format!("{mailbox}|sentItems|{}", principal.key())
         }
+        // Sent Items is one target whichever field writes it.
+        Operation::AddFolderPermission {
+            folder, principal, ..
+        }
+        | Operation::SetFolderPermission {
+            folder, principal, ..
+        }
+        | Operation::RemoveFolderPermission {
+            folder, principal, ..
+        } => format!("{mailbox}|{}|{}", folder.key(), principal.key()),
         Operation::GrantRootVisibility { principal, .. }
         | Operation::RevokeRootVisibility { principal, .. } => {
             format!("{mailbox}|root|{}", principal.key())
@@ -414,6 +499,7 @@ mod tests {
             .push(crate::FolderPermission {
                 user: "S-1-5-21-9".into(),
                 access_rights: vec!["FolderVisible".into()],
+                ..crate::FolderPermission::default()
             });
         snapshot.mailboxes.push(mailbox);
         let grant = Operation::GrantRootVisibility {

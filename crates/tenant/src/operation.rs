@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{OrganizationProperty, Property, Value};
 use crate::directory::PrincipalId;
+use crate::model::WellKnownFolder;
 
 /// `text` with control characters escaped and cut to `max` characters: tenant data and
 /// journal content are printed to terminals and CI logs.
@@ -348,6 +349,46 @@ pub enum Operation {
         /// The user or group.
         principal: Principal,
     },
+    /// `Add-MailboxFolderPermission` on a well-known folder (`folders.<key>`), found by its
+    /// type; on the calendar with `-SharingPermissionFlags` when `flags` has any.
+    AddFolderPermission {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// Which folder.
+        folder: WellKnownFolder,
+        /// The user or group.
+        principal: Principal,
+        /// The folder role, e.g. `Reviewer`, `Editor`.
+        access: String,
+        /// `Delegate`, `CanViewPrivateItems` (calendar only, with `Editor`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        flags: Vec<String>,
+    },
+    /// `Set-MailboxFolderPermission` on a well-known folder; on the calendar always with
+    /// `-SharingPermissionFlags` (`None` when `flags` is empty), since Exchange keeps the
+    /// flags a `Set-` does not name.
+    SetFolderPermission {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// Which folder.
+        folder: WellKnownFolder,
+        /// The user or group.
+        principal: Principal,
+        /// The new folder role.
+        access: String,
+        /// The new delegate flags.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        flags: Vec<String>,
+    },
+    /// `Remove-MailboxFolderPermission` on a well-known folder.
+    RemoveFolderPermission {
+        /// Primary SMTP address.
+        mailbox: String,
+        /// Which folder.
+        folder: WellKnownFolder,
+        /// The user or group.
+        principal: Principal,
+    },
     /// `Add-MailboxFolderPermission -AccessRights FolderVisible` on the mailbox root
     /// (`<mailbox>:\`), so that a Sent Items reader without FullAccess can browse to the
     /// folder in Outlook. An existing root entry of the principal (any role) is left as it is.
@@ -426,6 +467,21 @@ impl Operation {
         )
     }
 
+    /// The well-known folder whose permissions the write changes: Sent Items for the
+    /// `sentItemsReaders` writes, the named folder for the `folders` writes, `None` for any
+    /// other write (the root visibility writes included).
+    pub fn folder(&self) -> Option<WellKnownFolder> {
+        match self {
+            Operation::AddSentItemsPermission { .. }
+            | Operation::SetSentItemsPermission { .. }
+            | Operation::RemoveSentItemsPermission { .. } => Some(WellKnownFolder::SentItems),
+            Operation::AddFolderPermission { folder, .. }
+            | Operation::SetFolderPermission { folder, .. }
+            | Operation::RemoveFolderPermission { folder, .. } => Some(*folder),
+            _ => None,
+        }
+    }
+
     /// The mailbox this operation changes, if it changes one.
     pub fn mailbox(&self) -> Option<&str> {
         use Operation::*;
@@ -444,6 +500,9 @@ impl Operation {
             | AddSentItemsPermission { mailbox, .. }
             | SetSentItemsPermission { mailbox, .. }
             | RemoveSentItemsPermission { mailbox, .. }
+            | AddFolderPermission { mailbox, .. }
+            | SetFolderPermission { mailbox, .. }
+            | RemoveFolderPermission { mailbox, .. }
             | GrantRootVisibility { mailbox, .. }
             | RevokeRootVisibility { mailbox, .. } => Some(mailbox),
             SetOrganization { .. }
@@ -466,11 +525,15 @@ impl Operation {
             RevokeSendAs { .. } => "Remove-RecipientPermission",
             GrantFullAccess { .. } => "Add-MailboxPermission",
             RevokeFullAccess { .. } => "Remove-MailboxPermission",
-            AddSentItemsPermission { .. } => "Add-MailboxFolderPermission",
-            SetSentItemsPermission { .. } => "Set-MailboxFolderPermission",
-            RemoveSentItemsPermission { .. } | RevokeRootVisibility { .. } => {
-                "Remove-MailboxFolderPermission"
+            AddSentItemsPermission { .. } | AddFolderPermission { .. } => {
+                "Add-MailboxFolderPermission"
             }
+            SetSentItemsPermission { .. } | SetFolderPermission { .. } => {
+                "Set-MailboxFolderPermission"
+            }
+            RemoveSentItemsPermission { .. }
+            | RemoveFolderPermission { .. }
+            | RevokeRootVisibility { .. } => "Remove-MailboxFolderPermission",
             GrantRootVisibility { .. } => "Add-MailboxFolderPermission",
             SetOrganization { setting } => setting.property.definition().cmdlet,
             CreateServicePrincipal { .. } => "New-ServicePrincipal",
@@ -490,6 +553,9 @@ impl Operation {
             | Operation::AddSentItemsPermission { principal, .. }
             | Operation::SetSentItemsPermission { principal, .. }
             | Operation::RemoveSentItemsPermission { principal, .. }
+            | Operation::AddFolderPermission { principal, .. }
+            | Operation::SetFolderPermission { principal, .. }
+            | Operation::RemoveFolderPermission { principal, .. }
             | Operation::GrantRootVisibility { principal, .. }
             | Operation::RevokeRootVisibility { principal, .. } => Some(principal),
             Operation::CreateMailbox { .. }

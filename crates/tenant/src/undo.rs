@@ -11,7 +11,7 @@
 //! access.
 
 use crate::catalog::{Definition, Value};
-use crate::observe::Observation;
+use crate::observe::{FolderEntry, Observation};
 use crate::operation::{Operation, Principal};
 
 /// Why an operation has no write that undoes it.
@@ -69,8 +69,9 @@ pub enum NoUndo {
 /// Per operation: a catalogued setting is set to the before value (when
 /// [`Definition::inverse`] says it can be written back); a grant or list entry that was not
 /// there is revoked, one that was is granted again (not to an orphaned principal; a FullAccess
-/// grant with `autoMapping: false`, see the module documentation); a Sent Items role is set or
-/// added back to the role before, or removed when there was none; a created mailbox is
+/// grant with `autoMapping: false`, see the module documentation); a folder role (Sent Items,
+/// or any `folders` entry with its delegate flags) is set or added back to the role and flags
+/// before, or removed when there was none; a created mailbox is
 /// removed (the caller checks that it holds no grants first, [`crate::holds_no_grants`]); a
 /// removed mailbox is not recreated.
 ///
@@ -244,6 +245,60 @@ pub fn undo(operation: &Operation, before: &Observation) -> Result<Option<Operat
                     mailbox: mailbox.clone(),
                     principal,
                     access: role.clone(),
+                })
+            }),
+            _ => Err(invalid()),
+        },
+        Operation::AddFolderPermission {
+            mailbox,
+            folder,
+            principal,
+            access,
+            flags,
+        }
+        | Operation::SetFolderPermission {
+            mailbox,
+            folder,
+            principal,
+            access,
+            flags,
+        } => match before {
+            Observation::FolderEntry(Some(entry))
+                if entry.same(&FolderEntry {
+                    access: access.clone(),
+                    flags: flags.clone(),
+                }) =>
+            {
+                Ok(None)
+            }
+            // The entry is there after the write: its role and flags are set back.
+            Observation::FolderEntry(Some(entry)) => Ok(Some(Operation::SetFolderPermission {
+                mailbox: mailbox.clone(),
+                folder: *folder,
+                principal: principal.clone(),
+                access: entry.access.clone(),
+                flags: crate::canonical_flags(&entry.flags),
+            })),
+            Observation::FolderEntry(None) => Ok(Some(Operation::RemoveFolderPermission {
+                mailbox: mailbox.clone(),
+                folder: *folder,
+                principal: principal.clone(),
+            })),
+            _ => Err(invalid()),
+        },
+        Operation::RemoveFolderPermission {
+            mailbox,
+            folder,
+            principal,
+        } => match before {
+            Observation::FolderEntry(None) => Ok(None),
+            Observation::FolderEntry(Some(entry)) => regrant(principal).map(|principal| {
+                Some(Operation::AddFolderPermission {
+                    mailbox: mailbox.clone(),
+                    folder: *folder,
+                    principal,
+                    access: entry.access.clone(),
+                    flags: crate::canonical_flags(&entry.flags),
                 })
             }),
             _ => Err(invalid()),

@@ -175,6 +175,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         mut mailboxes,
         accounts,
         roots,
+        folders,
         ..
     } = policy;
     mailboxes.extend(document.touched_mailboxes());
@@ -190,6 +191,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
     ReadScope {
         mailboxes,
         accounts,
+        folders,
         roots,
         sizes: false,
     }

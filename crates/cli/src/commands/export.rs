@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use sharedbox_planner::export::{
     ExportField, ExportedFile, export_mailbox, export_tenant_settings, file_names,
 };
-use sharedbox_tenant::ReadScope;
+use sharedbox_tenant::{FolderRead, ReadScope, WellKnownFolder};
 
 use super::{open_tenant, plural, read};
 use crate::args::ExportArgs;
@@ -56,7 +56,25 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
         }
         args.mailboxes.clone()
     };
-    let snapshot = read(tenant.as_ref(), &ReadScope::of(wanted.clone())).await?;
+    // The Inbox and Calendar are read only when `folders` is exported.
+    let folders = if fields.iter().any(|f| f.name() == "folders") {
+        wanted
+            .iter()
+            .flat_map(|m| {
+                [WellKnownFolder::Inbox, WellKnownFolder::Calendar].map(|folder| FolderRead {
+                    mailbox: m.clone(),
+                    folder,
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let scope = ReadScope {
+        folders,
+        ..ReadScope::of(wanted.clone())
+    };
+    let snapshot = read(tenant.as_ref(), &scope).await?;
     // `--mailbox` exports only the mailboxes named: the tenant settings file is left alone.
     let with_tenant_settings = args.mailboxes.is_empty();
     let mut files: Vec<ExportedFile> = Vec::new();

@@ -180,6 +180,7 @@ fn every_example_plans_as_documented_applies_and_rolls_back() {
     for expected in [
         "actaport-delegation",
         "bulk-rollout",
+        "calendar-delegates",
         "contact-center",
         "crm-alias-sending",
         "info-forwarding",

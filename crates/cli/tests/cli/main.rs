@@ -12,6 +12,7 @@ mod demo;
 mod examples;
 mod exo;
 mod fail_fast;
+mod folders;
 mod formats;
 mod forwarding;
 mod heal;

@@ -366,11 +366,12 @@ pub fn split_folder_identity(identity: &str) -> (&str, &str) {
     }
 }
 
-/// The permissions of a folder: the model's for Sent Items and the root (`Default` and
-/// `Anonymous` with `None` when the tenant file holds no root rows), defaults for the others.
+/// The permissions of a folder: the model's for Sent Items, the Inbox and Calendar where it
+/// holds them, and the root (`Default` and `Anonymous` with `None` when the tenant file
+/// holds no root rows), defaults for the others.
 pub fn folder_rows(view: &MailboxView, folder: &folders::Folder) -> Vec<FolderPermission> {
-    if folder.is_sent_items {
-        view.mailbox.sent_items.permissions.clone()
+    if let Some(kept) = folder.well_known.and_then(|f| view.mailbox.folder(f)) {
+        kept.permissions.clone()
     } else if folder.is_root() {
         view.mailbox
             .root_folder

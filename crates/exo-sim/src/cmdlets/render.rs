@@ -350,7 +350,13 @@ pub fn folder_permission(
     } else {
         item.strings("AccessRights", &row.access_rights)
     };
-    item.with("SharingPermissionFlags", Value::Null)
+    // `Delegate, CanViewPrivateItems` as Exchange prints a flags enum; `null` without flags.
+    let flags = if row.sharing_permission_flags.is_empty() {
+        Value::Null
+    } else {
+        Value::String(row.sharing_permission_flags.join(", "))
+    };
+    item.with("SharingPermissionFlags", flags)
         .with("IsValid", true)
 }
 
@@ -365,10 +371,12 @@ pub fn default_folder_permissions(folder: &Folder) -> Vec<FolderPermission> {
         FolderPermission {
             user: "Default".to_owned(),
             access_rights: vec![default.to_owned()],
+            sharing_permission_flags: Vec::new(),
         },
         FolderPermission {
             user: "Anonymous".to_owned(),
             access_rights: vec!["None".to_owned()],
+            sharing_permission_flags: Vec::new(),
         },
     ]
 }

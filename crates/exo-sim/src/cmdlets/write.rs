@@ -760,7 +760,11 @@ fn folder_role(params: &Params, cmdlet: &str) -> Result<String, ExoError> {
 }
 
 /// `Add-/Set-/Remove-MailboxFolderPermission -Identity "mbx:\path" | "mbx:FolderId" -User U
-/// [-AccessRights Role]`. Only the Sent Items folder keeps permissions in the model.
+/// [-AccessRights Role] [-SharingPermissionFlags Flags]`. The Sent Items folder, the Inbox,
+/// the Calendar and the root keep permissions in the model. Delegate flags are refused as
+/// Exchange refuses them (`Add-MailboxFolderPermission` doc: calendar folders only, only
+/// with `Editor`, `CanViewPrivateItems` only with `Delegate`); a `Set-` that does not name
+/// them keeps the entry's flags.
 pub fn folder_permission(
     tenant: &mut TenantFile,
     config: &SimConfig,
@@ -789,11 +793,17 @@ pub fn folder_permission(
     let folder = folders::find(&all, spec)
         .cloned()
         .ok_or_else(|| ExoError::object_not_found(&identity))?;
-    if !(folder.is_sent_items || folder.is_root()) || !view.shared {
+    if !(folder.well_known.is_some() || folder.is_root()) || !view.shared {
         return Err(ExoError::unsupported(format!(
-            "{cmdlet} on `{identity}`: the simulator keeps permissions of the Sent Items folder and the root of shared mailboxes only"
+            "{cmdlet} on `{identity}`: the simulator keeps permissions of the Sent Items, Inbox and Calendar folders and the root of shared mailboxes only"
         )));
     }
+    let flags = match action {
+        FolderAction::Remove => None,
+        _ => params
+            .strings("SharingPermissionFlags")?
+            .map(|f| sharedbox_tenant::canonical_flags(&f)),
+    };
     let directory = tenant.directory();
     let rows = folder_rows(&view, &folder);
     let existing: Vec<String> = rows.iter().map(|r| r.user.clone()).collect();
@@ -824,6 +834,24 @@ pub fn folder_permission(
             },
         );
     }
+    let well_known = folder
+        .well_known
+        .unwrap_or(sharedbox_tenant::WellKnownFolder::SentItems);
+    // A `Set-` without `-SharingPermissionFlags` keeps the flags the entry has.
+    let flags = flags.unwrap_or_else(|| {
+        rows.iter()
+            .find(|row| denotes(&directory, &row.user, &principal))
+            .map(|row| row.sharing_permission_flags.clone())
+            .unwrap_or_default()
+    });
+    if let Some(access) = &access
+        && let Err(why) = sharedbox_tenant::check_folder_entry(well_known, access, &flags)
+    {
+        return Err(ExoError::invalid(
+            "Microsoft.Exchange.Management.StoreTasks.InvalidSharingPermissionFlagsException",
+            format!("The SharingPermissionFlags can't be applied: {why}."),
+        ));
+    }
     let operation = match (action, access) {
         (FolderAction::Add, _) if present => {
             return Err(ExoError::invalid(
@@ -841,30 +869,65 @@ pub fn folder_permission(
                 )
             });
         }
-        (FolderAction::Add, Some(access)) => Operation::AddSentItemsPermission {
+        (FolderAction::Add, Some(access)) if folder.is_sent_items => {
+            Operation::AddSentItemsPermission {
+                mailbox: address,
+                principal: principal.clone(),
+                access,
+            }
+        }
+        (FolderAction::Set, Some(access)) if folder.is_sent_items => {
+            Operation::SetSentItemsPermission {
+                mailbox: address,
+                principal: principal.clone(),
+                access,
+            }
+        }
+        (FolderAction::Remove, _) if folder.is_sent_items => Operation::RemoveSentItemsPermission {
             mailbox: address,
             principal: principal.clone(),
-            access,
         },
-        (FolderAction::Set, Some(access)) => Operation::SetSentItemsPermission {
+        (FolderAction::Add, Some(access)) => Operation::AddFolderPermission {
             mailbox: address,
+            folder: well_known,
             principal: principal.clone(),
             access,
+            flags,
         },
-        _ => Operation::RemoveSentItemsPermission {
+        (FolderAction::Set, Some(access)) => Operation::SetFolderPermission {
             mailbox: address,
+            folder: well_known,
+            principal: principal.clone(),
+            access,
+            flags,
+        },
+        _ => Operation::RemoveFolderPermission {
+            mailbox: address,
+            folder: well_known,
             principal: principal.clone(),
         },
     };
+    // The first write to an Inbox or Calendar the tenant file does not hold keeps the
+    // folder as it was shown (localised name, id, default rows), not a new English one.
+    if let Some(well_known) = folder.well_known
+        && let Some(m) = tenant
+            .mailboxes
+            .iter_mut()
+            .find(|m| m.has_address(&view.mailbox.primary_smtp_address))
+        && m.folder(well_known).is_none()
+    {
+        *m.folder_mut(well_known) = sharedbox_tenant::MailboxFolder {
+            name: folder.name.clone(),
+            folder_id: folder.folder_id.clone(),
+            permissions: rows.clone(),
+        };
+    }
     let changed = apply(tenant, &[operation], &identity)?;
     if action == FolderAction::Remove {
         return Ok(Output::changed(None, Vec::new(), changed));
     }
     let after = lookup::find_shared(tenant, mailbox)?;
-    let items: Vec<Item> = after
-        .mailbox
-        .sent_items
-        .permissions
+    let items: Vec<Item> = folder_rows(&after, &folder)
         .iter()
         .filter(|row| denotes(&directory, &row.user, &principal))
         .map(|row| render::folder_permission(&identity, &folder, row, config.quirks))
@@ -976,6 +1039,7 @@ fn root_permission(
                     rows.push(sharedbox_tenant::FolderPermission {
                         user: shown.to_owned(),
                         access_rights: vec![access],
+                        sharing_permission_flags: Vec::new(),
                     });
                     true
                 }

@@ -554,3 +554,104 @@ async fn the_root_folder_has_permissions_like_sent_items() {
         ["Default: None", "Anonymous: None", "David Eck: Reviewer"]
     );
 }
+
+/// The Inbox and Calendar keep permissions like Sent Items, found by their localised
+/// `FolderType` path or id; `-SharingPermissionFlags` is taken on the calendar only, only with
+/// `Editor`, `CanViewPrivateItems` only with `Delegate` (`Add-MailboxFolderPermission` doc),
+/// reported back as `Delegate, CanViewPrivateItems`, and kept by a `Set-` that does not name it.
+#[tokio::test]
+async fn calendar_delegate_flags_are_refused_and_kept_as_exchange_does() {
+    let sim = start(SimConfig::default());
+    let calendar = json!("support@fabrikam.com:\\Calendar");
+    let flags_of = |reply: &crate::Reply| -> Vec<String> {
+        reply
+            .value()
+            .iter()
+            .map(|r| format!("{}: {}", r["AccessRights"], r["SharingPermissionFlags"]))
+            .collect()
+    };
+    for (identity, rights, flags) in [
+        (calendar.clone(), "Reviewer", json!("Delegate")),
+        (calendar.clone(), "Editor", json!("CanViewPrivateItems")),
+        (
+            json!("support@fabrikam.com:\\Inbox"),
+            "Editor",
+            json!("Delegate"),
+        ),
+    ] {
+        let refused = invoke(
+            &sim,
+            "Add-MailboxFolderPermission",
+            json!({"Identity": identity, "User": "ben@fabrikam.com", "AccessRights": [rights], "SharingPermissionFlags": flags}),
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{identity} {rights} {flags}");
+        assert!(
+            refused.detail().contains("SharingPermissionFlags"),
+            "{}",
+            refused.detail()
+        );
+    }
+    assert_eq!(sim.counters().tenant_changes, 0, "nothing was written");
+
+    let added = invoke(
+        &sim,
+        "Add-MailboxFolderPermission",
+        json!({"Identity": calendar, "User": "ben@fabrikam.com", "AccessRights": ["Editor"], "SharingPermissionFlags": "Delegate,CanViewPrivateItems"}),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.detail());
+    let mut expected = fixture();
+    expected
+        .apply(&Operation::AddFolderPermission {
+            mailbox: "support@fabrikam.com".into(),
+            folder: sharedbox_tenant::WellKnownFolder::Calendar,
+            principal: principal(&expected, "ben@fabrikam.com"),
+            access: "Editor".into(),
+            flags: vec!["Delegate".into(), "CanViewPrivateItems".into()],
+        })
+        .unwrap();
+    // The simulator keeps the folder as it showed it (its synthetic id), not a new one.
+    let tenant = sim.tenant();
+    let shown = |t: &TenantFile| {
+        t.mailboxes
+            .iter()
+            .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+            .and_then(|m| m.calendar.clone())
+            .unwrap()
+    };
+    let kept = shown(&tenant);
+    assert_eq!(kept.name, "Calendar");
+    assert!(kept.folder_id.starts_with("LgAAAA"), "{}", kept.folder_id);
+    assert_eq!(kept.permissions, shown(&expected).permissions);
+    let read = invoke(
+        &sim,
+        "Get-MailboxFolderPermission",
+        json!({"Identity": calendar, "User": "ben@fabrikam.com"}),
+    )
+    .await;
+    assert_eq!(
+        flags_of(&read),
+        [r#"["Editor"]: "Delegate, CanViewPrivateItems""#]
+    );
+    // A `Set-` without the flags keeps them; `None` takes them away.
+    let set = invoke(
+        &sim,
+        "Set-MailboxFolderPermission",
+        json!({"Identity": calendar, "User": "ben@fabrikam.com", "AccessRights": ["Editor"]}),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.detail());
+    assert_eq!(
+        flags_of(&set),
+        [r#"["Editor"]: "Delegate, CanViewPrivateItems""#]
+    );
+    let cleared = invoke(
+        &sim,
+        "Set-MailboxFolderPermission",
+        json!({"Identity": calendar, "User": "ben@fabrikam.com", "AccessRights": ["Reviewer"], "SharingPermissionFlags": "None"}),
+    )
+    .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.detail());
+    assert_eq!(flags_of(&cleared), [r#"["Reviewer"]: null"#]);
+}
