@@ -43,7 +43,7 @@ fn token() -> Arc<dyn TokenSource> {
     Arc::new(StaticToken::new("test-token"))
 }
 
-/// Every mailbox of `file`, with its root folder.
+/// Every mailbox of `file`, with its root folder and automatic replies.
 fn everything(file: &TenantFile) -> ReadScope {
     let mut scope = ReadScope::of(
         file.mailboxes
@@ -59,6 +59,7 @@ fn everything(file: &TenantFile) -> ReadScope {
             always: true,
         })
         .collect();
+    scope.auto_replies = scope.mailboxes.clone();
     scope
 }
 
@@ -99,6 +100,10 @@ fn assert_same(exo: &Snapshot, file: &Snapshot) {
         let mut want = comparable(expected);
         if got.root_folder.is_none() {
             want.root_folder = None;
+        }
+        // Likewise automatic replies.
+        if got.auto_reply.is_none() {
+            want.auto_reply = None;
         }
         assert_eq!(comparable(got), want);
     }
@@ -700,7 +705,10 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
     let sim = start(SimConfig::default());
     let exo = client(&sim, token(), fast());
     let support = "support@contoso.com";
-    let scope = ReadScope::of(vec![support.to_owned()]);
+    let scope = ReadScope {
+        auto_replies: vec![support.to_owned()],
+        ..ReadScope::of(vec![support.to_owned()])
+    };
     let before = exo.read(&scope).await.unwrap();
     let live = before.mailbox(support).unwrap().clone();
     // Moderation needs a moderator first (Exchange's rule).
@@ -730,6 +738,15 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
             sharedbox_tenant::Kind::Address => Value::Unset,
             sharedbox_tenant::Kind::Tristate { .. } if now == Value::Unset => Value::Flag(true),
             sharedbox_tenant::Kind::Tristate { .. } => Value::Unset,
+            // The simulator stores the message wrapped in HTML, as Exchange does; it reads
+            // back as the same text.
+            sharedbox_tenant::Kind::Message => Value::Text(
+                sharedbox_tenant::auto_reply::message_html("Closed & \"away\"\nback soon"),
+            ),
+            sharedbox_tenant::Kind::Time if property == Property::AutoReplyStart => {
+                Value::Text("2026-12-24T09:00:00+01:00".into())
+            }
+            sharedbox_tenant::Kind::Time => Value::Text("2027-01-02T08:00:00Z".into()),
             _ => Value::Flag(!now.flag()),
         };
         exo.execute(&Operation::set(support, property, value.clone()))
@@ -807,6 +824,7 @@ async fn a_transport_config_the_role_does_not_cover_reads_as_not_reported() {
         "Get-MailboxPermission",
         "Get-MailboxFolderStatistics",
         "Get-MailboxFolderPermission",
+        "Get-MailboxAutoReplyConfiguration",
     ]
     .map(str::to_owned)
     .to_vec();

@@ -149,6 +149,8 @@ impl TenantFile {
                     // mailbox has.
                     m.root_folder
                         .get_or_insert_with(FolderPermission::built_in_rows);
+                    // A mailbox the file gives no automatic replies has Exchange's defaults.
+                    m.auto_reply.get_or_insert_with(Default::default);
                     m
                 })
                 .collect(),

@@ -267,6 +267,7 @@ pub fn export_mailbox(
                 );
             }
             "forwarding" => write_forwarding(&mut out, mailbox),
+            "autoReply" => write_auto_reply(&mut out, mailbox),
             // The catalogued settings, written above.
             _ => {}
         }
@@ -282,8 +283,9 @@ pub fn export_mailbox(
 /// own, `key:` and one `  name: value` line per property of a group (`sentItems`, `clients`,
 /// `moderation`). A value Exchange did not report is written as a comment.
 fn write_settings(out: &mut String, key: &str, mailbox: &Mailbox) {
-    if key == "forwarding" {
-        // One policy field over three properties: [`write_forwarding`].
+    if key == "forwarding" || key == "autoReply" {
+        // One policy field over several properties: [`write_forwarding`],
+        // [`write_auto_reply`].
         return;
     }
     let mut grouped = false;
@@ -353,6 +355,76 @@ fn write_forwarding(out: &mut String, mailbox: &Mailbox) {
         None => {
             let _ = writeln!(out, "forwarding: none");
         }
+    }
+}
+
+/// Writes `autoReply` with every key: the state and audience as words, the messages as their
+/// text form (quoted; the HTML Exchange holds is not kept), `start` and `end` in UTC and only
+/// with `scheduled` (a policy takes them only then). A schedule Exchange reported without
+/// its times leaves the state unmanaged, with a comment.
+fn write_auto_reply(out: &mut String, mailbox: &Mailbox) {
+    let Some(auto_reply) = &mailbox.auto_reply else {
+        let _ = writeln!(
+            out,
+            "# autoReply: the automatic replies were not read; left unmanaged"
+        );
+        return;
+    };
+    let definition = |p: Property| p.definition();
+    let word = |p: Property| {
+        let value = (definition(p).get)(mailbox);
+        definition(p).policy_value(&value)
+    };
+    let text = |p: Property| {
+        let value = (definition(p).get)(mailbox);
+        match definition(p).policy_value(&value) {
+            serde_json::Value::String(s) => s,
+            _ => String::new(),
+        }
+    };
+    let times = (
+        auto_reply
+            .start_time
+            .as_deref()
+            .and_then(sharedbox_tenant::auto_reply::canonical_time),
+        auto_reply
+            .end_time
+            .as_deref()
+            .and_then(sharedbox_tenant::auto_reply::canonical_time),
+    );
+    let _ = writeln!(out, "autoReply:");
+    let state = word(Property::AutoReplyState);
+    match (state.as_str(), &times) {
+        (Some("scheduled"), (Some(start), Some(end))) if start < end => {
+            let _ = writeln!(out, "  state: scheduled
+  start: {start:?}
+  end: {end:?}");
+        }
+        (Some("scheduled"), _) => {
+            let _ = writeln!(
+                out,
+                "  # state: scheduled, without a start before its end that Exchange reported; left unmanaged"
+            );
+        }
+        (Some(state), _) => {
+            let _ = writeln!(out, "  state: {}", scalar(state));
+        }
+        (None, _) => {}
+    }
+    for (key, property) in [
+        ("internal", Property::AutoReplyInternal),
+        ("external", Property::AutoReplyExternal),
+    ] {
+        // JSON strings are YAML double-quoted scalars: line breaks and control characters
+        // stay escaped, and tenant text cannot write policy lines.
+        let _ = writeln!(
+            out,
+            "  {key}: {}",
+            serde_json::to_string(&text(property)).expect("strings serialise")
+        );
+    }
+    if let Some(audience) = word(Property::AutoReplyExternalAudience).as_str() {
+        let _ = writeln!(out, "  externalAudience: {}", scalar(audience));
     }
 }
 
@@ -496,7 +568,8 @@ mod tests {
                 "sentItemsReaders",
                 "clients",
                 "moderation",
-                "forwarding"
+                "forwarding",
+                "autoReply"
             ]
         );
         assert_eq!(ExportField::parse(" SENDAS "), Some(ExportField("sendAs")));

@@ -171,7 +171,10 @@ pub trait Tenant: Send + Sync {
 
     /// Executes operations that touch different mailboxes, in any order and as concurrently
     /// as the backend can (Exchange Online: `$batch`); one result per operation, in order.
-    /// Every operation is attempted, whatever the others' results.
+    /// Every operation is attempted, whatever the others' results. The exception: several
+    /// automatic-reply settings of one mailbox ([`Operation::is_auto_reply`]) may be among
+    /// them, and a backend may send them as one call (Exchange Online does: one
+    /// `Set-MailboxAutoReplyConfiguration` with every parameter) whose result each shares.
     async fn execute_all(&self, operations: &[Operation]) -> Vec<Result<(), TenantError>> {
         let mut results = Vec::with_capacity(operations.len());
         for operation in operations {

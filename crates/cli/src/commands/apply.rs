@@ -141,17 +141,21 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
 /// What a saved plan's run reads: the mailboxes it touches (for the stale check) and every
 /// managed mailbox (to re-derive the plan from the policies).
 fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope {
-    let policy = policy_scope(policies).with_roots_of(
+    let operations = || {
         document
             .mailboxes
             .iter()
             .flat_map(|m| &m.changes)
-            .map(|c| &c.operation),
-    );
+            .map(|c| &c.operation)
+    };
+    let policy = policy_scope(policies)
+        .with_roots_of(operations())
+        .with_auto_replies_of(operations());
     let ReadScope {
         mut mailboxes,
         accounts,
         roots,
+        auto_replies,
         ..
     } = policy;
     mailboxes.extend(document.touched_mailboxes());
@@ -169,6 +173,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         accounts,
         roots,
         sizes: false,
+        auto_replies,
     }
 }
 

@@ -56,7 +56,17 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
         }
         args.mailboxes.clone()
     };
-    let snapshot = read(tenant.as_ref(), &ReadScope::of(wanted.clone())).await?;
+    // Automatic replies cost a request per mailbox: read only when they are exported.
+    let auto_replies = if fields.iter().any(|f| f.name() == "autoReply") {
+        wanted.clone()
+    } else {
+        Vec::new()
+    };
+    let scope = ReadScope {
+        auto_replies,
+        ..ReadScope::of(wanted.clone())
+    };
+    let snapshot = read(tenant.as_ref(), &scope).await?;
     // `--mailbox` exports only the mailboxes named: the tenant settings file is left alone.
     let with_tenant_settings = args.mailboxes.is_empty();
     let mut files: Vec<ExportedFile> = Vec::new();
