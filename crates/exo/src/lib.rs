@@ -339,13 +339,15 @@ impl Tenant for ExoTenant {
                         .zip(&shared)
                         .skip(i + 1)
                         .filter(|(_, first)| **first == Some(i))
-                        .fold(write::command(operation, None), |command, (other, _)| {
-                            match other {
-                                Operation::SetMailbox { setting, .. } => command
-                                    .param(setting.definition().parameter, &setting.value),
+                        .fold(
+                            write::command(operation, None),
+                            |command, (other, _)| match other {
+                                Operation::SetMailbox { setting, .. } => {
+                                    command.param(setting.definition().parameter, &setting.value)
+                                }
                                 _ => command,
-                            }
-                        }),
+                            },
+                        ),
                 ),
                 Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. } => None,
                 Operation::AddSentItemsPermission { mailbox, .. }
@@ -443,4 +445,3 @@ fn auto_reply_calls(operations: &[Operation]) -> Vec<Option<usize>> {
         })
         .collect()
 }
-

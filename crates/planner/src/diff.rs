@@ -1752,7 +1752,12 @@ mod auto_reply_tests {
         }
         // Times that were not set cannot be written back as "not set" (`$null` is no
         // time); they stay, inert while the state is `Disabled`.
-        let restored = snapshot(&file).mailbox(SUPPORT).unwrap().auto_reply.clone().unwrap();
+        let restored = snapshot(&file)
+            .mailbox(SUPPORT)
+            .unwrap()
+            .auto_reply
+            .clone()
+            .unwrap();
         assert_eq!(restored.state, "Disabled");
         assert_eq!(restored.internal_message, "");
         assert_eq!(restored.external_audience, "All");

@@ -396,9 +396,12 @@ fn write_auto_reply(out: &mut String, mailbox: &Mailbox) {
     let state = word(Property::AutoReplyState);
     match (state.as_str(), &times) {
         (Some("scheduled"), (Some(start), Some(end))) if start < end => {
-            let _ = writeln!(out, "  state: scheduled
+            let _ = writeln!(
+                out,
+                "  state: scheduled
   start: {start:?}
-  end: {end:?}");
+  end: {end:?}"
+            );
         }
         (Some("scheduled"), _) => {
             let _ = writeln!(

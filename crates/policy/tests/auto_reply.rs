@@ -14,7 +14,7 @@ fn load(kind: &str, body: &str) -> Result<PolicySet, Diagnostics> {
     };
     load_sources(vec![Source::new(
         name,
-        &format!("apiVersion: sharedbox/v1\n{head}{body}"),
+        format!("apiVersion: sharedbox/v1\n{head}{body}"),
     )])
 }
 
@@ -145,13 +145,19 @@ fn a_schedule_exchange_would_not_take_is_an_error_at_its_line() {
             ),
         );
         assert_eq!(found.len(), 1, "{bad}: {found:?}");
-        assert_eq!((found[0].0, found[0].1), ("policy::invalid-auto-reply-time", 6));
+        assert_eq!(
+            (found[0].0, found[0].1),
+            ("policy::invalid-auto-reply-time", 6)
+        );
     }
 }
 
 #[test]
 fn unknown_keys_and_words_are_refused_with_a_suggestion() {
-    let found = errors("SharedMailbox", "autoReply:\n  state: enabled\n  interal: Hi\n");
+    let found = errors(
+        "SharedMailbox",
+        "autoReply:\n  state: enabled\n  interal: Hi\n",
+    );
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "policy::unknown-field");
     assert_eq!(found[0].1, 6);
@@ -181,7 +187,10 @@ fn defaults_take_disabled_and_the_audience_only() {
         let found = errors("Defaults", body);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, "policy::auto-reply-in-defaults");
-        assert!(found[0].3.contains(&format!("`autoReply.{key}`")), "{found:?}");
+        assert!(
+            found[0].3.contains(&format!("`autoReply.{key}`")),
+            "{found:?}"
+        );
         assert_eq!(found[0].1, 3);
     }
 }

@@ -141,9 +141,10 @@ pub fn message_text(html: &str) -> String {
             }
             if let Some(h) = HIDDEN.iter().find(|h| **h == name) {
                 hidden = Some(h);
-            } else if name == "br" {
-                out.push('\n');
-            } else if BLOCKS.contains(&name.as_str()) && !out.trim_end_matches(' ').ends_with('\n') {
+            } else if name == "br"
+                || (BLOCKS.contains(&name.as_str()) && !out.trim_end_matches(' ').ends_with('\n'))
+            {
+                // `<br>` always breaks (two make a blank line); a block only ends a line.
                 out.push('\n');
             }
             continue;
@@ -172,11 +173,7 @@ pub fn message_text(html: &str) -> String {
     let decoded = decode_entities(&out);
     let lines: Vec<String> = decoded
         .split('\n')
-        .map(|line| {
-            line.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect();
     let first = lines.iter().position(|l| !l.is_empty());
     let last = lines.iter().rposition(|l| !l.is_empty());
@@ -275,11 +272,7 @@ pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
         .strip_prefix("/Date(")
         .and_then(|t| t.strip_suffix(")/"))
     {
-        let ms: i128 = ms
-            .split(['+', '-'])
-            .find(|p| !p.is_empty())?
-            .parse()
-            .ok()?;
+        let ms: i128 = ms.split(['+', '-']).find(|p| !p.is_empty())?.parse().ok()?;
         let ms = if text.starts_with("/Date(-") { -ms } else { ms };
         return OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok();
     }
@@ -326,7 +319,9 @@ mod tests {
         let text = "Closed 24 & 25 Dec.\nWrite to <info@contoso.com> \"urgent\" - it's fine";
         let exchange = format!(
             "<html>\r\n<head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\r\n<style>p {{ margin: 0 }}</style>\r\n</head>\r\n<body>\r\n{}\r\n</body>\r\n</html>\r\n",
-            message_html(text).replace("&quot;", "\"").replace('\'', "&#39;")
+            message_html(text)
+                .replace("&quot;", "\"")
+                .replace('\'', "&#39;")
         );
         assert_eq!(message_text(&exchange), text);
         assert!(same_message(&exchange, &message_html(text)));
@@ -343,7 +338,16 @@ mod tests {
         assert_eq!(message_text(&message_html("a\n\nb")), "a\n\nb");
         assert_eq!(message_text("<div><p>a</p></div><div>b</div>"), "a\nb");
         // Unfinished markup does not panic.
-        for odd in ["<", "&", "&#;", "&#xZZ;", "<head>", "<!--", "a<b", "&#1114112;"] {
+        for odd in [
+            "<",
+            "&",
+            "&#;",
+            "&#xZZ;",
+            "<head>",
+            "<!--",
+            "a<b",
+            "&#1114112;",
+        ] {
             let _ = message_text(odd);
         }
     }
@@ -354,7 +358,10 @@ mod tests {
         assert_eq!(show_message("<html><body>Hi</body></html>"), "\"Hi\"");
         let long = message_html(&format!("{}\nsecond\nthird", "x".repeat(100)));
         let shown = show_message(&long);
-        assert!(shown.starts_with(&format!("\"{}…\"", "x".repeat(60))), "{shown}");
+        assert!(
+            shown.starts_with(&format!("\"{}…\"", "x".repeat(60))),
+            "{shown}"
+        );
         assert!(shown.ends_with("(3 lines, 113 characters)"), "{shown}");
         assert_eq!(
             show_message(&message_html("Hello\nWorld")),

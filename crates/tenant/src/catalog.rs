@@ -198,8 +198,9 @@ impl<T> Definition<T> {
             (Kind::Choice(_), Value::Text(t)) => crate::printable(&t.to_lowercase(), 80),
             (Kind::Address, Value::Text(t)) => crate::printable(bare_address(t), 320),
             (Kind::Address, Value::Unset) => "(none)".to_owned(),
-            (Kind::Time, Value::Text(t)) => crate::auto_reply::canonical_time(t)
-                .unwrap_or_else(|| crate::printable(t, 80)),
+            (Kind::Time, Value::Text(t)) => {
+                crate::auto_reply::canonical_time(t).unwrap_or_else(|| crate::printable(t, 80))
+            }
             (Kind::Time, Value::Unset) => "(not set)".to_owned(),
             (Kind::Message, Value::Text(t)) => crate::auto_reply::show_message(t),
             (Kind::Message, Value::Unset) => "(empty)".to_owned(),
@@ -997,8 +998,9 @@ mod tests {
         let internal = Property::AutoReplyInternal.definition();
         let text = |t: &str| Value::Text(t.to_owned());
         let from_policy = text(&crate::auto_reply::message_html("Closed & away\nBack soon"));
-        let from_exchange =
-            text("<html>\r\n<head></head>\r\n<body>\r\nClosed &amp; away<br>\r\nBack soon\r\n</body>\r\n</html>");
+        let from_exchange = text(
+            "<html>\r\n<head></head>\r\n<body>\r\nClosed &amp; away<br>\r\nBack soon\r\n</body>\r\n</html>",
+        );
         assert!(internal.same(&from_exchange, &from_policy));
         assert!(!internal.same(&from_exchange, &text("Closed")));
         assert!(internal.same(&Value::Unset, &text("<html><body></body></html>")));
@@ -1006,14 +1008,20 @@ mod tests {
             internal.show(&from_exchange),
             "\"Closed & away…\" (2 lines, 23 characters)"
         );
-        assert_eq!(internal.policy_value(&from_exchange), "Closed & away\nBack soon");
+        assert_eq!(
+            internal.policy_value(&from_exchange),
+            "Closed & away\nBack soon"
+        );
         assert_eq!(internal.check(&Value::Unset), Ok(text("")));
         let start = Property::AutoReplyStart.definition();
         assert!(start.same(
             &text("2026-12-24T08:00:00.0000000Z"),
             &text("2026-12-24T09:00:00+01:00")
         ));
-        assert_eq!(start.show(&text("2026-12-24T09:00:00+01:00")), "2026-12-24T08:00:00Z");
+        assert_eq!(
+            start.show(&text("2026-12-24T09:00:00+01:00")),
+            "2026-12-24T08:00:00Z"
+        );
         assert_eq!(start.show(&Value::Unset), "(not set)");
         assert_eq!(
             start.check(&text("2026-12-24T09:00:00+01:00")),
@@ -1023,7 +1031,11 @@ mod tests {
         assert_eq!(start.inverse(&Value::Unset), None);
         let state = Property::AutoReplyState.definition();
         assert_eq!(state.show(&text("Scheduled")), "scheduled");
-        assert_eq!(state.absent(), text("Disabled"), "a new mailbox replies nothing");
+        assert_eq!(
+            state.absent(),
+            text("Disabled"),
+            "a new mailbox replies nothing"
+        );
         assert_eq!(
             Property::AutoReplyExternalAudience.definition().absent(),
             text("All")
@@ -1034,7 +1046,13 @@ mod tests {
         for p in Property::ALL.into_iter().filter(|p| p.is_auto_reply()) {
             assert!(!p.mastered_on_premises(false), "{p:?}");
         }
-        assert_eq!(Property::ALL.into_iter().filter(|p| p.is_auto_reply()).count(), 6);
+        assert_eq!(
+            Property::ALL
+                .into_iter()
+                .filter(|p| p.is_auto_reply())
+                .count(),
+            6
+        );
     }
 
     #[test]

@@ -88,8 +88,14 @@ fn assert_plan_shows_auto_reply(plan: &Run) {
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     for (field, change) in [
         ("autoReply.state", "disabled -> scheduled"),
-        ("autoReply.start", "2025-12-24T08:00:00Z -> 2026-12-24T08:00:00Z"),
-        ("autoReply.end", "2026-01-02T08:00:00Z -> 2027-01-02T07:00:00Z"),
+        (
+            "autoReply.start",
+            "2025-12-24T08:00:00Z -> 2026-12-24T08:00:00Z",
+        ),
+        (
+            "autoReply.end",
+            "2026-01-02T08:00:00Z -> 2027-01-02T07:00:00Z",
+        ),
         (
             "autoReply.internal",
             "\"Old reply\" -> \"Closed over the holidays.…\" (2 lines, 95 characters)",
@@ -199,7 +205,9 @@ fn auto_reply_is_planned_applied_rolled_back_and_exported_through_the_simulator(
     });
     // Six changed parameters, one call.
     assert_eq!(
-        sim.counters().writes.get("Set-MailboxAutoReplyConfiguration"),
+        sim.counters()
+            .writes
+            .get("Set-MailboxAutoReplyConfiguration"),
         Some(&1),
         "{:?}",
         sim.counters()
@@ -226,7 +234,9 @@ fn auto_reply_is_planned_applied_rolled_back_and_exported_through_the_simulator(
         rolled_back.stdout, rolled_back.stderr
     );
     assert_eq!(
-        sim.counters().writes.get("Set-MailboxAutoReplyConfiguration"),
+        sim.counters()
+            .writes
+            .get("Set-MailboxAutoReplyConfiguration"),
         Some(&1),
         "undone in one call: {:?}",
         sim.counters()
@@ -260,8 +270,17 @@ fn a_mailbox_whose_policy_does_not_manage_auto_replies_costs_no_request() {
     let export = exo(
         &project,
         &sim,
-        &["export", "--fields", "sendAs", "--out", out.to_str().unwrap()],
+        &[
+            "export",
+            "--fields",
+            "sendAs",
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert_eq!(export.code, 0, "{}\n{}", export.stdout, export.stderr);
-    assert_eq!(sim.counters().cmdlet("Get-MailboxAutoReplyConfiguration"), 0);
+    assert_eq!(
+        sim.counters().cmdlet("Get-MailboxAutoReplyConfiguration"),
+        0
+    );
 }

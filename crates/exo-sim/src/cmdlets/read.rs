@@ -153,8 +153,7 @@ pub fn get_cas_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, E
 /// as the HTML stored, times as the admin API writes a `DateTime`.
 pub fn get_auto_reply(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
     params.check_allowed(&["Identity"])?;
-    let identity =
-        params.required_string(sharedbox_tenant::catalog::AUTO_REPLY_GET, "Identity")?;
+    let identity = params.required_string(sharedbox_tenant::catalog::AUTO_REPLY_GET, "Identity")?;
     let view = lookup::find_mailbox(tenant, &identity)?;
     Ok(Output::items(vec![render::auto_reply(&view)], Vec::new()))
 }

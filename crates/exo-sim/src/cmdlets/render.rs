@@ -201,7 +201,10 @@ pub fn auto_reply(view: &MailboxView) -> Item {
         let definition = property.definition();
         let value = match (definition.kind, (definition.get)(&mailbox)) {
             (sharedbox_tenant::Kind::Time, sharedbox_tenant::Value::Text(t)) => {
-                item = item.with(&format!("{}@data.type", definition.parameter), "System.DateTime");
+                item = item.with(
+                    &format!("{}@data.type", definition.parameter),
+                    "System.DateTime",
+                );
                 let utc = sharedbox_tenant::auto_reply::canonical_time(&t).unwrap_or(t);
                 sharedbox_tenant::Value::Text(utc.replace('Z', ".0000000Z"))
             }

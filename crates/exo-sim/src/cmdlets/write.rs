@@ -293,7 +293,9 @@ fn param_value<T>(
             if sharedbox_tenant::auto_reply::parse_time(&text).is_none() {
                 return Err(ExoError::invalid(
                     "Microsoft.Exchange.Configuration.Tasks.TaskArgumentException",
-                    format!("Cannot process argument transformation on parameter '{name}'. Cannot convert value \"{text}\" to type \"System.DateTime\"."),
+                    format!(
+                        "Cannot process argument transformation on parameter '{name}'. Cannot convert value \"{text}\" to type \"System.DateTime\"."
+                    ),
                 ));
             }
             Value::Text(text)
@@ -1086,7 +1088,11 @@ pub fn exchange_html(message: &str) -> String {
     if message.trim().is_empty() {
         return String::new();
     }
-    if message.trim_start().to_ascii_lowercase().starts_with("<html") {
+    if message
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("<html")
+    {
         return message.to_owned();
     }
     let body = message.replace("&quot;", "\"").replace('\'', "&#39;");
