@@ -18,8 +18,9 @@
 //!   source (line breaks included) are one space, as a browser shows them; `<br>` and the
 //!   end of a block (`</p>`, `</div>`, `</li>`, `</h1>`..`</h6>`, `</tr>`) are line breaks;
 //!   every other tag is dropped; entities are decoded (`&amp;`, `&lt;`, `&gt;`, `&quot;`,
-//!   `&apos;`, `&#39;`, `&#NNN;`, `&#xHH;`, `&nbsp;` as a space); every line is trimmed, and
-//!   blank lines at the start and the end are dropped.
+//!   `&apos;`, the Latin-1 names such as `&auml;`, a few typographic ones such as `&ndash;`,
+//!   `&#NNN;`, `&#xHH;`; `&nbsp;` as a space; an unknown name stays); every line is trimmed,
+//!   and blank lines at the start and the end are dropped.
 //! - **comparison**: two messages are the same when their text forms are equal
 //!   ([`same_message`]). A policy's text goes through both steps, so it compares equal to
 //!   what Exchange returns for it, whatever wrapper and entities Exchange adds: apply and a
@@ -226,9 +227,40 @@ fn entity(name: &str) -> Option<char> {
         "apos" => '\'',
         // A non-breaking space reads as a space.
         "nbsp" => ' ',
-        _ => return None,
+        "euro" => '€',
+        "ndash" => '–',
+        "mdash" => '—',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "sbquo" => '‚',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "bdquo" => '„',
+        "hellip" => '…',
+        "bull" => '•',
+        "trade" => '™',
+        // Latin-1 (`&auml;`, `&szlig;`, `&eacute;`...): what an HTML editor writes for the
+        // letters of German, French and other European texts.
+        _ => {
+            let at = LATIN_1.iter().position(|n| *n == name)?;
+            return char::from_u32(0xA0 + u32::try_from(at).ok()?);
+        }
     })
 }
+
+/// The HTML names of U+00A0 to U+00FF, in order.
+const LATIN_1: [&str; 96] = [
+    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
+    "laquo", "not", "shy", "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro",
+    "para", "middot", "cedil", "sup1", "ordm", "raquo", "frac14", "frac12", "frac34", "iquest",
+    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute",
+    "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute",
+    "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute",
+    "THORN", "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil",
+    "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde",
+    "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
+    "uuml", "yacute", "thorn", "yuml",
+];
 
 /// Whether two messages (HTML, or a policy's HTML) have the same text form.
 pub fn same_message(a: &str, b: &str) -> bool {
@@ -329,11 +361,20 @@ mod tests {
         // Paragraphs, entities by number, a non-breaking space, a comment.
         assert_eq!(
             message_text("<p>One&nbsp;two</p><p>&#x48;i &#233;t&eacute;</p><!-- x -->"),
-            "One two\nHi ét&eacute;"
+            "One two\nHi été"
         );
         // White space in the source is a space; a line break needs `<br>`.
         assert_eq!(message_text("  a \r\n  b<BR/>c  "), "a b\nc");
         assert_eq!(message_text("<html><body></body></html>"), "");
+        // Named entities of European letters and typography; an unknown one stays.
+        assert_eq!(
+            message_text("Gr&uuml;&szlig;e &ndash; bis M&auml;rz &Auml;&yuml;&copy; &bogus;"),
+            "Grüße – bis März Äÿ© &bogus;"
+        );
+        assert!(same_message(
+            "<html><body>Bis M&auml;rz geschlossen.</body></html>",
+            &message_html("Bis März geschlossen.")
+        ));
         // A blank line written in the policy survives; paragraphs make no blank lines.
         assert_eq!(message_text(&message_html("a\n\nb")), "a\n\nb");
         assert_eq!(message_text("<div><p>a</p></div><div>b</div>"), "a\nb");
