@@ -418,13 +418,30 @@ fn write_auto_reply(out: &mut String, mailbox: &Mailbox) {
         ("internal", Property::AutoReplyInternal),
         ("external", Property::AutoReplyExternal),
     ] {
-        // JSON strings are YAML double-quoted scalars: line breaks and control characters
-        // stay escaped, and tenant text cannot write policy lines.
-        let _ = writeln!(
-            out,
-            "  {key}: {}",
-            serde_json::to_string(&text(property)).expect("strings serialise")
-        );
+        let text = text(property);
+        // Several lines as a literal block, where every character is plain text; anything
+        // else as a JSON string (a YAML double-quoted scalar: control characters and odd
+        // line breaks stay escaped, so tenant text cannot write policy lines).
+        let plain = text.contains('\n')
+            && !text.chars().any(|c| {
+                (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+            });
+        if plain {
+            let _ = writeln!(out, "  {key}: |");
+            for line in text.lines() {
+                if line.is_empty() {
+                    let _ = writeln!(out);
+                } else {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "  {key}: {}",
+                serde_json::to_string(&text).expect("strings serialise")
+            );
+        }
     }
     if let Some(audience) = word(Property::AutoReplyExternalAudience).as_str() {
         let _ = writeln!(out, "  externalAudience: {}", scalar(audience));
@@ -610,6 +627,55 @@ mod tests {
             assert!(line.trim_start().starts_with('#'), "{line:?}");
         }
         assert!(!exported.text.contains('\r') && !exported.text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn auto_reply_messages_are_written_as_text_that_loads_back_and_hostile_text_stays_quoted() {
+        let export = |internal: &str, external: &str| {
+            let mut mailbox = Mailbox::new_shared("support@contoso.com", "Support");
+            let a = mailbox.auto_reply.as_mut().unwrap();
+            a.state = "Enabled".into();
+            a.internal_message = internal.to_owned();
+            a.external_message = external.to_owned();
+            export_mailbox(
+                &mailbox,
+                &Directory::new(Vec::new()),
+                &[ExportField::parse("autoReply").unwrap()],
+            )
+            .text
+        };
+        let text = export(
+            "<html><body><p>Closed &amp; away.</p><p># not a comment: really</p><br><p>Bye</p></body></html>",
+            "<html><body>line one\u{1b}[2K<br>autoReply: {state: disabled}</body></html>",
+        );
+        assert!(
+            text.contains(
+                "  internal: |\n    Closed & away.\n    # not a comment: really\n\n    Bye\n"
+            ),
+            "{text}"
+        );
+        // A control character: one JSON-quoted line, never a policy line of the tenant's.
+        assert!(
+            text.contains("  external: \"line one\\u001b[2K\\nautoReply: {state: disabled}\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'));
+        // What was written loads back as the same messages.
+        let set = sharedbox_policy::load_sources(vec![sharedbox_policy::Source::new(
+            "support.yaml",
+            &text,
+        )])
+        .unwrap_or_else(|e| panic!("{text}\n{e:?}"));
+        let policy = &set.mailboxes[0];
+        let internal = policy.setting(Property::AutoReplyInternal).unwrap();
+        assert_eq!(
+            sharedbox_tenant::auto_reply::message_text(&internal.value.text()),
+            "Closed & away.\n# not a comment: really\n\nBye"
+        );
+        assert_eq!(
+            policy.setting(Property::AutoReplyState).unwrap().value,
+            sharedbox_tenant::Value::Text("Enabled".into())
+        );
     }
 
     #[test]

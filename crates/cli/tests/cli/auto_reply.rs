@@ -131,7 +131,7 @@ fn exported_plan_is_empty(project: &Project, run: impl Fn(&[&str]) -> Run) {
     let support = std::fs::read_to_string(Path::new(out).join("support.yaml")).unwrap();
     assert!(
         support.contains(
-            "autoReply:\n  state: scheduled\n  start: \"2026-12-24T08:00:00Z\"\n  end: \"2027-01-02T07:00:00Z\"\n  internal: \"Closed over the holidays.\\nUrgent: call the hotline & write to <it@fabrikam.com>, \\\"it's urgent\\\".\"\n  external: \"We are closed until 2 January.\"\n  externalAudience: known\n"
+            "autoReply:\n  state: scheduled\n  start: \"2026-12-24T08:00:00Z\"\n  end: \"2027-01-02T07:00:00Z\"\n  internal: |\n    Closed over the holidays.\n    Urgent: call the hotline & write to <it@fabrikam.com>, \"it's urgent\".\n  external: \"We are closed until 2 January.\"\n  externalAudience: known\n"
         ),
         "{support}"
     );
