@@ -195,7 +195,8 @@ pub fn check_guards(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyErro
 }
 
 /// The mailboxes a set of operations touches, with the root folder of each whose root a
-/// write touches ([`ReadScope::with_roots_of`]).
+/// write touches ([`ReadScope::with_roots_of`]) and the automatic replies of each whose
+/// automatic replies a write changes ([`ReadScope::with_auto_replies_of`]).
 pub(crate) fn scope_of<'a>(operations: impl Iterator<Item = &'a Operation> + Clone) -> ReadScope {
     let mut mailboxes: Vec<String> = operations
         .clone()
@@ -203,7 +204,9 @@ pub(crate) fn scope_of<'a>(operations: impl Iterator<Item = &'a Operation> + Clo
         .collect();
     mailboxes.sort();
     mailboxes.dedup();
-    ReadScope::of(mailboxes).with_roots_of(operations)
+    ReadScope::of(mailboxes)
+        .with_roots_of(operations.clone())
+        .with_auto_replies_of(operations)
 }
 
 /// Applies `plan` to `tenant`, journaling into `journal` (whose `Start` record the caller
@@ -401,8 +404,10 @@ fn waves(changes: &[&Change]) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Splits one wave into rounds that may run together: at most one step per mailbox (so
-/// the steps on one mailbox keep their order) and at most [`ROUND`] steps. Each round
-/// lists its steps in plan order.
+/// the steps on one mailbox keep their order), except that a mailbox's consecutive
+/// automatic-reply settings go together (one `Set-MailboxAutoReplyConfiguration`,
+/// [`Tenant::execute_all`]), and at most [`ROUND`] steps. Each round lists its steps in
+/// plan order.
 fn rounds(changes: &[&Change], wave: std::ops::Range<usize>) -> Vec<Vec<usize>> {
     let mut queues: Vec<std::collections::VecDeque<usize>> = Vec::new();
     let mut queue_of: HashMap<String, usize> = HashMap::new();
@@ -427,6 +432,15 @@ fn rounds(changes: &[&Change], wave: std::ops::Range<usize>) -> Vec<Vec<usize>> 
             }
             if let Some(i) = queue.pop_front() {
                 round.push(i);
+                if changes[i].operation.is_auto_reply() {
+                    while let Some(&next) = queue.front() {
+                        if !changes[next].operation.is_auto_reply() {
+                            break;
+                        }
+                        round.push(next);
+                        queue.pop_front();
+                    }
+                }
             }
         }
         if round.is_empty() {
@@ -535,7 +549,18 @@ pub(crate) async fn undo(
     }
     let mut now: HashMap<String, Observation> = HashMap::new();
     loop {
-        let round: Vec<&JournaledStep> = queues.iter_mut().filter_map(|q| q.pop_front()).collect();
+        // A mailbox's consecutive automatic-reply steps are undone together (one
+        // `Set-MailboxAutoReplyConfiguration` with every before-image).
+        let mut round: Vec<&JournaledStep> = Vec::new();
+        for queue in &mut queues {
+            let Some(s) = queue.pop_front() else { continue };
+            round.push(s);
+            if s.operation.is_auto_reply() {
+                while queue.front().is_some_and(|n| n.operation.is_auto_reply()) {
+                    round.extend(queue.pop_front());
+                }
+            }
+        }
         if round.is_empty() {
             break;
         }

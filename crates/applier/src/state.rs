@@ -164,6 +164,8 @@ mod tests {
             plan_id: Some("plan-1".to_owned()),
             rollback_of: None,
             steps: 2,
+            policy_commit: None,
+            heal: false,
         }
     }
 

@@ -165,6 +165,7 @@ pub fn built_in_role(name: &str) -> Option<&'static [&'static str]> {
         "Get-MailboxFolderStatistics",
         "Get-MailboxStatistics",
         "Get-MailboxFolderPermission",
+        "Get-MailboxAutoReplyConfiguration",
         "Get-User",
         "Get-Group",
     ];
@@ -193,6 +194,8 @@ pub fn built_in_role(name: &str) -> Option<&'static [&'static str]> {
         "Add-MailboxFolderPermission",
         "Set-MailboxFolderPermission",
         "Remove-MailboxFolderPermission",
+        "Get-MailboxAutoReplyConfiguration",
+        "Set-MailboxAutoReplyConfiguration",
     ];
     Some(match name {
         "View-Only Recipients" => VIEW_ONLY_RECIPIENTS,

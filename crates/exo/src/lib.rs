@@ -363,8 +363,32 @@ impl Tenant for ExoTenant {
         let mut batched = Vec::new();
         let mut single = Vec::new();
         let mut commands = Vec::new();
+        // The automatic-reply settings of one mailbox go out as one
+        // `Set-MailboxAutoReplyConfiguration` with every changed parameter (the first
+        // operation's call); the others share its answer. Exchange checks the schedule
+        // (`StartTime` before `EndTime`) of the call as a whole.
+        let shared = auto_reply_calls(operations);
         for (i, operation) in operations.iter().enumerate() {
+            if shared[i].is_some_and(|first| first != i) {
+                continue;
+            }
             let command = match operation {
+                Operation::SetMailbox { .. } if shared[i].is_some() => Some(
+                    operations
+                        .iter()
+                        .zip(&shared)
+                        .skip(i + 1)
+                        .filter(|(_, first)| **first == Some(i))
+                        .fold(
+                            write::command(operation, None),
+                            |command, (other, _)| match other {
+                                Operation::SetMailbox { setting, .. } => {
+                                    command.param(setting.definition().parameter, &setting.value)
+                                }
+                                _ => command,
+                            },
+                        ),
+                ),
                 Operation::CreateMailbox { .. } | Operation::RemoveMailbox { .. } => None,
                 Operation::AddSentItemsPermission { mailbox, .. }
                 | Operation::SetSentItemsPermission { mailbox, .. }
@@ -407,6 +431,13 @@ impl Tenant for ExoTenant {
                 Err(e) => Err(to_tenant_error(e, operation)),
             });
         }
+        for (i, first) in shared.iter().enumerate() {
+            if let Some(first) = *first
+                && first != i
+            {
+                results[i] = results[first].clone();
+            }
+        }
         results
             .into_iter()
             .map(|r| {
@@ -420,6 +451,8 @@ impl Tenant for ExoTenant {
             .collect()
     }
 
+    /// One operation. An automatic-reply setting goes out alone; [`Tenant::execute_all`]
+    /// sends a mailbox's together.
     async fn execute(&self, operation: &Operation) -> Result<(), TenantError> {
         match operation {
             Operation::CreateMailbox { mailbox, .. } => self.create(operation, mailbox).await,
@@ -443,4 +476,21 @@ impl Tenant for ExoTenant {
                 .map_err(|e| to_tenant_error(e, other)),
         }
     }
+}
+
+/// For each of `operations`, the index of the operation whose
+/// `Set-MailboxAutoReplyConfiguration` call carries it: the first automatic-reply setting of
+/// the same mailbox; `None` for any other operation.
+fn auto_reply_calls(operations: &[Operation]) -> Vec<Option<usize>> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    operations
+        .iter()
+        .enumerate()
+        .map(|(i, operation)| match operation {
+            Operation::SetMailbox { mailbox, setting } if setting.property.is_auto_reply() => {
+                Some(*first.entry(mailbox.to_ascii_lowercase()).or_insert(i))
+            }
+            _ => None,
+        })
+        .collect()
 }

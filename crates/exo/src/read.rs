@@ -11,7 +11,9 @@
 //! mailboxes still hold, for the plan's check before a create; a failure leaves it empty).
 //! Only for the scope's accounts that are user mailboxes: `Get-CASMailbox -Identity` (their
 //! own SMTP AUTH, for lint SBX205). Only with `--with-sizes`: `Get-MailboxStatistics` per
-//! managed mailbox in round 2 (the size, for lint SBX210).
+//! managed mailbox in round 2 (the size, for lint SBX210). Only for the mailboxes of
+//! [`ReadScope::auto_replies`] (their policy manages `autoReply`, or a write changes it):
+//! `Get-MailboxAutoReplyConfiguration` in round 2; any other mailbox costs no request for it.
 //! Round 2 (per managed mailbox that exists): `Get-MailboxPermission
 //! -IncludeUnresolvedPermissions` and
 //! `Get-MailboxFolderStatistics -FolderScope SentItems` (plus `-FolderScope Inbox` and
@@ -114,6 +116,9 @@ const MAILBOX_IDENTITY: &[&str] = &[
 /// `Get-CASMailbox` fields besides the catalogued properties.
 const CAS_IDENTITY: &[&str] = &["Identity", "Name", "PrimarySmtpAddress", "Guid"];
 
+/// `Get-MailboxAutoReplyConfiguration` fields besides the catalogued properties.
+const AUTO_REPLY_IDENTITY: &[&str] = &["Identity", "MailboxOwnerId"];
+
 /// The fields a read selects: `base`, then every catalogued property `cmdlet` reports.
 fn fields(base: &'static [&'static str], cmdlet: &str) -> Vec<&'static str> {
     let catalogued = Property::of_cmdlet(cmdlet).map(|p| p.definition().parameter);
@@ -133,6 +138,12 @@ static MAILBOX_FIELDS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| fields(MAILBOX_IDENTITY, "Get-Mailbox"));
 static CAS_FIELDS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| fields(CAS_IDENTITY, "Get-CASMailbox"));
+static AUTO_REPLY_FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    fields(
+        AUTO_REPLY_IDENTITY,
+        sharedbox_tenant::catalog::AUTO_REPLY_GET,
+    )
+});
 /// One read per cmdlet of the organisation catalogue (`Get-OrganizationConfig`,
 /// `Get-TransportConfig`), each with the fields it reports.
 static ORGANIZATION_READS: LazyLock<Vec<(&'static str, Vec<&'static str>)>> = LazyLock::new(|| {
@@ -149,12 +160,14 @@ fn read_value<T: Fresh>(row: &Row, definition: &Definition<T>) -> Value {
         Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } | Kind::Tristate { .. } => {
             row.flag(definition.parameter).map(Value::Flag)
         }
-        // Empty or absent: no forwarding.
-        Kind::Address => Some(
+        // Empty or absent: no forwarding, no scheduled time.
+        Kind::Address | Kind::Time => Some(
             row.text(definition.parameter)
                 .filter(|t| !t.is_empty())
                 .map_or(Value::Unset, Value::Text),
         ),
+        // The HTML as Exchange returns it; compared by its text form.
+        Kind::Message => row.text(definition.parameter).map(Value::Text),
     };
     value.unwrap_or_else(|| definition.absent())
 }
@@ -636,6 +649,8 @@ struct Keyed<T> {
 /// them up in `ReadScope::roots` for every mailbox would cost the square of the scope.
 struct ChunkScope {
     sizes: bool,
+    /// Lower-cased addresses whose automatic replies to read.
+    auto_replies: std::collections::HashSet<String>,
     /// Lower-cased address -> read the root whatever Sent Items holds.
     roots: HashMap<String, bool>,
     /// Lower-cased address -> the Inbox and Calendar to read besides Sent Items.
@@ -670,7 +685,17 @@ impl ChunkScope {
             sizes: scope.sizes,
             roots,
             folders,
+            auto_replies: scope
+                .auto_replies
+                .iter()
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect(),
         }
+    }
+
+    /// Whether the automatic replies of `m` are to be read, by any of its SMTP addresses.
+    fn auto_reply(&self, m: &Mailbox) -> bool {
+        !self.auto_replies.is_empty() && smtp_addresses(m).any(|a| self.auto_replies.contains(&a))
     }
 
     /// The folders besides Sent Items to read for `m`, by any of its SMTP addresses.
@@ -679,7 +704,7 @@ impl ChunkScope {
             return Vec::new();
         }
         let mut out: Vec<WellKnownFolder> = smtp_addresses(m)
-            .filter_map(|a| self.folders.get(&a.trim().to_ascii_lowercase()))
+            .filter_map(|a| self.folders.get(&a))
             .flatten()
             .copied()
             .collect();
@@ -692,20 +717,22 @@ impl ChunkScope {
     /// not, `Some(always)` otherwise ([`sharedbox_tenant::RootRead::always`]).
     fn root_read(&self, m: &Mailbox) -> Option<bool> {
         smtp_addresses(m)
-            .filter_map(|a| self.roots.get(&a.trim().to_ascii_lowercase()).copied())
+            .filter_map(|a| self.roots.get(&a).copied())
             .reduce(|a, b| a || b)
     }
 }
 
-/// The primary and the proxy SMTP addresses of `m`.
-fn smtp_addresses(m: &Mailbox) -> impl Iterator<Item = &str> {
+/// The primary and secondary SMTP addresses of `m`, trimmed and lower-cased.
+fn smtp_addresses(m: &Mailbox) -> impl Iterator<Item = String> + '_ {
     let proxies = m.email_addresses.iter().filter_map(|proxy| {
         proxy
             .split_once(':')
             .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
             .map(|(_, address)| address)
     });
-    std::iter::once(m.primary_smtp_address.as_str()).chain(proxies)
+    std::iter::once(m.primary_smtp_address.as_str())
+        .chain(proxies)
+        .map(|a| a.trim().to_ascii_lowercase())
 }
 
 /// Whether a folder read for `m` holds an entry besides `Default` and `Anonymous` (a reader
@@ -785,6 +812,15 @@ async fn read_chunk(
                     .anchored(address),
             );
         }
+        // Only where a policy manages `autoReply` (or a write changes it).
+        if scope.auto_reply(m) {
+            second.push(
+                Command::read(sharedbox_tenant::catalog::AUTO_REPLY_GET)
+                    .param("Identity", address)
+                    .select(&AUTO_REPLY_FIELDS)
+                    .anchored(address),
+            );
+        }
         if bulk.is_none() {
             second.push(
                 Command::read("Get-CASMailbox")
@@ -813,6 +849,19 @@ async fn read_chunk(
         if scope.sizes {
             let statistics = next_of(&mut second)?;
             m.total_item_size_bytes = statistics.rows.first().and_then(total_item_size);
+        }
+        if scope.auto_reply(m) {
+            let output = next_of(&mut second)?;
+            let row = output.rows.first().ok_or_else(|| ExoError::Rejected {
+                cmdlet: sharedbox_tenant::catalog::AUTO_REPLY_GET.to_owned(),
+                status: 200,
+                exception: String::new(),
+                message: format!(
+                    "no automatic-reply configuration came back for mailbox `{}`",
+                    m.primary_smtp_address
+                ),
+            })?;
+            auto_reply_of(m, row);
         }
         m.mailbox_permissions = permissions.rows.iter().map(mailbox_permission_of).collect();
         let sent = sent_items_row(&folders, &m.primary_smtp_address)?;
@@ -905,6 +954,16 @@ async fn read_chunk(
         }
     }
     Ok(folder_ids)
+}
+
+/// The automatic replies of `m` from a `Get-MailboxAutoReplyConfiguration` row: each
+/// catalogued parameter as its kind reads it (messages as the HTML Exchange returns).
+fn auto_reply_of(m: &mut Mailbox, row: &Row) {
+    m.auto_reply = Some(sharedbox_tenant::AutoReply::default());
+    for property in Property::ALL.into_iter().filter(|p| p.is_auto_reply()) {
+        let definition = property.definition();
+        (definition.set)(m, read_value(row, definition));
+    }
 }
 
 /// `Get-MailboxFolderPermission` on the root of `m` (`<mailbox>:\`).

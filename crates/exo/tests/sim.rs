@@ -43,7 +43,7 @@ fn token() -> Arc<dyn TokenSource> {
     Arc::new(StaticToken::new("test-token"))
 }
 
-/// Every mailbox of `file`, with its root folder.
+/// Every mailbox of `file`, with its root folder and automatic replies.
 fn everything(file: &TenantFile) -> ReadScope {
     let mut scope = ReadScope::of(
         file.mailboxes
@@ -59,6 +59,7 @@ fn everything(file: &TenantFile) -> ReadScope {
             always: true,
         })
         .collect();
+    scope.auto_replies = scope.mailboxes.clone();
     scope
 }
 
@@ -109,6 +110,10 @@ fn assert_same(exo: &Snapshot, file: &Snapshot) {
         }
         if got.calendar.is_none() {
             want.calendar = None;
+        }
+        // Likewise automatic replies.
+        if got.auto_reply.is_none() {
+            want.auto_reply = None;
         }
         assert_eq!(comparable(got), want);
     }
@@ -710,7 +715,10 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
     let sim = start(SimConfig::default());
     let exo = client(&sim, token(), fast());
     let support = "support@contoso.com";
-    let scope = ReadScope::of(vec![support.to_owned()]);
+    let scope = ReadScope {
+        auto_replies: vec![support.to_owned()],
+        ..ReadScope::of(vec![support.to_owned()])
+    };
     let before = exo.read(&scope).await.unwrap();
     let live = before.mailbox(support).unwrap().clone();
     // Moderation needs a moderator first (Exchange's rule).
@@ -740,6 +748,15 @@ async fn every_catalogued_property_round_trips_through_the_wire() {
             sharedbox_tenant::Kind::Address => Value::Unset,
             sharedbox_tenant::Kind::Tristate { .. } if now == Value::Unset => Value::Flag(true),
             sharedbox_tenant::Kind::Tristate { .. } => Value::Unset,
+            // The simulator stores the message wrapped in HTML, as Exchange does; it reads
+            // back as the same text.
+            sharedbox_tenant::Kind::Message => Value::Text(
+                sharedbox_tenant::auto_reply::message_html("Closed & \"away\"\nback soon"),
+            ),
+            sharedbox_tenant::Kind::Time if property == Property::AutoReplyStart => {
+                Value::Text("2026-12-24T09:00:00+01:00".into())
+            }
+            sharedbox_tenant::Kind::Time => Value::Text("2027-01-02T08:00:00Z".into()),
             _ => Value::Flag(!now.flag()),
         };
         exo.execute(&Operation::set(support, property, value.clone()))
@@ -817,6 +834,7 @@ async fn a_transport_config_the_role_does_not_cover_reads_as_not_reported() {
         "Get-MailboxPermission",
         "Get-MailboxFolderStatistics",
         "Get-MailboxFolderPermission",
+        "Get-MailboxAutoReplyConfiguration",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -1096,5 +1114,121 @@ async fn forwarding_address_refuses_a_non_recipient_over_the_wire() {
     assert_eq!(
         mailbox.forwarding_address.as_deref(),
         Some("katrin.schulz@contoso.com")
+    );
+}
+
+/// Automatic replies: read only for the mailboxes the scope names (one
+/// `Get-MailboxAutoReplyConfiguration` each, none for the others); a mailbox's changed
+/// parameters go out as one `Set-MailboxAutoReplyConfiguration`, and the HTML the simulator
+/// stores (wrapped, re-encoded, as Exchange does) reads back as the policy's text.
+#[tokio::test]
+async fn auto_replies_are_read_where_asked_and_written_in_one_call_per_mailbox() {
+    let sim = start(SimConfig::default());
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    let all: Vec<String> = file
+        .mailboxes
+        .iter()
+        .map(|m| m.primary_smtp_address.clone())
+        .collect();
+    assert!(all.len() > 1);
+    let support = "support@contoso.com";
+    exo.read(&ReadScope::of(all.clone())).await.unwrap();
+    assert_eq!(
+        sim.counters().cmdlet("Get-MailboxAutoReplyConfiguration"),
+        0,
+        "not asked for: not read"
+    );
+    let scope = ReadScope {
+        auto_replies: vec![support.to_owned()],
+        ..ReadScope::of(all)
+    };
+    let read = exo.read(&scope).await.unwrap();
+    assert_eq!(
+        sim.counters().cmdlet("Get-MailboxAutoReplyConfiguration"),
+        1
+    );
+    assert!(read.mailbox(support).unwrap().auto_reply.is_some());
+    assert!(
+        read.mailboxes
+            .iter()
+            .filter(|m| m.primary_smtp_address != support)
+            .all(|m| m.auto_reply.is_none()),
+        "the others are not read"
+    );
+
+    let text = "Closed 24 Dec - 1 Jan.\nWrite to <it@contoso.com> & \"say it's urgent\".";
+    let html = sharedbox_tenant::auto_reply::message_html(text);
+    let writes = [
+        Operation::set(support, Property::AutoReplyState, "Scheduled"),
+        Operation::set(
+            support,
+            Property::AutoReplyStart,
+            "2026-12-24T09:00:00+01:00",
+        ),
+        Operation::set(support, Property::AutoReplyEnd, "2027-01-02T08:00:00Z"),
+        Operation::set(support, Property::AutoReplyInternal, html.as_str()),
+    ];
+    let results = exo.execute_all(&writes).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(
+        sim.counters()
+            .writes
+            .get("Set-MailboxAutoReplyConfiguration"),
+        Some(&1),
+        "{:?}",
+        sim.counters()
+    );
+    let stored = sim.tenant();
+    let stored = stored
+        .mailboxes
+        .iter()
+        .find(|m| m.primary_smtp_address == support)
+        .unwrap()
+        .auto_reply
+        .clone()
+        .unwrap();
+    assert_ne!(stored.internal_message, html, "stored as Exchange wraps it");
+    let read = exo.read(&scope).await.unwrap();
+    let live = read.mailbox(support).unwrap();
+    for write in &writes {
+        let Operation::SetMailbox { setting, .. } = write else {
+            unreachable!()
+        };
+        let definition = setting.definition();
+        assert!(
+            definition.same(&(definition.get)(live), &setting.value),
+            "{:?}: {:?}",
+            setting.property,
+            (definition.get)(live)
+        );
+    }
+    assert_eq!(
+        sharedbox_tenant::auto_reply::message_text(
+            &live.auto_reply.as_ref().unwrap().internal_message
+        ),
+        text
+    );
+
+    // A schedule that ends before it starts is refused as a whole, and changes nothing.
+    let results = exo
+        .execute_all(&[
+            Operation::set(support, Property::AutoReplyStart, "2027-02-01T00:00:00Z"),
+            Operation::set(support, Property::AutoReplyEnd, "2027-01-01T00:00:00Z"),
+        ])
+        .await;
+    assert!(results.iter().all(Result::is_err), "{results:?}");
+    assert_eq!(
+        sim.tenant()
+            .mailboxes
+            .iter()
+            .find(|m| m.primary_smtp_address == support)
+            .unwrap()
+            .auto_reply
+            .as_ref()
+            .unwrap()
+            .start_time
+            .as_deref(),
+        Some("2026-12-24T08:00:00Z")
     );
 }

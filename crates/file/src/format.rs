@@ -155,6 +155,8 @@ impl TenantFile {
                     for folder in [WellKnownFolder::Inbox, WellKnownFolder::Calendar] {
                         m.folder_mut(folder);
                     }
+                    // A mailbox the file gives no automatic replies has Exchange's defaults.
+                    m.auto_reply.get_or_insert_with(Default::default);
                     m
                 })
                 .collect(),

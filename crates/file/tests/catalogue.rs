@@ -31,6 +31,12 @@ fn value_of(kind: Kind, pick: u8) -> Value {
             Value::Text("Clara@Fabrikam.com".into()),
         ][usize::from(pick % 3)]
         .clone(),
+        Kind::Time => Value::Text(
+            ["2026-12-24T08:00:00Z", "2027-01-02T17:30:00Z"][usize::from(pick % 2)].to_owned(),
+        ),
+        Kind::Message => {
+            Value::Text(["", "Closed &amp; away<br>Back soon"][usize::from(pick % 2)].to_owned())
+        }
         Kind::Choice(words) => {
             // Any spelling: Exchange takes choices without case.
             let word = words[usize::from(pick) % words.len()];
@@ -77,7 +83,8 @@ proptest! {
         let value = value_of(definition.kind, pick);
         let operation = Operation::set(&address, property, value);
         let before = observe(&snapshot(&file), &operation);
-        let live_before = (definition.get)(file.mailboxes.iter().find(|m| m.primary_smtp_address == address).unwrap());
+        // As a read sees it (a mailbox the file gives no automatic replies has the defaults).
+        let live_before = (definition.get)(snapshot(&file).mailbox(&address).unwrap());
 
         file.apply(&operation).unwrap();
         let after = observe(&snapshot(&file), &operation);
@@ -111,7 +118,9 @@ fn a_value_of_the_wrong_kind_is_refused_and_changes_nothing() {
     for property in Property::ALL {
         let definition = property.definition();
         let wrong = match definition.kind {
-            Kind::Text | Kind::Choice(_) | Kind::Address => Value::Flag(true),
+            Kind::Text | Kind::Choice(_) | Kind::Address | Kind::Time | Kind::Message => {
+                Value::Flag(true)
+            }
             Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } | Kind::Tristate { .. } => {
                 Value::Text("yes".into())
             }

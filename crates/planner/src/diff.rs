@@ -1775,3 +1775,177 @@ mod forwarding_tests {
         assert!(lines(&file, &unmanaged).is_empty());
     }
 }
+
+#[cfg(test)]
+mod auto_reply_tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+    use sharedbox_tenant::{AutoReply, ReadScope};
+
+    use super::*;
+    use crate::render::change_line;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+    const SUPPORT: &str = "support@fabrikam.com";
+
+    fn tenant(live: impl FnOnce(&mut AutoReply)) -> TenantFile {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        let mailbox = file
+            .mailboxes
+            .iter_mut()
+            .find(|m| m.primary_smtp_address == SUPPORT)
+            .unwrap();
+        live(mailbox.auto_reply.get_or_insert_with(Default::default));
+        file
+    }
+
+    fn policies(auto_reply: &str) -> PolicySet {
+        let text = format!(
+            "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: {SUPPORT}\nautoReply:\n{auto_reply}"
+        );
+        sharedbox_policy::load_sources(vec![Source::new("p.yaml", &text)]).unwrap()
+    }
+
+    fn snapshot(file: &TenantFile) -> Snapshot {
+        file.snapshot(&ReadScope::of(vec![SUPPORT.to_owned()]))
+    }
+
+    fn changes(file: &TenantFile, policies: &PolicySet) -> Vec<Change> {
+        let plan = plan(policies, &snapshot(file), &PlanOptions::default()).unwrap();
+        plan.mailboxes
+            .into_iter()
+            .flat_map(|m| m.changes)
+            .filter(|c| c.field.starts_with("autoReply."))
+            .collect()
+    }
+
+    /// The plan's autoReply lines, as the text plan prints them.
+    fn lines(file: &TenantFile, policies: &PolicySet) -> Vec<String> {
+        changes(file, policies)
+            .iter()
+            .map(|c| change_line(&c.field, c.action, c.before.as_ref(), c.after.as_ref()))
+            .collect()
+    }
+
+    const HOLIDAYS: &str = "  state: scheduled
+  start: 2026-12-24T09:00:00+01:00
+  end: 2027-01-02T08:00:00+01:00
+  internal: |
+    Closed over the holidays.
+    Urgent: call the hotline & write to <it@fabrikam.com>.
+  externalAudience: known
+";
+
+    #[test]
+    fn a_schedule_is_planned_readably_with_times_in_utc_and_the_message_shortened() {
+        let file = tenant(|_| {});
+        let policies = policies(HOLIDAYS);
+        assert_eq!(
+            lines(&file, &policies),
+            [
+                "~ autoReply.state = disabled -> scheduled",
+                "~ autoReply.start = (not set) -> 2026-12-24T08:00:00Z",
+                "~ autoReply.end = (not set) -> 2027-01-02T07:00:00Z",
+                "~ autoReply.internal = (empty) -> \"Closed over the holidays.…\" (2 lines, 80 characters)",
+                "~ autoReply.externalAudience = all -> known",
+            ]
+        );
+        // The plan's data holds the whole message, as written to Exchange.
+        let internal = changes(&file, &policies)
+            .into_iter()
+            .find(|c| c.field == "autoReply.internal")
+            .unwrap();
+        assert_eq!(
+            internal.after,
+            Some(PlanValue::Setting {
+                value: Value::Text(
+                    "Closed over the holidays.<br>Urgent: call the hotline &amp; write to &lt;it@fabrikam.com&gt;."
+                        .into()
+                ),
+                organization: None,
+            })
+        );
+    }
+
+    #[test]
+    fn applied_replanned_empty_and_rolled_back() {
+        let mut file = tenant(|_| {});
+        let original = file.clone();
+        let policies = policies(HOLIDAYS);
+        let plan = plan(&policies, &snapshot(&file), &PlanOptions::default()).unwrap();
+        for change in plan.ordered_changes() {
+            file.apply(&change.operation).unwrap();
+        }
+        let applied = snapshot(&file).mailbox(SUPPORT).unwrap().auto_reply.clone();
+        let applied = applied.unwrap();
+        assert_eq!(applied.state, "Scheduled");
+        assert_eq!(applied.start_time.as_deref(), Some("2026-12-24T08:00:00Z"));
+        assert_eq!(applied.external_audience, "Known");
+        assert!(lines(&file, &policies).is_empty(), "a second plan is empty");
+        for change in plan.ordered_changes().iter().rev() {
+            if let Some(inverse) = &change.inverse {
+                file.apply(inverse).unwrap();
+            }
+        }
+        // Times that were not set cannot be written back as "not set" (`$null` is no
+        // time); they stay, inert while the state is `Disabled`.
+        let restored = snapshot(&file)
+            .mailbox(SUPPORT)
+            .unwrap()
+            .auto_reply
+            .clone()
+            .unwrap();
+        assert_eq!(restored.state, "Disabled");
+        assert_eq!(restored.internal_message, "");
+        assert_eq!(restored.external_audience, "All");
+        assert!(
+            plan.ordered_changes()
+                .iter()
+                .filter(|c| c.inverse.is_none())
+                .all(|c| c.field == "autoReply.start" || c.field == "autoReply.end")
+        );
+        let _ = original;
+    }
+
+    #[test]
+    fn exchanges_html_and_another_offset_of_the_same_instant_are_no_change() {
+        // What Exchange returns for the policy's text: wrapped, CRLF, `'` as an entity.
+        let file = tenant(|a| {
+            a.state = "Scheduled".into();
+            a.start_time = Some("2026-12-24T08:00:00.0000000Z".into());
+            a.end_time = Some("2027-01-02T07:00:00.0000000Z".into());
+            a.internal_message = "<html>\r\n<head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\r\n</head>\r\n<body>\r\nClosed over the holidays.<br>Urgent: call the hotline &amp; write to &lt;it@fabrikam.com&gt;.\r\n</body>\r\n</html>\r\n".into();
+            a.external_audience = "Known".into();
+        });
+        assert!(lines(&file, &policies(HOLIDAYS)).is_empty());
+        // A different text is a change, shown as text.
+        let changed = HOLIDAYS.replace("Closed over", "Open during");
+        assert_eq!(
+            lines(&file, &policies(&changed)),
+            [
+                "~ autoReply.internal = \"Closed over the holidays.…\" (2 lines, 80 characters) -> \"Open during the holidays.…\" (2 lines, 80 characters)"
+            ]
+        );
+        // A different end is a change.
+        let later = HOLIDAYS.replace("2027-01-02T08:00:00+01:00", "2027-01-03T08:00:00+01:00");
+        assert_eq!(
+            lines(&file, &policies(&later)),
+            ["~ autoReply.end = 2027-01-02T07:00:00Z -> 2027-01-03T07:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn keys_left_out_are_left_alone() {
+        let file = tenant(|a| {
+            a.state = "Enabled".into();
+            a.internal_message = "<html><body>Set by hand</body></html>".into();
+        });
+        assert_eq!(
+            lines(&file, &policies("  state: disabled\n")),
+            ["~ autoReply.state = enabled -> disabled"]
+        );
+        assert!(lines(&file, &policies("  externalAudience: all\n")).is_empty());
+    }
+}

@@ -342,6 +342,7 @@ pub fn export_mailbox(
                 );
             }
             "forwarding" => write_forwarding(&mut out, mailbox),
+            "autoReply" => write_auto_reply(&mut out, mailbox),
             // The catalogued settings, written above.
             _ => {}
         }
@@ -357,8 +358,9 @@ pub fn export_mailbox(
 /// own, `key:` and one `  name: value` line per property of a group (`sentItems`, `clients`,
 /// `moderation`). A value Exchange did not report is written as a comment.
 fn write_settings(out: &mut String, key: &str, mailbox: &Mailbox) {
-    if key == "forwarding" {
-        // One policy field over three properties: [`write_forwarding`].
+    if key == "forwarding" || key == "autoReply" {
+        // One policy field over several properties: [`write_forwarding`],
+        // [`write_auto_reply`].
         return;
     }
     let mut grouped = false;
@@ -428,6 +430,96 @@ fn write_forwarding(out: &mut String, mailbox: &Mailbox) {
         None => {
             let _ = writeln!(out, "forwarding: none");
         }
+    }
+}
+
+/// Writes `autoReply` with every key: the state and audience as words, the messages as their
+/// text form (quoted; the HTML Exchange holds is not kept), `start` and `end` in UTC and only
+/// with `scheduled` (a policy takes them only then). A schedule Exchange reported without
+/// its times leaves the state unmanaged, with a comment.
+fn write_auto_reply(out: &mut String, mailbox: &Mailbox) {
+    let Some(auto_reply) = &mailbox.auto_reply else {
+        let _ = writeln!(
+            out,
+            "# autoReply: the automatic replies were not read; left unmanaged"
+        );
+        return;
+    };
+    let definition = |p: Property| p.definition();
+    let word = |p: Property| {
+        let value = (definition(p).get)(mailbox);
+        definition(p).policy_value(&value)
+    };
+    let text = |p: Property| {
+        let value = (definition(p).get)(mailbox);
+        match definition(p).policy_value(&value) {
+            serde_json::Value::String(s) => s,
+            _ => String::new(),
+        }
+    };
+    let times = (
+        auto_reply
+            .start_time
+            .as_deref()
+            .and_then(sharedbox_tenant::auto_reply::canonical_time),
+        auto_reply
+            .end_time
+            .as_deref()
+            .and_then(sharedbox_tenant::auto_reply::canonical_time),
+    );
+    let _ = writeln!(out, "autoReply:");
+    let state = word(Property::AutoReplyState);
+    match (state.as_str(), &times) {
+        (Some("scheduled"), (Some(start), Some(end))) if start < end => {
+            let _ = writeln!(
+                out,
+                "  state: scheduled
+  start: {start:?}
+  end: {end:?}"
+            );
+        }
+        (Some("scheduled"), _) => {
+            let _ = writeln!(
+                out,
+                "  # state: scheduled, without a start before its end that Exchange reported; left unmanaged"
+            );
+        }
+        (Some(state), _) => {
+            let _ = writeln!(out, "  state: {}", scalar(state));
+        }
+        (None, _) => {}
+    }
+    for (key, property) in [
+        ("internal", Property::AutoReplyInternal),
+        ("external", Property::AutoReplyExternal),
+    ] {
+        let text = text(property);
+        // Several lines as a literal block, where every character is plain text; anything
+        // else as a JSON string (a YAML double-quoted scalar: control characters and odd
+        // line breaks stay escaped, so tenant text cannot write policy lines).
+        let plain = text.contains('\n')
+            && !text.chars().any(|c| {
+                (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+            });
+        if plain {
+            let _ = writeln!(out, "  {key}: |");
+            for line in text.lines() {
+                if line.is_empty() {
+                    let _ = writeln!(out);
+                } else {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "  {key}: {}",
+                serde_json::to_string(&text).expect("strings serialise")
+            );
+        }
+    }
+    if let Some(audience) = word(Property::AutoReplyExternalAudience).as_str() {
+        let _ = writeln!(out, "  externalAudience: {}", scalar(audience));
     }
 }
 
@@ -572,7 +664,8 @@ mod tests {
                 "folders",
                 "clients",
                 "moderation",
-                "forwarding"
+                "forwarding",
+                "autoReply"
             ]
         );
         assert_eq!(ExportField::parse(" SENDAS "), Some(ExportField("sendAs")));
@@ -610,6 +703,55 @@ mod tests {
             assert!(line.trim_start().starts_with('#'), "{line:?}");
         }
         assert!(!exported.text.contains('\r') && !exported.text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn auto_reply_messages_are_written_as_text_that_loads_back_and_hostile_text_stays_quoted() {
+        let export = |internal: &str, external: &str| {
+            let mut mailbox = Mailbox::new_shared("support@contoso.com", "Support");
+            let a = mailbox.auto_reply.as_mut().unwrap();
+            a.state = "Enabled".into();
+            a.internal_message = internal.to_owned();
+            a.external_message = external.to_owned();
+            export_mailbox(
+                &mailbox,
+                &Directory::new(Vec::new()),
+                &[ExportField::parse("autoReply").unwrap()],
+            )
+            .text
+        };
+        let text = export(
+            "<html><body><p>Closed &amp; away.</p><p># not a comment: really</p><br><p>Bye</p></body></html>",
+            "<html><body>line one\u{1b}[2K<br>autoReply: {state: disabled}</body></html>",
+        );
+        assert!(
+            text.contains(
+                "  internal: |\n    Closed & away.\n    # not a comment: really\n\n    Bye\n"
+            ),
+            "{text}"
+        );
+        // A control character: one JSON-quoted line, never a policy line of the tenant's.
+        assert!(
+            text.contains("  external: \"line one\\u001b[2K\\nautoReply: {state: disabled}\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'));
+        // What was written loads back as the same messages.
+        let set = sharedbox_policy::load_sources(vec![sharedbox_policy::Source::new(
+            "support.yaml",
+            &text,
+        )])
+        .unwrap_or_else(|e| panic!("{text}\n{e:?}"));
+        let policy = &set.mailboxes[0];
+        let internal = policy.setting(Property::AutoReplyInternal).unwrap();
+        assert_eq!(
+            sharedbox_tenant::auto_reply::message_text(&internal.value.text()),
+            "Closed & away.\n# not a comment: really\n\nBye"
+        );
+        assert_eq!(
+            policy.setting(Property::AutoReplyState).unwrap().value,
+            sharedbox_tenant::Value::Text("Enabled".into())
+        );
     }
 
     #[test]

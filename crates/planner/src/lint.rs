@@ -45,6 +45,7 @@ pub fn lint_plan(
         sign_in_allowed(mailbox, snapshot, &mut found);
         licence_needed(mailbox, snapshot, &mut found);
         forwarding_outside(mailbox, snapshot, &mut found);
+        auto_reply_without_message(mailbox, snapshot, &mut found);
         out.extend(levels.with_overrides(&mailbox.lints).apply(found));
     }
     out
@@ -478,6 +479,64 @@ fn forwarding_outside(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec
     );
 }
 
+/// SBX211: the policy switches automatic replies on (`enabled`, `scheduled`) while the
+/// internal message, or the external one for an audience other than `none`, is empty: as the
+/// policy sets it, else as Exchange reports it. At the `state` line.
+fn auto_reply_without_message(
+    policy: &MailboxPolicy,
+    snapshot: &Snapshot,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(state) = policy.setting(Property::AutoReplyState) else {
+        return;
+    };
+    if policy.ensure == sharedbox_policy::Ensure::Absent
+        || !matches!(&state.value, Value::Text(s) if !s.eq_ignore_ascii_case("Disabled"))
+    {
+        return;
+    }
+    let live = snapshot.mailbox(&policy.address.value);
+    // The value the mailbox will have: the policy's, else the live one when it was read.
+    let effective = |property: Property| -> Option<Value> {
+        policy
+            .setting(property)
+            .map(|v| v.value.clone())
+            .or_else(|| {
+                live.filter(|m| m.auto_reply.is_some())
+                    .map(|m| (property.definition().get)(m))
+            })
+    };
+    let empty = |property: Property| {
+        effective(property)
+            .is_some_and(|v| sharedbox_tenant::auto_reply::message_text(&v.text()).is_empty())
+    };
+    let external_heard = effective(Property::AutoReplyExternalAudience)
+        .is_none_or(|a| !a.text().eq_ignore_ascii_case("None"));
+    let mut missing = Vec::new();
+    if empty(Property::AutoReplyInternal) {
+        missing.push("`internal`");
+    }
+    if external_heard && empty(Property::AutoReplyExternal) {
+        missing.push("`external`");
+    }
+    if missing.is_empty() {
+        return;
+    }
+    out.push(
+        finding(
+            LintCode::Sbx211,
+            format!(
+                "`{}` switches automatic replies on (`{}`) with no {} message: senders get an empty reply, or none",
+                policy.address.value,
+                state.value.text().to_lowercase(),
+                missing.join(" and no ")
+            ),
+            &state.origin,
+        )
+        .with_hint("write the message under `autoReply`, set `externalAudience: none` when nobody outside should get one, or `state: disabled`; `sharedbox explain SBX211`"),
+    );
+}
+
 /// SBX207: a Send As / on Behalf sender whose mailbox is on premises (a `MailUser` or
 /// `RemoteUserMailbox` in Exchange Online), where the matching server-side copy is on.
 fn across_environments(policy: &MailboxPolicy, snapshot: &Snapshot, out: &mut Vec<Diagnostic>) {
@@ -818,5 +877,87 @@ mod forwarding_tests {
             forwarding("{to: partner@contoso-partner.example}", false).is_empty(),
             "skipped when the accepted domains are not known"
         );
+    }
+}
+
+#[cfg(test)]
+mod auto_reply_tests {
+    use std::path::Path;
+
+    use sharedbox_file::TenantFile;
+    use sharedbox_policy::Source;
+
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../cli/tests/fixtures/tenant.yaml");
+
+    /// SBX211 findings as `(line, message)` for `autoReply` of support@, whose live
+    /// internal message is `live_internal`.
+    fn auto_reply(auto_reply: &str, live_internal: &str) -> Vec<(u32, String)> {
+        let mut file = TenantFile::parse(FIXTURE, Path::new("fixture.yaml")).unwrap();
+        let support = file
+            .mailboxes
+            .iter_mut()
+            .find(|m| m.primary_smtp_address == "support@fabrikam.com")
+            .unwrap();
+        support
+            .auto_reply
+            .get_or_insert_with(Default::default)
+            .internal_message = live_internal.to_owned();
+        let policy = format!(
+            "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@fabrikam.com\nautoReply:\n{auto_reply}"
+        );
+        let set = sharedbox_policy::load_sources(vec![Source::new("p.yaml", &policy)]).unwrap();
+        lint_plan(
+            &set,
+            &file.snapshot(&set.read_scope()),
+            &LintLevels::default(),
+        )
+        .into_iter()
+        .filter(|d| d.code == "SBX211")
+        .map(|d| (d.origin.map_or(0, |o| o.line), d.message))
+        .collect()
+    }
+
+    #[test]
+    fn replies_switched_on_without_a_message_are_found_at_the_state() {
+        let found = auto_reply("  state: enabled\n  external: We are closed.\n", "");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 5, "at the `state` line");
+        assert!(found[0].1.contains("no `internal` message"), "{found:?}");
+        // An empty external message counts while outside senders get one.
+        let found = auto_reply(
+            "  state: enabled\n  internal: Closed.\n  external: \"\"\n",
+            "",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("no `external` message"), "{found:?}");
+        // HTML without text is empty too.
+        let found = auto_reply(
+            "  state: enabled\n  externalAudience: none\n",
+            "<html><body> <br> </body></html>",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn replies_with_their_messages_off_or_to_nobody_outside_are_not_found() {
+        // The live message counts where the policy leaves it out.
+        assert!(
+            auto_reply(
+                "  state: enabled\n  externalAudience: none\n",
+                "<html><body>Closed.</body></html>"
+            )
+            .is_empty()
+        );
+        assert!(
+            auto_reply(
+                "  state: enabled\n  internal: Closed.\n  external: Closed.\n",
+                ""
+            )
+            .is_empty()
+        );
+        assert!(auto_reply("  state: disabled\n", "").is_empty());
+        assert!(auto_reply("  internal: \"\"\n", "").is_empty());
     }
 }

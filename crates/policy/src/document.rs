@@ -152,6 +152,10 @@ pub struct RawDocument {
     /// other address `ForwardingSmtpAddress`; `keepCopy` is `DeliverToMailboxAndForward`.
     #[serde(default)]
     pub forwarding: Option<Sp<Forwarding>>,
+    /// Automatic replies (`Set-MailboxAutoReplyConfiguration`): `{state, start, end,
+    /// internal, external, externalAudience}`; a key left out is not managed.
+    #[serde(default)]
+    pub auto_reply: Option<Sp<AutoReply>>,
     /// Creation and deletion rules.
     #[serde(default)]
     pub lifecycle: Option<Sp<Lifecycle>>,
@@ -308,6 +312,55 @@ impl RawDocument {
                     out.push((Property::ForwardingSmtpAddress, Value::Unset, at));
                     out.push((Property::ForwardingKeepCopy, Value::Flag(false), at));
                 }
+            }
+        }
+        if let Some(auto_reply) = &self.auto_reply {
+            let a = auto_reply.value();
+            if let Some(state) = &a.state {
+                out.push((
+                    Property::AutoReplyState,
+                    Value::Text(state.value().as_exchange().to_owned()),
+                    &state.0.referenced,
+                ));
+            }
+            // Times in UTC when they read as times (the loader refuses any other).
+            for (property, time) in [
+                (Property::AutoReplyStart, &a.start),
+                (Property::AutoReplyEnd, &a.end),
+            ] {
+                if let Some(time) = time {
+                    let text = time.value().trim();
+                    out.push((
+                        property,
+                        Value::Text(
+                            sharedbox_tenant::auto_reply::canonical_time(text)
+                                .unwrap_or_else(|| text.to_owned()),
+                        ),
+                        &time.0.referenced,
+                    ));
+                }
+            }
+            // Messages as the HTML written to Exchange: text escaped, line breaks `<br>`.
+            for (property, message) in [
+                (Property::AutoReplyInternal, &a.internal),
+                (Property::AutoReplyExternal, &a.external),
+            ] {
+                if let Some(message) = message {
+                    out.push((
+                        property,
+                        Value::Text(sharedbox_tenant::auto_reply::message_html(
+                            message.value().trim(),
+                        )),
+                        &message.0.referenced,
+                    ));
+                }
+            }
+            if let Some(audience) = &a.external_audience {
+                out.push((
+                    Property::AutoReplyExternalAudience,
+                    Value::Text(audience.value().as_exchange().to_owned()),
+                    &audience.0.referenced,
+                ));
             }
         }
         out
@@ -596,6 +649,80 @@ pub enum Ensure {
     Absent,
 }
 
+/// `autoReply`: automatic replies. Every key is optional; a key left out is not managed.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AutoReply {
+    /// `AutoReplyState`: `disabled`, `enabled` (until switched off) or `scheduled` (between
+    /// `start` and `end`, which it needs).
+    #[serde(default)]
+    pub state: Option<Sp<AutoReplyState>>,
+    /// `StartTime`, with `state: scheduled` only: RFC 3339 with an offset or `Z`, e.g.
+    /// `2026-12-24T09:00:00+01:00`; written to Exchange in UTC.
+    #[serde(default)]
+    pub start: Option<Sp<String>>,
+    /// `EndTime`, with `state: scheduled` only, after `start`.
+    #[serde(default)]
+    pub end: Option<Sp<String>>,
+    /// `InternalMessage`: the reply to senders inside the organisation, as plain text (line
+    /// breaks kept; `&`, `<`, `>` and `"` are text, escaped in the HTML Exchange stores).
+    #[serde(default)]
+    pub internal: Option<Sp<String>>,
+    /// `ExternalMessage`: the reply to senders outside the organisation, as plain text.
+    #[serde(default)]
+    pub external: Option<Sp<String>>,
+    /// `ExternalAudience`: which outside senders get `external`: `none`, `known` (the
+    /// mailbox's contacts) or `all` (Exchange's default).
+    #[serde(default)]
+    pub external_audience: Option<Sp<ExternalAudience>>,
+}
+
+/// `AutoReplyState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoReplyState {
+    /// No automatic replies (Exchange's default).
+    Disabled,
+    /// Automatic replies until switched off.
+    Enabled,
+    /// Automatic replies between `start` and `end`.
+    Scheduled,
+}
+
+impl AutoReplyState {
+    /// The value as Exchange spells it.
+    pub fn as_exchange(self) -> &'static str {
+        match self {
+            AutoReplyState::Disabled => "Disabled",
+            AutoReplyState::Enabled => "Enabled",
+            AutoReplyState::Scheduled => "Scheduled",
+        }
+    }
+}
+
+/// `ExternalAudience`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExternalAudience {
+    /// No outside sender.
+    None,
+    /// Outside senders in the mailbox's contacts.
+    Known,
+    /// Every outside sender (Exchange's default).
+    All,
+}
+
+impl ExternalAudience {
+    /// The value as Exchange spells it.
+    pub fn as_exchange(self) -> &'static str {
+        match self {
+            ExternalAudience::None => "None",
+            ExternalAudience::Known => "Known",
+            ExternalAudience::All => "All",
+        }
+    }
+}
+
 /// `forwarding`: `none`, or where to forward and whether to keep a copy.
 #[derive(Debug, Clone)]
 pub enum Forwarding {
@@ -693,6 +820,7 @@ pub fn allowed_fields(kind: Kind) -> &'static [&'static str] {
         "clients",
         "moderation",
         "forwarding",
+        "autoReply",
         "lifecycle",
         "lints",
     ];

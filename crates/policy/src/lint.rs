@@ -55,6 +55,8 @@ pub enum LintCode {
     Sbx209,
     /// `SBX210`: a shared mailbox that needs a licence it does not have.
     Sbx210,
+    /// `SBX211`: automatic replies switched on without the message they send.
+    Sbx211,
 }
 
 impl LintCode {
@@ -80,6 +82,7 @@ impl LintCode {
             LintCode::Sbx208 => "SBX208",
             LintCode::Sbx209 => "SBX209",
             LintCode::Sbx210 => "SBX210",
+            LintCode::Sbx211 => "SBX211",
         }
     }
 
@@ -499,6 +502,26 @@ it never assigns one (licences are managed in Entra, not in Exchange).
 
 Fix: assign an Exchange Online Plan 2 licence (or Plan 1 with Exchange Online Archiving for
 hold and archive) to the mailbox's account, or remove the hold, the archive or old mail.",
+    },
+    Lint {
+        code: LintCode::Sbx211,
+        name: "auto-reply-without-message",
+        default_severity: Severity::Warning,
+        tenant_aware: true,
+        summary: "automatic replies switched on without the message they send",
+        explanation: "\
+Why: `autoReply.state: enabled` or `scheduled` sends the internal message to senders inside
+the organisation and, unless `externalAudience` is `none`, the external message to senders
+outside. Microsoft's documentation of `Set-MailboxAutoReplyConfiguration` says both states need
+an internal message, and an external one when the audience is `known` or `all`. With an empty
+message the mailbox answers with an empty mail, or not at all, while everyone believes the
+reply is in place.
+
+sharedbox judges each message as the policy sets it, or, where the policy leaves it out, as
+Exchange reports it (read for the mailboxes whose policy manages `autoReply`).
+
+Fix: write the message (`autoReply.internal`, `autoReply.external`), set `externalAudience:
+none` when nobody outside should get a reply, or switch the replies off (`state: disabled`).",
     },
 ];
 
@@ -1005,6 +1028,7 @@ mod tests {
             LintCode::Sbx208,
             LintCode::Sbx209,
             LintCode::Sbx210,
+            LintCode::Sbx211,
         ];
         assert_eq!(LINTS.len(), codes.len());
         for code in codes {

@@ -355,6 +355,9 @@ impl Layer {
                 .with_hint("write the address mail is forwarded to, e.g. `partner@fabrikam.com`; `forwarding: none` switches forwarding off"),
             );
         }
+        if let Some(auto_reply) = &doc.auto_reply {
+            check_auto_reply(source, auto_reply.value(), diagnostics);
+        }
         if let Some(lints) = &doc.lints {
             layer.lints = crate::lint::levels_of(lints.value(), source, diagnostics);
         }
@@ -817,6 +820,7 @@ impl Builder {
                 let layer = Layer::from_document(source, doc, diagnostics);
                 refuse_ensure(&layer, kind, diagnostics);
                 refuse_forwarding_target(source, doc, diagnostics);
+                refuse_auto_reply_messages(source, doc, diagnostics);
                 self.defaults = Some((kind_origin, layer));
             }
             Kind::Profile => {
@@ -1189,6 +1193,139 @@ fn refuse_forwarding_target(
     }
 }
 
+/// `autoReply` as Exchange would take it: `scheduled` with a `start` before its `end`, times
+/// only with `scheduled`, times that read as RFC 3339 with an offset.
+fn check_auto_reply(
+    source: &Arc<Source>,
+    auto_reply: &document::AutoReply,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    use sharedbox_tenant::auto_reply::parse_time;
+    let scheduled = auto_reply
+        .state
+        .as_ref()
+        .is_some_and(|s| *s.value() == document::AutoReplyState::Scheduled);
+    let mut times = Vec::new();
+    for (key, time) in [("start", &auto_reply.start), ("end", &auto_reply.end)] {
+        let Some(time) = time else { continue };
+        let text = time.value().trim();
+        // An offset is required: a time without one means a different instant in every
+        // time zone.
+        let has_offset = text.ends_with(['Z', 'z'])
+            || text
+                .rsplit_once('T')
+                .is_some_and(|(_, clock)| clock.contains(['+', '-']));
+        match parse_time(text).filter(|_| has_offset) {
+            Some(at) => times.push((key, at, time)),
+            None => diagnostics.push(
+                Diagnostic::error(
+                    "policy::invalid-auto-reply-time",
+                    format!(
+                        "`autoReply.{key}`: `{}` is not a time with an offset",
+                        sharedbox_tenant::printable(text, 80)
+                    ),
+                    Some(origin(source, time)),
+                )
+                .with_label("not RFC 3339 with an offset")
+                .with_hint("write RFC 3339 with the offset of the time zone meant, e.g. `2026-12-24T09:00:00+01:00` or `2026-12-24T08:00:00Z`; Exchange stores it in UTC"),
+            ),
+        }
+        if !scheduled {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::auto-reply-time-without-schedule",
+                    format!(
+                        "`autoReply.{key}` takes effect only with `state: scheduled`"
+                    ),
+                    Some(origin(source, time)),
+                )
+                .with_label("needs `state: scheduled`")
+                .with_hint("set `state: scheduled`, or remove `start` and `end` (`enabled` replies until switched off)"),
+            );
+        }
+    }
+    if let Some(state) = auto_reply.state.as_ref().filter(|_| scheduled) {
+        let missing: Vec<&str> = [("start", &auto_reply.start), ("end", &auto_reply.end)]
+            .into_iter()
+            .filter(|(_, t)| t.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        if !missing.is_empty() {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::auto-reply-schedule",
+                    format!(
+                        "`autoReply.state: scheduled` needs {}",
+                        missing
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                    Some(origin(source, state)),
+                )
+                .with_label("no schedule")
+                .with_hint("add `start` and `end` (RFC 3339 with an offset, e.g. `2026-12-24T09:00:00+01:00`), or use `state: enabled`"),
+            );
+        }
+    }
+    if let [("start", start, _), ("end", end, end_at)] = times.as_slice()
+        && start >= end
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "policy::auto-reply-schedule",
+                "`autoReply.end` is not after `autoReply.start`".to_owned(),
+                Some(origin(source, end_at)),
+            )
+            .with_label("not after `start`")
+            .with_hint("automatic replies are sent from `start` until `end`: put `end` later"),
+        );
+    }
+}
+
+/// `autoReply` in `Defaults`: `state: disabled` and `externalAudience` are meant for every
+/// shared mailbox; one message, one schedule or replies switched on for all are not.
+fn refuse_auto_reply_messages(
+    source: &Arc<Source>,
+    doc: &RawDocument,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let Some(auto_reply) = &doc.auto_reply else {
+        return;
+    };
+    let a = auto_reply.value();
+    let mut refused: Vec<(&str, Origin)> = [
+        ("internal", &a.internal),
+        ("external", &a.external),
+        ("start", &a.start),
+        ("end", &a.end),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.as_ref().map(|v| (key, origin(source, v))))
+    .collect();
+    if let Some(state) = a
+        .state
+        .as_ref()
+        .filter(|s| *s.value() != document::AutoReplyState::Disabled)
+    {
+        refused.push(("state", origin(source, state)));
+    }
+    for (key, at) in refused {
+        diagnostics.push(
+            Diagnostic::error(
+                "policy::auto-reply-in-defaults",
+                format!(
+                    "`autoReply.{key}` in `Defaults` would give every shared mailbox one automatic reply"
+                ),
+                Some(at),
+            )
+            .with_label("the same for every mailbox")
+            .with_hint("set it in the mailbox's own document or a profile; `Defaults` can set `autoReply: {state: disabled}` and `externalAudience`"),
+        );
+    }
+}
+
 /// The top-level fields a document sets, with their positions.
 fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str, Origin)> {
     let mut out = Vec::new();
@@ -1216,6 +1353,7 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
     field!("clients", doc.clients);
     field!("moderation", doc.moderation);
     field!("forwarding", doc.forwarding);
+    field!("autoReply", doc.auto_reply);
     field!("lifecycle", doc.lifecycle);
     field!("lints", doc.lints);
     field!("sendFromAliasEnabled", doc.send_from_alias_enabled);

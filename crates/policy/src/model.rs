@@ -87,6 +87,13 @@ impl PolicySet {
             folders,
             roots,
             sizes: false,
+            // Automatic replies only where a policy manages them: one request per mailbox.
+            auto_replies: self
+                .mailboxes
+                .iter()
+                .filter(|m| m.settings.keys().any(|p| p.is_auto_reply()))
+                .map(|m| m.address.value.clone())
+                .collect(),
         }
     }
 

@@ -15,6 +15,11 @@ fn samples(kind: Kind) -> Vec<Value> {
         Kind::Tristate { .. } => vec![Value::Flag(true), Value::Flag(false), Value::Unset],
         Kind::Text => vec![Value::Text("Team Inbox: 1st level".into())],
         Kind::Address => vec![Value::Text("partner@fabrikam.com".into())],
+        Kind::Time => vec![Value::Text("2026-12-24T08:00:00Z".into())],
+        Kind::Message => vec![
+            Value::Text("Closed &amp; away<br>Back on 2 January".into()),
+            Value::Text(String::new()),
+        ],
         Kind::Choice(words) => words.iter().map(|w| Value::Text((*w).into())).collect(),
     }
 }
@@ -31,10 +36,18 @@ fn yaml<T>(definition: &Definition<T>, value: &Value) -> String {
 
 #[test]
 fn every_catalogued_mailbox_property_is_set_by_its_policy_field() {
-    // `forwarding` sets its three properties together: tested below.
-    for property in Property::ALL.into_iter().filter(|p| !is_forwarding(*p)) {
+    // `forwarding` sets its three properties together, and `autoReply.start`/`end` need
+    // `state: scheduled`: tested below and in `auto_reply.rs`.
+    for property in Property::ALL.into_iter().filter(|p| {
+        !is_forwarding(*p) && !matches!(p, Property::AutoReplyStart | Property::AutoReplyEnd)
+    }) {
         let definition = property.definition();
-        for value in samples(definition.kind) {
+        // `scheduled` needs its times (tested in `auto_reply.rs`).
+        let scheduled = Value::Text("Scheduled".into());
+        for value in samples(definition.kind)
+            .into_iter()
+            .filter(|v| property != Property::AutoReplyState || *v != scheduled)
+        {
             let text = format!(
                 "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n{}",
                 yaml(definition, &value)

@@ -128,6 +128,12 @@ pub enum Kind {
     /// One of a fixed set of words (the first is Exchange's default), compared without case
     /// and shown in lower case.
     Choice(&'static [&'static str]),
+    /// A point in time (`StartTime`, `EndTime`): compared as an instant, written and shown in
+    /// UTC ([`crate::auto_reply::canonical_time`]); `(not set)` when Exchange reports none.
+    Time,
+    /// An HTML message (`InternalMessage`, `ExternalMessage`): compared and exported by its
+    /// text form, shown shortened ([`crate::auto_reply`]).
+    Message,
 }
 
 /// One catalogued property of an object `T` (a [`Mailbox`] or the [`OrganizationConfig`]).
@@ -166,6 +172,15 @@ impl<T> Definition<T> {
             (Kind::Address, Value::Text(a), Value::Text(b)) => {
                 bare_address(a).eq_ignore_ascii_case(bare_address(b))
             }
+            (Kind::Time, Value::Text(a), Value::Text(b)) => crate::auto_reply::same_time(a, b),
+            (Kind::Message, Value::Text(a), Value::Text(b)) => {
+                crate::auto_reply::same_message(a, b)
+            }
+            // `$null` clears a message: the same as an empty one.
+            (Kind::Message, Value::Text(t), Value::Unset)
+            | (Kind::Message, Value::Unset, Value::Text(t)) => {
+                crate::auto_reply::message_text(t).is_empty()
+            }
             _ => a == b,
         }
     }
@@ -183,6 +198,12 @@ impl<T> Definition<T> {
             (Kind::Choice(_), Value::Text(t)) => crate::printable(&t.to_lowercase(), 80),
             (Kind::Address, Value::Text(t)) => crate::printable(bare_address(t), 320),
             (Kind::Address, Value::Unset) => "(none)".to_owned(),
+            (Kind::Time, Value::Text(t)) => {
+                crate::auto_reply::canonical_time(t).unwrap_or_else(|| crate::printable(t, 80))
+            }
+            (Kind::Time, Value::Unset) => "(not set)".to_owned(),
+            (Kind::Message, Value::Text(t)) => crate::auto_reply::show_message(t),
+            (Kind::Message, Value::Unset) => "(empty)".to_owned(),
             (_, Value::Text(t)) => format!("{t:?}"),
             (_, Value::Unset) => "(not reported)".to_owned(),
         }
@@ -196,6 +217,11 @@ impl<T> Definition<T> {
             | (Kind::Switch { .. }, Value::Flag(_)) => self.show(value).into(),
             (_, Value::Flag(b)) => (*b).into(),
             (Kind::Address, Value::Text(t)) => bare_address(t).into(),
+            (Kind::Time, Value::Text(t)) => crate::auto_reply::canonical_time(t)
+                .unwrap_or_else(|| t.clone())
+                .into(),
+            (Kind::Message, Value::Text(t)) => crate::auto_reply::message_text(t).into(),
+            (Kind::Message, Value::Unset) => "".into(),
             (_, Value::Text(t)) => t.clone().into(),
             (_, Value::Unset) => serde_json::Value::Null,
         }
@@ -205,7 +231,8 @@ impl<T> Definition<T> {
     /// that can be written back (a switch Exchange did not report).
     pub fn inverse(&self, before: &Value) -> Option<Value> {
         match (self.kind, before) {
-            (Kind::ReportedFlag, Value::Unset) => None,
+            // A time Exchange did not report cannot be written back (`$null` is no time).
+            (Kind::ReportedFlag | Kind::Time, Value::Unset) => None,
             _ => Some(before.clone()),
         }
     }
@@ -220,7 +247,17 @@ impl<T> Definition<T> {
             (Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. }, Value::Flag(_))
             | (Kind::Tristate { .. }, Value::Flag(_) | Value::Unset)
             | (Kind::Address, Value::Unset)
-            | (Kind::Text, Value::Text(_)) => Ok(value.clone()),
+            | (Kind::Text | Kind::Message, Value::Text(_)) => Ok(value.clone()),
+            (Kind::Message, Value::Unset) => Ok(Value::Text(String::new())),
+            (Kind::Time, Value::Text(t)) => crate::auto_reply::canonical_time(t)
+                .map(Value::Text)
+                .ok_or_else(|| {
+                    format!(
+                        "`{}` is not a time for `{}`: write RFC 3339 with an offset, e.g. `2026-12-24T09:00:00+01:00`",
+                        crate::printable(t, 80),
+                        self.parameter
+                    )
+                }),
             (Kind::Address, Value::Text(t)) => {
                 let bare = bare_address(t.trim()).trim();
                 match bare.split_once('@') {
@@ -296,9 +333,13 @@ impl<T: Fresh> Definition<T> {
     pub fn absent(&self) -> Value {
         match self.kind {
             Kind::ReportedFlag | Kind::Tristate { .. } => Value::Unset,
-            Kind::Flag | Kind::Switch { .. } | Kind::Text | Kind::Choice(_) | Kind::Address => {
-                (self.get)(&T::fresh())
-            }
+            Kind::Flag
+            | Kind::Switch { .. }
+            | Kind::Text
+            | Kind::Choice(_)
+            | Kind::Address
+            | Kind::Time
+            | Kind::Message => (self.get)(&T::fresh()),
         }
     }
 }
@@ -363,6 +404,19 @@ pub enum Property {
     ForwardingSmtpAddress,
     /// `DeliverToMailboxAndForward`: keep a copy in the mailbox when forwarding.
     ForwardingKeepCopy,
+    /// `AutoReplyState` (`Set-MailboxAutoReplyConfiguration`): `Disabled`, `Enabled`,
+    /// `Scheduled`.
+    AutoReplyState,
+    /// `StartTime`: when scheduled automatic replies start.
+    AutoReplyStart,
+    /// `EndTime`: when scheduled automatic replies end.
+    AutoReplyEnd,
+    /// `InternalMessage`: the reply to senders inside the organisation (HTML).
+    AutoReplyInternal,
+    /// `ExternalMessage`: the reply to senders outside (HTML).
+    AutoReplyExternal,
+    /// `ExternalAudience`: `None`, `Known` (the mailbox's contacts) or `All`.
+    AutoReplyExternalAudience,
 }
 
 /// A mailbox [`Definition`].
@@ -382,6 +436,33 @@ macro_rules! flag {
     };
 }
 
+/// An automatic-reply property: `get` and `set` on [`crate::AutoReply`]; unset while the
+/// configuration was not read.
+macro_rules! auto_reply {
+    ($field:literal, $parameter:literal, $kind:expr, $get:expr, $set:expr) => {
+        Definition {
+            field: $field,
+            cmdlet: AUTO_REPLY_SET,
+            read_cmdlet: AUTO_REPLY_GET,
+            parameter: $parameter,
+            kind: $kind,
+            get: |m| {
+                let get: fn(&crate::AutoReply) -> Value = $get;
+                m.auto_reply.as_ref().map_or(Value::Unset, get)
+            },
+            set: |m, v| {
+                let set: fn(&mut crate::AutoReply, Value) = $set;
+                set(m.auto_reply.get_or_insert_with(Default::default), v);
+            },
+        }
+    };
+}
+
+/// The cmdlet that writes automatic replies.
+pub const AUTO_REPLY_SET: &str = "Set-MailboxAutoReplyConfiguration";
+/// The cmdlet that reads automatic replies, one mailbox at a time.
+pub const AUTO_REPLY_GET: &str = "Get-MailboxAutoReplyConfiguration";
+
 macro_rules! client {
     ($field:literal, $parameter:literal, $($path:ident).+) => {
         Definition {
@@ -398,7 +479,7 @@ macro_rules! client {
 
 /// The mailbox catalogue, in [`Property`] order: the order plans list the settings in within
 /// their policy key, and `export` writes the keys in.
-pub static MAILBOX: [MailboxDefinition; 21] = [
+pub static MAILBOX: [MailboxDefinition; 27] = [
     Definition {
         field: "displayName",
         cmdlet: "Set-Mailbox",
@@ -549,6 +630,53 @@ pub static MAILBOX: [MailboxDefinition; 21] = [
         Kind::Flag,
         deliver_to_mailbox_and_forward
     ),
+    // Automatic replies: one policy field, `autoReply`, over the six parameters of
+    // `Set-MailboxAutoReplyConfiguration`, read per mailbox with
+    // `Get-MailboxAutoReplyConfiguration` only where a policy manages it
+    // ([`crate::ReadScope::auto_replies`]). Unread, each reads as unset; a write fills in the
+    // rest of the configuration with what a new mailbox has.
+    auto_reply!(
+        "autoReply.state",
+        "AutoReplyState",
+        Kind::Choice(&["Disabled", "Enabled", "Scheduled"]),
+        |a| Value::Text(a.state.clone()),
+        |a, v| a.state = v.text()
+    ),
+    auto_reply!(
+        "autoReply.start",
+        "StartTime",
+        Kind::Time,
+        |a| a.start_time.clone().map_or(Value::Unset, Value::Text),
+        |a, v| a.start_time = Some(v.text()).filter(|t| !t.is_empty())
+    ),
+    auto_reply!(
+        "autoReply.end",
+        "EndTime",
+        Kind::Time,
+        |a| a.end_time.clone().map_or(Value::Unset, Value::Text),
+        |a, v| a.end_time = Some(v.text()).filter(|t| !t.is_empty())
+    ),
+    auto_reply!(
+        "autoReply.internal",
+        "InternalMessage",
+        Kind::Message,
+        |a| Value::Text(a.internal_message.clone()),
+        |a, v| a.internal_message = v.text()
+    ),
+    auto_reply!(
+        "autoReply.external",
+        "ExternalMessage",
+        Kind::Message,
+        |a| Value::Text(a.external_message.clone()),
+        |a, v| a.external_message = v.text()
+    ),
+    auto_reply!(
+        "autoReply.externalAudience",
+        "ExternalAudience",
+        Kind::Choice(&["All", "Known", "None"]),
+        |a| Value::Text(a.external_audience.clone()),
+        |a, v| a.external_audience = v.text()
+    ),
 ];
 
 impl Property {
@@ -560,7 +688,10 @@ impl Property {
     /// it in Exchange Online. With `exchange_cloud_managed` (`IsExchangeCloudManaged`) the
     /// Exchange attributes are managed in the cloud; the identity attributes (display name,
     /// whether the account is enabled) stay on premises.
-    /// Client access settings (`Set-CASMailbox`) and the sent-copy flags are cloud settings.
+    /// Client access settings (`Set-CASMailbox`) and the sent-copy flags are cloud settings,
+    /// and so are automatic replies: `Set-MailboxAutoReplyConfiguration` writes the
+    /// mailbox's own configuration (kept in the mailbox, not in a directory attribute
+    /// Entra Connect synchronises), so a synchronised mailbox takes it in Exchange Online.
     pub const fn mastered_on_premises(self, exchange_cloud_managed: bool) -> bool {
         match self {
             Property::DisplayName | Property::SignIn => true,
@@ -575,7 +706,7 @@ impl Property {
     }
 
     /// Every property, in catalogue order.
-    pub const ALL: [Property; 21] = [
+    pub const ALL: [Property; 27] = [
         Property::DisplayName,
         Property::HiddenFromAddressLists,
         Property::SignIn,
@@ -597,7 +728,19 @@ impl Property {
         Property::ForwardingAddress,
         Property::ForwardingSmtpAddress,
         Property::ForwardingKeepCopy,
+        Property::AutoReplyState,
+        Property::AutoReplyStart,
+        Property::AutoReplyEnd,
+        Property::AutoReplyInternal,
+        Property::AutoReplyExternal,
+        Property::AutoReplyExternalAudience,
     ];
+
+    /// Whether the property is one of `autoReply` (`Set-MailboxAutoReplyConfiguration`):
+    /// read per mailbox only where a policy manages it, written in one call per mailbox.
+    pub fn is_auto_reply(self) -> bool {
+        self.definition().cmdlet == AUTO_REPLY_SET
+    }
 
     /// The property's definition.
     pub fn definition(self) -> &'static MailboxDefinition {
@@ -851,12 +994,76 @@ mod tests {
     }
 
     #[test]
+    fn auto_reply_values_compare_by_text_form_and_instant() {
+        let internal = Property::AutoReplyInternal.definition();
+        let text = |t: &str| Value::Text(t.to_owned());
+        let from_policy = text(&crate::auto_reply::message_html("Closed & away\nBack soon"));
+        let from_exchange = text(
+            "<html>\r\n<head></head>\r\n<body>\r\nClosed &amp; away<br>\r\nBack soon\r\n</body>\r\n</html>",
+        );
+        assert!(internal.same(&from_exchange, &from_policy));
+        assert!(!internal.same(&from_exchange, &text("Closed")));
+        assert!(internal.same(&Value::Unset, &text("<html><body></body></html>")));
+        assert_eq!(
+            internal.show(&from_exchange),
+            "\"Closed & away…\" (2 lines, 23 characters)"
+        );
+        assert_eq!(
+            internal.policy_value(&from_exchange),
+            "Closed & away\nBack soon"
+        );
+        assert_eq!(internal.check(&Value::Unset), Ok(text("")));
+        let start = Property::AutoReplyStart.definition();
+        assert!(start.same(
+            &text("2026-12-24T08:00:00.0000000Z"),
+            &text("2026-12-24T09:00:00+01:00")
+        ));
+        assert_eq!(
+            start.show(&text("2026-12-24T09:00:00+01:00")),
+            "2026-12-24T08:00:00Z"
+        );
+        assert_eq!(start.show(&Value::Unset), "(not set)");
+        assert_eq!(
+            start.check(&text("2026-12-24T09:00:00+01:00")),
+            Ok(text("2026-12-24T08:00:00Z"))
+        );
+        assert!(start.check(&text("24.12.2026")).is_err());
+        assert_eq!(start.inverse(&Value::Unset), None);
+        let state = Property::AutoReplyState.definition();
+        assert_eq!(state.show(&text("Scheduled")), "scheduled");
+        assert_eq!(
+            state.absent(),
+            text("Disabled"),
+            "a new mailbox replies nothing"
+        );
+        assert_eq!(
+            Property::AutoReplyExternalAudience.definition().absent(),
+            text("All")
+        );
+        // Unread configuration reads as unset, never as a value to compare with.
+        assert_eq!((state.get)(&Mailbox::default()), Value::Unset);
+        // Mailbox-level settings: never mastered on premises.
+        for p in Property::ALL.into_iter().filter(|p| p.is_auto_reply()) {
+            assert!(!p.mastered_on_premises(false), "{p:?}");
+        }
+        assert_eq!(
+            Property::ALL
+                .into_iter()
+                .filter(|p| p.is_auto_reply())
+                .count(),
+            6
+        );
+    }
+
+    #[test]
     fn every_property_reads_back_what_it_sets() {
         for p in Property::ALL {
             let d = p.definition();
             let value = match d.kind {
                 Kind::Text => Value::Text("Team Inbox".into()),
                 Kind::Address => Value::Text("partner@fabrikam.com".into()),
+                Kind::Time => Value::Text("2026-12-24T08:00:00Z".into()),
+                Kind::Message => Value::Text("Closed &amp; away".into()),
                 Kind::Choice(words) => Value::Text(words[words.len() - 1].to_owned()),
                 Kind::Tristate { .. } => Value::Unset,
                 Kind::Flag | Kind::ReportedFlag | Kind::Switch { .. } => {

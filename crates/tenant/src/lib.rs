@@ -5,6 +5,7 @@
 //!   grant, client switches, moderation, the Sent Items folder, organisation settings;
 //! - the recipient directory ([`directory`]) that normalises principals to one identity;
 //! - the property catalogue ([`catalog`]): every single-valued setting defined once;
+//! - automatic replies ([`auto_reply`]): their model and how message HTML and times compare;
 //! - the write vocabulary ([`Operation`]) and the write that undoes each one ([`undo()`]);
 //! - the [`Tenant`] trait every backend implements, and its errors ([`TenantError`] with a
 //!   [`TenantErrorKind`] that tells retryable from permanent failures);
@@ -13,6 +14,7 @@
 //! Backends live elsewhere: the file backend in `sharedbox-file`, Exchange Online in
 //! `sharedbox-exo`.
 
+pub mod auto_reply;
 pub mod catalog;
 pub mod directory;
 pub mod error;
@@ -22,6 +24,7 @@ pub mod operation;
 pub mod progress;
 pub mod undo;
 
+pub use auto_reply::AutoReply;
 pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value, bare_address};
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
@@ -63,6 +66,11 @@ pub struct ReadScope {
     /// Also read each managed mailbox's size (`Get-MailboxStatistics`, one request per
     /// mailbox) into [`Mailbox::total_item_size_bytes`]: `--with-sizes`, for lint SBX210.
     pub sizes: bool,
+    /// Mailboxes (of `mailboxes`) whose automatic replies to read
+    /// (`Get-MailboxAutoReplyConfiguration`, one request per mailbox) into
+    /// [`Mailbox::auto_reply`]: their policy manages `autoReply`, or a write changes them. A
+    /// backend that reads them on request (Exchange Online) reads no other mailbox's.
+    pub auto_replies: Vec<String>,
 }
 
 /// A well-known folder of a mailbox whose permissions a read needs.
@@ -128,6 +136,26 @@ impl ReadScope {
         self
     }
 
+    /// Adds an automatic-reply read for every mailbox one of `operations` writes automatic
+    /// replies of ([`Property::is_auto_reply`]): what they write is observed there.
+    pub fn with_auto_replies_of<'a>(
+        mut self,
+        operations: impl IntoIterator<Item = &'a Operation>,
+    ) -> ReadScope {
+        for operation in operations {
+            if let Operation::SetMailbox { mailbox, setting } = operation
+                && setting.property.is_auto_reply()
+                && !self
+                    .auto_replies
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(mailbox))
+            {
+                self.auto_replies.push(mailbox.clone());
+            }
+        }
+        self
+    }
+
     /// The scope's addresses, lower-cased, for [`Mailbox::is_any_of`].
     pub fn address_set(&self) -> std::collections::HashSet<String> {
         self.mailboxes
@@ -171,7 +199,10 @@ pub trait Tenant: Send + Sync {
 
     /// Executes operations that touch different mailboxes, in any order and as concurrently
     /// as the backend can (Exchange Online: `$batch`); one result per operation, in order.
-    /// Every operation is attempted, whatever the others' results.
+    /// Every operation is attempted, whatever the others' results. The exception: several
+    /// automatic-reply settings of one mailbox ([`Operation::is_auto_reply`]) may be among
+    /// them, and a backend may send them as one call (Exchange Online does: one
+    /// `Set-MailboxAutoReplyConfiguration` with every parameter) whose result each shares.
     async fn execute_all(&self, operations: &[Operation]) -> Vec<Result<(), TenantError>> {
         let mut results = Vec::with_capacity(operations.len());
         for operation in operations {

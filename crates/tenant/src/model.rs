@@ -364,6 +364,11 @@ pub struct Mailbox {
     /// `DeliverToMailboxAndForward`: keep a copy in the mailbox when forwarding.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deliver_to_mailbox_and_forward: bool,
+    /// `Get-MailboxAutoReplyConfiguration`, when it was read: Exchange Online reads it only
+    /// for mailboxes whose policy manages `autoReply` ([`crate::ReadScope::auto_replies`]);
+    /// `None` otherwise, and then nothing is planned for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_reply: Option<crate::AutoReply>,
     /// `Get-MailboxPermission` rows.
     #[serde(default)]
     pub mailbox_permissions: Vec<MailboxPermission>,
@@ -451,6 +456,7 @@ impl Mailbox {
                 access_control_type: default_allow(),
             }],
             root_folder: Some(FolderPermission::built_in_rows()),
+            auto_reply: Some(crate::AutoReply::default()),
             ..Mailbox::default()
         }
     }

@@ -458,6 +458,13 @@ impl Operation {
         }
     }
 
+    /// Whether the write sets an automatic-reply parameter ([`Property::is_auto_reply`]):
+    /// a mailbox's are sent together, as one `Set-MailboxAutoReplyConfiguration`
+    /// ([`crate::Tenant::execute_all`]).
+    pub fn is_auto_reply(&self) -> bool {
+        matches!(self, Operation::SetMailbox { setting, .. } if setting.property.is_auto_reply())
+    }
+
     /// Whether the write grants or revokes `FolderVisible` on the mailbox root (a write to
     /// another folder than the `sentItemsReaders` list it belongs to).
     pub fn touches_root(&self) -> bool {

@@ -164,18 +164,22 @@ pub async fn apply(config: &RunConfig, args: &ApplyArgs) -> anyhow::Result<ExitS
 /// What a saved plan's run reads: the mailboxes it touches (for the stale check) and every
 /// managed mailbox (to re-derive the plan from the policies).
 fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope {
-    let policy = policy_scope(policies).with_roots_of(
+    let operations = || {
         document
             .mailboxes
             .iter()
             .flat_map(|m| &m.changes)
-            .map(|c| &c.operation),
-    );
+            .map(|c| &c.operation)
+    };
+    let policy = policy_scope(policies)
+        .with_roots_of(operations())
+        .with_auto_replies_of(operations());
     let ReadScope {
         mut mailboxes,
         accounts,
         roots,
         folders,
+        auto_replies,
         ..
     } = policy;
     mailboxes.extend(document.touched_mailboxes());
@@ -194,6 +198,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         folders,
         roots,
         sizes: false,
+        auto_replies,
     }
 }
 

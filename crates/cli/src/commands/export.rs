@@ -70,8 +70,15 @@ pub async fn export(config: &RunConfig, args: &ExportArgs) -> anyhow::Result<Exi
     } else {
         Vec::new()
     };
+    // Automatic replies cost a request per mailbox: read only when they are exported.
+    let auto_replies = if fields.iter().any(|f| f.name() == "autoReply") {
+        wanted.clone()
+    } else {
+        Vec::new()
+    };
     let scope = ReadScope {
         folders,
+        auto_replies,
         ..ReadScope::of(wanted.clone())
     };
     let snapshot = read(tenant.as_ref(), &scope).await?;

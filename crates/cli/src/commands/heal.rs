@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use sharedbox_applier::{
-    AppliedRevision, ApplyReport, ApplyResult, HealRefusal, HealResult, RunLog, RunOutcome,
+    AppliedRevision, ApplyReport, ApplyResult, HealRefusal, HealResult, RunOutcome,
 };
 use sharedbox_planner::{Cause, Plan};
 use sharedbox_policy::PolicySet;

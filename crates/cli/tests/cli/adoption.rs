@@ -30,6 +30,7 @@ fn export_then_plan_is_empty_for_every_field() {
     let support = std::fs::read_to_string(project.path().join("policies/support.yaml")).unwrap();
     for field in [
         "displayName:",
+        "autoReply:",
         "hiddenFromAddressLists:",
         "copyForSendAs:",
         "copyForSendOnBehalf:",

@@ -8,6 +8,7 @@ mod common;
 
 mod adoption;
 mod aliases;
+mod auto_reply;
 mod demo;
 mod examples;
 mod exo;

@@ -41,6 +41,8 @@ pub const CMDLETS: &[(&str, bool)] = &[
     ("New-ServicePrincipal", true),
     ("Remove-ServicePrincipal", true),
     ("Get-AcceptedDomain", false),
+    ("Get-MailboxAutoReplyConfiguration", false),
+    ("Set-MailboxAutoReplyConfiguration", true),
 ];
 
 /// Cmdlets that act on one mailbox and are routed by `X-AnchorMailbox`.
@@ -59,6 +61,8 @@ pub const MAILBOX_BOUND: &[&str] = &[
     "Add-MailboxFolderPermission",
     "Set-MailboxFolderPermission",
     "Remove-MailboxFolderPermission",
+    "Get-MailboxAutoReplyConfiguration",
+    "Set-MailboxAutoReplyConfiguration",
 ];
 
 /// The canonical spelling of a known cmdlet and whether it writes.
@@ -148,6 +152,8 @@ pub fn run(
         "New-ServicePrincipal" => write::new_service_principal(tenant, params),
         "Remove-ServicePrincipal" => write::remove_service_principal(tenant, params),
         "Get-AcceptedDomain" => read::get_accepted_domain(tenant, params),
+        "Get-MailboxAutoReplyConfiguration" => read::get_auto_reply(tenant, params),
+        "Set-MailboxAutoReplyConfiguration" => write::set_auto_reply(tenant, params),
         other => Err(ExoError::unknown_cmdlet(other)),
     }
 }

@@ -149,6 +149,15 @@ pub fn get_cas_mailbox(tenant: &TenantFile, params: &Params) -> Result<Output, E
     capped(sorted(items, params)?, params)
 }
 
+/// `Get-MailboxAutoReplyConfiguration -Identity X`: the mailbox's automatic replies, messages
+/// as the HTML stored, times as the admin API writes a `DateTime`.
+pub fn get_auto_reply(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity"])?;
+    let identity = params.required_string(sharedbox_tenant::catalog::AUTO_REPLY_GET, "Identity")?;
+    let view = lookup::find_mailbox(tenant, &identity)?;
+    Ok(Output::items(vec![render::auto_reply(&view)], Vec::new()))
+}
+
 /// `Get-MailboxStatistics -Identity X`: the mailbox's size as Exchange writes it,
 /// `"1.5 GB (1,610,612,736 bytes)"` (from `totalItemSizeBytes` of the tenant file, else
 /// empty).

@@ -187,6 +187,34 @@ pub fn cas_mailbox(view: &MailboxView) -> Item {
     catalogued(item, m, "Get-CASMailbox").with("DisplayName", m.display_name.as_str())
 }
 
+/// A `Get-MailboxAutoReplyConfiguration` row: a mailbox never configured shows Exchange's
+/// defaults; `StartTime`/`EndTime` as `yyyy-MM-ddTHH:mm:ss.fffffffZ` with their
+/// `@data.type`.
+pub fn auto_reply(view: &MailboxView) -> Item {
+    let m = &view.mailbox;
+    let mut mailbox = m.clone();
+    mailbox.auto_reply.get_or_insert_with(Default::default);
+    let mut item = Item::new()
+        .with("Identity", m.name.as_str())
+        .with("MailboxOwnerId", m.name.as_str());
+    for property in Property::of_cmdlet(sharedbox_tenant::catalog::AUTO_REPLY_GET) {
+        let definition = property.definition();
+        let value = match (definition.kind, (definition.get)(&mailbox)) {
+            (sharedbox_tenant::Kind::Time, sharedbox_tenant::Value::Text(t)) => {
+                item = item.with(
+                    &format!("{}@data.type", definition.parameter),
+                    "System.DateTime",
+                );
+                let utc = sharedbox_tenant::auto_reply::canonical_time(&t).unwrap_or(t);
+                sharedbox_tenant::Value::Text(utc.replace('Z', ".0000000Z"))
+            }
+            (_, value) => value,
+        };
+        item = item.with(definition.parameter, &value);
+    }
+    item
+}
+
 /// Inherited rows every EXO mailbox shows besides its own (quirks only).
 fn synthetic_inherited() -> Vec<MailboxPermission> {
     let row = |user: &str, right: &str, deny: bool| MailboxPermission {
