@@ -12,6 +12,7 @@ mod demo;
 mod examples;
 mod exo;
 mod fail_fast;
+mod fleet;
 mod formats;
 mod forwarding;
 mod hostile_repository;
