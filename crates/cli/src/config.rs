@@ -128,7 +128,10 @@ pub struct Loaded {
 impl Loaded {
     /// The folder the file's paths are relative to.
     pub fn base(&self) -> PathBuf {
-        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     /// The `fleet:` block, when this file is a fleet's root.
@@ -293,7 +296,11 @@ pub(crate) fn tenant_spec(
                     return Err(Failure::new("`tenant.backend: exchange-online` needs `tenant.tenant`")
                         .hint("set `tenant.tenant` to the tenant's initial domain (e.g. `contoso.onmicrosoft.com`) or its GUID"));
                 };
-                Some(TenantSpec::Exo(Box::new(exo_spec(name, Some(config), base)?)))
+                Some(TenantSpec::Exo(Box::new(exo_spec(
+                    name,
+                    Some(config),
+                    base,
+                )?)))
             }
             None => None,
         },

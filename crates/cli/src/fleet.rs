@@ -134,15 +134,8 @@ impl Fleet {
             Some(n) => n,
             None => DEFAULT_PARALLEL,
         };
-        let state_dir = clean(
-            &base.join(
-                loaded
-                    .state_dir()
-                    .unwrap_or(Path::new(".sharedbox")),
-            ),
-        );
-        let lint_levels =
-            lint_levels_over(LintLevels::default(), loaded.lints(), loaded.source())?;
+        let state_dir = clean(&base.join(loaded.state_dir().unwrap_or(Path::new(".sharedbox"))));
+        let lint_levels = lint_levels_over(LintLevels::default(), loaded.lints(), loaded.source())?;
         let members = members_of(&tenants_dir)?;
         Ok(Fleet {
             config_path: loaded.path.clone(),
@@ -232,8 +225,7 @@ impl Fleet {
             .into());
         }
         let repository = repository_of(&folder);
-        let inside =
-            |what: &str, p: PathBuf| crate::config::stays_inside(what, p, &repository);
+        let inside = |what: &str, p: PathBuf| crate::config::stays_inside(what, p, &repository);
         let policies = inside(
             "policies",
             clean(&folder.join(loaded.policies().unwrap_or(Path::new("policies")))),
@@ -287,7 +279,9 @@ impl Fleet {
     pub fn touched_by(&self, changed: &[PathBuf]) -> Vec<String> {
         let relative = |p: &Path| {
             let p = clean(p);
-            p.strip_prefix(clean(&self.root)).map(Path::to_path_buf).unwrap_or(p)
+            p.strip_prefix(clean(&self.root))
+                .map(Path::to_path_buf)
+                .unwrap_or(p)
         };
         let config = relative(&self.config_path);
         let baseline = self.baseline.as_deref().map(relative);
@@ -320,9 +314,8 @@ fn members_of(tenants_dir: &Path) -> Result<Vec<String>, Failure> {
     })?;
     let mut members = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| {
-            Failure::new(format!("cannot read `{}`: {e}", tenants_dir.display()))
-        })?;
+        let entry = entry
+            .map_err(|e| Failure::new(format!("cannot read `{}`: {e}", tenants_dir.display())))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || !entry.path().is_dir() {
             continue;

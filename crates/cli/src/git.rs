@@ -244,11 +244,21 @@ pub fn changed_files(dir: &Path, commit: &str) -> Result<Vec<PathBuf>, String> {
     };
     let diffed = git(
         dir,
-        &["diff", "--name-only", "--no-renames", "--relative", commit, "--"],
+        &[
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "--relative",
+            commit,
+            "--",
+        ],
     )
     .ok_or_else(|| format!("cannot compare the working tree with `{commit}`"))?;
-    let untracked = git(dir, &["ls-files", "--others", "--exclude-standard", "--", "."])
-        .ok_or("cannot list the untracked files")?;
+    let untracked = git(
+        dir,
+        &["ls-files", "--others", "--exclude-standard", "--", "."],
+    )
+    .ok_or("cannot list the untracked files")?;
     let mut files: Vec<PathBuf> = diffed
         .lines()
         .chain(untracked.lines())
@@ -283,4 +293,3 @@ mod tests {
         }
     }
 }
-

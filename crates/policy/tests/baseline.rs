@@ -111,7 +111,11 @@ profile: front-desk
     .unwrap();
     // Overridden by the tenant.
     assert_eq!(
-        flag(&set, "support@contoso.com", Property::HiddenFromAddressLists),
+        flag(
+            &set,
+            "support@contoso.com",
+            Property::HiddenFromAddressLists
+        ),
         Some(false)
     );
     // Not set by the tenant: inherited.
@@ -161,7 +165,10 @@ fn two_defaults_in_one_tier_are_still_an_error() {
     )
     .unwrap_err();
     assert!(
-        error.0.iter().any(|d| d.code == "policy::duplicate-defaults"),
+        error
+            .0
+            .iter()
+            .any(|d| d.code == "policy::duplicate-defaults"),
         "{:?}",
         error.0
     );

@@ -65,7 +65,10 @@ impl Outcome {
         }
         if errors.is_empty() && self.status() == ExitStatus::Failure {
             errors.push(match self.code {
-                None => "the tenant's sharedbox process did not finish (killed, or it could not start)".to_owned(),
+                None => {
+                    "the tenant's sharedbox process did not finish (killed, or it could not start)"
+                        .to_owned()
+                }
                 Some(code) => format!("the tenant's sharedbox process exited with {code}"),
             });
         }
@@ -81,7 +84,12 @@ fn words(command: &Command) -> (&'static str, [&'static str; 4]) {
         Command::Drift(_) => ("drift", ["in desired state", "drift", "failed", "failed"]),
         Command::Apply(_) => (
             "apply",
-            ["applied", "applied", "failed", "failed, rollback incomplete"],
+            [
+                "applied",
+                "applied",
+                "failed",
+                "failed, rollback incomplete",
+            ],
         ),
         Command::Validate(_) => ("validate", ["valid", "valid", "invalid", "invalid"]),
         Command::Export(_) => ("export", ["exported", "exported", "failed", "failed"]),
@@ -157,11 +165,11 @@ fn check(cli: &Cli) -> anyhow::Result<(Format, bool)> {
         }
         Command::Doctor => (Format::Text, false),
         Command::Rollback(_) | Command::Runs { .. } => {
-            return Err(Failure::new(
-                "`rollback` and `runs` work on one tenant's journal",
-            )
-            .hint("pass one tenant: `--tenants NAME`")
-            .into());
+            return Err(
+                Failure::new("`rollback` and `runs` work on one tenant's journal")
+                    .hint("pass one tenant: `--tenants NAME`")
+                    .into(),
+            );
         }
         Command::Schema { .. }
         | Command::Show { .. }
@@ -225,7 +233,10 @@ pub async fn fan_out(fleet: &Fleet, names: &[String], cli: &Cli) -> anyhow::Resu
                 }
             }
         } else {
-            relay(&format!("── tenant `{}` ──\n{}", outcome.name, outcome.stderr));
+            relay(&format!(
+                "── tenant `{}` ──\n{}",
+                outcome.name, outcome.stderr
+            ));
             if !outcome.stderr.ends_with('\n') {
                 relay("\n");
             }
@@ -235,7 +246,10 @@ pub async fn fan_out(fleet: &Fleet, names: &[String], cli: &Cli) -> anyhow::Resu
     match format {
         Format::Text => out!("{}", text(verb, &words, &outcomes)),
         Format::Markdown => out!("{markdown}"),
-        Format::Json => outln!("{}", serde_json::to_string_pretty(&json(verb, &words, &outcomes))?),
+        Format::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&json(verb, &words, &outcomes))?
+        ),
     }
     step_summary(&markdown);
     let worst = outcomes
@@ -344,9 +358,17 @@ fn text(verb: &str, words: &[&'static str; 4], outcomes: &[Outcome]) -> String {
             text.push_str(&format!("error: {error}\n\n"));
         }
     }
-    let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(6);
+    let width = outcomes
+        .iter()
+        .map(|o| o.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     text.push_str(&format!("Fleet {verb}, {}.\n\n", tally(words, outcomes)));
-    text.push_str(&format!("{:<width$}  {:<16}  EXIT  DETAIL\n", "TENANT", "RESULT"));
+    text.push_str(&format!(
+        "{:<width$}  {:<16}  EXIT  DETAIL\n",
+        "TENANT", "RESULT"
+    ));
     for outcome in outcomes {
         text.push_str(&format!(
             "{:<width$}  {:<16}  {:<4}  {}\n",
@@ -387,7 +409,11 @@ fn markdown(verb: &str, words: &[&'static str; 4], outcomes: &[Outcome], section
     let budget = sharedbox_planner::markdown::COMMENT_LIMIT.saturating_sub(text.len())
         / outcomes.len().max(1);
     for outcome in outcomes {
-        let mut section = format!("\n#### tenant `{}`: {}\n\n", outcome.name, word(words, outcome.status()));
+        let mut section = format!(
+            "\n#### tenant `{}`: {}\n\n",
+            outcome.name,
+            word(words, outcome.status())
+        );
         let errors = outcome.errors();
         if !errors.is_empty() {
             section.push_str("```text\n");
@@ -484,11 +510,16 @@ pub fn tenants(fleet: &Fleet, args: &TenantsArgs) -> anyhow::Result<ExitStatus> 
                     })
                 })
                 .collect();
-            outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tenants": tenants }))?);
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "tenants": tenants }))?
+            );
         }
         TenantsFormat::GithubMatrix => {
-            let include: Vec<serde_json::Value> =
-                names.iter().map(|n| serde_json::json!({ "tenant": n })).collect();
+            let include: Vec<serde_json::Value> = names
+                .iter()
+                .map(|n| serde_json::json!({ "tenant": n }))
+                .collect();
             // One line: it goes into `$GITHUB_OUTPUT`.
             outln!("{}", serde_json::json!({ "include": include }));
         }

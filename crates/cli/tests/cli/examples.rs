@@ -197,7 +197,10 @@ fn the_fleet_example_plans_applies_and_rolls_back_per_tenant() {
     let validate = run_in(project, &["validate", "--tenants", "all"]);
     assert_eq!(validate.code, 0, "validate: {}", validate.stderr);
 
-    let plan = run_in(project, &["plan", "--tenants", "all", "--detailed-exitcode"]);
+    let plan = run_in(
+        project,
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
     assert_eq!(plan.code, 2, "plan: {}", plan.stderr);
     if std::env::var_os("SHAREDBOX_UPDATE_EXAMPLES").is_some() {
         std::fs::write(example.join("expected-plan.txt"), &plan.stdout).unwrap();
@@ -211,12 +214,22 @@ fn the_fleet_example_plans_applies_and_rolls_back_per_tenant() {
         readme.contains(summary),
         "the README does not state the expected summary `{summary}`"
     );
-    assert_eq!(plan.stdout, expected, "the plan differs from expected-plan.txt");
+    assert_eq!(
+        plan.stdout, expected,
+        "the plan differs from expected-plan.txt"
+    );
 
     let apply = run_in(project, &["apply", "--tenants", "all", "--auto-approve"]);
     assert_eq!(apply.code, 0, "apply: {}{}", apply.stdout, apply.stderr);
-    let again = run_in(project, &["plan", "--tenants", "all", "--detailed-exitcode"]);
-    assert_eq!(again.code, 0, "the plan after apply is not empty: {}", again.stdout);
+    let again = run_in(
+        project,
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
+    assert_eq!(
+        again.code, 0,
+        "the plan after apply is not empty: {}",
+        again.stdout
+    );
 
     // Each tenant journals in its own state folder; the tenant without changes ran nothing.
     let state = project.join(".sharedbox");
@@ -231,7 +244,10 @@ fn the_fleet_example_plans_applies_and_rolls_back_per_tenant() {
             assert_eq!(rollback.code, 0, "{tenant}: rollback: {}", rollback.stderr);
         }
     }
-    let restored = run_in(project, &["plan", "--tenants", "all", "--detailed-exitcode"]);
+    let restored = run_in(
+        project,
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
     assert_eq!(restored.code, 2);
     assert_eq!(
         without_unknown_auto_mapping(&restored.stdout),

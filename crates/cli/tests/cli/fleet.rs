@@ -55,16 +55,31 @@ fn section<'a>(run: &'a Run, tenant: &str) -> &'a str {
 #[test]
 fn every_tenant_inherits_the_baseline_and_a_tenant_overrides_it_field_by_field() {
     let dir = fleet();
-    let plan = run_in(dir.path(), &["plan", "--tenants", "all", "--detailed-exitcode"]);
+    let plan = run_in(
+        dir.path(),
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     // Contoso: the baseline's Defaults (both copies) and its profile (`front-desk`: no POP).
     let contoso = section(&plan, "contoso");
-    assert!(contoso.contains("sentItems.copyForSendAs       = false -> true"), "{contoso}");
-    assert!(contoso.contains("sentItems.copyForSendOnBehalf = false -> true"), "{contoso}");
-    assert!(contoso.contains("clients.pop                   = true -> false"), "{contoso}");
+    assert!(
+        contoso.contains("sentItems.copyForSendAs       = false -> true"),
+        "{contoso}"
+    );
+    assert!(
+        contoso.contains("sentItems.copyForSendOnBehalf = false -> true"),
+        "{contoso}"
+    );
+    assert!(
+        contoso.contains("clients.pop                   = true -> false"),
+        "{contoso}"
+    );
     // Fabrikam's own Defaults keeps Send on Behalf copies off; the rest is inherited.
     let fabrikam = section(&plan, "fabrikam");
-    assert!(fabrikam.contains("sentItems.copyForSendAs = false -> true"), "{fabrikam}");
+    assert!(
+        fabrikam.contains("sentItems.copyForSendAs = false -> true"),
+        "{fabrikam}"
+    );
     assert!(!fabrikam.contains("copyForSendOnBehalf"), "{fabrikam}");
     assert!(fabrikam.contains("forwarding.to"), "{fabrikam}");
     assert!(section(&plan, "northwind").contains("No changes."));
@@ -80,7 +95,11 @@ fn a_tenant_lint_level_overrides_the_fleets() {
             "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: info@{domain}\nsendOnBehalf: [someone@{domain}]\nsentItems: {{copyForSendOnBehalf: false}}\n"
         )
     };
-    write(dir.path(), "tenants/fabrikam/policies/info.yaml", &delegated("fabrikam.com"));
+    write(
+        dir.path(),
+        "tenants/fabrikam/policies/info.yaml",
+        &delegated("fabrikam.com"),
+    );
     write(
         dir.path(),
         "tenants/northwind/policies/info.yaml",
@@ -109,7 +128,10 @@ fn a_mistake_in_a_tenant_folder_is_located_and_the_other_tenants_still_run() {
         "{}",
         one.stderr
     );
-    let all = run_in(dir.path(), &["plan", "--tenants", "all", "--detailed-exitcode"]);
+    let all = run_in(
+        dir.path(),
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
     assert_eq!(all.code, 1, "the worst exit code is the failed tenant's");
     assert!(section(&all, "fabrikam").contains("failed"));
     assert!(section(&all, "contoso").contains("Plan: 0 to create, 3 to change"));
@@ -125,7 +147,10 @@ fn a_mistake_in_a_tenant_folder_is_located_and_the_other_tenants_still_run() {
 fn a_tenant_that_cannot_be_reached_is_reported_in_its_section_and_sets_the_exit_code() {
     let dir = fleet();
     std::fs::remove_file(dir.path().join("tenants/northwind/tenant.yaml")).unwrap();
-    let plan = run_in(dir.path(), &["plan", "--tenants", "all", "--detailed-exitcode"]);
+    let plan = run_in(
+        dir.path(),
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
     assert_eq!(plan.code, 1, "{}", plan.stdout);
     let northwind = section(&plan, "northwind");
     assert!(northwind.contains("failed"), "{northwind}");
@@ -138,7 +163,10 @@ fn a_tenant_that_cannot_be_reached_is_reported_in_its_section_and_sets_the_exit_
         );
     }
     let summary = &plan.stdout[plan.stdout.find("Fleet plan, ").unwrap()..];
-    assert!(summary.starts_with("Fleet plan, 3 tenants: 2 changes, 1 failed."), "{summary}");
+    assert!(
+        summary.starts_with("Fleet plan, 3 tenants: 2 changes, 1 failed."),
+        "{summary}"
+    );
     assert!(
         summary
             .lines()
@@ -153,7 +181,10 @@ fn a_tenant_that_cannot_be_reached_is_reported_in_its_section_and_sets_the_exit_
 #[test]
 fn json_has_an_object_per_tenant_with_its_own_document() {
     let dir = fleet();
-    let plan = run_in(dir.path(), &["plan", "--tenants", "all", "--format", "json"]);
+    let plan = run_in(
+        dir.path(),
+        &["plan", "--tenants", "all", "--format", "json"],
+    );
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let report: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(report["command"], "plan");
@@ -174,10 +205,16 @@ fn json_has_an_object_per_tenant_with_its_own_document() {
 #[test]
 fn markdown_is_one_comment_with_a_summary_table_and_a_section_per_tenant() {
     let dir = fleet();
-    let plan = run_in(dir.path(), &["plan", "--tenants", "all", "--format", "markdown"]);
+    let plan = run_in(
+        dir.path(),
+        &["plan", "--tenants", "all", "--format", "markdown"],
+    );
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let md = &plan.stdout;
-    assert!(md.starts_with("### sharedbox plan: 3 tenants: 2 changes, 1 no changes\n"), "{md}");
+    assert!(
+        md.starts_with("### sharedbox plan: 3 tenants: 2 changes, 1 no changes\n"),
+        "{md}"
+    );
     assert!(md.contains("| `contoso` | changes | 2 |"), "{md}");
     assert!(md.contains("| `northwind` | no changes | 0 |"), "{md}");
     let sections: Vec<usize> = ["contoso", "fabrikam", "northwind"]
@@ -197,16 +234,26 @@ fn tenants_are_selected_by_name_and_an_unknown_name_gets_a_suggestion() {
     assert!(!two.stdout.contains("fabrikam"));
     // One tenant: exactly the output of a project of one tenant, no sections.
     let one = run_in(dir.path(), &["plan", "--tenants", "contoso"]);
-    assert!(one.stdout.starts_with("sharedbox will perform"), "{}", one.stdout);
+    assert!(
+        one.stdout.starts_with("sharedbox will perform"),
+        "{}",
+        one.stdout
+    );
 
     let unknown = run_in(dir.path(), &["plan", "--tenants", "contosso"]);
     assert_eq!(unknown.code, 1);
     assert!(
-        unknown.stderr.contains("there is no tenant `contosso` in the fleet"),
+        unknown
+            .stderr
+            .contains("there is no tenant `contosso` in the fleet"),
         "{}",
         unknown.stderr
     );
-    assert!(unknown.stderr.contains("did you mean `contoso`?"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("did you mean `contoso`?"),
+        "{}",
+        unknown.stderr
+    );
     let none = run_in(dir.path(), &["plan"]);
     assert_eq!(none.code, 1);
     assert!(none.stderr.contains("--tenants all"), "{}", none.stderr);
@@ -219,11 +266,22 @@ fn several_tenants_are_applied_only_with_auto_approve() {
     let before = std::fs::read_to_string(&snapshot).unwrap();
     let refused = run_in(dir.path(), &["apply", "--tenants", "all"]);
     assert_eq!(refused.code, 1);
-    assert!(refused.stderr.contains("--auto-approve"), "{}", refused.stderr);
-    assert_eq!(before, std::fs::read_to_string(&snapshot).unwrap(), "nothing applied");
+    assert!(
+        refused.stderr.contains("--auto-approve"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        before,
+        std::fs::read_to_string(&snapshot).unwrap(),
+        "nothing applied"
+    );
     let applied = run_in(dir.path(), &["apply", "--tenants", "all", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
-    let again = run_in(dir.path(), &["plan", "--tenants", "all", "--detailed-exitcode"]);
+    let again = run_in(
+        dir.path(),
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
     assert_eq!(again.code, 0, "{}", again.stdout);
     // Each tenant's journal is in its own state folder.
     assert!(dir.path().join(".sharedbox/contoso/runs").is_dir());
@@ -244,7 +302,11 @@ fn git(dir: &Path, args: &[&str]) {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -266,7 +328,10 @@ fn tenants_changed_lists_the_tenants_a_diff_touches_and_all_for_the_baseline() {
         "tenants/contoso/policies/support.yaml",
         "apiVersion: sharedbox/v1\nkind: SharedMailbox\nmailbox: support@contoso.com\n",
     );
-    git(dir.path(), &["commit", "--quiet", "--all", "--message=contoso"]);
+    git(
+        dir.path(),
+        &["commit", "--quiet", "--all", "--message=contoso"],
+    );
     write(
         dir.path(),
         "tenants/northwind/policies/new.yaml",
@@ -275,7 +340,10 @@ fn tenants_changed_lists_the_tenants_a_diff_touches_and_all_for_the_baseline() {
     let two = run_in(dir.path(), &["tenants", "--changed"]);
     assert_eq!(two.code, 0, "{}", two.stderr);
     assert_eq!(two.stdout, "contoso\nnorthwind\n");
-    let matrix = run_in(dir.path(), &["tenants", "--changed", "--format", "github-matrix"]);
+    let matrix = run_in(
+        dir.path(),
+        &["tenants", "--changed", "--format", "github-matrix"],
+    );
     let matrix: serde_json::Value = serde_json::from_str(&matrix.stdout).unwrap();
     assert_eq!(
         matrix,
@@ -289,8 +357,15 @@ fn tenants_changed_lists_the_tenants_a_diff_touches_and_all_for_the_baseline() {
         "apiVersion: sharedbox/v1\nkind: Defaults\nforwarding: none\n",
     );
     let all = run_in(dir.path(), &["tenants", "--changed", "--base", "main"]);
-    assert_eq!(all.stdout, "contoso\nfabrikam\nnorthwind\n", "{}", all.stderr);
-    let azure = run_in(dir.path(), &["tenants", "--changed", "--format", "azure-matrix"]);
+    assert_eq!(
+        all.stdout, "contoso\nfabrikam\nnorthwind\n",
+        "{}",
+        all.stderr
+    );
+    let azure = run_in(
+        dir.path(),
+        &["tenants", "--changed", "--format", "azure-matrix"],
+    );
     let azure: serde_json::Value = serde_json::from_str(&azure.stdout).unwrap();
     assert_eq!(azure["fabrikam"], serde_json::json!({"tenant": "fabrikam"}));
 }
@@ -300,7 +375,11 @@ fn tenants_without_a_fleet_and_a_bad_fleet_are_clear_errors() {
     let single = crate::common::Project::new();
     let run = single.run(&["tenants"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("this project has one tenant"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("this project has one tenant"),
+        "{}",
+        run.stderr
+    );
 
     let dir = fleet();
     write(
@@ -310,10 +389,18 @@ fn tenants_without_a_fleet_and_a_bad_fleet_are_clear_errors() {
     );
     let both = run_in(dir.path(), &["tenants"]);
     assert_eq!(both.code, 1);
-    assert!(both.stderr.contains("has `fleet:` and `tenant:`"), "{}", both.stderr);
+    assert!(
+        both.stderr.contains("has `fleet:` and `tenant:`"),
+        "{}",
+        both.stderr
+    );
     std::fs::create_dir_all(dir.path().join("tenants/no-connection")).unwrap();
     write(dir.path(), "sharedbox.yaml", "fleet: {tenants: tenants/}\n");
     let missing = run_in(dir.path(), &["plan", "--tenants", "no-connection"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("has no `connection.yaml`"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("has no `connection.yaml`"),
+        "{}",
+        missing.stderr
+    );
 }
