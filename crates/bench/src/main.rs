@@ -65,6 +65,9 @@ struct Args {
     /// Tenants planned at once in the concurrent run of the fleet benchmark.
     #[arg(long, default_value_t = 200)]
     fleet_parallel: usize,
+    /// Internal: serve the fleet's simulators in this process for a `--fleet` run.
+    #[arg(long, hide = true)]
+    fleet_serve: bool,
     /// Keep the generated projects (policies, `sharedbox.yaml`, the CLI's stderr in
     /// `sharedbox.stderr`) and print where they are.
     #[arg(long)]
@@ -230,6 +233,10 @@ fn secs(d: Duration) -> String {
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    if args.fleet_serve {
+        fleet::serve(&args);
+        return;
+    }
     if args.fleet {
         runtime.block_on(fleet::run(&args));
         return;
