@@ -7,7 +7,13 @@
 //! baseline that reads the way the PowerShell tools do (one cmdlet per mailbox per kind,
 //! one after the other).
 //!
+//! With `--fleet`, it benchmarks a fleet instead ([`fleet`]): many small tenants, each
+//! behind a simulator of its own with its own latency and concurrency limit, planned
+//! concurrently in this process and then one after another.
+//!
 //! Run `cargo build --release` first: the benchmark runs `target/release/sharedbox`.
+
+mod fleet;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -46,6 +52,22 @@ struct Args {
     /// Skip the apply benchmark.
     #[arg(long)]
     no_apply: bool,
+    /// Benchmark a fleet instead: `--fleet-tenants` tenants of `--fleet-mailboxes` shared
+    /// mailboxes each, planned concurrently in one process and then one after another.
+    #[arg(long)]
+    fleet: bool,
+    /// Tenants of the fleet benchmark.
+    #[arg(long, default_value_t = 200)]
+    fleet_tenants: usize,
+    /// Shared mailboxes per tenant of the fleet benchmark.
+    #[arg(long, default_value_t = 50)]
+    fleet_mailboxes: usize,
+    /// Tenants planned at once in the concurrent run of the fleet benchmark.
+    #[arg(long, default_value_t = 200)]
+    fleet_parallel: usize,
+    /// Internal: serve the fleet's simulators in this process for a `--fleet` run.
+    #[arg(long, hide = true)]
+    fleet_serve: bool,
     /// Keep the generated projects (policies, `sharedbox.yaml`, the CLI's stderr in
     /// `sharedbox.stderr`) and print where they are.
     #[arg(long)]
@@ -66,7 +88,7 @@ fn sharedbox_binary() -> PathBuf {
 }
 
 /// `VmHWM` (peak resident set) of a running process, in KiB.
-fn peak_kib(pid: u32) -> Option<u64> {
+pub(crate) fn peak_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -211,6 +233,14 @@ fn secs(d: Duration) -> String {
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    if args.fleet_serve {
+        fleet::serve(&args);
+        return;
+    }
+    if args.fleet {
+        runtime.block_on(fleet::run(&args));
+        return;
+    }
     println!(
         "simulator: {} ms per request, {} requests in flight per tenant (429 + Retry-After: 1 beyond), {} ms per $batch sub-request\n",
         args.latency_ms, args.concurrency_limit, args.subrequest_ms

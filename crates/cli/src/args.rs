@@ -20,6 +20,11 @@ pub struct Cli {
     /// (a tenant GUID or initial domain, e.g. `exo:contoso.onmicrosoft.com`).
     #[arg(long, global = true, value_name = "BACKEND:TENANT")]
     pub tenant: Option<String>,
+    /// In a fleet (a `sharedbox.yaml` with `fleet:`): the tenants to work on, `all` or
+    /// names (`--tenants contoso fabrikam` or `--tenants contoso,fabrikam`); several run
+    /// concurrently, each with its own connection, throttling and lock.
+    #[arg(long, global = true, num_args = 1.., value_delimiter = ',', value_name = "all|NAME")]
+    pub tenants: Vec<String>,
     /// Diagnostics, progress and apply steps on stderr as JSON lines (one event per line,
     /// with `type`, `level`, `message` and `timestamp`), for long runs in pipelines.
     #[arg(long, global = true)]
@@ -99,6 +104,37 @@ pub enum Command {
     /// Check the connection to Exchange Online: token, roles, and one harmless read per
     /// cmdlet family; tells whether the identity can plan (read) and apply (write).
     Doctor,
+    /// In a fleet: list the tenants, or those a change touches, e.g. as a CI matrix.
+    Tenants(TenantsArgs),
+}
+
+/// Arguments of `tenants`.
+#[derive(Debug, Args)]
+pub struct TenantsArgs {
+    /// Only the tenants that the changes since `--base` touch (a change in the fleet's
+    /// `sharedbox.yaml` or baseline touches every tenant).
+    #[arg(long)]
+    pub changed: bool,
+    /// The revision to compare with [default: the merge base with the default branch].
+    #[arg(long, value_name = "REV", requires = "changed")]
+    pub base: Option<String>,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TenantsFormat,
+}
+
+/// Output formats of `tenants`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TenantsFormat {
+    /// One name per line.
+    #[default]
+    Text,
+    /// `{"tenants": [{"name": …, "folder": …}]}`.
+    Json,
+    /// `{"include": [{"tenant": …}]}`, for `strategy.matrix` in GitHub Actions.
+    GithubMatrix,
+    /// `{"<name>": {"tenant": …}}`, for `strategy.matrix` in Azure Pipelines.
+    AzureMatrix,
 }
 
 /// Output formats of `validate`, `plan`, `show`, `apply` and `drift`.

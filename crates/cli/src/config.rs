@@ -33,11 +33,14 @@ struct ConfigFile {
     /// Lint levels by code or name: `error`, `warning`, `info` or `off`.
     #[serde(default)]
     lints: BTreeMap<String, Sp<LintLevel>>,
+    /// Many tenants in this repository ([`crate::fleet`]).
+    #[serde(default)]
+    fleet: Option<crate::fleet::FleetConfig>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TenantConfig {
+pub(crate) struct TenantConfig {
     backend: Backend,
     /// `file`: the tenant snapshot.
     #[serde(default)]
@@ -62,7 +65,7 @@ struct TenantConfig {
 /// `state:` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct StateConfig {
+pub(crate) struct StateConfig {
     backend: StateBackend,
     /// `azure-blob`: the storage account.
     #[serde(default)]
@@ -100,7 +103,10 @@ pub const STATE_ENDPOINT_VARIABLE: &str = "SHAREDBOX_STATE_ENDPOINT";
 
 /// `state:` resolved: required fields present, the endpoint checked
 /// (`SHAREDBOX_STATE_ENDPOINT` wins and may name any host).
-fn state_spec(state: Option<&StateConfig>, state_dir_set: bool) -> Result<StateSpec, Failure> {
+pub(crate) fn state_spec(
+    state: Option<&StateConfig>,
+    state_dir_set: bool,
+) -> Result<StateSpec, Failure> {
     let Some(state) = state else {
         return Ok(StateSpec::Local);
     };
@@ -189,6 +195,9 @@ pub struct RunConfig {
     pub state: StateSpec,
     /// The lint levels set in `sharedbox.yaml` (`lints:`).
     pub lint_levels: LintLevels,
+    /// In a fleet, the shared baseline folder the tenant's policies are laid over
+    /// ([`sharedbox_policy::load_layered`]); `None` for a project of one tenant.
+    pub baseline: Option<PathBuf>,
 }
 
 /// Errors of configuration resolution.
@@ -202,43 +211,115 @@ pub enum ConfigError {
     Failure(#[from] Failure),
 }
 
-/// Resolves the configuration file and overrides.
-pub fn resolve(
-    config: Option<&Path>,
-    policies: Option<&Path>,
-    tenant: Option<&str>,
-) -> Result<RunConfig, ConfigError> {
+/// A configuration file, read and parsed.
+pub struct Loaded {
+    /// Its path.
+    pub path: PathBuf,
+    file: ConfigFile,
+    source: std::sync::Arc<Source>,
+}
+
+impl Loaded {
+    /// The folder the file's paths are relative to.
+    pub fn base(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The `fleet:` block, when this file is a fleet's root.
+    pub fn fleet(&self) -> Option<&crate::fleet::FleetConfig> {
+        self.file.fleet.as_ref()
+    }
+
+    /// The file's text with positions, for located errors.
+    pub fn source(&self) -> &std::sync::Arc<Source> {
+        &self.source
+    }
+
+    /// `state:` as written, when set.
+    pub(crate) fn state(&self) -> Option<&StateConfig> {
+        self.file.state.as_ref()
+    }
+
+    /// `stateDir` as written, when set.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.file.state_dir.as_deref()
+    }
+
+    /// `policies` as written, when set.
+    pub fn policies(&self) -> Option<&Path> {
+        self.file.policies.as_deref()
+    }
+
+    /// The `tenant` block, when set.
+    pub(crate) fn tenant(&self) -> Option<&TenantConfig> {
+        self.file.tenant.as_ref()
+    }
+
+    /// `lints` as written.
+    pub fn lints(&self) -> &BTreeMap<String, Sp<LintLevel>> {
+        &self.file.lints
+    }
+}
+
+/// Reads the configuration file: `config`, else `sharedbox.yaml` in the current directory
+/// when there is one.
+pub fn read(config: Option<&Path>) -> Result<Option<Loaded>, ConfigError> {
     let default = Path::new("sharedbox.yaml");
     let path = match config {
-        Some(p) => Some(p.to_path_buf()),
-        None if default.exists() => Some(default.to_path_buf()),
-        None => None,
+        Some(p) => p.to_path_buf(),
+        None if default.exists() => default.to_path_buf(),
+        None => return Ok(None),
     };
-    let mut lint_levels = LintLevels::default();
-    let (file, base) = match &path {
-        Some(path) => {
-            let folder = path.parent().unwrap_or(Path::new(""));
-            let text = sharedbox_policy::files::read_project_file(
-                path,
-                &repository_of(folder),
-                MAX_CONFIG_BYTES,
-            )
+    read_file(&path, "configuration").map(Some)
+}
+
+/// Reads and parses a configuration-shaped file (`sharedbox.yaml`, a fleet tenant's
+/// `connection.yaml`); `what` names it in messages.
+pub fn read_file(path: &Path, what: &str) -> Result<Loaded, ConfigError> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let text =
+        sharedbox_policy::files::read_project_file(path, &repository_of(folder), MAX_CONFIG_BYTES)
             .map_err(|e| {
                 let hint = match e {
                     sharedbox_policy::files::FileError::Io { .. }
                     | sharedbox_policy::files::FileError::NotRegular { .. } => Some("pass the configuration file with `--config FILE`, or run sharedbox where `sharedbox.yaml` is".to_owned()),
                     _ => hint_of(&e),
                 };
-                Failure::new(format!("cannot read configuration: {e}")).maybe_hint(hint)
+                Failure::new(format!("cannot read {what}: {e}")).maybe_hint(hint)
             })?;
-            let source = Source::new(path.clone(), text);
-            let file: ConfigFile =
-                sharedbox_policy::parse_yaml(&source).map_err(ConfigError::Located)?;
-            lint_levels = lint_levels_of(&file.lints, &source)?;
-            (
-                Some(file),
-                path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            )
+    let source = Source::new(path.to_path_buf(), text);
+    let file: ConfigFile = sharedbox_policy::parse_yaml(&source).map_err(ConfigError::Located)?;
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        file,
+        source,
+    })
+}
+
+/// Resolves a configuration file already read (or none) and the overrides.
+pub fn resolve_loaded(
+    loaded: Option<Loaded>,
+    policies: Option<&Path>,
+    tenant: Option<&str>,
+) -> Result<RunConfig, ConfigError> {
+    let path = loaded.as_ref().map(|l| l.path.clone());
+    let mut lint_levels = LintLevels::default();
+    let (file, base) = match loaded {
+        Some(loaded) => {
+            if loaded.file.fleet.is_some() {
+                return Err(Failure::new(format!(
+                    "`{}` describes a fleet of tenants (`fleet:`)",
+                    loaded.path.display()
+                ))
+                .hint("name the tenants to work on: `--tenants all` or `--tenants NAME` (`sharedbox tenants` lists them)")
+                .into());
+            }
+            lint_levels = lint_levels_of(&loaded.file.lints, &loaded.source)?;
+            let base = loaded.base();
+            (Some(loaded.file), base)
         }
         None => (None, PathBuf::new()),
     };
@@ -264,43 +345,7 @@ pub fn resolve(
         }
     };
     let configured = file.as_ref().and_then(|f| f.tenant.as_ref());
-    let tenant = match tenant {
-        Some(spec) => Some(parse_tenant(spec, configured, &base)?),
-        None => match configured {
-            Some(TenantConfig {
-                backend: Backend::File,
-                path: Some(p),
-                ..
-            }) => Some(TenantSpec::File(inside("tenant.path", relative(p))?)),
-            Some(TenantConfig {
-                backend: Backend::File,
-                path: None,
-                ..
-            }) => {
-                return Err(Failure::new("`tenant.backend: file` needs `tenant.path`")
-                    .hint("set `tenant.path` to the tenant snapshot, e.g. `examples/contoso/tenant.yaml`")
-                    .into());
-            }
-            Some(
-                config @ TenantConfig {
-                    backend: Backend::ExchangeOnline,
-                    ..
-                },
-            ) => {
-                let Some(name) = config.tenant.clone() else {
-                    return Err(Failure::new("`tenant.backend: exchange-online` needs `tenant.tenant`")
-                        .hint("set `tenant.tenant` to the tenant's initial domain (e.g. `contoso.onmicrosoft.com`) or its GUID")
-                        .into());
-                };
-                Some(TenantSpec::Exo(Box::new(exo_spec(
-                    name,
-                    Some(config),
-                    &base,
-                )?)))
-            }
-            None => None,
-        },
-    };
+    let tenant = tenant_spec(configured, tenant, &base, &inside)?;
     let state_dir = relative(
         file.as_ref()
             .and_then(|f| f.state_dir.as_deref())
@@ -316,6 +361,53 @@ pub fn resolve(
         state_dir,
         state,
         lint_levels,
+        baseline: None,
+    })
+}
+
+/// The tenant: `--tenant` (`flag`) when given, else the `tenant` block `configured` of a file
+/// in `base`; `inside` checks a path the file names.
+pub(crate) fn tenant_spec(
+    configured: Option<&TenantConfig>,
+    flag: Option<&str>,
+    base: &Path,
+    inside: &dyn Fn(&str, PathBuf) -> Result<PathBuf, Failure>,
+) -> Result<Option<TenantSpec>, Failure> {
+    let relative = |p: &Path| clean(&base.join(p));
+    Ok(match flag {
+        Some(spec) => Some(parse_tenant(spec, configured, base)?),
+        None => match configured {
+            Some(TenantConfig {
+                backend: Backend::File,
+                path: Some(p),
+                ..
+            }) => Some(TenantSpec::File(inside("tenant.path", relative(p))?)),
+            Some(TenantConfig {
+                backend: Backend::File,
+                path: None,
+                ..
+            }) => {
+                return Err(Failure::new("`tenant.backend: file` needs `tenant.path`")
+                    .hint("set `tenant.path` to the tenant snapshot, e.g. `examples/contoso/tenant.yaml`"));
+            }
+            Some(
+                config @ TenantConfig {
+                    backend: Backend::ExchangeOnline,
+                    ..
+                },
+            ) => {
+                let Some(name) = config.tenant.clone() else {
+                    return Err(Failure::new("`tenant.backend: exchange-online` needs `tenant.tenant`")
+                        .hint("set `tenant.tenant` to the tenant's initial domain (e.g. `contoso.onmicrosoft.com`) or its GUID"));
+                };
+                Some(TenantSpec::Exo(Box::new(exo_spec(
+                    name,
+                    Some(config),
+                    base,
+                )?)))
+            }
+            None => None,
+        },
     })
 }
 
@@ -324,7 +416,7 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// The repository that holds `folder`: its git checkout's top folder, or the folder itself
 /// outside git.
-fn repository_of(folder: &Path) -> PathBuf {
+pub(crate) fn repository_of(folder: &Path) -> PathBuf {
     crate::git::toplevel(folder).unwrap_or_else(|| {
         if folder.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -336,7 +428,11 @@ fn repository_of(folder: &Path) -> PathBuf {
 
 /// `path`, a path from `sharedbox.yaml`'s `what`, if it does not lead out of `repository`
 /// (links resolved); a path that does not exist yet is checked when it is read.
-fn stays_inside(what: &str, path: PathBuf, repository: &Path) -> Result<PathBuf, Failure> {
+pub(crate) fn stays_inside(
+    what: &str,
+    path: PathBuf,
+    repository: &Path,
+) -> Result<PathBuf, Failure> {
     match sharedbox_policy::files::is_inside(&path, repository) {
         Some(false) => Err(Failure::new(format!(
             "`{what}` in `sharedbox.yaml` is `{}`, outside the repository `{}`; refusing to read it",
@@ -371,11 +467,20 @@ fn lint_levels_of(
     lints: &BTreeMap<String, Sp<LintLevel>>,
     source: &std::sync::Arc<Source>,
 ) -> Result<LintLevels, ConfigError> {
+    lint_levels_over(LintLevels::default(), lints, source)
+}
+
+/// `levels` with the `lints:` of a file laid over them, checked as in a policy document.
+pub(crate) fn lint_levels_over(
+    levels: LintLevels,
+    lints: &BTreeMap<String, Sp<LintLevel>>,
+    source: &std::sync::Arc<Source>,
+) -> Result<LintLevels, ConfigError> {
     let mut problems = Vec::new();
-    let levels = sharedbox_policy::lint::levels_of(lints, source, &mut problems);
+    let overrides = sharedbox_policy::lint::levels_of(lints, source, &mut problems);
     match problems.into_iter().next() {
         Some(problem) => Err(ConfigError::Located(Box::new(problem))),
-        None => Ok(LintLevels::default().with_overrides(&levels)),
+        None => Ok(levels.with_overrides(&overrides)),
     }
 }
 
@@ -426,13 +531,23 @@ fn exo_spec(
 }
 
 /// `./a/b` -> `a/b`, for readable paths in messages.
-fn clean(path: &Path) -> PathBuf {
+pub(crate) fn clean(path: &Path) -> PathBuf {
     path.strip_prefix(".")
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
 impl RunConfig {
+    /// Loads the policies: the policy folder, laid over the fleet's baseline in a fleet.
+    pub fn load_policy_set(
+        &self,
+    ) -> Result<sharedbox_policy::PolicySet, sharedbox_policy::Diagnostics> {
+        match &self.baseline {
+            Some(baseline) => sharedbox_policy::load_dir_with_baseline(baseline, &self.policies),
+            None => sharedbox_policy::load_dir(&self.policies),
+        }
+    }
+
     /// The configured tenant, or an error that says how to configure one.
     pub fn tenant(&self) -> Result<&TenantSpec, Failure> {
         self.tenant.as_ref().ok_or_else(|| {

@@ -267,15 +267,66 @@ pub fn policies_at(policies: &Path, commit: &str) -> Result<Vec<Arc<Source>>, St
     Ok(sources)
 }
 
-/// The policy set at `commit`, or why it cannot be had.
-pub fn policy_set_at(policies: &Path, commit: &str) -> Result<PolicySet, String> {
+/// The policy set at `commit` (in a fleet, laid over the fleet's `baseline` as it was then),
+/// or why it cannot be had.
+pub fn policy_set_at(
+    policies: &Path,
+    baseline: Option<&Path>,
+    commit: &str,
+) -> Result<PolicySet, String> {
     let sources = policies_at(policies, commit)?;
-    sharedbox_policy::load_sources(sources).map_err(|d| {
+    let shared = match baseline {
+        Some(baseline) => policies_at(baseline, commit)?,
+        None => Vec::new(),
+    };
+    sharedbox_policy::load_layered(shared, sources).map_err(|d| {
         format!(
             "the policies at the base revision do not load ({} error(s))",
             d.errors().count()
         )
     })
+}
+
+/// The files that differ between `commit` and the working tree under `dir` (committed,
+/// staged or not, and untracked files that are not ignored), relative to `dir`.
+pub fn changed_files(dir: &Path, commit: &str) -> Result<Vec<PathBuf>, String> {
+    if !is_commit_id(commit) {
+        return Err(format!(
+            "`{}` is not a commit id",
+            sharedbox_tenant::printable(commit, 80)
+        ));
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let diffed = git(
+        dir,
+        &[
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "--relative",
+            commit,
+            "--",
+        ],
+    )
+    .ok_or_else(|| format!("cannot compare the working tree with `{commit}`"))?;
+    let untracked = git(
+        dir,
+        &["ls-files", "--others", "--exclude-standard", "--", "."],
+    )
+    .ok_or("cannot list the untracked files")?;
+    let mut files: Vec<PathBuf> = diffed
+        .lines()
+        .chain(untracked.lines())
+        .filter(|l| !l.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod output;
 mod args;
 mod commands;
 mod config;
+mod fleet;
 mod git;
 mod progress;
 mod trace;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::args::{Cli, Command, Format, RunsAction, SchemaDocument};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, RunConfig};
 use crate::output::{ExitStatus, print_diagnostics, print_error};
 
 fn main() -> ExitCode {
@@ -87,12 +88,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Profiles { name } => return commands::profiles(name.as_deref()),
         _ => {}
     }
-    let config = match config::resolve(
-        cli.config.as_deref(),
-        cli.policies.as_deref(),
-        cli.tenant.as_deref(),
-    ) {
-        Ok(c) => c,
+    let config = match resolve(&cli).await {
+        Ok(Resolved::One(config)) => config,
+        Ok(Resolved::Done(result)) => return result,
         Err(ConfigError::Located(diagnostic)) => {
             let diagnostics = [*diagnostic];
             print_diagnostics(&diagnostics);
@@ -124,6 +122,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Schema { .. }
         | Command::Show { .. }
         | Command::Explain { .. }
-        | Command::Profiles { .. } => unreachable!("handled above"),
+        | Command::Profiles { .. }
+        | Command::Tenants(_) => unreachable!("handled above"),
+    }
+}
+
+/// What the configuration resolves to.
+enum Resolved {
+    /// One tenant (a project of one, or one tenant of a fleet): run the command.
+    One(RunConfig),
+    /// The command ran already (`tenants`, or several tenants of a fleet), with this outcome.
+    Done(anyhow::Result<ExitStatus>),
+}
+
+/// Resolves `sharedbox.yaml`: a project of one tenant as always; in a fleet, the tenant
+/// `--tenants` names, or every tenant `--tenants` names, each in a process of its own.
+async fn resolve(cli: &Cli) -> Result<Resolved, ConfigError> {
+    let loaded = config::read(cli.config.as_deref())?;
+    let fleet = match loaded.as_ref().filter(|l| l.fleet().is_some()) {
+        Some(loaded) => Some(fleet::Fleet::open(
+            loaded,
+            cli.policies.as_deref(),
+            cli.tenant.as_deref(),
+        )?),
+        None => None,
+    };
+    let Some(fleet) = fleet else {
+        if matches!(cli.command, Command::Tenants(_)) || !cli.tenants.is_empty() {
+            return Err(output::Failure::new(
+                "`tenants` and `--tenants` work in a fleet, and this project has one tenant",
+            )
+            .hint("a fleet's `sharedbox.yaml` has a `fleet:` block and a folder per tenant (docs/fleet.md); here, leave `--tenants` out")
+            .into());
+        }
+        return Ok(Resolved::One(config::resolve_loaded(
+            loaded,
+            cli.policies.as_deref(),
+            cli.tenant.as_deref(),
+        )?));
+    };
+    if let Command::Tenants(args) = &cli.command {
+        return Ok(Resolved::Done(commands::tenants(&fleet, args)));
+    }
+    // A process a fleet run started for one tenant.
+    if let Some(member) = std::env::var_os(fleet::MEMBER_VARIABLE) {
+        let member = member.to_string_lossy();
+        let name = fleet.select(&[member.into_owned()])?;
+        return Ok(Resolved::One(fleet.tenant_config(&name[0])?));
+    }
+    let names = fleet.select(&cli.tenants)?;
+    match names.as_slice() {
+        [one] => Ok(Resolved::One(fleet.tenant_config(one)?)),
+        _ => Ok(Resolved::Done(commands::fan_out(&fleet, &names, cli).await)),
     }
 }

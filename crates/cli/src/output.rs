@@ -3,6 +3,7 @@
 //!
 //! Every line on stderr is written here, and nowhere else: [`note`], [`warning`],
 //! [`remark`], [`hint`], [`detail`], [`message`], [`blank_line`], [`progress`], [`prompt`],
+//! [`relay`],
 //! [`print_diagnostics`], [`print_error`] and [`emit`] (the progress bar of
 //! [`crate::progress`] is drawn by `indicatif`, and cleared before each of these lines). Data goes to stdout through the
 //! `out!`/`outln!` macros.
@@ -464,6 +465,11 @@ pub fn hint(text: &str) {
 /// `--json-lines`.
 pub fn detail(level: &str, text: &str) {
     message("detail", level, text, serde_json::json!({}));
+}
+
+/// Writes what another sharedbox process wrote to its stderr (a fleet's tenant), as it is.
+pub fn relay(text: &str) {
+    write_stderr(text);
 }
 
 /// An empty line on plain stderr, to set a block apart; nothing with `--json-lines`.

@@ -24,7 +24,9 @@ pub mod suggest;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use lint::{LINTS, Level, Lint, LintCode, LintLevels, lint_policies, lint_policies_with};
-pub use load::{ignored_files, load_dir, load_sources, parse_yaml};
+pub use load::{
+    ignored_files, load_dir, load_dir_with_baseline, load_layered, load_sources, parse_yaml,
+};
 pub use model::*;
 pub use source::{Excerpt, Located, Origin, Source};
 

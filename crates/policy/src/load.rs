@@ -19,6 +19,32 @@ use crate::source::{Located, Origin, Source};
 /// # Errors
 /// Every problem found, each with file, line and column where it has one.
 pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
+    load_sources(read_dir_sources(dir)?)
+}
+
+/// Reads and validates one tenant's policy folder `dir` of a fleet on top of the fleet's
+/// shared `baseline` folder ([`load_layered`]).
+///
+/// # Errors
+/// Every problem found in either folder, each located.
+pub fn load_dir_with_baseline(baseline: &Path, dir: &Path) -> Result<PolicySet, Diagnostics> {
+    let shared = read_dir_sources(baseline);
+    let own = read_dir_sources(dir);
+    match (shared, own) {
+        (Ok(shared), Ok(own)) => load_layered(shared, own),
+        (Err(mut a), Err(b)) => {
+            a.0.extend(b.0);
+            Err(a)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
+
+/// The policy files under `dir`, read (bounded, inside `dir`), in path order.
+///
+/// # Errors
+/// The folder cannot be listed, or files cannot be read: every such problem.
+pub fn read_dir_sources(dir: &Path) -> Result<Vec<Arc<Source>>, Diagnostics> {
     let mut files = Vec::new();
     collect_files(dir, &mut files, &mut Vec::new()).map_err(|e| {
         Diagnostics(vec![
@@ -49,7 +75,7 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Diagnostics> {
     if !diagnostics.is_empty() {
         return Err(Diagnostics(diagnostics));
     }
-    load_sources(sources)
+    Ok(sources)
 }
 
 /// The largest policy file read (a file of 10,000 mailbox documents is about 4 MiB).
@@ -143,6 +169,25 @@ pub fn ignored_files(dir: &Path) -> Vec<PathBuf> {
 /// # Errors
 /// Every problem found.
 pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics> {
+    load_layered(Vec::new(), sources)
+}
+
+/// Parses and validates one tenant's policy sources of a fleet on top of the fleet's shared
+/// `baseline` sources.
+///
+/// The baseline holds what every tenant shares: `Defaults` and `Profile` documents (a
+/// `SharedMailbox` or `TenantSettings` document there is an error: those belong to one
+/// tenant). The tenant's own `Defaults` is laid over the baseline's field by field (a field
+/// the tenant sets wins, the others are inherited); the tenant's `Profile` of a baseline
+/// profile's name replaces it, as a policy profile replaces a built-in one. With no
+/// baseline sources this is [`load_sources`].
+///
+/// # Errors
+/// Every problem found.
+pub fn load_layered(
+    baseline: Vec<Arc<Source>>,
+    sources: Vec<Arc<Source>>,
+) -> Result<PolicySet, Diagnostics> {
     let mut diagnostics = Vec::new();
     let mut builder = Builder::default();
     for (name, text) in BUILTIN_PROFILES {
@@ -155,18 +200,24 @@ pub fn load_sources(sources: Vec<Arc<Source>>) -> Result<PolicySet, Diagnostics>
     // documents of every file at once were most of the memory of a large load); the
     // findings keep their order: every parse error first, then what adding found.
     let mut found = Vec::new();
-    for source in &sources {
-        match parse_source(source) {
-            Ok(docs) => {
-                for doc in &docs {
-                    builder.add(source, doc, &mut found);
+    let tiers = [(true, &baseline), (false, &sources)];
+    for (in_baseline, tier) in tiers {
+        builder.in_baseline = in_baseline;
+        for source in tier {
+            match parse_source(source) {
+                Ok(docs) => {
+                    for doc in &docs {
+                        builder.add(source, doc, &mut found);
+                    }
                 }
+                Err(d) => diagnostics.push(*d),
             }
-            Err(d) => diagnostics.push(*d),
         }
     }
     diagnostics.append(&mut found);
-    let set = builder.finish(sources, &mut diagnostics);
+    let mut all = baseline;
+    all.extend(sources);
+    let set = builder.finish(all, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.sort_by_key(|d| !d.is_error());
         return Err(Diagnostics(diagnostics));
@@ -673,6 +724,8 @@ struct ProfileDef {
     origin: Origin,
     layer: Layer,
     builtin: bool,
+    /// From a fleet's shared baseline: a tenant's profile of the same name replaces it.
+    from_baseline: bool,
 }
 
 #[derive(Default)]
@@ -680,6 +733,10 @@ struct Builder {
     mailboxes: Vec<(Located<String>, Layer, Option<Located<String>>)>,
     first_mailbox: HashMap<String, Origin>,
     defaults: Option<(Origin, Layer)>,
+    /// The `Defaults` of a fleet's shared baseline; the tenant's own is laid over it.
+    baseline_defaults: Option<(Origin, Layer)>,
+    /// Whether the documents added now are a fleet's shared baseline.
+    in_baseline: bool,
     profiles: HashMap<String, ProfileDef>,
     tenant: Option<(Origin, TenantSettings)>,
 }
@@ -718,6 +775,7 @@ impl Builder {
                 origin: origin(source, name),
                 layer: Layer::from_document(source, doc, &mut Vec::new()),
                 builtin: true,
+                from_baseline: false,
             },
         );
     }
@@ -751,6 +809,21 @@ impl Builder {
                         }),
                 );
             }
+        }
+        if self.in_baseline && matches!(kind, Kind::SharedMailbox | Kind::TenantSettings) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "policy::not-in-baseline",
+                    format!(
+                        "a `{}` document in the fleet's shared baseline",
+                        kind.as_str()
+                    ),
+                    Some(kind_origin),
+                )
+                .with_label("belongs to one tenant")
+                .with_hint("the baseline holds what every tenant shares (`Defaults`, `Profile`); move this document into the policy folder of its tenant (`tenants/<name>/policies/`)"),
+            );
+            return;
         }
         match kind {
             Kind::SharedMailbox => {
@@ -805,7 +878,13 @@ impl Builder {
                 self.mailboxes.push((address, layer, profile));
             }
             Kind::Defaults => {
-                if let Some((first, _)) = &self.defaults {
+                let in_baseline = self.in_baseline;
+                let slot = if in_baseline {
+                    &self.baseline_defaults
+                } else {
+                    &self.defaults
+                };
+                if let Some((first, _)) = slot {
                     diagnostics.push(
                         Diagnostic::error(
                             "policy::duplicate-defaults",
@@ -821,7 +900,11 @@ impl Builder {
                 refuse_ensure(&layer, kind, diagnostics);
                 refuse_forwarding_target(source, doc, diagnostics);
                 refuse_auto_reply_messages(source, doc, diagnostics);
-                self.defaults = Some((kind_origin, layer));
+                if in_baseline {
+                    self.baseline_defaults = Some((kind_origin, layer));
+                } else {
+                    self.defaults = Some((kind_origin, layer));
+                }
             }
             Kind::Profile => {
                 let Some(name) = &doc.name else {
@@ -849,7 +932,13 @@ impl Builder {
                     );
                     return;
                 }
-                if let Some(first) = self.profiles.get(&name.value).filter(|p| !p.builtin) {
+                // A tenant's profile replaces the baseline's of the same name; within one
+                // tier a name is defined once.
+                if let Some(first) = self
+                    .profiles
+                    .get(&name.value)
+                    .filter(|p| !p.builtin && p.from_baseline == self.in_baseline)
+                {
                     diagnostics.push(
                         Diagnostic::error(
                             "policy::duplicate-profile",
@@ -869,6 +958,7 @@ impl Builder {
                         origin: name.origin,
                         layer,
                         builtin: false,
+                        from_baseline: self.in_baseline,
                     },
                 );
             }
@@ -979,7 +1069,11 @@ impl Builder {
     }
 
     fn finish(self, sources: Vec<Arc<Source>>, diagnostics: &mut Vec<Diagnostic>) -> PolicySet {
-        let defaults = self.defaults.map(|(_, layer)| layer).unwrap_or_default();
+        let defaults = match (self.defaults, self.baseline_defaults) {
+            (Some((_, own)), Some((_, shared))) => own.over(&shared),
+            (Some((_, layer)), None) | (None, Some((_, layer))) => layer,
+            (None, None) => Layer::default(),
+        };
         let profiles = self.profiles;
         let mut mailboxes: Vec<MailboxPolicy> = self
             .mailboxes

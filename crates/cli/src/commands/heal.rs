@@ -200,7 +200,7 @@ fn cause_note(cause: Option<Cause>) -> &'static str {
 
 /// The policies at the commit the last apply recorded.
 fn applied_policies(config: &RunConfig, last: &AppliedRevision) -> anyhow::Result<Arc<PolicySet>> {
-    crate::git::policy_set_at(&config.policies, &last.commit)
+    crate::git::policy_set_at(&config.policies, config.baseline.as_deref(), &last.commit)
         .map(Arc::new)
         .map_err(|reason| {
             Failure::new(format!(

@@ -5,6 +5,7 @@ mod doctor;
 mod drift;
 mod explain;
 mod export;
+mod fleet;
 mod heal;
 mod plan;
 mod runs;
@@ -15,6 +16,7 @@ pub use doctor::doctor;
 pub use drift::drift;
 pub use explain::{explain, profiles};
 pub use export::export;
+pub use fleet::{fan_out, tenants};
 pub use plan::{plan, print_validate_document, show, validate};
 pub use runs::{rollback, runs, runs_show};
 pub use unlock::unlock;
@@ -66,7 +68,7 @@ fn note_ignored_files(policies: &Path) {
 /// Loads the policies, printing every diagnostic; fails when any is an error.
 fn load_policies(config: &RunConfig) -> anyhow::Result<PolicySet> {
     note_ignored_files(&config.policies);
-    match sharedbox_policy::load_dir(&config.policies) {
+    match config.load_policy_set() {
         Ok(set) => Ok(set),
         Err(diagnostics) => {
             print_diagnostics(&diagnostics.0);

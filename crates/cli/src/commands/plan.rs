@@ -16,7 +16,7 @@ use crate::output::{ExitStatus, Failure, diagnostic_json, print_diagnostics, ste
 /// `sharedbox validate`: parse strictly, check the rules, run the offline lints.
 pub fn validate(config: &RunConfig, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     note_ignored_files(&config.policies);
-    let (set, diagnostics) = match sharedbox_policy::load_dir(&config.policies) {
+    let (set, diagnostics) = match config.load_policy_set() {
         Ok(set) => {
             let findings = sharedbox_policy::lint_policies(&set, &config.lint_levels);
             (Some(set), findings)
@@ -261,7 +261,7 @@ pub(crate) fn base_policies(
         Some(base) => base,
         None => crate::git::base_revision(policy_dir(config), None)?,
     };
-    let set = crate::git::policy_set_at(&config.policies, &commit)?;
+    let set = crate::git::policy_set_at(&config.policies, config.baseline.as_deref(), &commit)?;
     Ok(BasePolicies {
         label: format!("{name}, {}", &commit[..commit.len().min(12)]),
         commit,
@@ -295,7 +295,8 @@ pub(crate) fn policies_at_commit(
     config: &RunConfig,
     commit: &str,
 ) -> Result<std::sync::Arc<sharedbox_policy::PolicySet>, String> {
-    crate::git::policy_set_at(&config.policies, commit).map(std::sync::Arc::new)
+    crate::git::policy_set_at(&config.policies, config.baseline.as_deref(), commit)
+        .map(std::sync::Arc::new)
 }
 
 /// Labels each change as drift or policy change against the policies at the base revision.

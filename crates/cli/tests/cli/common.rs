@@ -142,6 +142,7 @@ pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env_remove("SHAREDBOX_CONFIG")
+        .env_remove("SHAREDBOX_FLEET_MEMBER")
         // git never looks above the project: a temp project is never part of a checkout,
         // also when the tests run from a git hook (which points `GIT_DIR` at its repository).
         .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))

@@ -33,13 +33,14 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The example folders that are projects of their own (they have a `sharedbox.yaml`).
+/// The example folders that are projects of one tenant (they have a `sharedbox.yaml` and
+/// no `tenants/` folder: `examples/fleet` is checked by [`the_fleet_example_plans_applies_and_rolls_back_per_tenant`]).
 fn examples() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let mut found: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join("sharedbox.yaml").is_file())
+        .filter(|p| p.join("sharedbox.yaml").is_file() && !p.join("tenants").is_dir())
         .collect();
     found.sort();
     found
@@ -149,12 +150,18 @@ fn check(example: &Path) {
     let rollback = run_in(project, &["rollback", &run_id, "--auto-approve"]);
     assert_eq!(rollback.code, 0, "{name}: rollback: {}", rollback.stderr);
     let restored = run_in(project, &["plan", "--detailed-exitcode"]);
-    // A revoked FullAccess grant whose AutoMapping was unknown (Exchange never reports it)
-    // comes back without the mapping (`false`, never Exchange's silent default), which the
-    // file backend then records.
-    let restored: String = restored
-        .stdout
-        .lines()
+    assert_eq!(
+        without_unknown_auto_mapping(&restored.stdout),
+        expected,
+        "{name}: after rollback the plan is not the original one"
+    );
+}
+
+/// A revoked FullAccess grant whose AutoMapping was unknown (Exchange never reports it)
+/// comes back without the mapping (`false`, never Exchange's silent default), which the
+/// file backend then records: the plan after a rollback without that difference.
+fn without_unknown_auto_mapping(plan: &str) -> String {
+    plan.lines()
         .map(|line| {
             if line.trim_start().starts_with("- ") {
                 line.replace(" (autoMapping: false)", "")
@@ -163,10 +170,89 @@ fn check(example: &Path) {
             }
         })
         .map(|line| line + "\n")
-        .collect();
+        .collect()
+}
+
+/// The journals in `state_dir/runs`, by run id.
+fn run_ids(state_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("runs")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_fleet_example_plans_applies_and_rolls_back_per_tenant() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet");
+    let expected = std::fs::read_to_string(example.join("expected-plan.txt")).unwrap_or_default();
+    let readme = std::fs::read_to_string(example.join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    checkout(&example, project);
+
+    let validate = run_in(project, &["validate", "--tenants", "all"]);
+    assert_eq!(validate.code, 0, "validate: {}", validate.stderr);
+
+    let plan = run_in(
+        project,
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
+    assert_eq!(plan.code, 2, "plan: {}", plan.stderr);
+    if std::env::var_os("SHAREDBOX_UPDATE_EXAMPLES").is_some() {
+        std::fs::write(example.join("expected-plan.txt"), &plan.stdout).unwrap();
+        return;
+    }
+    let summary = expected
+        .lines()
+        .find(|l| l.starts_with("Fleet plan, "))
+        .expect("the expected plan has a fleet summary line");
+    assert!(
+        readme.contains(summary),
+        "the README does not state the expected summary `{summary}`"
+    );
     assert_eq!(
-        restored, expected,
-        "{name}: after rollback the plan is not the original one"
+        plan.stdout, expected,
+        "the plan differs from expected-plan.txt"
+    );
+
+    let apply = run_in(project, &["apply", "--tenants", "all", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "apply: {}{}", apply.stdout, apply.stderr);
+    let again = run_in(
+        project,
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
+    assert_eq!(
+        again.code, 0,
+        "the plan after apply is not empty: {}",
+        again.stdout
+    );
+
+    // Each tenant journals in its own state folder; the tenant without changes ran nothing.
+    let state = project.join(".sharedbox");
+    for (tenant, runs) in [("contoso", 1), ("fabrikam", 1), ("northwind", 0)] {
+        let ids = run_ids(&state.join(tenant));
+        assert_eq!(ids.len(), runs, "{tenant}: runs journaled: {ids:?}");
+        for id in ids {
+            let rollback = run_in(
+                project,
+                &["rollback", &id, "--tenants", tenant, "--auto-approve"],
+            );
+            assert_eq!(rollback.code, 0, "{tenant}: rollback: {}", rollback.stderr);
+        }
+    }
+    let restored = run_in(
+        project,
+        &["plan", "--tenants", "all", "--detailed-exitcode"],
+    );
+    assert_eq!(restored.code, 2);
+    assert_eq!(
+        without_unknown_auto_mapping(&restored.stdout),
+        expected,
+        "after the rollbacks the plan is not the original one"
     );
 }
 

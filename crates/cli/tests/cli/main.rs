@@ -13,6 +13,7 @@ mod demo;
 mod examples;
 mod exo;
 mod fail_fast;
+mod fleet;
 mod folders;
 mod formats;
 mod forwarding;
