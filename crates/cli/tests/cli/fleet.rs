@@ -404,3 +404,35 @@ fn tenants_without_a_fleet_and_a_bad_fleet_are_clear_errors() {
         missing.stderr
     );
 }
+
+/// A fleet's remote state keeps each tenant's runs and lock under `<prefix>/<tenant>`; a
+/// tenant whose connection sets its own `stateDir` keeps its runs there instead.
+#[test]
+fn a_fleets_remote_state_gives_each_tenant_its_own_prefix() {
+    let dir = fleet();
+    let root = std::fs::read_to_string(dir.path().join("sharedbox.yaml")).unwrap();
+    let root = root.replace("stateDir: .sharedbox/\n", "")
+        + "state:\n  backend: azure-blob\n  account: devstoreaccount1\n  container: sharedbox\n  prefix: fleet/\n  endpoint: http://127.0.0.1:9/devstoreaccount1\n";
+    write(dir.path(), "sharedbox.yaml", &root);
+    // Nothing listens on port 9: the error names the store the tenant's runs are kept in.
+    let sas = [("SHAREDBOX_STATE_SAS_TOKEN", "sv=2020-08-04&sig=test")];
+    for tenant in ["contoso", "fabrikam"] {
+        let runs = crate::common::run_with_env(dir.path(), &["runs", "--tenants", tenant], &sas);
+        assert_eq!(runs.code, 1, "{}", runs.stderr);
+        assert!(
+            runs.stderr.contains(&format!(
+                "http://127.0.0.1:9/devstoreaccount1/sharedbox/fleet/{tenant}/runs"
+            )),
+            "{}",
+            runs.stderr
+        );
+        assert!(!runs.stderr.contains("sig=test"), "{}", runs.stderr);
+    }
+    // Northwind keeps its own local state: its runs list (empty) without the store.
+    let connection = dir.path().join("tenants/northwind/connection.yaml");
+    let text = std::fs::read_to_string(&connection).unwrap();
+    std::fs::write(&connection, format!("{text}\nstateDir: .state/\n")).unwrap();
+    let runs = crate::common::run_with_env(dir.path(), &["runs", "--tenants", "northwind"], &sas);
+    assert_eq!(runs.code, 0, "{}", runs.stderr);
+    assert!(!runs.stderr.contains("127.0.0.1:9"), "{}", runs.stderr);
+}
