@@ -1463,6 +1463,36 @@ fn present_fields(source: &Arc<Source>, doc: &RawDocument) -> Vec<(&'static str,
 mod tests {
     use super::*;
 
+    /// `present_fields` is kept by hand: a field of `RawDocument` it forgets would escape the
+    /// per-kind check (`policy::field-not-allowed`). A document setting every field of the
+    /// schema must report each of them, and the document must keep up with the schema.
+    #[test]
+    fn present_fields_reports_every_field_of_a_document() {
+        let text = "apiVersion: sharedbox.io/v1\nkind: SharedMailbox\nmailbox: a@contoso.com\n\
+            name: n\ndescription: d\nprofile: p\ndisplayName: D\nhiddenFromAddressLists: true\n\
+            signIn: blocked\naliases: [b@contoso.com]\nsentItems: {copyForSendAs: true}\n\
+            sendAs: []\nsendOnBehalf: []\nfullAccess: []\nsentItemsReaders: []\nfolders: {}\n\
+            clients: {}\nmoderation: {enabled: false}\nforwarding: none\n\
+            autoReply: {state: disabled}\nlifecycle: {}\nlints: {}\n\
+            sendFromAliasEnabled: true\nsmtpClientAuthenticationDisabled: true\n\
+            servicePrincipals: []\n";
+        let doc: RawDocument = serde_saphyr::from_str(text).expect("the document parses");
+        let source = Source::new("every-field.yaml", text);
+        let present: std::collections::BTreeSet<&str> = present_fields(&source, &doc)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let schema = serde_json::to_value(schemars::schema_for!(RawDocument)).unwrap();
+        let fields: std::collections::BTreeSet<&str> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .map(String::as_str)
+            .filter(|f| !matches!(*f, "apiVersion" | "kind"))
+            .collect();
+        assert_eq!(present, fields);
+    }
+
     #[test]
     fn policy_file_names_ignore_the_case_of_the_extension() {
         for name in ["a.yaml", "a.yml", "Info.YAML", "b.Yml", "x.y.yaml"] {
