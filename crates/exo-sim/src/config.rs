@@ -167,6 +167,7 @@ pub fn built_in_role(name: &str) -> Option<&'static [&'static str]> {
         "Get-MailboxFolderPermission",
         "Get-User",
         "Get-Group",
+        "Get-UnifiedGroupLinks",
     ];
     const VIEW_ONLY_CONFIGURATION: &[&str] = &[
         "Get-OrganizationConfig",
@@ -184,6 +185,7 @@ pub fn built_in_role(name: &str) -> Option<&'static [&'static str]> {
         "Get-MailboxFolderPermission",
         "Get-User",
         "Get-Group",
+        "Get-UnifiedGroupLinks",
         "Set-Mailbox",
         "Set-CASMailbox",
         "Add-MailboxPermission",

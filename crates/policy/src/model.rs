@@ -64,7 +64,18 @@ impl PolicySet {
             accounts,
             roots,
             sizes: false,
+            all_shared: false,
+            groups: self.senders_may_read_through_groups(),
         }
+    }
+
+    /// Whether the offline lint SBX104 finds a sender who can read neither the mailbox nor
+    /// its Sent Items: only then may group membership (a sender in a listed group) matter to
+    /// a plan, and only then does its read ask for it.
+    fn senders_may_read_through_groups(&self) -> bool {
+        crate::lint::lint_policies(self, &crate::LintLevels::default())
+            .iter()
+            .any(|d| d.code == crate::lint::LintCode::Sbx104.as_str())
     }
 
     /// The policy of the mailbox `address` (case-insensitive).

@@ -26,7 +26,7 @@ pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
-    CasMailbox, FOLDER_VISIBLE, FolderPermission, Mailbox, MailboxPermission, OrganizationConfig,
+    CasMailbox, FOLDER_VISIBLE, FolderPermission, GroupKind, Mailbox, MailboxPermission, OrganizationConfig,
     Recipient, RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
 };
 pub use observe::{
@@ -57,6 +57,13 @@ pub struct ReadScope {
     /// Also read each managed mailbox's size (`Get-MailboxStatistics`, one request per
     /// mailbox) into [`Mailbox::total_item_size_bytes`]: `--with-sizes`, for lint SBX210.
     pub sizes: bool,
+    /// Read every shared mailbox of the tenant in full, not only `mailboxes` (the `access`
+    /// report of a whole tenant, managed and unmanaged mailboxes alike).
+    pub all_shared: bool,
+    /// Also read group membership ([`Recipient::members`]: `Get-Group` with `Members` in one
+    /// paged read, `Get-UnifiedGroupLinks` per Microsoft 365 group) and which user accounts
+    /// are disabled, into the directory ([`Snapshot::groups_read`]).
+    pub groups: bool,
 }
 
 /// A mailbox whose root folder permissions a read needs.

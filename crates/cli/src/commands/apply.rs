@@ -152,6 +152,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         mut mailboxes,
         accounts,
         roots,
+        groups,
         ..
     } = policy;
     mailboxes.extend(document.touched_mailboxes());
@@ -169,6 +170,8 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         accounts,
         roots,
         sizes: false,
+        all_shared: false,
+        groups,
     }
 }
 

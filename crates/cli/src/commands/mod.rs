@@ -1,5 +1,6 @@
 //! The subcommands, and what they share: loading policies, opening the tenant, reading it.
 
+mod access;
 mod apply;
 mod doctor;
 mod drift;
@@ -8,6 +9,7 @@ mod export;
 mod plan;
 mod runs;
 
+pub use access::access;
 pub use apply::apply;
 pub use doctor::doctor;
 pub use drift::drift;

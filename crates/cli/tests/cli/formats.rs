@@ -190,6 +190,7 @@ fn the_comment_of_a_5000_mailbox_plan_stays_under_the_cap_and_says_what_was_cut(
         orphans: 0.2,
         german: 0.2,
         seed: 7,
+        ..SyntheticOptions::default()
     });
     let tenant = serde_saphyr::to_string(&synthetic.tenant).unwrap();
     let project = common::Project::with_tenant(&tenant);
