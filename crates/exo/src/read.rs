@@ -436,7 +436,8 @@ pub async fn snapshot(
 /// The members of every Microsoft 365 group (`Get-UnifiedGroupLinks -LinkType Members`, ten
 /// groups per `$batch`): `Get-Group` does not list them [the Get-Group doc names mail-enabled
 /// security groups, distribution groups, role groups and room lists]. A group Exchange does
-/// not find keeps no members; any other failure fails the read, as every read does.
+/// not find has no members; one the identity may not read keeps them unknown; any other
+/// failure fails the read, as every read does.
 async fn unified_group_members(client: &Client, directory: &mut Directory) -> Result<(), ExoError> {
     let groups: Vec<(sharedbox_tenant::PrincipalId, String)> = directory
         .recipients()
@@ -461,6 +462,9 @@ async fn unified_group_members(client: &Client, directory: &mut Directory) -> Re
         let members = match result {
             Ok(out) => out.rows.iter().filter_map(link_of).collect(),
             Err(ExoError::NotFound { .. }) => Vec::new(),
+            // A role without the cmdlet: the group's members stay unknown (the report flags
+            // it `membershipIncomplete`), never "none".
+            Err(ExoError::Forbidden { .. }) => continue,
             Err(e) => return Err(e),
         };
         directory.set_members(id, members);
