@@ -224,6 +224,7 @@ fn the_committed_document_schemas_are_current_and_describe_the_documents() {
         ("plan", "plan.schema.json"),
         ("drift", "drift.schema.json"),
         ("apply", "apply.schema.json"),
+        ("access", "access.schema.json"),
     ] {
         let run = project.run(&["schema", document]);
         assert_eq!(run.code, 0, "{}", run.stderr);
