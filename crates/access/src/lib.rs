@@ -12,8 +12,8 @@ pub mod report;
 
 pub use membership::{Expansion, Member, Membership};
 pub use report::{
-    AccessEntry, AccessError, AccessReport, Flag, GroupStep, MailboxAccess, Options,
-    PrincipalInfo, PrincipalKind, Right, Summary, ACCESS_FORMAT_VERSION, build,
+    ACCESS_FORMAT_VERSION, AccessEntry, AccessError, AccessReport, Flag, GroupStep, MailboxAccess,
+    Options, PrincipalInfo, PrincipalKind, Right, Summary, build,
 };
 
 /// The JSON Schema (draft-07) of the report (`access --format json`), pretty-printed with a

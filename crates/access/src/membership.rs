@@ -188,9 +188,17 @@ mod tests {
         let directory = Directory::new([
             recipient("anna", "UserMailbox", None),
             recipient("ben", "UserMailbox", None),
-            recipient("outer", "MailUniversalSecurityGroup", Some(&["anna", "inner"])),
+            recipient(
+                "outer",
+                "MailUniversalSecurityGroup",
+                Some(&["anna", "inner"]),
+            ),
             // `inner` contains `outer` again: a cycle.
-            recipient("inner", "MailUniversalSecurityGroup", Some(&["ben", "outer", "anna"])),
+            recipient(
+                "inner",
+                "MailUniversalSecurityGroup",
+                Some(&["ben", "outer", "anna"]),
+            ),
         ]);
         let membership = Membership::new(&directory);
         let outer = membership.expand(&id("outer"));
@@ -199,7 +207,10 @@ mod tests {
             [
                 ("anna".to_owned(), vec!["outer".to_owned()]),
                 ("inner".to_owned(), vec!["outer".to_owned()]),
-                ("ben".to_owned(), vec!["outer".to_owned(), "inner".to_owned()]),
+                (
+                    "ben".to_owned(),
+                    vec!["outer".to_owned(), "inner".to_owned()]
+                ),
             ],
             "anna once, by the shorter path"
         );
@@ -226,7 +237,10 @@ mod tests {
         assert_eq!(
             names(&team),
             [
-                ("deleted:S-1-5-21-9-9-9-1234".to_owned(), vec!["team".to_owned()]),
+                (
+                    "deleted:S-1-5-21-9-9-9-1234".to_owned(),
+                    vec!["team".to_owned()]
+                ),
                 ("everyone".to_owned(), vec!["team".to_owned()]),
             ],
             "the dynamic group is a member, its filter is not guessed"

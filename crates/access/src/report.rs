@@ -360,7 +360,13 @@ pub fn build(snapshot: &Snapshot, options: &Options) -> Result<AccessReport, Acc
             for flag in &entry.flags {
                 *report.summary.flags.entry(*flag).or_default() += 1;
             }
-            principals.insert(entry.principal.id.clone().unwrap_or_else(|| entry.principal.name.clone()));
+            principals.insert(
+                entry
+                    .principal
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| entry.principal.name.clone()),
+            );
         }
         report.summary.entries += access.entries.len();
         report.mailboxes.push(access);
@@ -420,7 +426,11 @@ impl Context<'_> {
         for (right, raw) in grants {
             for entry in self.entries(&right, raw) {
                 let key = (
-                    entry.principal.id.clone().unwrap_or_else(|| entry.principal.name.clone()),
+                    entry
+                        .principal
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| entry.principal.name.clone()),
                     right.describe(),
                     entry.path(),
                 );
@@ -606,4 +616,138 @@ fn steps(directory: &Directory, path: &Rc<[PrincipalId]>) -> Vec<GroupStep> {
             },
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sharedbox_tenant::{MailboxPermission, OrganizationConfig};
+
+    fn recipient(name: &str, details: &str, address: &str) -> Recipient {
+        Recipient {
+            guid: format!("guid-{name}"),
+            name: name.to_owned(),
+            display_name: name.to_owned(),
+            primary_smtp_address: address.to_owned(),
+            recipient_type_details: details.to_owned(),
+            ..Recipient::default()
+        }
+    }
+
+    fn snapshot(accepted: &[&str]) -> Snapshot {
+        let mut mailbox = Mailbox::new_shared("box@contoso.com", "Box");
+        mailbox.guid = "guid-box".into();
+        mailbox.name = "box".into();
+        mailbox.account_disabled = true;
+        for user in ["contact", "team"] {
+            mailbox.mailbox_permissions.push(MailboxPermission {
+                user: user.into(),
+                access_rights: vec!["FullAccess".into()],
+                ..MailboxPermission::default()
+            });
+        }
+        let mut team = recipient("team", "MailUniversalSecurityGroup", "team@contoso.com");
+        team.members = Some(vec!["a".into(), "b".into(), "c".into()]);
+        Snapshot {
+            tenant: "contoso.onmicrosoft.com".into(),
+            organization: OrganizationConfig {
+                accepted_domains: accepted.iter().map(|d| (*d).to_owned()).collect(),
+                ..OrganizationConfig::default()
+            },
+            directory: Directory::new([
+                recipient("contact", "MailContact", "someone@elsewhere.example"),
+                recipient("a", "UserMailbox", "a@contoso.com"),
+                recipient("b", "UserMailbox", "b@contoso.com"),
+                recipient("c", "UserMailbox", "c@contoso.com"),
+                team,
+                mailbox.recipient(),
+            ]),
+            mailboxes: vec![mailbox],
+            groups_read: true,
+            ..Snapshot::default()
+        }
+    }
+
+    fn flags_of(report: &AccessReport, who: &str) -> Vec<Flag> {
+        report.mailboxes[0]
+            .entries
+            .iter()
+            .find(|e| e.principal.name == who && e.via.is_empty())
+            .unwrap()
+            .flags
+            .clone()
+    }
+
+    #[test]
+    fn external_needs_the_accepted_domains_and_large_groups_the_threshold() {
+        let known = build(
+            &snapshot(&["contoso.com"]),
+            &Options {
+                large_group: 2,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            flags_of(&known, "someone@elsewhere.example"),
+            [Flag::External]
+        );
+        assert_eq!(flags_of(&known, "team@contoso.com"), [Flag::LargeGroup]);
+        assert!(
+            known.mailboxes[0].flags.is_empty(),
+            "its account is disabled"
+        );
+        assert_eq!(
+            known.summary.entries, 5,
+            "contact, team and its three members"
+        );
+        let unknown = build(&snapshot(&[]), &Options::default()).unwrap();
+        assert!(
+            flags_of(&unknown, "someone@elsewhere.example").is_empty(),
+            "not judged without domains"
+        );
+        assert!(
+            flags_of(&unknown, "team@contoso.com").is_empty(),
+            "3 is not above 100"
+        );
+    }
+
+    #[test]
+    fn filters_name_existing_mailboxes_and_principals_or_fail() {
+        let s = snapshot(&[]);
+        let only_b = build(
+            &s,
+            &Options {
+                principals: vec!["B@contoso.com".into()],
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(only_b.summary.entries, 1);
+        assert_eq!(
+            only_b.mailboxes[0].entries[0].path(),
+            "via team@contoso.com"
+        );
+        assert_eq!(
+            build(
+                &s,
+                &Options {
+                    mailboxes: vec!["a@contoso.com".into()],
+                    ..Options::default()
+                }
+            ),
+            Err(AccessError::UnknownMailbox("a@contoso.com".into())),
+            "a user mailbox is not a shared one"
+        );
+        assert_eq!(
+            build(
+                &s,
+                &Options {
+                    principals: vec!["x@contoso.com".into()],
+                    ..Options::default()
+                }
+            ),
+            Err(AccessError::UnknownPrincipal("x@contoso.com".into()))
+        );
+    }
 }

@@ -199,7 +199,11 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
     let (mut drifted, mut orphaned) = (0, 0);
     // Drawn from a generator of their own, so that the mailboxes are the same with or
     // without groups.
-    let groups = groups(options, &users, &mut Rng(options.seed.max(1) ^ 0x6A09_E667_F3BC_C908));
+    let groups = groups(
+        options,
+        &users,
+        &mut Rng(options.seed.max(1) ^ 0x6A09_E667_F3BC_C908),
+    );
     let grantable: Vec<&Recipient> = groups
         .iter()
         .filter(|g| g.recipient_type_details == "MailUniversalSecurityGroup")

@@ -474,9 +474,15 @@ async fn unified_group_members(client: &Client, directory: &mut Directory) -> Re
 
 /// A member row of `Get-UnifiedGroupLinks`, by the most stable name it carries.
 fn link_of(row: &Row) -> Option<String> {
-    ["ExternalDirectoryObjectId", "Guid", "PrimarySmtpAddress", "Name", "Identity"]
-        .into_iter()
-        .find_map(|key| non_empty(row.text(key)))
+    [
+        "ExternalDirectoryObjectId",
+        "Guid",
+        "PrimarySmtpAddress",
+        "Name",
+        "Identity",
+    ]
+    .into_iter()
+    .find_map(|key| non_empty(row.text(key)))
 }
 
 /// `ForwardingAddress` as the tenant model holds it: Exchange reports the recipient's Name

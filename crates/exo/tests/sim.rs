@@ -12,8 +12,8 @@ use sharedbox_exo::{ClientOptions, ExoTenant};
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
-    LivePrincipal, Mailbox, Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList, Property,
-    ReadScope, Snapshot, Tenant, Value, normalized,
+    LivePrincipal, Mailbox, Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList,
+    Property, ReadScope, Snapshot, Tenant, Value, normalized,
 };
 
 const DEMO: &str = include_str!("../../../examples/contoso/tenant.yaml");
@@ -1126,7 +1126,11 @@ async fn group_membership_over_the_wire_equals_the_file_backend_and_the_report_t
     let snapshot = exo.read(&scope).await.unwrap();
     let want = file.snapshot(&scope);
     assert!(snapshot.groups_read);
-    assert_eq!(snapshot.mailboxes.len(), file.mailboxes.len(), "every shared mailbox");
+    assert_eq!(
+        snapshot.mailboxes.len(),
+        file.mailboxes.len(),
+        "every shared mailbox"
+    );
     let members = |s: &Snapshot, group: &str| -> Vec<String> {
         let g = s.directory.resolve_policy(group).unwrap();
         let mut ids: Vec<String> = g
@@ -1152,10 +1156,19 @@ async fn group_membership_over_the_wire_equals_the_file_backend_and_the_report_t
         assert_eq!(members(&snapshot, group), members(&want, group), "{group}");
     }
     assert_eq!(members(&snapshot, "auditors@contoso.com").len(), 4);
-    let dynamic = snapshot.directory.resolve_policy("all-employees@contoso.com");
-    assert_eq!(dynamic.unwrap().members, None, "a dynamic group's members are not read");
+    let dynamic = snapshot
+        .directory
+        .resolve_policy("all-employees@contoso.com");
+    assert_eq!(
+        dynamic.unwrap().members,
+        None,
+        "a dynamic group's members are not read"
+    );
     let vogel = snapshot.directory.resolve_policy("max.vogel@contoso.com");
-    assert!(vogel.unwrap().is_disabled(), "`Get-User -Filter` found the disabled account");
+    assert!(
+        vogel.unwrap().is_disabled(),
+        "`Get-User -Filter` found the disabled account"
+    );
     assert_eq!(sim.counters().cmdlet("Get-UnifiedGroupLinks"), 1);
     let options = sharedbox_access::Options::default();
     assert_eq!(

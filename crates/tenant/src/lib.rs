@@ -26,8 +26,9 @@ pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
-    CasMailbox, FOLDER_VISIBLE, FolderPermission, GroupKind, Mailbox, MailboxPermission, OrganizationConfig,
-    Recipient, RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox,
+    CasMailbox, FOLDER_VISIBLE, FolderPermission, GroupKind, Mailbox, MailboxPermission,
+    OrganizationConfig, Recipient, RecipientPermission, SentItemsFolder, Snapshot,
+    SoftDeletedMailbox,
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,

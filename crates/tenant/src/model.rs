@@ -319,8 +319,11 @@ impl Recipient {
             "DynamicDistributionGroup" => GroupKind::Dynamic,
             "GroupMailbox" => GroupKind::Microsoft365,
             "MailUniversalSecurityGroup" => GroupKind::MailEnabledSecurity,
-            "UniversalSecurityGroup" | "SecurityGroup" | "GlobalSecurityGroup"
-            | "NonUniversalGroup" | "RoleGroup" => GroupKind::Security,
+            "UniversalSecurityGroup"
+            | "SecurityGroup"
+            | "GlobalSecurityGroup"
+            | "NonUniversalGroup"
+            | "RoleGroup" => GroupKind::Security,
             _ => GroupKind::Distribution,
         })
     }

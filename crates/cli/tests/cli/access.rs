@@ -102,7 +102,10 @@ fn the_json_report_is_described_by_its_schema() {
         assert!(described.contains(&key), "`{key}` is not in the schema");
     }
     for required in schema["required"].as_array().unwrap() {
-        assert!(report.get(required.as_str().unwrap()).is_some(), "{required}");
+        assert!(
+            report.get(required.as_str().unwrap()).is_some(),
+            "{required}"
+        );
     }
     // Every flag and right the report writes is one the schema names.
     let text = serde_json::to_string(&schema).unwrap();
@@ -113,13 +116,22 @@ fn the_json_report_is_described_by_its_schema() {
         assert!(text.contains(&format!("\"{right}\"")), "{right}");
     }
     assert_eq!(report["groupsExpanded"], true);
-    assert_eq!(report["summary"]["mailboxes"], 11, "managed and unmanaged alike");
+    assert_eq!(
+        report["summary"]["mailboxes"], 11,
+        "managed and unmanaged alike"
+    );
 }
 
 #[test]
 fn nested_cyclic_deleted_and_dynamic_members_are_expanded_with_their_paths() {
     let project = demo_tenant();
-    let run = project.run(&["access", "--format", "json", "--mailbox", "archiv@contoso.com"]);
+    let run = project.run(&[
+        "access",
+        "--format",
+        "json",
+        "--mailbox",
+        "archiv@contoso.com",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = json(&run.stdout);
     assert_eq!(
@@ -128,8 +140,18 @@ fn nested_cyclic_deleted_and_dynamic_members_are_expanded_with_their_paths() {
             entry("fullAccess", "katrin.schulz@contoso.com", "", ""),
             // support-team holds support-tier2, which holds support-team again: cut, listed once.
             entry("fullAccess", "support-team@contoso.com", "", "nestedCycle"),
-            entry("fullAccess", "jonas.meier@contoso.com", "support-team@contoso.com", ""),
-            entry("fullAccess", "emily.clarke@contoso.com", "support-team@contoso.com", ""),
+            entry(
+                "fullAccess",
+                "jonas.meier@contoso.com",
+                "support-team@contoso.com",
+                ""
+            ),
+            entry(
+                "fullAccess",
+                "emily.clarke@contoso.com",
+                "support-team@contoso.com",
+                ""
+            ),
             entry(
                 "fullAccess",
                 "support-tier2@contoso.com",
@@ -162,7 +184,12 @@ fn nested_cyclic_deleted_and_dynamic_members_are_expanded_with_their_paths() {
                 "all-staff@contoso.com",
                 "dynamicGroup"
             ),
-            entry("sendOnBehalf", "laura.weber@contoso.com", "all-staff@contoso.com", ""),
+            entry(
+                "sendOnBehalf",
+                "laura.weber@contoso.com",
+                "all-staff@contoso.com",
+                ""
+            ),
         ]
     );
     let archiv = &report["mailboxes"][0];
@@ -177,7 +204,13 @@ fn nested_cyclic_deleted_and_dynamic_members_are_expanded_with_their_paths() {
     // A member deleted since, a guest and an external contact, through the Sent Items reader.
     let support = json(
         &project
-            .run(&["access", "--format", "json", "--mailbox", "helpdesk@contoso.com"])
+            .run(&[
+                "access",
+                "--format",
+                "json",
+                "--mailbox",
+                "helpdesk@contoso.com",
+            ])
             .stdout,
     );
     let readers: Vec<_> = entries(&support, "support@contoso.com")
@@ -244,7 +277,10 @@ fn the_reverse_lookup_finds_every_right_of_one_person_through_groups() {
     assert_eq!(
         found,
         [
-            ("archiv@contoso.com".into(), entry("fullAccess", who, "", "")),
+            (
+                "archiv@contoso.com".into(),
+                entry("fullAccess", who, "", "")
+            ),
             (
                 "buchhaltung@contoso.com".into(),
                 entry("fullAccess", who, "accounting-team@contoso.com", "")
@@ -253,7 +289,10 @@ fn the_reverse_lookup_finds_every_right_of_one_person_through_groups() {
                 "buchhaltung@contoso.com".into(),
                 entry("sendAs", who, "accounting-team@contoso.com", "")
             ),
-            ("buchhaltung@contoso.com".into(), entry("sendOnBehalf", who, "", "")),
+            (
+                "buchhaltung@contoso.com".into(),
+                entry("sendOnBehalf", who, "", "")
+            ),
             (
                 "buchhaltung@contoso.com".into(),
                 // The policy wants Editor; the tenant has Reviewer: the report says what is.
@@ -278,12 +317,22 @@ fn the_reverse_lookup_finds_every_right_of_one_person_through_groups() {
     // Nobody by that name, no such shared mailbox: errors with a hint, exit 1.
     let unknown = project.run(&["access", "--principal", "nobody@contoso.com"]);
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("`nobody@contoso.com` is not a recipient"), "{}", unknown.stderr);
+    assert!(
+        unknown
+            .stderr
+            .contains("`nobody@contoso.com` is not a recipient"),
+        "{}",
+        unknown.stderr
+    );
     assert!(unknown.stderr.contains("hint:"), "{}", unknown.stderr);
     assert!(unknown.stdout.is_empty());
     let user = project.run(&["access", "--mailbox", "katrin.schulz@contoso.com"]);
     assert_eq!(user.code, 1);
-    assert!(user.stderr.contains("is not a shared mailbox"), "{}", user.stderr);
+    assert!(
+        user.stderr.contains("is not a shared mailbox"),
+        "{}",
+        user.stderr
+    );
 }
 
 #[test]
@@ -303,11 +352,18 @@ fn large_groups_are_flagged_above_the_threshold_only() {
         json(&run.stdout)["mailboxes"][0]["entries"][1]["flags"].clone()
     };
     // support-team reaches jonas, emily, daniel and max (support-tier2 is not counted).
-    assert_eq!(flags_of("3"), serde_json::json!(["largeGroup", "nestedCycle"]));
+    assert_eq!(
+        flags_of("3"),
+        serde_json::json!(["largeGroup", "nestedCycle"])
+    );
     assert_eq!(flags_of("4"), serde_json::json!(["nestedCycle"]));
     let bad = project.run(&["access", "--large-group", "many"]);
     assert_eq!(bad.code, 1, "{}", bad.stderr);
-    assert!(bad.stderr.contains("invalid value 'many'"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("invalid value 'many'"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
@@ -319,13 +375,34 @@ fn sbx104_is_not_raised_for_a_member_of_a_listed_group_in_plan() {
     );
     // Offline, membership is unknown: both senders are reported.
     let validate = project.run(&["validate"]);
-    assert!(validate.stderr.contains("`daniel.fischer@contoso.com` may send as"), "{}", validate.stderr);
-    assert!(validate.stderr.contains("`olivia.bennett@contoso.com` may send as"));
+    assert!(
+        validate
+            .stderr
+            .contains("`daniel.fischer@contoso.com` may send as"),
+        "{}",
+        validate.stderr
+    );
+    assert!(
+        validate
+            .stderr
+            .contains("`olivia.bennett@contoso.com` may send as")
+    );
     // `plan` knows daniel is in support-tier2, nested in support-team: only olivia is left.
     let plan = project.run(&["plan"]);
     assert!(plan.code == 0 || plan.code == 2, "{}", plan.stderr);
-    assert!(!plan.stderr.contains("`daniel.fischer@contoso.com` may send as"), "{}", plan.stderr);
-    assert!(plan.stderr.contains("`olivia.bennett@contoso.com` may send as"), "{}", plan.stderr);
+    assert!(
+        !plan
+            .stderr
+            .contains("`daniel.fischer@contoso.com` may send as"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr
+            .contains("`olivia.bennett@contoso.com` may send as"),
+        "{}",
+        plan.stderr
+    );
 }
 
 #[test]
@@ -340,11 +417,21 @@ fn the_report_over_http_through_the_simulator_is_the_file_backends() {
     }
     let counters = sim.counters();
     assert_eq!(counters.total_writes(), 0, "read-only");
-    assert_eq!(counters.cmdlet("Get-UnifiedGroupLinks"), 3, "one per run, one M365 group");
+    assert_eq!(
+        counters.cmdlet("Get-UnifiedGroupLinks"),
+        3,
+        "one per run, one M365 group"
+    );
     let reverse = exo(
         &project,
         &sim,
-        &["access", "--format", "json", "--principal", "max.vogel@contoso.com"],
+        &[
+            "access",
+            "--format",
+            "json",
+            "--principal",
+            "max.vogel@contoso.com",
+        ],
     );
     assert_eq!(reverse.code, 0, "{}", reverse.stderr);
     assert_eq!(json(&reverse.stdout)["summary"]["entries"], 1);

@@ -480,12 +480,17 @@ pub fn get_user(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError
 fn disabled_filter(filter: &str) -> Result<bool, ExoError> {
     let words: Vec<String> = filter
         .split_whitespace()
-        .map(|w| w.trim_matches(|c| matches!(c, '\'' | '"' | '(' | ')')).to_ascii_lowercase())
+        .map(|w| {
+            w.trim_matches(|c| matches!(c, '\'' | '"' | '(' | ')'))
+                .to_ascii_lowercase()
+        })
         .collect();
     let refuse = || {
         ExoError::bad_parameter(
             "Filter",
-            format!("Cannot bind parameter 'Filter' to the target. Exception setting \"Filter\": \"Invalid filter syntax. For a description of the filter parameter syntax see the command help. \"{filter}\"\""),
+            format!(
+                "Cannot bind parameter 'Filter' to the target. Exception setting \"Filter\": \"Invalid filter syntax. For a description of the filter parameter syntax see the command help. \"{filter}\"\""
+            ),
         )
     };
     match words.as_slice() {
@@ -538,7 +543,9 @@ pub fn get_unified_group_links(tenant: &TenantFile, params: &Params) -> Result<O
         _ => {
             return Err(ExoError::bad_parameter(
                 "LinkType",
-                format!("Cannot bind parameter 'LinkType'. Cannot convert value \"{link_type}\" to type \"Microsoft.Exchange.Management.RecipientTasks.LinkType\"."),
+                format!(
+                    "Cannot bind parameter 'LinkType'. Cannot convert value \"{link_type}\" to type \"Microsoft.Exchange.Management.RecipientTasks.LinkType\"."
+                ),
             ));
         }
     };
