@@ -155,7 +155,7 @@ mod tests {
             display_name: name.to_owned(),
             primary_smtp_address: format!("{name}@contoso.com"),
             recipient_type_details: details.to_owned(),
-            members: members.map(|m| m.iter().map(|s| (*s).to_owned()).collect()),
+            members: members.map(|m| m.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>().into()),
             ..Recipient::default()
         }
     }

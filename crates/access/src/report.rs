@@ -647,7 +647,7 @@ mod tests {
             });
         }
         let mut team = recipient("team", "MailUniversalSecurityGroup", "team@contoso.com");
-        team.members = Some(vec!["a".into(), "b".into(), "c".into()]);
+        team.members = Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()].into());
         Snapshot {
             tenant: "contoso.onmicrosoft.com".into(),
             organization: OrganizationConfig {

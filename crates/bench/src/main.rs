@@ -362,7 +362,7 @@ fn access(args: &Args) {
             .tenant
             .recipients
             .iter()
-            .filter_map(|r| r.members.as_ref().map(Vec::len))
+            .filter_map(|r| r.members.as_ref().map(|m| m.len()))
             .sum();
         let sim = SimServer::start(synthetic.tenant.clone(), sim_config(args)).expect("sim");
         let plan = run_cli(

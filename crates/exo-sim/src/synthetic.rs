@@ -183,7 +183,7 @@ fn groups(options: &SyntheticOptions, users: &[Recipient], rng: &mut Rng) -> Vec
                 String::new()
             },
             recipient_type_details: details.to_owned(),
-            members: Some(members),
+            members: Some(members.into()),
             ..Recipient::default()
         });
     }

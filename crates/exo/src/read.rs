@@ -639,7 +639,7 @@ impl Round1 {
                 self.principals.extend(rows.iter().filter_map(|row| {
                     let mut principal = non_mail_of(row)?;
                     if groups && principal.is_group() {
-                        principal.members = Some(row.strings("Members", false));
+                        principal.members = Some(row.strings("Members", false).into());
                     }
                     Some(principal)
                 }))

@@ -128,10 +128,10 @@ impl Directory {
 
     /// Sets the direct members of the recipient with canonical id `id` (see
     /// [`Recipient::members`]); `false` when there is none.
-    pub fn set_members(&mut self, id: &PrincipalId, members: Vec<String>) -> bool {
+    pub fn set_members(&mut self, id: &PrincipalId, members: impl Into<crate::Members>) -> bool {
         match self.by_id.get(id) {
             Some(&i) => {
-                self.recipients[i].members = Some(members);
+                self.recipients[i].members = Some(members.into());
                 true
             }
             None => false,

@@ -180,11 +180,43 @@ pub struct Recipient {
     /// read (only the `access` report and lint SBX104 ask for them), and always for a dynamic
     /// distribution group, whose members a filter computes when mail is delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<String>>,
+    pub members: Option<Members>,
     /// `AccountDisabled` of the user account (`Get-User`): `Some(true)` when it cannot sign in;
     /// `None` when not read. A `DisabledUser` is disabled whatever this says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_disabled: Option<bool>,
+}
+
+/// The direct members of a group ([`Recipient::members`]), shared rather than copied: the
+/// simulator and the file backend build a directory for many requests, and a tenant's group
+/// memberships (hundreds of thousands of names) are the largest part of it. In YAML and JSON a
+/// list of strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members(std::sync::Arc<[String]>);
+
+impl std::ops::Deref for Members {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<Vec<String>> for Members {
+    fn from(members: Vec<String>) -> Members {
+        Members(members.into())
+    }
+}
+
+impl Serialize for Members {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.as_ref().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Members, D::Error> {
+        Vec::<String>::deserialize(deserializer).map(Members::from)
+    }
 }
 
 /// What kind of group a recipient is, by its `RecipientTypeDetails`: what the `access`

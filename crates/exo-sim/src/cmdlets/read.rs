@@ -538,7 +538,7 @@ pub fn get_unified_group_links(tenant: &TenantFile, params: &Params) -> Result<O
         })
         .ok_or_else(|| ExoError::object_not_found(&identity))?;
     let names: Vec<String> = match link_type.to_ascii_lowercase().as_str() {
-        "members" => group.members.clone().unwrap_or_default(),
+        "members" => group.members.as_deref().unwrap_or_default().to_vec(),
         "owners" | "subscribers" | "aggregators" | "eventsubscribers" => Vec::new(),
         _ => {
             return Err(ExoError::bad_parameter(
