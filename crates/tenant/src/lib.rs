@@ -26,7 +26,7 @@ pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
-    CasMailbox, FOLDER_VISIBLE, FolderPermission, GroupKind, Mailbox, Members, MailboxPermission,
+    CasMailbox, FOLDER_VISIBLE, FolderPermission, GroupKind, Mailbox, MailboxPermission, Members,
     OrganizationConfig, Recipient, RecipientPermission, SentItemsFolder, Snapshot,
     SoftDeletedMailbox,
 };
