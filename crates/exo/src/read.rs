@@ -24,6 +24,12 @@
 //! and 3 run per chunk of ten mailboxes, all chunks at once (bounded by the client's
 //! concurrency), so a chunk's round 3 does not wait for the other chunks' round 2.
 //!
+//! With [`ReadScope::groups`] (the `access` report; `plan` when lint SBX104 has a sender to
+//! check), `Get-Group` also selects `Members`, round 1 adds `Get-User -Filter "AccountDisabled
+//! -eq $true"`, and after it `Get-UnifiedGroupLinks -LinkType Members` runs per Microsoft 365
+//! group (ten to a `$batch`). With [`ReadScope::all_shared`], every shared mailbox of
+//! `Get-Mailbox` is read in full, with the bulk CAS and Send As reads.
+//!
 //! Any failed read fails the whole read: a mailbox that could not be read is never
 //! reported as absent.
 
