@@ -11,6 +11,10 @@
 //! behind a simulator of its own with its own latency and concurrency limit, planned
 //! concurrently in this process and then one after another.
 //!
+//! With `--access`, it measures `sharedbox access` instead: on a tenant with groups
+//! (`--groups`, up to `--group-size` members, one granted FullAccess on every mailbox), the
+//! effective-access report of every shared mailbox against `plan` of the same tenant.
+//!
 //! Run `cargo build --release` first: the benchmark runs `target/release/sharedbox`.
 
 mod fleet;
@@ -68,6 +72,16 @@ struct Args {
     /// Internal: serve the fleet's simulators in this process for a `--fleet` run.
     #[arg(long, hide = true)]
     fleet_serve: bool,
+    /// Measure `sharedbox access` (with group expansion) against `plan` on the same tenant,
+    /// instead of plan, apply and the baseline.
+    #[arg(long)]
+    access: bool,
+    /// Groups of the `--access` tenant.
+    #[arg(long, default_value_t = 2000)]
+    groups: usize,
+    /// The most members a group of the `--access` tenant has.
+    #[arg(long, default_value_t = 500)]
+    group_size: usize,
     /// Keep the generated projects (policies, `sharedbox.yaml`, the CLI's stderr in
     /// `sharedbox.stderr`) and print where they are.
     #[arg(long)]
@@ -249,6 +263,10 @@ fn main() {
         "| mailboxes | step | wall | lower bound | ratio | HTTP requests | per mailbox | 429s | peak memory |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    if args.access {
+        access(&args);
+        return;
+    }
     let mut plan_walls = Vec::new();
     for &n in &args.mailboxes {
         let dir = ProjectDir::new(&args);
@@ -350,6 +368,68 @@ fn main() {
                 total.as_secs_f64() / wall.as_secs_f64()
             );
         }
+    }
+}
+
+/// `--access`: per tenant size, `plan` and `access --format json` on the same tenant with
+/// groups; the ratio of their wall times and access's requests per mailbox.
+fn access(args: &Args) {
+    for &n in &args.mailboxes {
+        let dir = ProjectDir::new(args);
+        let synthetic = generate(&SyntheticOptions {
+            mailboxes: n,
+            drift: args.drift,
+            groups: args.groups,
+            group_size: args.group_size,
+            ..SyntheticOptions::default()
+        });
+        project(dir.path(), &synthetic);
+        if args.keep {
+            let text = serde_saphyr::to_string(&synthetic.tenant).expect("tenant as YAML");
+            std::fs::write(dir.path().join("tenant.yaml"), text).expect("write tenant.yaml");
+        }
+        let memberships: usize = synthetic
+            .tenant
+            .recipients
+            .iter()
+            .filter_map(|r| r.members.as_ref().map(|m| m.len()))
+            .sum();
+        let sim = SimServer::start(synthetic.tenant.clone(), sim_config(args)).expect("sim");
+        let plan = run_cli(
+            dir.path(),
+            &sim.base_url(),
+            &["plan", "--detailed-exitcode"],
+            &sim,
+        );
+        assert_eq!(plan.code, 2, "plan of {n} mailboxes must show changes");
+        print_run(n, "plan", &plan, args);
+        let report = run_cli(
+            dir.path(),
+            &sim.base_url(),
+            &["access", "--format", "json"],
+            &sim,
+        );
+        assert_eq!(report.code, 0, "access of {n} mailboxes must succeed");
+        print_run(
+            n,
+            &format!(
+                "access, {} groups ({memberships} memberships), every shared mailbox",
+                args.groups
+            ),
+            &report,
+            args,
+        );
+        println!(
+            "| {n} | access / plan wall time: {:.2}x; access reads: {} | | | | | | | |",
+            report.wall.as_secs_f64() / plan.wall.as_secs_f64().max(1e-9),
+            report
+                .counters
+                .cmdlets
+                .iter()
+                .map(|(cmdlet, count)| format!("{cmdlet} {count}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
 }
 

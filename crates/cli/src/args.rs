@@ -83,6 +83,9 @@ pub enum Command {
     Drift(DriftArgs),
     /// Write the live tenant's shared mailboxes as policy files, to adopt an existing tenant.
     Export(ExportArgs),
+    /// Read-only: who can open, send as, send on behalf of and read the Sent Items of which
+    /// shared mailbox (managed or not), directly or through groups, with risk flags.
+    Access(AccessArgs),
     /// Print a JSON Schema (draft-07): of policy documents, or of the plan, drift or apply document.
     Schema {
         /// Which document.
@@ -161,6 +164,40 @@ pub enum SchemaDocument {
     Drift,
     /// `apply --format json` (`docs/schemas/apply.schema.json`).
     Apply,
+    /// `access --format json` (`docs/schemas/access.schema.json`).
+    Access,
+}
+
+/// Arguments of `access`.
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// Only this shared mailbox (repeatable) [default: every shared mailbox of the tenant].
+    #[arg(long = "mailbox", value_name = "ADDR")]
+    pub mailboxes: Vec<String>,
+    /// Only what this principal can do, directly or through groups (repeatable): the
+    /// reverse lookup for offboarding. An address, UPN, Entra object id or `app:<appId>`.
+    #[arg(long = "principal", value_name = "ADDR")]
+    pub principals: Vec<String>,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: AccessFormat,
+    /// Flag groups that reach more than N members (nested groups included).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub large_group: usize,
+}
+
+/// Output formats of `access`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// The versioned document (`docs/schemas/access.schema.json`).
+    Json,
+    /// For an issue, a wiki page or a job summary.
+    Markdown,
+    /// One row per mailbox, principal, right and path, for a spreadsheet.
+    Csv,
 }
 
 /// Arguments of `validate`.

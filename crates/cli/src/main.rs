@@ -79,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
                     SchemaDocument::Plan => sharedbox_planner::plan_schema_json(),
                     SchemaDocument::Drift => sharedbox_planner::drift_schema_json(),
                     SchemaDocument::Apply => sharedbox_applier::apply_result_schema_json(),
+                    SchemaDocument::Access => sharedbox_access::schema_json(),
                 }
             );
             return Ok(ExitStatus::Success);
@@ -113,6 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Rollback(args) => commands::rollback(&config, &args).await,
         Command::Drift(args) => commands::drift(&config, &args).await,
         Command::Export(args) => commands::export(&config, &args).await,
+        Command::Access(args) => commands::access(&config, &args).await,
         Command::Doctor => commands::doctor(&config).await,
         Command::Runs { action: None } => commands::runs(&config),
         Command::Unlock { name, force } => commands::unlock(&config, &name, force),

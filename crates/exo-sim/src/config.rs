@@ -168,6 +168,7 @@ pub fn built_in_role(name: &str) -> Option<&'static [&'static str]> {
         "Get-MailboxAutoReplyConfiguration",
         "Get-User",
         "Get-Group",
+        "Get-UnifiedGroupLinks",
     ];
     const VIEW_ONLY_CONFIGURATION: &[&str] = &[
         "Get-OrganizationConfig",
@@ -185,6 +186,7 @@ pub fn built_in_role(name: &str) -> Option<&'static [&'static str]> {
         "Get-MailboxFolderPermission",
         "Get-User",
         "Get-Group",
+        "Get-UnifiedGroupLinks",
         "Set-Mailbox",
         "Set-CASMailbox",
         "Add-MailboxPermission",

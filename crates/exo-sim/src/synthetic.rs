@@ -8,6 +8,13 @@
 //! policies match the tenant except on drifted mailboxes, where the tenant has
 //! `MessageCopyForSentAsEnabled` off while the policy wants it on: exactly one change per
 //! drifted mailbox. Orphans add one revocation each.
+//!
+//! With `groups`, the tenant also holds that many groups (mostly mail-enabled security
+//! groups, some distribution, security and Microsoft 365 groups; one in ten nests an earlier
+//! group) of 1 to `group_size` users each, and every mailbox grants FullAccess to one
+//! mail-enabled security group, which its policy lists too (without `autoMapping`, as lint
+//! SBX206 asks): the tenant of the `access` benchmark. Without groups the tenant is what it
+//! was before groups existed, choice for choice.
 
 use std::fmt::Write as _;
 
@@ -33,6 +40,10 @@ pub struct SyntheticOptions {
     pub german: f64,
     /// Seed of the choices.
     pub seed: u64,
+    /// Groups (0: none).
+    pub groups: usize,
+    /// The most members a group has.
+    pub group_size: usize,
 }
 
 impl Default for SyntheticOptions {
@@ -43,6 +54,8 @@ impl Default for SyntheticOptions {
             orphans: 0.02,
             german: 0.2,
             seed: 1,
+            groups: 0,
+            group_size: 500,
         }
     }
 }
@@ -118,7 +131,63 @@ fn user(n: usize) -> Recipient {
         recipient_type_details: "UserMailbox".to_owned(),
         smtp_client_authentication_disabled: None,
         app_id: None,
+        members: None,
+        account_disabled: None,
     }
+}
+
+/// The `RecipientTypeDetails` of the `n`th synthetic group: every fourth of the first
+/// twenty is another kind than a mail-enabled security group.
+fn group_kind(n: usize) -> &'static str {
+    match n % 20 {
+        3 => "MailUniversalDistributionGroup",
+        7 => "UniversalSecurityGroup",
+        11 => "GroupMailbox",
+        _ => "MailUniversalSecurityGroup",
+    }
+}
+
+/// The groups of a synthetic tenant, with their members drawn from `users`.
+fn groups(options: &SyntheticOptions, users: &[Recipient], rng: &mut Rng) -> Vec<Recipient> {
+    let mut out: Vec<Recipient> = Vec::with_capacity(options.groups);
+    for n in 0..options.groups {
+        let id = guid(0x6e1, n);
+        let details = group_kind(n);
+        let size = 1 + (rng.next() as usize) % options.group_size.max(1);
+        // Distinct members, found through a set: `Rng::pick` compares each new index
+        // with every earlier one, too slow for 2,000 groups of 500.
+        let size = size.min(users.len());
+        let mut chosen = std::collections::HashSet::with_capacity(size);
+        let mut members: Vec<String> = Vec::with_capacity(size + 1);
+        while members.len() < size {
+            let i = (rng.next() % users.len() as u64) as usize;
+            if chosen.insert(i) {
+                members.push(users[i].name.clone());
+            }
+        }
+        if n > 0 && rng.chance(0.1) {
+            let nested = (rng.next() as usize) % n;
+            if group_kind(nested) != "GroupMailbox" {
+                members.push(out[nested].name.clone());
+            }
+        }
+        let mail = details != "UniversalSecurityGroup";
+        out.push(Recipient {
+            external_directory_object_id: Some(id.clone()),
+            guid: guid(0x6e2, n),
+            name: id,
+            display_name: format!("Group {n:05}"),
+            primary_smtp_address: if mail {
+                format!("group{n:05}@{DOMAIN}")
+            } else {
+                String::new()
+            },
+            recipient_type_details: details.to_owned(),
+            members: Some(members.into()),
+            ..Recipient::default()
+        });
+    }
+    out
 }
 
 /// Generates a tenant and its policies.
@@ -128,6 +197,17 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
     let mut mailboxes = Vec::with_capacity(options.mailboxes);
     let mut policies = Vec::with_capacity(options.mailboxes);
     let (mut drifted, mut orphaned) = (0, 0);
+    // Drawn from a generator of their own, so that the mailboxes are the same with or
+    // without groups.
+    let groups = groups(
+        options,
+        &users,
+        &mut Rng(options.seed.max(1) ^ 0x6A09_E667_F3BC_C908),
+    );
+    let grantable: Vec<&Recipient> = groups
+        .iter()
+        .filter(|g| g.recipient_type_details == "MailUniversalSecurityGroup")
+        .collect();
     for n in 0..options.mailboxes {
         let address = format!("shared{n:05}@{DOMAIN}");
         let mut m = Mailbox::new_shared(&address, &format!("Shared {n:05}"));
@@ -200,6 +280,15 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
                 who(k).primary_smtp_address
             );
         }
+        if !grantable.is_empty() {
+            let group = grantable[n % grantable.len()];
+            m.mailbox_permissions.push(MailboxPermission {
+                user: group.name.clone(),
+                access_rights: vec!["FullAccess".to_owned()],
+                ..MailboxPermission::default()
+            });
+            let _ = writeln!(yaml, "  - principal: {}", group.primary_smtp_address);
+        }
         let _ = write!(
             yaml,
             "sentItemsReaders:\n  - principal: {}\n    access: Reviewer\n",
@@ -216,7 +305,7 @@ pub fn generate(options: &SyntheticOptions) -> Synthetic {
                 accepted_domains: vec![DOMAIN.to_owned(), "bench.onmicrosoft.com".to_owned()],
                 ..OrganizationConfig::default()
             },
-            recipients: users,
+            recipients: users.into_iter().chain(groups).collect(),
             mailboxes,
             soft_deleted_mailboxes: Vec::new(),
             simulation: None,
@@ -239,6 +328,7 @@ mod tests {
             orphans: 0.05,
             german: 0.2,
             seed: 3,
+            ..SyntheticOptions::default()
         });
         assert_eq!(s.tenant.mailboxes.len(), 2000);
         assert_eq!(s.policies.len(), 2000);
@@ -265,6 +355,7 @@ mod tests {
             orphans: 0.05,
             german: 0.2,
             seed: 3,
+            ..SyntheticOptions::default()
         });
         assert_eq!(again.tenant, s.tenant, "deterministic per seed");
     }

@@ -28,6 +28,12 @@
 //! and 3 run per chunk of ten mailboxes, all chunks at once (bounded by the client's
 //! concurrency), so a chunk's round 3 does not wait for the other chunks' round 2.
 //!
+//! With [`ReadScope::groups`] (the `access` report; `plan` when lint SBX104 has a sender to
+//! check), `Get-Group` also selects `Members`, round 1 adds `Get-User -Filter "AccountDisabled
+//! -eq $true"`, and after it `Get-UnifiedGroupLinks -LinkType Members` runs per Microsoft 365
+//! group (ten to a `$batch`). With [`ReadScope::all_shared`], every shared mailbox of
+//! `Get-Mailbox` is read in full, with the bulk CAS and Send As reads.
+//!
 //! Any failed read fails the whole read: a mailbox that could not be read is never
 //! reported as absent.
 
@@ -87,6 +93,27 @@ const SERVICE_PRINCIPAL_FIELDS: &[&str] = &[
     "ServiceId",
     "Guid",
 ];
+
+/// `Get-Group` fields when group membership is read ([`ReadScope::groups`]): `Members`, the
+/// direct members of every group but Microsoft 365 groups, in the same one paged read.
+static GROUP_FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut fields = USER_FIELDS.to_vec();
+    fields.push("Members");
+    fields
+});
+
+/// `Get-UnifiedGroupLinks` fields: enough to resolve a member through the directory.
+const LINK_FIELDS: &[&str] = &[
+    "Identity",
+    "Name",
+    "ExternalDirectoryObjectId",
+    "Guid",
+    "PrimarySmtpAddress",
+];
+
+/// The filter of the disabled accounts read with group membership [GUESS: that
+/// `AccountDisabled` is filterable; a refusal leaves only `DisabledUser` known as disabled].
+const DISABLED_FILTER: &str = "AccountDisabled -eq $true";
 
 /// `Get-User` of users without mail only; users with a mailbox come from `Get-Recipient`.
 const NON_MAIL_USERS: &[&str] = &["User", "DisabledUser"];
@@ -185,8 +212,11 @@ pub async fn snapshot(
     progress: &dyn Progress,
 ) -> Result<(Snapshot, FolderIds), ExoError> {
     let total = scope.mailboxes.len();
-    progress.start(Phase::Read, total as u64);
-    let bulk = scope.mailboxes.len() > PER_MAILBOX_LIMIT;
+    // Reading every shared mailbox: how many is known once round 1 is in.
+    if !scope.all_shared {
+        progress.start(Phase::Read, total as u64);
+    }
+    let bulk = scope.all_shared || scope.mailboxes.len() > PER_MAILBOX_LIMIT;
     let mut first: Vec<(Read, Command)> = ORGANIZATION_READS
         .iter()
         .enumerate()
@@ -240,8 +270,23 @@ pub async fn snapshot(
         Read::NonMail,
         Command::read("Get-Group")
             .param("ResultSize", "Unlimited")
-            .select(USER_FIELDS),
+            .select(if scope.groups {
+                &GROUP_FIELDS
+            } else {
+                USER_FIELDS
+            }),
     ));
+    if scope.groups {
+        // Users whose account is disabled: the `access` report flags their grants. Optional:
+        // a refusal leaves only the `DisabledUser` type as the sign.
+        first.push((
+            Read::Disabled,
+            Command::read("Get-User")
+                .param("Filter", DISABLED_FILTER)
+                .param("ResultSize", "Unlimited")
+                .select(USER_FIELDS),
+        ));
+    }
     // Only lint SBX202 uses the accepted domains, and it is skipped when there are none: a
     // role without `Get-AcceptedDomain` does not stop the read.
     first.push((
@@ -255,6 +300,8 @@ pub async fn snapshot(
     let wanted = scope.address_set();
     let round1 = std::sync::Mutex::new(Round1 {
         managed: Vec::with_capacity(scope.mailboxes.len()),
+        all: scope.all_shared,
+        groups: scope.groups,
         ..Round1::default()
     });
     let sink = |command: usize, rows: Vec<Row>| {
@@ -267,6 +314,8 @@ pub async fn snapshot(
     let mut incomplete = false;
     for (read, result) in reads.iter().zip(results) {
         match (read, result) {
+            // Only the `access` report's flag uses it; see [`DISABLED_FILTER`].
+            (Read::Disabled, Err(ExoError::Forbidden { .. } | ExoError::BadParameter { .. })) => {}
             // Only lint SBX202 uses the accepted domains: a role without the cmdlet skips it.
             // Like every other read, a transient or server error fails the read.
             (
@@ -296,6 +345,7 @@ pub async fn snapshot(
         send_as,
         principals,
         accepted_domains,
+        disabled,
         ..
     } = round1
         .into_inner()
@@ -314,11 +364,32 @@ pub async fn snapshot(
             SharedMailbox::Other(recipient) => *recipient,
         });
     }
-    for principal in principals {
+    for mut principal in principals {
+        // A mail-enabled group is in the directory from `Get-Recipient` already; its
+        // members come from `Get-Group`.
+        if let Some(members) = principal.members.take() {
+            let id = sharedbox_tenant::PrincipalId::of(&principal);
+            if directory.get(&id).is_some() {
+                directory.set_members(&id, members);
+                continue;
+            }
+            principal.members = Some(members);
+        }
         directory.insert_if_absent(principal);
     }
+    for user in &disabled {
+        directory.set_account_disabled(user, true);
+    }
+    drop(disabled);
     if incomplete {
         directory.mark_incomplete();
+    }
+    let groups_read = scope.groups && !incomplete;
+    if scope.groups {
+        unified_group_members(client, &mut directory).await?;
+    }
+    if scope.all_shared {
+        progress.start(Phase::Read, managed.len() as u64);
     }
     account_smtp_auth(client, &mut directory, &scope.accounts).await?;
     forwarding_addresses(&mut managed, &directory);
@@ -378,9 +449,62 @@ pub async fn snapshot(
             all_shared_mailboxes,
             index: Default::default(),
             soft_deleted,
+            groups_read,
         },
         folder_ids,
     ))
+}
+
+/// The members of every Microsoft 365 group (`Get-UnifiedGroupLinks -LinkType Members`, ten
+/// groups per `$batch`): `Get-Group` does not list them [the Get-Group doc names mail-enabled
+/// security groups, distribution groups, role groups and room lists]. A group Exchange does
+/// not find has no members; one the identity may not read keeps them unknown; any other
+/// failure fails the read, as every read does.
+async fn unified_group_members(client: &Client, directory: &mut Directory) -> Result<(), ExoError> {
+    let groups: Vec<(sharedbox_tenant::PrincipalId, String)> = directory
+        .recipients()
+        .iter()
+        .filter(|r| r.group_kind() == Some(sharedbox_tenant::GroupKind::Microsoft365))
+        .map(|r| (sharedbox_tenant::PrincipalId::of(r), r.identity()))
+        .collect();
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let commands: Vec<Command> = groups
+        .iter()
+        .map(|(_, identity)| {
+            Command::read("Get-UnifiedGroupLinks")
+                .param("Identity", identity.as_str())
+                .param("LinkType", "Members")
+                .param("ResultSize", "Unlimited")
+                .select(LINK_FIELDS)
+        })
+        .collect();
+    for ((id, _), result) in groups.iter().zip(client.batch(&commands).await) {
+        let members = match result {
+            Ok(out) => out.rows.iter().filter_map(link_of).collect(),
+            Err(ExoError::NotFound { .. }) => Vec::new(),
+            // A role without the cmdlet: the group's members stay unknown (the report flags
+            // it `membershipIncomplete`), never "none".
+            Err(ExoError::Forbidden { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        directory.set_members(id, members);
+    }
+    Ok(())
+}
+
+/// A member row of `Get-UnifiedGroupLinks`, by the most stable name it carries.
+fn link_of(row: &Row) -> Option<String> {
+    [
+        "ExternalDirectoryObjectId",
+        "Guid",
+        "PrimarySmtpAddress",
+        "Name",
+        "Identity",
+    ]
+    .into_iter()
+    .find_map(|key| non_empty(row.text(key)))
 }
 
 /// `ForwardingAddress` as the tenant model holds it: Exchange reports the recipient's Name
@@ -441,6 +565,12 @@ struct Round1 {
     principals: Vec<Recipient>,
     /// `Get-AcceptedDomain`: the domain names.
     accepted_domains: Vec<String>,
+    /// Read every shared mailbox in full ([`ReadScope::all_shared`]).
+    all: bool,
+    /// Group membership is read ([`ReadScope::groups`]).
+    groups: bool,
+    /// The users whose account is disabled.
+    disabled: Vec<sharedbox_tenant::PrincipalId>,
 }
 
 /// A shared mailbox as the directory gets it: from the managed mailbox, or on its own.
@@ -468,6 +598,8 @@ enum Read {
     NonMail,
     /// `Get-AcceptedDomain`.
     AcceptedDomains,
+    /// `Get-User -Filter "AccountDisabled -eq $true"`.
+    Disabled,
 }
 
 impl Round1 {
@@ -491,7 +623,7 @@ impl Round1 {
                 for mailbox in rows.iter().filter_map(mailbox_of) {
                     self.all_shared_mailboxes
                         .push(mailbox.primary_smtp_address.clone());
-                    if mailbox.is_any_of(wanted) {
+                    if self.all || mailbox.is_any_of(wanted) {
                         // The same mailbox in two rows (or on two pages) is read once.
                         if !self
                             .managed_seen
@@ -524,7 +656,22 @@ impl Round1 {
             Read::ServicePrincipals => self
                 .principals
                 .extend(rows.iter().filter_map(service_principal_of)),
-            Read::NonMail => self.principals.extend(rows.iter().filter_map(non_mail_of)),
+            Read::NonMail => {
+                let groups = self.groups;
+                self.principals.extend(rows.iter().filter_map(|row| {
+                    let mut principal = non_mail_of(row)?;
+                    if groups && principal.is_group() {
+                        principal.members = Some(row.strings("Members", false).into());
+                    }
+                    Some(principal)
+                }))
+            }
+            Read::Disabled => self.disabled.extend(
+                rows.iter()
+                    .filter(|row| row.flag("AccountDisabled") != Some(false))
+                    .filter_map(non_mail_of)
+                    .map(|r| sharedbox_tenant::PrincipalId::of(&r)),
+            ),
             Read::AcceptedDomains => {
                 for domain in rows.iter().filter_map(accepted_domain_of) {
                     if !self
@@ -1139,6 +1286,8 @@ fn recipient_of(row: &Row) -> Option<Recipient> {
         // Not in `Get-Recipient`: read for the accounts that need it (`account_smtp_auth`).
         smtp_client_authentication_disabled: None,
         app_id: None,
+        members: None,
+        account_disabled: None,
     })
 }
 
@@ -1159,6 +1308,8 @@ fn non_mail_of(row: &Row) -> Option<Recipient> {
         recipient_type_details: row.text_or_empty("RecipientTypeDetails"),
         app_id: None,
         smtp_client_authentication_disabled: None,
+        members: None,
+        account_disabled: None,
     })
 }
 
@@ -1185,6 +1336,8 @@ fn service_principal_of(row: &Row) -> Option<Recipient> {
         recipient_type_details: sharedbox_tenant::model::SERVICE_PRINCIPAL.to_owned(),
         app_id: Some(app_id.to_ascii_lowercase()),
         smtp_client_authentication_disabled: None,
+        members: None,
+        account_disabled: None,
     })
 }
 

@@ -12,8 +12,8 @@ use sharedbox_exo::{ClientOptions, ExoTenant};
 use sharedbox_exo_sim::{SimConfig, SimHandle, SimServer};
 use sharedbox_file::TenantFile;
 use sharedbox_tenant::{
-    Mailbox, Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList, Property,
-    ReadScope, Snapshot, Tenant, Value, normalized,
+    LivePrincipal, Mailbox, Operation, OrganizationProperty, Principal, PrincipalId, PrincipalList,
+    Property, ReadScope, Snapshot, Tenant, Value, normalized,
 };
 
 const DEMO: &str = include_str!("../../../examples/contoso/tenant.yaml");
@@ -118,15 +118,16 @@ fn assert_same(exo: &Snapshot, file: &Snapshot) {
         assert_eq!(comparable(got), want);
     }
     for recipient in file.directory.recipients() {
+        // By its address, else (a service principal has none) its object id.
         let found = exo
             .directory
-            .resolve_policy(&recipient.primary_smtp_address)
+            .resolve_policy(&recipient.identity())
             .map(PrincipalId::of);
         assert_eq!(
             found,
             Some(PrincipalId::of(recipient)),
             "{}",
-            recipient.primary_smtp_address
+            recipient.identity()
         );
     }
 }
@@ -1231,4 +1232,102 @@ async fn auto_replies_are_read_where_asked_and_written_in_one_call_per_mailbox()
             .as_deref(),
         Some("2026-12-24T08:00:00Z")
     );
+}
+
+/// Group membership over the wire (`Get-Group` with `Members`, `Get-UnifiedGroupLinks` per
+/// Microsoft 365 group, `Get-User -Filter` for disabled accounts) resolves to the members the
+/// file backend holds, every shared mailbox is read with `all_shared`, and the access report
+/// built from either is the same. A role without `Get-UnifiedGroupLinks` leaves the Microsoft
+/// 365 group's members unknown instead of failing the read.
+#[tokio::test]
+async fn group_membership_over_the_wire_equals_the_file_backend_and_the_report_too() {
+    let sim = start(SimConfig {
+        roles: vec![sharedbox_exo_sim::Role {
+            token_prefix: "nolinks".into(),
+            cmdlets: [
+                "Get-Mailbox*",
+                "Get-Recipient*",
+                "Get-CASMailbox",
+                "Get-OrganizationConfig",
+                "Get-TransportConfig",
+                "Get-AcceptedDomain",
+                "Get-User",
+                "Get-Group",
+                "Get-ServicePrincipal",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }],
+        ..SimConfig::default()
+    });
+    let exo = client(&sim, token(), fast());
+    let file = demo();
+    let scope = ReadScope {
+        all_shared: true,
+        groups: true,
+        ..ReadScope::default()
+    };
+    let snapshot = exo.read(&scope).await.unwrap();
+    let want = file.snapshot(&scope);
+    assert!(snapshot.groups_read);
+    assert_eq!(
+        snapshot.mailboxes.len(),
+        file.mailboxes.len(),
+        "every shared mailbox"
+    );
+    let members = |s: &Snapshot, group: &str| -> Vec<String> {
+        let g = s.directory.resolve_policy(group).unwrap();
+        let mut ids: Vec<String> = g
+            .members
+            .clone()
+            .unwrap_or_else(|| panic!("{group}: members not read"))
+            .iter()
+            .map(|m| match s.directory.resolve_live(m) {
+                LivePrincipal::Recipient(r) => PrincipalId::of(r).0,
+                _ => format!("unresolved:{m}"),
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    for group in [
+        "support-team@contoso.com",
+        "support-tier2@contoso.com",
+        "auditors@contoso.com",
+        "all-staff@contoso.com",
+        "marketing-projects@contoso.com",
+    ] {
+        assert_eq!(members(&snapshot, group), members(&want, group), "{group}");
+    }
+    assert_eq!(members(&snapshot, "auditors@contoso.com").len(), 4);
+    let dynamic = snapshot
+        .directory
+        .resolve_policy("all-employees@contoso.com");
+    assert_eq!(
+        dynamic.unwrap().members,
+        None,
+        "a dynamic group's members are not read"
+    );
+    let vogel = snapshot.directory.resolve_policy("max.vogel@contoso.com");
+    assert!(
+        vogel.unwrap().is_disabled(),
+        "`Get-User -Filter` found the disabled account"
+    );
+    assert_eq!(sim.counters().cmdlet("Get-UnifiedGroupLinks"), 1);
+    let options = sharedbox_access::Options::default();
+    assert_eq!(
+        sharedbox_access::build(&snapshot, &options).unwrap(),
+        sharedbox_access::build(&want, &options).unwrap()
+    );
+
+    let narrow = client(&sim, Arc::new(StaticToken::new("nolinks-token")), fast())
+        .read(&scope)
+        .await
+        .unwrap();
+    let m365 = narrow
+        .directory
+        .resolve_policy("marketing-projects@contoso.com")
+        .unwrap();
+    assert_eq!(m365.members, None, "unknown, never empty");
+    assert_eq!(members(&narrow, "support-team@contoso.com").len(), 3);
 }

@@ -143,7 +143,7 @@ impl TenantFile {
             mailboxes: self
                 .mailboxes
                 .iter()
-                .filter(|m| m.is_any_of(&wanted))
+                .filter(|m| scope.all_shared || m.is_any_of(&wanted))
                 .map(|m| {
                     let mut m = m.clone();
                     // A file of an older format holds no root rows: the root a new
@@ -167,6 +167,8 @@ impl TenantFile {
                 .collect(),
             index: Default::default(),
             soft_deleted: self.soft_deleted_mailboxes.clone(),
+            // The file holds every group's members: they are always "read".
+            groups_read: true,
         }
     }
 

@@ -23,7 +23,19 @@ pub fn lint_plan(
                 (Some(x), Some(y)) if PrincipalId::of(x) == PrincipalId::of(y)
             )
     };
-    let mut out = sharedbox_policy::lint_policies_with(policies, levels, &same);
+    // SBX104: a grant to a group reaches its members, nested groups included, when the
+    // snapshot holds the membership (read when the offline lint had a finding to check).
+    let membership = sharedbox_access::Membership::new(directory);
+    let reaches = |holder: &str, sender: &str| {
+        same(holder, sender)
+            || matches!(
+                (directory.resolve_policy(holder), directory.resolve_policy(sender)),
+                (Some(group), Some(member))
+                    if group.is_group()
+                        && membership.reaches(&PrincipalId::of(group), &PrincipalId::of(member))
+            )
+    };
+    let mut out = sharedbox_policy::lint_policies_with(policies, levels, &same, &reaches);
     // The organisation's SMTP AUTH as the plan leaves it: `TenantSettings` wins over the tenant.
     let organization = OrganizationProperty::SmtpClientAuthenticationDisabled;
     let organization_smtp_off = policies

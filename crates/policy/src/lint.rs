@@ -662,22 +662,26 @@ pub fn finding(code: LintCode, message: impl Into<String>, origin: &Origin) -> D
 /// Principals are compared as written (case-insensitive); `plan` compares identities
 /// through [`lint_policies_with`].
 pub fn lint_policies(set: &PolicySet, levels: &LintLevels) -> Vec<Diagnostic> {
-    lint_policies_with(set, levels, &|a: &str, b: &str| a.eq_ignore_ascii_case(b))
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    lint_policies_with(set, levels, &same, &same)
 }
 
 /// [`lint_policies`] with `same` deciding whether two principal spellings (SMTP address,
-/// UPN, object id) name the same recipient.
+/// UPN, object id) name the same recipient, and `reaches(holder, sender)` whether a grant to
+/// `holder` gives `sender` its rights: the same recipient, or a group `sender` is a member of,
+/// directly or through nested groups (SBX104 with the tenant's group membership).
 pub fn lint_policies_with(
     set: &PolicySet,
     levels: &LintLevels,
     same: &dyn Fn(&str, &str) -> bool,
+    reaches: &dyn Fn(&str, &str) -> bool,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for mailbox in &set.mailboxes {
         let mut found = Vec::new();
         sent_copies(mailbox, &mut found);
         protocols(mailbox, &mut found);
-        senders_can_read(mailbox, same, &mut found);
+        senders_can_read(mailbox, same, reaches, &mut found);
         delegate_duplicates(mailbox, &mut found);
         moderation(mailbox, same, &mut found);
         clients_and_visibility(mailbox, &mut found);
@@ -832,6 +836,7 @@ fn protocols(m: &MailboxPolicy, out: &mut Vec<Diagnostic>) {
 fn senders_can_read(
     m: &MailboxPolicy,
     same: &dyn Fn(&str, &str) -> bool,
+    reaches: &dyn Fn(&str, &str) -> bool,
     out: &mut Vec<Diagnostic>,
 ) {
     let Some(full_access) = &m.full_access else {
@@ -841,13 +846,13 @@ fn senders_can_read(
         full_access
             .value
             .iter()
-            .any(|g| same(&g.principal.value, p))
+            .any(|g| reaches(&g.principal.value, p))
             || m.sent_items_readers
                 .as_ref()
-                .is_some_and(|r| r.value.iter().any(|g| same(&g.principal.value, p)))
+                .is_some_and(|r| r.value.iter().any(|g| reaches(&g.principal.value, p)))
             || m.folders
                 .get(&sharedbox_tenant::WellKnownFolder::SentItems)
-                .is_some_and(|r| r.value.iter().any(|g| same(&g.principal.value, p)))
+                .is_some_and(|r| r.value.iter().any(|g| reaches(&g.principal.value, p)))
     };
     let mut reported: Vec<&str> = Vec::new();
     for mode in send_modes(m) {

@@ -94,7 +94,18 @@ impl PolicySet {
                 .filter(|m| m.settings.keys().any(|p| p.is_auto_reply()))
                 .map(|m| m.address.value.clone())
                 .collect(),
+            all_shared: false,
+            groups: self.senders_may_read_through_groups(),
         }
+    }
+
+    /// Whether the offline lint SBX104 finds a sender who can read neither the mailbox nor
+    /// its Sent Items: only then may group membership (a sender in a listed group) matter to
+    /// a plan, and only then does its read ask for it.
+    fn senders_may_read_through_groups(&self) -> bool {
+        crate::lint::lint_policies(self, &crate::LintLevels::default())
+            .iter()
+            .any(|d| d.code == crate::lint::LintCode::Sbx104.as_str())
     }
 
     /// The policy of the mailbox `address` (case-insensitive).

@@ -126,6 +126,25 @@ impl Directory {
         self.insert(recipient);
     }
 
+    /// Sets the direct members of the recipient with canonical id `id` (see
+    /// [`Recipient::members`]); `false` when there is none.
+    pub fn set_members(&mut self, id: &PrincipalId, members: impl Into<crate::Members>) -> bool {
+        match self.by_id.get(id) {
+            Some(&i) => {
+                self.recipients[i].members = Some(members.into());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records the `AccountDisabled` of the recipient with canonical id `id`.
+    pub fn set_account_disabled(&mut self, id: &PrincipalId, disabled: bool) {
+        if let Some(&i) = self.by_id.get(id) {
+            self.recipients[i].account_disabled = Some(disabled);
+        }
+    }
+
     /// Records that some kind of principal was not looked up: what resolves to nothing is
     /// then [`LivePrincipal::Unresolved`], not [`LivePrincipal::Orphaned`].
     pub fn mark_incomplete(&mut self) {
@@ -228,6 +247,8 @@ mod tests {
             recipient_type_details: "UserMailbox".into(),
             smtp_client_authentication_disabled: None,
             app_id: None,
+            members: None,
+            account_disabled: None,
         }
     }
 

@@ -29,10 +29,10 @@ pub use catalog::{Definition, Fresh, Kind, OrganizationProperty, Property, Value
 pub use directory::{Directory, LivePrincipal, PrincipalId, is_built_in};
 pub use error::{TenantError, TenantErrorKind};
 pub use model::{
-    CAN_VIEW_PRIVATE_ITEMS, CasMailbox, DELEGATE, FOLDER_VISIBLE, FolderPermission, Mailbox,
-    MailboxFolder, MailboxPermission, OrganizationConfig, Recipient, RecipientPermission,
-    SentItemsFolder, Snapshot, SoftDeletedMailbox, WellKnownFolder, canonical_flags,
-    check_folder_entry, shown_flags,
+    CAN_VIEW_PRIVATE_ITEMS, CasMailbox, DELEGATE, FOLDER_VISIBLE, FolderPermission, GroupKind,
+    Mailbox, MailboxFolder, MailboxPermission, Members, OrganizationConfig, Recipient,
+    RecipientPermission, SentItemsFolder, Snapshot, SoftDeletedMailbox, WellKnownFolder,
+    canonical_flags, check_folder_entry, shown_flags,
 };
 pub use observe::{
     Observation, expected, fingerprint, fingerprint_organization, holds_no_grants, normalized,
@@ -71,6 +71,13 @@ pub struct ReadScope {
     /// [`Mailbox::auto_reply`]: their policy manages `autoReply`, or a write changes them. A
     /// backend that reads them on request (Exchange Online) reads no other mailbox's.
     pub auto_replies: Vec<String>,
+    /// Read every shared mailbox of the tenant in full, not only `mailboxes` (the `access`
+    /// report of a whole tenant, managed and unmanaged mailboxes alike).
+    pub all_shared: bool,
+    /// Also read group membership ([`Recipient::members`]: `Get-Group` with `Members` in one
+    /// paged read, `Get-UnifiedGroupLinks` per Microsoft 365 group) and which user accounts
+    /// are disabled, into the directory ([`Snapshot::groups_read`]).
+    pub groups: bool,
 }
 
 /// A well-known folder of a mailbox whose permissions a read needs.

@@ -29,6 +29,9 @@ pub struct Snapshot {
     /// Mailboxes removed within the last 30 days (`Get-Mailbox -SoftDeletedMailbox`): they
     /// keep their addresses, so `New-Mailbox` for one of them fails until they are purged.
     pub soft_deleted: Vec<SoftDeletedMailbox>,
+    /// Whether group members ([`Recipient::members`]) and account states were read
+    /// ([`crate::ReadScope::groups`]): without them, nothing can be said about who is in a group.
+    pub groups_read: bool,
 }
 
 /// A soft-deleted mailbox (`Get-Mailbox -SoftDeletedMailbox`): `Remove-Mailbox` keeps a
@@ -171,6 +174,81 @@ pub struct Recipient {
     /// `externalDirectoryObjectId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
+    /// The direct members of a group as Exchange names them (`Members` of `Get-Group`, or
+    /// `Get-UnifiedGroupLinks -LinkType Members` for a Microsoft 365 group): Names (often
+    /// GUIDs), addresses, or the stale SID of a member since deleted. `None` when they were not
+    /// read (only the `access` report and lint SBX104 ask for them), and always for a dynamic
+    /// distribution group, whose members a filter computes when mail is delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Members>,
+    /// `AccountDisabled` of the user account (`Get-User`): `Some(true)` when it cannot sign in;
+    /// `None` when not read. A `DisabledUser` is disabled whatever this says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_disabled: Option<bool>,
+}
+
+/// The direct members of a group ([`Recipient::members`]), shared rather than copied: the
+/// simulator and the file backend build a directory for many requests, and a tenant's group
+/// memberships (hundreds of thousands of names) are the largest part of it. In YAML and JSON a
+/// list of strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members(std::sync::Arc<[String]>);
+
+impl std::ops::Deref for Members {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<Vec<String>> for Members {
+    fn from(members: Vec<String>) -> Members {
+        Members(members.into())
+    }
+}
+
+impl Serialize for Members {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.as_ref().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Members, D::Error> {
+        Vec::<String>::deserialize(deserializer).map(Members::from)
+    }
+}
+
+/// What kind of group a recipient is, by its `RecipientTypeDetails`: what the `access`
+/// report names, and whether its members are expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum GroupKind {
+    /// A distribution group (`MailUniversalDistributionGroup`, `MailNonUniversalGroup`, a room
+    /// list): delivers mail, cannot hold permissions.
+    Distribution,
+    /// A mail-enabled security group (`MailUniversalSecurityGroup`).
+    MailEnabledSecurity,
+    /// A security group without mail (`UniversalSecurityGroup`, ...; a role group).
+    Security,
+    /// A Microsoft 365 group (`GroupMailbox`).
+    Microsoft365,
+    /// A dynamic distribution group (`DynamicDistributionGroup`): its members are a filter,
+    /// evaluated when mail is delivered; listed as such, never expanded or guessed.
+    Dynamic,
+}
+
+impl GroupKind {
+    /// The words a report uses for it: `distribution group`, `mail-enabled security group`, ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            GroupKind::Distribution => "distribution group",
+            GroupKind::MailEnabledSecurity => "mail-enabled security group",
+            GroupKind::Security => "security group",
+            GroupKind::Microsoft365 => "Microsoft 365 group",
+            GroupKind::Dynamic => "dynamic distribution group",
+        }
+    }
 }
 
 /// The `RecipientTypeDetails` sharedbox gives a service principal (Exchange spells it
@@ -261,6 +339,44 @@ impl Recipient {
     /// Whether this recipient is a group of any kind.
     pub fn is_group(&self) -> bool {
         self.recipient_type_details.contains("Group")
+    }
+
+    /// The kind of group this is, `None` for anything that is not a group.
+    pub fn group_kind(&self) -> Option<GroupKind> {
+        if !self.is_group() {
+            return None;
+        }
+        let details = self.recipient_type_details.as_str();
+        Some(match details {
+            "DynamicDistributionGroup" => GroupKind::Dynamic,
+            "GroupMailbox" => GroupKind::Microsoft365,
+            "MailUniversalSecurityGroup" => GroupKind::MailEnabledSecurity,
+            "UniversalSecurityGroup"
+            | "SecurityGroup"
+            | "GlobalSecurityGroup"
+            | "NonUniversalGroup"
+            | "RoleGroup" => GroupKind::Security,
+            _ => GroupKind::Distribution,
+        })
+    }
+
+    /// Whether the account is known to be disabled: a `DisabledUser`, or `AccountDisabled`.
+    pub fn is_disabled(&self) -> bool {
+        self.account_disabled == Some(true)
+            || self
+                .recipient_type_details
+                .eq_ignore_ascii_case("DisabledUser")
+    }
+
+    /// Whether this is a guest (`GuestMailUser`, or a UPN of the `#EXT#` form Entra gives
+    /// invited users).
+    pub fn is_guest(&self) -> bool {
+        self.recipient_type_details
+            .eq_ignore_ascii_case("GuestMailUser")
+            || self
+                .user_principal_name
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_uppercase().contains("#EXT#"))
     }
 
     /// Whether Exchange can use this recipient in a permission ACE (a user, a mailbox or a
@@ -498,6 +614,8 @@ impl Mailbox {
                 .cas_mailbox
                 .smtp_client_authentication_disabled,
             app_id: None,
+            members: None,
+            account_disabled: Some(self.account_disabled),
         }
     }
 }

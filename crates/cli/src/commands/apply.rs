@@ -180,6 +180,7 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         roots,
         folders,
         auto_replies,
+        groups,
         ..
     } = policy;
     mailboxes.extend(document.touched_mailboxes());
@@ -199,6 +200,8 @@ fn saved_plan_scope(document: &PlanDocument, policies: &PolicySet) -> ReadScope 
         roots,
         sizes: false,
         auto_replies,
+        all_shared: false,
+        groups,
     }
 }
 

@@ -167,6 +167,11 @@ fn check(cli: &Cli) -> anyhow::Result<(Format, bool)> {
             (Format::Text, false)
         }
         Command::Doctor => (Format::Text, false),
+        Command::Access(_) => {
+            return Err(Failure::new("`access` reports one tenant's mailboxes")
+                .hint("pass one tenant: `--tenants NAME` (a CI matrix from `sharedbox tenants` runs one report per tenant)")
+                .into());
+        }
         Command::Rollback(_) | Command::Runs { .. } | Command::Unlock { .. } => {
             return Err(
                 Failure::new("`rollback`, `runs` and `unlock` work on one tenant's state")

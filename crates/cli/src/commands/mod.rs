@@ -1,5 +1,6 @@
 //! The subcommands, and what they share: loading policies, opening the tenant, reading it.
 
+mod access;
 mod apply;
 mod doctor;
 mod drift;
@@ -11,6 +12,7 @@ mod plan;
 mod runs;
 mod unlock;
 
+pub use access::access;
 pub use apply::apply;
 pub use doctor::doctor;
 pub use drift::drift;

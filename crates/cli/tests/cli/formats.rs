@@ -190,6 +190,7 @@ fn the_comment_of_a_5000_mailbox_plan_stays_under_the_cap_and_says_what_was_cut(
         orphans: 0.2,
         german: 0.2,
         seed: 7,
+        ..SyntheticOptions::default()
     });
     let tenant = serde_saphyr::to_string(&synthetic.tenant).unwrap();
     let project = common::Project::with_tenant(&tenant);
@@ -223,6 +224,7 @@ fn the_committed_document_schemas_are_current_and_describe_the_documents() {
         ("plan", "plan.schema.json"),
         ("drift", "drift.schema.json"),
         ("apply", "apply.schema.json"),
+        ("access", "access.schema.json"),
     ] {
         let run = project.run(&["schema", document]);
         assert_eq!(run.code, 0, "{}", run.stderr);

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod access;
 mod adoption;
 mod aliases;
 mod auto_reply;

@@ -466,19 +466,115 @@ pub fn get_organization_config(tenant: &TenantFile, params: &Params) -> Result<O
     ))
 }
 
-/// `Get-User [-RecipientTypeDetails ...]`: every user object, with or without mail (never a
-/// group, contact or service principal), with its UPN and SID.
+/// `Get-User [-RecipientTypeDetails ...] [-Filter "AccountDisabled -eq $true"]`: every user
+/// object, with or without mail (never a group, contact or service principal), with its UPN,
+/// SID and `AccountDisabled`. The only `-Filter` the simulator evaluates is one on
+/// `AccountDisabled` (true or false); any other is refused as the service refuses a filter it
+/// cannot parse.
 pub fn get_user(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
-    directory_objects(tenant, params, "User", |r| {
+    let disabled = match params.string("Filter")? {
+        None => None,
+        Some(filter) => Some(disabled_filter(&filter)?),
+    };
+    let mut output = directory_objects(tenant, params, "User", |r| {
         !r.is_group() && !r.is_service_principal() && r.recipient_type_details != "MailContact"
+    })?;
+    if let (Some(wanted), Some(items)) = (disabled, output.value.as_mut()) {
+        items.retain(|i| {
+            i.get("AccountDisabled")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+                == wanted
+        });
+    }
+    Ok(output)
+}
+
+/// The value a `-Filter` on `AccountDisabled` asks for: `AccountDisabled -eq $true` (or
+/// `'True'`, `-ne $false`, ...).
+fn disabled_filter(filter: &str) -> Result<bool, ExoError> {
+    let words: Vec<String> = filter
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c| matches!(c, '\'' | '"' | '(' | ')'))
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let refuse = || {
+        ExoError::bad_parameter(
+            "Filter",
+            format!(
+                "Cannot bind parameter 'Filter' to the target. Exception setting \"Filter\": \"Invalid filter syntax. For a description of the filter parameter syntax see the command help. \"{filter}\"\""
+            ),
+        )
+    };
+    match words.as_slice() {
+        [property, op, value] if property == "accountdisabled" => {
+            let value = match value.trim_start_matches('$') {
+                "true" => true,
+                "false" => false,
+                _ => return Err(refuse()),
+            };
+            match op.as_str() {
+                "-eq" => Ok(value),
+                "-ne" => Ok(!value),
+                _ => Err(refuse()),
+            }
+        }
+        _ => Err(refuse()),
+    }
+}
+
+/// `Get-Group [-RecipientTypeDetails ...]`: every group, with or without mail, with its
+/// `Members` (each member's Name, as Exchange lists them; a member the tenant no longer holds
+/// keeps the name the file gives it, like a stale SID). Not Microsoft 365 groups
+/// (`Get-UnifiedGroupLinks`) nor dynamic distribution groups, as on the service.
+pub fn get_group(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    directory_objects(tenant, params, "Group", |r| {
+        r.is_group()
+            && r.recipient_type_details != "GroupMailbox"
+            && r.recipient_type_details != "DynamicDistributionGroup"
     })
 }
 
-/// `Get-Group [-RecipientTypeDetails ...]`: every group, with or without mail.
-pub fn get_group(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
-    directory_objects(tenant, params, "Group", |r| {
-        r.is_group() && r.recipient_type_details != "GroupMailbox"
-    })
+/// `Get-UnifiedGroupLinks -Identity G -LinkType Members`: the members of a Microsoft 365 group.
+pub fn get_unified_group_links(tenant: &TenantFile, params: &Params) -> Result<Output, ExoError> {
+    params.check_allowed(&["Identity", "LinkType", "ResultSize"])?;
+    let identity = params.required_string("Get-UnifiedGroupLinks", "Identity")?;
+    let link_type = params.required_string("Get-UnifiedGroupLinks", "LinkType")?;
+    let directory = tenant.directory();
+    let group = directory
+        .recipients()
+        .iter()
+        .filter(|r| r.recipient_type_details == "GroupMailbox")
+        .find(|r| {
+            identity_matches(params, r)
+                || r.smtp_addresses().contains(&identity.to_ascii_lowercase())
+        })
+        .ok_or_else(|| ExoError::object_not_found(&identity))?;
+    let names: Vec<String> = match link_type.to_ascii_lowercase().as_str() {
+        "members" => group.members.as_deref().unwrap_or_default().to_vec(),
+        "owners" | "subscribers" | "aggregators" | "eventsubscribers" => Vec::new(),
+        _ => {
+            return Err(ExoError::bad_parameter(
+                "LinkType",
+                format!(
+                    "Cannot bind parameter 'LinkType'. Cannot convert value \"{link_type}\" to type \"Microsoft.Exchange.Management.RecipientTasks.LinkType\"."
+                ),
+            ));
+        }
+    };
+    let items = names
+        .iter()
+        .map(|name| match directory.resolve_live(name) {
+            sharedbox_tenant::LivePrincipal::Recipient(r) => render::directory_object(r, "User")
+                .with("PrimarySmtpAddress", r.primary_smtp_address.as_str()),
+            _ => Item::new()
+                .with("Identity", name.as_str())
+                .with("Name", name.as_str()),
+        })
+        .collect();
+    capped(items, params)
 }
 
 /// `Get-User` and `Get-Group`: the directory objects of one kind (`kind`, the objects
@@ -489,7 +585,13 @@ fn directory_objects(
     kind: &str,
     keep: fn(&Recipient) -> bool,
 ) -> Result<Output, ExoError> {
-    params.check_allowed(&["Identity", "ResultSize", "RecipientTypeDetails", "SortBy"])?;
+    params.check_allowed(&[
+        "Identity",
+        "ResultSize",
+        "RecipientTypeDetails",
+        "SortBy",
+        "Filter",
+    ])?;
     let filter = type_filter(params)?;
     let directory = tenant.directory();
     let items = directory
@@ -498,7 +600,14 @@ fn directory_objects(
         .filter(|r| keep(r))
         .filter(|r| matches_types(&filter, &r.recipient_type_details))
         .filter(|r| identity_matches(params, r))
-        .map(|r| render::directory_object(r, kind))
+        .map(|r| {
+            let item = render::directory_object(r, kind);
+            if r.is_group() {
+                item.with("Members", member_names(&directory, r))
+            } else {
+                item.with("AccountDisabled", r.is_disabled())
+            }
+        })
         .collect();
     capped(sorted(items, params)?, params)
 }
@@ -586,4 +695,19 @@ fn soft_deleted_mailboxes(tenant: &TenantFile, params: &Params) -> Result<Output
         })
         .collect();
     capped(items, params)
+}
+
+/// A group's `Members` as Exchange lists them: each member's Name; a name the directory does
+/// not resolve (a deleted member) as the file gives it.
+fn member_names(directory: &sharedbox_tenant::Directory, group: &Recipient) -> Vec<String> {
+    group
+        .members
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| match directory.resolve_live(m) {
+            sharedbox_tenant::LivePrincipal::Recipient(r) => r.name.clone(),
+            _ => m.clone(),
+        })
+        .collect()
 }
