@@ -90,7 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         _ => {}
     }
     let config = match resolve(&cli).await {
-        Ok(Resolved::One(config)) => config,
+        Ok(Resolved::One(config)) => *config,
         Ok(Resolved::Done(result)) => return result,
         Err(ConfigError::Located(diagnostic)) => {
             let diagnostics = [*diagnostic];
@@ -132,7 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 /// What the configuration resolves to.
 enum Resolved {
     /// One tenant (a project of one, or one tenant of a fleet): run the command.
-    One(RunConfig),
+    One(Box<RunConfig>),
     /// The command ran already (`tenants`, or several tenants of a fleet), with this outcome.
     Done(anyhow::Result<ExitStatus>),
 }
@@ -157,11 +157,11 @@ async fn resolve(cli: &Cli) -> Result<Resolved, ConfigError> {
             .hint("a fleet's `sharedbox.yaml` has a `fleet:` block and a folder per tenant (docs/fleet.md); here, leave `--tenants` out")
             .into());
         }
-        return Ok(Resolved::One(config::resolve_loaded(
+        return Ok(Resolved::One(Box::new(config::resolve_loaded(
             loaded,
             cli.policies.as_deref(),
             cli.tenant.as_deref(),
-        )?));
+        )?)));
     };
     if let Command::Tenants(args) = &cli.command {
         return Ok(Resolved::Done(commands::tenants(&fleet, args)));
@@ -170,11 +170,11 @@ async fn resolve(cli: &Cli) -> Result<Resolved, ConfigError> {
     if let Some(member) = std::env::var_os(fleet::MEMBER_VARIABLE) {
         let member = member.to_string_lossy();
         let name = fleet.select(&[member.into_owned()])?;
-        return Ok(Resolved::One(fleet.tenant_config(&name[0])?));
+        return Ok(Resolved::One(Box::new(fleet.tenant_config(&name[0])?)));
     }
     let names = fleet.select(&cli.tenants)?;
     match names.as_slice() {
-        [one] => Ok(Resolved::One(fleet.tenant_config(one)?)),
+        [one] => Ok(Resolved::One(Box::new(fleet.tenant_config(one)?))),
         _ => Ok(Resolved::Done(commands::fan_out(&fleet, &names, cli).await)),
     }
 }
