@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common::run_in;
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies an example folder (without its `.sharedbox` state) into `to`.
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

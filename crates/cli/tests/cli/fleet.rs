@@ -10,22 +10,8 @@ use crate::common::{Run, run_in};
 
 /// A copy of `examples/fleet` in a temporary folder, outside any git checkout.
 fn fleet() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                if entry.file_name() != ".sharedbox" {
-                    copy(&entry.path(), &target);
-                }
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    copy(
+    crate::examples::copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet"),
         dir.path(),
     );
