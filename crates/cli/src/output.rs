@@ -55,6 +55,32 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Writes `value` as pretty JSON and a line break to stdout, streamed through a buffer: a large
+/// document (an access report of a whole tenant) is never held a second time as one string.
+/// A reader that is gone is handled as [`write_stdout`] does; only a value that cannot be
+/// serialised is an error.
+pub fn write_stdout_json<T: serde::Serialize>(value: &T) -> Result<(), serde_json::Error> {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = match serde_json::to_writer_pretty(&mut out, value) {
+        Err(e) if !e.is_io() => return Err(e),
+        Err(e) => Err(std::io::Error::from(e)),
+        Ok(()) => out.write_all(b"\n").and_then(|()| out.flush()),
+    };
+    if let Err(e) = written {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            warning(&format!(
+                "cannot write to standard output: {e}; the rest of the output is dropped"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {

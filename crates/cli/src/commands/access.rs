@@ -36,7 +36,7 @@ pub async fn access(config: &RunConfig, args: &AccessArgs) -> anyhow::Result<Exi
         AccessFormat::Text => out!("{}", text(&report)),
         AccessFormat::Markdown => out!("{}", markdown(&report)),
         AccessFormat::Csv => out!("{}", csv(&report)),
-        AccessFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+        AccessFormat::Json => crate::output::write_stdout_json(&report)?,
     }
     Ok(ExitStatus::Success)
 }
