@@ -339,7 +339,19 @@ fn members_of(tenants_dir: &Path) -> Result<Vec<String>, Failure> {
         let entry = entry
             .map_err(|e| Failure::new(format!("cannot read `{}`: {e}", tenants_dir.display())))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !entry.path().is_dir() {
+        let kind = entry
+            .file_type()
+            .map_err(|e| Failure::new(format!("cannot read `{}`: {e}", entry.path().display())))?;
+        // A link would let repository content name a folder elsewhere (another repository's
+        // tenant, with its connection): tenant folders are real folders of the fleet.
+        if kind.is_symlink() && !name.starts_with('.') {
+            return Err(Failure::new(format!(
+                "the tenant folder `{}` is a symbolic link",
+                entry.path().display()
+            ))
+            .hint("make each tenant a real folder inside the fleet's tenant folder"));
+        }
+        if name.starts_with('.') || !kind.is_dir() {
             continue;
         }
         if !is_member_name(&name) {

@@ -422,3 +422,42 @@ fn a_fleets_remote_state_gives_each_tenant_its_own_prefix() {
     assert_eq!(runs.code, 0, "{}", runs.stderr);
     assert!(!runs.stderr.contains("127.0.0.1:9"), "{}", runs.stderr);
 }
+
+/// Hostile fleet content: a tenant folder that is a symbolic link (it could name another
+/// repository's tenant) is refused, and a FIFO as a tenant's connection is refused without
+/// blocking; neither plans anything.
+#[cfg(unix)]
+#[test]
+fn a_linked_tenant_folder_and_a_fifo_connection_are_refused() {
+    let dir = fleet();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("tenants/contoso"),
+        elsewhere.path().join("x"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("x"),
+        dir.path().join("tenants/linked"),
+    )
+    .unwrap();
+    let plan = run_in(dir.path(), &["plan", "--tenants", "all"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("is a symbolic link"),
+        "{}",
+        plan.stderr
+    );
+    std::fs::remove_file(dir.path().join("tenants/linked")).unwrap();
+
+    let connection = dir.path().join("tenants/northwind/connection.yaml");
+    std::fs::remove_file(&connection).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&connection)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let plan = run_in(dir.path(), &["plan", "--tenants", "northwind"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(plan.stderr.contains("connection"), "{}", plan.stderr);
+}
